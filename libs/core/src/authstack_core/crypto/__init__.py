@@ -1,0 +1,1 @@
+"""Tokens, key derivation, password hashing and random codes."""

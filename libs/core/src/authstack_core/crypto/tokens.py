@@ -1,0 +1,247 @@
+"""ES256 access tokens whose keys derive from STACK_SERVER_SECRET exactly as upstream derives them.
+
+The same secret therefore yields the same ``kid``s and the same key pairs as a Stack Auth backend,
+so tokens and JWKS are interchangeable with it.
+"""
+
+from __future__ import annotations
+
+import base64
+import hashlib
+import json
+import time
+from dataclasses import dataclass
+from typing import Any
+
+import jwt
+from cryptography.hazmat.primitives.asymmetric import ec
+
+P256_ORDER = 0xFFFFFFFF00000000FFFFFFFFFFFFFFFFBCE6FAADA7179E84F3B9CAC2FC632551
+
+
+def b64url(raw: bytes) -> str:
+    return base64.urlsafe_b64encode(raw).rstrip(b"=").decode("ascii")
+
+
+def b64url_decode(text: str) -> bytes:
+    return base64.urlsafe_b64decode(text + "=" * (-len(text) % 4))
+
+
+def _sha256_b64url(value: Any) -> str:
+    # Compact JSON, non-ASCII kept as is: byte-for-byte what JavaScript's JSON.stringify produces.
+    data = json.dumps(value, separators=(",", ":"), ensure_ascii=False).encode("utf-8")
+    return b64url(hashlib.sha256(data).digest())
+
+
+@dataclass(frozen=True, slots=True)
+class SigningKey:
+    kid: str
+    private_key: ec.EllipticCurvePrivateKey
+
+    def public_jwk(self) -> dict[str, str]:
+        numbers = self.private_key.public_key().public_numbers()
+        # Zero-padded to 32 bytes as RFC 7518 requires; upstream's elliptic output drops leading
+        # zero bytes, which differs for about 1 key in 128 but names the same point.
+        return {
+            "kty": "EC",
+            "alg": "ES256",
+            "crv": "P-256",
+            "kid": self.kid,
+            "x": b64url(numbers.x.to_bytes(32, "big")),
+            "y": b64url(numbers.y.to_bytes(32, "big")),
+        }
+
+
+def _key_from_derived_secret(derived_secret: str, kid: str) -> SigningKey:
+    scalar = int.from_bytes(hashlib.sha256(b64url_decode(derived_secret)).digest(), "big")
+    # elliptic reduces the scalar modulo the curve order; a 0 is astronomically unlikely.
+    private_key = ec.derive_private_key(scalar % P256_ORDER, ec.SECP256R1())
+    return SigningKey(kid=kid, private_key=private_key)
+
+
+def derive_keys(server_secret: str, audience: str) -> tuple[SigningKey, SigningKey]:
+    """Return (legacy, new) keys for an audience; the legacy one signs, both verify."""
+    legacy_secret = _sha256_b64url([server_secret, audience])
+    legacy_kid = _sha256_b64url([legacy_secret, "kid"])[:12]
+    new_secret = _sha256_b64url(["stack-jwk-audience-secret", server_secret, {"audience": audience}])
+    new_kid = _sha256_b64url(["stack-jwk-kid", server_secret, {"audience": audience}])[:12]
+    return (
+        _key_from_derived_secret(legacy_secret, legacy_kid),
+        _key_from_derived_secret(new_secret, new_kid),
+    )
+
+
+@dataclass(frozen=True, slots=True)
+class AccessTokenClaims:
+    """The verified payload of an access token, as the API uses it."""
+
+    user_id: str
+    project_id: str
+    branch_id: str
+    refresh_token_id: str | None
+    is_anonymous: bool
+    is_restricted: bool
+    restricted_reason: dict[str, str] | None
+    issued_at: int
+    expires_at: int
+
+
+class TokenExpiredError(Exception):
+    """The signature verified but the token is past ``exp``; carries the claims for error details."""
+
+    def __init__(self, payload: dict[str, Any]) -> None:
+        super().__init__("token expired")
+        self.payload = payload
+
+
+class TokenInvalidError(Exception):
+    """The token is malformed, forged, or issued by someone else."""
+
+
+class TokenService:
+    """Signs and verifies access tokens for every project with keys derived from one secret."""
+
+    def __init__(self, server_secret: str, api_url: str, lifetime_seconds: int) -> None:
+        self._secret = server_secret
+        self._api_url = api_url.rstrip("/")
+        self.lifetime_seconds = lifetime_seconds
+        self._keys: dict[str, tuple[SigningKey, SigningKey]] = {}
+
+    def keys_for(self, audience: str) -> tuple[SigningKey, SigningKey]:
+        keys = self._keys.get(audience)
+        if keys is None:
+            if len(self._keys) > 10_000:  # bound memory against audiences from forged tokens
+                self._keys.clear()
+            keys = self._keys[audience] = derive_keys(self._secret, audience)
+        return keys
+
+    def jwks(
+        self, project_id: str, *, include_restricted: bool, include_anonymous: bool
+    ) -> dict[str, list[dict[str, str]]]:
+        audiences = [project_id]
+        if include_restricted or include_anonymous:
+            audiences.append(f"{project_id}:restricted")
+        if include_anonymous:
+            audiences.append(f"{project_id}:anon")
+        return {"keys": [k.public_jwk() for aud in audiences for k in self.keys_for(aud)]}
+
+    def issuer_and_audience(
+        self, project_id: str, *, is_anonymous: bool, is_restricted: bool
+    ) -> tuple[str, str]:
+        if is_anonymous:
+            return f"{self._api_url}/api/v1/projects-anonymous-users/{project_id}", f"{project_id}:anon"
+        if is_restricted:
+            return (
+                f"{self._api_url}/api/v1/projects-restricted-users/{project_id}",
+                f"{project_id}:restricted",
+            )
+        return f"{self._api_url}/api/v1/projects/{project_id}", project_id
+
+    def sign_access_token(
+        self,
+        *,
+        project_id: str,
+        branch_id: str,
+        user_id: str,
+        refresh_token_id: str,
+        display_name: str | None,
+        primary_email: str | None,
+        primary_email_verified: bool,
+        selected_team_id: str | None,
+        signed_up_at_seconds: int,
+        is_anonymous: bool,
+        restricted_reason: dict[str, str] | None,
+        requires_totp_mfa: bool,
+        now: int | None = None,
+    ) -> str:
+        """Sign a token with exactly the claims the SDK requires, and no others."""
+        is_restricted = restricted_reason is not None
+        issuer, audience = self.issuer_and_audience(
+            project_id, is_anonymous=is_anonymous, is_restricted=is_restricted
+        )
+        issued_at = int(time.time()) if now is None else now
+        payload = {
+            "sub": user_id,
+            "branch_id": branch_id,
+            "refresh_token_id": refresh_token_id,
+            "role": "authenticated",
+            "name": display_name,
+            "email": primary_email,
+            "email_verified": primary_email_verified,
+            "selected_team_id": selected_team_id,
+            "is_anonymous": is_anonymous,
+            "is_restricted": is_restricted,
+            "restricted_reason": restricted_reason,
+            "requires_totp_mfa": requires_totp_mfa,
+            "signed_up_at": signed_up_at_seconds,
+            "project_id": project_id,
+            "iss": issuer,
+            "iat": issued_at,
+            "aud": audience,
+            "exp": issued_at + self.lifetime_seconds,
+        }
+        key = self.keys_for(audience)[0]
+        return jwt.encode(
+            payload, key.private_key, algorithm="ES256", headers={"kid": key.kid, "typ": None}
+        )
+
+    def verify_access_token(self, token: str) -> AccessTokenClaims:
+        """Verify signature, issuer and audience; raise TokenExpiredError or TokenInvalidError."""
+        try:
+            header = jwt.get_unverified_header(token)
+            unverified = jwt.decode(token, options={"verify_signature": False})
+        except jwt.PyJWTError as exc:
+            raise TokenInvalidError(str(exc)) from None
+        audience = unverified.get("aud")
+        project_id = unverified.get("project_id")
+        if not isinstance(audience, str) or not isinstance(project_id, str):
+            raise TokenInvalidError("token has no audience or project")
+        if header.get("alg") != "ES256":
+            raise TokenInvalidError("unexpected algorithm")
+        expected_audiences = {project_id, f"{project_id}:restricted", f"{project_id}:anon"}
+        if audience not in expected_audiences:
+            raise TokenInvalidError("audience does not match the project")
+        key = next((k for k in self.keys_for(audience) if k.kid == header.get("kid")), None)
+        if key is None:
+            raise TokenInvalidError("unknown key id")
+        issuers = [
+            self.issuer_and_audience(project_id, is_anonymous=a, is_restricted=r)[0]
+            for a, r in ((False, False), (False, True), (True, True))
+        ]
+        try:
+            payload = jwt.decode(
+                token,
+                key.private_key.public_key(),
+                algorithms=["ES256"],
+                audience=audience,
+                issuer=issuers,
+                options={"require": ["exp", "iat", "sub", "iss", "aud"]},
+                leeway=0,
+            )
+        except jwt.ExpiredSignatureError:
+            payload = jwt.decode(
+                token,
+                key.private_key.public_key(),
+                algorithms=["ES256"],
+                audience=audience,
+                issuer=issuers,
+                options={"verify_exp": False},
+            )
+            raise TokenExpiredError(payload) from None
+        except jwt.PyJWTError as exc:
+            raise TokenInvalidError(str(exc)) from None
+        if payload.get("branch_id") != "main" or not isinstance(payload.get("sub"), str):
+            raise TokenInvalidError("unsupported branch or subject")
+        is_anonymous = bool(payload.get("is_anonymous"))
+        reason = payload.get("restricted_reason")
+        return AccessTokenClaims(
+            user_id=payload["sub"],
+            project_id=project_id,
+            branch_id=payload["branch_id"],
+            refresh_token_id=payload.get("refresh_token_id"),
+            is_anonymous=is_anonymous,
+            is_restricted=bool(payload.get("is_restricted")) or is_anonymous,
+            restricted_reason=reason if isinstance(reason, dict) else None,
+            issued_at=int(payload["iat"]),
+            expires_at=int(payload["exp"]),
+        )

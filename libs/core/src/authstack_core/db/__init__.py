@@ -1,0 +1,1 @@
+"""PostgreSQL access: the pool factory and plain parameterised queries by area."""

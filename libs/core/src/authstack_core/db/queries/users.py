@@ -1,0 +1,412 @@
+"""User, contact-channel, password and personal-team SQL."""
+
+from __future__ import annotations
+
+import uuid
+from datetime import datetime
+from typing import Any
+
+from psycopg import AsyncConnection, sql
+from psycopg.rows import class_row
+from psycopg.types.json import Jsonb
+
+from authstack_core.models.users import NewUser, UserRow
+
+USER_SELECT = """
+SELECT u.id::text AS id, u.display_name, u.profile_image_url, u.client_metadata,
+       u.client_read_only_metadata, u.server_metadata, u.requires_totp_mfa, u.otp_auth_enabled,
+       u.passkey_auth_enabled, u.is_anonymous, u.restricted_by_admin, u.restricted_by_admin_reason,
+       u.restricted_by_admin_private_details, u.country_code, u.risk_score_bot,
+       u.risk_score_free_trial_abuse, u.signed_up_at, u.last_active_at,
+       cc.value AS primary_email, coalesce(cc.is_verified, false) AS primary_email_verified,
+       coalesce(cc.used_for_auth, false) AS primary_email_auth_enabled,
+       (pw.user_id IS NOT NULL) AS has_password,
+       t.id::text AS team_id, t.display_name AS team_display_name,
+       t.profile_image_url AS team_profile_image_url, t.client_metadata AS team_client_metadata,
+       t.client_read_only_metadata AS team_client_read_only_metadata,
+       t.server_metadata AS team_server_metadata, t.created_at AS team_created_at
+FROM users u
+LEFT JOIN contact_channels cc
+       ON cc.tenancy_id = u.tenancy_id AND cc.user_id = u.id AND cc.type = 'email' AND cc.is_primary
+LEFT JOIN password_auth_methods pw ON pw.tenancy_id = u.tenancy_id AND pw.user_id = u.id
+LEFT JOIN team_members tm ON tm.tenancy_id = u.tenancy_id AND tm.user_id = u.id AND tm.is_selected
+LEFT JOIN teams t ON t.tenancy_id = tm.tenancy_id AND t.id = tm.team_id
+"""
+
+SELECT_USER = USER_SELECT + "WHERE u.tenancy_id = %(tenancy_id)s AND u.id = %(user_id)s"
+
+
+async def select_user(
+    conn: AsyncConnection[Any], tenancy_id: uuid.UUID, user_id: str
+) -> UserRow | None:
+    async with conn.cursor(row_factory=class_row(UserRow)) as cur:
+        await cur.execute(SELECT_USER, {"tenancy_id": tenancy_id, "user_id": user_id})
+        return await cur.fetchone()
+
+
+# Restricted = anonymous, restricted by an admin, or unverified where verification is required.
+_LIST_WHERE = """
+WHERE u.tenancy_id = %(tenancy_id)s
+  AND (%(team_id)s::uuid IS NULL OR EXISTS (
+        SELECT 1 FROM team_members m
+        WHERE m.tenancy_id = u.tenancy_id AND m.user_id = u.id AND m.team_id = %(team_id)s::uuid))
+  AND (%(include_anonymous)s OR NOT u.is_anonymous)
+  AND (NOT %(only_anonymous)s OR u.is_anonymous)
+  AND (%(include_restricted)s OR u.is_anonymous OR NOT (u.restricted_by_admin
+       OR (%(require_verification)s AND NOT coalesce(cc.is_verified, false))))
+  AND (%(query)s::text IS NULL
+       OR u.id::text = lower(%(query)s::text)
+       OR u.display_name ILIKE %(pattern)s
+       OR EXISTS (SELECT 1 FROM contact_channels c2
+                  WHERE c2.tenancy_id = u.tenancy_id AND c2.user_id = u.id
+                    AND c2.value ILIKE %(pattern)s))
+"""
+SELECT_USERS_ASC = (
+    USER_SELECT
+    + _LIST_WHERE
+    + """  AND (%(cursor_at)s::timestamptz IS NULL
+       OR (u.signed_up_at, u.id) >= (%(cursor_at)s::timestamptz, %(cursor_id)s::uuid))
+ORDER BY u.signed_up_at, u.id
+LIMIT %(limit)s"""
+)
+SELECT_USERS_DESC = (
+    USER_SELECT
+    + _LIST_WHERE
+    + """  AND (%(cursor_at)s::timestamptz IS NULL
+       OR (u.signed_up_at, u.id) <= (%(cursor_at)s::timestamptz, %(cursor_id)s::uuid))
+ORDER BY u.signed_up_at DESC, u.id DESC
+LIMIT %(limit)s"""
+)
+SELECT_SIGNED_UP_AT = (
+    "SELECT signed_up_at FROM users WHERE tenancy_id = %(tenancy_id)s AND id = %(user_id)s"
+)
+
+
+async def select_signed_up_at(
+    conn: AsyncConnection[Any], tenancy_id: uuid.UUID, user_id: str
+) -> datetime | None:
+    cur = await conn.execute(SELECT_SIGNED_UP_AT, {"tenancy_id": tenancy_id, "user_id": user_id})
+    row = await cur.fetchone()
+    return row[0] if row else None
+
+
+def _like_pattern(query: str) -> str:
+    escaped = query.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
+    return f"%{escaped}%"
+
+
+async def select_users(
+    conn: AsyncConnection[Any],
+    tenancy_id: uuid.UUID,
+    *,
+    limit: int,
+    desc: bool,
+    cursor: tuple[datetime, str] | None,
+    team_id: str | None,
+    query: str | None,
+    include_anonymous: bool,
+    only_anonymous: bool,
+    include_restricted: bool,
+    require_verification: bool,
+) -> list[UserRow]:
+    """Up to ``limit`` users from ``cursor`` (inclusive) in sign-up order."""
+    params = {
+        "tenancy_id": tenancy_id,
+        "limit": limit,
+        "cursor_at": cursor[0] if cursor else None,
+        "cursor_id": cursor[1] if cursor else None,
+        "team_id": team_id,
+        "query": query,
+        "pattern": _like_pattern(query) if query is not None else None,
+        "include_anonymous": include_anonymous,
+        "only_anonymous": only_anonymous,
+        "include_restricted": include_restricted,
+        "require_verification": require_verification,
+    }
+    async with conn.cursor(row_factory=class_row(UserRow)) as cur:
+        await cur.execute(SELECT_USERS_DESC if desc else SELECT_USERS_ASC, params)
+        return await cur.fetchall()
+
+
+SELECT_PASSWORD_LOGIN = """
+SELECT u.id::text, pw.password_hash
+FROM contact_channels c
+JOIN users u ON u.tenancy_id = c.tenancy_id AND u.id = c.user_id
+LEFT JOIN password_auth_methods pw ON pw.tenancy_id = u.tenancy_id AND pw.user_id = u.id
+WHERE c.tenancy_id = %(tenancy_id)s AND c.type = 'email' AND c.used_for_auth
+  AND lower(c.value) = lower(%(email)s)
+"""
+
+
+async def select_password_login(
+    conn: AsyncConnection[Any], tenancy_id: uuid.UUID, email: str
+) -> tuple[str, str | None] | None:
+    """(user id, password hash or None) of the account signing in with this email."""
+    cur = await conn.execute(SELECT_PASSWORD_LOGIN, {"tenancy_id": tenancy_id, "email": email})
+    row = await cur.fetchone()
+    return (row[0], row[1]) if row else None
+
+
+SELECT_PASSWORD_HASH = """
+SELECT password_hash FROM password_auth_methods
+WHERE tenancy_id = %(tenancy_id)s AND user_id = %(user_id)s
+"""
+
+
+async def select_password_hash(
+    conn: AsyncConnection[Any], tenancy_id: uuid.UUID, user_id: str
+) -> str | None:
+    cur = await conn.execute(SELECT_PASSWORD_HASH, {"tenancy_id": tenancy_id, "user_id": user_id})
+    row = await cur.fetchone()
+    return row[0] if row else None
+
+
+SELECT_AUTH_EMAIL_OWNER = """
+SELECT c.user_id::text, c.is_verified FROM contact_channels c
+WHERE c.tenancy_id = %(tenancy_id)s AND c.type = 'email' AND c.used_for_auth
+  AND lower(c.value) = lower(%(email)s)
+"""
+
+
+async def select_auth_email_owner(
+    conn: AsyncConnection[Any], tenancy_id: uuid.UUID, email: str
+) -> tuple[str, bool] | None:
+    """(user id, verified) of whoever signs in with this email, if anyone."""
+    cur = await conn.execute(SELECT_AUTH_EMAIL_OWNER, {"tenancy_id": tenancy_id, "email": email})
+    row = await cur.fetchone()
+    return (row[0], row[1]) if row else None
+
+
+def _json(value: Any) -> Jsonb | None:
+    return None if value is None else Jsonb(value)
+
+
+INSERT_USER = """
+INSERT INTO users (tenancy_id, id, display_name, profile_image_url, client_metadata,
+    client_read_only_metadata, server_metadata, otp_auth_enabled, passkey_auth_enabled,
+    is_anonymous, restricted_by_admin, restricted_by_admin_reason,
+    restricted_by_admin_private_details, country_code, risk_score_bot, risk_score_free_trial_abuse)
+VALUES (%(tenancy_id)s, %(id)s, %(display_name)s, %(profile_image_url)s, %(client_metadata)s,
+    %(client_read_only_metadata)s, %(server_metadata)s, %(otp_auth_enabled)s,
+    %(passkey_auth_enabled)s, %(is_anonymous)s, %(restricted_by_admin)s,
+    %(restricted_by_admin_reason)s, %(restricted_by_admin_private_details)s, %(country_code)s,
+    %(risk_score_bot)s, %(risk_score_free_trial_abuse)s)
+"""
+
+
+async def insert_user(
+    conn: AsyncConnection[Any], tenancy_id: uuid.UUID, user_id: uuid.UUID, new: NewUser
+) -> None:
+    await conn.execute(
+        INSERT_USER,
+        {
+            "tenancy_id": tenancy_id,
+            "id": user_id,
+            "display_name": new.display_name,
+            "profile_image_url": new.profile_image_url,
+            "client_metadata": _json(new.client_metadata),
+            "client_read_only_metadata": _json(new.client_read_only_metadata),
+            "server_metadata": _json(new.server_metadata),
+            "otp_auth_enabled": new.otp_auth_enabled,
+            "passkey_auth_enabled": new.passkey_auth_enabled,
+            "is_anonymous": new.is_anonymous,
+            "restricted_by_admin": new.restricted_by_admin,
+            "restricted_by_admin_reason": new.restricted_by_admin_reason,
+            "restricted_by_admin_private_details": new.restricted_by_admin_private_details,
+            "country_code": new.country_code,
+            "risk_score_bot": new.risk_score_bot,
+            "risk_score_free_trial_abuse": new.risk_score_free_trial_abuse,
+        },
+    )
+
+
+# Columns a PATCH may set directly; anything else is refused before SQL is composed.
+UPDATABLE_COLUMNS = frozenset(
+    {
+        "display_name", "profile_image_url", "client_metadata", "client_read_only_metadata",
+        "server_metadata", "otp_auth_enabled", "passkey_auth_enabled", "is_anonymous",
+        "restricted_by_admin", "restricted_by_admin_reason",
+        "restricted_by_admin_private_details", "country_code", "risk_score_bot",
+        "risk_score_free_trial_abuse", "requires_totp_mfa", "totp_secret",
+    }
+)  # fmt: skip
+JSON_COLUMNS = frozenset({"client_metadata", "client_read_only_metadata", "server_metadata"})
+
+
+async def update_user_columns(
+    conn: AsyncConnection[Any], tenancy_id: uuid.UUID, user_id: str, values: dict[str, Any]
+) -> None:
+    """Set the given columns; keys must come from UPDATABLE_COLUMNS."""
+    if not values:
+        return
+    unknown = set(values) - UPDATABLE_COLUMNS
+    if unknown:
+        raise ValueError(f"not updatable: {sorted(unknown)}")
+    assignments = sql.SQL(", ").join(
+        sql.SQL("{} = {}").format(sql.Identifier(col), sql.Placeholder(col)) for col in values
+    )
+    query = sql.SQL(
+        "UPDATE users SET {} WHERE tenancy_id = %(tenancy_id)s AND id = %(user_id)s"
+    ).format(assignments)
+    params = {k: (_json(v) if k in JSON_COLUMNS else v) for k, v in values.items()}
+    await conn.execute(query, {**params, "tenancy_id": tenancy_id, "user_id": user_id})
+
+
+DELETE_USER = "DELETE FROM users WHERE tenancy_id = %(tenancy_id)s AND id = %(user_id)s"
+
+
+async def delete_user(conn: AsyncConnection[Any], tenancy_id: uuid.UUID, user_id: str) -> bool:
+    cur = await conn.execute(DELETE_USER, {"tenancy_id": tenancy_id, "user_id": user_id})
+    return cur.rowcount > 0
+
+
+UPSERT_PRIMARY_EMAIL = """
+INSERT INTO contact_channels (tenancy_id, id, user_id, type, value, is_primary, is_verified,
+                              used_for_auth)
+VALUES (%(tenancy_id)s, %(id)s, %(user_id)s, 'email', %(email)s, true, %(verified)s, %(auth)s)
+ON CONFLICT (tenancy_id, user_id, type, value)
+DO UPDATE SET is_primary = true, is_verified = EXCLUDED.is_verified,
+              used_for_auth = EXCLUDED.used_for_auth
+"""
+UNSET_PRIMARY_EMAIL = """
+UPDATE contact_channels SET is_primary = false
+WHERE tenancy_id = %(tenancy_id)s AND user_id = %(user_id)s AND type = 'email' AND is_primary
+  AND value <> %(email)s
+"""
+DELETE_PRIMARY_EMAIL = """
+DELETE FROM contact_channels
+WHERE tenancy_id = %(tenancy_id)s AND user_id = %(user_id)s AND type = 'email' AND is_primary
+"""
+UPDATE_PRIMARY_EMAIL_FLAGS = """
+UPDATE contact_channels
+SET is_verified = coalesce(%(verified)s, is_verified), used_for_auth = coalesce(%(auth)s, used_for_auth)
+WHERE tenancy_id = %(tenancy_id)s AND user_id = %(user_id)s AND type = 'email' AND is_primary
+"""
+
+
+async def set_primary_email(
+    conn: AsyncConnection[Any],
+    tenancy_id: uuid.UUID,
+    user_id: str | uuid.UUID,
+    email: str,
+    *,
+    verified: bool,
+    used_for_auth: bool,
+) -> None:
+    """Make ``email`` the user's primary email (replacing the previous primary)."""
+    params = {"tenancy_id": tenancy_id, "user_id": user_id, "email": email}
+    await conn.execute(UNSET_PRIMARY_EMAIL, params)
+    await conn.execute(
+        UPSERT_PRIMARY_EMAIL,
+        {**params, "id": uuid.uuid4(), "verified": verified, "auth": used_for_auth},
+    )
+
+
+async def delete_primary_email(
+    conn: AsyncConnection[Any], tenancy_id: uuid.UUID, user_id: str
+) -> None:
+    await conn.execute(DELETE_PRIMARY_EMAIL, {"tenancy_id": tenancy_id, "user_id": user_id})
+
+
+async def update_primary_email_flags(
+    conn: AsyncConnection[Any],
+    tenancy_id: uuid.UUID,
+    user_id: str,
+    *,
+    verified: bool | None,
+    used_for_auth: bool | None,
+) -> None:
+    await conn.execute(
+        UPDATE_PRIMARY_EMAIL_FLAGS,
+        {"tenancy_id": tenancy_id, "user_id": user_id, "verified": verified, "auth": used_for_auth},
+    )
+
+
+UPSERT_PASSWORD = """
+INSERT INTO password_auth_methods (tenancy_id, user_id, password_hash)
+VALUES (%(tenancy_id)s, %(user_id)s, %(password_hash)s)
+ON CONFLICT (tenancy_id, user_id)
+DO UPDATE SET password_hash = EXCLUDED.password_hash, updated_at = now()
+"""
+DELETE_PASSWORD = """
+DELETE FROM password_auth_methods WHERE tenancy_id = %(tenancy_id)s AND user_id = %(user_id)s
+"""
+
+
+async def set_password_hash(
+    conn: AsyncConnection[Any],
+    tenancy_id: uuid.UUID,
+    user_id: str | uuid.UUID,
+    password_hash: str | None,
+) -> None:
+    params = {"tenancy_id": tenancy_id, "user_id": user_id}
+    if password_hash is None:
+        await conn.execute(DELETE_PASSWORD, params)
+    else:
+        await conn.execute(UPSERT_PASSWORD, {**params, "password_hash": password_hash})
+
+
+INSERT_TEAM = """
+INSERT INTO teams (tenancy_id, id, display_name) VALUES (%(tenancy_id)s, %(id)s, %(display_name)s)
+"""
+INSERT_MEMBER = """
+INSERT INTO team_members (tenancy_id, team_id, user_id, is_selected)
+VALUES (%(tenancy_id)s, %(team_id)s, %(user_id)s, %(selected)s)
+"""
+INSERT_MEMBER_PERMISSION = """
+INSERT INTO team_member_permissions (tenancy_id, team_id, user_id, permission_id)
+VALUES (%(tenancy_id)s, %(team_id)s, %(user_id)s, %(permission_id)s)
+ON CONFLICT DO NOTHING
+"""
+
+
+async def insert_personal_team(
+    conn: AsyncConnection[Any],
+    tenancy_id: uuid.UUID,
+    user_id: uuid.UUID,
+    display_name: str,
+    permission_ids: list[str],
+) -> uuid.UUID:
+    """Create a team with the user as its selected, permissioned member."""
+    team_id = uuid.uuid4()
+    await conn.execute(
+        INSERT_TEAM, {"tenancy_id": tenancy_id, "id": team_id, "display_name": display_name}
+    )
+    member = {"tenancy_id": tenancy_id, "team_id": team_id, "user_id": user_id}
+    await conn.execute(INSERT_MEMBER, {**member, "selected": True})
+    for permission_id in permission_ids:
+        await conn.execute(INSERT_MEMBER_PERMISSION, {**member, "permission_id": permission_id})
+    return team_id
+
+
+SELECT_IS_MEMBER = """
+SELECT EXISTS (SELECT 1 FROM team_members
+               WHERE tenancy_id = %(tenancy_id)s AND team_id = %(team_id)s AND user_id = %(user_id)s)
+"""
+CLEAR_SELECTED_TEAM = """
+UPDATE team_members SET is_selected = false
+WHERE tenancy_id = %(tenancy_id)s AND user_id = %(user_id)s AND is_selected
+"""
+SET_SELECTED_TEAM = """
+UPDATE team_members SET is_selected = true
+WHERE tenancy_id = %(tenancy_id)s AND user_id = %(user_id)s AND team_id = %(team_id)s
+"""
+
+
+async def select_is_member(
+    conn: AsyncConnection[Any], tenancy_id: uuid.UUID, team_id: str, user_id: str
+) -> bool:
+    cur = await conn.execute(
+        SELECT_IS_MEMBER, {"tenancy_id": tenancy_id, "team_id": team_id, "user_id": user_id}
+    )
+    row = await cur.fetchone()
+    return bool(row and row[0])
+
+
+async def set_selected_team(
+    conn: AsyncConnection[Any], tenancy_id: uuid.UUID, user_id: str, team_id: str | None
+) -> None:
+    params = {"tenancy_id": tenancy_id, "user_id": user_id, "team_id": team_id}
+    await conn.execute(CLEAR_SELECTED_TEAM, params)
+    if team_id is not None:
+        await conn.execute(SET_SELECTED_TEAM, params)

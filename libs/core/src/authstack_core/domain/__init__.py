@@ -1,0 +1,1 @@
+"""Use cases shared by services; each owns its transaction."""

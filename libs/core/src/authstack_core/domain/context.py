@@ -1,0 +1,30 @@
+"""The long-lived objects domain functions work with, built once per process."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from psycopg_pool import AsyncConnectionPool
+
+from authstack_core.crypto.passwords import PasswordHasher
+from authstack_core.crypto.tokens import TokenService
+from authstack_core.settings import Settings
+
+
+@dataclass(frozen=True, slots=True)
+class Deps:
+    settings: Settings
+    pool: AsyncConnectionPool
+    tokens: TokenService
+    passwords: PasswordHasher
+
+    @classmethod
+    def build(cls, settings: Settings, pool: AsyncConnectionPool) -> Deps:
+        return cls(
+            settings=settings,
+            pool=pool,
+            tokens=TokenService(
+                settings.server_secret, settings.api_url, settings.access_token_expiration
+            ),
+            passwords=PasswordHasher(settings.password_hash_concurrency),
+        )

@@ -1,0 +1,145 @@
+"""Sessions: issuing, refreshing and revoking refresh tokens, and signing access tokens."""
+
+from __future__ import annotations
+
+import uuid
+from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
+from typing import Any
+
+from psycopg import AsyncConnection
+
+from authstack_core.crypto.codes import new_refresh_token, sha256_bytes
+from authstack_core.db.queries import sessions as q
+from authstack_core.domain.context import Deps
+from authstack_core.errors import (
+    CannotDeleteCurrentSession,
+    RefreshTokenNotFoundOrExpired,
+    UserNotFound,
+)
+from authstack_core.models.projects import ProjectRow
+from authstack_core.models.sessions import SessionRow, TokenClaimsRow
+
+DEFAULT_SESSION_LIFETIME = timedelta(days=365)
+MAX_SESSION_LIFETIME = timedelta(days=367)
+
+
+@dataclass(frozen=True, slots=True)
+class IssuedSession:
+    access_token: str
+    refresh_token: str
+    user_id: str
+
+    def json(self) -> dict[str, str]:
+        return {
+            "access_token": self.access_token,
+            "refresh_token": self.refresh_token,
+            "user_id": self.user_id,
+        }
+
+
+def sign_for(deps: Deps, project: ProjectRow, claims: TokenClaimsRow) -> str:
+    return deps.tokens.sign_access_token(
+        project_id=project.id,
+        branch_id="main",
+        user_id=claims.user_id,
+        refresh_token_id=claims.refresh_token_id,
+        display_name=claims.display_name,
+        primary_email=claims.primary_email,
+        primary_email_verified=claims.primary_email_verified,
+        selected_team_id=claims.selected_team_id,
+        signed_up_at_seconds=int(claims.signed_up_at.timestamp()),
+        is_anonymous=claims.is_anonymous,
+        restricted_reason=claims.restricted_reason(
+            require_email_verification=project.config.require_email_verification
+        ),
+        requires_totp_mfa=claims.requires_totp_mfa,
+    )
+
+
+async def create_session_in(
+    conn: AsyncConnection[Any],
+    deps: Deps,
+    project: ProjectRow,
+    user_id: str | uuid.UUID,
+    *,
+    lifetime: timedelta = DEFAULT_SESSION_LIFETIME,
+    is_impersonation: bool = False,
+) -> IssuedSession:
+    """Create a session inside the caller's transaction and sign its first access token."""
+    assert project.tenancy_id is not None
+    refresh_token = new_refresh_token()
+    session_id = uuid.uuid4()
+    await q.insert_refresh_token(
+        conn,
+        project.tenancy_id,
+        session_id,
+        user_id,
+        sha256_bytes(refresh_token),
+        datetime.now(UTC) + lifetime,
+        is_impersonation=is_impersonation,
+    )
+    claims = await q.select_claims_for_session(conn, project.tenancy_id, session_id)
+    if claims is None:
+        raise UserNotFound()
+    return IssuedSession(sign_for(deps, project, claims), refresh_token, claims.user_id)
+
+
+async def create_session(
+    deps: Deps,
+    project: ProjectRow,
+    user_id: str,
+    *,
+    lifetime: timedelta = DEFAULT_SESSION_LIFETIME,
+    is_impersonation: bool = False,
+) -> IssuedSession:
+    async with deps.pool.connection() as conn, conn.transaction():
+        return await create_session_in(
+            conn, deps, project, user_id, lifetime=lifetime, is_impersonation=is_impersonation
+        )
+
+
+async def refresh_access_token(deps: Deps, project: ProjectRow, refresh_token: str) -> str:
+    """A new access token for a live refresh token; raise RefreshTokenNotFoundOrExpired."""
+    assert project.tenancy_id is not None
+    async with deps.pool.connection() as conn:
+        claims = await q.refresh(conn, project.tenancy_id, sha256_bytes(refresh_token), None)
+        await conn.commit()
+    if claims is None:
+        raise RefreshTokenNotFoundOrExpired()
+    return sign_for(deps, project, claims)
+
+
+async def list_sessions(
+    deps: Deps, project: ProjectRow, user_id: str, *, include_impersonation: bool
+) -> list[SessionRow]:
+    assert project.tenancy_id is not None
+    async with deps.pool.connection() as conn:
+        return await q.select_sessions(
+            conn, project.tenancy_id, user_id, include_impersonation=include_impersonation
+        )
+
+
+async def session_owner(deps: Deps, project: ProjectRow, session_id: str) -> str | None:
+    assert project.tenancy_id is not None
+    async with deps.pool.connection() as conn:
+        return await q.select_session_owner(conn, project.tenancy_id, session_id)
+
+
+async def revoke_session(
+    deps: Deps, project: ProjectRow, session_id: str, *, current_session_id: str | None
+) -> bool:
+    """Delete one session (not the caller's own); False when it did not exist."""
+    assert project.tenancy_id is not None
+    if current_session_id is not None and session_id == current_session_id:
+        raise CannotDeleteCurrentSession()
+    async with deps.pool.connection() as conn, conn.transaction():
+        return await q.delete_session(conn, project.tenancy_id, session_id)
+
+
+async def sign_out(deps: Deps, project: ProjectRow, session_id: str) -> None:
+    """Delete the session an access token names; raise the refresh-token error if already gone."""
+    assert project.tenancy_id is not None
+    async with deps.pool.connection() as conn, conn.transaction():
+        if not await q.delete_session(conn, project.tenancy_id, session_id):
+            raise RefreshTokenNotFoundOrExpired()

@@ -1,0 +1,348 @@
+"""Users: password sign-up and sign-in, reading, listing, creating, updating and deleting."""
+
+from __future__ import annotations
+
+import base64
+import binascii
+import uuid
+from dataclasses import dataclass, replace
+from typing import Any
+
+from psycopg import AsyncConnection
+from psycopg.errors import UniqueViolation
+
+from authstack_core.crypto.passwords import (
+    MAX_PASSWORD_LENGTH,
+    MIN_PASSWORD_LENGTH,
+    is_bcrypt_hash,
+)
+from authstack_core.db.queries import sessions as session_q
+from authstack_core.db.queries import users as q
+from authstack_core.domain.context import Deps
+from authstack_core.domain.sessions import IssuedSession, create_session_in
+from authstack_core.errors import (
+    EmailPasswordMismatch,
+    PasswordAuthenticationNotEnabled,
+    PasswordTooLong,
+    PasswordTooShort,
+    SchemaError,
+    SignUpNotEnabled,
+    TeamNotFound,
+    UserEmailAlreadyExists,
+    UserNotFound,
+)
+from authstack_core.models.projects import ProjectRow
+from authstack_core.models.users import NewUser, UserRow
+
+
+def check_password_rules(password: str) -> None:
+    """Raise PASSWORD_TOO_SHORT / PASSWORD_TOO_LONG (NIST 800-63B: length only, no composition)."""
+    if len(password) < MIN_PASSWORD_LENGTH:
+        raise PasswordTooShort(min_length=MIN_PASSWORD_LENGTH)
+    if len(password) > MAX_PASSWORD_LENGTH:
+        raise PasswordTooLong(maxLength=MAX_PASSWORD_LENGTH)
+
+
+def _tenancy(project: ProjectRow) -> uuid.UUID:
+    assert project.tenancy_id is not None, "requests without a tenancy are refused in auth"
+    return project.tenancy_id
+
+
+def _is_email_conflict(exc: UniqueViolation) -> bool:
+    return exc.diag.constraint_name == "contact_channels_auth_value_idx"
+
+
+async def _ensure_email_free(
+    conn: AsyncConnection[Any], tenancy_id: uuid.UUID, email: str, *, except_user: str | None
+) -> None:
+    owner = await q.select_auth_email_owner(conn, tenancy_id, email)
+    if owner is not None and owner[0] != except_user:
+        raise UserEmailAlreadyExists(email=email, would_work_if_email_was_verified=False)
+
+
+def personal_team_name(display_name: str | None, email: str | None) -> str:
+    return f"{display_name or email or 'Personal'}'s Team"
+
+
+async def _insert_user(
+    conn: AsyncConnection[Any], deps: Deps, project: ProjectRow, new: NewUser
+) -> uuid.UUID:
+    tenancy_id = _tenancy(project)
+    user_id = new.user_id or uuid.uuid4()
+    if new.primary_email is not None and new.primary_email_auth_enabled:
+        await _ensure_email_free(conn, tenancy_id, new.primary_email, except_user=None)
+    await q.insert_user(conn, tenancy_id, user_id, new)
+    if new.primary_email is not None:
+        await q.set_primary_email(
+            conn,
+            tenancy_id,
+            user_id,
+            new.primary_email,
+            verified=new.primary_email_verified,
+            used_for_auth=new.primary_email_auth_enabled,
+        )
+    if new.password_hash is not None:
+        await q.set_password_hash(conn, tenancy_id, user_id, new.password_hash)
+    if project.config.create_team_on_sign_up and not new.is_anonymous:
+        await q.insert_personal_team(
+            conn,
+            tenancy_id,
+            user_id,
+            personal_team_name(new.display_name, new.primary_email),
+            project.config.default_permissions("teamCreator"),
+        )
+    return user_id
+
+
+async def sign_up_with_password(
+    deps: Deps,
+    project: ProjectRow,
+    *,
+    email: str,
+    password: str,
+    anonymous_user_id: str | None = None,
+) -> IssuedSession:
+    """Create a password user (or upgrade the signed-in anonymous one) and sign it in."""
+    config = project.config
+    if not config.password_sign_in:
+        raise PasswordAuthenticationNotEnabled()
+    if not config.allow_sign_up:
+        raise SignUpNotEnabled()
+    check_password_rules(password)
+    password_hash = await deps.passwords.hash(password)
+    tenancy_id = _tenancy(project)
+    try:
+        async with deps.pool.connection() as conn, conn.transaction():
+            if anonymous_user_id is not None:
+                await _ensure_email_free(conn, tenancy_id, email, except_user=None)
+                await q.update_user_columns(
+                    conn, tenancy_id, anonymous_user_id, {"is_anonymous": False}
+                )
+                await q.set_primary_email(
+                    conn, tenancy_id, anonymous_user_id, email, verified=False, used_for_auth=True
+                )
+                await q.set_password_hash(conn, tenancy_id, anonymous_user_id, password_hash)
+                user_id: str | uuid.UUID = anonymous_user_id
+            else:
+                user_id = await _insert_user(
+                    conn,
+                    deps,
+                    project,
+                    NewUser(
+                        primary_email=email,
+                        primary_email_auth_enabled=True,
+                        password_hash=password_hash,
+                    ),
+                )
+            return await create_session_in(conn, deps, project, user_id)
+    except UniqueViolation as exc:  # a concurrent sign-up with the same email won the race
+        if _is_email_conflict(exc):
+            raise UserEmailAlreadyExists(
+                email=email, would_work_if_email_was_verified=False
+            ) from None
+        raise
+
+
+async def sign_in_with_password(
+    deps: Deps, project: ProjectRow, *, email: str, password: str
+) -> IssuedSession:
+    """Check the password in constant-ish time whatever the email; raise EMAIL_PASSWORD_MISMATCH."""
+    if not project.config.password_sign_in:
+        raise PasswordAuthenticationNotEnabled()
+    tenancy_id = _tenancy(project)
+    async with deps.pool.connection() as conn:
+        found = await q.select_password_login(conn, tenancy_id, email)
+    # Always run bcrypt: against the stored hash, or a dummy one when there is no such account.
+    ok = await deps.passwords.verify(password, found[1] if found else None)
+    if not ok or found is None:
+        raise EmailPasswordMismatch()
+    async with deps.pool.connection() as conn, conn.transaction():
+        return await create_session_in(conn, deps, project, found[0])
+
+
+async def get_user(deps: Deps, project: ProjectRow, user_id: str) -> UserRow | None:
+    async with deps.pool.connection() as conn:
+        return await q.select_user(conn, _tenancy(project), user_id)
+
+
+@dataclass(frozen=True, slots=True)
+class UserPage:
+    items: list[UserRow]
+    next_cursor: str | None
+
+
+async def list_users(
+    deps: Deps,
+    project: ProjectRow,
+    *,
+    limit: int | None,
+    cursor: str | None,
+    desc: bool,
+    team_id: str | None,
+    query: str | None,
+    include_anonymous: bool,
+    only_anonymous: bool,
+    include_restricted: bool,
+) -> UserPage:
+    """A page in sign-up order; ``next_cursor`` is the first user of the next page (inclusive)."""
+    tenancy_id = _tenancy(project)
+    page_size = limit if limit is not None else 100
+    async with deps.pool.connection() as conn:
+        cursor_key = None
+        if cursor is not None:
+            signed_up_at = await q.select_signed_up_at(conn, tenancy_id, cursor)
+            if signed_up_at is None:
+                return UserPage([], None)
+            cursor_key = (signed_up_at, cursor)
+        rows = await q.select_users(
+            conn,
+            tenancy_id,
+            limit=page_size + 1,
+            desc=desc,
+            cursor=cursor_key,
+            team_id=team_id,
+            query=query,
+            include_anonymous=include_anonymous or only_anonymous,
+            only_anonymous=only_anonymous,
+            include_restricted=include_restricted or include_anonymous or only_anonymous,
+            require_verification=project.config.require_email_verification,
+        )
+    next_cursor = rows[page_size].id if len(rows) > page_size else None
+    return UserPage(rows[:page_size], next_cursor)
+
+
+async def create_user(deps: Deps, project: ProjectRow, new: NewUser, *, password: str | None) -> UserRow:
+    """Server-side create; raise USER_EMAIL_ALREADY_EXISTS for an email already used to sign in."""
+    if password is not None:
+        check_password_rules(password)
+        new = replace(new, password_hash=await deps.passwords.hash(password))
+    elif new.password_hash is not None and not is_bcrypt_hash(new.password_hash):
+        raise SchemaError(message="password_hash must be a bcrypt hash in Modular Crypt Format")
+    tenancy_id = _tenancy(project)
+    try:
+        async with deps.pool.connection() as conn, conn.transaction():
+            user_id = await _insert_user(conn, deps, project, new)
+            row = await q.select_user(conn, tenancy_id, str(user_id))
+    except UniqueViolation as exc:
+        if _is_email_conflict(exc) and new.primary_email is not None:
+            raise UserEmailAlreadyExists(
+                email=new.primary_email, would_work_if_email_was_verified=False
+            ) from None
+        raise
+    assert row is not None
+    return row
+
+
+_UNSET: Any = object()
+
+
+async def update_user(
+    deps: Deps, project: ProjectRow, user_id: str, changes: dict[str, Any]
+) -> UserRow:
+    """Apply a validated PATCH. Keys are wire field names; a password change ends all sessions."""
+    tenancy_id = _tenancy(project)
+    changes = dict(changes)
+    new_hash: Any = _UNSET
+    if "password" in changes:
+        password = changes.pop("password")
+        if password is None:
+            new_hash = None
+        else:
+            check_password_rules(password)
+            new_hash = await deps.passwords.hash(password)
+    if "password_hash" in changes:
+        imported = changes.pop("password_hash")
+        if imported is not None and not is_bcrypt_hash(imported):
+            raise SchemaError(message="password_hash must be a bcrypt hash in Modular Crypt Format")
+        new_hash = imported
+    if changes.get("is_anonymous") is True:
+        raise SchemaError(message="is_anonymous can only be set to false")
+    if "totp_secret_base64" in changes:
+        secret = changes.pop("totp_secret_base64")
+        try:
+            raw = None if secret is None else base64.b64decode(secret, validate=True)
+        except (binascii.Error, ValueError):
+            raise SchemaError(message="totp_secret_base64 must be base64") from None
+        changes["totp_secret"] = raw
+        changes["requires_totp_mfa"] = raw is not None
+    risk = changes.pop("risk_scores", None)
+    if risk is not None:
+        changes["risk_score_bot"] = risk["sign_up"]["bot"]
+        changes["risk_score_free_trial_abuse"] = risk["sign_up"]["free_trial_abuse"]
+    email: Any = changes.pop("primary_email", _UNSET)
+    verified = changes.pop("primary_email_verified", None)
+    auth_enabled = changes.pop("primary_email_auth_enabled", None)
+    team_id: Any = changes.pop("selected_team_id", _UNSET)
+    try:
+        async with deps.pool.connection() as conn, conn.transaction():
+            current = await q.select_user(conn, tenancy_id, user_id)
+            if current is None:
+                raise UserNotFound()
+            _check_restriction_fields(current, changes)
+            await q.update_user_columns(conn, tenancy_id, user_id, changes)
+            if email is None:
+                await q.delete_primary_email(conn, tenancy_id, user_id)
+            elif email is not _UNSET:
+                same = current.primary_email is not None and current.primary_email == email
+                use_for_auth = (
+                    auth_enabled if auth_enabled is not None
+                    else (current.primary_email_auth_enabled if current.primary_email else True)
+                )  # fmt: skip
+                if use_for_auth:
+                    await _ensure_email_free(conn, tenancy_id, email, except_user=user_id)
+                await q.set_primary_email(
+                    conn,
+                    tenancy_id,
+                    user_id,
+                    email,
+                    verified=verified if verified is not None else (
+                        current.primary_email_verified if same else False
+                    ),
+                    used_for_auth=use_for_auth,
+                )
+            elif verified is not None or auth_enabled is not None:
+                if auth_enabled and current.primary_email and not current.primary_email_auth_enabled:
+                    await _ensure_email_free(
+                        conn, tenancy_id, current.primary_email, except_user=user_id
+                    )
+                await q.update_primary_email_flags(
+                    conn, tenancy_id, user_id, verified=verified, used_for_auth=auth_enabled
+                )
+            if team_id is not _UNSET:
+                if team_id is not None and not await q.select_is_member(
+                    conn, tenancy_id, team_id, user_id
+                ):
+                    raise TeamNotFound(team_id=team_id)
+                await q.set_selected_team(conn, tenancy_id, user_id, team_id)
+            if new_hash is not _UNSET:
+                await q.set_password_hash(conn, tenancy_id, user_id, new_hash)
+                await session_q.delete_user_sessions(conn, tenancy_id, user_id)
+            row = await q.select_user(conn, tenancy_id, user_id)
+    except UniqueViolation as exc:
+        if _is_email_conflict(exc) and isinstance(email, str):
+            raise UserEmailAlreadyExists(
+                email=email, would_work_if_email_was_verified=False
+            ) from None
+        raise
+    assert row is not None
+    return row
+
+
+def _check_restriction_fields(current: UserRow, changes: dict[str, Any]) -> None:
+    restricted = changes.get("restricted_by_admin", current.restricted_by_admin)
+    if restricted:
+        return
+    for field in ("restricted_by_admin_reason", "restricted_by_admin_private_details"):
+        if changes.get(field) is not None:
+            raise SchemaError(message=f"{field} must be null unless restricted_by_admin is true")
+    # Lifting a restriction clears its reasons, so the row never keeps stale ones.
+    if "restricted_by_admin" in changes:
+        changes["restricted_by_admin_reason"] = None
+        changes["restricted_by_admin_private_details"] = None
+
+
+async def delete_user(deps: Deps, project: ProjectRow, user_id: str) -> None:
+    """Delete a user and, by cascade, its sessions, channels and memberships."""
+    async with deps.pool.connection() as conn, conn.transaction():
+        if not await q.delete_user(conn, _tenancy(project), user_id):
+            raise UserNotFound()

@@ -1,0 +1,1 @@
+"""Typed records shared by the services; no I/O here."""

@@ -1,0 +1,186 @@
+"""Project configuration: dot-path overrides (contract §10) merged over the schema defaults."""
+
+from __future__ import annotations
+
+import copy
+from dataclasses import dataclass
+from typing import Any
+from urllib.parse import urlsplit
+
+DEFAULTS: dict[str, Any] = {
+    "project": {"requirePublishableClientKey": False},
+    "auth": {
+        "allowSignUp": True,
+        "password": {"allowSignIn": False},
+        "otp": {"allowSignIn": False},
+        "passkey": {"allowSignIn": False},
+        "oauth": {"accountMergeStrategy": "link_method", "providers": {}},
+    },
+    "onboarding": {"requireEmailVerification": False},
+    "domains": {"allowLocalhost": False, "trustedDomains": {}},
+    "teams": {"createPersonalTeamOnSignUp": False, "allowClientTeamCreation": False},
+    "users": {"allowClientUserDeletion": False},
+    "apiKeys": {"enabled": {"user": False, "team": False}},
+    "rbac": {
+        "permissions": {},
+        "defaultPermissions": {"teamCreator": {}, "teamMember": {}, "signUp": {}},
+    },
+}
+
+# What a newly created project starts with (the seed and project creation apply these).
+NEW_PROJECT_OVERRIDE: dict[str, Any] = {
+    "auth.password.allowSignIn": True,
+    "rbac.permissions.team_member": {
+        "description": "Default permission for team members",
+        "scope": "team",
+        "containedPermissionIds": {"$read_members": True, "$invite_members": True},
+    },
+    "rbac.permissions.team_admin": {
+        "description": "Default permission for team admins",
+        "scope": "team",
+        "containedPermissionIds": {
+            p: True
+            for p in (
+                "$update_team",
+                "$delete_team",
+                "$read_members",
+                "$remove_members",
+                "$invite_members",
+                "$manage_api_keys",
+            )
+        },
+    },
+    "rbac.defaultPermissions.teamCreator": {"team_admin": True},
+    "rbac.defaultPermissions.teamMember": {"team_member": True},
+}
+
+
+def render(override: dict[str, Any]) -> dict[str, Any]:
+    """Apply dot-path keys in order over a copy of the defaults."""
+    out = copy.deepcopy(DEFAULTS)
+    for path, value in override.items():
+        node = out
+        *parents, leaf = path.split(".")
+        for part in parents:
+            child = node.get(part)
+            if not isinstance(child, dict):
+                child = node[part] = {}
+            node = child
+        node[leaf] = copy.deepcopy(value)
+    return out
+
+
+@dataclass(frozen=True, slots=True)
+class TrustedDomain:
+    base_url: str
+    handler_path: str
+
+
+@dataclass(frozen=True, slots=True)
+class ProjectConfig:
+    """The rendered config, with typed accessors for what the services read."""
+
+    raw: dict[str, Any]
+
+    @classmethod
+    def from_override(cls, override: dict[str, Any]) -> ProjectConfig:
+        return cls(render(override))
+
+    def _get(self, path: str) -> Any:
+        node: Any = self.raw
+        for part in path.split("."):
+            if not isinstance(node, dict):
+                return None
+            node = node.get(part)
+        return node
+
+    @property
+    def require_publishable_client_key(self) -> bool:
+        return bool(self._get("project.requirePublishableClientKey"))
+
+    @property
+    def allow_sign_up(self) -> bool:
+        return bool(self._get("auth.allowSignUp"))
+
+    @property
+    def password_sign_in(self) -> bool:
+        return bool(self._get("auth.password.allowSignIn"))
+
+    @property
+    def otp_sign_in(self) -> bool:
+        return bool(self._get("auth.otp.allowSignIn"))
+
+    @property
+    def passkey_sign_in(self) -> bool:
+        return bool(self._get("auth.passkey.allowSignIn"))
+
+    @property
+    def require_email_verification(self) -> bool:
+        return bool(self._get("onboarding.requireEmailVerification"))
+
+    @property
+    def create_team_on_sign_up(self) -> bool:
+        return bool(self._get("teams.createPersonalTeamOnSignUp"))
+
+    @property
+    def client_team_creation(self) -> bool:
+        return bool(self._get("teams.allowClientTeamCreation"))
+
+    @property
+    def client_user_deletion(self) -> bool:
+        return bool(self._get("users.allowClientUserDeletion"))
+
+    @property
+    def allow_localhost(self) -> bool:
+        return bool(self._get("domains.allowLocalhost"))
+
+    @property
+    def user_api_keys(self) -> bool:
+        return bool(self._get("apiKeys.enabled.user"))
+
+    @property
+    def team_api_keys(self) -> bool:
+        return bool(self._get("apiKeys.enabled.team"))
+
+    @property
+    def trusted_domains(self) -> list[TrustedDomain]:
+        domains = self._get("domains.trustedDomains") or {}
+        return [
+            TrustedDomain(str(d["baseUrl"]), str(d.get("handlerPath") or "/handler"))
+            for d in domains.values()
+            if isinstance(d, dict) and d.get("baseUrl")
+        ]
+
+    @property
+    def enabled_oauth_providers(self) -> list[str]:
+        providers = self._get("auth.oauth.providers") or {}
+        return sorted(
+            pid for pid, p in providers.items() if isinstance(p, dict) and p.get("allowSignIn")
+        )
+
+    def default_permissions(self, group: str) -> list[str]:
+        """Permission ids granted by default to ``teamCreator``, ``teamMember`` or ``signUp``."""
+        perms = self._get(f"rbac.defaultPermissions.{group}") or {}
+        return sorted(pid for pid, on in perms.items() if on)
+
+    def client_view(self) -> dict[str, Any]:
+        """The ``config`` block of ``GET /projects/current`` (contract §1.5)."""
+        return {
+            "sign_up_enabled": self.allow_sign_up,
+            "credential_enabled": self.password_sign_in,
+            "magic_link_enabled": self.otp_sign_in,
+            "passkey_enabled": self.passkey_sign_in,
+            "client_team_creation_enabled": self.client_team_creation,
+            "client_user_deletion_enabled": self.client_user_deletion,
+            "allow_user_api_keys": self.user_api_keys,
+            "allow_team_api_keys": self.team_api_keys,
+            "enabled_oauth_providers": [{"id": p} for p in self.enabled_oauth_providers],
+            "domains": [
+                {"domain": d.base_url, "handler_path": d.handler_path} for d in self.trusted_domains
+            ],
+        }
+
+
+def is_localhost_url(url: str) -> bool:
+    host = (urlsplit(url).hostname or "").lower()
+    return host in {"localhost", "127.0.0.1", "::1"} or host.endswith(".localhost")

@@ -1,0 +1,57 @@
+"""Session (refresh token) records."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any
+
+from authstack_core.models.users import millis
+
+
+@dataclass(slots=True)
+class SessionRow:
+    id: str
+    user_id: str
+    created_at: datetime
+    last_active_at: datetime
+    is_impersonation: bool
+    last_active_ip_info: Any
+
+    def json(self, *, current_refresh_token_id: str | None) -> dict[str, Any]:
+        out: dict[str, Any] = {
+            "id": self.id,
+            "user_id": self.user_id,
+            "created_at": millis(self.created_at),
+            "is_impersonation": self.is_impersonation,
+            "last_used_at": millis(self.last_active_at),
+            "is_current_session": self.id == current_refresh_token_id,
+        }
+        if self.last_active_ip_info is not None:
+            out["last_used_at_end_user_ip_info"] = self.last_active_ip_info
+        return out
+
+
+@dataclass(slots=True)
+class TokenClaimsRow:
+    """What an access token says about its user, read in the same statement as the refresh."""
+
+    refresh_token_id: str
+    user_id: str
+    display_name: str | None
+    primary_email: str | None
+    primary_email_verified: bool
+    selected_team_id: str | None
+    signed_up_at: datetime
+    is_anonymous: bool
+    restricted_by_admin: bool
+    requires_totp_mfa: bool
+
+    def restricted_reason(self, *, require_email_verification: bool) -> dict[str, str] | None:
+        if self.is_anonymous:
+            return {"type": "anonymous"}
+        if require_email_verification and not self.primary_email_verified:
+            return {"type": "email_not_verified"}
+        if self.restricted_by_admin:
+            return {"type": "restricted_by_administrator"}
+        return None

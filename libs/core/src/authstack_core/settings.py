@@ -1,0 +1,179 @@
+"""The one typed settings object, read from Stack Auth's own environment variable names."""
+
+from __future__ import annotations
+
+import base64
+import binascii
+import os
+from typing import Annotated, Literal
+
+from pydantic import AliasChoices, Field, ValidationError, field_validator
+from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
+
+from authstack_core.timespan import parse_timespan
+
+
+class SettingsError(Exception):
+    """Raised at start-up when the environment does not describe a runnable service."""
+
+
+def _env(*names: str) -> AliasChoices:
+    return AliasChoices(*names)
+
+
+class Settings(BaseSettings):
+    """Everything a service needs to know about its environment.
+
+    Build it once in a service's ``__main__`` (``Settings.from_env()``) and pass it down; tests build
+    ``Settings(...)`` directly with keyword arguments named as the attributes below.
+    """
+
+    model_config = SettingsConfigDict(
+        env_file=None, extra="ignore", populate_by_name=True, frozen=True
+    )
+
+    # --- core -------------------------------------------------------------------------------
+    database_url: str = Field(validation_alias=_env("STACK_DATABASE_CONNECTION_STRING"))
+    server_secret: str = Field(validation_alias=_env("STACK_SERVER_SECRET"), repr=False)
+    api_url: str = Field(
+        default="http://localhost:8102", validation_alias=_env("NEXT_PUBLIC_STACK_API_URL")
+    )
+    dashboard_url: str = Field(
+        default="http://localhost:8101", validation_alias=_env("NEXT_PUBLIC_STACK_DASHBOARD_URL")
+    )
+    access_token_expiration: Annotated[int, NoDecode] = Field(
+        default=600, validation_alias=_env("STACK_ACCESS_TOKEN_EXPIRATION_TIME")
+    )
+    cron_secret: str | None = Field(default=None, validation_alias=_env("CRON_SECRET"), repr=False)
+    trusted_proxy: bool = Field(default=False, validation_alias=_env("STACK_TRUSTED_PROXY"))
+
+    # --- api process ------------------------------------------------------------------------
+    api_host: str = Field(default="127.0.0.1", validation_alias=_env("STACK_API_HOST"))
+    api_port: int = Field(default=8102, validation_alias=_env("STACK_API_PORT"))
+    db_pool_min: int = Field(default=2, ge=1, validation_alias=_env("STACK_DB_POOL_MIN_SIZE"))
+    db_pool_max: int = Field(default=10, ge=1, validation_alias=_env("STACK_DB_POOL_MAX_SIZE"))
+    password_hash_concurrency: int = Field(
+        default_factory=lambda: os.cpu_count() or 1,
+        ge=1,
+        validation_alias=_env("STACK_PASSWORD_HASH_CONCURRENCY"),
+    )
+    max_body_bytes: int = Field(
+        default=1_048_576, ge=1024, validation_alias=_env("STACK_MAX_REQUEST_BODY_BYTES")
+    )
+    allow_development_key_override: bool = Field(
+        default=False, validation_alias=_env("STACK_ALLOW_DEVELOPMENT_KEY_OVERRIDE")
+    )
+
+    # --- logging ----------------------------------------------------------------------------
+    log_format: Literal["json", "console"] = Field(
+        default="json", validation_alias=_env("STACK_LOG_FORMAT")
+    )
+    log_level: Literal["debug", "info", "warning", "error"] = Field(
+        default="info", validation_alias=_env("STACK_LOG_LEVEL")
+    )
+
+    # --- migrations and seed ----------------------------------------------------------------
+    run_migrations: bool = Field(default=True, validation_alias=_env("STACK_RUN_MIGRATIONS"))
+    skip_migrations: bool = Field(default=False, validation_alias=_env("STACK_SKIP_MIGRATIONS"))
+    run_seed_script: bool = Field(default=True, validation_alias=_env("STACK_RUN_SEED_SCRIPT"))
+    skip_seed_script: bool = Field(default=False, validation_alias=_env("STACK_SKIP_SEED_SCRIPT"))
+    seed_sign_up_enabled: bool = Field(
+        default=False, validation_alias=_env("STACK_SEED_INTERNAL_PROJECT_SIGN_UP_ENABLED")
+    )
+    seed_otp_enabled: bool = Field(
+        default=False, validation_alias=_env("STACK_SEED_INTERNAL_PROJECT_OTP_ENABLED")
+    )
+    seed_allow_localhost: bool = Field(
+        default=False, validation_alias=_env("STACK_SEED_INTERNAL_PROJECT_ALLOW_LOCALHOST")
+    )
+    seed_oauth_providers: str = Field(
+        default="", validation_alias=_env("STACK_SEED_INTERNAL_PROJECT_OAUTH_PROVIDERS")
+    )
+    seed_user_email: str | None = Field(
+        default=None, validation_alias=_env("STACK_SEED_INTERNAL_PROJECT_USER_EMAIL")
+    )
+    seed_user_password: str | None = Field(
+        default=None, validation_alias=_env("STACK_SEED_INTERNAL_PROJECT_USER_PASSWORD"), repr=False
+    )
+    seed_user_internal_access: bool = Field(
+        default=False, validation_alias=_env("STACK_SEED_INTERNAL_PROJECT_USER_INTERNAL_ACCESS")
+    )
+    seed_user_github_id: str | None = Field(
+        default=None, validation_alias=_env("STACK_SEED_INTERNAL_PROJECT_USER_GITHUB_ID")
+    )
+    seed_publishable_client_key: str | None = Field(
+        default=None,
+        validation_alias=_env("STACK_SEED_INTERNAL_PROJECT_PUBLISHABLE_CLIENT_KEY"),
+        repr=False,
+    )
+    seed_secret_server_key: str | None = Field(
+        default=None,
+        validation_alias=_env("STACK_SEED_INTERNAL_PROJECT_SECRET_SERVER_KEY"),
+        repr=False,
+    )
+    seed_super_secret_admin_key: str | None = Field(
+        default=None,
+        validation_alias=_env("STACK_SEED_INTERNAL_PROJECT_SUPER_SECRET_ADMIN_KEY"),
+        repr=False,
+    )
+    seed_enable_dummy_project: bool = Field(
+        default=False, validation_alias=_env("STACK_SEED_ENABLE_DUMMY_PROJECT")
+    )
+
+    @field_validator("access_token_expiration", mode="before")
+    @classmethod
+    def _parse_expiration(cls, value: object) -> int:
+        if isinstance(value, int):
+            return value
+        return parse_timespan(str(value))
+
+    @field_validator("server_secret")
+    @classmethod
+    def _check_secret(cls, value: str) -> str:
+        try:
+            raw = base64.urlsafe_b64decode(value + "=" * (-len(value) % 4))
+        except (binascii.Error, ValueError) as exc:
+            raise ValueError("must be base64url (generate one: openssl rand -base64 32)") from exc
+        if len(raw) < 16:
+            raise ValueError("must decode to at least 16 bytes")
+        return value
+
+    @field_validator("database_url")
+    @classmethod
+    def _check_database_url(cls, value: str) -> str:
+        if not value.startswith(("postgres://", "postgresql://")):
+            raise ValueError("must be a postgres:// or postgresql:// connection string")
+        return value
+
+    @field_validator("api_url", "dashboard_url")
+    @classmethod
+    def _strip_slash(cls, value: str) -> str:
+        return value.rstrip("/")
+
+    @property
+    def should_migrate(self) -> bool:
+        return self.run_migrations and not self.skip_migrations
+
+    @property
+    def should_seed(self) -> bool:
+        return self.run_seed_script and not self.skip_seed_script
+
+    @classmethod
+    def from_env(cls) -> Settings:
+        """Read the process environment; raise SettingsError naming each bad variable."""
+        try:
+            return cls()
+        except ValidationError as exc:
+            lines = []
+            for error in exc.errors():
+                field = str(error["loc"][0]) if error["loc"] else "?"
+                lines.append(f"  - {_variable_name(field)}: {error['msg']}")
+            raise SettingsError("invalid configuration:\n" + "\n".join(lines)) from None
+
+
+def _variable_name(field: str) -> str:
+    info = Settings.model_fields.get(field)
+    alias = info.validation_alias if info else None
+    if isinstance(alias, AliasChoices):
+        return str(alias.choices[0])
+    return field

@@ -1,0 +1,1 @@
+"""The REST API service: Stack Auth's wire contract on Litestar."""

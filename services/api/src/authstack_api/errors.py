@@ -1,0 +1,72 @@
+"""Turn every exception into the contract's wire format; nothing internal leaks."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import structlog
+from litestar import Request, Response
+from litestar.exceptions import (
+    ClientException,
+    HTTPException,
+    NotFoundException,
+    ValidationException,
+)
+
+from authstack_core.errors import BodyParsingError, KnownError, SchemaError, StatusError
+from authstack_api.middleware import request_id_var
+from authstack_api.responses import JSON_TYPE, error_json_body
+
+log = structlog.get_logger("authstack_api.errors")
+
+INTERNAL_ERROR_TEXT = (
+    "Something went wrong. Please make sure the data you entered is correct.\n\nRequest ID: {}"
+)
+
+
+def known_error_response(error: KnownError) -> Response[bytes]:
+    return Response(
+        error_json_body(error.body()),
+        status_code=error.status,
+        media_type=JSON_TYPE,
+        headers={"x-stack-known-error": error.code},
+    )
+
+
+def _text(status: int, text: str) -> Response[bytes]:
+    return Response(text.encode("utf-8"), status_code=status, media_type="text/plain; charset=utf-8")
+
+
+def _validation_message(request: Request[Any, Any, Any], exc: ValidationException) -> str:
+    lines = []
+    extra = exc.extra if isinstance(exc.extra, list) else []
+    for item in extra:
+        if isinstance(item, dict):
+            key = item.get("key")
+            message = str(item.get("message", "invalid"))
+            if message == f"'{key}'" or message == "'data'":
+                message = "a request body is required" if key == "data" else f"{key} is required"
+            source = item.get("source")
+            where = f"{source}.{key}" if source and key and key != "data" else (key or "body")
+            lines.append(f"  - {where}: {message}")
+    if not lines:
+        lines.append(f"  - {exc.detail}")
+    return f"Request validation failed on {request.method} {request.url.path}:\n" + "\n".join(lines)
+
+
+def handle_exception(request: Request[Any, Any, Any], exc: Exception) -> Response[bytes]:
+    if isinstance(exc, KnownError):
+        return known_error_response(exc)
+    if isinstance(exc, StatusError):
+        return _text(exc.status, exc.text)
+    if isinstance(exc, ValidationException):
+        return known_error_response(SchemaError(message=_validation_message(request, exc)))
+    if isinstance(exc, NotFoundException):
+        return _text(404, "404 — this API endpoint does not exist.")
+    if isinstance(exc, ClientException) and "malformed" in str(exc.detail).lower():
+        return known_error_response(BodyParsingError(f"Could not parse the request body: {exc.detail}"))
+    if isinstance(exc, HTTPException) and exc.status_code < 500:
+        return _text(exc.status_code, str(exc.detail))
+    request_id = request_id_var.get()
+    log.exception("unhandled error", request_id=request_id, path=request.url.path)
+    return _text(500, INTERNAL_ERROR_TEXT.format(request_id))

@@ -1,0 +1,149 @@
+"""The edge of the API: header spellings, versions, CORS, request ids, status override, log line.
+
+Pure ASGI so it costs little on every request. It runs outside Litestar, so it also covers
+responses Litestar produces itself (404s, oversized bodies) and our error handlers' responses.
+"""
+
+from __future__ import annotations
+
+import contextvars
+import time
+import uuid
+from typing import Any
+
+import structlog
+from litestar.types import ASGIApp, Message, Receive, Scope, Send
+
+from authstack_core.errors import BodyParsingError
+from authstack_api.responses import error_json_body
+
+log = structlog.get_logger("authstack_api.request")
+
+request_id_var: contextvars.ContextVar[str] = contextvars.ContextVar("request_id", default="-")
+
+ALLOWED_HEADERS = (
+    "content-type, authorization, x-stack-project-id, x-stack-branch-id, "
+    "x-stack-override-error-status, x-stack-random-nonce, x-stack-client-version, "
+    "x-stack-disable-artificial-development-delay, x-stack-access-type, "
+    "x-stack-publishable-client-key, x-stack-secret-server-key, x-stack-super-secret-admin-key, "
+    "x-stack-admin-access-token, x-stack-refresh-token, x-stack-access-token, "
+    "x-stack-allow-anonymous-user, x-stack-allow-restricted-user, baggage, sentry-trace, "
+    "x-vercel-protection-bypass, ngrok-skip-browser-warning"
+)
+# The current SDK spells every header x-hexclave-*; browsers preflight those names too.
+_ALLOWED = ALLOWED_HEADERS + ", " + ", ".join(
+    h.strip().replace("x-stack-", "x-hexclave-")
+    for h in ALLOWED_HEADERS.split(",")
+    if h.strip().startswith("x-stack-")
+)
+CORS_HEADERS: list[tuple[bytes, bytes]] = [
+    (b"access-control-allow-origin", b"*"),
+    (b"access-control-allow-methods", b"GET, POST, PUT, PATCH, DELETE, OPTIONS"),
+    (b"access-control-allow-headers", _ALLOWED.encode()),
+    (b"access-control-expose-headers", b"content-type, x-stack-actual-status, x-stack-known-error"),
+    (b"access-control-max-age", b"86400"),
+    (b"vary", _ALLOWED.encode()),
+]
+ACCEPTED_BODY_TYPES = frozenset(
+    {
+        b"",
+        b"application/json",
+        b"application/x-www-form-urlencoded",
+        b"text/plain",
+        b"application/octet-stream",
+    }
+)
+_HEXCLAVE = b"x-hexclave-"
+_STACK = b"x-stack-"
+
+
+class EdgeMiddleware:
+    def __init__(self, app: ASGIApp) -> None:
+        self.app = app
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http":
+            await self.app(scope, receive, send)
+            return
+        started = time.perf_counter()
+        request_id = uuid.uuid4().hex
+        request_id_var.set(request_id)
+        override = False
+        content_type = b""
+        has_body = False
+        headers: list[tuple[bytes, bytes]] = []
+        for name, value in scope["headers"]:
+            if name.startswith(_HEXCLAVE):
+                name = _STACK + name[len(_HEXCLAVE) :]
+            if name == b"x-stack-override-error-status":
+                override = value.strip().lower() not in (b"", b"false", b"0")
+            elif name == b"content-type":
+                content_type = value.split(b";", 1)[0].strip().lower()
+            elif name == b"content-length":
+                has_body = value.strip() not in (b"", b"0")
+            elif name == b"transfer-encoding":
+                has_body = True
+            headers.append((name, value))
+        path: str = scope["path"]
+        if path.startswith("/api/latest/") or path == "/api/latest":
+            path = "/api/v1" + path[len("/api/latest") :]
+        scope = {**scope, "headers": headers, "path": path, "raw_path": path.encode()}
+        status_seen = 0
+
+        async def send_wrapper(message: Message) -> None:
+            nonlocal status_seen
+            if message["type"] == "http.response.start":
+                status = message["status"]
+                status_seen = status
+                out: list[tuple[bytes, bytes]] = [
+                    (k, v) for k, v in message.get("headers", []) if k.lower() != b"server"
+                ]
+                if override and 400 <= status < 500:
+                    out.append((b"x-stack-actual-status", str(status).encode()))
+                    status = 200
+                if not any(k.lower() == b"cache-control" for k, _ in out):
+                    out.append((b"cache-control", b"no-store, max-age=0"))
+                out.append((b"x-stack-request-id", request_id.encode()))
+                out.extend(CORS_HEADERS)
+                message = {**message, "status": status, "headers": out}
+            await send(message)
+
+        try:
+            if scope["method"] == "OPTIONS":
+                await _respond(send_wrapper, 200, b"", b"text/plain; charset=utf-8")
+            elif has_body and content_type not in ACCEPTED_BODY_TYPES:
+                error = BodyParsingError(
+                    "Unsupported content type; send application/json or form-urlencoded data."
+                )
+                await _respond(
+                    send_wrapper,
+                    error.status,
+                    error_json_body(error.body()),
+                    b"application/json; charset=utf-8",
+                    known=error.code,
+                )
+            else:
+                await self.app(scope, receive, send_wrapper)
+        finally:
+            log.info(
+                "request",
+                request_id=request_id,
+                method=scope["method"],
+                path=path,
+                status=status_seen,
+                duration_ms=round((time.perf_counter() - started) * 1000, 2),
+            )
+
+
+async def _respond(
+    send: Send, status: int, body: bytes, content_type: bytes, known: str | None = None
+) -> None:
+    headers: list[tuple[bytes, bytes]] = [
+        (b"content-type", content_type),
+        (b"content-length", str(len(body)).encode()),
+    ]
+    if known:
+        headers.append((b"x-stack-known-error", known.encode()))
+    start: Any = {"type": "http.response.start", "status": status, "headers": headers}
+    await send(start)
+    await send({"type": "http.response.body", "body": body, "more_body": False})

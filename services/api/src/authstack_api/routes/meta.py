@@ -1,0 +1,69 @@
+"""Banner, health, JWKS and the current project."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from litestar import Request, Response, get
+
+from authstack_api.auth import authenticate, deps_of, require
+from authstack_api.responses import json_response, text_response
+
+
+@get("/health", opt={"query": frozenset({"db"})}, include_in_schema=True)
+async def health(request: Request[Any, Any, Any], db: str | None = None) -> Response[bytes]:
+    """Liveness; with ``?db=1`` also proves the database answers."""
+    if db not in (None, "", "0", "false"):
+        deps = deps_of(request)
+        try:
+            async with deps.pool.connection(timeout=5) as conn:
+                await conn.execute("SELECT 1")
+        except Exception:  # noqa: BLE001 - any failure means "not healthy", with no detail leaked
+            return json_response({"status": "error", "db": "unreachable"}, status=503)
+        return json_response({"status": "ok", "db": "ok"})
+    return json_response({"status": "ok"})
+
+
+@get("/api/v1")
+async def banner(request: Request[Any, Any, Any]) -> Response[bytes]:
+    auth = await authenticate(request)
+    lines = ["Welcome to the authstack API (Stack Auth compatible).", ""]
+    if auth is None:
+        lines.append("No authentication was detected on this request.")
+    else:
+        lines.append(f"Authenticated as {auth.type} access to project {auth.project.id}.")
+        lines.append(f"User: {auth.user_id or 'none'}")
+    lines += ["", "OpenAPI document: /api/v1/docs/openapi.json"]
+    return text_response("\n".join(lines))
+
+
+@get(
+    "/api/v1/projects/{project_id:str}/.well-known/jwks.json",
+    opt={"query": frozenset({"include_restricted", "include_anonymous"})},
+)
+async def jwks(
+    request: Request[Any, Any, Any],
+    project_id: str,
+    include_restricted: str | None = None,
+    include_anonymous: str | None = None,
+) -> Response[bytes]:
+    """Public keys that verify this project's access tokens (no auth; cacheable for an hour)."""
+    keys = deps_of(request).tokens.jwks(
+        project_id,
+        include_restricted=include_restricted == "true",
+        include_anonymous=include_anonymous == "true",
+    )
+    return json_response(keys, headers={"cache-control": "public, max-age=3600"})
+
+
+@get("/api/v1/projects/current")
+async def current_project(request: Request[Any, Any, Any]) -> Response[bytes]:
+    auth = require(await authenticate(request), "client", "server", "admin")
+    project = auth.project
+    return json_response(
+        {
+            "id": project.id,
+            "display_name": project.display_name,
+            "config": project.config.client_view(),
+        }
+    )

@@ -1,0 +1,70 @@
+"""The OAuth2 token endpoint the SDK refreshes through (form-encoded, no Stack headers)."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from litestar import Request, Response, post
+
+from authstack_core.db.queries.projects import select_project_for_request
+from authstack_core.domain.sessions import refresh_access_token
+from authstack_core.errors import InvalidOauthClientIdOrSecret, RefreshTokenNotFoundOrExpired
+from authstack_core.models.projects import ProjectRow
+from authstack_api.auth import _PROJECT_ID, _key_matches, deps_of
+from authstack_api.responses import json_response
+
+PUBLIC_CLIENT_SECRET = "__stack_public_client__"
+_NO_STORE = {"cache-control": "no-store", "pragma": "no-cache"}
+
+
+def _oauth_error(error: str, description: str, status: int = 400) -> Response[bytes]:
+    return json_response(
+        {"error": error, "error_description": description}, status=status, headers=_NO_STORE
+    )
+
+
+async def _client_project(request: Request[Any, Any, Any], client_id: str, secret: str) -> ProjectRow:
+    project_id, _, branch_id = client_id.partition("#")
+    if not _PROJECT_ID.match(project_id):
+        raise InvalidOauthClientIdOrSecret(client_id=client_id)
+    async with deps_of(request).pool.connection() as conn:
+        project = await select_project_for_request(conn, project_id, branch_id or "main")
+    if project is None or project.tenancy_id is None:
+        raise InvalidOauthClientIdOrSecret(client_id=client_id)
+    if secret == PUBLIC_CLIENT_SECRET:
+        if project.config.require_publishable_client_key:
+            raise InvalidOauthClientIdOrSecret(client_id=client_id)
+    elif not _key_matches(secret, project.publishable_client_key_hashes):
+        raise InvalidOauthClientIdOrSecret(client_id=client_id)
+    return project
+
+
+@post("/api/v1/auth/oauth/token", status_code=200)
+async def token(request: Request[Any, Any, Any]) -> Response[bytes]:
+    """Refresh grant: a new access token for a live refresh token (which is not rotated)."""
+    form = await request.form()
+    fields = {k: v for k, v in form.items() if isinstance(v, str)}
+    grant_type = fields.get("grant_type")
+    if grant_type != "refresh_token":
+        return _oauth_error(
+            "unsupported_grant_type", "Only the refresh_token grant is supported by this server."
+        )
+    missing = [f for f in ("client_id", "client_secret", "refresh_token") if not fields.get(f)]
+    if missing:
+        return _oauth_error("invalid_request", f"Missing parameter(s): {', '.join(missing)}")
+    project = await _client_project(request, fields["client_id"], fields["client_secret"])
+    refresh_token = fields["refresh_token"]
+    if len(refresh_token) > 256:
+        raise RefreshTokenNotFoundOrExpired()
+    access_token = await refresh_access_token(deps_of(request), project, refresh_token)
+    return json_response(
+        {
+            "access_token": access_token,
+            "token_type": "Bearer",
+            "expires_in": 3600,
+            "scope": "legacy",
+            "afterCallbackRedirectUrl": None,
+            "after_callback_redirect_url": None,
+        },
+        headers=_NO_STORE,
+    )

@@ -1,0 +1,103 @@
+"""Sessions: refresh by header, sign-out, listing, server-side creation and revocation."""
+
+from __future__ import annotations
+
+from datetime import timedelta
+from typing import Any
+
+from litestar import Request, Response, delete, get, post
+
+from authstack_core.domain import sessions, users
+from authstack_core.errors import (
+    RefreshTokenNotFoundOrExpired,
+    StatusError,
+    UserAuthenticationRequired,
+    UserIdDoesNotExist,
+)
+from authstack_api.auth import authenticate, deps_of, require, resolve_user_id
+from authstack_api.ids import check_uuid
+from authstack_api.responses import SUCCESS, json_response
+from authstack_api.schemas import CreateSessionBody
+
+
+@post("/api/v1/auth/sessions/current/refresh", status_code=200)
+async def refresh_current(request: Request[Any, Any, Any]) -> Response[bytes]:
+    auth = require(await authenticate(request), "client", "server", "admin")
+    refresh_token = request.headers.get("x-stack-refresh-token")
+    if not refresh_token or len(refresh_token) > 256:
+        raise RefreshTokenNotFoundOrExpired()
+    access_token = await sessions.refresh_access_token(
+        deps_of(request), auth.project, refresh_token
+    )
+    return json_response({"access_token": access_token})
+
+
+@delete("/api/v1/auth/sessions/current", status_code=200)
+async def sign_out(request: Request[Any, Any, Any]) -> Response[bytes]:
+    auth = require(await authenticate(request), "client", "server", "admin")
+    if auth.user is None:
+        raise UserAuthenticationRequired()
+    if auth.refresh_token_id is None:
+        raise RefreshTokenNotFoundOrExpired()
+    await sessions.sign_out(deps_of(request), auth.project, auth.refresh_token_id)
+    return json_response(SUCCESS)
+
+
+@get("/api/v1/auth/sessions", opt={"query": frozenset({"user_id"})})
+async def list_sessions(request: Request[Any, Any, Any], user_id: str) -> Response[bytes]:
+    auth = require(await authenticate(request), "client", "server", "admin")
+    target = resolve_user_id(auth, user_id)
+    check_uuid(target, "user_id")
+    if auth.type == "client" and target != auth.user_id:
+        raise StatusError(403, "A client can only list its own sessions.")
+    rows = await sessions.list_sessions(
+        deps_of(request), auth.project, target, include_impersonation=auth.type == "admin"
+    )
+    current = auth.refresh_token_id
+    return json_response(
+        {
+            "items": [row.json(current_refresh_token_id=current) for row in rows],
+            "is_paginated": False,
+        }
+    )
+
+
+@post("/api/v1/auth/sessions", status_code=200)
+async def create_session(
+    request: Request[Any, Any, Any], data: CreateSessionBody
+) -> Response[bytes]:
+    auth = require(await authenticate(request), "server", "admin")
+    check_uuid(data.user_id, "user_id")
+    deps = deps_of(request)
+    if await users.get_user(deps, auth.project, data.user_id) is None:
+        raise UserIdDoesNotExist(user_id=data.user_id)
+    lifetime = (
+        timedelta(milliseconds=data.expires_in_millis)
+        if data.expires_in_millis is not None
+        else sessions.DEFAULT_SESSION_LIFETIME
+    )
+    issued = await sessions.create_session(
+        deps, auth.project, data.user_id, lifetime=lifetime, is_impersonation=data.is_impersonation
+    )
+    return json_response(
+        {"refresh_token": issued.refresh_token, "access_token": issued.access_token}
+    )
+
+
+@delete("/api/v1/auth/sessions/{session_id:str}", status_code=200)
+async def delete_session(request: Request[Any, Any, Any], session_id: str) -> Response[bytes]:
+    auth = require(await authenticate(request), "client", "server", "admin")
+    check_uuid(session_id, "session_id")
+    deps = deps_of(request)
+    if auth.type == "client":
+        if auth.user is None:
+            raise UserAuthenticationRequired()
+        owner = await sessions.session_owner(deps, auth.project, session_id)
+        if owner != auth.user_id:
+            raise StatusError(404, "Session not found.")
+    deleted = await sessions.revoke_session(
+        deps, auth.project, session_id, current_session_id=auth.refresh_token_id
+    )
+    if not deleted:
+        raise StatusError(404, "Session not found.")
+    return json_response(SUCCESS)

@@ -1,0 +1,1 @@
+"""One-shot PostgreSQL migrations and the idempotent seed."""

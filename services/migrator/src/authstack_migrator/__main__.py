@@ -1,0 +1,45 @@
+"""Entry point: ``python -m authstack_migrator [migrate|seed|all]`` (default: all)."""
+
+from __future__ import annotations
+
+import argparse
+import sys
+
+import structlog
+
+from authstack_core.logging import configure_logging
+from authstack_core.settings import Settings, SettingsError
+from authstack_migrator.runner import MigrationError, migrate
+from authstack_migrator.seed import seed
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(prog="authstack-migrator", description=__doc__)
+    parser.add_argument("command", nargs="?", default="all", choices=["migrate", "seed", "all"])
+    args = parser.parse_args(argv)
+    try:
+        settings = Settings.from_env()
+    except SettingsError as exc:
+        print(f"authstack-migrator: {exc}", file=sys.stderr)  # noqa: T201
+        return 2
+    configure_logging(settings, service="migrator")
+    log = structlog.get_logger("authstack_migrator")
+    try:
+        if args.command in ("migrate", "all"):
+            if settings.should_migrate:
+                migrate(settings.database_url)
+            else:
+                log.info("migrations skipped by STACK_RUN_MIGRATIONS / STACK_SKIP_MIGRATIONS")
+        if args.command in ("seed", "all"):
+            if settings.should_seed:
+                seed(settings)
+            else:
+                log.info("seed skipped by STACK_RUN_SEED_SCRIPT / STACK_SKIP_SEED_SCRIPT")
+    except MigrationError as exc:
+        log.error("migration refused", reason=str(exc))
+        return 1
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
