@@ -1,1 +1,1 @@
-"""Code shared by every authstack service: settings, logging, errors, crypto, SQL and domain logic."""
+"""Shared by every authstack service: settings, logging, errors, crypto, SQL, domain logic."""

@@ -41,9 +41,7 @@ class StatusError(Exception):
         super().__init__(message)
 
 
-def _known(
-    code: str, status: int, message: str, *detail_keys: str
-) -> type[KnownError]:
+def _known(code: str, status: int, message: str, *detail_keys: str) -> type[KnownError]:
     return type(
         code.title().replace("_", ""),
         (KnownError,),
@@ -56,45 +54,61 @@ SchemaError = _known("SCHEMA_ERROR", 400, "Request validation failed.", "message
 BodyParsingError = _known("BODY_PARSING_ERROR", 400, "The request body could not be parsed.")
 # --- project authentication ---------------------------------------------------------------------
 AccessTypeRequired = _known(
-    "ACCESS_TYPE_REQUIRED", 400,
+    "ACCESS_TYPE_REQUIRED",
+    400,
     "You must specify an access level for this Stack project. Set the x-stack-access-type header.",
 )
 InvalidAccessType = _known(
     "INVALID_ACCESS_TYPE", 400, "The x-stack-access-type header must be client, server or admin."
 )
 ProjectKeyWithoutAccessType = _known(
-    "PROJECT_KEY_WITHOUT_ACCESS_TYPE", 400,
+    "PROJECT_KEY_WITHOUT_ACCESS_TYPE",
+    400,
     "A project key was sent without an x-stack-access-type header.",
 )
 AccessTypeWithoutProjectId = _known(
-    "ACCESS_TYPE_WITHOUT_PROJECT_ID", 400,
-    "An access type was sent without an x-stack-project-id header.", "request_type",
+    "ACCESS_TYPE_WITHOUT_PROJECT_ID",
+    400,
+    "An access type was sent without an x-stack-project-id header.",
+    "request_type",
 )
 InsufficientAccessType = _known(
-    "INSUFFICIENT_ACCESS_TYPE", 401, "This endpoint needs a higher access type.",
-    "actual_access_type", "allowed_access_types",
+    "INSUFFICIENT_ACCESS_TYPE",
+    401,
+    "This endpoint needs a higher access type.",
+    "actual_access_type",
+    "allowed_access_types",
 )
 InvalidPublishableClientKey = _known(
-    "INVALID_PUBLISHABLE_CLIENT_KEY", 401, "The publishable client key is not valid for this project.",
+    "INVALID_PUBLISHABLE_CLIENT_KEY",
+    401,
+    "The publishable client key is not valid for this project.",
     "project_id",
 )
 InvalidSecretServerKey = _known(
-    "INVALID_SECRET_SERVER_KEY", 401, "The secret server key is not valid for this project.",
+    "INVALID_SECRET_SERVER_KEY",
+    401,
+    "The secret server key is not valid for this project.",
     "project_id",
 )
 InvalidSuperSecretAdminKey = _known(
-    "INVALID_SUPER_SECRET_ADMIN_KEY", 401, "The super secret admin key is not valid for this project.",
+    "INVALID_SUPER_SECRET_ADMIN_KEY",
+    401,
+    "The super secret admin key is not valid for this project.",
     "project_id",
 )
 PublishableClientKeyRequiredForProject = _known(
-    "PUBLISHABLE_CLIENT_KEY_REQUIRED_FOR_PROJECT", 401,
-    "This project requires a publishable client key on client requests.", "project_id",
+    "PUBLISHABLE_CLIENT_KEY_REQUIRED_FOR_PROJECT",
+    401,
+    "This project requires a publishable client key on client requests.",
+    "project_id",
 )
 ServerAuthenticationRequired = _known(
     "SERVER_AUTHENTICATION_REQUIRED", 401, "A secret server key is required for server access."
 )
 AdminAuthenticationRequired = _known(
-    "ADMIN_AUTHENTICATION_REQUIRED", 401,
+    "ADMIN_AUTHENTICATION_REQUIRED",
+    401,
     "A super secret admin key or an admin access token is required for admin access.",
 )
 ExpectedInternalProject = _known(
@@ -107,11 +121,14 @@ AdminAccessTokenExpired = _known(
     "ADMIN_ACCESS_TOKEN_EXPIRED", 401, "The admin access token has expired.", "expired_at_millis"
 )
 AdminAccessTokenIsNotAdmin = _known(
-    "ADMIN_ACCESS_TOKEN_IS_NOT_ADMIN", 401,
+    "ADMIN_ACCESS_TOKEN_IS_NOT_ADMIN",
+    401,
     "The admin access token's user does not own this project.",
 )
 CurrentProjectNotFound = _known(
-    "CURRENT_PROJECT_NOT_FOUND", 400, "The project in x-stack-project-id does not exist.",
+    "CURRENT_PROJECT_NOT_FOUND",
+    400,
+    "The project in x-stack-project-id does not exist.",
     "project_id",
 )
 BranchDoesNotExist = _known(
@@ -122,38 +139,50 @@ UnparsableAccessToken = _known(
     "UNPARSABLE_ACCESS_TOKEN", 401, "The access token could not be verified."
 )
 AccessTokenExpired = _known(
-    "ACCESS_TOKEN_EXPIRED", 401, "The access token has expired. Refresh it and try again.",
-    "expired_at_millis", "project_id", "user_id", "refresh_token_id",
+    "ACCESS_TOKEN_EXPIRED",
+    401,
+    "The access token has expired. Refresh it and try again.",
+    "expired_at_millis",
+    "project_id",
+    "user_id",
+    "refresh_token_id",
 )
 InvalidProjectForAccessToken = _known(
-    "INVALID_PROJECT_FOR_ACCESS_TOKEN", 401, "The access token was issued for another project.",
-    "expected_project_id", "actual_project_id",
+    "INVALID_PROJECT_FOR_ACCESS_TOKEN",
+    401,
+    "The access token was issued for another project.",
+    "expected_project_id",
+    "actual_project_id",
 )
 RefreshTokenNotFoundOrExpired = _known(
     "REFRESH_TOKEN_NOT_FOUND_OR_EXPIRED", 401, "The refresh token does not exist or has expired."
 )
 CannotDeleteCurrentSession = _known(
-    "CANNOT_DELETE_CURRENT_SESSION", 400,
+    "CANNOT_DELETE_CURRENT_SESSION",
+    400,
     "The current session cannot be deleted this way; sign out instead.",
 )
 AnonymousAuthenticationNotAllowed = _known(
-    "ANONYMOUS_AUTHENTICATION_NOT_ALLOWED", 401,
+    "ANONYMOUS_AUTHENTICATION_NOT_ALLOWED",
+    401,
     "Anonymous users are not allowed here; send x-stack-allow-anonymous-user: true to permit them.",
 )
 RestrictedUserNotAllowed = _known(
-    "RESTRICTED_USER_NOT_ALLOWED", 403,
-    "Restricted users are not allowed here; send x-stack-allow-restricted-user: true to permit them.",
+    "RESTRICTED_USER_NOT_ALLOWED",
+    403,
+    "Restricted users are not allowed here; send x-stack-allow-restricted-user: true to allow.",
     "restricted_reason",
 )
 # --- users and passwords --------------------------------------------------------------------------
 UserEmailAlreadyExists = _known(
-    "USER_EMAIL_ALREADY_EXISTS", 409, "A user with this email address already exists.",
-    "email", "would_work_if_email_was_verified",
+    "USER_EMAIL_ALREADY_EXISTS",
+    409,
+    "A user with this email address already exists.",
+    "email",
+    "would_work_if_email_was_verified",
 )
 EmailPasswordMismatch = _known("EMAIL_PASSWORD_MISMATCH", 400, "Wrong e-mail or password.")
-PasswordTooShort = _known(
-    "PASSWORD_TOO_SHORT", 400, "The password is too short.", "min_length"
-)
+PasswordTooShort = _known("PASSWORD_TOO_SHORT", 400, "The password is too short.", "min_length")
 PasswordTooLong = _known("PASSWORD_TOO_LONG", 400, "The password is too long.", "maxLength")
 PasswordConfirmationMismatch = _known(
     "PASSWORD_CONFIRMATION_MISMATCH", 400, "The old password is not correct."
@@ -180,7 +209,9 @@ RedirectUrlNotWhitelisted = _known(
 )
 TeamNotFound = _known("TEAM_NOT_FOUND", 404, "Team not found.", "team_id")
 InvalidOauthClientIdOrSecret = _known(
-    "INVALID_OAUTH_CLIENT_ID_OR_SECRET", 400, "The OAuth client id or secret is not valid.",
+    "INVALID_OAUTH_CLIENT_ID_OR_SECRET",
+    400,
+    "The OAuth client id or secret is not valid.",
     "client_id",
 )
 

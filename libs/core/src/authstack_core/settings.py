@@ -24,8 +24,8 @@ def _env(*names: str) -> AliasChoices:
 class Settings(BaseSettings):
     """Everything a service needs to know about its environment.
 
-    Build it once in a service's ``__main__`` (``Settings.from_env()``) and pass it down; tests build
-    ``Settings(...)`` directly with keyword arguments named as the attributes below.
+    Build it once in a service's ``__main__`` (``Settings.from_env()``) and pass it down;
+    tests build ``Settings(...)`` directly with keyword arguments named as the attributes below.
     """
 
     model_config = SettingsConfigDict(
@@ -162,7 +162,7 @@ class Settings(BaseSettings):
     def from_env(cls) -> Settings:
         """Read the process environment; raise SettingsError naming each bad variable."""
         try:
-            return cls()
+            return cls()  # type: ignore[call-arg]  # values come from the environment
         except ValidationError as exc:
             lines = []
             for error in exc.errors():

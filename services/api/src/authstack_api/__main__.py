@@ -6,20 +6,20 @@ import sys
 
 import uvicorn
 
+from authstack_api.app import create_asgi
 from authstack_core.logging import configure_logging
 from authstack_core.settings import Settings, SettingsError
-from authstack_api.app import create_app
 
 
 def main() -> int:
     try:
         settings = Settings.from_env()
     except SettingsError as exc:
-        print(f"authstack-api: {exc}", file=sys.stderr)  # noqa: T201
+        print(f"authstack-api: {exc}", file=sys.stderr)
         return 2
     configure_logging(settings, service="api")
     uvicorn.run(
-        create_app(settings),
+        create_asgi(settings),
         host=settings.api_host,
         port=settings.api_port,
         server_header=False,

@@ -10,13 +10,13 @@ from litestar import Litestar, Request
 from litestar.openapi import OpenAPIConfig
 from litestar.openapi.plugins import JsonRenderPlugin
 
+from authstack_api.errors import handle_exception
+from authstack_api.middleware import EdgeMiddleware
+from authstack_api.routes import meta, oauth, password, sessions, users
 from authstack_core.db.pool import make_pool
 from authstack_core.domain.context import Deps
 from authstack_core.errors import SchemaError
 from authstack_core.settings import Settings
-from authstack_api.errors import handle_exception
-from authstack_api.middleware import EdgeMiddleware
-from authstack_api.routes import meta, oauth, password, sessions, users
 
 ROUTES = [
     meta.health,
@@ -55,6 +55,12 @@ async def reject_unknown_query(request: Request[Any, Any, Any]) -> None:
         )
 
 
+def create_asgi(settings: Settings) -> EdgeMiddleware:
+    """The served ASGI app: the edge middleware around Litestar, so it sees every request first
+    (Litestar's own middleware runs only after routing, too late to rewrite /api/latest)."""
+    return EdgeMiddleware(create_app(settings))
+
+
 def create_app(settings: Settings) -> Litestar:
     pool = make_pool(settings)
 
@@ -72,7 +78,6 @@ def create_app(settings: Settings) -> Litestar:
         lifespan=[lifespan],
         before_request=reject_unknown_query,
         exception_handlers={Exception: handle_exception},
-        middleware=[EdgeMiddleware],
         request_max_body_size=settings.max_body_bytes,
         openapi_config=OpenAPIConfig(
             title="authstack API (Stack Auth compatible)",

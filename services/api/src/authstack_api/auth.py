@@ -49,7 +49,9 @@ from authstack_core.models.projects import ProjectRow
 
 AccessType = Literal["client", "server", "admin"]
 ACCESS_TYPES: frozenset[str] = frozenset({"client", "server", "admin"})
-_PROJECT_ID = re.compile(r"^(internal|[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12})$")
+_PROJECT_ID = re.compile(
+    r"^(internal|[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12})$"
+)
 _KEY_HEADERS = (
     "x-stack-publishable-client-key",
     "x-stack-secret-server-key",
@@ -144,9 +146,7 @@ def _check_project_key(access_type: str, project: ProjectRow, headers: Any) -> N
             raise InvalidSuperSecretAdminKey(project_id=project.id)
 
 
-async def _check_admin_access_token(
-    deps: Deps, conn: Any, project: ProjectRow, token: str
-) -> None:
+async def _check_admin_access_token(deps: Deps, conn: Any, project: ProjectRow, token: str) -> None:
     try:
         claims = deps.tokens.verify_access_token(token)
     except TokenExpiredError as exc:
@@ -159,8 +159,10 @@ async def _check_admin_access_token(
     if owner is None or not await select_is_internal_team_member(conn, str(owner), claims.user_id):
         # A member check cannot tell a deleted user from an outsider; look once more to say which.
         internal = await select_project_for_request(conn, "internal", "main")
-        if internal is not None and internal.tenancy_id is not None and not await select_user_exists(
-            conn, internal.tenancy_id, claims.user_id
+        if (
+            internal is not None
+            and internal.tenancy_id is not None
+            and not await select_user_exists(conn, internal.tenancy_id, claims.user_id)
         ):
             raise StatusError(401, "The user of this admin access token no longer exists.")
         raise AdminAccessTokenIsNotAdmin()

@@ -13,9 +13,9 @@ from litestar.exceptions import (
     ValidationException,
 )
 
-from authstack_core.errors import BodyParsingError, KnownError, SchemaError, StatusError
 from authstack_api.middleware import request_id_var
 from authstack_api.responses import JSON_TYPE, error_json_body
+from authstack_core.errors import BodyParsingError, KnownError, SchemaError, StatusError
 
 log = structlog.get_logger("authstack_api.errors")
 
@@ -34,7 +34,9 @@ def known_error_response(error: KnownError) -> Response[bytes]:
 
 
 def _text(status: int, text: str) -> Response[bytes]:
-    return Response(text.encode("utf-8"), status_code=status, media_type="text/plain; charset=utf-8")
+    return Response(
+        text.encode("utf-8"), status_code=status, media_type="text/plain; charset=utf-8"
+    )
 
 
 def _validation_message(request: Request[Any, Any, Any], exc: ValidationException) -> str:
@@ -44,7 +46,7 @@ def _validation_message(request: Request[Any, Any, Any], exc: ValidationExceptio
         if isinstance(item, dict):
             key = item.get("key")
             message = str(item.get("message", "invalid"))
-            if message == f"'{key}'" or message == "'data'":
+            if message in (f"'{key}'", "'data'"):
                 message = "a request body is required" if key == "data" else f"{key} is required"
             source = item.get("source")
             where = f"{source}.{key}" if source and key and key != "data" else (key or "body")
@@ -64,7 +66,9 @@ def handle_exception(request: Request[Any, Any, Any], exc: Exception) -> Respons
     if isinstance(exc, NotFoundException):
         return _text(404, "404 — this API endpoint does not exist.")
     if isinstance(exc, ClientException) and "malformed" in str(exc.detail).lower():
-        return known_error_response(BodyParsingError(f"Could not parse the request body: {exc.detail}"))
+        return known_error_response(
+            BodyParsingError(f"Could not parse the request body: {exc.detail}")
+        )
     if isinstance(exc, HTTPException) and exc.status_code < 500:
         return _text(exc.status_code, str(exc.detail))
     request_id = request_id_var.get()

@@ -12,10 +12,10 @@ import uuid
 from typing import Any
 
 import structlog
-from litestar.types import ASGIApp, Message, Receive, Scope, Send
+from litestar.types import Receive, Send
 
-from authstack_core.errors import BodyParsingError
 from authstack_api.responses import error_json_body
+from authstack_core.errors import BodyParsingError
 
 log = structlog.get_logger("authstack_api.request")
 
@@ -31,10 +31,14 @@ ALLOWED_HEADERS = (
     "x-vercel-protection-bypass, ngrok-skip-browser-warning"
 )
 # The current SDK spells every header x-hexclave-*; browsers preflight those names too.
-_ALLOWED = ALLOWED_HEADERS + ", " + ", ".join(
-    h.strip().replace("x-stack-", "x-hexclave-")
-    for h in ALLOWED_HEADERS.split(",")
-    if h.strip().startswith("x-stack-")
+_ALLOWED = (
+    ALLOWED_HEADERS
+    + ", "
+    + ", ".join(
+        h.strip().replace("x-stack-", "x-hexclave-")
+        for h in ALLOWED_HEADERS.split(",")
+        if h.strip().startswith("x-stack-")
+    )
 )
 CORS_HEADERS: list[tuple[bytes, bytes]] = [
     (b"access-control-allow-origin", b"*"),
@@ -58,10 +62,10 @@ _STACK = b"x-stack-"
 
 
 class EdgeMiddleware:
-    def __init__(self, app: ASGIApp) -> None:
+    def __init__(self, app: Any) -> None:
         self.app = app
 
-    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+    async def __call__(self, scope: dict[str, Any], receive: Receive, send: Send) -> None:
         if scope["type"] != "http":
             await self.app(scope, receive, send)
             return
@@ -72,9 +76,10 @@ class EdgeMiddleware:
         content_type = b""
         has_body = False
         headers: list[tuple[bytes, bytes]] = []
-        for name, value in scope["headers"]:
-            if name.startswith(_HEXCLAVE):
-                name = _STACK + name[len(_HEXCLAVE) :]
+        for raw_name, value in scope["headers"]:
+            name = (
+                _STACK + raw_name[len(_HEXCLAVE) :] if raw_name.startswith(_HEXCLAVE) else raw_name
+            )
             if name == b"x-stack-override-error-status":
                 override = value.strip().lower() not in (b"", b"false", b"0")
             elif name == b"content-type":
@@ -90,7 +95,7 @@ class EdgeMiddleware:
         scope = {**scope, "headers": headers, "path": path, "raw_path": path.encode()}
         status_seen = 0
 
-        async def send_wrapper(message: Message) -> None:
+        async def send_wrapper(message: Any) -> None:
             nonlocal status_seen
             if message["type"] == "http.response.start":
                 status = message["status"]

@@ -14,7 +14,10 @@ T = TypeVar("T")
 # Strict enough to refuse obvious garbage; delivery is the real test of an address.
 Email = Annotated[
     str,
-    Meta(max_length=256, pattern=r"^[^\s@\"<>()\[\],;:\\]+@[^\s@\"<>()\[\],;:\\]+\.[^\s@\"<>()\[\],;:\\.]+$"),
+    Meta(
+        max_length=256,
+        pattern=r"^[^\s@\"<>()\[\],;:\\]+@[^\s@\"<>()\[\],;:\\]+\.[^\s@\"<>()\[\],;:\\.]+$",
+    ),
 ]
 Password = Annotated[str, Meta(max_length=4096)]  # rules (8-70) give their own errors
 DisplayName = Annotated[str, Meta(max_length=256)]

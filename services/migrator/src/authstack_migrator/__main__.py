@@ -20,7 +20,7 @@ def main(argv: list[str] | None = None) -> int:
     try:
         settings = Settings.from_env()
     except SettingsError as exc:
-        print(f"authstack-migrator: {exc}", file=sys.stderr)  # noqa: T201
+        print(f"authstack-migrator: {exc}", file=sys.stderr)
         return 2
     configure_logging(settings, service="migrator")
     log = structlog.get_logger("authstack_migrator")
@@ -36,7 +36,7 @@ def main(argv: list[str] | None = None) -> int:
             else:
                 log.info("seed skipped by STACK_RUN_SEED_SCRIPT / STACK_SKIP_SEED_SCRIPT")
     except MigrationError as exc:
-        log.error("migration refused", reason=str(exc))
+        log.error("migration refused", reason=str(exc))  # noqa: TRY400 - no traceback wanted
         return 1
     return 0
 

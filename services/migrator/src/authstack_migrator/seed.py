@@ -31,8 +31,8 @@ _TENANCY_NAMESPACE = uuid.UUID("0b6f6f8e-3c64-4f55-9a51-3d2f8d0c6a11")
 UPSERT_PROJECT = """
 INSERT INTO projects (id, display_name, description, owner_team_id, config_override)
 VALUES (%(id)s, %(display_name)s, %(description)s, %(owner_team_id)s, %(config)s)
-ON CONFLICT (id) DO UPDATE SET config_override = projects.config_override || EXCLUDED.config_override,
-                               updated_at = now()
+ON CONFLICT (id) DO UPDATE
+SET config_override = projects.config_override || EXCLUDED.config_override, updated_at = now()
 """
 INSERT_TENANCY = """
 INSERT INTO tenancies (id, project_id, branch_id) VALUES (%(id)s, %(project_id)s, 'main')
@@ -64,7 +64,8 @@ INSERT INTO users (tenancy_id, id, display_name) VALUES (%(tenancy_id)s, %(id)s,
 ON CONFLICT DO NOTHING
 """
 INSERT_EMAIL = """
-INSERT INTO contact_channels (tenancy_id, id, user_id, value, is_primary, is_verified, used_for_auth)
+INSERT INTO contact_channels
+    (tenancy_id, id, user_id, value, is_primary, is_verified, used_for_auth)
 VALUES (%(tenancy_id)s, %(id)s, %(user_id)s, %(email)s, true, true, true)
 ON CONFLICT DO NOTHING
 """
@@ -178,14 +179,17 @@ def seed(settings: Settings) -> None:
         if settings.seed_user_email and settings.seed_user_password:
             _ensure_admin_user(conn, settings, tenancy_id)
         if settings.seed_enable_dummy_project:
-            _ensure_project(conn, DUMMY_PROJECT_ID, "Dummy Project", NEW_PROJECT_OVERRIDE, INTERNAL_TEAM_ID)
+            _ensure_project(
+                conn, DUMMY_PROJECT_ID, "Dummy Project", NEW_PROJECT_OVERRIDE, INTERNAL_TEAM_ID
+            )
     log.info("seed applied", internal_keys=any(keys), admin_user=bool(settings.seed_user_email))
 
 
 def _ensure_admin_user(
     conn: psycopg.Connection[Any], settings: Settings, tenancy_id: uuid.UUID
 ) -> None:
-    assert settings.seed_user_email and settings.seed_user_password
+    assert settings.seed_user_email
+    assert settings.seed_user_password
     exists = conn.execute(SELECT_USER_EXISTS, {"tenancy_id": tenancy_id, "id": ADMIN_USER_ID})
     if exists.fetchone() is None:
         conn.execute(

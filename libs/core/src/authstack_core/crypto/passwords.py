@@ -1,4 +1,4 @@
-"""bcrypt (cost 10) hashing off the event loop, bounded so a sign-in storm cannot starve requests."""
+"""bcrypt (cost 10) off the event loop, bounded so a sign-in storm cannot starve other requests."""
 
 from __future__ import annotations
 

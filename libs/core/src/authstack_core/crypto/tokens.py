@@ -63,7 +63,9 @@ def derive_keys(server_secret: str, audience: str) -> tuple[SigningKey, SigningK
     """Return (legacy, new) keys for an audience; the legacy one signs, both verify."""
     legacy_secret = _sha256_b64url([server_secret, audience])
     legacy_kid = _sha256_b64url([legacy_secret, "kid"])[:12]
-    new_secret = _sha256_b64url(["stack-jwk-audience-secret", server_secret, {"audience": audience}])
+    new_secret = _sha256_b64url(
+        ["stack-jwk-audience-secret", server_secret, {"audience": audience}]
+    )
     new_kid = _sha256_b64url(["stack-jwk-kid", server_secret, {"audience": audience}])[:12]
     return (
         _key_from_derived_secret(legacy_secret, legacy_kid),
@@ -87,7 +89,7 @@ class AccessTokenClaims:
 
 
 class TokenExpiredError(Exception):
-    """The signature verified but the token is past ``exp``; carries the claims for error details."""
+    """Signature fine but past ``exp``; carries the claims for the error details."""
 
     def __init__(self, payload: dict[str, Any]) -> None:
         super().__init__("token expired")
@@ -129,7 +131,10 @@ class TokenService:
         self, project_id: str, *, is_anonymous: bool, is_restricted: bool
     ) -> tuple[str, str]:
         if is_anonymous:
-            return f"{self._api_url}/api/v1/projects-anonymous-users/{project_id}", f"{project_id}:anon"
+            return (
+                f"{self._api_url}/api/v1/projects-anonymous-users/{project_id}",
+                f"{project_id}:anon",
+            )
         if is_restricted:
             return (
                 f"{self._api_url}/api/v1/projects-restricted-users/{project_id}",

@@ -211,7 +211,9 @@ async def list_users(
     return UserPage(rows[:page_size], next_cursor)
 
 
-async def create_user(deps: Deps, project: ProjectRow, new: NewUser, *, password: str | None) -> UserRow:
+async def create_user(
+    deps: Deps, project: ProjectRow, new: NewUser, *, password: str | None
+) -> UserRow:
     """Server-side create; raise USER_EMAIL_ALREADY_EXISTS for an email already used to sign in."""
     if password is not None:
         check_password_rules(password)
@@ -295,13 +297,17 @@ async def update_user(
                     tenancy_id,
                     user_id,
                     email,
-                    verified=verified if verified is not None else (
-                        current.primary_email_verified if same else False
-                    ),
+                    verified=verified
+                    if verified is not None
+                    else (current.primary_email_verified if same else False),
                     used_for_auth=use_for_auth,
                 )
             elif verified is not None or auth_enabled is not None:
-                if auth_enabled and current.primary_email and not current.primary_email_auth_enabled:
+                if (
+                    auth_enabled
+                    and current.primary_email
+                    and not current.primary_email_auth_enabled
+                ):
                     await _ensure_email_free(
                         conn, tenancy_id, current.primary_email, except_user=user_id
                     )

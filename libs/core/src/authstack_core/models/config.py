@@ -27,6 +27,15 @@ DEFAULTS: dict[str, Any] = {
     },
 }
 
+SYSTEM_TEAM_PERMISSIONS = (
+    "$update_team",
+    "$delete_team",
+    "$read_members",
+    "$remove_members",
+    "$invite_members",
+    "$manage_api_keys",
+)
+
 # What a newly created project starts with (the seed and project creation apply these).
 NEW_PROJECT_OVERRIDE: dict[str, Any] = {
     "auth.password.allowSignIn": True,
@@ -38,17 +47,7 @@ NEW_PROJECT_OVERRIDE: dict[str, Any] = {
     "rbac.permissions.team_admin": {
         "description": "Default permission for team admins",
         "scope": "team",
-        "containedPermissionIds": {
-            p: True
-            for p in (
-                "$update_team",
-                "$delete_team",
-                "$read_members",
-                "$remove_members",
-                "$invite_members",
-                "$manage_api_keys",
-            )
-        },
+        "containedPermissionIds": dict.fromkeys(SYSTEM_TEAM_PERMISSIONS, True),
     },
     "rbac.defaultPermissions.teamCreator": {"team_admin": True},
     "rbac.defaultPermissions.teamMember": {"team_member": True},

@@ -6,12 +6,12 @@ from typing import Any
 
 from litestar import Request, Response, post
 
+from authstack_api.auth import _PROJECT_ID, _key_matches, deps_of
+from authstack_api.responses import json_response
 from authstack_core.db.queries.projects import select_project_for_request
 from authstack_core.domain.sessions import refresh_access_token
 from authstack_core.errors import InvalidOauthClientIdOrSecret, RefreshTokenNotFoundOrExpired
 from authstack_core.models.projects import ProjectRow
-from authstack_api.auth import _PROJECT_ID, _key_matches, deps_of
-from authstack_api.responses import json_response
 
 PUBLIC_CLIENT_SECRET = "__stack_public_client__"
 _NO_STORE = {"cache-control": "no-store", "pragma": "no-cache"}
@@ -23,7 +23,9 @@ def _oauth_error(error: str, description: str, status: int = 400) -> Response[by
     )
 
 
-async def _client_project(request: Request[Any, Any, Any], client_id: str, secret: str) -> ProjectRow:
+async def _client_project(
+    request: Request[Any, Any, Any], client_id: str, secret: str
+) -> ProjectRow:
     project_id, _, branch_id = client_id.partition("#")
     if not _PROJECT_ID.match(project_id):
         raise InvalidOauthClientIdOrSecret(client_id=client_id)

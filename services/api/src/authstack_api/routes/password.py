@@ -6,13 +6,13 @@ from typing import Any
 
 from litestar import Request, Response, post
 
+from authstack_api.auth import authenticate, deps_of, require
+from authstack_api.responses import json_response
+from authstack_api.schemas import SignInBody, SignUpBody
 from authstack_core.domain import users
 from authstack_core.errors import RedirectUrlNotWhitelisted
 from authstack_core.models.config import ProjectConfig
 from authstack_core.redirects import is_trusted_redirect
-from authstack_api.auth import authenticate, deps_of, require
-from authstack_api.responses import json_response
-from authstack_api.schemas import SignInBody, SignUpBody
 
 
 def _check_redirect(config: ProjectConfig, url: str | None) -> None:

@@ -7,6 +7,10 @@ from typing import Any
 
 from litestar import Request, Response, delete, get, post
 
+from authstack_api.auth import authenticate, deps_of, require, resolve_user_id
+from authstack_api.ids import check_uuid
+from authstack_api.responses import SUCCESS, json_response
+from authstack_api.schemas import CreateSessionBody
 from authstack_core.domain import sessions, users
 from authstack_core.errors import (
     RefreshTokenNotFoundOrExpired,
@@ -14,10 +18,6 @@ from authstack_core.errors import (
     UserAuthenticationRequired,
     UserIdDoesNotExist,
 )
-from authstack_api.auth import authenticate, deps_of, require, resolve_user_id
-from authstack_api.ids import check_uuid
-from authstack_api.responses import SUCCESS, json_response
-from authstack_api.schemas import CreateSessionBody
 
 
 @post("/api/v1/auth/sessions/current/refresh", status_code=200)

@@ -6,15 +6,6 @@ from typing import Any
 
 from litestar import Request, Response, delete, get, patch, post
 
-from authstack_core.domain import users
-from authstack_core.errors import (
-    CannotGetOwnUserWithoutUser,
-    SchemaError,
-    StatusError,
-    UserNotFound,
-)
-from authstack_core.models.projects import ProjectRow
-from authstack_core.models.users import NewUser, UserRow
 from authstack_api.auth import Auth, authenticate, deps_of, require
 from authstack_api.ids import check_uuid, parse_bool
 from authstack_api.responses import SUCCESS, json_response
@@ -25,6 +16,15 @@ from authstack_api.schemas import (
     changes_of,
     convert,
 )
+from authstack_core.domain import users
+from authstack_core.errors import (
+    CannotGetOwnUserWithoutUser,
+    SchemaError,
+    StatusError,
+    UserNotFound,
+)
+from authstack_core.models.projects import ProjectRow
+from authstack_core.models.users import NewUser, UserRow
 
 MAX_PAGE = 1000
 
@@ -84,7 +84,8 @@ async def delete_me(request: Request[Any, Any, Any]) -> Response[bytes]:
     auth, user_id = await _me(request)
     if auth.type == "client" and not auth.project.config.client_user_deletion:
         raise StatusError(
-            400, "Client user deletion is not enabled for this project (users.allowClientUserDeletion)."
+            400,
+            "Client user deletion is not enabled for this project (users.allowClientUserDeletion).",
         )
     try:
         await users.delete_user(deps_of(request), auth.project, user_id)

@@ -56,7 +56,9 @@ async def select_is_internal_team_member(
     return bool(row and row[0])
 
 
-SELECT_USER_EXISTS = "SELECT EXISTS (SELECT 1 FROM users WHERE tenancy_id = %(tenancy_id)s AND id = %(user_id)s)"
+SELECT_USER_EXISTS = (
+    "SELECT EXISTS (SELECT 1 FROM users WHERE tenancy_id = %(tenancy_id)s AND id = %(user_id)s)"
+)
 
 
 async def select_user_exists(conn: AsyncConnection[Any], tenancy_id: Any, user_id: str) -> bool:

@@ -54,6 +54,7 @@ LEFT JOIN team_members tm ON tm.tenancy_id = u.tenancy_id AND tm.user_id = u.id 
 """
 
 # Marks the session and its user active and returns the token claims in one round trip.
+# (Concatenation of constant fragments only; every value is a bound parameter.)
 REFRESH = (
     """
 WITH rt AS (

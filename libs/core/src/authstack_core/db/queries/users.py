@@ -279,7 +279,8 @@ WHERE tenancy_id = %(tenancy_id)s AND user_id = %(user_id)s AND type = 'email' A
 """
 UPDATE_PRIMARY_EMAIL_FLAGS = """
 UPDATE contact_channels
-SET is_verified = coalesce(%(verified)s, is_verified), used_for_auth = coalesce(%(auth)s, used_for_auth)
+SET is_verified = coalesce(%(verified)s, is_verified),
+    used_for_auth = coalesce(%(auth)s, used_for_auth)
 WHERE tenancy_id = %(tenancy_id)s AND user_id = %(user_id)s AND type = 'email' AND is_primary
 """
 
@@ -380,8 +381,10 @@ async def insert_personal_team(
 
 
 SELECT_IS_MEMBER = """
-SELECT EXISTS (SELECT 1 FROM team_members
-               WHERE tenancy_id = %(tenancy_id)s AND team_id = %(team_id)s AND user_id = %(user_id)s)
+SELECT EXISTS (
+    SELECT 1 FROM team_members
+    WHERE tenancy_id = %(tenancy_id)s AND team_id = %(team_id)s AND user_id = %(user_id)s
+)
 """
 CLEAR_SELECTED_TEAM = """
 UPDATE team_members SET is_selected = false
