@@ -35,7 +35,7 @@ def known_error_response(error: KnownError) -> Response[bytes]:
 
 def _text(status: int, text: str) -> Response[bytes]:
     return Response(
-        text.encode("utf-8"), status_code=status, media_type="text/plain; charset=utf-8"
+        text.encode("utf-8"), status_code=status, media_type="text/plain"
     )
 
 
