@@ -20,7 +20,7 @@ def _check_redirect(config: ProjectConfig, url: str | None) -> None:
         raise RedirectUrlNotWhitelisted()
 
 
-@post("/api/v1/auth/password/sign-up")
+@post("/api/v1/auth/password/sign-up", status_code=200)
 async def sign_up(request: Request[Any, Any, Any], data: SignUpBody) -> Response[bytes]:
     auth = require(await authenticate(request), "client", "server", "admin")
     _check_redirect(auth.project.config, data.verification_callback_url)
@@ -35,7 +35,7 @@ async def sign_up(request: Request[Any, Any, Any], data: SignUpBody) -> Response
     return json_response(session.json())
 
 
-@post("/api/v1/auth/password/sign-in")
+@post("/api/v1/auth/password/sign-in", status_code=200)
 async def sign_in(request: Request[Any, Any, Any], data: SignInBody) -> Response[bytes]:
     auth = require(await authenticate(request), "client", "server", "admin")
     session = await users.sign_in_with_password(

@@ -147,7 +147,7 @@ async def list_users(
     )
 
 
-@post("/api/v1/users")
+@post("/api/v1/users", status_code=201)
 async def create_user(request: Request[Any, Any, Any], data: ServerUserCreate) -> Response[bytes]:
     auth = require(await authenticate(request), "server", "admin")
     if data.password is not None and data.password_hash is not None:
