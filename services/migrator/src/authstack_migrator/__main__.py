@@ -5,6 +5,7 @@ from __future__ import annotations
 import argparse
 import sys
 
+import psycopg
 import structlog
 
 from authstack_core.logging import configure_logging
@@ -35,6 +36,10 @@ def main(argv: list[str] | None = None) -> int:
                 seed(settings)
             else:
                 log.info("seed skipped by STACK_RUN_SEED_SCRIPT / STACK_SKIP_SEED_SCRIPT")
+    except psycopg.OperationalError as exc:
+        # Connection failures carry the host and reason, never the password.
+        log.error("database unreachable", reason=str(exc).strip())  # noqa: TRY400
+        return 1
     except MigrationError as exc:
         log.error("migration refused", reason=str(exc))  # noqa: TRY400 - no traceback wanted
         return 1
