@@ -75,9 +75,13 @@ def settings_env(database_url: str, **extra: str) -> dict[str, str]:
         "STACK_DATABASE_CONNECTION_STRING": database_url,
         "STACK_SERVER_SECRET": SERVER_SECRET,
         "NEXT_PUBLIC_STACK_API_URL": "http://localhost:8102",
-        "STACK_SEED_INTERNAL_PROJECT_PUBLISHABLE_CLIENT_KEY": INTERNAL_KEYS["publishable_client_key"],
+        "STACK_SEED_INTERNAL_PROJECT_PUBLISHABLE_CLIENT_KEY": INTERNAL_KEYS[
+            "publishable_client_key"
+        ],
         "STACK_SEED_INTERNAL_PROJECT_SECRET_SERVER_KEY": INTERNAL_KEYS["secret_server_key"],
-        "STACK_SEED_INTERNAL_PROJECT_SUPER_SECRET_ADMIN_KEY": INTERNAL_KEYS["super_secret_admin_key"],
+        "STACK_SEED_INTERNAL_PROJECT_SUPER_SECRET_ADMIN_KEY": INTERNAL_KEYS[
+            "super_secret_admin_key"
+        ],
         "STACK_SEED_INTERNAL_PROJECT_USER_EMAIL": ADMIN_EMAIL,
         "STACK_SEED_INTERNAL_PROJECT_USER_PASSWORD": ADMIN_PASSWORD,
         "STACK_SEED_INTERNAL_PROJECT_USER_INTERNAL_ACCESS": "true",
@@ -94,7 +98,7 @@ def migrated_database(database_url: str) -> str:
     """The session database after the real migrator and seed have run."""
     migrate(database_url)
     env = settings_env(database_url)
-    seed(Settings(**{k: v for k, v in env.items()}))  # type: ignore[arg-type]
+    seed(Settings(**env))  # type: ignore[arg-type]
     return database_url
 
 

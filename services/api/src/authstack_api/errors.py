@@ -10,6 +10,7 @@ from litestar.exceptions import (
     ClientException,
     HTTPException,
     NotFoundException,
+    SerializationException,
     ValidationException,
 )
 
@@ -34,9 +35,7 @@ def known_error_response(error: KnownError) -> Response[bytes]:
 
 
 def _text(status: int, text: str) -> Response[bytes]:
-    return Response(
-        text.encode("utf-8"), status_code=status, media_type="text/plain"
-    )
+    return Response(text.encode("utf-8"), status_code=status, media_type="text/plain")
 
 
 def _validation_message(request: Request[Any, Any, Any], exc: ValidationException) -> str:
@@ -65,7 +64,9 @@ def handle_exception(request: Request[Any, Any, Any], exc: Exception) -> Respons
         return known_error_response(SchemaError(message=_validation_message(request, exc)))
     if isinstance(exc, NotFoundException):
         return _text(404, "404 — this API endpoint does not exist.")
-    if isinstance(exc, ClientException) and "malformed" in str(exc.detail).lower():
+    # Litestar wraps every body decode failure ("JSON is malformed", "Input data was truncated")
+    # in a ClientException whose cause is the SerializationException.
+    if isinstance(exc, ClientException) and isinstance(exc.__cause__, SerializationException):
         return known_error_response(
             BodyParsingError(f"Could not parse the request body: {exc.detail}")
         )

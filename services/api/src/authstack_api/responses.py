@@ -25,9 +25,7 @@ def error_json_body(body: dict[str, Any]) -> bytes:
 
 
 def text_response(text: str, status: int = 200) -> Response[bytes]:
-    return Response(
-        text.encode("utf-8"), status_code=status, media_type="text/plain"
-    )
+    return Response(text.encode("utf-8"), status_code=status, media_type="text/plain")
 
 
 SUCCESS: dict[str, bool] = {"success": True}

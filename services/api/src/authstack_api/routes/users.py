@@ -110,12 +110,13 @@ async def list_users(
     cursor: str | None = None,
     order_by: str | None = None,
     desc: str | None = None,
-    query: str | None = None,
     include_anonymous: str | None = None,
     only_anonymous: str | None = None,
     include_restricted: str | None = None,
 ) -> Response[bytes]:
     auth = require(await authenticate(request), "server", "admin")
+    # `query` is a reserved Litestar handler argument (the whole query MultiDict): read it here.
+    query: str | None = request.query_params.get("query")
     if limit is not None and not 1 <= limit <= MAX_PAGE:
         raise SchemaError(message=f"limit must be between 1 and {MAX_PAGE}")
     if order_by not in (None, "signed_up_at"):

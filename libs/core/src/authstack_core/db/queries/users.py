@@ -268,8 +268,10 @@ ON CONFLICT (tenancy_id, user_id, type, value)
 DO UPDATE SET is_primary = true, is_verified = EXCLUDED.is_verified,
               used_for_auth = EXCLUDED.used_for_auth
 """
-UNSET_PRIMARY_EMAIL = """
-UPDATE contact_channels SET is_primary = false
+# Changing the primary email replaces the old address (as upstream's upsert on the primary
+# channel does): left behind, it would keep signing in and keep its address taken.
+DROP_OLD_PRIMARY_EMAIL = """
+DELETE FROM contact_channels
 WHERE tenancy_id = %(tenancy_id)s AND user_id = %(user_id)s AND type = 'email' AND is_primary
   AND value <> %(email)s
 """
@@ -296,7 +298,7 @@ async def set_primary_email(
 ) -> None:
     """Make ``email`` the user's primary email (replacing the previous primary)."""
     params = {"tenancy_id": tenancy_id, "user_id": user_id, "email": email}
-    await conn.execute(UNSET_PRIMARY_EMAIL, params)
+    await conn.execute(DROP_OLD_PRIMARY_EMAIL, params)
     await conn.execute(
         UPSERT_PRIMARY_EMAIL,
         {**params, "id": uuid.uuid4(), "verified": verified, "auth": used_for_auth},

@@ -1,0 +1,96 @@
+"""Small helpers shared by the API tests: unique emails, sign-up, known-error assertions."""
+
+from __future__ import annotations
+
+import base64
+import json
+import uuid
+from typing import Any
+
+import httpx
+
+from tests.conftest import Project
+
+PASSWORD = "correct-horse-battery-1"
+
+
+def unique_email(tag: str = "user") -> str:
+    return f"{tag}-{uuid.uuid4().hex[:12]}@example.com"
+
+
+def spell(headers: dict[str, str], prefix: str) -> dict[str, str]:
+    """Rewrite ``x-stack-*`` header names to ``prefix`` (``x-stack-`` or ``x-hexclave-``)."""
+    return {
+        (prefix + k[len("x-stack-") :] if k.startswith("x-stack-") else k): v
+        for k, v in headers.items()
+    }
+
+
+def assert_known_error(
+    r: httpx.Response, code: str, status: int, details: dict[str, Any] | None = None
+) -> dict[str, Any]:
+    """The response is the KnownError ``code`` in the contract's wire format; returns the body."""
+    assert r.status_code == status, (r.status_code, r.text)
+    assert r.headers.get("x-stack-known-error") == code, r.headers
+    assert r.headers["content-type"] == "application/json; charset=utf-8"
+    body: dict[str, Any] = r.json()
+    assert body["code"] == code
+    assert isinstance(body["error"], str)
+    assert body["error"]
+    if details is not None:
+        assert body.get("details") == details, body
+    return body
+
+
+def sign_up(
+    http: httpx.Client,
+    project: Project,
+    email: str | None = None,
+    password: str = PASSWORD,
+    **extra_headers: str,
+) -> dict[str, Any]:
+    """Sign a new password user up as a client; returns {access_token, refresh_token, user_id}."""
+    r = http.post(
+        "/api/v1/auth/password/sign-up",
+        headers=project.headers(**extra_headers),
+        json={"email": email or unique_email(), "password": password},
+    )
+    assert r.status_code == 200, r.text
+    tokens: dict[str, Any] = r.json()
+    return tokens
+
+
+def as_user(project: Project, access_token: str, access_type: str = "client") -> dict[str, str]:
+    return project.headers(access_type, **{"x-stack-access-token": access_token})
+
+
+def create_user(http: httpx.Client, project: Project, **body: Any) -> dict[str, Any]:
+    """Create a user with the server key (POST /users); returns the server user object."""
+    r = http.post("/api/v1/users", headers=project.headers("server"), json=body)
+    assert r.status_code == 201, r.text
+    user: dict[str, Any] = r.json()
+    return user
+
+
+def jwt_parts(token: str) -> tuple[dict[str, Any], dict[str, Any]]:
+    """(header, payload) of a JWT, decoded without verification."""
+    header_b64, payload_b64, _ = token.split(".")
+
+    def decode(part: str) -> dict[str, Any]:
+        data: dict[str, Any] = json.loads(base64.urlsafe_b64decode(part + "=" * (-len(part) % 4)))
+        return data
+
+    return decode(header_b64), decode(payload_b64)
+
+
+def refresh(http: httpx.Client, project: Project, refresh_token: str) -> httpx.Response:
+    """The SDK's refresh call: form-encoded, no Stack headers."""
+    return http.post(
+        "/api/v1/auth/oauth/token",
+        data={
+            "grant_type": "refresh_token",
+            "refresh_token": refresh_token,
+            "client_id": project.id,
+            "client_secret": project.publishable_client_key,
+        },
+    )

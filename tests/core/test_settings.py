@@ -1,0 +1,143 @@
+"""Settings from the environment: defaults, parsing, and errors that name the variable."""
+
+from __future__ import annotations
+
+import os
+
+import pytest
+
+from authstack_core.settings import Settings, SettingsError
+from authstack_core.timespan import parse_timespan
+
+SECRET = "dGVzdC1zZXJ2ZXItc2VjcmV0LWZvci1hdXRoc3RhY2stdGVzdHM"
+DB = "postgresql://postgres@127.0.0.1:5432/authstack"
+
+
+@pytest.fixture
+def env(monkeypatch: pytest.MonkeyPatch) -> pytest.MonkeyPatch:
+    """A process environment holding only the two required variables."""
+    for name in list(os.environ):
+        if name.startswith(("STACK_", "NEXT_PUBLIC_STACK_", "CRON_SECRET")):
+            monkeypatch.delenv(name)
+    monkeypatch.setenv("STACK_DATABASE_CONNECTION_STRING", DB)
+    monkeypatch.setenv("STACK_SERVER_SECRET", SECRET)
+    return monkeypatch
+
+
+def test_minimal_environment_gives_the_documented_defaults(env: pytest.MonkeyPatch) -> None:
+    settings = Settings.from_env()
+    assert settings.database_url == DB
+    assert settings.server_secret == SECRET
+    assert settings.access_token_expiration == 600  # upstream's default "10min"
+    assert settings.api_url == "http://localhost:8102"
+    assert settings.max_body_bytes == 1_048_576
+    assert settings.should_migrate is True
+    assert settings.should_seed is True
+
+
+def test_secrets_are_not_in_the_repr(env: pytest.MonkeyPatch) -> None:
+    env.setenv("STACK_SEED_INTERNAL_PROJECT_SUPER_SECRET_ADMIN_KEY", "sak_do_not_print_me_please")
+    text = repr(Settings.from_env())
+    assert SECRET not in text
+    assert "sak_do_not_print_me_please" not in text
+
+
+@pytest.mark.parametrize(
+    ("value", "seconds"), [("10min", 600), ("60s", 60), ("1h", 3600), ("2 hours", 7200)]
+)
+def test_expiration_time_is_a_jose_timespan(
+    env: pytest.MonkeyPatch, value: str, seconds: int
+) -> None:
+    env.setenv("STACK_ACCESS_TOKEN_EXPIRATION_TIME", value)
+    assert Settings.from_env().access_token_expiration == seconds
+
+
+def test_api_url_loses_its_trailing_slash(env: pytest.MonkeyPatch) -> None:
+    env.setenv("NEXT_PUBLIC_STACK_API_URL", "https://auth.example.com/")
+    assert Settings.from_env().api_url == "https://auth.example.com"
+
+
+@pytest.mark.parametrize(
+    ("variable", "value"),
+    [
+        ("STACK_SERVER_SECRET", "***"),
+        ("STACK_SERVER_SECRET", "c2hvcnQ"),  # decodes to 5 bytes: too short
+        ("STACK_DATABASE_CONNECTION_STRING", "mysql://root@localhost/db"),
+        ("STACK_ACCESS_TOKEN_EXPIRATION_TIME", "soon"),
+        ("STACK_ACCESS_TOKEN_EXPIRATION_TIME", "0s"),
+        ("STACK_API_PORT", "eighty"),
+        ("STACK_LOG_LEVEL", "chatty"),
+        ("STACK_MAX_REQUEST_BODY_BYTES", "10"),
+    ],
+)
+def test_bad_value_error_names_the_variable(
+    env: pytest.MonkeyPatch, variable: str, value: str
+) -> None:
+    env.setenv(variable, value)
+    with pytest.raises(SettingsError) as caught:
+        Settings.from_env()
+    message = str(caught.value)
+    assert f"  - {variable}: " in message
+    assert message.startswith("invalid configuration:")
+
+
+@pytest.mark.parametrize("variable", ["STACK_DATABASE_CONNECTION_STRING", "STACK_SERVER_SECRET"])
+def test_missing_required_variable_is_named(env: pytest.MonkeyPatch, variable: str) -> None:
+    env.delenv(variable)
+    with pytest.raises(SettingsError, match=variable):
+        Settings.from_env()
+
+
+def test_every_bad_variable_is_reported_at_once(env: pytest.MonkeyPatch) -> None:
+    env.delenv("STACK_SERVER_SECRET")
+    env.setenv("STACK_API_PORT", "eighty")
+    with pytest.raises(SettingsError) as caught:
+        Settings.from_env()
+    assert "STACK_SERVER_SECRET" in str(caught.value)
+    assert "STACK_API_PORT" in str(caught.value)
+
+
+def test_error_message_does_not_echo_the_secret(env: pytest.MonkeyPatch) -> None:
+    env.setenv("STACK_SERVER_SECRET", "c2hvcnQ")
+    with pytest.raises(SettingsError) as caught:
+        Settings.from_env()
+    assert "c2hvcnQ" not in str(caught.value)
+
+
+@pytest.mark.parametrize(
+    ("variable", "value", "attribute", "expected"),
+    [
+        ("STACK_SKIP_MIGRATIONS", "true", "should_migrate", False),
+        ("STACK_RUN_MIGRATIONS", "false", "should_migrate", False),
+        ("STACK_SKIP_SEED_SCRIPT", "true", "should_seed", False),
+        ("STACK_RUN_SEED_SCRIPT", "false", "should_seed", False),
+    ],
+)
+def test_migration_and_seed_switches(
+    env: pytest.MonkeyPatch, variable: str, value: str, attribute: str, expected: bool
+) -> None:
+    env.setenv(variable, value)
+    assert getattr(Settings.from_env(), attribute) is expected
+
+
+@pytest.mark.parametrize(
+    ("text", "seconds"),
+    [
+        ("10min", 600),
+        ("60s", 60),
+        ("1h", 3600),
+        ("1 hour", 3600),
+        ("2d", 172800),
+        ("1.5h", 5400),
+        ("90 SECONDS", 90),
+        ("1w", 604800),
+    ],
+)
+def test_timespan_parsing(text: str, seconds: int) -> None:
+    assert parse_timespan(text) == seconds
+
+
+@pytest.mark.parametrize("text", ["", "garbage", "10", "min", "10 parsecs", "-5s", "0s", "1h30m"])
+def test_timespan_garbage_is_refused(text: str) -> None:
+    with pytest.raises(ValueError, match="time span"):
+        parse_timespan(text)
