@@ -208,6 +208,83 @@ RedirectUrlNotWhitelisted = _known(
     "REDIRECT_URL_NOT_WHITELISTED", 400, "The redirect URL is not in the project's trusted domains."
 )
 TeamNotFound = _known("TEAM_NOT_FOUND", 404, "Team not found.", "team_id")
+# --- teams, permissions, contact channels, API keys -----------------------------------------------
+TeamMembershipNotFound = _known(
+    "TEAM_MEMBERSHIP_NOT_FOUND", 404, "The user is not a member of this team.", "team_id", "user_id"
+)
+TeamMembershipAlreadyExists = _known(
+    "TEAM_MEMBERSHIP_ALREADY_EXISTS", 409, "The user is already a member of this team."
+)
+TeamPermissionRequired = _known(
+    "TEAM_PERMISSION_REQUIRED",
+    401,
+    "The user lacks the team permission this action needs.",
+    "team_id",
+    "user_id",
+    "permission_id",
+)
+TeamPermissionNotFound = _known(
+    "TEAM_PERMISSION_NOT_FOUND",
+    401,
+    "The user does not hold this team permission directly.",
+    "team_id",
+    "user_id",
+    "permission_id",
+)
+ProjectPermissionRequired = _known(
+    "PROJECT_PERMISSION_REQUIRED",
+    401,
+    "The user lacks the project permission this action needs.",
+    "user_id",
+    "permission_id",
+)
+PermissionNotFound = _known(
+    "PERMISSION_NOT_FOUND", 404, "No permission with this id is defined.", "permission_id"
+)
+PermissionScopeMismatch = _known(
+    "WRONG_PERMISSION_SCOPE",
+    404,
+    "No permission with this id is defined in this scope (it exists in the other one).",
+    "permission_id",
+    "expected_scope",
+    "actual_scope",
+)
+ContainedPermissionNotFound = _known(
+    "CONTAINED_PERMISSION_NOT_FOUND",
+    400,
+    "A contained permission is not defined in this scope.",
+    "permission_id",
+)
+PermissionIdAlreadyExists = _known(
+    "PERMISSION_ID_ALREADY_EXISTS",
+    400,
+    "A permission with this id already exists; choose another id.",
+    "permission_id",
+)
+TeamInvitationRestrictedUserNotAllowed = _known(
+    "TEAM_INVITATION_RESTRICTED_USER_NOT_ALLOWED",
+    403,
+    "Restricted users cannot accept team invitations; finish onboarding first.",
+    "restricted_reason",
+)
+ContactChannelAlreadyUsedForAuthBySomeoneElse = _known(
+    "CONTACT_CHANNEL_ALREADY_USED_FOR_AUTH_BY_SOMEONE_ELSE",
+    409,
+    "This contact channel is already used for sign-in by another account.",
+    "type",
+    "contact_channel_value",
+    "would_work_if_email_was_verified",
+)
+ApiKeyNotFound = _known("API_KEY_NOT_FOUND", 404, "API key not found.")
+ApiKeyRevoked = _known("API_KEY_REVOKED", 401, "This API key has been revoked.")
+ApiKeyExpired = _known("API_KEY_EXPIRED", 401, "This API key has expired.")
+WrongApiKeyType = _known(
+    "WRONG_API_KEY_TYPE",
+    400,
+    "This endpoint checks another type of API key.",
+    "expected_type",
+    "actual_type",
+)
 InvalidOauthClientIdOrSecret = _known(
     "INVALID_OAUTH_CLIENT_ID_OR_SECRET",
     400,

@@ -17,9 +17,13 @@ from authstack_core.crypto.passwords import (
     is_bcrypt_hash,
 )
 from authstack_core.db.queries import sessions as session_q
+from authstack_core.db.queries import teams as teams_q
 from authstack_core.db.queries import users as q
 from authstack_core.domain.context import Deps
+from authstack_core.domain.permissions import grant_sign_up_defaults_in
 from authstack_core.domain.sessions import IssuedSession, create_session_in
+from authstack_core.domain.teams import add_member_in, create_team_in
+from authstack_core.domain.webhooks import record
 from authstack_core.errors import (
     EmailPasswordMismatch,
     PasswordAuthenticationNotEnabled,
@@ -32,6 +36,7 @@ from authstack_core.errors import (
     UserNotFound,
 )
 from authstack_core.models.projects import ProjectRow
+from authstack_core.models.teams import NewTeam
 from authstack_core.models.users import NewUser, UserRow
 
 
@@ -60,8 +65,27 @@ async def _ensure_email_free(
         raise UserEmailAlreadyExists(email=email, would_work_if_email_was_verified=False)
 
 
+ANONYMOUS_TEAM_NAME = "Personal Team"
+
+
 def personal_team_name(display_name: str | None, email: str | None) -> str:
-    return f"{display_name or email or 'Personal'}'s Team"
+    """``<name or email>'s Team``; an anonymous user's team is just "Personal Team"."""
+    owner = display_name or email
+    return f"{owner}'s Team" if owner else ANONYMOUS_TEAM_NAME
+
+
+def _server_json(project: ProjectRow, row: UserRow) -> dict[str, Any]:
+    return row.server_json(require_email_verification=project.config.require_email_verification)
+
+
+async def _record_user(
+    conn: AsyncConnection[Any], project: ProjectRow, event: Any, user_id: str | uuid.UUID
+) -> UserRow:
+    """Record ``user.created`` / ``user.updated`` with the user as it now is; returns the row."""
+    row = await q.select_user(conn, _tenancy(project), str(user_id))
+    assert row is not None
+    await record(conn, project, event, _server_json(project, row))
+    return row
 
 
 async def _insert_user(
@@ -83,14 +107,14 @@ async def _insert_user(
         )
     if new.password_hash is not None:
         await q.set_password_hash(conn, tenancy_id, user_id, new.password_hash)
-    if project.config.create_team_on_sign_up and not new.is_anonymous:
-        await q.insert_personal_team(
-            conn,
-            tenancy_id,
-            user_id,
-            personal_team_name(new.display_name, new.primary_email),
-            project.config.default_permissions("teamCreator"),
+    # Recorded before the personal team so that the event order reads as it happened.
+    await _record_user(conn, project, "user.created", user_id)
+    await grant_sign_up_defaults_in(conn, project, str(user_id))
+    if project.config.create_team_on_sign_up:
+        team = await create_team_in(
+            conn, project, NewTeam(personal_team_name(new.display_name, new.primary_email))
         )
+        await add_member_in(conn, project, team.id, str(user_id), creator=True, selected=True)
     return user_id
 
 
@@ -122,6 +146,16 @@ async def sign_up_with_password(
                     conn, tenancy_id, anonymous_user_id, email, verified=False, used_for_auth=True
                 )
                 await q.set_password_hash(conn, tenancy_id, anonymous_user_id, password_hash)
+                upgraded = await q.select_user(conn, tenancy_id, anonymous_user_id)
+                assert upgraded is not None
+                await teams_q.rename_user_teams_named(
+                    conn,
+                    tenancy_id,
+                    anonymous_user_id,
+                    ANONYMOUS_TEAM_NAME,
+                    personal_team_name(upgraded.display_name, email),
+                )
+                await _record_user(conn, project, "user.updated", anonymous_user_id)
                 user_id: str | uuid.UUID = anonymous_user_id
             else:
                 user_id = await _insert_user(
@@ -141,6 +175,14 @@ async def sign_up_with_password(
                 email=email, would_work_if_email_was_verified=False
             ) from None
         raise
+
+
+async def sign_up_anonymously(deps: Deps, project: ProjectRow) -> IssuedSession:
+    """Create an anonymous user and sign it in. Works even where sign-up is off: the user can
+    only become a full account through a sign-up, which checks that setting."""
+    async with deps.pool.connection() as conn, conn.transaction():
+        user_id = await _insert_user(conn, deps, project, NewUser(is_anonymous=True))
+        return await create_session_in(conn, deps, project, user_id)
 
 
 async def sign_in_with_password(
@@ -323,7 +365,7 @@ async def update_user(
             if new_hash is not _UNSET:
                 await q.set_password_hash(conn, tenancy_id, user_id, new_hash)
                 await session_q.delete_user_sessions(conn, tenancy_id, user_id)
-            row = await q.select_user(conn, tenancy_id, user_id)
+            row = await _record_user(conn, project, "user.updated", user_id)
     except UniqueViolation as exc:
         if _is_email_conflict(exc) and isinstance(email, str):
             raise UserEmailAlreadyExists(
@@ -348,7 +390,11 @@ def _check_restriction_fields(current: UserRow, changes: dict[str, Any]) -> None
 
 
 async def delete_user(deps: Deps, project: ProjectRow, user_id: str) -> None:
-    """Delete a user and, by cascade, its sessions, channels and memberships."""
+    """Delete a user and, by cascade, its sessions, channels, memberships, grants and keys."""
     async with deps.pool.connection() as conn, conn.transaction():
+        team_ids = await teams_q.select_user_team_ids(conn, _tenancy(project), user_id)
         if not await q.delete_user(conn, _tenancy(project), user_id):
             raise UserNotFound()
+        await record(
+            conn, project, "user.deleted", {"id": user_id, "teams": [{"id": t} for t in team_ids]}
+        )

@@ -44,6 +44,21 @@ async def select_user(
         return await cur.fetchone()
 
 
+SELECT_USERS_BY_IDS = USER_SELECT + "WHERE u.tenancy_id = %(tenancy_id)s AND u.id = ANY(%(ids)s)"
+
+
+async def select_users_by_ids(
+    conn: AsyncConnection[Any], tenancy_id: uuid.UUID, user_ids: list[str]
+) -> dict[str, UserRow]:
+    """The tenancy's users among ``user_ids``, by id (unknown ids are simply absent)."""
+    async with conn.cursor(row_factory=class_row(UserRow)) as cur:
+        await cur.execute(
+            SELECT_USERS_BY_IDS,
+            {"tenancy_id": tenancy_id, "ids": [uuid.UUID(i) for i in user_ids]},
+        )
+        return {row.id: row for row in await cur.fetchall()}
+
+
 # Restricted = anonymous, restricted by an admin, or unverified where verification is required.
 _LIST_WHERE = """
 WHERE u.tenancy_id = %(tenancy_id)s
@@ -347,39 +362,6 @@ async def set_password_hash(
         await conn.execute(DELETE_PASSWORD, params)
     else:
         await conn.execute(UPSERT_PASSWORD, {**params, "password_hash": password_hash})
-
-
-INSERT_TEAM = """
-INSERT INTO teams (tenancy_id, id, display_name) VALUES (%(tenancy_id)s, %(id)s, %(display_name)s)
-"""
-INSERT_MEMBER = """
-INSERT INTO team_members (tenancy_id, team_id, user_id, is_selected)
-VALUES (%(tenancy_id)s, %(team_id)s, %(user_id)s, %(selected)s)
-"""
-INSERT_MEMBER_PERMISSION = """
-INSERT INTO team_member_permissions (tenancy_id, team_id, user_id, permission_id)
-VALUES (%(tenancy_id)s, %(team_id)s, %(user_id)s, %(permission_id)s)
-ON CONFLICT DO NOTHING
-"""
-
-
-async def insert_personal_team(
-    conn: AsyncConnection[Any],
-    tenancy_id: uuid.UUID,
-    user_id: uuid.UUID,
-    display_name: str,
-    permission_ids: list[str],
-) -> uuid.UUID:
-    """Create a team with the user as its selected, permissioned member."""
-    team_id = uuid.uuid4()
-    await conn.execute(
-        INSERT_TEAM, {"tenancy_id": tenancy_id, "id": team_id, "display_name": display_name}
-    )
-    member = {"tenancy_id": tenancy_id, "team_id": team_id, "user_id": user_id}
-    await conn.execute(INSERT_MEMBER, {**member, "selected": True})
-    for permission_id in permission_ids:
-        await conn.execute(INSERT_MEMBER_PERMISSION, {**member, "permission_id": permission_id})
-    return team_id
 
 
 SELECT_IS_MEMBER = """

@@ -1,0 +1,223 @@
+"""Contact channel SQL. Sign-in uniqueness is enforced by contact_channels_auth_value_idx."""
+
+from __future__ import annotations
+
+import uuid
+from typing import Any
+
+from psycopg import AsyncConnection
+from psycopg.rows import class_row
+
+from authstack_core.models.contact_channels import ContactChannelRow
+
+_COLUMNS = """
+SELECT user_id::text, id::text, type, value, is_primary, is_verified, used_for_auth, created_at
+FROM contact_channels
+"""
+
+SELECT_CHANNELS = (
+    _COLUMNS
+    + """WHERE tenancy_id = %(tenancy_id)s
+  AND (%(user_id)s::uuid IS NULL OR user_id = %(user_id)s::uuid)
+  AND (%(channel_id)s::uuid IS NULL OR id = %(channel_id)s::uuid)
+ORDER BY created_at, id"""
+)
+
+
+async def select_channels(
+    conn: AsyncConnection[Any],
+    tenancy_id: uuid.UUID,
+    *,
+    user_id: str | None,
+    channel_id: str | None,
+) -> list[ContactChannelRow]:
+    async with conn.cursor(row_factory=class_row(ContactChannelRow)) as cur:
+        await cur.execute(
+            SELECT_CHANNELS,
+            {"tenancy_id": tenancy_id, "user_id": user_id, "channel_id": channel_id},
+        )
+        return await cur.fetchall()
+
+
+SELECT_CHANNEL = (
+    _COLUMNS + "WHERE tenancy_id = %(tenancy_id)s AND user_id = %(user_id)s AND id = %(channel_id)s"
+)
+
+
+async def select_channel(
+    conn: AsyncConnection[Any], tenancy_id: uuid.UUID, user_id: str, channel_id: str
+) -> ContactChannelRow | None:
+    async with conn.cursor(row_factory=class_row(ContactChannelRow)) as cur:
+        await cur.execute(
+            SELECT_CHANNEL,
+            {"tenancy_id": tenancy_id, "user_id": user_id, "channel_id": channel_id},
+        )
+        return await cur.fetchone()
+
+
+SELECT_USER_HAS_VALUE = """
+SELECT EXISTS (
+    SELECT 1 FROM contact_channels
+    WHERE tenancy_id = %(tenancy_id)s AND user_id = %(user_id)s AND type = %(type)s
+      AND lower(value) = lower(%(value)s)
+      AND (%(except_id)s::uuid IS NULL OR id <> %(except_id)s::uuid)
+)
+"""
+
+
+async def select_user_has_value(
+    conn: AsyncConnection[Any],
+    tenancy_id: uuid.UUID,
+    user_id: str,
+    channel_type: str,
+    value: str,
+    *,
+    except_id: str | None,
+) -> bool:
+    """Whether the user already has another channel with this value (case-insensitively)."""
+    cur = await conn.execute(
+        SELECT_USER_HAS_VALUE,
+        {
+            "tenancy_id": tenancy_id,
+            "user_id": user_id,
+            "type": channel_type,
+            "value": value,
+            "except_id": except_id,
+        },
+    )
+    row = await cur.fetchone()
+    return bool(row and row[0])
+
+
+SELECT_AUTH_OWNER = """
+SELECT id::text FROM contact_channels
+WHERE tenancy_id = %(tenancy_id)s AND type = %(type)s AND used_for_auth
+  AND lower(value) = lower(%(value)s)
+"""
+
+
+async def select_auth_channel_id(
+    conn: AsyncConnection[Any], tenancy_id: uuid.UUID, channel_type: str, value: str
+) -> str | None:
+    """The channel that signs in with this value in the tenancy, if any."""
+    cur = await conn.execute(
+        SELECT_AUTH_OWNER, {"tenancy_id": tenancy_id, "type": channel_type, "value": value}
+    )
+    row = await cur.fetchone()
+    return row[0] if row else None
+
+
+INSERT_CHANNEL = """
+INSERT INTO contact_channels (tenancy_id, id, user_id, type, value, is_primary, is_verified,
+                              used_for_auth)
+VALUES (%(tenancy_id)s, %(id)s, %(user_id)s, %(type)s, %(value)s, false, %(is_verified)s,
+        %(used_for_auth)s)
+"""
+
+
+async def insert_channel(
+    conn: AsyncConnection[Any],
+    tenancy_id: uuid.UUID,
+    channel_id: uuid.UUID,
+    user_id: str,
+    *,
+    channel_type: str,
+    value: str,
+    is_verified: bool,
+    used_for_auth: bool,
+) -> None:
+    """Insert a non-primary channel (make it primary with set_primary)."""
+    await conn.execute(
+        INSERT_CHANNEL,
+        {
+            "tenancy_id": tenancy_id,
+            "id": channel_id,
+            "user_id": user_id,
+            "type": channel_type,
+            "value": value,
+            "is_verified": is_verified,
+            "used_for_auth": used_for_auth,
+        },
+    )
+
+
+DEMOTE_PRIMARY = """
+UPDATE contact_channels SET is_primary = false
+WHERE tenancy_id = %(tenancy_id)s AND user_id = %(user_id)s AND type = %(type)s AND is_primary
+"""
+PROMOTE = """
+UPDATE contact_channels SET is_primary = true
+WHERE tenancy_id = %(tenancy_id)s AND user_id = %(user_id)s AND id = %(channel_id)s
+"""
+
+
+async def set_primary(
+    conn: AsyncConnection[Any],
+    tenancy_id: uuid.UUID,
+    user_id: str,
+    channel_type: str,
+    channel_id: str | uuid.UUID,
+) -> None:
+    """Make this the user's one primary channel of its type (the previous one is demoted)."""
+    params = {
+        "tenancy_id": tenancy_id,
+        "user_id": user_id,
+        "type": channel_type,
+        "channel_id": channel_id,
+    }
+    await conn.execute(DEMOTE_PRIMARY, params)
+    await conn.execute(PROMOTE, params)
+
+
+UPDATE_CHANNEL = """
+UPDATE contact_channels
+SET value = coalesce(%(value)s, value),
+    type = coalesce(%(type)s, type),
+    is_verified = coalesce(%(is_verified)s, is_verified),
+    used_for_auth = coalesce(%(used_for_auth)s, used_for_auth),
+    is_primary = CASE WHEN %(demote)s THEN false ELSE is_primary END
+WHERE tenancy_id = %(tenancy_id)s AND user_id = %(user_id)s AND id = %(channel_id)s
+"""
+
+
+async def update_channel(
+    conn: AsyncConnection[Any],
+    tenancy_id: uuid.UUID,
+    user_id: str,
+    channel_id: str,
+    *,
+    value: str | None,
+    channel_type: str | None,
+    is_verified: bool | None,
+    used_for_auth: bool | None,
+    demote: bool,
+) -> None:
+    """Change the given fields (None keeps one); ``demote`` clears the primary flag."""
+    await conn.execute(
+        UPDATE_CHANNEL,
+        {
+            "tenancy_id": tenancy_id,
+            "user_id": user_id,
+            "channel_id": channel_id,
+            "value": value,
+            "type": channel_type,
+            "is_verified": is_verified,
+            "used_for_auth": used_for_auth,
+            "demote": demote,
+        },
+    )
+
+
+DELETE_CHANNEL = """
+DELETE FROM contact_channels
+WHERE tenancy_id = %(tenancy_id)s AND user_id = %(user_id)s AND id = %(channel_id)s
+"""
+
+
+async def delete_channel(
+    conn: AsyncConnection[Any], tenancy_id: uuid.UUID, user_id: str, channel_id: str
+) -> bool:
+    cur = await conn.execute(
+        DELETE_CHANNEL, {"tenancy_id": tenancy_id, "user_id": user_id, "channel_id": channel_id}
+    )
+    return cur.rowcount > 0

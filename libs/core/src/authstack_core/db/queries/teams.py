@@ -1,0 +1,286 @@
+"""Team, membership and member-profile SQL. Every statement is scoped by tenancy."""
+
+from __future__ import annotations
+
+import uuid
+from typing import Any
+
+from psycopg import AsyncConnection, sql
+from psycopg.rows import class_row
+from psycopg.types.json import Jsonb
+
+from authstack_core.models.teams import NewTeam, TeamRow
+
+
+def _json(value: Any) -> Jsonb | None:
+    return None if value is None else Jsonb(value)
+
+
+_TEAM_COLUMNS = """
+t.id::text AS id, t.display_name, t.profile_image_url, t.client_metadata,
+t.client_read_only_metadata, t.server_metadata, t.created_at
+"""
+
+INSERT_TEAM = """
+INSERT INTO teams (tenancy_id, id, display_name, profile_image_url, client_metadata,
+                   client_read_only_metadata, server_metadata)
+VALUES (%(tenancy_id)s, %(id)s, %(display_name)s, %(profile_image_url)s, %(client_metadata)s,
+        %(client_read_only_metadata)s, %(server_metadata)s)
+"""
+
+
+async def insert_team(
+    conn: AsyncConnection[Any], tenancy_id: uuid.UUID, team_id: uuid.UUID, new: NewTeam
+) -> None:
+    await conn.execute(
+        INSERT_TEAM,
+        {
+            "tenancy_id": tenancy_id,
+            "id": team_id,
+            "display_name": new.display_name,
+            "profile_image_url": new.profile_image_url,
+            "client_metadata": _json(new.client_metadata),
+            "client_read_only_metadata": _json(new.client_read_only_metadata),
+            "server_metadata": _json(new.server_metadata),
+        },
+    )
+
+
+SELECT_TEAM = (
+    "SELECT"
+    + _TEAM_COLUMNS
+    + "FROM teams t WHERE t.tenancy_id = %(tenancy_id)s AND t.id = %(team_id)s"
+)
+
+
+async def select_team(
+    conn: AsyncConnection[Any], tenancy_id: uuid.UUID, team_id: str | uuid.UUID
+) -> TeamRow | None:
+    async with conn.cursor(row_factory=class_row(TeamRow)) as cur:
+        await cur.execute(SELECT_TEAM, {"tenancy_id": tenancy_id, "team_id": team_id})
+        return await cur.fetchone()
+
+
+_LIST_WHERE = """
+WHERE t.tenancy_id = %(tenancy_id)s
+  AND (%(user_id)s::uuid IS NULL OR EXISTS (
+        SELECT 1 FROM team_members m
+        WHERE m.tenancy_id = t.tenancy_id AND m.team_id = t.id AND m.user_id = %(user_id)s::uuid))
+  AND (%(query)s::text IS NULL OR t.id::text = lower(%(query)s::text)
+       OR t.display_name ILIKE %(pattern)s)
+"""
+SELECT_TEAMS_ASC = (
+    "SELECT"
+    + _TEAM_COLUMNS
+    + "FROM teams t"
+    + _LIST_WHERE
+    + """  AND (%(cursor_at)s::timestamptz IS NULL
+       OR (t.created_at, t.id) >= (%(cursor_at)s::timestamptz, %(cursor_id)s::uuid))
+ORDER BY t.created_at, t.id
+LIMIT %(limit)s"""
+)
+SELECT_TEAMS_DESC = (
+    "SELECT"
+    + _TEAM_COLUMNS
+    + "FROM teams t"
+    + _LIST_WHERE
+    + """  AND (%(cursor_at)s::timestamptz IS NULL
+       OR (t.created_at, t.id) <= (%(cursor_at)s::timestamptz, %(cursor_id)s::uuid))
+ORDER BY t.created_at DESC, t.id DESC
+LIMIT %(limit)s"""
+)
+
+
+def _like_pattern(query: str) -> str:
+    escaped = query.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
+    return f"%{escaped}%"
+
+
+async def select_teams(
+    conn: AsyncConnection[Any],
+    tenancy_id: uuid.UUID,
+    *,
+    user_id: str | None,
+    query: str | None = None,
+    desc: bool = False,
+    cursor: TeamRow | None = None,
+    limit: int | None = None,
+) -> list[TeamRow]:
+    """Teams of the tenancy (only ``user_id``'s if given) in creation order, from ``cursor``
+    (inclusive), at most ``limit``; ``query`` matches the name (case-insensitively) or the id."""
+    params = {
+        "tenancy_id": tenancy_id,
+        "user_id": user_id,
+        "query": query,
+        "pattern": _like_pattern(query) if query is not None else None,
+        "cursor_at": cursor.created_at if cursor else None,
+        "cursor_id": cursor.id if cursor else None,
+        "limit": limit,
+    }
+    async with conn.cursor(row_factory=class_row(TeamRow)) as cur:
+        await cur.execute(SELECT_TEAMS_DESC if desc else SELECT_TEAMS_ASC, params)
+        return await cur.fetchall()
+
+
+SELECT_USER_TEAM_IDS = """
+SELECT team_id::text FROM team_members
+WHERE tenancy_id = %(tenancy_id)s AND user_id = %(user_id)s
+ORDER BY created_at, team_id
+"""
+
+
+async def select_user_team_ids(
+    conn: AsyncConnection[Any], tenancy_id: uuid.UUID, user_id: str
+) -> list[str]:
+    cur = await conn.execute(SELECT_USER_TEAM_IDS, {"tenancy_id": tenancy_id, "user_id": user_id})
+    return [row[0] for row in await cur.fetchall()]
+
+
+# Columns a team PATCH may set; anything else is refused before SQL is composed.
+UPDATABLE_COLUMNS = frozenset(
+    {
+        "display_name", "profile_image_url", "client_metadata", "client_read_only_metadata",
+        "server_metadata",
+    }
+)  # fmt: skip
+JSON_COLUMNS = frozenset({"client_metadata", "client_read_only_metadata", "server_metadata"})
+
+
+async def update_team_columns(
+    conn: AsyncConnection[Any], tenancy_id: uuid.UUID, team_id: str, values: dict[str, Any]
+) -> None:
+    """Set the given columns; keys must come from UPDATABLE_COLUMNS."""
+    if not values:
+        return
+    unknown = set(values) - UPDATABLE_COLUMNS
+    if unknown:
+        raise ValueError(f"not updatable: {sorted(unknown)}")
+    assignments = sql.SQL(", ").join(
+        sql.SQL("{} = {}").format(sql.Identifier(col), sql.Placeholder(col)) for col in values
+    )
+    query = sql.SQL(
+        "UPDATE teams SET {} WHERE tenancy_id = %(tenancy_id)s AND id = %(team_id)s"
+    ).format(assignments)
+    params = {k: (_json(v) if k in JSON_COLUMNS else v) for k, v in values.items()}
+    await conn.execute(query, {**params, "tenancy_id": tenancy_id, "team_id": team_id})
+
+
+RENAME_PERSONAL_TEAM = """
+UPDATE teams t SET display_name = %(new_name)s
+FROM team_members m
+WHERE t.tenancy_id = %(tenancy_id)s AND m.tenancy_id = t.tenancy_id AND m.team_id = t.id
+  AND m.user_id = %(user_id)s AND t.display_name = %(old_name)s
+"""
+
+
+async def rename_user_teams_named(
+    conn: AsyncConnection[Any], tenancy_id: uuid.UUID, user_id: str, old_name: str, new_name: str
+) -> None:
+    """Rename the user's teams still called ``old_name`` (an anonymous user's personal team)."""
+    await conn.execute(
+        RENAME_PERSONAL_TEAM,
+        {"tenancy_id": tenancy_id, "user_id": user_id, "old_name": old_name, "new_name": new_name},
+    )
+
+
+DELETE_TEAM = "DELETE FROM teams WHERE tenancy_id = %(tenancy_id)s AND id = %(team_id)s"
+
+
+async def delete_team(conn: AsyncConnection[Any], tenancy_id: uuid.UUID, team_id: str) -> bool:
+    """Delete a team and, by cascade, its memberships, their permissions and the team's keys."""
+    cur = await conn.execute(DELETE_TEAM, {"tenancy_id": tenancy_id, "team_id": team_id})
+    return cur.rowcount > 0
+
+
+INSERT_MEMBER = """
+INSERT INTO team_members (tenancy_id, team_id, user_id, is_selected)
+VALUES (%(tenancy_id)s, %(team_id)s, %(user_id)s, %(selected)s)
+ON CONFLICT (tenancy_id, team_id, user_id) DO NOTHING
+"""
+
+
+async def insert_member(
+    conn: AsyncConnection[Any],
+    tenancy_id: uuid.UUID,
+    team_id: str | uuid.UUID,
+    user_id: str | uuid.UUID,
+    *,
+    selected: bool,
+) -> bool:
+    """Add a membership; False if it already existed."""
+    cur = await conn.execute(
+        INSERT_MEMBER,
+        {"tenancy_id": tenancy_id, "team_id": team_id, "user_id": user_id, "selected": selected},
+    )
+    return cur.rowcount > 0
+
+
+DELETE_MEMBER = """
+DELETE FROM team_members
+WHERE tenancy_id = %(tenancy_id)s AND team_id = %(team_id)s AND user_id = %(user_id)s
+"""
+
+
+async def delete_member(
+    conn: AsyncConnection[Any], tenancy_id: uuid.UUID, team_id: str, user_id: str
+) -> bool:
+    """Remove a membership and, by cascade, the member's team permissions."""
+    cur = await conn.execute(
+        DELETE_MEMBER, {"tenancy_id": tenancy_id, "team_id": team_id, "user_id": user_id}
+    )
+    return cur.rowcount > 0
+
+
+SELECT_MEMBERS = """
+SELECT m.team_id::text, m.user_id::text, m.display_name, m.profile_image_url
+FROM team_members m
+WHERE m.tenancy_id = %(tenancy_id)s
+  AND (%(team_id)s::uuid IS NULL OR m.team_id = %(team_id)s::uuid)
+  AND (%(user_id)s::uuid IS NULL OR m.user_id = %(user_id)s::uuid)
+ORDER BY m.created_at, m.team_id, m.user_id
+"""
+
+
+async def select_members(
+    conn: AsyncConnection[Any],
+    tenancy_id: uuid.UUID,
+    *,
+    team_id: str | None,
+    user_id: str | None,
+) -> list[tuple[str, str, str | None, str | None]]:
+    """(team id, user id, profile display name, profile image) of matching memberships."""
+    cur = await conn.execute(
+        SELECT_MEMBERS, {"tenancy_id": tenancy_id, "team_id": team_id, "user_id": user_id}
+    )
+    return [(r[0], r[1], r[2], r[3]) for r in await cur.fetchall()]
+
+
+UPDATE_MEMBER_PROFILE = """
+UPDATE team_members
+SET display_name = CASE WHEN %(set_name)s THEN %(display_name)s ELSE display_name END,
+    profile_image_url = CASE WHEN %(set_image)s THEN %(profile_image_url)s
+                             ELSE profile_image_url END
+WHERE tenancy_id = %(tenancy_id)s AND team_id = %(team_id)s AND user_id = %(user_id)s
+"""
+
+
+async def update_member_profile(
+    conn: AsyncConnection[Any],
+    tenancy_id: uuid.UUID,
+    team_id: str,
+    user_id: str,
+    changes: dict[str, Any],
+) -> None:
+    """Set ``display_name`` and/or ``profile_image_url`` of a membership (None clears one)."""
+    await conn.execute(
+        UPDATE_MEMBER_PROFILE,
+        {
+            "tenancy_id": tenancy_id,
+            "team_id": team_id,
+            "user_id": user_id,
+            "set_name": "display_name" in changes,
+            "display_name": changes.get("display_name"),
+            "set_image": "profile_image_url" in changes,
+            "profile_image_url": changes.get("profile_image_url"),
+        },
+    )

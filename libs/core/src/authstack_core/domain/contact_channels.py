@@ -1,0 +1,177 @@
+"""Contact channels: CRUD, sign-in uniqueness per project and primary switching."""
+
+from __future__ import annotations
+
+import uuid
+from typing import Any
+
+from psycopg import AsyncConnection
+from psycopg.errors import UniqueViolation
+
+from authstack_core.db.queries import contact_channels as q
+from authstack_core.db.queries import users as users_q
+from authstack_core.domain.context import Deps
+from authstack_core.errors import (
+    ContactChannelAlreadyUsedForAuthBySomeoneElse,
+    KnownError,
+    StatusError,
+    UserNotFound,
+)
+from authstack_core.models.contact_channels import ContactChannelRow
+from authstack_core.models.projects import ProjectRow
+
+_AUTH_INDEX = "contact_channels_auth_value_idx"
+_PER_USER_INDEX = "contact_channels_tenancy_id_user_id_type_value_key"
+
+
+def _tenancy(project: ProjectRow) -> uuid.UUID:
+    assert project.tenancy_id is not None, "requests without a tenancy are refused in auth"
+    return project.tenancy_id
+
+
+def _used_by_someone_else(channel_type: str, value: str) -> KnownError:
+    return ContactChannelAlreadyUsedForAuthBySomeoneElse(
+        type=channel_type, contact_channel_value=value, would_work_if_email_was_verified=False
+    )
+
+
+def _already_exists() -> StatusError:
+    return StatusError(400, "This user already has a contact channel with this value.")
+
+
+async def _check_free_for_auth(
+    conn: AsyncConnection[Any],
+    project: ProjectRow,
+    channel_type: str,
+    value: str,
+    *,
+    except_id: str | None,
+) -> None:
+    owner = await q.select_auth_channel_id(conn, _tenancy(project), channel_type, value)
+    if owner is not None and owner != except_id:
+        raise _used_by_someone_else(channel_type, value)
+
+
+async def list_channels(
+    deps: Deps, project: ProjectRow, *, user_id: str | None, channel_id: str | None
+) -> list[ContactChannelRow]:
+    async with deps.pool.connection() as conn:
+        return await q.select_channels(
+            conn, _tenancy(project), user_id=user_id, channel_id=channel_id
+        )
+
+
+async def get_channel(
+    deps: Deps, project: ProjectRow, user_id: str, channel_id: str
+) -> ContactChannelRow:
+    async with deps.pool.connection() as conn:
+        found = await q.select_channel(conn, _tenancy(project), user_id, channel_id)
+    if found is None:
+        raise StatusError(404, "Contact channel not found.")
+    return found
+
+
+async def create_channel(
+    deps: Deps,
+    project: ProjectRow,
+    user_id: str,
+    *,
+    channel_type: str,
+    value: str,
+    used_for_auth: bool,
+    is_primary: bool,
+    is_verified: bool,
+) -> ContactChannelRow:
+    """Add a channel; a value another account signs in with cannot be used for sign-in."""
+    tenancy_id = _tenancy(project)
+    channel_id = uuid.uuid4()
+    try:
+        async with deps.pool.connection() as conn, conn.transaction():
+            if await users_q.select_signed_up_at(conn, tenancy_id, user_id) is None:
+                raise UserNotFound()
+            if await q.select_user_has_value(
+                conn, tenancy_id, user_id, channel_type, value, except_id=None
+            ):
+                raise _already_exists()
+            if used_for_auth:
+                await _check_free_for_auth(conn, project, channel_type, value, except_id=None)
+            await q.insert_channel(
+                conn,
+                tenancy_id,
+                channel_id,
+                user_id,
+                channel_type=channel_type,
+                value=value,
+                is_verified=is_verified,
+                used_for_auth=used_for_auth,
+            )
+            if is_primary:
+                await q.set_primary(conn, tenancy_id, user_id, channel_type, channel_id)
+            created = await q.select_channel(conn, tenancy_id, user_id, str(channel_id))
+    except UniqueViolation as exc:  # a concurrent request took the value first
+        raise _conflict(exc, channel_type, value) from None
+    assert created is not None
+    return created
+
+
+def _conflict(exc: UniqueViolation, channel_type: str, value: str) -> Exception:
+    if exc.diag.constraint_name == _AUTH_INDEX:
+        return _used_by_someone_else(channel_type, value)
+    if exc.diag.constraint_name == _PER_USER_INDEX:
+        return _already_exists()
+    return exc
+
+
+async def update_channel(
+    deps: Deps, project: ProjectRow, user_id: str, channel_id: str, changes: dict[str, Any]
+) -> ContactChannelRow:
+    """Apply a validated PATCH. A new value is unverified unless ``is_verified`` is sent;
+    ``is_primary: true`` demotes the user's previous primary channel of that type."""
+    tenancy_id = _tenancy(project)
+    value: str | None = changes.get("value")
+    try:
+        async with deps.pool.connection() as conn, conn.transaction():
+            current = await q.select_channel(conn, tenancy_id, user_id, channel_id)
+            if current is None:
+                raise StatusError(400, "Contact channel not found.")
+            channel_type = changes.get("type") or current.type
+            if value is not None and await q.select_user_has_value(
+                conn, tenancy_id, user_id, channel_type, value, except_id=channel_id
+            ):
+                raise _already_exists()
+            used_for_auth = changes.get("used_for_auth", current.used_for_auth)
+            if used_for_auth:
+                await _check_free_for_auth(
+                    conn,
+                    project,
+                    channel_type,
+                    value if value is not None else current.value,
+                    except_id=channel_id,
+                )
+            verified = changes.get("is_verified")
+            if verified is None and value is not None and value != current.value:
+                verified = False
+            await q.update_channel(
+                conn,
+                tenancy_id,
+                user_id,
+                channel_id,
+                value=value,
+                channel_type=changes.get("type"),
+                is_verified=verified,
+                used_for_auth=changes.get("used_for_auth"),
+                demote=changes.get("is_primary") is False,
+            )
+            if changes.get("is_primary") is True:
+                await q.set_primary(conn, tenancy_id, user_id, channel_type, channel_id)
+            updated = await q.select_channel(conn, tenancy_id, user_id, channel_id)
+    except UniqueViolation as exc:
+        raise _conflict(exc, changes.get("type") or "email", value or "") from None
+    assert updated is not None
+    return updated
+
+
+async def delete_channel(deps: Deps, project: ProjectRow, user_id: str, channel_id: str) -> None:
+    async with deps.pool.connection() as conn, conn.transaction():
+        if not await q.delete_channel(conn, _tenancy(project), user_id, channel_id):
+            raise StatusError(400, "Contact channel not found.")

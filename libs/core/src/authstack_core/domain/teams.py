@@ -1,0 +1,293 @@
+"""Teams, memberships and member profiles, with the client rules of contract §1.3.
+
+Functions taking ``acting_user_id`` apply a client's permission rules for that user inside the
+same transaction as the change; servers and admins pass None.
+"""
+
+from __future__ import annotations
+
+import uuid
+from dataclasses import dataclass
+from typing import Any
+
+from psycopg import AsyncConnection
+
+from authstack_core.db.queries import teams as q
+from authstack_core.db.queries import users as users_q
+from authstack_core.domain.context import Deps
+from authstack_core.domain.permissions import grant_team_defaults_in, require_team_permission
+from authstack_core.domain.webhooks import record
+from authstack_core.errors import (
+    StatusError,
+    TeamMembershipAlreadyExists,
+    TeamMembershipNotFound,
+    TeamNotFound,
+    UserNotFound,
+)
+from authstack_core.models.projects import ProjectRow
+from authstack_core.models.teams import MemberProfile, NewTeam, TeamRow
+
+
+def _tenancy(project: ProjectRow) -> uuid.UUID:
+    assert project.tenancy_id is not None, "requests without a tenancy are refused in auth"
+    return project.tenancy_id
+
+
+async def _require_user(conn: AsyncConnection[Any], project: ProjectRow, user_id: str) -> None:
+    if await users_q.select_signed_up_at(conn, _tenancy(project), user_id) is None:
+        raise UserNotFound()
+
+
+async def _require_team(conn: AsyncConnection[Any], project: ProjectRow, team_id: str) -> TeamRow:
+    team = await q.select_team(conn, _tenancy(project), team_id)
+    if team is None:
+        raise TeamNotFound(team_id=team_id)
+    return team
+
+
+# --- used inside other use cases' transactions ----------------------------------------------------
+
+
+async def create_team_in(conn: AsyncConnection[Any], project: ProjectRow, new: NewTeam) -> TeamRow:
+    """Insert a team and record ``team.created``."""
+    team_id = uuid.uuid4()
+    await q.insert_team(conn, _tenancy(project), team_id, new)
+    team = await q.select_team(conn, _tenancy(project), team_id)
+    assert team is not None
+    await record(conn, project, "team.created", team.server_json())
+    return team
+
+
+async def add_member_in(
+    conn: AsyncConnection[Any],
+    project: ProjectRow,
+    team_id: str,
+    user_id: str,
+    *,
+    creator: bool,
+    selected: bool = False,
+) -> None:
+    """Add a member with the default team permissions (creator or member group) and record the
+    membership and permission events; TEAM_MEMBERSHIP_ALREADY_EXISTS if already a member."""
+    if not await q.insert_member(conn, _tenancy(project), team_id, user_id, selected=selected):
+        raise TeamMembershipAlreadyExists()
+    await record(
+        conn, project, "team_membership.created", {"team_id": str(team_id), "user_id": str(user_id)}
+    )
+    await grant_team_defaults_in(conn, project, team_id, user_id, creator=creator)
+
+
+# --- teams ---------------------------------------------------------------------------------------
+
+
+async def create_team(
+    deps: Deps, project: ProjectRow, new: NewTeam, *, creator_user_id: str | None
+) -> TeamRow:
+    """Create a team; the creator (if any) joins it with the ``teamCreator`` permissions."""
+    async with deps.pool.connection() as conn, conn.transaction():
+        if creator_user_id is not None:
+            await _require_user(conn, project, creator_user_id)
+        team = await create_team_in(conn, project, new)
+        if creator_user_id is not None:
+            await add_member_in(conn, project, team.id, creator_user_id, creator=True)
+    return team
+
+
+async def get_team(
+    deps: Deps, project: ProjectRow, team_id: str, *, acting_user_id: str | None
+) -> TeamRow:
+    """A client must be a member (TEAM_MEMBERSHIP_NOT_FOUND otherwise)."""
+    async with deps.pool.connection() as conn:
+        if acting_user_id is not None and not await users_q.select_is_member(
+            conn, _tenancy(project), team_id, acting_user_id
+        ):
+            raise TeamMembershipNotFound(team_id=team_id, user_id=acting_user_id)
+        return await _require_team(conn, project, team_id)
+
+
+@dataclass(frozen=True, slots=True)
+class TeamPage:
+    items: list[TeamRow]
+    next_cursor: str | None
+
+
+async def list_teams(
+    deps: Deps,
+    project: ProjectRow,
+    *,
+    user_id: str | None,
+    query: str | None = None,
+    desc: bool = False,
+    cursor: str | None = None,
+    limit: int | None = None,
+) -> TeamPage:
+    """Teams in creation order; with ``limit``, a page whose ``next_cursor`` is the first team of
+    the next page (inclusive, like user listing)."""
+    tenancy_id = _tenancy(project)
+    async with deps.pool.connection() as conn:
+        start = None
+        if cursor is not None:
+            start = await q.select_team(conn, tenancy_id, cursor)
+            if start is None:
+                return TeamPage([], None)
+        rows = await q.select_teams(
+            conn,
+            tenancy_id,
+            user_id=user_id,
+            query=query,
+            desc=desc,
+            cursor=start,
+            limit=limit + 1 if limit is not None else None,
+        )
+    if limit is not None and len(rows) > limit:
+        return TeamPage(rows[:limit], rows[limit].id)
+    return TeamPage(rows, None)
+
+
+async def update_team(
+    deps: Deps,
+    project: ProjectRow,
+    team_id: str,
+    changes: dict[str, Any],
+    *,
+    acting_user_id: str | None,
+) -> TeamRow:
+    """Apply a validated PATCH; a client needs ``$update_team``. Records ``team.updated``."""
+    async with deps.pool.connection() as conn, conn.transaction():
+        if acting_user_id is not None:
+            await require_team_permission(conn, project, team_id, acting_user_id, "$update_team")
+        await _require_team(conn, project, team_id)
+        await q.update_team_columns(conn, _tenancy(project), team_id, changes)
+        team = await _require_team(conn, project, team_id)
+        await record(conn, project, "team.updated", team.server_json())
+    return team
+
+
+async def delete_team(
+    deps: Deps, project: ProjectRow, team_id: str, *, acting_user_id: str | None
+) -> None:
+    """Delete a team with its memberships, grants and keys; a client needs ``$delete_team``."""
+    async with deps.pool.connection() as conn, conn.transaction():
+        if acting_user_id is not None:
+            await require_team_permission(conn, project, team_id, acting_user_id, "$delete_team")
+        if not await q.delete_team(conn, _tenancy(project), team_id):
+            raise TeamNotFound(team_id=team_id)
+        await record(conn, project, "team.deleted", {"id": team_id})
+
+
+# --- memberships ---------------------------------------------------------------------------------
+
+
+async def add_member(deps: Deps, project: ProjectRow, team_id: str, user_id: str) -> None:
+    """Server-side: add a user with the ``teamMember`` default permissions."""
+    async with deps.pool.connection() as conn, conn.transaction():
+        await _require_user(conn, project, user_id)
+        await _require_team(conn, project, team_id)
+        await add_member_in(conn, project, team_id, user_id, creator=False)
+
+
+async def remove_member(
+    deps: Deps, project: ProjectRow, team_id: str, user_id: str, *, acting_user_id: str | None
+) -> None:
+    """Remove a member (and at once its team permissions). A client may always leave; removing
+    someone else needs ``$remove_members``."""
+    async with deps.pool.connection() as conn, conn.transaction():
+        if acting_user_id is not None and acting_user_id != user_id:
+            await require_team_permission(conn, project, team_id, acting_user_id, "$remove_members")
+        await _require_user(conn, project, user_id)
+        if not await q.delete_member(conn, _tenancy(project), team_id, user_id):
+            raise TeamMembershipNotFound(team_id=team_id, user_id=user_id)
+        await record(
+            conn, project, "team_membership.deleted", {"team_id": team_id, "user_id": user_id}
+        )
+
+
+# --- member profiles ----------------------------------------------------------------------------
+
+
+async def _profiles(
+    conn: AsyncConnection[Any],
+    project: ProjectRow,
+    *,
+    team_id: str | None,
+    user_id: str | None,
+) -> list[MemberProfile]:
+    members = await q.select_members(conn, _tenancy(project), team_id=team_id, user_id=user_id)
+    users = await users_q.select_users_by_ids(
+        conn, _tenancy(project), sorted({m[1] for m in members})
+    )
+    return [
+        MemberProfile(
+            team_id=m_team,
+            user_id=m_user,
+            display_name=m_name if m_name is not None else users[m_user].display_name,
+            profile_image_url=m_image if m_image is not None else users[m_user].profile_image_url,
+            user=users[m_user],
+        )
+        for m_team, m_user, m_name, m_image in members
+    ]
+
+
+async def list_member_profiles(
+    deps: Deps,
+    project: ProjectRow,
+    *,
+    team_id: str | None,
+    user_id: str | None,
+    acting_user_id: str | None,
+) -> list[MemberProfile]:
+    """Profiles in membership order. A client must name a team it belongs to, and needs
+    ``$read_members`` unless it asks only for its own profile."""
+    async with deps.pool.connection() as conn:
+        if acting_user_id is not None:
+            if team_id is None:
+                raise StatusError(400, "team_id is required for client access.")
+            if not await users_q.select_is_member(conn, _tenancy(project), team_id, acting_user_id):
+                raise TeamMembershipNotFound(team_id=team_id, user_id=acting_user_id)
+            if user_id != acting_user_id:
+                await require_team_permission(
+                    conn, project, team_id, acting_user_id, "$read_members"
+                )
+        else:
+            if team_id is not None:
+                await _require_team(conn, project, team_id)
+            if user_id is not None:
+                await _require_user(conn, project, user_id)
+        return await _profiles(conn, project, team_id=team_id, user_id=user_id)
+
+
+async def get_member_profile(
+    deps: Deps, project: ProjectRow, team_id: str, user_id: str, *, acting_user_id: str | None
+) -> MemberProfile:
+    async with deps.pool.connection() as conn:
+        if acting_user_id is not None and acting_user_id != user_id:
+            await require_team_permission(conn, project, team_id, acting_user_id, "$read_members")
+        return await _one_profile(conn, project, team_id, user_id)
+
+
+async def _one_profile(
+    conn: AsyncConnection[Any], project: ProjectRow, team_id: str, user_id: str
+) -> MemberProfile:
+    await _require_user(conn, project, user_id)
+    found = await _profiles(conn, project, team_id=team_id, user_id=user_id)
+    if not found:
+        raise TeamMembershipNotFound(team_id=team_id, user_id=user_id)
+    return found[0]
+
+
+async def update_member_profile(
+    deps: Deps,
+    project: ProjectRow,
+    team_id: str,
+    user_id: str,
+    changes: dict[str, Any],
+    *,
+    acting_user_id: str | None,
+) -> MemberProfile:
+    """Set the member's per-team name or image; a client may change only its own profile."""
+    if acting_user_id is not None and acting_user_id != user_id:
+        raise StatusError(403, "A client can only update its own team member profile.")
+    async with deps.pool.connection() as conn, conn.transaction():
+        await _one_profile(conn, project, team_id, user_id)
+        await q.update_member_profile(conn, _tenancy(project), team_id, user_id, changes)
+        return await _one_profile(conn, project, team_id, user_id)
