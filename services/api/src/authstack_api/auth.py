@@ -8,6 +8,7 @@ from typing import Any, Literal
 
 from litestar import Request
 
+from authstack_api.ids import check_uuid
 from authstack_core.crypto.codes import constant_time_equal, sha256_bytes
 from authstack_core.crypto.tokens import (
     AccessTokenClaims,
@@ -44,6 +45,7 @@ from authstack_core.errors import (
     StatusError,
     UnparsableAccessToken,
     UnparsableAdminAccessToken,
+    UserAuthenticationRequired,
 )
 from authstack_core.models.projects import ProjectRow
 
@@ -219,3 +221,20 @@ def resolve_user_id(auth: Auth, user_id: str) -> str:
             raise CannotGetOwnUserWithoutUser()
         return auth.user.user_id
     return user_id
+
+
+def user_id_param(auth: Auth, user_id: str, name: str = "user_id") -> str:
+    """A ``user_id`` path or query value: ``me`` resolved, then checked to be a UUID."""
+    return check_uuid(resolve_user_id(auth, user_id), name)
+
+
+def acting_client(auth: Auth) -> str | None:
+    """The signed-in user whose client rules apply, or None for server and admin access.
+
+    A client request without a signed-in user gets USER_AUTHENTICATION_REQUIRED.
+    """
+    if auth.type != "client":
+        return None
+    if auth.user is None:
+        raise UserAuthenticationRequired()
+    return auth.user.user_id

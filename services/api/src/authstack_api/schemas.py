@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from typing import Annotated, Any, TypeVar
+from typing import Annotated, Any, Literal, TypeVar
 
 import msgspec
 from msgspec import UNSET, Meta, UnsetType
@@ -119,6 +119,97 @@ class ServerUserCreate(Strict):
     country_code: Annotated[str, Meta(pattern=r"^[A-Z]{2}$")] | None = None
     risk_scores: RiskScores | None = None
     oauth_providers: list[OAuthProviderInput] | None = None
+
+
+# --- teams, permissions, contact channels, API keys (contract §5.4) -------------------------------
+PermissionId = Annotated[str, Meta(pattern=r"^\$?[a-z0-9_:]+$", max_length=256)]
+CustomPermissionId = Annotated[str, Meta(pattern=r"^[a-z0-9_:]+$", max_length=256)]
+TeamImageUrl = Annotated[str, Meta(max_length=1_000_000)]
+MillisTimestamp = Annotated[int, Meta(ge=0, le=253_402_300_799_999)]  # up to year 9999
+
+
+class ClientTeamUpdate(Strict):
+    display_name: DisplayName | UnsetType = UNSET
+    profile_image_url: TeamImageUrl | None | UnsetType = UNSET
+    client_metadata: Any | UnsetType = UNSET
+
+
+class ServerTeamUpdate(ClientTeamUpdate):
+    client_read_only_metadata: Any | UnsetType = UNSET
+    server_metadata: Any | UnsetType = UNSET
+
+
+class ClientTeamCreate(Strict):
+    display_name: DisplayName
+    profile_image_url: TeamImageUrl | None = None
+    client_metadata: Any = None
+    creator_user_id: str | None = None
+
+
+class ServerTeamCreate(ClientTeamCreate):
+    client_read_only_metadata: Any = None
+    server_metadata: Any = None
+
+
+class EmptyBody(Strict):
+    pass
+
+
+class MemberProfileUpdate(Strict):
+    display_name: DisplayName | UnsetType = UNSET
+    profile_image_url: Url | None | UnsetType = UNSET
+
+
+class PermissionDefinitionCreate(Strict):
+    id: CustomPermissionId
+    description: str | None = None
+    contained_permission_ids: list[PermissionId] | None = None
+
+
+class PermissionDefinitionUpdate(Strict):
+    id: CustomPermissionId | UnsetType = UNSET
+    description: str | None | UnsetType = UNSET
+    contained_permission_ids: list[PermissionId] | UnsetType = UNSET
+
+
+class ContactChannelCreate(Strict):
+    user_id: str
+    value: Email
+    type: Literal["email"]
+    used_for_auth: bool
+    is_primary: bool | None = None
+    is_verified: bool | None = None
+
+
+class ContactChannelUpdate(Strict):
+    value: Email | UnsetType = UNSET
+    type: Literal["email"] | UnsetType = UNSET
+    used_for_auth: bool | UnsetType = UNSET
+    is_primary: bool | UnsetType = UNSET
+    is_verified: bool | UnsetType = UNSET
+
+
+class UserApiKeyCreate(Strict):
+    description: str
+    expires_at_millis: MillisTimestamp | None
+    user_id: str
+    is_public: bool = False
+
+
+class TeamApiKeyCreate(Strict):
+    description: str
+    expires_at_millis: MillisTimestamp | None
+    team_id: str
+    is_public: bool = False
+
+
+class ApiKeyUpdate(Strict):
+    description: str | UnsetType = UNSET
+    revoked: Literal[True] | UnsetType = UNSET
+
+
+class ApiKeyCheck(Strict):
+    api_key: Annotated[str, Meta(max_length=512)]
 
 
 def changes_of(update: msgspec.Struct) -> dict[str, Any]:

@@ -1,0 +1,125 @@
+"""Contact channels: CRUD with a client limited to its own user (contract §1.4, §5.4).
+
+Sending and checking verification codes belong to the email area.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from litestar import Request, Response, delete, get, patch, post
+
+from authstack_api.auth import Auth, authenticate, deps_of, require, user_id_param
+from authstack_api.ids import check_uuid
+from authstack_api.responses import SUCCESS, json_response
+from authstack_api.schemas import ContactChannelCreate, ContactChannelUpdate, changes_of
+from authstack_core.domain import contact_channels
+from authstack_core.errors import CannotGetOwnUserWithoutUser, StatusError
+
+
+def _owner(auth: Auth, user_id: str, action: str) -> str:
+    """The channel owner named by the request; a client may only act on its own channels."""
+    target = user_id_param(auth, user_id)
+    if auth.type == "client":
+        if auth.user is None:
+            raise CannotGetOwnUserWithoutUser()
+        if target != auth.user.user_id:
+            raise StatusError(403, f"A client can only {action} contact channels of its own user.")
+    return target
+
+
+@get("/api/v1/contact-channels", opt={"query": frozenset({"user_id", "contact_channel_id"})})
+async def list_channels(
+    request: Request[Any, Any, Any],
+    user_id: str | None = None,
+    contact_channel_id: str | None = None,
+) -> Response[bytes]:
+    auth = require(await authenticate(request), "client", "server", "admin")
+    if auth.type == "client" and user_id is None:
+        raise StatusError(403, "A client can only list contact channels of its own user.")
+    owner = _owner(auth, user_id, "list") if user_id is not None else None
+    rows = await contact_channels.list_channels(
+        deps_of(request),
+        auth.project,
+        user_id=owner,
+        channel_id=(
+            check_uuid(contact_channel_id, "contact_channel_id")
+            if contact_channel_id is not None
+            else None
+        ),
+    )
+    return json_response({"items": [r.json() for r in rows], "is_paginated": False})
+
+
+@post("/api/v1/contact-channels", status_code=201)
+async def create_channel(
+    request: Request[Any, Any, Any], data: ContactChannelCreate
+) -> Response[bytes]:
+    auth = require(await authenticate(request), "client", "server", "admin")
+    owner = _owner(auth, data.user_id, "create")
+    if auth.type == "client" and data.is_verified is not None:
+        raise StatusError(400, "A client cannot set is_verified.")
+    row = await contact_channels.create_channel(
+        deps_of(request),
+        auth.project,
+        owner,
+        channel_type=data.type,
+        value=data.value,
+        used_for_auth=data.used_for_auth,
+        is_primary=bool(data.is_primary),
+        is_verified=bool(data.is_verified),
+    )
+    return json_response(row.json(), status=201)
+
+
+_ONE = "/api/v1/contact-channels/{user_id:str}/{contact_channel_id:str}"
+
+
+@get(_ONE)
+async def get_channel(
+    request: Request[Any, Any, Any], user_id: str, contact_channel_id: str
+) -> Response[bytes]:
+    auth = require(await authenticate(request), "client", "server", "admin")
+    row = await contact_channels.get_channel(
+        deps_of(request),
+        auth.project,
+        _owner(auth, user_id, "read"),
+        check_uuid(contact_channel_id, "contact_channel_id"),
+    )
+    return json_response(row.json())
+
+
+@patch(_ONE)
+async def update_channel(
+    request: Request[Any, Any, Any],
+    user_id: str,
+    contact_channel_id: str,
+    data: ContactChannelUpdate,
+) -> Response[bytes]:
+    auth = require(await authenticate(request), "client", "server", "admin")
+    owner = _owner(auth, user_id, "update")
+    changes = changes_of(data)
+    if auth.type == "client" and "is_verified" in changes:
+        raise StatusError(400, "A client cannot set is_verified.")
+    row = await contact_channels.update_channel(
+        deps_of(request),
+        auth.project,
+        owner,
+        check_uuid(contact_channel_id, "contact_channel_id"),
+        changes,
+    )
+    return json_response(row.json())
+
+
+@delete(_ONE, status_code=200)
+async def delete_channel(
+    request: Request[Any, Any, Any], user_id: str, contact_channel_id: str
+) -> Response[bytes]:
+    auth = require(await authenticate(request), "client", "server", "admin")
+    await contact_channels.delete_channel(
+        deps_of(request),
+        auth.project,
+        _owner(auth, user_id, "delete"),
+        check_uuid(contact_channel_id, "contact_channel_id"),
+    )
+    return json_response(SUCCESS)
