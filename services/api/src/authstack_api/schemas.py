@@ -208,6 +208,16 @@ class ApiKeyUpdate(Strict):
     revoked: Literal[True] | UnsetType = UNSET
 
 
+class SendInvitationBody(Strict):
+    team_id: str
+    email: Email
+    callback_url: Url
+
+
+class InvitationCodeBody(Strict):
+    code: Annotated[str, Meta(max_length=256)]
+
+
 class ApiKeyCheck(Strict):
     api_key: Annotated[str, Meta(max_length=512)]
 

@@ -12,6 +12,7 @@ from typing import Any
 
 from psycopg import AsyncConnection
 
+from authstack_core.db.queries import invitations as invitations_q
 from authstack_core.db.queries import teams as q
 from authstack_core.db.queries import users as users_q
 from authstack_core.domain.context import Deps
@@ -172,6 +173,7 @@ async def delete_team(
             await require_team_permission(conn, project, team_id, acting_user_id, "$delete_team")
         if not await q.delete_team(conn, _tenancy(project), team_id):
             raise TeamNotFound(team_id=team_id)
+        await invitations_q.delete_invitations_of_team(conn, project.id, "main", team_id)
         await record(conn, project, "team.deleted", {"id": team_id})
 
 

@@ -1,0 +1,140 @@
+"""Team invitations (contract §1.3): send, list, revoke, and accept by code or by id."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from litestar import Request, Response, delete, get, post
+
+from authstack_api.auth import (
+    Auth,
+    acting_client,
+    authenticate,
+    deps_of,
+    require,
+    user_id_param,
+)
+from authstack_api.ids import check_uuid
+from authstack_api.responses import SUCCESS, json_response
+from authstack_api.schemas import InvitationCodeBody, SendInvitationBody
+from authstack_core.domain import invitations
+from authstack_core.errors import (
+    CannotGetOwnUserWithoutUser,
+    RestrictedUserNotAllowed,
+    StatusError,
+    TeamInvitationRestrictedUserNotAllowed,
+    UserAuthenticationRequired,
+)
+
+
+@post("/api/v1/team-invitations/send-code", status_code=200)
+async def send_code(request: Request[Any, Any, Any], data: SendInvitationBody) -> Response[bytes]:
+    auth = require(await authenticate(request), "client", "server", "admin")
+    invitation_id = await invitations.send_invitation(
+        deps_of(request),
+        auth.project,
+        team_id=check_uuid(data.team_id, "team_id"),
+        email=data.email,
+        callback_url=data.callback_url,
+        acting_user_id=acting_client(auth),
+    )
+    return json_response({"success": True, "id": invitation_id})
+
+
+@get("/api/v1/team-invitations", opt={"query": frozenset({"team_id", "user_id"})})
+async def list_invitations(
+    request: Request[Any, Any, Any], team_id: str | None = None, user_id: str | None = None
+) -> Response[bytes]:
+    auth = require(await authenticate(request), "client", "server", "admin")
+    if (team_id is None) == (user_id is None):
+        raise StatusError(400, "Send exactly one of team_id and user_id.")
+    deps = deps_of(request)
+    if user_id is not None:
+        target = user_id_param(auth, user_id)
+        if auth.type == "client" and target != auth.user_id:
+            raise CannotGetOwnUserWithoutUser()
+        rows = await invitations.list_invitations_to_user(deps, auth.project, target)
+    else:
+        assert team_id is not None
+        rows = await invitations.list_team_invitations(
+            deps, auth.project, check_uuid(team_id, "team_id"), acting_user_id=acting_client(auth)
+        )
+    return json_response({"items": [r.json() for r in rows], "is_paginated": False})
+
+
+@delete(
+    "/api/v1/team-invitations/{invitation_id:str}",
+    opt={"query": frozenset({"team_id"})},
+    status_code=200,
+)
+async def revoke_invitation(
+    request: Request[Any, Any, Any], invitation_id: str, team_id: str | None = None
+) -> Response[bytes]:
+    auth = require(await authenticate(request), "client", "server", "admin")
+    if team_id is None:
+        raise StatusError(400, "team_id is required to revoke a team invitation.")
+    await invitations.revoke_invitation(
+        deps_of(request),
+        auth.project,
+        check_uuid(team_id, "team_id"),
+        check_uuid(invitation_id, "id"),
+        acting_user_id=acting_client(auth),
+    )
+    return json_response(SUCCESS)
+
+
+def _unrestricted_user(auth: Auth) -> str:
+    if auth.user is None:
+        raise UserAuthenticationRequired()
+    if auth.user.is_restricted:
+        raise RestrictedUserNotAllowed(restricted_reason=auth.user.restricted_reason)
+    return auth.user.user_id
+
+
+@post("/api/v1/team-invitations/accept", status_code=200)
+async def accept(request: Request[Any, Any, Any], data: InvitationCodeBody) -> Response[bytes]:
+    auth = require(await authenticate(request), "client", "server", "admin")
+    user_id = _unrestricted_user(auth)
+    await invitations.accept_with_code(deps_of(request), auth.project, data.code, user_id)
+    return json_response({})
+
+
+@post("/api/v1/team-invitations/accept/check-code", status_code=200)
+async def check_code(request: Request[Any, Any, Any], data: InvitationCodeBody) -> Response[bytes]:
+    auth = require(await authenticate(request), "client", "server", "admin")
+    await invitations.check_code(deps_of(request), auth.project, data.code)
+    return json_response({"is_code_valid": True})
+
+
+@post("/api/v1/team-invitations/accept/details", status_code=200)
+async def details(request: Request[Any, Any, Any], data: InvitationCodeBody) -> Response[bytes]:
+    auth = require(await authenticate(request), "client", "server", "admin")
+    _unrestricted_user(auth)
+    team = await invitations.code_details(deps_of(request), auth.project, data.code)
+    return json_response({"team_id": team.id, "team_display_name": team.display_name})
+
+
+@post(
+    "/api/v1/team-invitations/{invitation_id:str}/accept",
+    opt={"query": frozenset({"user_id"})},
+    status_code=200,
+)
+async def accept_by_id(
+    request: Request[Any, Any, Any], invitation_id: str, user_id: str | None = None
+) -> Response[bytes]:
+    auth = require(await authenticate(request), "client", "server", "admin")
+    if user_id is None:
+        raise StatusError(400, "user_id is required (user_id=me for the signed-in user).")
+    target = user_id_param(auth, user_id)
+    if auth.type == "client":
+        if target != auth.user_id:
+            raise CannotGetOwnUserWithoutUser()
+        assert auth.user is not None
+        if auth.user.is_restricted:
+            raise TeamInvitationRestrictedUserNotAllowed(
+                restricted_reason=auth.user.restricted_reason
+            )
+    await invitations.accept_by_id(
+        deps_of(request), auth.project, check_uuid(invitation_id, "id"), target
+    )
+    return json_response({})
