@@ -1,0 +1,464 @@
+"""Tenant isolation, route by route: project A's keys and tokens naming project B's ids.
+
+Every probe below uses A's credentials (server key, admin key, or a signed-in A user) and names
+something of B's: its users, teams, channels, keys, invitations, sessions, permissions, codes.
+The answer must be a 4xx (not-found or forbidden) or an empty list, never B's data; afterwards B
+is checked to be exactly as it was. Each probe then runs again with B's project id but A's keys or
+A's access token, which must be refused outright.
+
+The matrix is data: a new route joins it by adding a ``Probe`` (or an ``EXEMPT`` entry saying
+why no id of another project can be named through it). ``test_every_route_is_in_the_matrix``
+fails for a route that is in neither.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+from collections.abc import Iterator
+from dataclasses import dataclass, field
+from typing import Any, Literal
+
+import httpx
+import psycopg
+import pytest
+
+from authstack_api.app import discover_routes
+from authstack_core.domain import verification
+from tests.api.helpers import PASSWORD, sign_up, unique_email
+from tests.api.team_helpers import User, create_team, define, new_user
+from tests.conftest import ApiServer, Project, create_project
+
+ENABLED = {
+    "apiKeys.enabled.user": True,
+    "apiKeys.enabled.team": True,
+    "teams.allowClientTeamCreation": True,
+}
+CALLBACK = "http://localhost:3000/handler/team-invitation"
+Expect = Literal["denied", "empty", "own"]
+As = Literal["client", "server", "admin"]
+
+
+@dataclass(frozen=True)
+class Probe:
+    """One request by A naming B's ids. ``{name}`` placeholders come from ``World.ids``."""
+
+    method: str
+    route: str  # the route as registered, e.g. "/api/v1/teams/{team_id:str}"
+    path: str  # the concrete path with placeholders
+    as_: As
+    expect: Expect
+    params: dict[str, str] = field(default_factory=dict)
+    body: Any = None
+    form: dict[str, str] | None = None
+    headers: dict[str, str] = field(default_factory=dict)
+
+    @property
+    def id(self) -> str:
+        query = "&".join(f"{k}={v}" for k, v in self.params.items())
+        return f"{self.as_} {self.method} {self.path}{'?' + query if query else ''}"
+
+
+def p(
+    method: str, route: str, as_: As, expect: Expect, path: str | None = None, **kw: Any
+) -> Probe:
+    return Probe(method, route, path or route.replace(":str", ""), as_, expect, **kw)
+
+
+U = "/api/v1/users/{user_id:str}"
+T = "/api/v1/teams/{team_id:str}"
+M = "/api/v1/team-memberships/{team_id:str}/{user_id:str}"
+MP = "/api/v1/team-member-profiles/{team_id:str}/{user_id:str}"
+TP = "/api/v1/team-permissions/{team_id:str}/{user_id:str}/{permission_id:str}"
+PP = "/api/v1/project-permissions/{user_id:str}/{permission_id:str}"
+CC = "/api/v1/contact-channels/{user_id:str}/{contact_channel_id:str}"
+UK = "/api/v1/user-api-keys/{api_key_id:str}"
+TK = "/api/v1/team-api-keys/{api_key_id:str}"
+INV = "/api/v1/team-invitations/{invitation_id:str}"
+TD = "/api/v1/team-permission-definitions/{permission_id:str}"
+PD = "/api/v1/project-permission-definitions/{permission_id:str}"
+
+PROBES: list[Probe] = [
+    # --- the spine: users, sessions, tokens ---
+    p("GET", U, "server", "denied", path="/api/v1/users/{b_user}"),
+    p("PATCH", U, "server", "denied", path="/api/v1/users/{b_user}", body={"display_name": "x"}),
+    p("DELETE", U, "server", "denied", path="/api/v1/users/{b_user}"),
+    p("GET", "/api/v1/users", "server", "empty", params={"team_id": "{b_team}"}),
+    p("GET", "/api/v1/users", "server", "empty", params={"query": "{b_user}"}),
+    p("GET", "/api/v1/users", "server", "own"),
+    p("PATCH", "/api/v1/users/me", "client", "denied", body={"selected_team_id": "{b_team}"}),
+    p("GET", "/api/v1/auth/sessions", "server", "empty", params={"user_id": "{b_user}"}),
+    p("POST", "/api/v1/auth/sessions", "server", "denied", body={"user_id": "{b_user}"}),
+    p("DELETE", "/api/v1/auth/sessions/{session_id:str}", "server", "denied",
+      path="/api/v1/auth/sessions/{b_session}"),
+    p("DELETE", "/api/v1/auth/sessions/{session_id:str}", "client", "denied",
+      path="/api/v1/auth/sessions/{b_session}"),
+    p("POST", "/api/v1/auth/sessions/current/refresh", "client", "denied",
+      headers={"x-stack-refresh-token": "{b_refresh_token}"}),
+    p("POST", "/api/v1/auth/password/sign-in", "client", "denied",
+      body={"email": "{b_email}", "password": PASSWORD}),
+    p("GET", "/api/v1/projects/current", "client", "own"),
+    # --- teams, memberships, profiles ---
+    p("GET", "/api/v1/teams", "server", "empty", params={"user_id": "{b_user}"}),
+    p("GET", "/api/v1/teams", "server", "empty", params={"query": "{b_team}"}),
+    p("POST", "/api/v1/teams", "server", "denied",
+      body={"display_name": "x", "creator_user_id": "{b_user}"}),
+    p("GET", T, "server", "denied", path="/api/v1/teams/{b_team}"),
+    p("GET", T, "client", "denied", path="/api/v1/teams/{b_team}"),
+    p("PATCH", T, "server", "denied", path="/api/v1/teams/{b_team}", body={"display_name": "x"}),
+    p("PATCH", T, "client", "denied", path="/api/v1/teams/{b_team}", body={"display_name": "x"}),
+    p("DELETE", T, "server", "denied", path="/api/v1/teams/{b_team}"),
+    p("DELETE", T, "client", "denied", path="/api/v1/teams/{b_team}"),
+    p("POST", M, "server", "denied", path="/api/v1/team-memberships/{b_team}/{a_user}", body={}),
+    p("POST", M, "server", "denied", path="/api/v1/team-memberships/{a_team}/{b_user}", body={}),
+    p("DELETE", M, "server", "denied", path="/api/v1/team-memberships/{b_team}/{b_user}"),
+    p("DELETE", M, "client", "denied", path="/api/v1/team-memberships/{b_team}/{b_user}"),
+    p("GET", "/api/v1/team-member-profiles", "server", "denied", params={"team_id": "{b_team}"}),
+    p("GET", "/api/v1/team-member-profiles", "server", "denied", params={"user_id": "{b_user}"}),
+    p("GET", "/api/v1/team-member-profiles", "client", "denied", params={"team_id": "{b_team}"}),
+    p("GET", MP, "server", "denied", path="/api/v1/team-member-profiles/{b_team}/{b_user}"),
+    p("GET", MP, "client", "denied", path="/api/v1/team-member-profiles/{b_team}/{b_user}"),
+    p("PATCH", MP, "server", "denied", path="/api/v1/team-member-profiles/{b_team}/{b_user}",
+      body={"display_name": "x"}),
+    # --- invitations ---
+    p("POST", "/api/v1/team-invitations/send-code", "server", "denied",
+      body={"team_id": "{b_team}", "email": "{b_email}", "callback_url": CALLBACK}),
+    p("POST", "/api/v1/team-invitations/send-code", "client", "denied",
+      body={"team_id": "{b_team}", "email": "{b_email}", "callback_url": CALLBACK}),
+    p("GET", "/api/v1/team-invitations", "server", "denied", params={"team_id": "{b_team}"}),
+    p("GET", "/api/v1/team-invitations", "client", "denied", params={"team_id": "{b_team}"}),
+    p("GET", "/api/v1/team-invitations", "server", "empty", params={"user_id": "{b_user}"}),
+    # A's user holds the same verified address the B invitation went to: still nothing.
+    p("GET", "/api/v1/team-invitations", "client", "empty", params={"user_id": "me"}),
+    p("DELETE", INV, "server", "denied", path="/api/v1/team-invitations/{b_invitation}",
+      params={"team_id": "{b_team}"}),
+    p("DELETE", INV, "server", "denied", path="/api/v1/team-invitations/{b_invitation}",
+      params={"team_id": "{a_team}"}),
+    p("POST", INV + "/accept", "client", "denied",
+      path="/api/v1/team-invitations/{b_invitation}/accept", params={"user_id": "me"}),
+    p("POST", INV + "/accept", "server", "denied",
+      path="/api/v1/team-invitations/{b_invitation}/accept", params={"user_id": "{a_user}"}),
+    p("POST", "/api/v1/team-invitations/accept", "client", "denied", body={"code": "{b_code}"}),
+    p("POST", "/api/v1/team-invitations/accept/check-code", "client", "denied",
+      body={"code": "{b_code}"}),
+    p("POST", "/api/v1/team-invitations/accept/details", "client", "denied",
+      body={"code": "{b_code}"}),
+    # --- permissions ---
+    p("GET", "/api/v1/team-permissions", "server", "empty", params={"team_id": "{b_team}"}),
+    p("GET", "/api/v1/team-permissions", "server", "empty", params={"user_id": "{b_user}"}),
+    p("GET", "/api/v1/team-permissions", "client", "denied", params={"user_id": "{b_user}"}),
+    p("POST", TP, "server", "denied",
+      path="/api/v1/team-permissions/{b_team}/{b_user}/$read_members", body={}),
+    p("DELETE", TP, "server", "denied",
+      path="/api/v1/team-permissions/{b_team}/{b_user}/team_admin"),
+    p("GET", "/api/v1/project-permissions", "server", "empty", params={"user_id": "{b_user}"}),
+    p("GET", "/api/v1/project-permissions", "client", "denied", params={"user_id": "{b_user}"}),
+    p("POST", PP, "server", "denied", path="/api/v1/project-permissions/{b_user}/b_only_project",
+      body={}),
+    p("DELETE", PP, "server", "denied", path="/api/v1/project-permissions/{b_user}/b_only_project"),
+    p("GET", "/api/v1/team-permission-definitions", "admin", "own"),
+    p("POST", "/api/v1/team-permission-definitions", "admin", "denied",
+      body={"id": "probe", "contained_permission_ids": ["b_only_team"]}),
+    p("PATCH", TD, "admin", "denied", path="/api/v1/team-permission-definitions/b_only_team",
+      body={"description": "x"}),
+    p("DELETE", TD, "admin", "denied", path="/api/v1/team-permission-definitions/b_only_team"),
+    p("GET", "/api/v1/project-permission-definitions", "admin", "own"),
+    p("POST", "/api/v1/project-permission-definitions", "admin", "denied",
+      body={"id": "probe", "contained_permission_ids": ["b_only_project"]}),
+    p("PATCH", PD, "admin", "denied", path="/api/v1/project-permission-definitions/b_only_project",
+      body={"description": "x"}),
+    p("DELETE", PD, "admin", "denied",
+      path="/api/v1/project-permission-definitions/b_only_project"),
+    # --- contact channels ---
+    p("GET", "/api/v1/contact-channels", "server", "empty", params={"user_id": "{b_user}"}),
+    p("GET", "/api/v1/contact-channels", "server", "empty",
+      params={"contact_channel_id": "{b_channel}"}),
+    p("GET", "/api/v1/contact-channels", "client", "denied", params={"user_id": "{b_user}"}),
+    p("POST", "/api/v1/contact-channels", "server", "denied",
+      body={"user_id": "{b_user}", "value": "a@example.com", "type": "email",
+            "used_for_auth": False}),
+    p("GET", CC, "server", "denied", path="/api/v1/contact-channels/{b_user}/{b_channel}"),
+    p("GET", CC, "client", "denied", path="/api/v1/contact-channels/me/{b_channel}"),
+    p("PATCH", CC, "server", "denied", path="/api/v1/contact-channels/{b_user}/{b_channel}",
+      body={"is_primary": True}),
+    p("PATCH", CC, "client", "denied", path="/api/v1/contact-channels/me/{b_channel}",
+      body={"is_primary": True}),
+    p("DELETE", CC, "server", "denied", path="/api/v1/contact-channels/{b_user}/{b_channel}"),
+    p("DELETE", CC, "client", "denied", path="/api/v1/contact-channels/me/{b_channel}"),
+    # --- API keys ---
+    p("GET", "/api/v1/user-api-keys", "server", "empty", params={"user_id": "{b_user}"}),
+    p("POST", "/api/v1/user-api-keys", "server", "denied",
+      body={"description": "x", "expires_at_millis": None, "user_id": "{b_user}"}),
+    p("GET", UK, "server", "denied", path="/api/v1/user-api-keys/{b_user_key}"),
+    p("GET", UK, "client", "denied", path="/api/v1/user-api-keys/{b_user_key}"),
+    p("PATCH", UK, "server", "denied", path="/api/v1/user-api-keys/{b_user_key}",
+      body={"revoked": True}),
+    p("POST", "/api/v1/user-api-keys/check", "server", "denied",
+      body={"api_key": "{b_user_key_value}"}),
+    p("GET", "/api/v1/team-api-keys", "server", "empty", params={"team_id": "{b_team}"}),
+    p("GET", "/api/v1/team-api-keys", "client", "denied", params={"team_id": "{b_team}"}),
+    p("POST", "/api/v1/team-api-keys", "server", "denied",
+      body={"description": "x", "expires_at_millis": None, "team_id": "{b_team}"}),
+    p("GET", TK, "server", "denied", path="/api/v1/team-api-keys/{b_team_key}"),
+    p("PATCH", TK, "server", "denied", path="/api/v1/team-api-keys/{b_team_key}",
+      body={"revoked": True}),
+    p("PATCH", TK, "client", "denied", path="/api/v1/team-api-keys/{b_team_key}",
+      body={"revoked": True}),
+    p("POST", "/api/v1/team-api-keys/check", "server", "denied",
+      body={"api_key": "{b_team_key_value}"}),
+]  # fmt: skip
+
+# Routes through which no id of another project can be named, and why.
+EXEMPT = {
+    ("GET", "/health"): "liveness, no project",
+    ("GET", "/api/v1"): "banner, names nothing",
+    ("GET", "/api/v1/projects/{project_id:str}/.well-known/jwks.json"): "public keys by design",
+    # The project comes from client_id; test_tenant_isolation covers B's refresh token on A.
+    ("POST", "/api/v1/auth/oauth/token"): "no project headers: client_id picks the project",
+    ("POST", "/api/v1/auth/password/sign-up"): "creates in the caller's project; names no id",
+    ("POST", "/api/v1/auth/anonymous/sign-up"): "creates in the caller's project; names no id",
+    ("POST", "/api/v1/users"): "creates in the caller's project; names no id",
+    ("GET", "/api/v1/users/me"): "the caller's own user",
+    ("DELETE", "/api/v1/users/me"): "the caller's own user",
+    ("DELETE", "/api/v1/auth/sessions/current"): "the session of the caller's own token",
+}  # fmt: skip
+
+
+@dataclass
+class World:
+    a: Project
+    b: Project
+    a_user: User
+    ids: dict[str, str]
+    secrets: list[str]  # strings of B's that must never appear in an answer to A
+    b_snapshot: dict[str, Any]
+
+
+def _snapshot(http: httpx.Client, b: Project, ids: dict[str, str]) -> dict[str, Any]:
+    """Everything of B's the probes could have touched, as B's own server key reads it."""
+    server = b.headers("server")
+    admin = b.headers("admin")
+    get = lambda path, **params: http.get(path, headers=server, params=params).json()  # noqa: E731
+    return {
+        "user": get(f"/api/v1/users/{ids['b_user']}"),
+        "team": get(f"/api/v1/teams/{ids['b_team']}"),
+        "profiles": get("/api/v1/team-member-profiles", team_id=ids["b_team"]),
+        "team_permissions": get("/api/v1/team-permissions", team_id=ids["b_team"]),
+        "project_permissions": get("/api/v1/project-permissions", user_id=ids["b_user"]),
+        "channels": get("/api/v1/contact-channels", user_id=ids["b_user"]),
+        "user_keys": get("/api/v1/user-api-keys", user_id=ids["b_user"]),
+        "team_keys": get("/api/v1/team-api-keys", team_id=ids["b_team"]),
+        "invitations": get("/api/v1/team-invitations", team_id=ids["b_team"]),
+        "sessions": [s["id"] for s in get("/api/v1/auth/sessions", user_id=ids["b_user"])["items"]],
+        "team_definitions": http.get("/api/v1/team-permission-definitions", headers=admin).json(),
+        "project_definitions": http.get(
+            "/api/v1/project-permission-definitions", headers=admin
+        ).json(),
+    }
+
+
+def _b_code(database_url: str, b: Project, team_id: str, email: str) -> str:
+    async def make() -> str:
+        async with await psycopg.AsyncConnection.connect(database_url) as conn:
+            code = await verification.create_code(
+                conn,
+                project_id=b.id,
+                type=verification.CodeType.TEAM_INVITATION,
+                data={"team_id": team_id},
+                method={"email": email},
+                redirect_url=CALLBACK,
+            )
+            await conn.commit()
+            return code
+
+    return asyncio.run(make())
+
+
+@pytest.fixture(scope="module")
+def world(api: ApiServer) -> Iterator[World]:
+    a, b = create_project(api.database_url, ENABLED), create_project(api.database_url, ENABLED)
+    with api.client() as http:
+        b_email = unique_email("b-secret")
+        b_tokens = sign_up(http, b, b_email)
+        http.patch(
+            f"/api/v1/users/{b_tokens['user_id']}",
+            headers=b.headers("server"),
+            json={"display_name": "B Secret Person", "primary_email_verified": True},
+        )
+        b_user = User(
+            b_tokens["user_id"], b_email, b_tokens["access_token"], b_tokens["refresh_token"]
+        )
+        team = create_team(http, b, b_user, display_name="B Secret Team")
+        define(http, b, "team", "b_only_team")
+        define(http, b, "project", "b_only_project")
+        http.post(
+            f"/api/v1/project-permissions/{b_user.id}/b_only_project",
+            headers=b.headers("server"),
+            json={},
+        )
+        channel_value = unique_email("b-secret-channel")
+        channel = http.post(
+            "/api/v1/contact-channels",
+            headers=b.headers("server"),
+            json={
+                "user_id": b_user.id,
+                "value": channel_value,
+                "type": "email",
+                "used_for_auth": False,
+            },
+        ).json()
+        user_key = http.post(
+            "/api/v1/user-api-keys",
+            headers=b.headers("server"),
+            json={"description": "B secret key", "expires_at_millis": None, "user_id": b_user.id},
+        ).json()
+        team_key = http.post(
+            "/api/v1/team-api-keys",
+            headers=b.headers("server"),
+            json={
+                "description": "B secret team key",
+                "expires_at_millis": None,
+                "team_id": team["id"],
+            },
+        ).json()
+        invited = unique_email("b-secret-invitee")
+        invitation = http.post(
+            "/api/v1/team-invitations/send-code",
+            headers=b.headers("server"),
+            json={"team_id": team["id"], "email": invited, "callback_url": CALLBACK},
+        ).json()
+        b_session = http.get(
+            "/api/v1/auth/sessions", headers=b.headers("server"), params={"user_id": b_user.id}
+        ).json()["items"][0]["id"]
+        # A's user has verified the very address B invited: the invitation is still B's.
+        a_user = new_user(http, a, primary_email=invited)
+        a_team = create_team(http, a, a_user, display_name="A Team")
+        ids = {
+            "a_user": a_user.id,
+            "a_team": a_team["id"],
+            "b_user": b_user.id,
+            "b_email": b_email,
+            "b_team": team["id"],
+            "b_channel": channel["id"],
+            "b_user_key": user_key["id"],
+            "b_user_key_value": user_key["value"],
+            "b_team_key": team_key["id"],
+            "b_team_key_value": team_key["value"],
+            "b_invitation": invitation["id"],
+            "b_session": b_session,
+            "b_refresh_token": b_user.refresh_token,
+            "b_code": _b_code(api.database_url, b, team["id"], invited),
+        }
+        secrets = [
+            "B Secret Person",
+            "B Secret Team",
+            "B secret key",
+            b_email,
+            channel_value,
+            user_key["value"],
+            team_key["value"],
+            "b_only_team",
+            "b_only_project",
+        ]
+        yield World(a, b, a_user, ids, secrets, _snapshot(http, b, ids))
+
+
+def _fill(value: Any, ids: dict[str, str]) -> Any:
+    if isinstance(value, str):
+        for name, replacement in ids.items():
+            value = value.replace("{" + name + "}", replacement)
+        return value
+    if isinstance(value, dict):
+        return {k: _fill(v, ids) for k, v in value.items()}
+    if isinstance(value, list):
+        return [_fill(v, ids) for v in value]
+    return value
+
+
+def _headers(project: Project, as_: As, user: User, extra: dict[str, str]) -> dict[str, str]:
+    headers = project.headers(as_)
+    if as_ == "client":
+        headers["x-stack-access-token"] = user.access_token
+    return {**headers, **extra}
+
+
+def _send(
+    http: httpx.Client, probe: Probe, world: World, headers: dict[str, str]
+) -> httpx.Response:
+    return http.request(
+        probe.method,
+        _fill(probe.path, world.ids),
+        params=_fill(probe.params, world.ids),
+        json=_fill(probe.body, world.ids),
+        headers=_fill(headers, world.ids),
+    )
+
+
+@pytest.mark.parametrize("probe", PROBES, ids=lambda p: p.id)
+def test_a_naming_bs_ids_gets_no_data(http: httpx.Client, world: World, probe: Probe) -> None:
+    r = _send(http, probe, world, _headers(world.a, probe.as_, world.a_user, probe.headers))
+    assert r.status_code < 500, r.text
+    if probe.expect == "denied":
+        assert 400 <= r.status_code < 500, (
+            f"expected not-found/forbidden, got {r.status_code} {r.text}"
+        )
+        # A malformed probe would be refused without testing isolation at all.
+        assert r.headers.get("x-stack-known-error") != "SCHEMA_ERROR", r.text
+    else:
+        assert 200 <= r.status_code < 300, r.text
+        if probe.expect == "empty":
+            assert r.json()["items"] == [], r.text
+    sent = json.dumps([_fill(x, world.ids) for x in (probe.path, probe.params, probe.body)])
+    for secret in world.secrets:
+        if secret not in sent:  # an id or value A itself sent may be echoed back in an error
+            assert secret not in r.text, f"B's {secret!r} leaked: {r.text}"
+
+
+@pytest.mark.parametrize("probe", PROBES, ids=lambda p: p.id)
+def test_as_keys_and_tokens_do_not_open_project_b(
+    http: httpx.Client, world: World, probe: Probe
+) -> None:
+    """The same request aimed at B (B's project id): A's keys and A's user token are refused."""
+    headers = world.a.headers(probe.as_)
+    headers["x-stack-project-id"] = world.b.id
+    if probe.as_ == "client":
+        # B's real publishable key, but A's user token: the token belongs to another project.
+        headers["x-stack-publishable-client-key"] = world.b.publishable_client_key
+        headers["x-stack-access-token"] = world.a_user.access_token
+    expected = {
+        "client": "INVALID_PROJECT_FOR_ACCESS_TOKEN",
+        "server": "INVALID_SECRET_SERVER_KEY",
+        "admin": "INVALID_SUPER_SECRET_ADMIN_KEY",
+    }[probe.as_]
+    r = _send(http, probe, world, {**headers, **probe.headers})
+    assert r.status_code == 401, r.text
+    assert r.headers["x-stack-known-error"] == expected
+
+
+def test_b_is_untouched(http: httpx.Client, world: World) -> None:
+    assert _snapshot(http, world.b, world.ids) == world.b_snapshot
+    # B's own credentials still work on everything the probes named.
+    check = http.post(
+        "/api/v1/user-api-keys/check",
+        headers=world.b.headers("server"),
+        json={"api_key": world.ids["b_user_key_value"]},
+    )
+    assert check.status_code == 200, check.text
+
+
+def test_every_route_is_in_the_matrix() -> None:
+    probed = {(p.method, p.route) for p in PROBES}
+    registered = {
+        (method, path)
+        for handler in discover_routes()
+        for path in handler.paths
+        for method in handler.http_methods
+        if method not in ("OPTIONS", "HEAD")
+    }
+    missing = sorted(registered - probed - set(EXEMPT))
+    assert not missing, (
+        "routes missing from the tenant isolation matrix (add a Probe naming another project's "
+        f"ids, or an EXEMPT entry saying why none can be named): {missing}"
+    )
+    stale = sorted((probed | set(EXEMPT)) - registered)
+    assert not stale, f"matrix entries for routes that do not exist: {stale}"
