@@ -224,3 +224,18 @@ def test_deleting_the_owner_deletes_its_keys(http: httpx.Client, keyed: Project)
     key = _create_user_key(http, user.client(keyed)).json()
     http.delete(f"/api/v1/users/{user.id}", headers=keyed.headers("server"))
     assert_known_error(_check(http, keyed, "user", key["value"]), "API_KEY_NOT_FOUND", 404)
+
+
+def test_a_key_expiry_can_be_set_and_cleared(http: httpx.Client, keyed: Project) -> None:
+    user = new_user(http, keyed)
+    key = _create_user_key(http, user.client(keyed)).json()
+    one = f"/api/v1/user-api-keys/{key['id']}"
+    past = int(time.time() * 1000) - 1000
+    expired = http.patch(one, headers=user.client(keyed), json={"expires_at_millis": past})
+    assert expired.json()["expires_at_millis"] == past
+    assert_known_error(_check(http, keyed, "user", key["value"]), "API_KEY_EXPIRED", 401)
+    cleared = http.patch(one, headers=user.client(keyed), json={"expires_at_millis": None})
+    assert "expires_at_millis" not in cleared.json()
+    assert _check(http, keyed, "user", key["value"]).status_code == 200
+    untouched = http.patch(one, headers=user.client(keyed), json={"description": "d"})
+    assert "expires_at_millis" not in untouched.json()

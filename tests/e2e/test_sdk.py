@@ -179,10 +179,20 @@ def expiry_runs(node_ready: None, short_token_api: ApiServer) -> Iterator[dict[s
             run.close()
 
 
+# What the scenarios need beyond a new project's defaults: client team creation (user.createTeam)
+# and user/team API keys.
+SCENARIO_CONFIG = {
+    "teams.allowClientTeamCreation": True,
+    "apiKeys.enabled.user": True,
+    "apiKeys.enabled.team": True,
+}
+
+
 @pytest.mark.parametrize("version", VERSIONS)
 def test_sdk_scenarios(node_ready: None, api: ApiServer, version: str) -> None:
-    """Client sign-up/sign-in/update/sign-out, server user management, wrong-key errors."""
-    project = create_project(api.database_url)
+    """Client sign-up/sign-in/update/sign-out, server user management, wrong-key errors; teams,
+    invitations, permissions, API keys and anonymous upgrade."""
+    project = create_project(api.database_url, SCENARIO_CONFIG)
     run = NodeRun.start(
         f"SDK {version}", _scenario_files("scenarios"), _node_env(api, project, version)
     )

@@ -205,6 +205,7 @@ class TeamApiKeyCreate(Strict):
 
 class ApiKeyUpdate(Strict):
     description: str | UnsetType = UNSET
+    expires_at_millis: MillisTimestamp | None | UnsetType = UNSET
     revoked: Literal[True] | UnsetType = UNSET
 
 

@@ -34,6 +34,13 @@ from authstack_core.models.projects import ProjectRow
 MANAGE_API_KEYS = "$manage_api_keys"
 
 
+class _Keep:
+    """Marks an expiry a PATCH did not send (None would mean "never expires")."""
+
+
+KEEP = _Keep()
+
+
 def _tenancy(project: ProjectRow) -> uuid.UUID:
     assert project.tenancy_id is not None, "requests without a tenancy are refused in auth"
     return project.tenancy_id
@@ -179,14 +186,23 @@ async def update_key(
     *,
     owner_id: str | None,
     description: str | None,
+    expires_at: datetime | None | _Keep = KEEP,
     revoke: bool,
     acting_user_id: str | None,
 ) -> ApiKeyRow:
-    """Change the description and/or revoke the key for good."""
+    """Change the description or expiry (None: never expires), and/or revoke the key for good."""
     require_enabled(project, key_type)
     async with deps.pool.connection() as conn, conn.transaction():
         await _key_for(conn, project, key_type, key_id, owner_id, acting_user_id)
-        await q.update_key(conn, _tenancy(project), key_id, description=description, revoke=revoke)
+        await q.update_key(
+            conn,
+            _tenancy(project),
+            key_id,
+            description=description,
+            set_expiry=not isinstance(expires_at, _Keep),
+            expires_at=None if isinstance(expires_at, _Keep) else expires_at,
+            revoke=revoke,
+        )
         row = await q.select_key(conn, _tenancy(project), key_id)
     assert row is not None
     return row

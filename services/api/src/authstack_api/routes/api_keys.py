@@ -10,7 +10,13 @@ from litestar import Request, Response, get, patch, post
 from authstack_api.auth import Auth, acting_client, authenticate, deps_of, require, user_id_param
 from authstack_api.ids import check_uuid
 from authstack_api.responses import json_response
-from authstack_api.schemas import ApiKeyCheck, ApiKeyUpdate, TeamApiKeyCreate, UserApiKeyCreate
+from authstack_api.schemas import (
+    ApiKeyCheck,
+    ApiKeyUpdate,
+    TeamApiKeyCreate,
+    UserApiKeyCreate,
+    changes_of,
+)
 from authstack_core.crypto.api_keys import ApiKeyType
 from authstack_core.domain import api_keys
 from authstack_core.errors import SchemaError
@@ -137,14 +143,18 @@ async def _update(
 ) -> Response[bytes]:
     auth = require(await authenticate(request), "client", "server", "admin")
     acting = acting_client(auth)
+    sent = changes_of(data)
     row = await api_keys.update_key(
         deps_of(request),
         auth.project,
         key_type,
         check_uuid(key_id, "api_key_id"),
         owner_id=_owner(auth, key_type, owner),
-        description=data.description if isinstance(data.description, str) else None,
-        revoke=data.revoked is True,
+        description=sent.get("description"),
+        expires_at=(
+            _expiry(sent["expires_at_millis"]) if "expires_at_millis" in sent else api_keys.KEEP
+        ),
+        revoke=sent.get("revoked") is True,
         acting_user_id=acting,
     )
     return json_response(row.json())

@@ -112,6 +112,7 @@ async def select_keys(
 UPDATE_KEY = """
 UPDATE project_api_keys
 SET description = coalesce(%(description)s, description),
+    expires_at = CASE WHEN %(set_expiry)s THEN %(expires_at)s ELSE expires_at END,
     manually_revoked_at = CASE WHEN %(revoke)s THEN coalesce(manually_revoked_at, now())
                                ELSE manually_revoked_at END
 WHERE tenancy_id = %(tenancy_id)s AND id = %(id)s
@@ -124,10 +125,20 @@ async def update_key(
     key_id: str,
     *,
     description: str | None,
+    set_expiry: bool,
+    expires_at: datetime | None,
     revoke: bool,
 ) -> None:
-    """Change the description and/or revoke (a revocation keeps its first timestamp)."""
+    """Change the description, the expiry (if ``set_expiry``) and/or revoke (a revocation keeps
+    its first timestamp)."""
     await conn.execute(
         UPDATE_KEY,
-        {"tenancy_id": tenancy_id, "id": key_id, "description": description, "revoke": revoke},
+        {
+            "tenancy_id": tenancy_id,
+            "id": key_id,
+            "description": description,
+            "set_expiry": set_expiry,
+            "expires_at": expires_at,
+            "revoke": revoke,
+        },
     )
