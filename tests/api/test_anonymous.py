@@ -177,3 +177,34 @@ def test_verifying_the_email_lifts_the_verification_restriction(
     )
     verified = refresh(http, project, user.refresh_token).json()["access_token"]
     assert jwt_parts(verified)[1]["is_restricted"] is False
+
+
+def test_a_token_that_outlived_its_user_gets_clean_answers(
+    http: httpx.Client, make_project: Callable[..., Project]
+) -> None:
+    project = make_project({"teams.allowClientTeamCreation": True, "apiKeys.enabled.user": True})
+    tokens = _anonymous(http, project)
+    deleted = http.delete(f"/api/v1/users/{tokens['user_id']}", headers=project.headers("server"))
+    assert deleted.status_code == 200
+    stale = _as(project, tokens["access_token"], **{"x-stack-allow-anonymous-user": "true"})
+    team = http.post("/api/v1/teams", headers=stale, json={"display_name": "Orphan"})
+    assert_known_error(team, "USER_NOT_FOUND", 404)
+    key = http.post(
+        "/api/v1/user-api-keys",
+        headers=stale,
+        json={"description": "x", "expires_at_millis": None, "user_id": "me"},
+    )
+    assert_known_error(key, "USER_NOT_FOUND", 404)
+    channel = http.post(
+        "/api/v1/contact-channels",
+        headers=stale,
+        json={"user_id": "me", "value": unique_email(), "type": "email", "used_for_auth": False},
+    )
+    assert_known_error(channel, "USER_NOT_FOUND", 404)
+    # Signing up with the stale anonymous token is an ordinary sign-up.
+    email = unique_email("after")
+    r = http.post(
+        "/api/v1/auth/password/sign-up", headers=stale, json={"email": email, "password": PASSWORD}
+    )
+    assert r.status_code == 200, r.text
+    assert r.json()["user_id"] != tokens["user_id"]

@@ -132,6 +132,9 @@ async def revoke_invitation(
 async def _join(
     conn: AsyncConnection[Any], project: ProjectRow, team_id: str, user_id: str
 ) -> None:
+    # A token can outlive its user; joining must then fail cleanly, not on a foreign key.
+    if await users_q.select_signed_up_at(conn, _tenancy(project), user_id) is None:
+        raise UserNotFound()
     await _require_team(conn, project, team_id)
     if not await users_q.select_is_member(conn, _tenancy(project), team_id, user_id):
         await add_member_in(conn, project, team_id, user_id, creator=False)

@@ -57,6 +57,10 @@ def _definition_in(config: ProjectConfig, scope: Scope, permission_id: str) -> N
     raise PermissionNotFound(permission_id=permission_id)
 
 
+async def _current_config(conn: AsyncConnection[Any], project: ProjectRow) -> ProjectConfig:
+    return ProjectConfig.from_override(await q.share_config_override(conn, project.id))
+
+
 # --- checks -------------------------------------------------------------------------------------
 
 
@@ -181,7 +185,7 @@ async def grant_team_permission(
     item = {"id": permission_id, "user_id": user_id, "team_id": team_id}
     async with deps.pool.connection() as conn, conn.transaction():
         await _require_member(conn, project, team_id, user_id)
-        _definition_in(project.config, "team", permission_id)
+        _definition_in(await _current_config(conn, project), "team", permission_id)
         if await q.insert_team_grant(conn, _tenancy(project), team_id, user_id, permission_id):
             await record(conn, project, "team_permission.created", item)
     return item
@@ -239,7 +243,7 @@ async def grant_project_permission(
     async with deps.pool.connection() as conn, conn.transaction():
         if await users_q.select_signed_up_at(conn, _tenancy(project), user_id) is None:
             raise UserNotFound()
-        _definition_in(project.config, "project", permission_id)
+        _definition_in(await _current_config(conn, project), "project", permission_id)
         if await q.insert_project_grant(conn, _tenancy(project), user_id, permission_id):
             await record(conn, project, "project_permission.created", item)
     return item

@@ -118,6 +118,11 @@ async def _insert_user(
     return user_id
 
 
+async def _is_anonymous(conn: AsyncConnection[Any], tenancy_id: uuid.UUID, user_id: str) -> bool:
+    row = await q.select_user(conn, tenancy_id, user_id)
+    return row is not None and row.is_anonymous
+
+
 async def sign_up_with_password(
     deps: Deps,
     project: ProjectRow,
@@ -137,6 +142,10 @@ async def sign_up_with_password(
     tenancy_id = _tenancy(project)
     try:
         async with deps.pool.connection() as conn, conn.transaction():
+            if anonymous_user_id is not None and not await _is_anonymous(
+                conn, tenancy_id, anonymous_user_id
+            ):
+                anonymous_user_id = None  # the token outlived its user: a plain sign-up
             if anonymous_user_id is not None:
                 await _ensure_email_free(conn, tenancy_id, email, except_user=None)
                 await q.update_user_columns(

@@ -189,6 +189,22 @@ async def lock_config_override(conn: AsyncConnection[Any], project_id: str) -> d
     return override
 
 
+SELECT_CONFIG_OVERRIDE_FOR_SHARE = """
+SELECT config_override FROM projects WHERE id = %(project_id)s FOR SHARE
+"""
+
+
+async def share_config_override(conn: AsyncConnection[Any], project_id: str) -> dict[str, Any]:
+    """The stored override, share-locked: a grant checks its definition against the config as it
+    is at commit, so it cannot slip in beside a concurrent deletion of that definition."""
+    cur = await conn.execute(SELECT_CONFIG_OVERRIDE_FOR_SHARE, {"project_id": project_id})
+    row = await cur.fetchone()
+    if row is None:
+        raise LookupError(project_id)
+    override: dict[str, Any] = row[0]
+    return override
+
+
 async def write_config_override(
     conn: AsyncConnection[Any], project_id: str, override: dict[str, Any]
 ) -> None:
