@@ -462,3 +462,22 @@ def test_every_route_is_in_the_matrix() -> None:
     )
     stale = sorted((probed | set(EXEMPT)) - registered)
     assert not stale, f"matrix entries for routes that do not exist: {stale}"
+
+
+@pytest.mark.parametrize(
+    "probe", [p for p in PROBES if "{b_" in p.path or "{a_" in p.path], ids=lambda p: p.id
+)
+def test_malformed_ids_get_a_client_error_never_a_500(
+    http: httpx.Client, world: World, probe: Probe
+) -> None:
+    """The same probes with every id in the path replaced by hostile text."""
+    hostile = {k: "x' OR '1'='1" for k in world.ids}
+    path = _fill(probe.path, hostile)
+    r = http.request(
+        probe.method,
+        path,
+        params=_fill(probe.params, world.ids),
+        json=_fill(probe.body, world.ids),
+        headers=_fill(_headers(world.a, probe.as_, world.a_user, probe.headers), world.ids),
+    )
+    assert 400 <= r.status_code < 500, r.text
