@@ -471,7 +471,7 @@ def test_malformed_ids_get_a_client_error_never_a_500(
     http: httpx.Client, world: World, probe: Probe
 ) -> None:
     """The same probes with every id in the path replaced by hostile text."""
-    hostile = {k: "x' OR '1'='1" for k in world.ids}
+    hostile = dict.fromkeys(world.ids, "x' OR '1'='1")
     path = _fill(probe.path, hostile)
     r = http.request(
         probe.method,
