@@ -195,6 +195,10 @@ class DashboardSettings(BaseSettings):
         default="http://localhost:8102",
         validation_alias=_env("STACK_DASHBOARD_API_URL", "NEXT_PUBLIC_STACK_API_URL"),
     )
+    # The API base apps use (shown in the snippets); defaults to api_url.
+    public_api_url: str | None = Field(
+        default=None, validation_alias=_env("NEXT_PUBLIC_STACK_API_URL")
+    )
     dashboard_url: str = Field(
         default="http://localhost:8101", validation_alias=_env("NEXT_PUBLIC_STACK_DASHBOARD_URL")
     )

@@ -197,7 +197,7 @@ class Ctx:
             email=self.email,
             flash=self.flash,
             path=self.request.url.path,
-            here=_here(self.request),
+            here=self.back if self.request.method == "POST" else _here(self.request),
             **context,
         )
 

@@ -70,7 +70,7 @@ async def create_keys(ctx: Ctx) -> Response:
         project=project,
         key_sets=keys["items"],
         created=created,
-        api_url=ctx.dash.settings.api_url,
+        api_url=ctx.dash.settings.public_api_url or ctx.dash.settings.api_url,
         expiry_choices=EXPIRY_CHOICES,
         key_choices=KEY_CHOICES,
         now_millis=int(time.time() * 1000),
