@@ -8,7 +8,6 @@ browser is downloaded. Every browser test saves a screenshot of the page it chec
 from __future__ import annotations
 
 import os
-import secrets
 import subprocess
 import sys
 import time
@@ -41,6 +40,8 @@ CHROMIUM_ARGS = [
 ]
 SCREENSHOTS = Path(__file__).parent / "screenshots"
 INTERNAL_TEAM_ID = "a23e1b7f-ab18-41fc-9ee6-7a9ca9fa543c"
+# Known to the tests, so they can forge the cookies a signed-in browser would hold.
+SESSION_SECRET = "dashboard-test-session-secret-" + "x" * 16
 
 
 @dataclass
@@ -57,7 +58,7 @@ def start_dashboard(api: ApiServer, **extra_env: str) -> DashboardServer:
         "STACK_DASHBOARD_API_URL": api.url,
         "STACK_DASHBOARD_HOST": "127.0.0.1",
         "STACK_DASHBOARD_PORT": str(port),
-        "STACK_DASHBOARD_SESSION_SECRET": secrets.token_urlsafe(32),
+        "STACK_DASHBOARD_SESSION_SECRET": SESSION_SECRET,
         "NEXT_PUBLIC_STACK_DASHBOARD_URL": url,
         "NEXT_PUBLIC_STACK_PUBLISHABLE_CLIENT_KEY": INTERNAL_KEYS["publishable_client_key"],
         "STACK_LOG_FORMAT": "json",

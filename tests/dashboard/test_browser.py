@@ -328,3 +328,39 @@ def test_sign_in_errors_are_readable_and_next_stays_local(
     page.wait_for_url("**/sign-in")
     page.goto("/projects")
     assert "/sign-in" in page.url
+
+
+def test_narrow_screen_and_keyboard_only_use(browser: Any, dashboard: DashboardServer) -> None:
+    """On a phone-sized screen nothing overflows sideways; sign-in works by keyboard alone."""
+    context = browser.new_context(base_url=dashboard.url, viewport={"width": 375, "height": 740})
+    try:
+        pg = context.new_page()
+        pg.goto("/sign-in")
+        for _ in range(5):  # past the skip link and the brand link
+            pg.keyboard.press("Tab")
+            if pg.evaluate("document.activeElement.id") == "email":
+                break
+        assert pg.evaluate("document.activeElement.id") == "email"
+        pg.keyboard.type("admin@example.com")
+        pg.keyboard.press("Tab")
+        assert pg.evaluate("document.activeElement.id") == "password"
+        pg.keyboard.type("admin-password-123")
+        pg.keyboard.press("Enter")
+        pg.wait_for_url("**/projects")
+        for path in ("/projects", "/projects/internal/users", "/projects/internal/settings"):
+            pg.goto(path)
+            overflow = pg.evaluate(
+                "document.documentElement.scrollWidth - document.documentElement.clientWidth"
+            )
+            assert overflow <= 0, (path, overflow)
+            # Every form control has an accessible label.
+            unlabelled = pg.evaluate(
+                """[...document.querySelectorAll('input:not([type=hidden]), select, textarea')]
+                   .filter(e => !(e.labels && e.labels.length) && !e.getAttribute('aria-label'))
+                   .map(e => e.name)"""
+            )
+            assert unlabelled == [], (path, unlabelled)
+        pg.goto("/projects/internal/users")
+        screenshot(pg, "11_narrow_screen_users")
+    finally:
+        context.close()
