@@ -206,6 +206,17 @@ PROBES: list[Probe] = [
       body={"revoked": True}),
     p("POST", "/api/v1/team-api-keys/check", "server", "denied",
       body={"api_key": "{b_team_key_value}"}),
+    # --- admin API (internal projects, key sets, metrics) ---
+    p("GET", "/api/v1/internal/projects", "client", "denied"),
+    p("POST", "/api/v1/internal/projects", "client", "denied",
+      body={"display_name": "x", "owner_team_id": "{b_team}"}),
+    p("GET", "/api/v1/internal/projects/current", "admin", "own"),
+    p("GET", "/api/v1/internal/metrics", "admin", "own"),
+    p("GET", "/api/v1/internal/api-keys", "admin", "own"),
+    p("GET", "/api/v1/internal/api-keys/{key_set_id:str}", "admin", "denied",
+      path="/api/v1/internal/api-keys/{b_key_set}"),
+    p("PATCH", "/api/v1/internal/api-keys/{key_set_id:str}", "admin", "denied",
+      path="/api/v1/internal/api-keys/{b_key_set}", body={"revoked": True}),
 ]  # fmt: skip
 
 # Routes through which no id of another project can be named, and why.
@@ -221,6 +232,9 @@ EXEMPT = {
     ("GET", "/api/v1/users/me"): "the caller's own user",
     ("DELETE", "/api/v1/users/me"): "the caller's own user",
     ("DELETE", "/api/v1/auth/sessions/current"): "the session of the caller's own token",
+    ("POST", "/api/v1/internal/api-keys"): "creates in the caller's project; names no id",
+    ("PATCH", "/api/v1/internal/projects/current"): "the caller's own project",
+    ("DELETE", "/api/v1/internal/projects/current"): "the caller's own project",
 }  # fmt: skip
 
 
@@ -254,6 +268,8 @@ def _snapshot(http: httpx.Client, b: Project, ids: dict[str, str]) -> dict[str, 
         "project_definitions": http.get(
             "/api/v1/project-permission-definitions", headers=admin
         ).json(),
+        "key_sets": http.get("/api/v1/internal/api-keys", headers=admin).json(),
+        "project": http.get("/api/v1/internal/projects/current", headers=admin).json(),
     }
 
 
@@ -348,6 +364,9 @@ def world(api: ApiServer) -> Iterator[World]:
             "b_session": b_session,
             "b_refresh_token": b_user.refresh_token,
             "b_code": _b_code(api.database_url, b, team["id"], invited),
+            "b_key_set": http.get("/api/v1/internal/api-keys", headers=b.headers("admin")).json()[
+                "items"
+            ][0]["id"],
         }
         secrets = [
             "B Secret Person",
@@ -359,6 +378,8 @@ def world(api: ApiServer) -> Iterator[World]:
             team_key["value"],
             "b_only_team",
             "b_only_project",
+            b.id,
+            *(v for k, v in ids.items() if k.startswith("b_")),
         ]
         yield World(a, b, a_user, ids, secrets, _snapshot(http, b, ids))
 

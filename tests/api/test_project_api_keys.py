@@ -10,8 +10,8 @@ import httpx
 import psycopg
 import pytest
 
-from authstack_core.crypto.api_keys import parse_api_key
 from authstack_core.crypto.codes import sha256_bytes
+from authstack_core.crypto.project_api_keys import parse_api_key
 from tests.api.helpers import assert_known_error
 from tests.api.team_helpers import add_member, create_team, grant, new_user
 from tests.conftest import Project
