@@ -6,7 +6,7 @@ from collections.abc import Callable
 
 import httpx
 
-from tests.api.helpers import assert_known_error, jwt_parts, refresh
+from tests.api.helpers import as_user, assert_known_error, jwt_parts, refresh, sign_up, unique_email
 from tests.api.team_helpers import (
     add_member,
     create_team,
@@ -473,3 +473,18 @@ def test_a_failed_change_leaves_no_event_and_no_half_written_rows(
     assert r.status_code == 404
     assert webhook_events(migrated_database, project) == before
     assert http.get(TEAMS, headers=project.headers("server")).json()["items"] == []
+
+
+def test_the_internal_project_gives_each_new_user_a_selected_personal_team(
+    http: httpx.Client, internal: Project
+) -> None:
+    tokens = sign_up(http, internal, email := unique_email("internal"))
+    me = http.get("/api/v1/users/me", headers=as_user(internal, tokens["access_token"])).json()
+    assert me["selected_team"]["display_name"] == f"{email}'s Team"
+    assert jwt_parts(tokens["access_token"])[1]["selected_team_id"] == me["selected_team_id"]
+    perms = http.get(
+        "/api/v1/team-permissions",
+        headers=as_user(internal, tokens["access_token"]),
+        params={"team_id": me["selected_team_id"], "user_id": "me", "recursive": "true"},
+    ).json()["items"]
+    assert {"team_admin", "$delete_team"} <= {p["id"] for p in perms}

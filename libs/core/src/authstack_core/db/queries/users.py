@@ -1,4 +1,4 @@
-"""User, contact-channel, password and personal-team SQL."""
+"""User, contact-channel and password SQL."""
 
 from __future__ import annotations
 
