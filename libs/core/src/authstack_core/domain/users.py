@@ -23,7 +23,7 @@ from authstack_core.domain.context import Deps
 from authstack_core.domain.permissions import grant_sign_up_defaults_in
 from authstack_core.domain.sessions import IssuedSession, create_session_in
 from authstack_core.domain.teams import add_member_in, create_team_in
-from authstack_core.domain.webhooks import record
+from authstack_core.domain.webhooks import EventType, record
 from authstack_core.errors import (
     EmailPasswordMismatch,
     PasswordAuthenticationNotEnabled,
@@ -79,7 +79,7 @@ def _server_json(project: ProjectRow, row: UserRow) -> dict[str, Any]:
 
 
 async def _record_user(
-    conn: AsyncConnection[Any], project: ProjectRow, event: Any, user_id: str | uuid.UUID
+    conn: AsyncConnection[Any], project: ProjectRow, event: EventType, user_id: str | uuid.UUID
 ) -> UserRow:
     """Record ``user.created`` / ``user.updated`` with the user as it now is; returns the row."""
     row = await q.select_user(conn, _tenancy(project), str(user_id))
