@@ -41,7 +41,7 @@ from psycopg import sql
 from psycopg.types.json import Jsonb
 
 from authstack_core.crypto.codes import new_project_key, new_refresh_token, sha256_bytes
-from authstack_core.db.queries.users import SELECT_USERS_ASC
+from authstack_core.db.queries.users import SEARCH_CAP, SELECT_SEARCH_HITS
 from authstack_core.logging import configure_logging
 from authstack_core.models.config import NEW_PROJECT_OVERRIDE
 from authstack_core.settings import Settings
@@ -279,22 +279,15 @@ def user_at(database_url: str, project: Project, offset: int) -> str:
 
 
 def explain_search(database_url: str, project: Project, query: str) -> list[str]:
-    """EXPLAIN ANALYZE of the API's list statement (SELECT_USERS_ASC) for a search."""
+    """EXPLAIN ANALYZE of the search's first phase (SELECT_SEARCH_HITS: matching user ids)."""
     escaped = query.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
     params = {
         "tenancy_id": uuid.UUID(project.tenancy_id),
-        "limit": 101,
-        "cursor_at": None,
-        "cursor_id": None,
-        "team_id": None,
-        "query": query,
         "pattern": f"%{escaped}%",
-        "include_anonymous": False,
-        "only_anonymous": False,
-        "include_restricted": False,
-        "require_verification": False,
+        "query_uuid": None,
+        "cap": SEARCH_CAP + 1,
     }
-    statement = "EXPLAIN (ANALYZE, BUFFERS, COSTS OFF) " + SELECT_USERS_ASC
+    statement = "EXPLAIN (ANALYZE, BUFFERS, COSTS OFF) " + SELECT_SEARCH_HITS
     with psycopg.connect(database_url) as conn:
         rows = conn.execute(statement, params).fetchall()  # type: ignore[call-overload]
     return [str(r[0]) for r in rows]
