@@ -1,4 +1,4 @@
-"""Shared knowledge for the deployment tests: the workspace's services and the tools that check them.
+"""What the deployment tests share: the workspace's services and the tools that check them.
 
 The list of services is read from the uv workspace (``[tool.uv.workspace].members``), so a service
 that lands later (worker, dashboard) is covered by every test here without editing it.

