@@ -6,6 +6,8 @@ and once with the CPU HPA component swapped in, and every object is checked.
 
 from __future__ import annotations
 
+import copy
+import json
 import re
 import shutil
 import subprocess
@@ -25,8 +27,10 @@ KUBERNETES_VERSION = "1.37.0"
 OVERLAY = K8S / "overlays" / "production"
 APPS = {"api", "dashboard", "worker", "cron"}
 DB_PORTS = {5432, 6379, 8123, 8443, 9000, 9440}
-# Custom resources kubernetes-validate has no schema for; checked field by field below.
+# Custom resources kubernetes-validate has no schema for: validated against KEDA's CRD schemas by
+# tests/deploy/crd (npm, @kubernetes-models/keda), and their field names checked below.
 KEDA_KINDS = {"ScaledObject", "TriggerAuthentication"}
+CRD_VALIDATOR = ROOT / "tests" / "deploy" / "crd"
 
 Doc = dict[str, Any]
 
@@ -103,8 +107,39 @@ def test_every_manifest_passes_strict_validation(
         kubernetes_validate.validate(doc, KUBERNETES_VERSION, strict=True)
 
 
+def validate_keda(docs: list[Doc]) -> subprocess.CompletedProcess[str]:
+    node = tool("node", "Node.js 20+, as for the SDK tests")
+    assert (CRD_VALIDATOR / "node_modules" / "@kubernetes-models" / "keda").is_dir(), (
+        "run `make install` (npm ci in tests/deploy/crd)"
+    )
+    return subprocess.run(
+        [node, str(CRD_VALIDATOR / "validate.mjs")],
+        input=json.dumps(docs),
+        capture_output=True,
+        text=True,
+        timeout=60,
+        check=False,
+    )
+
+
+def test_keda_resources_pass_kedas_crd_schemas(rendered: list[Doc]) -> None:
+    keda = [d for d in rendered if d["kind"] in KEDA_KINDS]
+    assert {d["kind"] for d in keda} == KEDA_KINDS
+    result = validate_keda(keda)
+    assert result.returncode == 0, result.stdout + result.stderr
+    assert result.stdout.count("ok ") == len(keda)
+
+
+def test_keda_validation_catches_a_wrong_type(rendered: list[Doc]) -> None:
+    scaled = copy.deepcopy(of_kind(rendered, "ScaledObject")[0])
+    scaled["spec"]["triggers"][0]["metadata"]["listLength"] = 20  # KEDA wants a string
+    result = validate_keda([scaled])
+    assert result.returncode == 1
+    assert "listLength must be string" in result.stdout
+
+
 def test_strict_validation_catches_a_misspelt_field(rendered: list[Doc]) -> None:
-    deployment = of_kind(rendered, "Deployment")[0]
+    deployment = copy.deepcopy(of_kind(rendered, "Deployment")[0])
     deployment["spec"]["template"]["spec"]["containers"][0]["readinesProbe"] = {}
     with pytest.raises(kubernetes_validate.ValidationError):
         kubernetes_validate.validate(deployment, KUBERNETES_VERSION, strict=True)
