@@ -7,7 +7,7 @@
 #  3. wait for the Job to succeed; on failure print its logs and stop, leaving the running
 #     version untouched;
 #  4. apply the rest and wait for every Deployment to roll out.
-# Argo CD users need none of this: the Job is a PreSync hook. Back up the database first (README).
+# Argo CD users need none of this: sync waves order config, Job, apps. Back up the database first.
 set -euo pipefail
 
 overlay=${1:?usage: k8s/rollout.sh <overlay directory> [namespace]}

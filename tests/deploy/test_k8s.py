@@ -107,6 +107,29 @@ def test_every_manifest_passes_strict_validation(
         kubernetes_validate.validate(doc, KUBERNETES_VERSION, strict=True)
 
 
+def test_the_validator_command_line_accepts_the_rendered_files(
+    tmp_path: Path, rendered: list[Doc], rendered_cpu_hpa: list[Doc]
+) -> None:
+    """The same check as an operator's `kubernetes-validate --strict` on the rendered YAML."""
+    binary = tool("kubernetes-validate", "installed by `uv sync` (dev group)")
+    files = []
+    for name, docs in (("keda", rendered), ("cpu-hpa", rendered_cpu_hpa)):
+        path = tmp_path / f"{name}.yaml"
+        path.write_text(yaml.safe_dump_all(docs))
+        files.append(str(path))
+    files.append(str(K8S / "secret.template.yaml"))
+    result = subprocess.run(
+        [binary, "--strict", "--kubernetes-version", KUBERNETES_VERSION, "--quiet", *files],
+        capture_output=True,
+        text=True,
+        check=False,
+    )
+    assert result.returncode == 0, result.stdout + result.stderr
+    # the only objects it cannot check are KEDA's, which validate_keda covers
+    warned = re.findall(r"Couldn't find schema for kind (\w+)", result.stdout + result.stderr)
+    assert set(warned) <= KEDA_KINDS
+
+
 def validate_keda(docs: list[Doc]) -> subprocess.CompletedProcess[str]:
     node = tool("node", "Node.js 20+, as for the SDK tests")
     assert (CRD_VALIDATOR / "node_modules" / "@kubernetes-models" / "keda").is_dir(), (
@@ -245,13 +268,26 @@ def test_images_are_ours_pinned_and_keep_the_tini_entrypoint(rendered: list[Doc]
             assert "command" not in container, "command would replace tini (use args)"
 
 
-def test_migrator_runs_before_the_apps(rendered: list[Doc]) -> None:
-    (job,) = of_kind(rendered, "Job")
+@pytest.mark.parametrize("variant", ["keda", "cpu-hpa"])
+def test_migrator_runs_before_the_apps_under_argo_cd(
+    variant: str, rendered: list[Doc], rendered_cpu_hpa: list[Doc]
+) -> None:
+    docs = rendered if variant == "keda" else rendered_cpu_hpa
+    (job,) = of_kind(docs, "Job")
     assert component(job) == "migrator"
     annotations = job["metadata"]["annotations"]
-    assert annotations["argocd.argoproj.io/hook"] == "PreSync"
+    assert annotations["argocd.argoproj.io/hook"] == "Sync"
     assert annotations["argocd.argoproj.io/hook-delete-policy"] == "BeforeHookCreation"
-    assert set(annotations["helm.sh/hook"].split(",")) == {"pre-install", "pre-upgrade"}
+    job_wave = int(annotations["argocd.argoproj.io/sync-wave"])
+    for doc in docs:
+        if doc is job:
+            continue
+        wave = int(doc["metadata"].get("annotations", {}).get("argocd.argoproj.io/sync-wave", 0))
+        name = f"{doc['kind']}/{doc['metadata']['name']}"
+        if component(doc) in APPS:
+            assert wave > job_wave, f"{name} must wait for the migrator"
+        else:
+            assert wave < job_wave, f"the migrator needs {name} first"
     assert job["spec"]["template"]["spec"]["restartPolicy"] == "Never"
     (container,) = job["spec"]["template"]["spec"]["containers"]
     assert "args" not in container  # the image's CMD: python -m authstack_migrator
