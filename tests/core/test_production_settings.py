@@ -10,7 +10,7 @@ import pytest
 
 from authstack_core.crypto.codes import new_project_key
 from authstack_core.secret_policy import check_value
-from authstack_core.settings import Settings, SettingsError
+from authstack_core.settings import DashboardSettings, Settings, SettingsError
 from tests.conftest import ADMIN_PASSWORD, INTERNAL_KEYS, SERVER_SECRET
 
 
@@ -165,3 +165,32 @@ def test_unknown_environment_name_is_an_error(env: pytest.MonkeyPatch) -> None:
     with pytest.raises(SettingsError) as caught:
         Settings.from_env()
     assert "  - STACK_ENVIRONMENT: " in str(caught.value)
+
+
+@pytest.mark.parametrize(
+    ("variable", "value"),
+    [
+        ("STACK_DASHBOARD_SESSION_SECRET", "change-me-change-me-change-me-change-me"),
+        ("STACK_DASHBOARD_SESSION_SECRET", "a" * 40),
+        ("NEXT_PUBLIC_STACK_PUBLISHABLE_CLIENT_KEY", INTERNAL_KEYS["publishable_client_key"]),
+    ],
+)
+def test_dashboard_refuses_example_secrets_in_production(
+    env: pytest.MonkeyPatch, variable: str, value: str
+) -> None:
+    env.setenv("STACK_DASHBOARD_SESSION_SECRET", secrets.token_urlsafe(32))
+    env.setenv("NEXT_PUBLIC_STACK_PUBLISHABLE_CLIENT_KEY", new_project_key("pck"))
+    assert DashboardSettings.from_env().is_production
+    env.setenv(variable, value)
+    with pytest.raises(SettingsError) as caught:
+        DashboardSettings.from_env()
+    message = str(caught.value)
+    assert message.startswith("refusing to start in production mode")
+    assert f"  - {variable}: " in message
+    assert value not in message
+
+
+def test_dashboard_in_development_keeps_its_own_rules(env: pytest.MonkeyPatch) -> None:
+    env.setenv("STACK_ENVIRONMENT", "development")
+    env.setenv("STACK_DASHBOARD_SESSION_SECRET", "a" * 40)
+    assert DashboardSettings.from_env().environment == "development"

@@ -19,7 +19,7 @@ from typing import Any
 import pytest
 import yaml
 
-from authstack_core.settings import Settings
+from authstack_core.settings import DashboardSettings, Settings
 from tests.deploy.conftest import ROOT, dockerfile_services, tool
 from tests.deploy.dockerfile import parse
 
@@ -233,8 +233,12 @@ def test_make_env_writes_a_file_production_mode_accepts(
     assert env["STACK_SEED_INTERNAL_PROJECT_USER_PASSWORD"] in result.stdout  # the login, once
     # the database password is the same one postgres is created with
     assert f":{env['POSTGRES_PASSWORD']}@postgres:" in env["STACK_DATABASE_CONNECTION_STRING"]
-    # the dashboard's keys are the seeded ones
-    assert env["STACK_SECRET_SERVER_KEY"] == env["STACK_SEED_INTERNAL_PROJECT_SECRET_SERVER_KEY"]
+    # the dashboard's key is the seeded one, and it reaches the API inside the compose network
+    assert (
+        env["NEXT_PUBLIC_STACK_PUBLISHABLE_CLIENT_KEY"]
+        == env["STACK_SEED_INTERNAL_PROJECT_PUBLISHABLE_CLIENT_KEY"]
+    )
+    assert env["STACK_DASHBOARD_API_URL"] == "http://api:8102"
     for name in list(os.environ):
         if name.startswith(("STACK_", "NEXT_PUBLIC_STACK_", "CRON_SECRET")):
             monkeypatch.delenv(name)
@@ -243,9 +247,16 @@ def test_make_env_writes_a_file_production_mode_accepts(
     settings = Settings.from_env()
     assert settings.is_production
     assert settings.seed_user_email == "ops@example.org"
+    dashboard = DashboardSettings.from_env()
+    assert dashboard.is_production
     # two runs never share a secret
     other = read_env(tmp_path / ".env2") if make_env(tmp_path / ".env2").returncode == 0 else {}
-    for key in ("STACK_SERVER_SECRET", "CRON_SECRET", "POSTGRES_PASSWORD"):
+    for key in (
+        "STACK_SERVER_SECRET",
+        "CRON_SECRET",
+        "POSTGRES_PASSWORD",
+        "STACK_DASHBOARD_SESSION_SECRET",
+    ):
         assert other[key] != env[key]
 
 

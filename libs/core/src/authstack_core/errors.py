@@ -208,6 +208,13 @@ RedirectUrlNotWhitelisted = _known(
     "REDIRECT_URL_NOT_WHITELISTED", 400, "The redirect URL is not in the project's trusted domains."
 )
 TeamNotFound = _known("TEAM_NOT_FOUND", 404, "Team not found.", "team_id")
+TeamMembershipNotFound = _known(
+    "TEAM_MEMBERSHIP_NOT_FOUND",
+    404,
+    "The user is not a member of this team.",
+    "team_id",
+    "user_id",
+)
 InvalidOauthClientIdOrSecret = _known(
     "INVALID_OAUTH_CLIENT_ID_OR_SECRET",
     400,
@@ -217,3 +224,19 @@ InvalidOauthClientIdOrSecret = _known(
 
 # The SDK surfaces these as "signed out" rather than as failures; listed here for callers' clarity.
 REFRESH_TOKEN_ERRORS = frozenset({RefreshTokenNotFoundOrExpired.code})
+
+# --- verification codes ---------------------------------------------------------------------------
+VerificationCodeNotFound = _known(
+    "VERIFICATION_CODE_NOT_FOUND", 404, "The verification code does not exist for this project."
+)
+VerificationCodeExpired = _known(
+    "VERIFICATION_CODE_EXPIRED", 400, "The verification code has expired."
+)
+VerificationCodeAlreadyUsed = _known(
+    "VERIFICATION_CODE_ALREADY_USED", 409, "The verification link has already been used."
+)
+VerificationCodeMaxAttemptsReached = _known(
+    "VERIFICATION_CODE_MAX_ATTEMPTS_REACHED",
+    400,
+    "The verification code was entered wrongly too many times. Request a new code.",
+)

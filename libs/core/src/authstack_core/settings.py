@@ -10,7 +10,7 @@ from typing import Annotated, Literal
 from pydantic import AliasChoices, Field, ValidationError, field_validator, model_validator
 from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
 
-from authstack_core.secret_policy import Kind, production_problems
+from authstack_core.secret_policy import Kind, Problem, production_problems
 from authstack_core.timespan import parse_timespan
 
 
@@ -169,13 +169,7 @@ class Settings(BaseSettings):
             },
         )
         if problems:
-            lines = [f"  - {_variable_name(p.field)}: {p.reason}" for p in problems]
-            raise SettingsError(
-                "refusing to start in production mode (STACK_ENVIRONMENT=production) with example,"
-                " weak or missing secrets; generate each with"
-                ' `python -c "import secrets; print(secrets.token_urlsafe(32))"`:\n'
-                + "\n".join(lines)
-            )
+            raise SettingsError(_production_refusal(type(self), problems))
         return self
 
     @property
@@ -215,9 +209,122 @@ PRODUCTION_SECRETS: dict[str, Kind] = {
 PRODUCTION_REQUIRED = frozenset({"server_secret", "cron_secret"})
 
 
+def _production_refusal(cls: type[BaseSettings], problems: list[Problem]) -> str:
+    lines = []
+    for problem in problems:
+        info = cls.model_fields.get(problem.field)
+        alias = info.validation_alias if info else None
+        name = str(alias.choices[0]) if isinstance(alias, AliasChoices) else problem.field
+        lines.append(f"  - {name}: {problem.reason}")
+    return (
+        "refusing to start in production mode (STACK_ENVIRONMENT=production) with example,"
+        " weak or missing secrets; generate each with"
+        ' `python -c "import secrets; print(secrets.token_urlsafe(32))"`:\n' + "\n".join(lines)
+    )
+
+
 def _variable_name(field: str) -> str:
     info = Settings.model_fields.get(field)
     alias = info.validation_alias if info else None
     if isinstance(alias, AliasChoices):
         return str(alias.choices[0])
     return field
+
+
+class DashboardSettings(BaseSettings):
+    """What the dashboard needs: where the API is, where it listens, and its cookie secret.
+
+    The dashboard has no database connection and never sees the server secret: it signs its
+    admin in through the API. Build it with ``DashboardSettings.from_env()`` in ``__main__``.
+    """
+
+    model_config = SettingsConfigDict(
+        env_file=None, extra="ignore", populate_by_name=True, frozen=True
+    )
+
+    # "production" refuses example and weak secrets, as Settings does; the image defaults to it.
+    environment: Literal["development", "test", "production"] = Field(
+        default="development", validation_alias=_env("STACK_ENVIRONMENT")
+    )
+    # The API base the dashboard calls (an internal address may differ from the public one).
+    api_url: str = Field(
+        default="http://localhost:8102",
+        validation_alias=_env("STACK_DASHBOARD_API_URL", "NEXT_PUBLIC_STACK_API_URL"),
+    )
+    # The API base apps use (shown in the snippets); defaults to api_url.
+    public_api_url: str | None = Field(
+        default=None, validation_alias=_env("NEXT_PUBLIC_STACK_API_URL")
+    )
+    dashboard_url: str = Field(
+        default="http://localhost:8101", validation_alias=_env("NEXT_PUBLIC_STACK_DASHBOARD_URL")
+    )
+    host: str = Field(default="127.0.0.1", validation_alias=_env("STACK_DASHBOARD_HOST"))
+    port: int = Field(default=8101, validation_alias=_env("STACK_DASHBOARD_PORT"))
+    # Signs the session and CSRF cookies; rotating it signs everyone out.
+    session_secret: str = Field(
+        min_length=32, validation_alias=_env("STACK_DASHBOARD_SESSION_SECRET"), repr=False
+    )
+    # The internal project's publishable key, sent on the dashboard's client requests.
+    publishable_client_key: str | None = Field(
+        default=None,
+        validation_alias=_env(
+            "NEXT_PUBLIC_STACK_PUBLISHABLE_CLIENT_KEY",
+            "STACK_SEED_INTERNAL_PROJECT_PUBLISHABLE_CLIENT_KEY",
+        ),
+        repr=False,
+    )
+    api_timeout_seconds: float = Field(
+        default=15.0, gt=0, validation_alias=_env("STACK_DASHBOARD_API_TIMEOUT_SECONDS")
+    )
+    log_format: Literal["json", "console"] = Field(
+        default="json", validation_alias=_env("STACK_LOG_FORMAT")
+    )
+    log_level: Literal["debug", "info", "warning", "error"] = Field(
+        default="info", validation_alias=_env("STACK_LOG_LEVEL")
+    )
+
+    @field_validator("api_url", "dashboard_url")
+    @classmethod
+    def _strip_slash(cls, value: str) -> str:
+        return value.rstrip("/")
+
+    @model_validator(mode="after")
+    def _refuse_weak_secrets_in_production(self) -> DashboardSettings:
+        if self.environment != "production":
+            return self
+        problems = production_problems(
+            {
+                "session_secret": (self.session_secret, "generated"),
+                "publishable_client_key": (self.publishable_client_key, "project_key"),
+            },
+            required=frozenset({"session_secret"}),
+            database_url="",
+            development_switches={},
+        )
+        if problems:
+            raise SettingsError(_production_refusal(type(self), problems))
+        return self
+
+    @property
+    def is_production(self) -> bool:
+        return self.environment == "production"
+
+    @property
+    def secure_cookies(self) -> bool:
+        """Mark cookies Secure when the dashboard is served over HTTPS."""
+        return self.dashboard_url.startswith("https://")
+
+    @classmethod
+    def from_env(cls) -> DashboardSettings:
+        """Read the process environment; raise SettingsError naming each bad variable."""
+        try:
+            return cls()  # type: ignore[call-arg]  # values come from the environment
+        except ValidationError as exc:
+            lines = []
+            for error in exc.errors():
+                field = str(error["loc"][0]) if error["loc"] else "?"
+                info = cls.model_fields.get(field)
+                alias = info.validation_alias if info else None
+                name = str(alias.choices[0]) if isinstance(alias, AliasChoices) else field
+                lines.append(f"  - {name}: {error['msg']}")
+            raise SettingsError("invalid configuration:\n" + "\n".join(lines)) from None
