@@ -8,9 +8,10 @@ UV ?= uv
 help: ## List the targets
 	@grep -hE '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-10s %s\n", $$1, $$2}'
 
-install: ## Install Python (uv) and Node (npm ci) dependencies
+install: ## Install Python (uv) and Node (npm ci: SDK tests, KEDA schema check) dependencies
 	$(UV) sync --locked
 	cd tests/e2e/sdk && npm ci --no-audit --no-fund
+	cd tests/deploy/crd && npm ci --no-audit --no-fund
 
 dev: ## Run migrator + API + dashboard locally (embedded PostgreSQL when none is configured)
 	$(UV) run python scripts/dev.py
