@@ -217,3 +217,19 @@ InvalidOauthClientIdOrSecret = _known(
 
 # The SDK surfaces these as "signed out" rather than as failures; listed here for callers' clarity.
 REFRESH_TOKEN_ERRORS = frozenset({RefreshTokenNotFoundOrExpired.code})
+
+# --- verification codes ---------------------------------------------------------------------------
+VerificationCodeNotFound = _known(
+    "VERIFICATION_CODE_NOT_FOUND", 404, "The verification code does not exist for this project."
+)
+VerificationCodeExpired = _known(
+    "VERIFICATION_CODE_EXPIRED", 400, "The verification code has expired."
+)
+VerificationCodeAlreadyUsed = _known(
+    "VERIFICATION_CODE_ALREADY_USED", 409, "The verification link has already been used."
+)
+VerificationCodeMaxAttemptsReached = _known(
+    "VERIFICATION_CODE_MAX_ATTEMPTS_REACHED",
+    400,
+    "The verification code was entered wrongly too many times. Request a new code.",
+)

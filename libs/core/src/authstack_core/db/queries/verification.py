@@ -1,0 +1,150 @@
+"""Verification-code SQL. Codes are found by the SHA-256 of the code, never by plaintext."""
+
+from __future__ import annotations
+
+import uuid
+from datetime import datetime
+from typing import Any
+
+from psycopg import AsyncConnection
+from psycopg.rows import class_row
+from psycopg.types.json import Jsonb
+
+from authstack_core.models.verification import VerificationCodeRow
+
+_COLUMNS = "id, type, expires_at, used_at, redirect_url, method, data, attempt_count, created_at"
+
+INSERT_CODE = """
+INSERT INTO verification_codes (project_id, branch_id, id, type, code_hash, nonce_hash,
+                                expires_at, redirect_url, method, data)
+VALUES (%(project_id)s, %(branch_id)s, %(id)s, %(type)s, %(code_hash)s, %(nonce_hash)s,
+        %(expires_at)s, %(redirect_url)s, %(method)s, %(data)s)
+"""
+
+
+async def insert_code(
+    conn: AsyncConnection[Any],
+    *,
+    project_id: str,
+    branch_id: str,
+    code_id: uuid.UUID,
+    type: str,
+    code_hash: bytes,
+    nonce_hash: bytes,
+    expires_at: datetime,
+    redirect_url: str | None,
+    method: dict[str, Any],
+    data: dict[str, Any],
+) -> None:
+    await conn.execute(
+        INSERT_CODE,
+        {
+            "project_id": project_id,
+            "branch_id": branch_id,
+            "id": code_id,
+            "type": type,
+            "code_hash": code_hash,
+            "nonce_hash": nonce_hash,
+            "expires_at": expires_at,
+            "redirect_url": redirect_url,
+            "method": Jsonb(method),
+            "data": Jsonb(data),
+        },
+    )
+
+
+SELECT_CODE_FOR_UPDATE = f"""
+SELECT {_COLUMNS} FROM verification_codes
+WHERE project_id = %(project_id)s AND branch_id = %(branch_id)s AND code_hash = %(code_hash)s
+  AND type = %(type)s
+FOR UPDATE
+"""
+
+
+async def select_code_for_update(
+    conn: AsyncConnection[Any], project_id: str, branch_id: str, type: str, code_hash: bytes
+) -> VerificationCodeRow | None:
+    async with conn.cursor(row_factory=class_row(VerificationCodeRow)) as cur:
+        await cur.execute(
+            SELECT_CODE_FOR_UPDATE,
+            {
+                "project_id": project_id,
+                "branch_id": branch_id,
+                "type": type,
+                "code_hash": code_hash,
+            },
+        )
+        return await cur.fetchone()
+
+
+# Every guess counts against all codes that share the 39-character tail, so guessing an OTP's
+# six visible characters is capped per nonce, not per code.
+COUNT_ATTEMPT = """
+UPDATE verification_codes SET attempt_count = attempt_count + 1
+WHERE project_id = %(project_id)s AND branch_id = %(branch_id)s AND nonce_hash = %(nonce_hash)s
+"""
+
+
+async def count_attempt(
+    conn: AsyncConnection[Any], project_id: str, branch_id: str, nonce_hash: bytes
+) -> None:
+    await conn.execute(
+        COUNT_ATTEMPT,
+        {"project_id": project_id, "branch_id": branch_id, "nonce_hash": nonce_hash},
+    )
+
+
+MARK_USED = """
+UPDATE verification_codes SET used_at = now()
+WHERE project_id = %(project_id)s AND branch_id = %(branch_id)s AND id = %(id)s
+"""
+
+
+async def mark_used(
+    conn: AsyncConnection[Any], project_id: str, branch_id: str, code_id: uuid.UUID
+) -> None:
+    await conn.execute(MARK_USED, {"project_id": project_id, "branch_id": branch_id, "id": code_id})
+
+
+SELECT_LIVE_CODES = f"""
+SELECT {_COLUMNS} FROM verification_codes
+WHERE project_id = %(project_id)s AND branch_id = %(branch_id)s AND type = %(type)s
+  AND used_at IS NULL AND expires_at > now() AND data @> %(data_filter)s
+ORDER BY created_at, id
+"""
+
+
+async def select_live_codes(
+    conn: AsyncConnection[Any],
+    project_id: str,
+    branch_id: str,
+    type: str,
+    data_filter: dict[str, Any],
+) -> list[VerificationCodeRow]:
+    async with conn.cursor(row_factory=class_row(VerificationCodeRow)) as cur:
+        await cur.execute(
+            SELECT_LIVE_CODES,
+            {
+                "project_id": project_id,
+                "branch_id": branch_id,
+                "type": type,
+                "data_filter": Jsonb(data_filter),
+            },
+        )
+        return await cur.fetchall()
+
+
+DELETE_CODE = """
+DELETE FROM verification_codes
+WHERE project_id = %(project_id)s AND branch_id = %(branch_id)s AND type = %(type)s AND id = %(id)s
+"""
+
+
+async def delete_code(
+    conn: AsyncConnection[Any], project_id: str, branch_id: str, type: str, code_id: uuid.UUID
+) -> bool:
+    cur = await conn.execute(
+        DELETE_CODE,
+        {"project_id": project_id, "branch_id": branch_id, "type": type, "id": code_id},
+    )
+    return cur.rowcount > 0
