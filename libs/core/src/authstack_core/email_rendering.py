@@ -17,6 +17,7 @@ from importlib import resources
 from typing import Any
 
 import jinja2
+from jinja2.exceptions import SecurityError
 from jinja2.sandbox import ImmutableSandboxedEnvironment
 
 MAX_TEMPLATE_CHARS = 100_000
@@ -112,7 +113,7 @@ _PARTIALS = {"layout.html": _read("layout.html"), "button.html": _read("button.h
 def _bounded_range(*args: int) -> range:
     rng = range(*args)
     if len(rng) > _MAX_RANGE:
-        raise jinja2.sandbox.SecurityError(f"range() is limited to {_MAX_RANGE} items in emails")
+        raise SecurityError(f"range() is limited to {_MAX_RANGE} items in emails")
     return rng
 
 
@@ -238,6 +239,8 @@ def html_to_text(html: str) -> str:
     parser = _TextExtractor()
     parser.feed(html)
     parser.close()
-    lines = [re.sub(r"[ \t\r\f\v]+", " ", line).strip() for line in "".join(parser.parts).split("\n")]
+    lines = [
+        re.sub(r"[ \t\r\f\v]+", " ", line).strip() for line in "".join(parser.parts).split("\n")
+    ]
     text = "\n".join(lines)
     return re.sub(r"\n{3,}", "\n\n", text).strip() + "\n"

@@ -50,7 +50,7 @@ def make_broker(settings: Settings, middleware: Sequence[Middleware] | None = No
         socket_timeout=10,
         health_check_interval=30,
     )
-    return RedisBroker(
+    return RedisBroker(  # type: ignore[no-untyped-call]
         client=client,
         namespace=settings.queue_namespace,
         middleware=list(middleware) if middleware is not None else None,

@@ -136,12 +136,8 @@ class Settings(BaseSettings):
 
     # --- email (the shared SMTP server; a project may name its own in emails.server) -----------
     email_host: str | None = Field(default=None, validation_alias=_env("STACK_EMAIL_HOST"))
-    email_port: int = Field(
-        default=587, ge=1, le=65535, validation_alias=_env("STACK_EMAIL_PORT")
-    )
-    email_username: str | None = Field(
-        default=None, validation_alias=_env("STACK_EMAIL_USERNAME")
-    )
+    email_port: int = Field(default=587, ge=1, le=65535, validation_alias=_env("STACK_EMAIL_PORT"))
+    email_username: str | None = Field(default=None, validation_alias=_env("STACK_EMAIL_USERNAME"))
     email_password: str | None = Field(
         default=None, validation_alias=_env("STACK_EMAIL_PASSWORD"), repr=False
     )

@@ -252,9 +252,7 @@ RETURNING id, status
 async def release_expired_leases(
     conn: AsyncConnection[Any], *, max_attempts: int, limit: int
 ) -> list[tuple[uuid.UUID, str]]:
-    cur = await conn.execute(
-        RELEASE_EXPIRED_LEASES, {"max_attempts": max_attempts, "limit": limit}
-    )
+    cur = await conn.execute(RELEASE_EXPIRED_LEASES, {"max_attempts": max_attempts, "limit": limit})
     return [(row[0], row[1]) for row in await cur.fetchall()]
 
 
