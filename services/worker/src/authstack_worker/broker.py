@@ -47,8 +47,9 @@ class BindMessageId(Middleware):
     """Every log line written while a message is processed carries its ``message_id``."""
 
     def before_process_message(self, broker: Broker, message: MessageProxy) -> None:
+        # Worker threads start with an empty context: bind the service name here too.
         structlog.contextvars.bind_contextvars(
-            message_id=message.message_id, actor=message.actor_name
+            service="worker", message_id=message.message_id, actor=message.actor_name
         )
 
     def after_process_message(
