@@ -187,7 +187,8 @@ class Handler:
                 raw=raw,
                 received_at=time.time(),
                 peer=str(session.peer),
-                tls=session.ssl is not None,
+                tls=session.ssl is not None
+                or server.transport.get_extra_info("ssl_object") is not None,
                 authenticated_as=login.login.decode() if isinstance(login, LoginPassword) else None,
             )
         )

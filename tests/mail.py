@@ -168,6 +168,67 @@ def otp_in(message: dict[str, Any]) -> str:
     return match.group(1)
 
 
+# --- TLS ------------------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class TlsFiles:
+    cert: Path
+    key: Path
+
+
+def make_certificate(directory: Path, name: str = "localhost") -> TlsFiles:
+    """A self-signed certificate for 127.0.0.1 and localhost (its own trust anchor)."""
+    import datetime as dt  # noqa: PLC0415 (only the TLS tests need these)
+    import ipaddress  # noqa: PLC0415
+
+    from cryptography import x509  # noqa: PLC0415
+    from cryptography.hazmat.primitives import hashes, serialization  # noqa: PLC0415
+    from cryptography.hazmat.primitives.asymmetric import ec  # noqa: PLC0415
+    from cryptography.x509.oid import NameOID  # noqa: PLC0415
+
+    key = ec.generate_private_key(ec.SECP256R1())
+    subject = x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, name)])
+    now = dt.datetime.now(dt.UTC)
+    cert = (
+        x509.CertificateBuilder()
+        .subject_name(subject)
+        .issuer_name(subject)
+        .public_key(key.public_key())
+        .serial_number(x509.random_serial_number())
+        .not_valid_before(now - dt.timedelta(minutes=5))
+        .not_valid_after(now + dt.timedelta(days=1))
+        .add_extension(
+            x509.SubjectAlternativeName(
+                [x509.DNSName("localhost"), x509.IPAddress(ipaddress.ip_address("127.0.0.1"))]
+            ),
+            critical=False,
+        )
+        .add_extension(x509.BasicConstraints(ca=True, path_length=None), critical=True)
+        .sign(key, hashes.SHA256())
+    )
+    files = TlsFiles(directory / f"{name}-cert.pem", directory / f"{name}-key.pem")
+    files.cert.write_bytes(cert.public_bytes(serialization.Encoding.PEM))
+    files.key.write_bytes(
+        key.private_bytes(
+            serialization.Encoding.PEM,
+            serialization.PrivateFormat.PKCS8,
+            serialization.NoEncryption(),
+        )
+    )
+    return files
+
+
+@pytest.fixture(scope="session")
+def tls_files() -> Iterator[TlsFiles]:
+    """The certificate the session's worker trusts (its SSL_CERT_FILE)."""
+    directory = Path(tempfile.mkdtemp(prefix="tls-"))
+    try:
+        yield make_certificate(directory)
+    finally:
+        shutil.rmtree(directory, ignore_errors=True)
+
+
 # --- the worker ---------------------------------------------------------------------------------
 
 
@@ -386,9 +447,9 @@ def mail_sink() -> Iterator[MailSink]:
 
 @pytest.fixture(scope="session")
 def mail_worker(
-    migrated_database: str, mail_sink: MailSink, session_redis: str
+    migrated_database: str, mail_sink: MailSink, session_redis: str, tls_files: TlsFiles
 ) -> Iterator[WorkerProcess]:
-    worker = start_worker(migrated_database, mail_sink)
+    worker = start_worker(migrated_database, mail_sink, SSL_CERT_FILE=str(tls_files.cert))
     try:
         yield worker
     finally:
@@ -419,4 +480,5 @@ __all__ = [
     "make_sink",
     "private_redis",
     "session_redis",
+    "tls_files",
 ]

@@ -7,4 +7,5 @@ from tests.mail import (  # noqa: F401 (fixtures)
     make_sink,
     private_redis,
     session_redis,
+    tls_files,
 )

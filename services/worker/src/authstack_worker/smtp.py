@@ -50,16 +50,25 @@ def build_message(delivery: Delivery) -> bytes:
     return msg.as_bytes()
 
 
+def _root_cause(exc: BaseException) -> BaseException:
+    seen = {id(exc)}
+    while exc.__cause__ is not None and id(exc.__cause__) not in seen:
+        exc = exc.__cause__
+        seen.add(id(exc))
+    return exc
+
+
 def _describe(exc: BaseException, stage: str, target: SmtpTarget) -> SmtpDeliveryError:
     where = f"{target.host}:{target.port}"
+    cause = _root_cause(exc)
+    if isinstance(cause, ssl.SSLCertVerificationError):  # aiosmtplib wraps it in a connect error
+        return SmtpDeliveryError(
+            f"TLS certificate of {where} not trusted: {cause.verify_message}", temporary=False
+        )
     if isinstance(exc, aiosmtplib.SMTPResponseException):
         text = f"SMTP {exc.code} {exc.message} (at {stage}, {where})"
         # 4xx: the server asks to try again later; 5xx: it refuses for good.
         return SmtpDeliveryError(text, temporary=400 <= exc.code < 500)
-    if isinstance(exc, ssl.SSLCertVerificationError):
-        return SmtpDeliveryError(
-            f"TLS certificate of {where} not trusted: {exc.verify_message}", temporary=False
-        )
     if isinstance(exc, aiosmtplib.SMTPNotSupported):
         return SmtpDeliveryError(f"{where} does not support {exc} (at {stage})", temporary=False)
     if isinstance(exc, ValueError):  # an address aiosmtplib cannot quote safely
@@ -92,8 +101,8 @@ class SmtpPool:
     def __init__(self, *, timeout: float, max_per_server: int) -> None:
         self.timeout = timeout
         self.max_per_server = max_per_server
-        self._idle: dict[tuple[str, int, str | None, bool], list[_Connection]] = {}
-        self._slots: dict[tuple[str, int, str | None, bool], asyncio.Semaphore] = {}
+        self._idle: dict[tuple[str, int, str | None, str, bool], list[_Connection]] = {}
+        self._slots: dict[tuple[str, int, str | None, str, bool], asyncio.Semaphore] = {}
         self._tls = ssl.create_default_context()  # honours SSL_CERT_FILE / SSL_CERT_DIR
         self.connections_opened = 0
 
@@ -112,7 +121,7 @@ class SmtpPool:
         self.connections_opened += 1
         return _Connection(client)
 
-    def _take_idle(self, key: tuple[str, int, str | None, bool]) -> _Connection | None:
+    def _take_idle(self, key: tuple[str, int, str | None, str, bool]) -> _Connection | None:
         idle = self._idle.get(key, [])
         while idle:
             conn = idle.pop()

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import hashlib
 import uuid
 from dataclasses import dataclass, field
 from datetime import datetime
@@ -128,5 +129,8 @@ class SmtpTarget:
     sender_address: str  # the envelope sender
 
     @property
-    def pool_key(self) -> tuple[str, int, str | None, bool]:
-        return (self.host, self.port, self.username, self.implicit_tls)
+    def pool_key(self) -> tuple[str, int, str | None, str, bool]:
+        """Connections are shared only between identical logins: never lend a session that
+        one project's credentials opened to another project's (wrong or absent) ones."""
+        secret = hashlib.sha256((self.password or "").encode()).hexdigest()
+        return (self.host, self.port, self.username, secret, self.implicit_tls)

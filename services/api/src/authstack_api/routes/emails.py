@@ -46,7 +46,7 @@ async def send_email(request: Request[Any, Any, Any], data: SendEmailBody) -> Re
     """Queue an email per user; needs the project's own SMTP server. ``theme_id`` and
     ``notification_category_name`` are accepted and have no effect yet."""
     auth = require(await authenticate(request), "server", "admin")
-    if (data.user_ids is None) == (data.all_users is True):
+    if (data.user_ids is not None) == (data.all_users is True):
         raise _schema_error(request, "send exactly one of user_ids or all_users: true")
     contents = [v for v in (data.html, data.template_id, data.draft_id) if v is not None]
     if len(contents) != 1:
