@@ -117,11 +117,34 @@ def _bounded_range(*args: int) -> range:
     return rng
 
 
+class _Undefined(jinja2.Undefined):
+    """A missing optional variable renders empty; what the sandbox refused raises instead, so a
+    template probing for internals is rejected when saved rather than rendering quietly."""
+
+    __slots__ = ()
+
+    def _refuse_if_unsafe(self) -> None:
+        if self._undefined_exception is SecurityError:
+            self._fail_with_undefined_error()
+
+    def __str__(self) -> str:
+        self._refuse_if_unsafe()
+        return super().__str__()
+
+    def __bool__(self) -> bool:
+        self._refuse_if_unsafe()
+        return super().__bool__()
+
+    def __iter__(self) -> Any:
+        self._refuse_if_unsafe()
+        return super().__iter__()
+
+
 def _environment(*, html: bool) -> ImmutableSandboxedEnvironment:
     env = ImmutableSandboxedEnvironment(
         loader=jinja2.DictLoader(_PARTIALS) if html else None,
         autoescape=html,
-        undefined=jinja2.Undefined,  # a missing optional variable renders empty
+        undefined=_Undefined,
         auto_reload=False,
         keep_trailing_newline=True,
     )
