@@ -3,7 +3,7 @@
 SHELL := /bin/bash
 UV ?= uv
 
-.PHONY: help install dev migrate api test test-py test-sdk lint format bench
+.PHONY: help install dev migrate api dashboard test test-py test-sdk lint format bench
 
 help: ## List the targets
 	@grep -hE '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-10s %s\n", $$1, $$2}'
@@ -12,7 +12,7 @@ install: ## Install Python (uv) and Node (npm ci) dependencies
 	$(UV) sync --locked
 	cd tests/e2e/sdk && npm ci --no-audit --no-fund
 
-dev: ## Run migrator + API locally (embedded PostgreSQL when none is configured)
+dev: ## Run migrator + API + dashboard locally (embedded PostgreSQL when none is configured)
 	$(UV) run python scripts/dev.py
 
 migrate: ## Apply migrations and the seed to STACK_DATABASE_CONNECTION_STRING
@@ -20,6 +20,9 @@ migrate: ## Apply migrations and the seed to STACK_DATABASE_CONNECTION_STRING
 
 api: ## Run only the API against STACK_DATABASE_CONNECTION_STRING
 	$(UV) run python -m authstack_api
+
+dashboard: ## Run only the dashboard against the API at STACK_DASHBOARD_API_URL
+	$(UV) run python -m authstack_dashboard
 
 test: install lint ## Lint, then every test: Python integration tests and the official SDK scenarios
 	CI=$${CI:-} $(UV) run pytest

@@ -1,4 +1,5 @@
-"""``make dev``: run the migrator, then the API, against a local or embedded PostgreSQL."""
+"""``make dev``: run the migrator, then the API and the dashboard, against a local or embedded
+PostgreSQL."""
 
 from __future__ import annotations
 
@@ -138,6 +139,14 @@ def build_env() -> tuple[Env, str | None]:
         env.setdefault(key, value)
     env.setdefault("STACK_API_PORT", "8102")
     env.setdefault("NEXT_PUBLIC_STACK_API_URL", f"http://localhost:{env['STACK_API_PORT']}")
+    env.setdefault("STACK_DASHBOARD_PORT", "8101")
+    env.setdefault(
+        "NEXT_PUBLIC_STACK_DASHBOARD_URL", f"http://localhost:{env['STACK_DASHBOARD_PORT']}"
+    )
+    if not env.get("STACK_DASHBOARD_SESSION_SECRET"):
+        env["STACK_DASHBOARD_SESSION_SECRET"] = persisted(
+            "dashboard-session-secret", lambda: secrets.token_urlsafe(32)
+        )
     if not env.get("STACK_SERVER_SECRET"):
         env["STACK_SERVER_SECRET"] = persisted("server-secret", lambda: secrets.token_urlsafe(32))
     ensure_keys(env)
@@ -294,13 +303,13 @@ def running(module: str, env: Env) -> Iterator[subprocess.Popen[bytes]]:
         stop(process)
 
 
-def check_port_free(host: str, port: int) -> None:
+def check_port_free(host: str, port: int, variable: str = "STACK_API_PORT") -> None:
     with socket.socket() as sock:
         sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
         try:
             sock.bind((host, port))
         except OSError:
-            raise DevError(f"port {port} is in use; set STACK_API_PORT to another one") from None
+            raise DevError(f"port {port} is in use; set {variable} to another one") from None
 
 
 def admin_can_sign_in(api: str, env: Env) -> bool:
@@ -324,18 +333,18 @@ def admin_can_sign_in(api: str, env: Env) -> bool:
         return False
 
 
-def wait_for_health(url: str, process: subprocess.Popen[bytes]) -> None:
+def wait_for_health(url: str, process: subprocess.Popen[bytes], name: str = "the API") -> None:
     deadline = time.monotonic() + HEALTH_TIMEOUT_S
     while time.monotonic() < deadline:
         if process.poll() is not None:
-            raise DevError(f"the API exited with status {process.returncode} during start-up")
+            raise DevError(f"{name} exited with status {process.returncode} during start-up")
         try:
             with urllib.request.urlopen(url, timeout=2) as response:  # noqa: S310 (our own URL)
                 if response.status == 200:
                     return
         except (urllib.error.URLError, OSError):
             time.sleep(0.2)
-    raise DevError(f"the API did not answer {url} within {HEALTH_TIMEOUT_S:.0f}s")
+    raise DevError(f"{name} did not answer {url} within {HEALTH_TIMEOUT_S:.0f}s")
 
 
 # --- output ---------------------------------------------------------------------------------
@@ -343,6 +352,7 @@ def wait_for_health(url: str, process: subprocess.Popen[bytes]) -> None:
 
 def banner(env: Env, database: str, password: str | None, login_ok: bool, elapsed: float) -> str:
     api = env["NEXT_PUBLIC_STACK_API_URL"]
+    dashboard = env["NEXT_PUBLIC_STACK_DASHBOARD_URL"]
     pck = env[f"{SEED}PUBLISHABLE_CLIENT_KEY"]
     shown_password = password or f"(as set in {SEED}USER_PASSWORD)"
     login_warning = "" if login_ok else STALE_ADMIN_WARNING
@@ -351,6 +361,7 @@ def banner(env: Env, database: str, password: str | None, login_ok: bool, elapse
 {rule}
  authstack is running (ready in {elapsed:.1f}s)
 
+   Dashboard               {dashboard}   (sign in as {env[f"{SEED}USER_EMAIL"]})
    API                     {api}   (GET {api}/health)
    Database                {database}
    Project id              internal
@@ -378,6 +389,9 @@ def _interrupt(signum: int, frame: FrameType | None) -> None:
 def serve(env: Env, password: str | None, started: float, stack: contextlib.ExitStack) -> int:
     host, port = env.get("STACK_API_HOST", "127.0.0.1"), int(env["STACK_API_PORT"])
     check_port_free(host, port)
+    dashboard_host = env.get("STACK_DASHBOARD_HOST", "127.0.0.1")
+    dashboard_port = int(env["STACK_DASHBOARD_PORT"])
+    check_port_free(dashboard_host, dashboard_port, "STACK_DASHBOARD_PORT")
     database = choose_database(env, stack)
     print(f"dev: database: {database}")
     with running("authstack_migrator", env) as migrator:
@@ -387,10 +401,19 @@ def serve(env: Env, password: str | None, started: float, stack: contextlib.Exit
     probe_host = "127.0.0.1" if host in ("0.0.0.0", "::", "") else host  # noqa: S104
     local_url = f"http://{probe_host}:{port}"
     wait_for_health(f"{local_url}/health", api)
+    # The dashboard talks to the API over loopback, whatever public URL the API has.
+    env.setdefault("STACK_DASHBOARD_API_URL", local_url)
+    dashboard = stack.enter_context(running("authstack_dashboard", env))
+    wildcard = ("0.0.0.0", "::", "")  # noqa: S104 (only compared against)
+    dashboard_probe = "127.0.0.1" if dashboard_host in wildcard else dashboard_host
+    wait_for_health(f"http://{dashboard_probe}:{dashboard_port}/health", dashboard, "the dashboard")
     elapsed = time.monotonic() - started
     login_ok = admin_can_sign_in(local_url, env)
     print(banner(env, database, password, login_ok, elapsed), flush=True)
-    api.wait()
+    while api.poll() is None and dashboard.poll() is None:
+        time.sleep(0.5)
+    if api.returncode is None:
+        raise DevError(f"the dashboard exited with status {dashboard.returncode}")
     raise DevError(f"the API exited with status {api.returncode}")
 
 

@@ -208,6 +208,13 @@ RedirectUrlNotWhitelisted = _known(
     "REDIRECT_URL_NOT_WHITELISTED", 400, "The redirect URL is not in the project's trusted domains."
 )
 TeamNotFound = _known("TEAM_NOT_FOUND", 404, "Team not found.", "team_id")
+TeamMembershipNotFound = _known(
+    "TEAM_MEMBERSHIP_NOT_FOUND",
+    404,
+    "The user is not a member of this team.",
+    "team_id",
+    "user_id",
+)
 InvalidOauthClientIdOrSecret = _known(
     "INVALID_OAUTH_CLIENT_ID_OR_SECRET",
     400,

@@ -10,7 +10,7 @@ from typing import Any
 
 import structlog
 
-from authstack_core.settings import Settings
+from authstack_core.settings import DashboardSettings, Settings
 
 REDACTED = "[redacted]"
 # Any key naming one of these is treated as secret, whatever it holds.
@@ -52,7 +52,7 @@ def redact(
     return event_dict
 
 
-def configure_logging(settings: Settings, *, service: str) -> None:
+def configure_logging(settings: Settings | DashboardSettings, *, service: str) -> None:
     """Route structlog and stdlib logging through one pipeline writing to stderr."""
     level = getattr(logging, settings.log_level.upper())
     shared: list[Any] = [

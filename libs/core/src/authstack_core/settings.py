@@ -219,3 +219,77 @@ def _variable_name(field: str) -> str:
     if isinstance(alias, AliasChoices):
         return str(alias.choices[0])
     return field
+
+
+class DashboardSettings(BaseSettings):
+    """What the dashboard needs: where the API is, where it listens, and its cookie secret.
+
+    The dashboard has no database connection and never sees the server secret: it signs its
+    admin in through the API. Build it with ``DashboardSettings.from_env()`` in ``__main__``.
+    """
+
+    model_config = SettingsConfigDict(
+        env_file=None, extra="ignore", populate_by_name=True, frozen=True
+    )
+
+    # The API base the dashboard calls (an internal address may differ from the public one).
+    api_url: str = Field(
+        default="http://localhost:8102",
+        validation_alias=_env("STACK_DASHBOARD_API_URL", "NEXT_PUBLIC_STACK_API_URL"),
+    )
+    # The API base apps use (shown in the snippets); defaults to api_url.
+    public_api_url: str | None = Field(
+        default=None, validation_alias=_env("NEXT_PUBLIC_STACK_API_URL")
+    )
+    dashboard_url: str = Field(
+        default="http://localhost:8101", validation_alias=_env("NEXT_PUBLIC_STACK_DASHBOARD_URL")
+    )
+    host: str = Field(default="127.0.0.1", validation_alias=_env("STACK_DASHBOARD_HOST"))
+    port: int = Field(default=8101, validation_alias=_env("STACK_DASHBOARD_PORT"))
+    # Signs the session and CSRF cookies; rotating it signs everyone out.
+    session_secret: str = Field(
+        min_length=32, validation_alias=_env("STACK_DASHBOARD_SESSION_SECRET"), repr=False
+    )
+    # The internal project's publishable key, sent on the dashboard's client requests.
+    publishable_client_key: str | None = Field(
+        default=None,
+        validation_alias=_env(
+            "NEXT_PUBLIC_STACK_PUBLISHABLE_CLIENT_KEY",
+            "STACK_SEED_INTERNAL_PROJECT_PUBLISHABLE_CLIENT_KEY",
+        ),
+        repr=False,
+    )
+    api_timeout_seconds: float = Field(
+        default=15.0, gt=0, validation_alias=_env("STACK_DASHBOARD_API_TIMEOUT_SECONDS")
+    )
+    log_format: Literal["json", "console"] = Field(
+        default="json", validation_alias=_env("STACK_LOG_FORMAT")
+    )
+    log_level: Literal["debug", "info", "warning", "error"] = Field(
+        default="info", validation_alias=_env("STACK_LOG_LEVEL")
+    )
+
+    @field_validator("api_url", "dashboard_url")
+    @classmethod
+    def _strip_slash(cls, value: str) -> str:
+        return value.rstrip("/")
+
+    @property
+    def secure_cookies(self) -> bool:
+        """Mark cookies Secure when the dashboard is served over HTTPS."""
+        return self.dashboard_url.startswith("https://")
+
+    @classmethod
+    def from_env(cls) -> DashboardSettings:
+        """Read the process environment; raise SettingsError naming each bad variable."""
+        try:
+            return cls()  # type: ignore[call-arg]  # values come from the environment
+        except ValidationError as exc:
+            lines = []
+            for error in exc.errors():
+                field = str(error["loc"][0]) if error["loc"] else "?"
+                info = cls.model_fields.get(field)
+                alias = info.validation_alias if info else None
+                name = str(alias.choices[0]) if isinstance(alias, AliasChoices) else field
+                lines.append(f"  - {name}: {error['msg']}")
+            raise SettingsError("invalid configuration:\n" + "\n".join(lines)) from None

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from typing import Annotated, Any, TypeVar
+from typing import Annotated, Any, Literal, TypeVar
 
 import msgspec
 from msgspec import UNSET, Meta, UnsetType
@@ -127,6 +127,97 @@ class ServerUserCreate(Strict):
     country_code: Annotated[str, Meta(pattern=r"^[A-Z]{2}$")] | None = None
     risk_scores: RiskScores | None = None
     oauth_providers: list[OAuthProviderInput] | None = None
+
+
+# --- admin: projects and their legacy config (contract §1.5, §10) ---------------------------------
+OAuthProviderId = Annotated[str, Meta(pattern=r"^[a-z0-9][a-z0-9_-]{0,62}$")]
+PermissionId = Annotated[str, Meta(pattern=r"^\$?[a-z0-9_:]{1,128}$")]
+ProjectName = Annotated[str, Meta(min_length=1, max_length=256)]
+Description = Annotated[str, Meta(max_length=4096)]
+ShortText = Annotated[str, Meta(max_length=1024)]
+HandlerPath = Annotated[str, Meta(pattern=r"^/", max_length=1024)]
+HttpUrl = Annotated[str, Meta(pattern=r"^https?://[^\s/?#]+[^\s]*$", max_length=2048)]
+
+
+class OAuthProviderConfig(Strict):
+    id: OAuthProviderId
+    type: Literal["shared", "standard"]
+    client_id: ShortText | None = None
+    client_secret: ShortText | None = None
+    facebook_config_id: ShortText | None = None
+    microsoft_tenant_id: ShortText | None = None
+    apple_bundle_ids: list[ShortText] | None = None
+
+
+class DomainConfig(Strict):
+    domain: HttpUrl
+    handler_path: HandlerPath = "/handler"
+
+
+class EmailConfig(Strict):
+    type: Literal["shared", "standard"]
+    host: ShortText | None = None
+    port: Annotated[int, Meta(ge=1, le=65535)] | None = None
+    username: ShortText | None = None
+    password: ShortText | None = None
+    sender_name: ShortText | None = None
+    sender_email: Email | None = None
+
+
+class PermissionRef(Strict):
+    id: PermissionId
+
+
+class LegacyProjectConfig(Strict):
+    sign_up_enabled: bool | UnsetType = UNSET
+    credential_enabled: bool | UnsetType = UNSET
+    magic_link_enabled: bool | UnsetType = UNSET
+    passkey_enabled: bool | UnsetType = UNSET
+    allow_localhost: bool | UnsetType = UNSET
+    client_team_creation_enabled: bool | UnsetType = UNSET
+    client_user_deletion_enabled: bool | UnsetType = UNSET
+    allow_user_api_keys: bool | UnsetType = UNSET
+    allow_team_api_keys: bool | UnsetType = UNSET
+    oauth_providers: list[OAuthProviderConfig] | UnsetType = UNSET
+    domains: Annotated[list[DomainConfig], Meta(max_length=256)] | UnsetType = UNSET
+    email_config: EmailConfig | UnsetType = UNSET
+    email_theme: ShortText | UnsetType = UNSET
+    create_team_on_sign_up: bool | UnsetType = UNSET
+    team_creator_default_permissions: list[PermissionRef] | UnsetType = UNSET
+    team_member_default_permissions: list[PermissionRef] | UnsetType = UNSET
+    user_default_permissions: list[PermissionRef] | UnsetType = UNSET
+    oauth_account_merge_strategy: (
+        Literal["link_method", "raise_error", "allow_duplicates"] | UnsetType
+    ) = UNSET
+    require_email_verification: bool | UnsetType = UNSET
+
+
+class ProjectUpdate(Strict):
+    display_name: ProjectName | UnsetType = UNSET
+    description: Description | None | UnsetType = UNSET
+    is_production_mode: bool | UnsetType = UNSET
+    config: LegacyProjectConfig | None | UnsetType = UNSET
+
+
+class ProjectCreate(Strict):
+    display_name: ProjectName
+    owner_team_id: str
+    description: Description | None = None
+    is_production_mode: bool = False
+    config: LegacyProjectConfig | None = None
+
+
+class ApiKeySetCreate(Strict):
+    description: Description
+    expires_at_millis: int
+    has_publishable_client_key: bool
+    has_secret_server_key: bool
+    has_super_secret_admin_key: bool
+
+
+class ApiKeySetUpdate(Strict):
+    description: Description | UnsetType = UNSET
+    revoked: bool | UnsetType = UNSET
 
 
 def changes_of(update: msgspec.Struct) -> dict[str, Any]:

@@ -55,9 +55,10 @@ NEW_PROJECT_OVERRIDE: dict[str, Any] = {
 
 
 def render(override: dict[str, Any]) -> dict[str, Any]:
-    """Apply dot-path keys in order over a copy of the defaults."""
+    """Apply dot-path keys over a copy of the defaults, shallower paths first, so that a key
+    always refines its ancestors whatever order the stored JSON object came back in."""
     out = copy.deepcopy(DEFAULTS)
-    for path, value in override.items():
+    for path, value in sorted(override.items(), key=lambda item: item[0].count(".")):
         node = out
         *parents, leaf = path.split(".")
         for part in parents:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import hashlib
 import uuid
 from dataclasses import dataclass, field
 from datetime import datetime
@@ -29,3 +30,193 @@ class ProjectRow:
 
     def __post_init__(self) -> None:
         self.config = ProjectConfig.from_override(self.config_override)
+
+
+@dataclass(slots=True)
+class AdminProjectRow:
+    """A project as its administrators see it (``GET /internal/projects*``)."""
+
+    id: str
+    display_name: str
+    description: str
+    is_production_mode: bool
+    owner_team_id: uuid.UUID | None
+    config_override: dict[str, Any]
+    created_at: datetime
+    config: ProjectConfig = field(init=False)
+
+    def __post_init__(self) -> None:
+        self.config = ProjectConfig.from_override(self.config_override)
+
+    @classmethod
+    def of(cls, row: ProjectRow) -> AdminProjectRow:
+        return cls(
+            row.id,
+            row.display_name,
+            row.description,
+            row.is_production_mode,
+            row.owner_team_id,
+            row.config_override,
+            row.created_at,
+        )
+
+    def admin_json(self) -> dict[str, Any]:
+        return {
+            "id": self.id,
+            "display_name": self.display_name,
+            "description": self.description,
+            "created_at_millis": int(self.created_at.timestamp() * 1000),
+            "is_production_mode": self.is_production_mode,
+            "owner_team_id": str(self.owner_team_id) if self.owner_team_id else None,
+            "config": legacy_config(self.config),
+        }
+
+
+# --- the legacy `config` object of the admin project (contract §10) ------------------------------
+# Flat legacy booleans and the dot-path they are stored under.
+LEGACY_FLAGS: dict[str, str] = {
+    "sign_up_enabled": "auth.allowSignUp",
+    "credential_enabled": "auth.password.allowSignIn",
+    "magic_link_enabled": "auth.otp.allowSignIn",
+    "passkey_enabled": "auth.passkey.allowSignIn",
+    "allow_localhost": "domains.allowLocalhost",
+    "client_team_creation_enabled": "teams.allowClientTeamCreation",
+    "client_user_deletion_enabled": "users.allowClientUserDeletion",
+    "allow_user_api_keys": "apiKeys.enabled.user",
+    "allow_team_api_keys": "apiKeys.enabled.team",
+    "create_team_on_sign_up": "teams.createPersonalTeamOnSignUp",
+    "require_email_verification": "onboarding.requireEmailVerification",
+}
+LEGACY_PERMISSION_GROUPS: dict[str, str] = {
+    "team_creator_default_permissions": "teamCreator",
+    "team_member_default_permissions": "teamMember",
+    "user_default_permissions": "signUp",
+}
+DEFAULT_EMAIL_THEME = "default-light"
+
+
+def legacy_config(config: ProjectConfig) -> dict[str, Any]:
+    """The rendered config in the legacy shape the admin project object carries."""
+    out: dict[str, Any] = {name: bool(config._get(path)) for name, path in LEGACY_FLAGS.items()}
+    providers = config._get("auth.oauth.providers") or {}
+    oauth: list[dict[str, Any]] = []
+    for provider_config_id, p in sorted(providers.items()):
+        if not isinstance(p, dict):
+            continue
+        shared = p.get("isShared", True) is not False
+        item: dict[str, Any] = {
+            "provider_config_id": provider_config_id,
+            "id": str(p.get("type") or provider_config_id),
+            "type": "shared" if shared else "standard",
+        }
+        if not shared:
+            item["client_id"] = p.get("clientId")
+            item["client_secret"] = p.get("clientSecret")
+        for wire, stored in (
+            ("facebook_config_id", "facebookConfigId"),
+            ("microsoft_tenant_id", "microsoftTenantId"),
+            ("apple_bundle_ids", "appleBundles"),
+        ):
+            if p.get(stored) is not None:
+                item[wire] = p[stored]
+        oauth.append(item)
+    out["oauth_providers"] = oauth
+    out["enabled_oauth_providers"] = [{"id": pid} for pid in config.enabled_oauth_providers]
+    out["domains"] = [
+        {"domain": d.base_url, "handler_path": d.handler_path} for d in config.trusted_domains
+    ]
+    server = config._get("emails.server") or {}
+    if not isinstance(server, dict) or server.get("isShared", True) is not False:
+        out["email_config"] = {"type": "shared"}
+    else:
+        out["email_config"] = {
+            "type": "standard",
+            "host": server.get("host"),
+            "port": server.get("port"),
+            "username": server.get("username"),
+            "password": server.get("password"),
+            "sender_name": server.get("senderName"),
+            "sender_email": server.get("senderEmail"),
+        }
+    out["email_theme"] = config._get("emails.selectedThemeId") or DEFAULT_EMAIL_THEME
+    for name, group in LEGACY_PERMISSION_GROUPS.items():
+        out[name] = [{"id": pid} for pid in config.default_permissions(group)]
+    out["oauth_account_merge_strategy"] = (
+        config._get("auth.oauth.accountMergeStrategy") or "link_method"
+    )
+    return out
+
+
+def legacy_config_changes(legacy: dict[str, Any]) -> dict[str, Any]:
+    """Dot-path overrides for a validated legacy ``config`` object (only the keys it sent).
+
+    List-valued fields (OAuth providers, domains, permissions) replace their whole subtree.
+    """
+    changes: dict[str, Any] = {}
+    for name, path in LEGACY_FLAGS.items():
+        if name in legacy:
+            changes[path] = bool(legacy[name])
+    if "oauth_providers" in legacy:
+        providers: dict[str, Any] = {}
+        for p in legacy["oauth_providers"]:
+            shared = p["type"] == "shared"
+            entry: dict[str, Any] = {
+                "type": p["id"],
+                "isShared": shared,
+                "allowSignIn": True,
+                "allowConnectedAccounts": True,
+            }
+            if not shared:
+                entry["clientId"] = p.get("client_id")
+                entry["clientSecret"] = p.get("client_secret")
+            for wire, stored in (
+                ("facebook_config_id", "facebookConfigId"),
+                ("microsoft_tenant_id", "microsoftTenantId"),
+                ("apple_bundle_ids", "appleBundles"),
+            ):
+                if p.get(wire) is not None:
+                    entry[stored] = p[wire]
+            providers[p["id"]] = entry
+        changes["auth.oauth.providers"] = providers
+    if "domains" in legacy:
+        # Ids are derived from the URL so the same list always stores the same keys.
+        changes["domains.trustedDomains"] = {
+            hashlib.sha256(d["domain"].encode()).hexdigest()[:16]: {
+                "baseUrl": d["domain"],
+                "handlerPath": d["handler_path"],
+            }
+            for d in legacy["domains"]
+        }
+    if "email_config" in legacy:
+        email = legacy["email_config"]
+        if email["type"] == "shared":
+            changes["emails.server"] = {"isShared": True}
+        else:
+            changes["emails.server"] = {
+                "isShared": False,
+                "provider": "smtp",
+                "host": email.get("host"),
+                "port": email.get("port"),
+                "username": email.get("username"),
+                "password": email.get("password"),
+                "senderName": email.get("sender_name"),
+                "senderEmail": email.get("sender_email"),
+            }
+    if "email_theme" in legacy:
+        changes["emails.selectedThemeId"] = legacy["email_theme"]
+    for name, group in LEGACY_PERMISSION_GROUPS.items():
+        if name in legacy:
+            changes[f"rbac.defaultPermissions.{group}"] = {p["id"]: True for p in legacy[name]}
+    if "oauth_account_merge_strategy" in legacy:
+        changes["auth.oauth.accountMergeStrategy"] = legacy["oauth_account_merge_strategy"]
+    return changes
+
+
+def apply_override_changes(override: dict[str, Any], changes: dict[str, Any]) -> dict[str, Any]:
+    """``override`` with each changed path set, dropping stored keys below it (it replaces them)."""
+    out = dict(override)
+    for path, value in changes.items():
+        for key in [k for k in out if k.startswith(path + ".")]:
+            del out[key]
+        out[path] = value
+    return out

@@ -2,12 +2,14 @@
 
 from __future__ import annotations
 
+import uuid
 from typing import Any
 
 from psycopg import AsyncConnection
 from psycopg.rows import class_row
+from psycopg.types.json import Jsonb
 
-from authstack_core.models.projects import ProjectRow
+from authstack_core.models.projects import AdminProjectRow, ProjectRow
 
 # One round trip per request: the project, its tenancy on the branch, and its live key hashes.
 SELECT_PROJECT_FOR_REQUEST = """
@@ -65,3 +67,113 @@ async def select_user_exists(conn: AsyncConnection[Any], tenancy_id: Any, user_i
     cur = await conn.execute(SELECT_USER_EXISTS, {"tenancy_id": tenancy_id, "user_id": user_id})
     row = await cur.fetchone()
     return bool(row and row[0])
+
+
+_ADMIN_COLUMNS = """
+SELECT p.id, p.display_name, p.description, p.is_production_mode, p.owner_team_id,
+       p.config_override, p.created_at
+FROM projects p
+"""
+# Projects owned by any internal team the user is a member of.
+SELECT_OWNED_PROJECTS = (
+    _ADMIN_COLUMNS
+    + """WHERE p.owner_team_id IN (
+    SELECT m.team_id FROM team_members m JOIN tenancies t ON t.id = m.tenancy_id
+    WHERE t.project_id = 'internal' AND t.branch_id = 'main' AND m.user_id = %(user_id)s)
+ORDER BY p.created_at, p.id
+"""
+)
+
+
+async def select_owned_projects(conn: AsyncConnection[Any], user_id: str) -> list[AdminProjectRow]:
+    async with conn.cursor(row_factory=class_row(AdminProjectRow)) as cur:
+        await cur.execute(SELECT_OWNED_PROJECTS, {"user_id": user_id})
+        return await cur.fetchall()
+
+
+SELECT_PROJECT_FOR_UPDATE = _ADMIN_COLUMNS + "WHERE p.id = %(project_id)s FOR UPDATE"
+
+
+async def select_project_for_update(
+    conn: AsyncConnection[Any], project_id: str
+) -> AdminProjectRow | None:
+    """The project row, locked until the transaction ends (read-modify-write of its config)."""
+    async with conn.cursor(row_factory=class_row(AdminProjectRow)) as cur:
+        await cur.execute(SELECT_PROJECT_FOR_UPDATE, {"project_id": project_id})
+        return await cur.fetchone()
+
+
+INSERT_PROJECT = """
+INSERT INTO projects (id, display_name, description, is_production_mode, owner_team_id,
+                      config_override)
+VALUES (%(id)s, %(display_name)s, %(description)s, %(is_production_mode)s, %(owner_team_id)s,
+        %(config_override)s)
+"""
+INSERT_TENANCY = """
+INSERT INTO tenancies (id, project_id, branch_id) VALUES (%(id)s, %(project_id)s, 'main')
+"""
+
+
+async def insert_project(
+    conn: AsyncConnection[Any],
+    project_id: str,
+    *,
+    display_name: str,
+    description: str,
+    is_production_mode: bool,
+    owner_team_id: str,
+    config_override: dict[str, Any],
+) -> None:
+    """Insert a project and its main-branch tenancy."""
+    await conn.execute(
+        INSERT_PROJECT,
+        {
+            "id": project_id,
+            "display_name": display_name,
+            "description": description,
+            "is_production_mode": is_production_mode,
+            "owner_team_id": owner_team_id,
+            "config_override": Jsonb(config_override),
+        },
+    )
+    await conn.execute(INSERT_TENANCY, {"id": uuid.uuid4(), "project_id": project_id})
+
+
+UPDATE_PROJECT = """
+UPDATE projects
+SET display_name = %(display_name)s, description = %(description)s,
+    is_production_mode = %(is_production_mode)s, config_override = %(config_override)s,
+    updated_at = now()
+WHERE id = %(project_id)s
+"""
+
+
+async def update_project(conn: AsyncConnection[Any], row: AdminProjectRow) -> None:
+    await conn.execute(
+        UPDATE_PROJECT,
+        {
+            "project_id": row.id,
+            "display_name": row.display_name,
+            "description": row.description,
+            "is_production_mode": row.is_production_mode,
+            "config_override": Jsonb(row.config_override),
+        },
+    )
+
+
+DELETE_PROJECT = "DELETE FROM projects WHERE id = %(project_id)s"
+
+
+async def delete_project(conn: AsyncConnection[Any], project_id: str) -> bool:
+    """Delete a project; tenancies, key sets, users and codes go with it (ON DELETE CASCADE)."""
+    cur = await conn.execute(DELETE_PROJECT, {"project_id": project_id})
+    return cur.rowcount > 0
+
+
+COUNT_USERS = "SELECT count(*) FROM users WHERE tenancy_id = %(tenancy_id)s"
+
+
+async def count_users(conn: AsyncConnection[Any], tenancy_id: uuid.UUID) -> int:
+    cur = await conn.execute(COUNT_USERS, {"tenancy_id": tenancy_id})
+    row = await cur.fetchone()
+    return int(row[0]) if row else 0

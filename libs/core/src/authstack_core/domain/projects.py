@@ -1,0 +1,132 @@
+"""Projects as their administrators manage them: list, create, read, update, delete, metrics."""
+
+from __future__ import annotations
+
+import uuid
+from dataclasses import dataclass
+from typing import Any
+
+from authstack_core.db.queries import projects as q
+from authstack_core.db.queries import users as user_q
+from authstack_core.domain.context import Deps
+from authstack_core.errors import (
+    CurrentProjectNotFound,
+    StatusError,
+    TeamMembershipNotFound,
+)
+from authstack_core.models.config import NEW_PROJECT_OVERRIDE
+from authstack_core.models.projects import (
+    AdminProjectRow,
+    ProjectRow,
+    apply_override_changes,
+    legacy_config_changes,
+)
+from authstack_core.models.users import UserRow
+
+INTERNAL_PROJECT_ID = "internal"
+
+
+async def list_owned_projects(deps: Deps, user_id: str) -> list[AdminProjectRow]:
+    """Projects owned by the internal teams ``user_id`` (an internal-project user) belongs to."""
+    async with deps.pool.connection() as conn:
+        return await q.select_owned_projects(conn, user_id)
+
+
+async def create_project(
+    deps: Deps,
+    user_id: str,
+    *,
+    owner_team_id: str,
+    display_name: str,
+    description: str,
+    is_production_mode: bool,
+    legacy: dict[str, Any],
+) -> AdminProjectRow:
+    """Create a project owned by an internal team the user is a member of.
+
+    Raises TEAM_MEMBERSHIP_NOT_FOUND when the user is not in ``owner_team_id``. New projects
+    allow localhost redirects unless the legacy config says otherwise, as upstream's do.
+    """
+    override = apply_override_changes(
+        {**NEW_PROJECT_OVERRIDE, "domains.allowLocalhost": True}, legacy_config_changes(legacy)
+    )
+    project_id = str(uuid.uuid4())
+    async with deps.pool.connection() as conn, conn.transaction():
+        if not await q.select_is_internal_team_member(conn, owner_team_id, user_id):
+            raise TeamMembershipNotFound(team_id=owner_team_id, user_id=user_id)
+        await q.insert_project(
+            conn,
+            project_id,
+            display_name=display_name,
+            description=description,
+            is_production_mode=is_production_mode,
+            owner_team_id=owner_team_id,
+            config_override=override,
+        )
+        row = await q.select_project_for_update(conn, project_id)
+    assert row is not None
+    return row
+
+
+async def update_project(
+    deps: Deps, project_id: str, changes: dict[str, Any], legacy: dict[str, Any] | None
+) -> AdminProjectRow:
+    """Apply a validated PATCH (plain fields in ``changes``, the legacy config in ``legacy``).
+
+    The row is locked while its config is rewritten, so concurrent edits do not lose each other;
+    requests read the project afresh, so the change applies from the next request on.
+    """
+    async with deps.pool.connection() as conn, conn.transaction():
+        row = await q.select_project_for_update(conn, project_id)
+        if row is None:
+            raise CurrentProjectNotFound(project_id=project_id)
+        override = row.config_override
+        if legacy:
+            override = apply_override_changes(override, legacy_config_changes(legacy))
+        updated = AdminProjectRow(
+            row.id,
+            changes.get("display_name", row.display_name),
+            changes.get("description", row.description),
+            changes.get("is_production_mode", row.is_production_mode),
+            row.owner_team_id,
+            override,
+            row.created_at,
+        )
+        await q.update_project(conn, updated)
+    return updated
+
+
+async def delete_project(deps: Deps, project_id: str) -> None:
+    """Delete a project and everything in it. The internal project cannot be deleted."""
+    if project_id == INTERNAL_PROJECT_ID:
+        raise StatusError(400, "The internal project cannot be deleted.")
+    async with deps.pool.connection() as conn, conn.transaction():
+        if not await q.delete_project(conn, project_id):
+            raise CurrentProjectNotFound(project_id=project_id)
+
+
+@dataclass(frozen=True, slots=True)
+class Metrics:
+    total_users: int
+    recently_registered: list[UserRow]
+
+
+async def metrics(deps: Deps, project: ProjectRow, *, recent: int = 5) -> Metrics:
+    """User count and the latest sign-ups of a project (the dashboard's overview)."""
+    assert project.tenancy_id is not None
+    async with deps.pool.connection() as conn:
+        total = await q.count_users(conn, project.tenancy_id)
+        latest = await user_q.select_users(
+            conn,
+            project.tenancy_id,
+            limit=recent,
+            desc=True,
+            cursor=None,
+            team_id=None,
+            query=None,
+            include_anonymous=False,
+            only_anonymous=False,
+            include_restricted=True,
+            require_verification=project.config.require_email_verification,
+        )
+    return Metrics(total, latest)

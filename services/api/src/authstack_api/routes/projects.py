@@ -1,0 +1,121 @@
+"""Projects for their administrators: the internal user's list/create, and the current project."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import msgspec
+from litestar import Request, Response, delete, get, patch, post
+
+from authstack_api.auth import Auth, authenticate, deps_of, require
+from authstack_api.ids import check_uuid
+from authstack_api.responses import SUCCESS, json_response
+from authstack_api.schemas import LegacyProjectConfig, ProjectCreate, ProjectUpdate
+from authstack_core.domain import projects
+from authstack_core.errors import ExpectedInternalProject, SchemaError, UserAuthenticationRequired
+from authstack_core.models.projects import AdminProjectRow
+
+_EMAIL_FIELDS = ("host", "port", "username", "password", "sender_name", "sender_email")
+
+
+def _internal_user(auth: Auth) -> str:
+    """The signed-in user of an internal-project request (the `int-user` access of §1.5)."""
+    if auth.project.id != projects.INTERNAL_PROJECT_ID:
+        raise ExpectedInternalProject()
+    if auth.user is None:
+        raise UserAuthenticationRequired()
+    return auth.user.user_id
+
+
+def _legacy(config: LegacyProjectConfig | None) -> dict[str, Any]:
+    if config is None:
+        return {}
+    legacy: dict[str, Any] = msgspec.to_builtins(config)  # unset fields are left out
+    email = legacy.get("email_config")
+    if email is not None and email["type"] == "standard":
+        missing = [f for f in _EMAIL_FIELDS if email.get(f) in (None, "")]
+        if missing:
+            raise SchemaError(
+                message="config.email_config of type standard needs "
+                + ", ".join(f"email_config.{f}" for f in missing)
+            )
+    for provider in legacy.get("oauth_providers", []):
+        if provider["type"] == "standard" and not (
+            provider.get("client_id") and provider.get("client_secret")
+        ):
+            raise SchemaError(
+                message=f"OAuth provider {provider['id']} of type standard needs client_id "
+                "and client_secret"
+            )
+    ids = [p["id"] for p in legacy.get("oauth_providers", [])]
+    if len(ids) != len(set(ids)):
+        raise SchemaError(message="config.oauth_providers lists a provider twice")
+    return legacy
+
+
+@get("/api/v1/internal/projects")
+async def list_projects(request: Request[Any, Any, Any]) -> Response[bytes]:
+    auth = require(await authenticate(request), "client", "server", "admin")
+    rows = await projects.list_owned_projects(deps_of(request), _internal_user(auth))
+    return json_response({"items": [r.admin_json() for r in rows], "is_paginated": False})
+
+
+@post("/api/v1/internal/projects", status_code=201)
+async def create_project(request: Request[Any, Any, Any], data: ProjectCreate) -> Response[bytes]:
+    auth = require(await authenticate(request), "client", "server", "admin")
+    user_id = _internal_user(auth)
+    row = await projects.create_project(
+        deps_of(request),
+        user_id,
+        owner_team_id=check_uuid(data.owner_team_id, "owner_team_id"),
+        display_name=data.display_name,
+        description=data.description or "",
+        is_production_mode=data.is_production_mode,
+        legacy=_legacy(data.config),
+    )
+    return json_response(row.admin_json(), status=201)
+
+
+@get("/api/v1/internal/projects/current")
+async def get_current(request: Request[Any, Any, Any]) -> Response[bytes]:
+    auth = require(await authenticate(request), "admin")
+    return json_response(AdminProjectRow.of(auth.project).admin_json())
+
+
+@patch("/api/v1/internal/projects/current")
+async def update_current(request: Request[Any, Any, Any], data: ProjectUpdate) -> Response[bytes]:
+    auth = require(await authenticate(request), "admin")
+    changes: dict[str, Any] = {}
+    if not isinstance(data.display_name, msgspec.UnsetType):
+        changes["display_name"] = data.display_name
+    if not isinstance(data.description, msgspec.UnsetType):
+        changes["description"] = data.description or ""
+    if not isinstance(data.is_production_mode, msgspec.UnsetType):
+        changes["is_production_mode"] = data.is_production_mode
+    config = None if isinstance(data.config, msgspec.UnsetType) else data.config
+    row = await projects.update_project(deps_of(request), auth.project.id, changes, _legacy(config))
+    return json_response(row.admin_json())
+
+
+@delete("/api/v1/internal/projects/current", status_code=200)
+async def delete_current(request: Request[Any, Any, Any]) -> Response[bytes]:
+    auth = require(await authenticate(request), "admin")
+    await projects.delete_project(deps_of(request), auth.project.id)
+    return json_response(SUCCESS)
+
+
+@get("/api/v1/internal/metrics")
+async def metrics(request: Request[Any, Any, Any]) -> Response[bytes]:
+    """A subset of upstream's metrics: the user count and the latest sign-ups."""
+    auth = require(await authenticate(request), "admin")
+    result = await projects.metrics(deps_of(request), auth.project)
+    verify = auth.project.config.require_email_verification
+    return json_response(
+        {
+            "total_users": result.total_users,
+            "recently_registered": [
+                row.server_json(require_email_verification=verify)
+                for row in result.recently_registered
+            ],
+        }
+    )

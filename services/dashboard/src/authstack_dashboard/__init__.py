@@ -1,0 +1,1 @@
+"""authstack's admin dashboard: server-rendered pages that talk only to the API."""

@@ -1,0 +1,105 @@
+"""Build the dashboard's Starlette application from DashboardSettings."""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+from pathlib import Path
+
+import httpx
+import structlog
+from starlette.applications import Starlette
+from starlette.requests import Request
+from starlette.responses import JSONResponse, Response
+from starlette.routing import BaseRoute, Mount, Route
+from starlette.staticfiles import StaticFiles
+from starlette.types import ASGIApp, Message, Receive, Scope, Send
+
+from authstack_core.settings import DashboardSettings
+from authstack_dashboard.client import ApiClient
+from authstack_dashboard.routes import api_keys, auth, projects, users
+from authstack_dashboard.routes import settings as settings_pages
+from authstack_dashboard.web import Dashboard, error_page, request_id
+
+log = structlog.get_logger("authstack_dashboard")
+STATIC = Path(__file__).parent / "static"
+
+SECURITY_HEADERS = [
+    (
+        b"content-security-policy",
+        b"default-src 'self'; img-src 'self' data:; style-src 'self'; script-src 'self'; "
+        b"form-action 'self'; frame-ancestors 'none'; base-uri 'none'; object-src 'none'",
+    ),
+    (b"x-content-type-options", b"nosniff"),
+    (b"referrer-policy", b"same-origin"),
+    (b"x-frame-options", b"DENY"),
+]
+
+
+class SecurityHeaders:
+    """Pure ASGI: strict CSP and friends on every response; pages are never cached."""
+
+    def __init__(self, app: ASGIApp) -> None:
+        self.app = app
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http":
+            await self.app(scope, receive, send)
+            return
+        is_static = str(scope.get("path", "")).startswith("/static/")
+
+        async def wrapped(message: Message) -> None:
+            if message["type"] == "http.response.start":
+                headers = list(message.get("headers", []))
+                headers.extend(SECURITY_HEADERS)
+                if not is_static:
+                    headers.append((b"cache-control", b"no-store"))
+                message = {**message, "headers": headers}
+            await send(message)
+
+        await self.app(scope, receive, wrapped)
+
+
+async def health(request: Request) -> Response:
+    return JSONResponse({"status": "ok"})
+
+
+def create_app(settings: DashboardSettings) -> Starlette:
+    @asynccontextmanager
+    async def lifespan(app: Starlette) -> AsyncIterator[None]:
+        async with httpx.AsyncClient(
+            timeout=settings.api_timeout_seconds,
+            limits=httpx.Limits(max_connections=50, max_keepalive_connections=20),
+        ) as http:
+            app.state.dash = Dashboard.build(settings, ApiClient(settings, http))
+            yield
+
+    routes: list[BaseRoute] = [
+        Route("/health", health),
+        Mount("/static", app=StaticFiles(directory=STATIC), name="static"),
+        *auth.routes,
+        *projects.routes,
+        *users.routes,
+        *settings_pages.routes,
+        *api_keys.routes,
+    ]
+
+    async def not_found(request: Request, exc: Exception) -> Response:
+        return error_page(request.app.state.dash, 404, "This page does not exist.")
+
+    async def server_error(request: Request, exc: Exception) -> Response:
+        rid = request_id()
+        log.exception("unhandled error", request_id=rid, path=request.url.path)
+        return error_page(
+            request.app.state.dash,
+            500,
+            f"Something went wrong on the dashboard. Request id: {rid}",
+        )
+
+    app = Starlette(
+        routes=routes,
+        lifespan=lifespan,
+        exception_handlers={404: not_found, 405: not_found, 500: server_error},
+    )
+    app.add_middleware(SecurityHeaders)
+    return app

@@ -1,0 +1,137 @@
+"""Fixtures for the dashboard tests: a live dashboard beside the live API, and real Chromium.
+
+The browser is Debian's Chromium (``/usr/bin/chromium``) driven by Playwright for Python; no
+browser is downloaded. Every browser test saves a screenshot of the page it checks under
+``tests/dashboard/screenshots/`` (git-ignored; CI keeps it as an artifact).
+"""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+import time
+from collections.abc import Iterator
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import httpx
+import pytest
+
+from tests.conftest import (
+    ADMIN_EMAIL,
+    ADMIN_PASSWORD,
+    INTERNAL_KEYS,
+    ApiServer,
+    free_port,
+)
+
+CHROMIUM = os.environ.get("AUTHSTACK_CHROMIUM", "/usr/bin/chromium")
+CHROMIUM_ARGS = [
+    "--headless",
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-quic",
+    "--no-first-run",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+]
+SCREENSHOTS = Path(__file__).parent / "screenshots"
+INTERNAL_TEAM_ID = "a23e1b7f-ab18-41fc-9ee6-7a9ca9fa543c"
+# Known to the tests, so they can forge the cookies a signed-in browser would hold.
+SESSION_SECRET = "dashboard-test-session-secret-" + "x" * 16
+
+
+@dataclass
+class DashboardServer:
+    url: str
+    process: subprocess.Popen[bytes]
+
+
+def start_dashboard(api: ApiServer, **extra_env: str) -> DashboardServer:
+    port = free_port()
+    url = f"http://127.0.0.1:{port}"
+    env = {
+        **os.environ,
+        "STACK_DASHBOARD_API_URL": api.url,
+        "STACK_DASHBOARD_HOST": "127.0.0.1",
+        "STACK_DASHBOARD_PORT": str(port),
+        "STACK_DASHBOARD_SESSION_SECRET": SESSION_SECRET,
+        "NEXT_PUBLIC_STACK_DASHBOARD_URL": url,
+        "NEXT_PUBLIC_STACK_PUBLISHABLE_CLIENT_KEY": INTERNAL_KEYS["publishable_client_key"],
+        "STACK_LOG_FORMAT": "json",
+        "STACK_LOG_LEVEL": "warning",
+        **extra_env,
+    }
+    process = subprocess.Popen([sys.executable, "-m", "authstack_dashboard"], env=env)
+    deadline = time.monotonic() + 30
+    while time.monotonic() < deadline:
+        if process.poll() is not None:
+            raise RuntimeError(f"dashboard exited with {process.returncode}")
+        try:
+            if httpx.get(f"{url}/health", timeout=1).status_code == 200:
+                return DashboardServer(url, process)
+        except httpx.TransportError:
+            time.sleep(0.1)
+    process.terminate()
+    raise RuntimeError("dashboard did not start within 30 s")
+
+
+@pytest.fixture(scope="session")
+def dashboard(api: ApiServer) -> Iterator[DashboardServer]:
+    server = start_dashboard(api)
+    try:
+        yield server
+    finally:
+        server.process.terminate()
+        try:
+            server.process.wait(timeout=10)
+        except subprocess.TimeoutExpired:
+            server.process.kill()
+
+
+@pytest.fixture(scope="session")
+def browser() -> Iterator[Any]:
+    """Debian's Chromium under Playwright; a missing browser fails the test (never skips)."""
+    if not Path(CHROMIUM).is_file():
+        pytest.fail(
+            f"{CHROMIUM} is missing: install Debian's chromium (apt-get install chromium); "
+            "the dashboard tests drive a real browser"
+        )
+    from playwright.sync_api import sync_playwright  # noqa: PLC0415 (after the check above)
+
+    with sync_playwright() as playwright:
+        instance = playwright.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
+        try:
+            yield instance
+        finally:
+            instance.close()
+
+
+@pytest.fixture
+def page(browser: Any, dashboard: DashboardServer) -> Iterator[Any]:
+    context = browser.new_context(base_url=dashboard.url, viewport={"width": 1280, "height": 900})
+    context.set_default_timeout(15_000)
+    pg = context.new_page()
+    try:
+        yield pg
+    finally:
+        context.close()
+
+
+def screenshot(page: Any, name: str) -> Path:
+    """Save a full-page screenshot of what the test checked; returns its path."""
+    SCREENSHOTS.mkdir(exist_ok=True)
+    path = SCREENSHOTS / f"{name}.png"
+    page.screenshot(path=str(path), full_page=True)
+    return path
+
+
+def sign_in(page: Any, email: str = ADMIN_EMAIL, password: str = ADMIN_PASSWORD) -> None:
+    page.goto("/sign-in")
+    page.get_by_label("Email").fill(email)
+    page.get_by_label("Password").fill(password)
+    page.get_by_role("button", name="Sign in").click()
+    page.wait_for_url("**/projects")

@@ -1,0 +1,122 @@
+"""API helpers for the dashboard tests: admin tokens, projects and keys made through the API."""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import time
+from pathlib import Path
+from typing import Any
+
+import httpx
+
+from tests.conftest import ADMIN_EMAIL, ADMIN_PASSWORD, INTERNAL_KEYS, Project
+
+SDK_DIR = Path(__file__).resolve().parent.parent / "e2e" / "sdk"
+INTERNAL_TEAM_ID = "a23e1b7f-ab18-41fc-9ee6-7a9ca9fa543c"
+PASSWORD = "correct-horse-battery-1"
+
+
+def internal_client_headers(access_token: str | None = None) -> dict[str, str]:
+    headers = {
+        "x-stack-access-type": "client",
+        "x-stack-project-id": "internal",
+        "x-stack-publishable-client-key": INTERNAL_KEYS["publishable_client_key"],
+    }
+    if access_token:
+        headers["x-stack-access-token"] = access_token
+    return headers
+
+
+def internal_sign_in(
+    http: httpx.Client, email: str = ADMIN_EMAIL, password: str = ADMIN_PASSWORD
+) -> str:
+    r = http.post(
+        "/api/v1/auth/password/sign-in",
+        headers=internal_client_headers(),
+        json={"email": email, "password": password},
+    )
+    assert r.status_code == 200, r.text
+    token: str = r.json()["access_token"]
+    return token
+
+
+def internal_sign_up(http: httpx.Client, email: str) -> tuple[str, str]:
+    """A new internal user (with a personal team); returns (access token, team id)."""
+    r = http.post(
+        "/api/v1/auth/password/sign-up",
+        headers=internal_client_headers(),
+        json={"email": email, "password": PASSWORD},
+    )
+    assert r.status_code == 200, r.text
+    token = r.json()["access_token"]
+    me = http.get("/api/v1/users/me", headers=internal_client_headers(token)).json()
+    return token, me["selected_team_id"]
+
+
+def admin_headers(project_id: str, admin_token: str) -> dict[str, str]:
+    return {
+        "x-stack-access-type": "admin",
+        "x-stack-project-id": project_id,
+        "x-stack-admin-access-token": admin_token,
+    }
+
+
+def api_project(
+    http: httpx.Client, admin_token: str, name: str, team_id: str = INTERNAL_TEAM_ID
+) -> Project:
+    """A project created through the admin API, with a fresh key set."""
+    r = http.post(
+        "/api/v1/internal/projects",
+        headers=internal_client_headers(admin_token),
+        json={"display_name": name, "owner_team_id": team_id},
+    )
+    assert r.status_code == 201, r.text
+    project_id = r.json()["id"]
+    r = http.post(
+        "/api/v1/internal/api-keys",
+        headers=admin_headers(project_id, admin_token),
+        json={
+            "description": "tests",
+            "expires_at_millis": int(time.time() * 1000) + 86_400_000,
+            "has_publishable_client_key": True,
+            "has_secret_server_key": True,
+            "has_super_secret_admin_key": True,
+        },
+    )
+    assert r.status_code == 200, r.text
+    keys = r.json()
+    return Project(
+        project_id,
+        "",
+        keys["publishable_client_key"],
+        keys["secret_server_key"],
+        keys["super_secret_admin_key"],
+    )
+
+
+def sdk_sign_up(api_url: str, project_id: str, keys: dict[str, str], email: str) -> dict[str, Any]:
+    """The official @stackframe/js signs ``email`` up with the given keys (node, real SDK)."""
+    env = {
+        **os.environ,
+        "SDK_PACKAGE": "@stackframe/js",
+        "AUTHSTACK_API_URL": api_url,
+        "AUTHSTACK_PROJECT_ID": project_id,
+        "AUTHSTACK_PUBLISHABLE_CLIENT_KEY": keys["publishable_client_key"],
+        "AUTHSTACK_SECRET_SERVER_KEY": keys["secret_server_key"],
+        "SIGN_UP_EMAIL": email,
+        "NO_COLOR": "1",
+    }
+    done = subprocess.run(
+        ["node", "dashboard/sign-up.mjs"],
+        cwd=SDK_DIR,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=120,
+        check=False,
+    )
+    assert done.returncode == 0, f"SDK sign-up failed:\n{done.stdout}\n{done.stderr}"
+    result: dict[str, Any] = json.loads(done.stdout.strip().splitlines()[-1])
+    return result
