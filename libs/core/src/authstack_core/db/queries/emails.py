@@ -100,10 +100,19 @@ LEFT JOIN email_templates t ON t.tenancy_id = c.tenancy_id AND t.id = c.template
 """
 
 
+SET_ASYNC_COMMIT = "SET LOCAL synchronous_commit TO OFF"
+
+
 async def claim(
     conn: AsyncConnection[Any], outbox_id: uuid.UUID, lease_seconds: float
 ) -> ClaimedRow | None:
-    """Move a due row to 'sending' under a lease; None if it is not due or someone holds it."""
+    """Move a due row to 'sending' under a lease; None if it is not due or someone holds it.
+
+    The claim's commit need not wait for the disk: the outcome recorded later commits
+    synchronously, which makes the claim durable too; a claim lost in a crash only leaves the
+    row pending, as if never claimed.
+    """
+    await conn.execute(SET_ASYNC_COMMIT)
     async with conn.cursor(row_factory=class_row(ClaimedRow)) as cur:
         await cur.execute(CLAIM, {"id": outbox_id, "lease_seconds": lease_seconds})
         return await cur.fetchone()
