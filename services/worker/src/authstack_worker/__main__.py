@@ -21,6 +21,9 @@ from authstack_worker.smtp import SmtpPool
 log = structlog.get_logger("authstack_worker")
 
 SHUTDOWN_TIMEOUT_MS = 30_000
+# An idle consumer polls Redis at most this far apart (dramatiq's default is 1 s): the worst
+# wait a new email has before a worker picks it up. A poll is one cheap Lua call.
+IDLE_POLL_MS = 200
 
 
 def run(settings: Settings, stop: threading.Event) -> int:
@@ -39,7 +42,9 @@ def run(settings: Settings, stop: threading.Event) -> int:
     broker = make_worker_broker(settings, ServiceLoop(on_start, on_stop))
     lease_ms = int(settings.email_send_lease_seconds * 1000)
     emails.register(broker, emails.EmailDelivery(deps, smtp), time_limit_ms=lease_ms)
-    worker = dramatiq.Worker(broker, worker_threads=settings.worker_threads)
+    worker = dramatiq.Worker(
+        broker, worker_threads=settings.worker_threads, worker_timeout=IDLE_POLL_MS
+    )
     worker.start()
     log.info(
         "worker started",
