@@ -78,6 +78,12 @@ def test_reset_code_from_the_mailbox_sets_a_new_password_and_ends_every_session(
     me = http.get("/api/v1/users/me", headers=as_user(project, new.json()["access_token"]))
     assert me.json()["primary_email_verified"] is True
 
+    # The worker logged the delivery by ids, never the link or the code.
+    log = mail_worker.log()
+    assert message["message_id"].strip("<>").split("@")[0] in log
+    assert code not in log
+    assert "code=" not in log
+
     # Used once.
     again = http.post(
         "/api/v1/auth/password/reset",
