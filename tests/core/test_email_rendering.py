@@ -110,29 +110,15 @@ def test_smtp_target_shared_and_own_server() -> None:
 
 
 def test_connections_are_never_shared_between_different_passwords() -> None:
-    base = {
-        "isShared": False,
-        "host": "mx.test",
-        "port": 587,
-        "senderEmail": "a@b.c",
-        "username": "u",
-    }
-    one = smtp_target(
-        settings(),
-        ProjectConfig.from_override(
-            {"emails.server": {**base, "password": "pw-one-secret"}}
-        ).email_server,
-        "A",
-    )
-    two = smtp_target(
-        settings(),
-        ProjectConfig.from_override(
-            {"emails.server": {**base, "password": "pw-two-secret"}}
-        ).email_server,
-        "A",
-    )
-    assert one.pool_key != two.pool_key
-    assert "pw-one-secret" not in repr(one)
+    def target(password: str) -> str:
+        server = {"isShared": False, "host": "mx.test", "port": 587, "senderEmail": "a@b.c",
+                  "username": "u", "password": password}  # fmt: skip
+        config = ProjectConfig.from_override({"emails.server": server})
+        found = smtp_target(settings(), config.email_server, "A")
+        assert password not in repr(found)
+        return repr(found.pool_key)
+
+    assert target("pw-one-secret") != target("pw-two-secret")
 
 
 def test_sealed_content_opens_only_with_its_key_and_row() -> None:
