@@ -8,6 +8,7 @@ import sys
 from collections.abc import MutableMapping
 from typing import Any
 
+import msgspec
 import structlog
 
 from authstack_core.settings import DashboardSettings, Settings
@@ -67,9 +68,19 @@ def configure_logging(settings: Settings | DashboardSettings, *, service: str) -
         if settings.log_format == "json"
         else structlog.dev.ConsoleRenderer(colors=False)
     )
+    # structlog's own events (one per request) are rendered and written directly, without a
+    # stdlib LogRecord, Logger.handle and Formatter; stdlib records (uvicorn, psycopg) still go
+    # through the ProcessorFormatter below with the same processors.
+    if settings.log_format == "json":
+        encoder = msgspec.json.Encoder()
+        native: Any = structlog.processors.JSONRenderer(
+            serializer=lambda obj, **_: encoder.encode(obj).decode()
+        )
+    else:
+        native = structlog.dev.ConsoleRenderer(colors=False)
     structlog.configure(
-        processors=[*shared, structlog.stdlib.ProcessorFormatter.wrap_for_formatter],
-        logger_factory=structlog.stdlib.LoggerFactory(),
+        processors=[*shared, native],
+        logger_factory=structlog.WriteLoggerFactory(sys.stderr),
         wrapper_class=structlog.make_filtering_bound_logger(level),
         cache_logger_on_first_use=True,
     )

@@ -7,9 +7,10 @@ import binascii
 import os
 from typing import Annotated, Literal
 
-from pydantic import AliasChoices, Field, ValidationError, field_validator
+from pydantic import AliasChoices, Field, ValidationError, field_validator, model_validator
 from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
 
+from authstack_core.secret_policy import Kind, Problem, production_problems
 from authstack_core.timespan import parse_timespan
 
 
@@ -33,6 +34,10 @@ class Settings(BaseSettings):
     )
 
     # --- core -------------------------------------------------------------------------------
+    # "production" refuses example and weak secrets (see secret_policy); the images default to it.
+    environment: Literal["development", "test", "production"] = Field(
+        default="development", validation_alias=_env("STACK_ENVIRONMENT")
+    )
     database_url: str = Field(validation_alias=_env("STACK_DATABASE_CONNECTION_STRING"))
     server_secret: str = Field(validation_alias=_env("STACK_SERVER_SECRET"), repr=False)
     api_url: str = Field(
@@ -192,6 +197,27 @@ class Settings(BaseSettings):
     def _strip_slash(cls, value: str) -> str:
         return value.rstrip("/")
 
+    @model_validator(mode="after")
+    def _refuse_weak_secrets_in_production(self) -> Settings:
+        # SettingsError is not a ValueError, so pydantic lets it through unwrapped.
+        if self.environment != "production":
+            return self
+        problems = production_problems(
+            {field: (getattr(self, field), kind) for field, kind in PRODUCTION_SECRETS.items()},
+            required=PRODUCTION_REQUIRED,
+            database_url=self.database_url,
+            development_switches={
+                "allow_development_key_override": self.allow_development_key_override
+            },
+        )
+        if problems:
+            raise SettingsError(_production_refusal(type(self), problems))
+        return self
+
+    @property
+    def is_production(self) -> bool:
+        return self.environment == "production"
+
     @property
     def should_migrate(self) -> bool:
         return self.run_migrations and not self.skip_migrations
@@ -213,6 +239,32 @@ class Settings(BaseSettings):
             raise SettingsError("invalid configuration:\n" + "\n".join(lines)) from None
 
 
+# Secrets checked in production mode (Settings field -> kind); a new secret joins with one line.
+PRODUCTION_SECRETS: dict[str, Kind] = {
+    "server_secret": "server_secret",
+    "cron_secret": "generated",
+    "seed_publishable_client_key": "project_key",
+    "seed_secret_server_key": "project_key",
+    "seed_super_secret_admin_key": "project_key",
+    "seed_user_password": "admin_password",
+}
+PRODUCTION_REQUIRED = frozenset({"server_secret", "cron_secret"})
+
+
+def _production_refusal(cls: type[BaseSettings], problems: list[Problem]) -> str:
+    lines = []
+    for problem in problems:
+        info = cls.model_fields.get(problem.field)
+        alias = info.validation_alias if info else None
+        name = str(alias.choices[0]) if isinstance(alias, AliasChoices) else problem.field
+        lines.append(f"  - {name}: {problem.reason}")
+    return (
+        "refusing to start in production mode (STACK_ENVIRONMENT=production) with example,"
+        " weak or missing secrets; generate each with"
+        ' `python -c "import secrets; print(secrets.token_urlsafe(32))"`:\n' + "\n".join(lines)
+    )
+
+
 def _variable_name(field: str) -> str:
     info = Settings.model_fields.get(field)
     alias = info.validation_alias if info else None
@@ -232,6 +284,10 @@ class DashboardSettings(BaseSettings):
         env_file=None, extra="ignore", populate_by_name=True, frozen=True
     )
 
+    # "production" refuses example and weak secrets, as Settings does; the image defaults to it.
+    environment: Literal["development", "test", "production"] = Field(
+        default="development", validation_alias=_env("STACK_ENVIRONMENT")
+    )
     # The API base the dashboard calls (an internal address may differ from the public one).
     api_url: str = Field(
         default="http://localhost:8102",
@@ -273,6 +329,27 @@ class DashboardSettings(BaseSettings):
     @classmethod
     def _strip_slash(cls, value: str) -> str:
         return value.rstrip("/")
+
+    @model_validator(mode="after")
+    def _refuse_weak_secrets_in_production(self) -> DashboardSettings:
+        if self.environment != "production":
+            return self
+        problems = production_problems(
+            {
+                "session_secret": (self.session_secret, "generated"),
+                "publishable_client_key": (self.publishable_client_key, "project_key"),
+            },
+            required=frozenset({"session_secret"}),
+            database_url="",
+            development_switches={},
+        )
+        if problems:
+            raise SettingsError(_production_refusal(type(self), problems))
+        return self
+
+    @property
+    def is_production(self) -> bool:
+        return self.environment == "production"
 
     @property
     def secure_cookies(self) -> bool:

@@ -10,6 +10,10 @@ from authstack_api.app import create_asgi
 from authstack_core.logging import configure_logging
 from authstack_core.settings import Settings, SettingsError
 
+# On SIGTERM uvicorn stops accepting and waits for in-flight requests; past this many seconds it
+# cancels them. Below Kubernetes' 30 s grace period minus the 5 s preStop pause in k8s/.
+GRACEFUL_SHUTDOWN_S = 20
+
 
 def main() -> int:
     try:
@@ -28,6 +32,7 @@ def main() -> int:
         log_config=None,
         access_log=False,
         lifespan="on",
+        timeout_graceful_shutdown=GRACEFUL_SHUTDOWN_S,
     )
     return 0
 

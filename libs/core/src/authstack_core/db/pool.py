@@ -23,6 +23,6 @@ def make_pool(settings: Settings) -> AsyncConnectionPool:
         max_size=settings.db_pool_max,
         configure=_configure,
         open=False,
-        kwargs={"autocommit": False},
+        kwargs={"autocommit": True},
         name="authstack",
     )

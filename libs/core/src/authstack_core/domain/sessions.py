@@ -103,8 +103,8 @@ async def refresh_access_token(deps: Deps, project: ProjectRow, refresh_token: s
     """A new access token for a live refresh token; raise RefreshTokenNotFoundOrExpired."""
     assert project.tenancy_id is not None
     async with deps.pool.connection() as conn:
+        # One statement (a CTE), so it is atomic under the pool's autocommit.
         claims = await q.refresh(conn, project.tenancy_id, sha256_bytes(refresh_token), None)
-        await conn.commit()
     if claims is None:
         raise RefreshTokenNotFoundOrExpired()
     return sign_for(deps, project, claims)

@@ -7,6 +7,8 @@ from dataclasses import dataclass, field
 from typing import Any
 from urllib.parse import urlsplit
 
+import msgspec
+
 DEFAULTS: dict[str, Any] = {
     "project": {"requirePublishableClientKey": False},
     "auth": {
@@ -103,7 +105,15 @@ class ProjectConfig:
 
     @classmethod
     def from_override(cls, override: dict[str, Any]) -> ProjectConfig:
-        return cls(render(override))
+        # Rendering deep-copies the defaults; few distinct overrides exist, so cache by the
+        # override's canonical bytes (ProjectConfig is immutable and raw is never mutated).
+        key = msgspec.json.encode(override, order="deterministic")
+        config = _CONFIG_CACHE.get(key)
+        if config is None:
+            if len(_CONFIG_CACHE) >= 1024:
+                _CONFIG_CACHE.clear()
+            config = _CONFIG_CACHE[key] = cls(render(override))
+        return config
 
     def _get(self, path: str) -> Any:
         node: Any = self.raw
@@ -226,3 +236,6 @@ class ProjectConfig:
 def is_localhost_url(url: str) -> bool:
     host = (urlsplit(url).hostname or "").lower()
     return host in {"localhost", "127.0.0.1", "::1"} or host.endswith(".localhost")
+
+
+_CONFIG_CACHE: dict[bytes, ProjectConfig] = {}

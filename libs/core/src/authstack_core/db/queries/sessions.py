@@ -58,18 +58,21 @@ LEFT JOIN team_members tm ON tm.tenancy_id = u.tenancy_id AND tm.user_id = u.id 
 REFRESH = (
     """
 WITH rt AS (
-    UPDATE refresh_tokens SET last_active_at = now(),
-           last_active_ip_info = coalesce(%(ip_info)s, last_active_ip_info)
+    SELECT id, user_id, tenancy_id, last_active_at FROM refresh_tokens
     WHERE tenancy_id = %(tenancy_id)s AND token_hash = %(token_hash)s
       AND (expires_at IS NULL OR expires_at > now())
-    RETURNING id, user_id, tenancy_id
-), u AS (
+), touched AS (
+    UPDATE refresh_tokens r SET last_active_at = now(),
+           last_active_ip_info = coalesce(%(ip_info)s, r.last_active_ip_info)
+    FROM rt WHERE r.tenancy_id = rt.tenancy_id AND r.id = rt.id
+      AND (rt.last_active_at < now() - interval '60 seconds' OR %(ip_info)s::jsonb IS NOT NULL)
+    RETURNING r.user_id, r.tenancy_id
+), touched_user AS (
     UPDATE users SET last_active_at = now()
-    FROM rt WHERE users.tenancy_id = rt.tenancy_id AND users.id = rt.user_id
-    RETURNING users.*
+    FROM touched WHERE users.tenancy_id = touched.tenancy_id AND users.id = touched.user_id
 )"""
     + _CLAIMS_SELECT
-    + "FROM rt JOIN u ON u.tenancy_id = rt.tenancy_id AND u.id = rt.user_id"
+    + "FROM rt JOIN users u ON u.tenancy_id = rt.tenancy_id AND u.id = rt.user_id"
     + _CLAIMS_JOINS
 )
 

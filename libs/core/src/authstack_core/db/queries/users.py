@@ -54,6 +54,7 @@ WHERE u.tenancy_id = %(tenancy_id)s
   AND (NOT %(only_anonymous)s OR u.is_anonymous)
   AND (%(include_restricted)s OR u.is_anonymous OR NOT (u.restricted_by_admin
        OR (%(require_verification)s AND NOT coalesce(cc.is_verified, false))))
+  AND (%(ids)s::uuid[] IS NULL OR u.id = ANY(%(ids)s::uuid[]))
   AND (%(query)s::text IS NULL
        OR u.id::text = lower(%(query)s::text)
        OR u.display_name ILIKE %(pattern)s
@@ -90,6 +91,42 @@ async def select_signed_up_at(
     return row[0] if row else None
 
 
+# Phase one of a search: the ids of users whose email or display name contains the text (both
+# served by trigram indexes), or whose id is the text. Bounded, so a query matching most users
+# falls back to walking the list in order, which stops early when matches are dense.
+SEARCH_CAP = 1000
+SELECT_SEARCH_HITS = """
+SELECT c.user_id FROM contact_channels c
+WHERE c.tenancy_id = %(tenancy_id)s AND c.value ILIKE %(pattern)s
+UNION ALL
+SELECT u.id FROM users u WHERE u.tenancy_id = %(tenancy_id)s AND u.display_name ILIKE %(pattern)s
+UNION ALL
+SELECT u.id FROM users u WHERE u.tenancy_id = %(tenancy_id)s AND u.id = %(query_uuid)s::uuid
+LIMIT %(cap)s
+"""
+
+
+async def _search_hits(
+    conn: AsyncConnection[Any], tenancy_id: uuid.UUID, query: str
+) -> list[uuid.UUID] | None:
+    """Matching user ids, or None when there are more than SEARCH_CAP of them."""
+    try:
+        query_uuid: uuid.UUID | None = uuid.UUID(query)
+    except ValueError:
+        query_uuid = None
+    cur = await conn.execute(
+        SELECT_SEARCH_HITS,
+        {
+            "tenancy_id": tenancy_id,
+            "pattern": _like_pattern(query),
+            "query_uuid": query_uuid,
+            "cap": SEARCH_CAP + 1,
+        },
+    )
+    ids = {row[0] for row in await cur.fetchall()}
+    return list(ids) if len(ids) <= SEARCH_CAP else None
+
+
 def _like_pattern(query: str) -> str:
     escaped = query.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
     return f"%{escaped}%"
@@ -110,7 +147,11 @@ async def select_users(
     require_verification: bool,
 ) -> list[UserRow]:
     """Up to ``limit`` users from ``cursor`` (inclusive) in sign-up order."""
+    ids = await _search_hits(conn, tenancy_id, query) if query is not None else None
+    if ids is not None:
+        query = None  # the id set already is the search result
     params = {
+        "ids": ids,
         "tenancy_id": tenancy_id,
         "limit": limit,
         "cursor_at": cursor[0] if cursor else None,

@@ -1,0 +1,57 @@
+#!/usr/bin/env bash
+# Install or upgrade authstack with plain kubectl, migrator first:
+#   k8s/rollout.sh k8s/overlays/production [namespace]
+#
+#  1. delete the previous migrator Job (a Job's pod template cannot be changed in place);
+#  2. apply everything except the workloads: config, network policies, ingress, the migrator Job;
+#  3. wait for the Job to succeed; on failure print its logs and stop, leaving the running
+#     version untouched;
+#  4. apply the rest and wait for every Deployment to roll out.
+# Argo CD users need none of this: sync waves order config, Job, apps. Back up the database first.
+set -euo pipefail
+
+overlay=${1:?usage: k8s/rollout.sh <overlay directory> [namespace]}
+namespace=${2:-authstack}
+kubectl=${KUBECTL:-kubectl}
+timeout_s=${AUTHSTACK_MIGRATION_TIMEOUT_SECONDS:-1800}
+
+migrator='app.kubernetes.io/component=migrator'
+# Everything that must wait for the migration (their ScaledObject and HPAs included).
+not_workloads='app.kubernetes.io/component notin (api,dashboard,worker,cron)'
+
+echo "==> removing the previous migrator Job"
+"$kubectl" --namespace "$namespace" delete job --selector "$migrator" --ignore-not-found --wait=true
+
+echo "==> applying configuration and the migrator Job"
+"$kubectl" apply --kustomize "$overlay" --selector "$not_workloads"
+
+migration_failed() {
+    echo "migration $1; the running version is untouched. The migrator's logs:" >&2
+    "$kubectl" --namespace "$namespace" logs --selector "$migrator" --tail=200 >&2 || true
+    exit 1
+}
+
+echo "==> waiting for the migration (up to ${timeout_s} s)"
+deadline=$((SECONDS + timeout_s))
+while :; do
+    conditions=$("$kubectl" --namespace "$namespace" get job --selector "$migrator" \
+        --output 'jsonpath={range .items[*].status.conditions[*]}{.type}={.status}{"\n"}{end}')
+    if grep -qx 'Complete=True' <<<"$conditions"; then
+        break
+    elif grep -qx 'Failed=True' <<<"$conditions"; then
+        migration_failed "failed"
+    elif ((SECONDS >= deadline)); then
+        migration_failed "did not finish within ${timeout_s} s"
+    fi
+    sleep "${AUTHSTACK_POLL_SECONDS:-5}"
+done
+
+echo "==> applying the apps"
+"$kubectl" apply --kustomize "$overlay"
+
+echo "==> waiting for the rollouts"
+for deployment in $("$kubectl" --namespace "$namespace" get deployments \
+        --selector app.kubernetes.io/part-of=authstack --output name); do
+    "$kubectl" --namespace "$namespace" rollout status "$deployment" --timeout=10m
+done
+echo "==> done"

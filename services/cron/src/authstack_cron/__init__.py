@@ -1,0 +1,1 @@
+"""The cron runner: calls the API's maintenance endpoints on a schedule."""

@@ -1,0 +1,135 @@
+"""Call the maintenance endpoints with ``Authorization: Bearer $CRON_SECRET``, once or forever."""
+
+from __future__ import annotations
+
+import json
+import sys
+import threading
+import time
+import urllib.error
+import urllib.request
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from typing import Any, TextIO
+
+# Short name -> path. The API re-enqueues pending outbox rows and drives external DB sync here;
+# each call is idempotent on the API side, so a missed or repeated tick loses nothing.
+ENDPOINTS: dict[str, str] = {
+    "email-queue-step": "/api/latest/internal/email-queue-step",
+    "external-db-sync-sequencer": "/api/latest/internal/external-db-sync/sequencer",
+    "external-db-sync-poller": "/api/latest/internal/external-db-sync/poller",
+}
+
+DEFAULT_INTERVAL_S = 60.0
+DEFAULT_TIMEOUT_S = 60.0
+
+
+@dataclass(frozen=True)
+class Outcome:
+    endpoint: str
+    status: int | None  # None: no HTTP answer (connection refused, timeout)
+    elapsed_ms: int
+    detail: str = ""
+
+    @property
+    def ok(self) -> bool:
+        """2xx, or 404 from an API that does not implement this endpoint yet."""
+        return self.status is not None and (200 <= self.status < 300 or self.status == 404)
+
+
+class Log:
+    """One JSON object a line on stderr, like the other services' ``STACK_LOG_FORMAT=json``."""
+
+    def __init__(self, stream: TextIO | None = None) -> None:
+        self._stream = stream or sys.stderr
+
+    def __call__(self, level: str, event: str, **fields: Any) -> None:
+        record = {
+            "timestamp": datetime.now(UTC).isoformat(timespec="milliseconds"),
+            "level": level,
+            "service": "cron",
+            "event": event,
+            **fields,
+        }
+        self._stream.write(json.dumps(record) + "\n")
+        self._stream.flush()
+
+
+def call(api_url: str, endpoint: str, secret: str, timeout: float) -> Outcome:
+    """GET one endpoint. Never raises: every failure becomes an Outcome."""
+    request = urllib.request.Request(  # noqa: S310 - the URL is the operator's own API
+        api_url.rstrip("/") + ENDPOINTS[endpoint],
+        headers={"Authorization": f"Bearer {secret}", "User-Agent": "authstack-cron"},
+        method="GET",
+    )
+    started = time.monotonic()
+
+    def elapsed() -> int:
+        return int((time.monotonic() - started) * 1000)
+
+    try:
+        with urllib.request.urlopen(request, timeout=timeout) as response:  # noqa: S310
+            response.read()
+            return Outcome(endpoint, response.status, elapsed())
+    except urllib.error.HTTPError as exc:
+        exc.read()
+        exc.close()
+        return Outcome(endpoint, exc.code, elapsed())
+    except (urllib.error.URLError, TimeoutError, ConnectionError, OSError) as exc:
+        reason = getattr(exc, "reason", exc)
+        return Outcome(endpoint, None, elapsed(), detail=str(reason))
+
+
+def report(log: Log, outcome: Outcome) -> None:
+    fields = {"endpoint": outcome.endpoint, "status": outcome.status, "ms": outcome.elapsed_ms}
+    if outcome.status is not None and 200 <= outcome.status < 300:
+        log("info", "endpoint called", **fields)
+    elif outcome.status == 404:
+        log("info", "endpoint not implemented by this API yet; skipped", **fields)
+    elif outcome.status in (401, 403):
+        log("error", "CRON_SECRET was refused; runner and API must share the same value", **fields)
+    elif outcome.status is None:
+        log("error", "API unreachable", reason=outcome.detail, **fields)
+    else:
+        log("error", "endpoint failed", **fields)
+
+
+def run_once(
+    api_url: str, secret: str, endpoints: Sequence[str], timeout: float, log: Log
+) -> list[Outcome]:
+    """Call each endpoint in turn; a failure of one never stops the next."""
+    outcomes = []
+    for endpoint in endpoints:
+        outcome = call(api_url, endpoint, secret, timeout)
+        report(log, outcome)
+        outcomes.append(outcome)
+    return outcomes
+
+
+def run_forever(
+    api_url: str,
+    secret: str,
+    endpoints: Sequence[str],
+    *,
+    interval: float,
+    timeout: float,
+    stop: threading.Event,
+    log: Log,
+    clock: Callable[[], float] = time.monotonic,
+) -> None:
+    """A tick every ``interval`` seconds until ``stop`` is set.
+
+    Calls run one after another, so two calls of the same endpoint never overlap; a tick that
+    would start while the previous one is still running is skipped, not queued.
+    """
+    log("info", "cron runner started", api_url=api_url, endpoints=list(endpoints), every=interval)
+    next_tick = clock()
+    while not stop.is_set():
+        run_once(api_url, secret, endpoints, timeout, log)
+        next_tick += interval
+        now = clock()
+        if next_tick < now:  # the tick overran: skip the missed ones
+            next_tick = now + interval - ((now - next_tick) % interval)
+        stop.wait(next_tick - now)
+    log("info", "cron runner stopped")

