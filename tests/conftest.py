@@ -261,3 +261,26 @@ def internal() -> Project:
         INTERNAL_KEYS["secret_server_key"],
         INTERNAL_KEYS["super_secret_admin_key"],
     )
+
+
+# The email fixtures (mail sink, worker, Redis, TLS), defined once for every test package: a
+# session fixture imported into two modules would start two workers on the same queue.
+from tests.mail import (  # noqa: E402
+    drill_database,
+    mail_sink,
+    mail_worker,
+    make_sink,
+    private_redis,
+    session_redis,
+    tls_files,
+)
+
+__all__ = [
+    "drill_database",
+    "mail_sink",
+    "mail_worker",
+    "make_sink",
+    "private_redis",
+    "session_redis",
+    "tls_files",
+]

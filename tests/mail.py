@@ -367,7 +367,7 @@ def private_redis() -> Iterator[PrivateRedis]:
 
 
 @pytest.fixture
-def fresh_database() -> Iterator[str]:
+def drill_database() -> Iterator[str]:
     """A database of the test's own, migrated and seeded: no other test's rows to recover."""
     name = f"authstack_drill_{secrets.token_hex(4)}"
     with psycopg.connect(ADMIN_URL, autocommit=True) as conn:
@@ -474,7 +474,8 @@ def make_sink() -> Iterator[Callable[..., MailSink]]:
 
 __all__ = [
     "ApiServer",
-    "fresh_database",
+    "Project",
+    "drill_database",
     "mail_sink",
     "mail_worker",
     "make_sink",

@@ -10,16 +10,9 @@ import pytest
 
 from tests.conftest import ApiServer, create_project
 from tests.e2e.test_sdk import VERSIONS, NodeRun, _node_env, _scenario_files, node_ready
-from tests.mail import (
-    MailSink,
-    WorkerProcess,
-    mail_sink,
-    mail_worker,
-    session_redis,
-    tls_files,
-)
+from tests.mail import MailSink, WorkerProcess
 
-__all__ = ["mail_sink", "mail_worker", "node_ready", "session_redis", "tls_files"]
+__all__ = ["node_ready"]
 
 
 @pytest.mark.parametrize("version", VERSIONS)

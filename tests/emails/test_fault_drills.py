@@ -66,14 +66,14 @@ def assert_each_once(sink: MailSink, recipients: list[str]) -> None:
 
 
 def test_redis_stopped_during_sign_ups_then_restarted_delivers_every_email_once(
-    fresh_database: str, private_redis: PrivateRedis, make_sink: Any, cleanup: list[Any]
+    drill_database: str, private_redis: PrivateRedis, make_sink: Any, cleanup: list[Any]
 ) -> None:
     sink: MailSink = make_sink()
     env = {"STACK_REDIS_URL": private_redis.url, "STACK_QUEUE_NAMESPACE": "drill"}
-    api = start_api(fresh_database, **env, **RECOVERY_ENV)
+    api = start_api(drill_database, **env, **RECOVERY_ENV)
     cleanup.append(api)
-    cleanup.append(start_worker(fresh_database, sink, **env, **RECOVERY_ENV))
-    project = create_project(fresh_database)
+    cleanup.append(start_worker(drill_database, sink, **env, **RECOVERY_ENV))
+    project = create_project(drill_database)
     http = api.client()
 
     before = [unique_email("before") for _ in range(3)]
@@ -85,11 +85,11 @@ def test_redis_stopped_during_sign_ups_then_restarted_delivers_every_email_once(
     during = [unique_email("during") for _ in range(10)]
     for email in during:
         sign_up_verifying(http, project, email)  # sign-up still succeeds: the row is the record
-    pending = [r for r in outbox_rows(fresh_database) if r["status"] == "pending"]
+    pending = [r for r in outbox_rows(drill_database) if r["status"] == "pending"]
     assert len(pending) == 10
     # With Redis down the cron step cannot enqueue: it says so, and loses nothing.
     assert queue_step(http).status_code == 503
-    assert len([r for r in outbox_rows(fresh_database) if r["status"] == "pending"]) == 10
+    assert len([r for r in outbox_rows(drill_database) if r["status"] == "pending"]) == 10
 
     private_redis.start()  # empty: whatever it held is gone
     time.sleep(1.0)
@@ -103,19 +103,19 @@ def test_redis_stopped_during_sign_ups_then_restarted_delivers_every_email_once(
     assert queue_step(http).status_code == 200
     time.sleep(1.0)
     assert_each_once(sink, before + during)
-    assert {r["status"] for r in outbox_rows(fresh_database)} == {"sent"}
+    assert {r["status"] for r in outbox_rows(drill_database)} == {"sent"}
 
 
 def test_worker_killed_mid_batch_and_restarted_delivers_every_email_once(
-    fresh_database: str, private_redis: PrivateRedis, make_sink: Any, cleanup: list[Any]
+    drill_database: str, private_redis: PrivateRedis, make_sink: Any, cleanup: list[Any]
 ) -> None:
     sink: MailSink = make_sink()
     env = {"STACK_REDIS_URL": private_redis.url, "STACK_QUEUE_NAMESPACE": "drill"}
-    api = start_api(fresh_database, **env, **RECOVERY_ENV)
+    api = start_api(drill_database, **env, **RECOVERY_ENV)
     cleanup.append(api)
-    worker: WorkerProcess = start_worker(fresh_database, None, **env, **RECOVERY_ENV)
+    worker: WorkerProcess = start_worker(drill_database, None, **env, **RECOVERY_ENV)
     cleanup.append(worker)
-    project = create_project(fresh_database, custom_server_config(sink))
+    project = create_project(drill_database, custom_server_config(sink))
     http = api.client()
 
     recipients = []
@@ -142,22 +142,22 @@ def test_worker_killed_mid_batch_and_restarted_delivers_every_email_once(
 
     worker.kill()  # SIGKILL: no clean-up, leases held, prefetched messages unacknowledged
     wait_until(lambda: sink.state()["held"] == 0, what="the server to drop the dead sessions")
-    statuses = Counter(r["status"] for r in outbox_rows(fresh_database))
+    statuses = Counter(r["status"] for r in outbox_rows(drill_database))
     assert statuses["sent"] == 10
     assert statuses["sending"] == 4  # claimed by the dead worker, leases running
     sink.release()
 
-    cleanup.append(start_worker(fresh_database, None, **env, **RECOVERY_ENV))
+    cleanup.append(start_worker(drill_database, None, **env, **RECOVERY_ENV))
 
     def all_sent() -> bool:
         queue_step(http)  # what a cron does every minute, here every half second
-        return {r["status"] for r in outbox_rows(fresh_database)} == {"sent"}
+        return {r["status"] for r in outbox_rows(drill_database)} == {"sent"}
 
     wait_until(all_sent, timeout=60, interval=0.5, what="every row to be sent")
     time.sleep(2.5)
     queue_step(http)
     time.sleep(1.0)
     assert_each_once(sink, recipients)
-    rows = outbox_rows(fresh_database)
+    rows = outbox_rows(drill_database)
     # The four interrupted ones were sent on their second attempt, after their lease ran out.
     assert sorted(r["attempt_count"] for r in rows) == [1] * 26 + [2] * 4
