@@ -406,3 +406,28 @@ def test_cron_endpoint_needs_the_bearer_secret(http: httpx.Client) -> None:
         params={"only_one_step": "true"},
     )
     assert v1.json() == {"ok": True}
+
+
+def test_recipient_deleted_before_sending_is_skipped_with_the_reason(
+    http: httpx.Client, make_project: MakeProject, make_sink: Any, mail_worker: WorkerProcess
+) -> None:
+    sink: MailSink = make_sink()
+    project = make_project(custom_server_config(sink))
+    [(gone, _), (no_email, _)] = create_users(http, project, 2)
+    r = http.patch(
+        f"/api/v1/users/{no_email}", headers=project.headers("server"), json={"primary_email": None}
+    )
+    assert r.status_code == 200, r.text
+    send_html(http, project, [gone, no_email], scheduled_at_millis=int(time.time() * 1000) + 1500)
+    assert (
+        http.delete(f"/api/v1/users/{gone}", headers=project.headers("server")).status_code == 200
+    )
+
+    items = wait_status(http, project, "skipped", 2)
+    reasons = {i["to"]["user_id"]: i["skipped_reason"] for i in items}
+    assert reasons == {
+        gone: "the recipient user no longer exists",
+        no_email: "the recipient user has no primary email",
+    }
+    assert all(i["simple_status"] == "ok" and i["finished_at_millis"] for i in items)
+    assert sink.state()["received"] == 0
