@@ -47,3 +47,4 @@ format: ## Apply ruff's fixes and formatting
 bench: ## Benchmarks (wrk on loopback); prints figures, asserts nothing
 	$(UV) run python bench/run.py
 	$(UV) run python bench/dashboard_bench.py
+	$(UV) run python bench/email_bench.py
