@@ -3,7 +3,7 @@
 SHELL := /bin/bash
 UV ?= uv
 
-.PHONY: help install dev migrate api dashboard test test-py test-sdk lint format bench
+.PHONY: help install dev migrate api dashboard worker mail test test-py test-sdk lint format bench
 
 help: ## List the targets
 	@grep -hE '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-10s %s\n", $$1, $$2}'
@@ -13,7 +13,7 @@ install: ## Install Python (uv) and Node (npm ci: SDK tests, KEDA schema check) 
 	cd tests/e2e/sdk && npm ci --no-audit --no-fund
 	cd tests/deploy/crd && npm ci --no-audit --no-fund
 
-dev: ## Run migrator + API + dashboard locally (embedded PostgreSQL when none is configured)
+dev: ## Run migrator, API, dashboard, worker and a mail sink locally (embedded services if needed)
 	$(UV) run python scripts/dev.py
 
 migrate: ## Apply migrations and the seed to STACK_DATABASE_CONNECTION_STRING
@@ -24,6 +24,12 @@ api: ## Run only the API against STACK_DATABASE_CONNECTION_STRING
 
 dashboard: ## Run only the dashboard against the API at STACK_DASHBOARD_API_URL
 	$(UV) run python -m authstack_dashboard
+
+worker: ## Run one worker (email delivery) against STACK_DATABASE_CONNECTION_STRING and STACK_REDIS_URL
+	$(UV) run python -m authstack_worker
+
+mail: ## Print the last messages the `make dev` mail sink received (inbox page: http://127.0.0.1:8125/)
+	@curl -fsS "http://127.0.0.1:$${AUTHSTACK_DEV_MAIL_HTTP_PORT:-8125}/api/messages" | $(UV) run python -c 'import json,sys; [print(f"--- {m[\"subject\"]} -> {\", \".join(m[\"rcpt_tos\"])}\n{m[\"text\"]}") for m in json.load(sys.stdin)["messages"][-5:]]'
 
 test: install lint ## Lint, then every test: Python integration tests and the official SDK scenarios
 	CI=$${CI:-} $(UV) run pytest
@@ -41,3 +47,4 @@ format: ## Apply ruff's fixes and formatting
 bench: ## Benchmarks (wrk on loopback); prints figures, asserts nothing
 	$(UV) run python bench/run.py
 	$(UV) run python bench/dashboard_bench.py
+	$(UV) run python bench/email_bench.py

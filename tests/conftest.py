@@ -20,6 +20,7 @@ from typing import Any
 import httpx
 import psycopg
 import pytest
+import redis
 from psycopg import sql
 from psycopg.types.json import Jsonb
 
@@ -41,6 +42,10 @@ INTERNAL_KEYS = {
 }
 ADMIN_EMAIL = "admin@example.com"
 ADMIN_PASSWORD = "admin-password-123"
+# The machine's Redis; this session's queues live under their own namespace (deleted at the end).
+TEST_REDIS_URL = os.environ.get("AUTHSTACK_TEST_REDIS", "redis://127.0.0.1:6379/0")
+QUEUE_NAMESPACE = f"authstack_test_{secrets.token_hex(4)}"
+CRON_SECRET = "test-cron-secret-0123456789"
 
 
 def free_port() -> int:
@@ -89,8 +94,26 @@ def settings_env(database_url: str, **extra: str) -> dict[str, str]:
         "STACK_SEED_INTERNAL_PROJECT_ALLOW_LOCALHOST": "true",
         "STACK_LOG_FORMAT": "json",
         "STACK_LOG_LEVEL": "warning",
+        "STACK_REDIS_URL": TEST_REDIS_URL,
+        "STACK_QUEUE_NAMESPACE": QUEUE_NAMESPACE,
+        "CRON_SECRET": CRON_SECRET,
         **extra,
     }
+
+
+@pytest.fixture(scope="session", autouse=True)
+def _forget_queued_wakeups() -> Iterator[None]:
+    """The API enqueues email wake-ups; drop this session's leftovers from the shared Redis."""
+    yield
+    client = redis.Redis.from_url(TEST_REDIS_URL, socket_connect_timeout=2)
+    try:
+        keys = list(client.scan_iter(match=f"{QUEUE_NAMESPACE}:*", count=1000))
+        if keys:
+            client.delete(*keys)
+    except redis.RedisError:
+        pass  # no Redis, nothing was queued there
+    finally:
+        client.close()
 
 
 @pytest.fixture(scope="session")
@@ -238,3 +261,26 @@ def internal() -> Project:
         INTERNAL_KEYS["secret_server_key"],
         INTERNAL_KEYS["super_secret_admin_key"],
     )
+
+
+# The email fixtures (mail sink, worker, Redis, TLS), defined once for every test package: a
+# session fixture imported into two modules would start two workers on the same queue.
+from tests.mail import (  # noqa: E402
+    drill_database,
+    mail_sink,
+    mail_worker,
+    make_sink,
+    private_redis,
+    session_redis,
+    tls_files,
+)
+
+__all__ = [
+    "drill_database",
+    "mail_sink",
+    "mail_worker",
+    "make_sink",
+    "private_redis",
+    "session_redis",
+    "tls_files",
+]

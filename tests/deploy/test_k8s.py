@@ -188,7 +188,8 @@ def test_the_two_alternatives_scale_the_worker(
     (trigger,) = scaled["spec"]["triggers"]
     assert trigger["type"] == "redis"
     assert set(trigger["metadata"]) == {"address", "listName", "listLength", "databaseIndex"}
-    assert trigger["metadata"]["listName"].startswith("dramatiq:")
+    # "<STACK_QUEUE_NAMESPACE>:<queue>" of the email job contract (authstack_core.jobs.SEND_EMAIL)
+    assert trigger["metadata"]["listName"] == "authstack:emails"
     assert all(isinstance(v, str) for v in trigger["metadata"].values())  # KEDA wants strings
     (auth,) = of_kind(rendered, "TriggerAuthentication")
     assert trigger["authenticationRef"] == {"name": auth["metadata"]["name"]}

@@ -310,3 +310,18 @@ VerificationCodeMaxAttemptsReached = _known(
     400,
     "The verification code was entered wrongly too many times. Request a new code.",
 )
+
+# --- email ----------------------------------------------------------------------------------------
+EmailAlreadyVerified = _known("EMAIL_ALREADY_VERIFIED", 409, "The email is already verified.")
+EmailIsNotPrimaryEmail = _known(
+    "EMAIL_IS_NOT_PRIMARY_EMAIL",
+    400,
+    "The given email is not the user's primary email.",
+    "email",
+    "primary_email",
+)
+RequiresCustomEmailServer = _known(
+    "REQUIRES_CUSTOM_EMAIL_SERVER",
+    400,
+    "This action requires a custom SMTP server. Configure one in the project's email settings.",
+)

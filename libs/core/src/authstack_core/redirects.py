@@ -5,6 +5,7 @@ from __future__ import annotations
 import re
 from urllib.parse import urlsplit
 
+from authstack_core.errors import RedirectUrlNotWhitelisted
 from authstack_core.models.config import ProjectConfig, is_localhost_url
 
 _DEFAULT_PORTS = {"http": 80, "https": 443}
@@ -55,3 +56,9 @@ def is_trusted_redirect(config: ProjectConfig, url: str) -> bool:
         if path == base_path or path.startswith(base_path + "/") or not base_path:
             return True
     return False
+
+
+def require_trusted_redirect(config: ProjectConfig, url: str | None) -> None:
+    """Raise REDIRECT_URL_NOT_WHITELISTED unless ``url`` is None or a trusted redirect."""
+    if url is not None and not is_trusted_redirect(config, url):
+        raise RedirectUrlNotWhitelisted()

@@ -125,6 +125,48 @@ class Settings(BaseSettings):
         default=False, validation_alias=_env("STACK_SEED_ENABLE_DUMMY_PROJECT")
     )
 
+    # --- queue (Redis carries wake-ups; Postgres holds the truth) -------------------------------
+    redis_url: str = Field(
+        default="redis://127.0.0.1:6379/0", validation_alias=_env("STACK_REDIS_URL"), repr=False
+    )
+    queue_namespace: str = Field(
+        default="authstack",
+        min_length=1,
+        pattern=r"^[A-Za-z0-9_.:-]+$",
+        validation_alias=_env("STACK_QUEUE_NAMESPACE"),
+    )
+    worker_threads: int = Field(
+        default=8, ge=1, le=256, validation_alias=_env("STACK_WORKER_THREADS")
+    )
+
+    # --- email (the shared SMTP server; a project may name its own in emails.server) -----------
+    email_host: str | None = Field(default=None, validation_alias=_env("STACK_EMAIL_HOST"))
+    email_port: int = Field(default=587, ge=1, le=65535, validation_alias=_env("STACK_EMAIL_PORT"))
+    email_username: str | None = Field(default=None, validation_alias=_env("STACK_EMAIL_USERNAME"))
+    email_password: str | None = Field(
+        default=None, validation_alias=_env("STACK_EMAIL_PASSWORD"), repr=False
+    )
+    email_sender: str = Field(
+        default="noreply@localhost", validation_alias=_env("STACK_EMAIL_SENDER")
+    )
+    # true: implicit TLS from the first byte (port 465); false: STARTTLS when the server offers it.
+    email_secure: bool = Field(default=False, validation_alias=_env("STACK_EMAIL_SECURE"))
+    email_timeout_seconds: float = Field(
+        default=30.0, gt=0, validation_alias=_env("STACK_EMAIL_TIMEOUT_SECONDS")
+    )
+    email_max_attempts: int = Field(
+        default=5, ge=1, le=50, validation_alias=_env("STACK_EMAIL_MAX_ATTEMPTS")
+    )
+    email_retry_base_seconds: float = Field(
+        default=20.0, gt=0, validation_alias=_env("STACK_EMAIL_RETRY_BASE_SECONDS")
+    )
+    email_send_lease_seconds: float = Field(
+        default=120.0, gt=0, validation_alias=_env("STACK_EMAIL_SEND_LEASE_SECONDS")
+    )
+    email_requeue_after_seconds: float = Field(
+        default=60.0, ge=0, validation_alias=_env("STACK_EMAIL_REQUEUE_AFTER_SECONDS")
+    )
+
     @field_validator("access_token_expiration", mode="before")
     @classmethod
     def _parse_expiration(cls, value: object) -> int:

@@ -69,6 +69,7 @@ def create_app(settings: Settings) -> Litestar:
             yield
         finally:
             await pool.close()
+            app.state.deps.jobs.close()
 
     return Litestar(
         route_handlers=discover_routes(),

@@ -23,6 +23,8 @@ Password = Annotated[str, Meta(max_length=4096)]  # rules (8-70) give their own 
 DisplayName = Annotated[str, Meta(max_length=256)]
 Url = Annotated[str, Meta(max_length=4096)]
 Score = Annotated[int, Meta(ge=0, le=100)]
+# The shape (45 base32 characters, any case) is checked where the code is used.
+VerificationCode = Annotated[str, Meta(max_length=64)]
 
 
 class Strict(msgspec.Struct, forbid_unknown_fields=True):
@@ -36,6 +38,12 @@ class SignUpBody(Strict):
     bot_challenge_token: str | None = None
     bot_challenge_phase: str | None = None
     bot_challenge_unavailable: str | None = None
+
+
+class CodeBody(Strict):
+    """The body of every ``.../check-code`` endpoint and of code-only actions."""
+
+    code: VerificationCode
 
 
 class SignInBody(Strict):

@@ -8,6 +8,7 @@ from psycopg_pool import AsyncConnectionPool
 
 from authstack_core.crypto.passwords import PasswordHasher
 from authstack_core.crypto.tokens import TokenService
+from authstack_core.jobs import JobQueue
 from authstack_core.settings import Settings
 
 
@@ -17,6 +18,7 @@ class Deps:
     pool: AsyncConnectionPool
     tokens: TokenService
     passwords: PasswordHasher
+    jobs: JobQueue  # wake-up messages to the worker; send them only after commit
 
     @classmethod
     def build(cls, settings: Settings, pool: AsyncConnectionPool) -> Deps:
@@ -27,4 +29,5 @@ class Deps:
                 settings.server_secret, settings.api_url, settings.access_token_expiration
             ),
             passwords=PasswordHasher(settings.password_hash_concurrency),
+            jobs=JobQueue.from_settings(settings),
         )

@@ -16,9 +16,11 @@ from authstack_core.crypto.passwords import (
     MIN_PASSWORD_LENGTH,
     is_bcrypt_hash,
 )
+from authstack_core.db.queries import email_verification as email_q
 from authstack_core.db.queries import sessions as session_q
 from authstack_core.db.queries import teams as teams_q
 from authstack_core.db.queries import users as q
+from authstack_core.domain import email_verification, emails
 from authstack_core.domain.context import Deps
 from authstack_core.domain.permissions import grant_sign_up_defaults_in
 from authstack_core.domain.sessions import IssuedSession, create_session_in
@@ -118,6 +120,16 @@ async def _insert_user(
     return user_id
 
 
+async def insert_user_in(
+    conn: AsyncConnection[Any], deps: Deps, project: ProjectRow, new: NewUser
+) -> uuid.UUID:
+    """Create a user inside the caller's transaction (with its personal team if configured).
+
+    Raise USER_EMAIL_ALREADY_EXISTS when its primary email already signs someone in.
+    """
+    return await _insert_user(conn, deps, project, new)
+
+
 async def _is_anonymous(conn: AsyncConnection[Any], tenancy_id: uuid.UUID, user_id: str) -> bool:
     row = await q.select_user(conn, tenancy_id, user_id)
     return row is not None and row.is_anonymous
@@ -130,8 +142,13 @@ async def sign_up_with_password(
     email: str,
     password: str,
     anonymous_user_id: str | None = None,
+    verification_callback_url: str | None = None,
 ) -> IssuedSession:
-    """Create a password user (or upgrade the signed-in anonymous one) and sign it in."""
+    """Create a password user (or upgrade the signed-in anonymous one) and sign it in.
+
+    With ``verification_callback_url`` (already checked against the trusted domains), a
+    verification email is queued in the same transaction and sent after commit.
+    """
     config = project.config
     if not config.password_sign_in:
         raise PasswordAuthenticationNotEnabled()
@@ -177,13 +194,30 @@ async def sign_up_with_password(
                         password_hash=password_hash,
                     ),
                 )
-            return await create_session_in(conn, deps, project, user_id)
+            session = await create_session_in(conn, deps, project, user_id)
+            outbox_ids = []
+            if verification_callback_url is not None:
+                channel = await email_q.select_primary_channel(conn, tenancy_id, str(user_id))
+                assert channel is not None
+                outbox_ids.append(
+                    await email_verification.queue_verification_email(
+                        conn,
+                        deps,
+                        project,
+                        user_id=user_id,
+                        channel_id=channel.id,
+                        email=email,
+                        callback_url=verification_callback_url,
+                    )
+                )
     except UniqueViolation as exc:  # a concurrent sign-up with the same email won the race
         if _is_email_conflict(exc):
             raise UserEmailAlreadyExists(
                 email=email, would_work_if_email_was_verified=False
             ) from None
         raise
+    await emails.enqueue_emails(deps, outbox_ids)
+    return session
 
 
 async def sign_up_anonymously(deps: Deps, project: ProjectRow) -> IssuedSession:

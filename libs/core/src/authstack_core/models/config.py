@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import copy
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any
 from urllib.parse import urlsplit
 
@@ -76,6 +76,25 @@ def render(override: dict[str, Any]) -> dict[str, Any]:
 class TrustedDomain:
     base_url: str
     handler_path: str
+
+
+@dataclass(frozen=True, slots=True)
+class EmailServerConfig:
+    """``emails.server`` (contract §10): the shared server, or the project's own SMTP server.
+
+    ``secure`` is this project's addition: implicit TLS when true, STARTTLS-when-offered when
+    false; unset, it follows the port (465 means implicit TLS, as mail clients assume).
+    """
+
+    is_shared: bool
+    provider: str
+    host: str | None
+    port: int | None
+    username: str | None
+    password: str | None = field(repr=False)
+    sender_name: str | None
+    sender_email: str | None
+    secure: bool | None
 
 
 @dataclass(frozen=True, slots=True)
@@ -166,6 +185,29 @@ class ProjectConfig:
         providers = self._get("auth.oauth.providers") or {}
         return sorted(
             pid for pid, p in providers.items() if isinstance(p, dict) and p.get("allowSignIn")
+        )
+
+    @property
+    def email_server(self) -> EmailServerConfig:
+        server = self._get("emails.server")
+        server = server if isinstance(server, dict) else {}
+
+        def text(key: str) -> str | None:
+            value = server.get(key)
+            return str(value) if value not in (None, "") else None
+
+        port = server.get("port")
+        secure = server.get("secure")
+        return EmailServerConfig(
+            is_shared=server.get("isShared", True) is not False,
+            provider=text("provider") or "smtp",
+            host=text("host"),
+            port=int(port) if isinstance(port, int | str) and str(port).isdigit() else None,
+            username=text("username"),
+            password=text("password"),
+            sender_name=text("senderName"),
+            sender_email=text("senderEmail"),
+            secure=secure if isinstance(secure, bool) else None,
         )
 
     def default_permissions(self, group: str) -> list[str]:

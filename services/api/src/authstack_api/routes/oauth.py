@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import json
 from typing import Any
+from urllib.parse import parse_qsl
 
 from litestar import Request, Response, post
 
@@ -10,7 +12,11 @@ from authstack_api.auth import _PROJECT_ID, _key_matches, deps_of
 from authstack_api.responses import json_response
 from authstack_core.db.queries.projects import select_project_for_request
 from authstack_core.domain.sessions import refresh_access_token
-from authstack_core.errors import InvalidOauthClientIdOrSecret, RefreshTokenNotFoundOrExpired
+from authstack_core.errors import (
+    BodyParsingError,
+    InvalidOauthClientIdOrSecret,
+    RefreshTokenNotFoundOrExpired,
+)
 from authstack_core.models.projects import ProjectRow
 
 PUBLIC_CLIENT_SECRET = "__stack_public_client__"
@@ -41,11 +47,36 @@ async def _client_project(
     return project
 
 
+async def _form_fields(request: Request[Any, Any, Any]) -> dict[str, str]:
+    """The urlencoded body as a flat dict (first value wins); JSON bodies are accepted too.
+
+    Parsed directly: the token endpoint is the SDK's hottest call and Litestar's general form
+    parser (multipart-capable) costs more than the whole refresh query.
+    """
+    body = await request.body()
+    content_type = request.headers.get("content-type", "").split(";", 1)[0].strip().lower()
+    if content_type == "application/json":
+        try:
+            data = json.loads(body or b"{}")
+        except ValueError:
+            raise BodyParsingError("The request body is not valid JSON.") from None
+        if not isinstance(data, dict):
+            raise BodyParsingError("The request body must be an object.")
+        return {k: v for k, v in data.items() if isinstance(v, str)}
+    try:
+        pairs = parse_qsl(body.decode("utf-8"), keep_blank_values=True)
+    except UnicodeDecodeError:
+        raise BodyParsingError("The request body is not UTF-8.") from None
+    fields: dict[str, str] = {}
+    for key, value in pairs:
+        fields.setdefault(key, value)
+    return fields
+
+
 @post("/api/v1/auth/oauth/token", status_code=200)
 async def token(request: Request[Any, Any, Any]) -> Response[bytes]:
     """Refresh grant: a new access token for a live refresh token (which is not rotated)."""
-    form = await request.form()
-    fields = {k: v for k, v in form.items() if isinstance(v, str)}
+    fields = await _form_fields(request)
     grant_type = fields.get("grant_type")
     if grant_type != "refresh_token":
         return _oauth_error(

@@ -1,4 +1,4 @@
-"""Password sign-up and sign-in."""
+"""Password sign-up and sign-in, reset by emailed code, change and first password."""
 
 from __future__ import annotations
 
@@ -7,12 +7,21 @@ from typing import Any
 from litestar import Request, Response, post
 
 from authstack_api.auth import authenticate, deps_of, require
-from authstack_api.responses import json_response
-from authstack_api.schemas import SignInBody, SignUpBody
-from authstack_core.domain import users
-from authstack_core.errors import RedirectUrlNotWhitelisted
+from authstack_api.responses import SUCCESS, json_response
+from authstack_api.schemas import (
+    CodeBody,
+    Email,
+    Password,
+    SignInBody,
+    SignUpBody,
+    Strict,
+    Url,
+    VerificationCode,
+)
+from authstack_core.domain import passwords, users
+from authstack_core.errors import RedirectUrlNotWhitelisted, UserAuthenticationRequired
 from authstack_core.models.config import ProjectConfig
-from authstack_core.redirects import is_trusted_redirect
+from authstack_core.redirects import is_trusted_redirect, require_trusted_redirect
 
 
 def _check_redirect(config: ProjectConfig, url: str | None) -> None:
@@ -31,6 +40,7 @@ async def sign_up(request: Request[Any, Any, Any], data: SignUpBody) -> Response
         email=data.email,
         password=data.password,
         anonymous_user_id=anonymous,
+        verification_callback_url=data.verification_callback_url,
     )
     return json_response(session.json())
 
@@ -42,3 +52,81 @@ async def sign_in(request: Request[Any, Any, Any], data: SignInBody) -> Response
         deps_of(request), auth.project, email=data.email, password=data.password
     )
     return json_response(session.json())
+
+
+class SendResetCodeBody(Strict):
+    email: Email
+    callback_url: Url
+
+
+class ResetBody(Strict):
+    code: VerificationCode
+    password: Password
+
+
+class UpdatePasswordBody(Strict):
+    old_password: Password
+    new_password: Password
+
+
+class SetPasswordBody(Strict):
+    password: Password
+
+
+@post("/api/v1/auth/password/send-reset-code", status_code=200)
+async def send_reset_code(
+    request: Request[Any, Any, Any], data: SendResetCodeBody
+) -> Response[bytes]:
+    """The same answer, no sooner than a fixed floor, whether or not the email has an account."""
+    auth = require(await authenticate(request), "client", "server", "admin")
+    require_trusted_redirect(auth.project.config, data.callback_url)
+    await passwords.send_reset_code(
+        deps_of(request), auth.project, email=data.email, callback_url=data.callback_url
+    )
+    return json_response(passwords.RESET_SENT_ANSWER)
+
+
+@post("/api/v1/auth/password/reset", status_code=200)
+async def reset_password(request: Request[Any, Any, Any], data: ResetBody) -> Response[bytes]:
+    auth = require(await authenticate(request), "client", "server", "admin")
+    await passwords.reset_password(
+        deps_of(request), auth.project, code=data.code, password=data.password
+    )
+    return json_response(SUCCESS)
+
+
+@post("/api/v1/auth/password/reset/check-code", status_code=200)
+async def check_reset_code(request: Request[Any, Any, Any], data: CodeBody) -> Response[bytes]:
+    auth = require(await authenticate(request), "client", "server", "admin")
+    await passwords.check_reset_code(deps_of(request), auth.project, data.code)
+    return json_response({"is_code_valid": True})
+
+
+@post("/api/v1/auth/password/update", status_code=200)
+async def update_password(
+    request: Request[Any, Any, Any], data: UpdatePasswordBody
+) -> Response[bytes]:
+    """Change the password; every other session ends (the one in x-stack-refresh-token stays)."""
+    auth = require(await authenticate(request), "client", "server", "admin")
+    if auth.user is None:
+        raise UserAuthenticationRequired()
+    await passwords.update_password(
+        deps_of(request),
+        auth.project,
+        user_id=auth.user.user_id,
+        old_password=data.old_password,
+        new_password=data.new_password,
+        refresh_token=request.headers.get("x-stack-refresh-token"),
+    )
+    return json_response(SUCCESS)
+
+
+@post("/api/v1/auth/password/set", status_code=200)
+async def set_password(request: Request[Any, Any, Any], data: SetPasswordBody) -> Response[bytes]:
+    auth = require(await authenticate(request), "client", "server", "admin")
+    if auth.user is None:
+        raise UserAuthenticationRequired()
+    await passwords.set_password(
+        deps_of(request), auth.project, user_id=auth.user.user_id, password=data.password
+    )
+    return json_response(SUCCESS)

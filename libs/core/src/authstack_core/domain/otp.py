@@ -1,0 +1,139 @@
+"""Email OTP and magic-link sign-in: one code serves both (contract §5.1).
+
+The email shows the code's first six characters (upper case) and a link carrying the whole code;
+the API hands the rest (the nonce) to the client, which submits ``lower(otp) + nonce``.
+"""
+
+from __future__ import annotations
+
+import uuid
+from dataclasses import dataclass
+from typing import Any
+
+from psycopg import AsyncConnection
+from psycopg.errors import UniqueViolation
+
+from authstack_core.db.queries import email_verification as email_q
+from authstack_core.db.queries import users as users_q
+from authstack_core.domain import emails, users, verification
+from authstack_core.domain.context import Deps
+from authstack_core.domain.sessions import IssuedSession, create_session_in
+from authstack_core.domain.verification import CodeType
+from authstack_core.errors import SignUpNotEnabled, StatusError, UserEmailAlreadyExists
+from authstack_core.models.projects import ProjectRow
+from authstack_core.models.users import NewUser
+from authstack_core.models.verification import VerificationCodeRow
+
+
+def _tenancy(project: ProjectRow) -> uuid.UUID:
+    assert project.tenancy_id is not None, "requests without a tenancy are refused in auth"
+    return project.tenancy_id
+
+
+def _require_otp(project: ProjectRow) -> None:
+    if not project.config.otp_sign_in:
+        raise StatusError(403, "OTP sign-in is not enabled for this project.")
+
+
+async def send_sign_in_code(
+    deps: Deps, project: ProjectRow, *, email: str, callback_url: str
+) -> str:
+    """Email a magic link and OTP; return the nonce for the client.
+
+    ``callback_url`` must already have passed the trusted-domain check. Raise 403 when OTP is
+    off, USER_EMAIL_ALREADY_EXISTS when the address belongs to an account that has not verified
+    it (signing in by email would take that account over), SIGN_UP_NOT_ENABLED for a new
+    address when sign-up is off.
+    """
+    _require_otp(project)
+    tenancy_id = _tenancy(project)
+    async with deps.pool.connection() as conn, conn.transaction():
+        owner = await users_q.select_auth_email_owner(conn, tenancy_id, email)
+        if owner is not None and not owner[1]:
+            raise UserEmailAlreadyExists(email=email, would_work_if_email_was_verified=True)
+        if owner is None and not project.config.allow_sign_up:
+            raise SignUpNotEnabled()
+        code = await verification.create_code(
+            conn,
+            project_id=project.id,
+            type=CodeType.ONE_TIME_PASSWORD,
+            data={"email": email},
+            method={"type": "email", "email": email},
+            redirect_url=callback_url,
+        )
+        outbox_id = await emails.queue_email(
+            conn,
+            deps,
+            tenancy_id=tenancy_id,
+            template="magic_link",
+            to_email=email,
+            to_user_id=owner[0] if owner else None,
+            variables={
+                "magicLink": verification.link_with_code(callback_url, code),
+                "otp": verification.otp_of(code),
+            },
+        )
+    await emails.enqueue_emails(deps, [outbox_id])
+    return verification.nonce_of(code)
+
+
+@dataclass(frozen=True, slots=True)
+class OtpSignIn:
+    session: IssuedSession
+    is_new_user: bool
+
+    def json(self) -> dict[str, Any]:
+        return {**self.session.json(), "is_new_user": self.is_new_user}
+
+
+async def sign_in(deps: Deps, project: ProjectRow, code: str) -> OtpSignIn:
+    """Use the code: sign the address's account in, or create it when sign-up is allowed.
+
+    The address becomes verified (the code reached it). Verification-code errors as
+    ``verification.use_code``; SIGN_UP_NOT_ENABLED leaves the code unused.
+    """
+    _require_otp(project)
+    tenancy_id = _tenancy(project)
+
+    async def sign_in_or_up(conn: AsyncConnection[Any], row: VerificationCodeRow) -> OtpSignIn:
+        email = str(row.data["email"])
+        owner = await users_q.select_auth_email_owner(conn, tenancy_id, email)
+        if owner is not None:
+            user_id: str | uuid.UUID = owner[0]
+            await email_q.mark_user_email_verified(conn, tenancy_id, owner[0], email)
+            is_new = False
+        else:
+            if not project.config.allow_sign_up:
+                raise SignUpNotEnabled()
+            user_id = await users.insert_user_in(
+                conn,
+                deps,
+                project,
+                NewUser(
+                    primary_email=email,
+                    primary_email_verified=True,
+                    primary_email_auth_enabled=True,
+                    otp_auth_enabled=True,
+                ),
+            )
+            is_new = True
+        session = await create_session_in(conn, deps, project, user_id)
+        return OtpSignIn(session, is_new)
+
+    try:
+        return await verification.use_code(
+            deps.pool,
+            project_id=project.id,
+            type=CodeType.ONE_TIME_PASSWORD,
+            code=code,
+            then=sign_in_or_up,
+        )
+    except UniqueViolation:  # the same address signed up by another route meanwhile
+        raise StatusError(409, "The account for this email was created meanwhile; retry.") from None
+
+
+async def check(deps: Deps, project: ProjectRow, code: str) -> None:
+    """Raise the verification-code error if ``code`` could not be used now."""
+    await verification.check_code(
+        deps.pool, project_id=project.id, type=CodeType.ONE_TIME_PASSWORD, code=code
+    )

@@ -1,0 +1,165 @@
+"""Password reset by emailed code, password change and first password (contract §1.2, §5.1)."""
+
+from __future__ import annotations
+
+import asyncio
+import random
+import time
+import uuid
+from typing import Any
+
+from psycopg import AsyncConnection
+
+from authstack_core.crypto.codes import sha256_bytes
+from authstack_core.db.queries import email_verification as email_q
+from authstack_core.db.queries import sessions as session_q
+from authstack_core.db.queries import users as users_q
+from authstack_core.domain import emails, verification
+from authstack_core.domain.context import Deps
+from authstack_core.domain.users import check_password_rules
+from authstack_core.domain.verification import CodeType
+from authstack_core.errors import (
+    PasswordAuthenticationNotEnabled,
+    PasswordConfirmationMismatch,
+    StatusError,
+    UserDoesNotHavePassword,
+    UserNotFound,
+)
+from authstack_core.models.projects import ProjectRow
+from authstack_core.models.verification import VerificationCodeRow
+
+# send-reset-code answers no sooner than this, whether or not the email has an account, so its
+# timing tells nothing (the real work takes a few milliseconds; the jitter hides the rest).
+RESET_ANSWER_FLOOR_SECONDS = 0.4
+RESET_ANSWER_JITTER_SECONDS = 0.1
+RESET_SENT_ANSWER = {"success": "maybe, only if user with e-mail exists"}
+
+
+def _tenancy(project: ProjectRow) -> uuid.UUID:
+    assert project.tenancy_id is not None, "requests without a tenancy are refused in auth"
+    return project.tenancy_id
+
+
+async def send_reset_code(
+    deps: Deps, project: ProjectRow, *, email: str, callback_url: str
+) -> None:
+    """Email a reset link if ``email`` signs an account in; otherwise do nothing, as slowly.
+
+    ``callback_url`` must already have passed the trusted-domain check. Returns normally in
+    both cases (enumeration-safe); raise PASSWORD_AUTHENTICATION_NOT_ENABLED if passwords are
+    off for the project.
+    """
+    started = time.monotonic()
+    if not project.config.password_sign_in:
+        raise PasswordAuthenticationNotEnabled()
+    tenancy_id = _tenancy(project)
+    try:
+        outbox_id = None
+        async with deps.pool.connection() as conn, conn.transaction():
+            owner = await users_q.select_auth_email_owner(conn, tenancy_id, email)
+            if owner is not None:
+                code = await verification.create_code(
+                    conn,
+                    project_id=project.id,
+                    type=CodeType.PASSWORD_RESET,
+                    data={"user_id": owner[0], "email": email},
+                    method={"email": email},
+                    redirect_url=callback_url,
+                )
+                outbox_id = await emails.queue_email(
+                    conn,
+                    deps,
+                    tenancy_id=tenancy_id,
+                    template="password_reset",
+                    to_user_id=owner[0],
+                    to_email=email,
+                    variables={
+                        "passwordResetLink": verification.link_with_code(callback_url, code)
+                    },
+                )
+        if outbox_id is not None:
+            await emails.enqueue_emails(deps, [outbox_id])
+    finally:
+        floor = RESET_ANSWER_FLOOR_SECONDS + random.uniform(0, RESET_ANSWER_JITTER_SECONDS)  # noqa: S311
+        await asyncio.sleep(max(0.0, floor - (time.monotonic() - started)))
+
+
+async def check_reset_code(deps: Deps, project: ProjectRow, code: str) -> None:
+    """Raise the verification-code error if ``code`` could not be used now."""
+    await verification.check_code(
+        deps.pool, project_id=project.id, type=CodeType.PASSWORD_RESET, code=code
+    )
+
+
+async def reset_password(deps: Deps, project: ProjectRow, *, code: str, password: str) -> None:
+    """Set a new password with a reset code; every session of the user is revoked.
+
+    Raise PASSWORD_TOO_SHORT / _TOO_LONG and the verification-code errors (checked before the
+    password is hashed, so a bad code costs no bcrypt).
+    """
+    check_password_rules(password)
+    await check_reset_code(deps, project, code)
+    password_hash = await deps.passwords.hash(password)
+    tenancy_id = _tenancy(project)
+
+    async def apply(conn: AsyncConnection[Any], row: VerificationCodeRow) -> None:
+        user_id = str(row.data["user_id"])
+        if not await users_q.select_user(conn, tenancy_id, user_id):
+            raise UserNotFound()
+        await users_q.set_password_hash(conn, tenancy_id, user_id, password_hash)
+        await session_q.delete_user_sessions(conn, tenancy_id, user_id)
+        # The link reached the address, which proves the user controls it.
+        await email_q.mark_user_email_verified(conn, tenancy_id, user_id, str(row.data["email"]))
+
+    await verification.use_code(
+        deps.pool, project_id=project.id, type=CodeType.PASSWORD_RESET, code=code, then=apply
+    )
+
+
+async def update_password(
+    deps: Deps,
+    project: ProjectRow,
+    *,
+    user_id: str,
+    old_password: str,
+    new_password: str,
+    refresh_token: str | None,
+) -> None:
+    """Change the password (the old one is required) and revoke every other session.
+
+    The session named by ``refresh_token`` (the caller's own) is kept. Raise
+    USER_DOES_NOT_HAVE_PASSWORD, PASSWORD_CONFIRMATION_MISMATCH, PASSWORD_TOO_SHORT / _TOO_LONG.
+    """
+    check_password_rules(new_password)
+    tenancy_id = _tenancy(project)
+    async with deps.pool.connection() as conn:
+        current = await users_q.select_password_hash(conn, tenancy_id, user_id)
+    if current is None:
+        raise UserDoesNotHavePassword()
+    if not await deps.passwords.verify(old_password, current):
+        raise PasswordConfirmationMismatch()
+    new_hash = await deps.passwords.hash(new_password)
+    async with deps.pool.connection() as conn, conn.transaction():
+        keep = None
+        if refresh_token:
+            keep = await session_q.select_session_id_by_hash(
+                conn, tenancy_id, sha256_bytes(refresh_token)
+            )
+        await users_q.set_password_hash(conn, tenancy_id, user_id, new_hash)
+        await session_q.delete_user_sessions(conn, tenancy_id, user_id, keep_id=keep)
+
+
+async def set_password(deps: Deps, project: ProjectRow, *, user_id: str, password: str) -> None:
+    """Give a password to a user who has none; 400 if the user already has one."""
+    check_password_rules(password)
+    tenancy_id = _tenancy(project)
+    async with deps.pool.connection() as conn:
+        if await users_q.select_password_hash(conn, tenancy_id, user_id) is not None:
+            raise StatusError(
+                400, "This user already has a password; change it with /auth/password/update."
+            )
+    password_hash = await deps.passwords.hash(password)
+    async with deps.pool.connection() as conn, conn.transaction():
+        if await users_q.select_password_hash(conn, tenancy_id, user_id) is not None:
+            raise StatusError(400, "This user already has a password.")
+        await users_q.set_password_hash(conn, tenancy_id, user_id, password_hash)

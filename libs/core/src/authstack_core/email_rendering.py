@@ -1,0 +1,269 @@
+"""Render emails in-process with a sandboxed Jinja2 environment: no remote sandbox, no API key.
+
+Template sources (built-in or a project's own) are trusted only as far as the sandbox allows:
+no attribute access to Python internals, no mutation, bounded ``range``. Variable *values* are
+never parsed as templates, and in HTML every value is escaped (autoescape), so a display name
+such as ``<script>{{ 7*7 }}</script>`` arrives as inert text.
+"""
+
+from __future__ import annotations
+
+import functools
+import re
+from collections.abc import Mapping
+from dataclasses import dataclass
+from html.parser import HTMLParser
+from importlib import resources
+from typing import Any
+
+import jinja2
+from jinja2.exceptions import SecurityError
+from jinja2.sandbox import ImmutableSandboxedEnvironment
+
+MAX_TEMPLATE_CHARS = 100_000
+MAX_RENDERED_CHARS = 2_000_000
+MAX_SUBJECT_CHARS = 500
+_MAX_RANGE = 1000  # Jinja's sandbox allows 100 000; a loop in an email never needs more than this
+
+# Variables every template may use, filled in when the email is sent.
+COMMON_VARIABLES = ("projectDisplayName", "userDisplayName", "recipientEmail")
+
+
+@dataclass(frozen=True, slots=True)
+class TemplateSource:
+    subject: str
+    html: str
+    text: str | None  # None: derived from the rendered HTML
+
+
+@dataclass(frozen=True, slots=True)
+class BuiltinTemplate:
+    """A default template. ``variables`` are the ones its sender must supply (contract §7.1)."""
+
+    id: str
+    display_name: str
+    variables: tuple[str, ...]
+    source: TemplateSource
+
+
+@dataclass(frozen=True, slots=True)
+class RenderedEmail:
+    subject: str
+    html: str
+    text: str
+
+
+class TemplateError(Exception):
+    """A template that does not compile, breaks the sandbox's rules, or fails to render."""
+
+
+def _read(name: str) -> str:
+    return (resources.files("authstack_core.email_templates") / name).read_text("utf-8")
+
+
+def _builtin(
+    template_id: str, display_name: str, subject: str, variables: tuple[str, ...]
+) -> BuiltinTemplate:
+    source = TemplateSource(
+        subject=subject, html=_read(f"{template_id}.html"), text=_read(f"{template_id}.txt")
+    )
+    return BuiltinTemplate(template_id, display_name, variables, source)
+
+
+BUILTIN_TEMPLATES: dict[str, BuiltinTemplate] = {
+    t.id: t
+    for t in (
+        _builtin(
+            "email_verification",
+            "Email verification",
+            "Verify your email at {{ projectDisplayName }}",
+            ("emailVerificationLink",),
+        ),
+        _builtin(
+            "password_reset",
+            "Password reset",
+            "Reset your password at {{ projectDisplayName }}",
+            ("passwordResetLink",),
+        ),
+        _builtin(
+            "magic_link",
+            "Magic link / OTP",
+            "Your sign-in code for {{ projectDisplayName }}: {{ otp }}",
+            ("magicLink", "otp"),
+        ),
+        _builtin(
+            "team_invitation",
+            "Team invitation",
+            "You are invited to join {{ teamDisplayName }} on {{ projectDisplayName }}",
+            ("teamDisplayName", "teamInvitationLink"),  # optional: inviterDisplayName
+        ),
+        _builtin(
+            "sign_in_invitation",
+            "Sign-in invitation",
+            "You are invited to {{ projectDisplayName }}",
+            ("signInInvitationLink",),  # optional: teamDisplayName
+        ),
+    )
+}
+
+# Partials a template may {% extends %} or {% include %}: the built-in layout and button.
+_PARTIALS = {"layout.html": _read("layout.html"), "button.html": _read("button.html")}
+
+
+def _bounded_range(*args: int) -> range:
+    rng = range(*args)
+    if len(rng) > _MAX_RANGE:
+        raise SecurityError(f"range() is limited to {_MAX_RANGE} items in emails")
+    return rng
+
+
+class _Undefined(jinja2.Undefined):
+    """A missing optional variable renders empty; what the sandbox refused raises instead, so a
+    template probing for internals is rejected when saved rather than rendering quietly."""
+
+    __slots__ = ()
+
+    def _refuse_if_unsafe(self) -> None:
+        if self._undefined_exception is SecurityError:
+            self._fail_with_undefined_error()
+
+    def __str__(self) -> str:
+        self._refuse_if_unsafe()
+        return super().__str__()
+
+    def __bool__(self) -> bool:
+        self._refuse_if_unsafe()
+        return super().__bool__()
+
+    def __iter__(self) -> Any:
+        self._refuse_if_unsafe()
+        return super().__iter__()
+
+
+def _environment(*, html: bool) -> ImmutableSandboxedEnvironment:
+    env = ImmutableSandboxedEnvironment(
+        loader=jinja2.DictLoader(_PARTIALS) if html else None,
+        autoescape=html,
+        undefined=_Undefined,
+        auto_reload=False,
+        keep_trailing_newline=True,
+    )
+    env.globals["range"] = _bounded_range
+    return env
+
+
+_HTML_ENV = _environment(html=True)
+_TEXT_ENV = _environment(html=False)
+
+
+@functools.lru_cache(maxsize=512)
+def _compile(source: str, *, html: bool) -> jinja2.Template:
+    if len(source) > MAX_TEMPLATE_CHARS:
+        raise TemplateError(f"a template may have at most {MAX_TEMPLATE_CHARS} characters")
+    try:
+        return (_HTML_ENV if html else _TEXT_ENV).from_string(source)
+    except jinja2.TemplateSyntaxError as exc:
+        raise TemplateError(f"line {exc.lineno}: {exc.message}") from None
+
+
+def _render(source: str, variables: Mapping[str, Any], *, html: bool) -> str:
+    template = _compile(source, html=html)
+    try:
+        out = template.render(variables)
+    except jinja2.TemplateError as exc:  # SecurityError, UndefinedError, TemplateNotFound, ...
+        raise TemplateError(f"{type(exc).__name__}: {exc}") from None
+    except (TypeError, ValueError, ArithmeticError, LookupError, RecursionError) as exc:
+        raise TemplateError(f"{type(exc).__name__}: {exc}") from None
+    if len(out) > MAX_RENDERED_CHARS:
+        raise TemplateError(f"the rendered email exceeds {MAX_RENDERED_CHARS} characters")
+    return out
+
+
+def _one_line(text: str) -> str:
+    # A subject is a header: no line breaks (header injection), bounded length.
+    return re.sub(r"\s+", " ", text).strip()[:MAX_SUBJECT_CHARS]
+
+
+def render(source: TemplateSource, variables: Mapping[str, Any]) -> RenderedEmail:
+    """Render subject, HTML and text; raise TemplateError with a message safe to record."""
+    html = _render(source.html, variables, html=True)
+    text = (
+        _render(source.text, variables, html=False)
+        if source.text is not None
+        else html_to_text(html)
+    )
+    return RenderedEmail(_one_line(_render(source.subject, variables, html=False)), html, text)
+
+
+def sample_variables(template_id: str | None) -> dict[str, Any]:
+    """Plausible values for checking a template before it is saved."""
+    out: dict[str, Any] = {
+        "projectDisplayName": "Example project",
+        "userDisplayName": "Ada Lovelace",
+        "recipientEmail": "ada@example.com",
+    }
+    builtin = BUILTIN_TEMPLATES.get(template_id or "")
+    for name in builtin.variables if builtin else ():
+        out[name] = "123456" if name == "otp" else "https://example.com/handler?code=sample"
+    if template_id == "team_invitation":
+        out["inviterDisplayName"] = "Grace Hopper"
+    return out
+
+
+def check_template(source: TemplateSource, template_id: str | None = None) -> None:
+    """Compile and trial-render a template; raise TemplateError naming the part that failed."""
+    for part, text, html in (
+        ("subject", source.subject, False),
+        ("html", source.html, True),
+        ("text", source.text, False),
+    ):
+        if text is None:
+            continue
+        try:
+            _render(text, sample_variables(template_id), html=html)
+        except TemplateError as exc:
+            raise TemplateError(f"{part}: {exc}") from None
+
+
+class _TextExtractor(HTMLParser):
+    _BLOCKS = frozenset({"p", "div", "br", "tr", "h1", "h2", "h3", "h4", "li", "table"})
+
+    def __init__(self) -> None:
+        super().__init__(convert_charrefs=True)
+        self.parts: list[str] = []
+        self._skip = 0
+        self._links: list[str | None] = []
+
+    def handle_starttag(self, tag: str, attrs: list[tuple[str, str | None]]) -> None:
+        if tag in ("style", "script", "head", "title"):
+            self._skip += 1
+        if tag in self._BLOCKS:
+            self.parts.append("\n")
+        if tag == "a":
+            self._links.append(dict(attrs).get("href"))
+
+    def handle_endtag(self, tag: str) -> None:
+        if tag in ("style", "script", "head", "title"):
+            self._skip = max(0, self._skip - 1)
+        if tag == "a" and self._links:
+            href = self._links.pop()
+            if href and not "".join(self.parts).rstrip().endswith(href):
+                self.parts.append(f" ({href})")
+        if tag in self._BLOCKS:
+            self.parts.append("\n")
+
+    def handle_data(self, data: str) -> None:
+        if not self._skip:
+            self.parts.append(data)
+
+
+def html_to_text(html: str) -> str:
+    """A readable plain-text alternative of an HTML email (links kept in parentheses)."""
+    parser = _TextExtractor()
+    parser.feed(html)
+    parser.close()
+    lines = [
+        re.sub(r"[ \t\r\f\v]+", " ", line).strip() for line in "".join(parser.parts).split("\n")
+    ]
+    text = "\n".join(lines)
+    return re.sub(r"\n{3,}", "\n\n", text).strip() + "\n"

@@ -1,0 +1,38 @@
+"""The cron step of the email queue: ``GET /api/latest/internal/email-queue-step``."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from litestar import Request, Response, get
+
+from authstack_api.auth import deps_of
+from authstack_api.responses import json_response
+from authstack_core.crypto.codes import constant_time_equal
+from authstack_core.domain import emails
+from authstack_core.errors import StatusError
+
+
+def _check_cron_secret(request: Request[Any, Any, Any]) -> None:
+    secret = deps_of(request).settings.cron_secret
+    given = request.headers.get("authorization", "")
+    expected = f"Bearer {secret}"
+    if not secret or not constant_time_equal(given.encode(), expected.encode()):
+        raise StatusError(401, "Unauthorized: send Authorization: Bearer $CRON_SECRET.")
+
+
+@get("/api/v1/internal/email-queue-step", opt={"query": frozenset({"only_one_step"})})
+async def email_queue_step(request: Request[Any, Any, Any]) -> Response[bytes]:
+    """Re-enqueue outbox rows whose wake-up was lost and rows stuck past their sending lease.
+
+    One bounded pass per call (a cron calls it every minute). 503 if Redis does not answer;
+    nothing is lost then, and the next call tries again.
+    """
+    _check_cron_secret(request)
+    try:
+        await emails.queue_step(deps_of(request))
+    except emails.QueueUnavailableError:
+        raise StatusError(
+            503, "Redis did not accept the email wake-ups; nothing was lost, call again later."
+        ) from None
+    return json_response({"ok": True})

@@ -1,0 +1,82 @@
+"""Admin: the project's email templates (built-in ones overridden, and its own)."""
+
+from __future__ import annotations
+
+from typing import Annotated, Any
+
+from litestar import Request, Response, delete, get, patch, post
+from msgspec import UNSET, Meta, UnsetType
+
+from authstack_api.auth import authenticate, deps_of, require
+from authstack_api.responses import SUCCESS, json_response
+from authstack_api.schemas import Strict, changes_of
+from authstack_core.domain import emails
+from authstack_core.email_rendering import MAX_TEMPLATE_CHARS
+from authstack_core.errors import SchemaError
+
+Source = Annotated[str, Meta(max_length=MAX_TEMPLATE_CHARS)]
+Name = Annotated[str, Meta(min_length=1, max_length=200)]
+
+
+class CreateTemplateBody(Strict):
+    display_name: Name
+    subject: Source
+    html: Source
+    text: Source | None = None
+
+
+class UpdateTemplateBody(Strict):
+    display_name: Name | UnsetType = UNSET
+    subject: Source | UnsetType = UNSET
+    html: Source | UnsetType = UNSET
+    text: Source | None | UnsetType = UNSET
+
+
+def _template_id(value: str) -> str:
+    if not value or len(value) > 64 or not all(c.isalnum() or c in "_-" for c in value):
+        raise SchemaError(message="templateId must be a template id")
+    return value.lower()
+
+
+@get("/api/v1/internal/email-templates")
+async def list_templates(request: Request[Any, Any, Any]) -> Response[bytes]:
+    auth = require(await authenticate(request), "admin")
+    items = await emails.list_templates(deps_of(request), auth.project)
+    return json_response({"items": items, "is_paginated": False})
+
+
+@post("/api/v1/internal/email-templates", status_code=201)
+async def create_template(
+    request: Request[Any, Any, Any], data: CreateTemplateBody
+) -> Response[bytes]:
+    """A new template, checked in the sandbox before it is saved; use its id as template_id."""
+    auth = require(await authenticate(request), "admin")
+    template = await emails.create_template(
+        deps_of(request),
+        auth.project,
+        display_name=data.display_name,
+        subject=data.subject,
+        html=data.html,
+        text=data.text,
+    )
+    return json_response(template, status=201)
+
+
+@patch("/api/v1/internal/email-templates/{template_id:str}")
+async def update_template(
+    request: Request[Any, Any, Any], template_id: str, data: UpdateTemplateBody
+) -> Response[bytes]:
+    """Override a built-in template (by type) or edit one of the project's own."""
+    auth = require(await authenticate(request), "admin")
+    template = await emails.update_template(
+        deps_of(request), auth.project, _template_id(template_id), changes_of(data)
+    )
+    return json_response(template)
+
+
+@delete("/api/v1/internal/email-templates/{template_id:str}", status_code=200)
+async def delete_template(request: Request[Any, Any, Any], template_id: str) -> Response[bytes]:
+    """Delete one of the project's templates, or reset a built-in one to its default."""
+    auth = require(await authenticate(request), "admin")
+    await emails.delete_template(deps_of(request), auth.project, _template_id(template_id))
+    return json_response(SUCCESS)

@@ -1,0 +1,81 @@
+"""Contact-channel verification by emailed code."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from litestar import Request, Response, post
+
+from authstack_api.auth import authenticate, deps_of, require, resolve_user_id
+from authstack_api.ids import check_uuid
+from authstack_api.responses import SUCCESS, json_response
+from authstack_api.schemas import CodeBody, Email, Strict, Url
+from authstack_core.domain import email_verification
+from authstack_core.errors import StatusError, UserAuthenticationRequired
+from authstack_core.redirects import require_trusted_redirect
+
+
+class CallbackBody(Strict):
+    callback_url: Url
+
+
+class PrimaryEmailCallbackBody(Strict):
+    email: Email
+    callback_url: Url
+
+
+@post(
+    "/api/v1/contact-channels/{user_id:str}/{contact_channel_id:str}/send-verification-code",
+    status_code=200,
+)
+async def send_verification_code(
+    request: Request[Any, Any, Any], user_id: str, contact_channel_id: str, data: CallbackBody
+) -> Response[bytes]:
+    auth = require(await authenticate(request), "client", "server", "admin")
+    target = check_uuid(resolve_user_id(auth, user_id), "user_id")
+    channel_id = check_uuid(contact_channel_id, "contact_channel_id")
+    if auth.type == "client" and target != auth.user_id:
+        raise StatusError(403, "A client can only verify its own contact channels.")
+    require_trusted_redirect(auth.project.config, data.callback_url)
+    await email_verification.send_verification_code(
+        deps_of(request),
+        auth.project,
+        user_id=target,
+        channel_id=channel_id,
+        callback_url=data.callback_url,
+    )
+    return json_response(SUCCESS)
+
+
+@post("/api/v1/contact-channels/send-verification-code", status_code=200)
+async def send_primary_verification_code(
+    request: Request[Any, Any, Any], data: PrimaryEmailCallbackBody
+) -> Response[bytes]:
+    """Deprecated form: the signed-in user's primary email, named in the body."""
+    auth = require(await authenticate(request), "client", "server", "admin")
+    if auth.user is None:
+        raise UserAuthenticationRequired()
+    require_trusted_redirect(auth.project.config, data.callback_url)
+    await email_verification.send_verification_code(
+        deps_of(request),
+        auth.project,
+        user_id=auth.user.user_id,
+        channel_id=None,
+        email=data.email,
+        callback_url=data.callback_url,
+    )
+    return json_response(SUCCESS)
+
+
+@post("/api/v1/contact-channels/verify", status_code=200)
+async def verify(request: Request[Any, Any, Any], data: CodeBody) -> Response[bytes]:
+    auth = require(await authenticate(request), "client", "server", "admin")
+    await email_verification.verify(deps_of(request), auth.project, data.code)
+    return json_response(SUCCESS)
+
+
+@post("/api/v1/contact-channels/verify/check-code", status_code=200)
+async def check_code(request: Request[Any, Any, Any], data: CodeBody) -> Response[bytes]:
+    auth = require(await authenticate(request), "client", "server", "admin")
+    await email_verification.check(deps_of(request), auth.project, data.code)
+    return json_response({"is_code_valid": True})

@@ -1,0 +1,120 @@
+"""Sending emails to users (``/emails/send-email``) and the outbox with honest statuses."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime, timedelta
+from typing import Annotated, Any
+
+from litestar import Request, Response, get, post
+from msgspec import Meta
+
+from authstack_api.auth import authenticate, deps_of, require
+from authstack_api.ids import check_uuid
+from authstack_api.responses import json_response
+from authstack_api.schemas import Strict
+from authstack_core.domain import emails
+from authstack_core.errors import KnownError, SchemaError, StatusError
+
+MAX_PAGE = 200
+MAX_SCHEDULE_AHEAD = timedelta(days=365)
+STATUSES = frozenset({"pending", "sending", "retry_scheduled", "sent", "failed", "skipped"})
+Text = Annotated[str, Meta(max_length=500)]
+
+
+class SendEmailBody(Strict):
+    user_ids: Annotated[list[str], Meta(max_length=10_000)] | None = None
+    all_users: bool | None = None
+    html: Annotated[str, Meta(max_length=1_000_000)] | None = None
+    template_id: Annotated[str, Meta(max_length=64)] | None = None
+    variables: dict[str, Any] | None = None
+    draft_id: str | None = None
+    subject: Text | None = None
+    notification_category_name: Text | None = None
+    theme_id: Text | None = None
+    is_high_priority: bool | None = None
+    scheduled_at_millis: int | None = None
+
+
+def _schema_error(request: Request[Any, Any, Any], text: str) -> KnownError:
+    return SchemaError(
+        message=f"Request validation failed on {request.method} {request.url.path}:\n  - {text}"
+    )
+
+
+@post("/api/v1/emails/send-email", status_code=200)
+async def send_email(request: Request[Any, Any, Any], data: SendEmailBody) -> Response[bytes]:
+    """Queue an email per user; needs the project's own SMTP server. ``theme_id`` and
+    ``notification_category_name`` are accepted and have no effect yet."""
+    auth = require(await authenticate(request), "server", "admin")
+    if (data.user_ids is not None) == (data.all_users is True):
+        raise _schema_error(request, "send exactly one of user_ids or all_users: true")
+    contents = [v for v in (data.html, data.template_id, data.draft_id) if v is not None]
+    if len(contents) != 1:
+        raise _schema_error(request, "send exactly one of html, template_id or draft_id")
+    if data.draft_id is not None:
+        raise _schema_error(request, "draft_id: email drafts are not supported yet")
+    if data.html is not None and not (data.subject or "").strip():
+        raise _schema_error(request, "subject is required with html")
+    for user_id in data.user_ids or []:
+        check_uuid(user_id, "user_ids[]")
+    scheduled_at = None
+    if data.scheduled_at_millis is not None:
+        try:
+            scheduled_at = datetime.fromtimestamp(data.scheduled_at_millis / 1000, tz=UTC)
+        except (OverflowError, OSError, ValueError):
+            raise _schema_error(request, "scheduled_at_millis is out of range") from None
+        if scheduled_at > datetime.now(UTC) + MAX_SCHEDULE_AHEAD:
+            raise _schema_error(request, "scheduled_at_millis is more than a year ahead")
+    user_ids = await emails.send_email(
+        deps_of(request),
+        auth.project,
+        user_ids=data.user_ids,
+        all_users=data.all_users is True,
+        html=data.html,
+        template_id=data.template_id,
+        variables=data.variables or {},
+        subject=data.subject,
+        is_high_priority=bool(data.is_high_priority),
+        scheduled_at=scheduled_at,
+    )
+    return json_response({"results": [{"user_id": u} for u in user_ids]})
+
+
+@get("/api/v1/emails/outbox", opt={"query": frozenset({"limit", "cursor", "status"})})
+async def list_outbox(
+    request: Request[Any, Any, Any],
+    limit: int | None = None,
+    cursor: str | None = None,
+    status: str | None = None,
+) -> Response[bytes]:
+    """The project's emails, newest first, each with its delivery status and last error."""
+    auth = require(await authenticate(request), "server", "admin")
+    if limit is not None and not 1 <= limit <= MAX_PAGE:
+        raise _schema_error(request, f"limit must be between 1 and {MAX_PAGE}")
+    if status is not None and status not in STATUSES:
+        raise _schema_error(request, f"status must be one of {', '.join(sorted(STATUSES))}")
+    page = await emails.list_outbox(
+        deps_of(request),
+        auth.project,
+        limit=limit or 50,
+        cursor=check_uuid(cursor, "cursor") if cursor is not None else None,
+        status=status,
+    )
+    return json_response(
+        {
+            "items": [row.json() for row in page.items],
+            "is_paginated": True,
+            "pagination": {"next_cursor": page.next_cursor},
+        }
+    )
+
+
+@get("/api/v1/emails/outbox/{outbox_id:str}")
+async def get_outbox(request: Request[Any, Any, Any], outbox_id: str) -> Response[bytes]:
+    auth = require(await authenticate(request), "server", "admin")
+    row = await emails.get_outbox(
+        deps_of(request), auth.project, check_uuid(outbox_id, "outbox_id")
+    )
+    if row is None:
+        raise StatusError(404, "Email not found in this project's outbox.")
+    return json_response(row.json())

@@ -1,0 +1,1 @@
+"""The background worker: dramatiq actors that deliver what the outbox tables hold."""

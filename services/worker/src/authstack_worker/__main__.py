@@ -1,0 +1,83 @@
+"""Entry point: ``python -m authstack_worker`` (or ``authstack-worker``) runs one worker process."""
+
+from __future__ import annotations
+
+import signal
+import sys
+import threading
+from types import FrameType
+
+import dramatiq
+import structlog
+
+from authstack_core.db.pool import make_pool
+from authstack_core.domain.context import Deps
+from authstack_core.logging import configure_logging
+from authstack_core.settings import Settings, SettingsError
+from authstack_worker.actors import emails
+from authstack_worker.broker import ServiceLoop, make_worker_broker
+from authstack_worker.smtp import SmtpPool
+
+log = structlog.get_logger("authstack_worker")
+
+SHUTDOWN_TIMEOUT_MS = 30_000
+# An idle consumer polls Redis at most this far apart (dramatiq's default is 1 s): the worst
+# wait a new email has before a worker picks it up. A poll is one cheap Lua call.
+IDLE_POLL_MS = 200
+
+
+def run(settings: Settings, stop: threading.Event) -> int:
+    """Consume until ``stop`` is set, then finish in-flight messages and return the rest."""
+    pool = make_pool(settings)
+    deps = Deps.build(settings, pool)
+    smtp = SmtpPool(timeout=settings.email_timeout_seconds, max_per_server=settings.worker_threads)
+
+    async def on_start() -> None:
+        await pool.open(wait=True, timeout=30)
+
+    async def on_stop() -> None:
+        await smtp.close()
+        await pool.close()
+
+    broker = make_worker_broker(settings, ServiceLoop(on_start, on_stop))
+    lease_ms = int(settings.email_send_lease_seconds * 1000)
+    emails.register(broker, emails.EmailDelivery(deps, smtp), time_limit_ms=lease_ms)
+    worker = dramatiq.Worker(
+        broker, worker_threads=settings.worker_threads, worker_timeout=IDLE_POLL_MS
+    )
+    worker.start()
+    log.info(
+        "worker started",
+        queues=sorted(broker.get_declared_queues()),
+        namespace=settings.queue_namespace,
+        threads=settings.worker_threads,
+    )
+    try:
+        stop.wait()
+    finally:
+        log.info("worker stopping")
+        worker.stop(timeout=SHUTDOWN_TIMEOUT_MS)
+        deps.jobs.close()
+        broker.close()
+    return 0
+
+
+def main() -> int:
+    try:
+        settings = Settings.from_env()
+    except SettingsError as exc:
+        print(f"authstack-worker: {exc}", file=sys.stderr)
+        return 2
+    configure_logging(settings, service="worker")
+    stop = threading.Event()
+
+    def request_stop(signum: int, frame: FrameType | None) -> None:
+        stop.set()
+
+    for sig in (signal.SIGINT, signal.SIGTERM):
+        signal.signal(sig, request_stop)
+    return run(settings, stop)
+
+
+if __name__ == "__main__":
+    sys.exit(main())

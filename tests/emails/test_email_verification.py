@@ -1,0 +1,219 @@
+"""Email verification: at sign-up, on request for a contact channel, and verifying by code."""
+
+from __future__ import annotations
+
+import httpx
+import psycopg
+
+from tests.api.helpers import PASSWORD, as_user, assert_known_error, unique_email
+from tests.conftest import Project
+from tests.mail import MailSink, WorkerProcess, code_in
+
+CALLBACK = "http://localhost:3000/handler/email-verification"
+
+
+def sign_up_verifying(http: httpx.Client, project: Project, email: str) -> dict[str, str]:
+    r = http.post(
+        "/api/v1/auth/password/sign-up",
+        headers=project.headers(),
+        json={"email": email, "password": PASSWORD, "verification_callback_url": CALLBACK},
+    )
+    assert r.status_code == 200, r.text
+    tokens: dict[str, str] = r.json()
+    return tokens
+
+
+def me(http: httpx.Client, project: Project, access_token: str) -> dict[str, object]:
+    r = http.get("/api/v1/users/me", headers=as_user(project, access_token))
+    assert r.status_code == 200, r.text
+    body: dict[str, object] = r.json()
+    return body
+
+
+def primary_channel_id(project: Project, database_url: str, user_id: str) -> str:
+    with psycopg.connect(database_url) as conn:
+        row = conn.execute(
+            "SELECT id::text FROM contact_channels WHERE tenancy_id = %s AND user_id = %s"
+            " AND is_primary",
+            (project.tenancy_id, user_id),
+        ).fetchone()
+    assert row is not None
+    return str(row[0])
+
+
+def test_sign_up_with_a_callback_mails_a_link_that_verifies_the_email(
+    http: httpx.Client, project: Project, mail_worker: WorkerProcess, mail_sink: MailSink
+) -> None:
+    email = unique_email("verify")
+    tokens = sign_up_verifying(http, project, email)
+    assert me(http, project, tokens["access_token"])["primary_email_verified"] is False
+
+    [message] = mail_sink.wait_for(email)
+    assert "Verify your email" in message["subject"]
+    code = code_in(message)
+
+    check = http.post(
+        "/api/v1/contact-channels/verify/check-code",
+        headers=project.headers(),
+        json={"code": code},
+    )
+    assert check.json() == {"is_code_valid": True}
+    r = http.post("/api/v1/contact-channels/verify", headers=project.headers(), json={"code": code})
+    assert r.status_code == 200, r.text
+    assert r.json() == {"success": True}
+    assert me(http, project, tokens["access_token"])["primary_email_verified"] is True
+
+    again = http.post(
+        "/api/v1/contact-channels/verify", headers=project.headers(), json={"code": code}
+    )
+    assert_known_error(again, "VERIFICATION_CODE_ALREADY_USED", 409)
+
+
+def test_sign_up_without_a_callback_sends_nothing(
+    http: httpx.Client, project: Project, mail_worker: WorkerProcess, mail_sink: MailSink
+) -> None:
+    email = unique_email("quiet")
+    r = http.post(
+        "/api/v1/auth/password/sign-up",
+        headers=project.headers(),
+        json={"email": email, "password": PASSWORD},
+    )
+    assert r.status_code == 200
+    marker = unique_email("marker")  # a later email, to know the worker has caught up
+    sign_up_verifying(http, project, marker)
+    mail_sink.wait_for(marker)
+    assert mail_sink.messages(email) == []
+
+
+def test_send_verification_code_for_a_channel_then_verify(
+    http: httpx.Client,
+    project: Project,
+    migrated_database: str,
+    mail_worker: WorkerProcess,
+    mail_sink: MailSink,
+) -> None:
+    email = unique_email("channel")
+    r = http.post(
+        "/api/v1/auth/password/sign-up",
+        headers=project.headers(),
+        json={"email": email, "password": PASSWORD},
+    )
+    tokens = r.json()
+    channel_id = primary_channel_id(project, migrated_database, tokens["user_id"])
+    user = as_user(project, tokens["access_token"])
+
+    sent = http.post(
+        f"/api/v1/contact-channels/me/{channel_id}/send-verification-code",
+        headers=user,
+        json={"callback_url": CALLBACK},
+    )
+    assert sent.status_code == 200, sent.text
+    assert sent.json() == {"success": True}
+    code = code_in(mail_sink.wait_for(email)[0])
+    verified = http.post(
+        "/api/v1/contact-channels/verify", headers=project.headers(), json={"code": code}
+    )
+    assert verified.status_code == 200, verified.text
+    assert me(http, project, tokens["access_token"])["primary_email_verified"] is True
+
+    # Verified already: asking again is the contract's error, and no mail goes out.
+    again = http.post(
+        f"/api/v1/contact-channels/me/{channel_id}/send-verification-code",
+        headers=user,
+        json={"callback_url": CALLBACK},
+    )
+    assert_known_error(again, "EMAIL_ALREADY_VERIFIED", 409)
+
+
+def test_channel_rules_other_users_unknown_channels_untrusted_callbacks(
+    http: httpx.Client, project: Project, migrated_database: str
+) -> None:
+    a = http.post(
+        "/api/v1/auth/password/sign-up",
+        headers=project.headers(),
+        json={"email": unique_email("a"), "password": PASSWORD},
+    ).json()
+    b = http.post(
+        "/api/v1/auth/password/sign-up",
+        headers=project.headers(),
+        json={"email": unique_email("b"), "password": PASSWORD},
+    ).json()
+    b_channel = primary_channel_id(project, migrated_database, b["user_id"])
+    as_a = as_user(project, a["access_token"])
+
+    other = http.post(
+        f"/api/v1/contact-channels/{b['user_id']}/{b_channel}/send-verification-code",
+        headers=as_a,
+        json={"callback_url": CALLBACK},
+    )
+    assert other.status_code == 403
+    missing = http.post(
+        f"/api/v1/contact-channels/me/{b_channel}/send-verification-code",
+        headers=as_a,
+        json={"callback_url": CALLBACK},
+    )
+    assert missing.status_code == 404
+    untrusted = http.post(
+        f"/api/v1/contact-channels/{b['user_id']}/{b_channel}/send-verification-code",
+        headers=project.headers("server"),
+        json={"callback_url": "https://evil.example/verify"},
+    )
+    assert_known_error(untrusted, "REDIRECT_URL_NOT_WHITELISTED", 400)
+    bad_id = http.post(
+        "/api/v1/contact-channels/me/not-a-uuid/send-verification-code",
+        headers=as_a,
+        json={"callback_url": CALLBACK},
+    )
+    assert_known_error(bad_id, "SCHEMA_ERROR", 400)
+
+
+def test_deprecated_route_checks_the_primary_email(
+    http: httpx.Client, project: Project, mail_worker: WorkerProcess, mail_sink: MailSink
+) -> None:
+    email = unique_email("legacy")
+    tokens = http.post(
+        "/api/v1/auth/password/sign-up",
+        headers=project.headers(),
+        json={"email": email, "password": PASSWORD},
+    ).json()
+    user = as_user(project, tokens["access_token"])
+    wrong = http.post(
+        "/api/v1/contact-channels/send-verification-code",
+        headers=user,
+        json={"email": "someone-else@example.com", "callback_url": CALLBACK},
+    )
+    assert_known_error(
+        wrong,
+        "EMAIL_IS_NOT_PRIMARY_EMAIL",
+        400,
+        {"email": "someone-else@example.com", "primary_email": email},
+    )
+    ok = http.post(
+        "/api/v1/contact-channels/send-verification-code",
+        headers=user,
+        json={"email": email, "callback_url": CALLBACK},
+    )
+    assert ok.status_code == 200, ok.text
+    assert mail_sink.wait_for(email)
+
+
+def test_code_mailed_to_an_old_address_does_not_verify_the_new_one(
+    http: httpx.Client, project: Project, mail_worker: WorkerProcess, mail_sink: MailSink
+) -> None:
+    old = unique_email("old")
+    tokens = sign_up_verifying(http, project, old)
+    code = code_in(mail_sink.wait_for(old)[0])
+    new = unique_email("new")
+    r = http.patch(
+        "/api/v1/users/me",
+        headers=as_user(project, tokens["access_token"]),
+        json={"primary_email": new},
+    )
+    assert r.status_code == 200, r.text
+    refused = http.post(
+        "/api/v1/contact-channels/verify", headers=project.headers(), json={"code": code}
+    )
+    assert refused.status_code == 400
+    user = http.get(f"/api/v1/users/{tokens['user_id']}", headers=project.headers("server"))
+    assert user.json()["primary_email"] == new
+    assert user.json()["primary_email_verified"] is False

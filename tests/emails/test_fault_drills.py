@@ -1,0 +1,163 @@
+"""Fault drills: Redis stopped, a worker SIGKILLed mid-batch. Each counts delivered messages.
+
+Each drill has its own database (no other test's rows to recover), its own API and worker, and
+its own mail sink; the Redis one stops its own redis-server, never the machine's.
+"""
+
+from __future__ import annotations
+
+import time
+from collections import Counter
+from collections.abc import Iterator
+from typing import Any
+
+import httpx
+import pytest
+
+from tests.api.helpers import PASSWORD, unique_email
+from tests.conftest import ApiServer, Project, create_project, start_api, stop_api
+from tests.mail import (
+    MailSink,
+    PrivateRedis,
+    WorkerProcess,
+    custom_server_config,
+    outbox_rows,
+    queue_step,
+    start_worker,
+    wait_until,
+)
+
+CALLBACK = "http://localhost:3000/handler/email-verification"
+# Short lease and requeue delay so that recovery happens within the test's patience.
+RECOVERY_ENV = {
+    "STACK_EMAIL_SEND_LEASE_SECONDS": "3",
+    "STACK_EMAIL_REQUEUE_AFTER_SECONDS": "2",
+}
+
+
+@pytest.fixture
+def cleanup() -> Iterator[list[Any]]:
+    things: list[Any] = []
+    try:
+        yield things
+    finally:
+        for thing in reversed(things):
+            if isinstance(thing, ApiServer):
+                stop_api(thing)
+            else:
+                thing.stop()
+
+
+def sign_up_verifying(http: httpx.Client, project: Project, email: str) -> None:
+    r = http.post(
+        "/api/v1/auth/password/sign-up",
+        headers=project.headers(),
+        json={"email": email, "password": PASSWORD, "verification_callback_url": CALLBACK},
+    )
+    assert r.status_code == 200, r.text
+
+
+def assert_each_once(sink: MailSink, recipients: list[str]) -> None:
+    """Every recipient got exactly one message, and nothing else arrived."""
+    received = Counter(to for m in sink.messages() for to in m["rcpt_tos"])
+    assert received == Counter(recipients), received
+    message_ids = [m["message_id"] for m in sink.messages()]
+    assert len(set(message_ids)) == len(message_ids)
+
+
+def test_redis_stopped_during_sign_ups_then_restarted_delivers_every_email_once(
+    drill_database: str, private_redis: PrivateRedis, make_sink: Any, cleanup: list[Any]
+) -> None:
+    sink: MailSink = make_sink()
+    env = {"STACK_REDIS_URL": private_redis.url, "STACK_QUEUE_NAMESPACE": "drill"}
+    api = start_api(drill_database, **env, **RECOVERY_ENV)
+    cleanup.append(api)
+    cleanup.append(start_worker(drill_database, sink, **env, **RECOVERY_ENV))
+    project = create_project(drill_database)
+    http = api.client()
+
+    before = [unique_email("before") for _ in range(3)]
+    for email in before:
+        sign_up_verifying(http, project, email)
+    wait_until(lambda: sink.state()["received"] == 3, what="the first 3 emails")
+
+    private_redis.stop()
+    during = [unique_email("during") for _ in range(10)]
+    for email in during:
+        sign_up_verifying(http, project, email)  # sign-up still succeeds: the row is the record
+    pending = [r for r in outbox_rows(drill_database) if r["status"] == "pending"]
+    assert len(pending) == 10
+    # With Redis down the cron step cannot enqueue: it says so, and loses nothing.
+    assert queue_step(http).status_code == 503
+    assert len([r for r in outbox_rows(drill_database) if r["status"] == "pending"]) == 10
+
+    private_redis.start()  # empty: whatever it held is gone
+    time.sleep(1.0)
+    assert sink.state()["received"] == 3  # nothing arrives until the cron step runs
+    step = queue_step(http)
+    assert step.status_code == 200, step.text
+    assert step.json() == {"ok": True}
+
+    wait_until(lambda: sink.state()["received"] == 13, timeout=30, what="all 13 emails")
+    time.sleep(2.5)  # past the requeue delay: a second cron step must not send anything again
+    assert queue_step(http).status_code == 200
+    time.sleep(1.0)
+    assert_each_once(sink, before + during)
+    assert {r["status"] for r in outbox_rows(drill_database)} == {"sent"}
+
+
+def test_worker_killed_mid_batch_and_restarted_delivers_every_email_once(
+    drill_database: str, private_redis: PrivateRedis, make_sink: Any, cleanup: list[Any]
+) -> None:
+    sink: MailSink = make_sink()
+    env = {"STACK_REDIS_URL": private_redis.url, "STACK_QUEUE_NAMESPACE": "drill"}
+    api = start_api(drill_database, **env, **RECOVERY_ENV)
+    cleanup.append(api)
+    worker: WorkerProcess = start_worker(drill_database, None, **env, **RECOVERY_ENV)
+    cleanup.append(worker)
+    project = create_project(drill_database, custom_server_config(sink))
+    http = api.client()
+
+    recipients = []
+    user_ids = []
+    for _ in range(30):
+        email = unique_email("batch")
+        r = http.post(
+            "/api/v1/users", headers=project.headers("server"), json={"primary_email": email}
+        )
+        recipients.append(email)
+        user_ids.append(r.json()["id"])
+
+    # The server accepts 10 messages, then holds its reply to DATA: the worker's 4 threads are
+    # then each mid-send, with the rest of the batch waiting in Redis or prefetched.
+    sink.behave(hold_after=10)
+    r = http.post(
+        "/api/v1/emails/send-email",
+        headers=project.headers("server"),
+        json={"user_ids": user_ids, "html": "<p>batch</p>", "subject": "Batch"},
+    )
+    assert r.status_code == 200, r.text
+    wait_until(lambda: sink.state()["held"] == 4, what="4 deliveries held mid-DATA")
+    assert sink.state()["received"] == 10
+
+    worker.kill()  # SIGKILL: no clean-up, leases held, prefetched messages unacknowledged
+    wait_until(lambda: sink.state()["held"] == 0, what="the server to drop the dead sessions")
+    statuses = Counter(r["status"] for r in outbox_rows(drill_database))
+    assert statuses["sent"] == 10
+    assert statuses["sending"] == 4  # claimed by the dead worker, leases running
+    sink.release()
+
+    cleanup.append(start_worker(drill_database, None, **env, **RECOVERY_ENV))
+
+    def all_sent() -> bool:
+        queue_step(http)  # what a cron does every minute, here every half second
+        return {r["status"] for r in outbox_rows(drill_database)} == {"sent"}
+
+    wait_until(all_sent, timeout=60, interval=0.5, what="every row to be sent")
+    time.sleep(2.5)
+    queue_step(http)
+    time.sleep(1.0)
+    assert_each_once(sink, recipients)
+    rows = outbox_rows(drill_database)
+    # The four interrupted ones were sent on their second attempt, after their lease ran out.
+    assert sorted(r["attempt_count"] for r in rows) == [1] * 26 + [2] * 4
