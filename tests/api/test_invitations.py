@@ -2,16 +2,16 @@
 
 from __future__ import annotations
 
-import asyncio
 from collections.abc import Callable
+from typing import Any
 
 import httpx
 import psycopg
 
-from authstack_core.domain import verification
 from tests.api.helpers import assert_known_error, unique_email
 from tests.api.team_helpers import User, add_member, create_team, new_user, team_permission_ids
 from tests.conftest import Project
+from tests.mail import MailSink, WorkerProcess, code_in
 
 INVITATIONS = "/api/v1/team-invitations"
 CALLBACK = "http://localhost:3000/handler/team-invitation"
@@ -28,27 +28,15 @@ def _send(
     )
 
 
-def _invitation_code(database_url: str, project: Project, team_id: str, email: str) -> str:
-    """A live invitation code, as the e-mailed link would carry it.
-
-    Stands in for reading the invitation e-mail until the e-mail outbox (issue 3) lands; it is
-    made by the same function send-code uses.
-    """
-
-    async def make() -> str:
-        async with await psycopg.AsyncConnection.connect(database_url) as conn:
-            code = await verification.create_code(
-                conn,
-                project_id=project.id,
-                type=verification.CodeType.TEAM_INVITATION,
-                data={"team_id": team_id},
-                method={"email": email},
-                redirect_url=CALLBACK,
-            )
-            await conn.commit()
-            return code
-
-    return asyncio.run(make())
+def _emailed_code(
+    http: httpx.Client, sink: MailSink, headers: dict[str, str], team_id: str
+) -> tuple[str, dict[str, Any]]:
+    """Invite a fresh address and return the code of the link in the e-mail it receives."""
+    email = unique_email("invited")
+    r = _send(http, headers, team_id, email)
+    assert r.status_code == 200, r.text
+    [message] = sink.wait_for(email)
+    return code_in(message), message
 
 
 def test_invite_list_and_accept_by_id(http: httpx.Client, project: Project) -> None:
@@ -207,12 +195,39 @@ def test_revoking_needs_remove_members_and_the_right_team(
     )
 
 
+def test_the_invitation_email_carries_a_link_to_the_callback(
+    http: httpx.Client, project: Project, mail_worker: WorkerProcess, mail_sink: MailSink
+) -> None:
+    admin = new_user(http, project, display_name="Ada")
+    team = create_team(http, project, admin, display_name="Analytical Engines")
+    code, message = _emailed_code(http, mail_sink, admin.client(project), team["id"])
+    assert "Analytical Engines" in message["subject"]
+    assert f"{CALLBACK}?code={code}" in message["text"]
+    assert "Ada" in message["text"]
+
+
+def test_a_refused_invitation_queues_no_email(
+    http: httpx.Client, make_project: Callable[..., Project], migrated_database: str
+) -> None:
+    project = make_project({"rbac.defaultPermissions.teamMember": {}})
+    admin, member = new_user(http, project), new_user(http, project)
+    team = create_team(http, project, admin)
+    add_member(http, project, team["id"], member)
+    r = _send(http, member.client(project), team["id"], unique_email())
+    assert r.status_code == 401
+    with psycopg.connect(migrated_database) as conn:
+        queued = conn.execute(
+            "SELECT count(*) FROM email_outbox WHERE tenancy_id = %s", (project.tenancy_id,)
+        ).fetchone()
+    assert queued == (0,)
+
+
 def test_accept_with_the_emailed_code(
-    http: httpx.Client, project: Project, migrated_database: str
+    http: httpx.Client, project: Project, mail_worker: WorkerProcess, mail_sink: MailSink
 ) -> None:
     admin, joiner = new_user(http, project), new_user(http, project)
     team = create_team(http, project, admin, display_name="Coded")
-    code = _invitation_code(migrated_database, project, team["id"], unique_email())
+    code, _ = _emailed_code(http, mail_sink, project.headers("server"), team["id"])
     check = http.post(
         f"{INVITATIONS}/accept/check-code", headers=project.headers(), json={"code": code}
     )
@@ -245,11 +260,11 @@ def test_accept_with_the_emailed_code(
 
 
 def test_accepting_as_an_existing_member_is_fine_and_a_deleted_team_drops_invitations(
-    http: httpx.Client, project: Project, migrated_database: str
+    http: httpx.Client, project: Project, mail_worker: WorkerProcess, mail_sink: MailSink
 ) -> None:
     admin = new_user(http, project)
     team = create_team(http, project, admin)
-    code = _invitation_code(migrated_database, project, team["id"], unique_email())
+    code, _ = _emailed_code(http, mail_sink, project.headers("server"), team["id"])
     r = http.post(f"{INVITATIONS}/accept", headers=admin.client(project), json={"code": code})
     assert r.status_code == 200, r.text
     assert "team_admin" in team_permission_ids(http, project, team["id"], admin)
@@ -259,7 +274,7 @@ def test_accepting_as_an_existing_member_is_fine_and_a_deleted_team_drops_invita
     invitation_id = _send(http, project.headers("server"), gone_team["id"], invited.email).json()[
         "id"
     ]
-    late_code = _invitation_code(migrated_database, project, gone_team["id"], unique_email())
+    late_code, _ = _emailed_code(http, mail_sink, project.headers("server"), gone_team["id"])
     http.delete(f"/api/v1/teams/{gone_team['id']}", headers=project.headers("server"))
     assert (
         http.get(INVITATIONS, headers=invited.client(project), params={"user_id": "me"}).json()[

@@ -13,26 +13,25 @@ fails for a route that is in neither.
 
 from __future__ import annotations
 
-import asyncio
 import json
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from typing import Any, Literal
 
 import httpx
-import psycopg
 import pytest
 
 from authstack_api.app import discover_routes
-from authstack_core.domain import verification
 from tests.api.helpers import PASSWORD, sign_up, unique_email
 from tests.api.team_helpers import User, create_team, define, new_user
 from tests.conftest import ApiServer, Project, create_project
+from tests.mail import MailSink, WorkerProcess, code_in, custom_server_config
 
 ENABLED = {
     "apiKeys.enabled.user": True,
     "apiKeys.enabled.team": True,
     "teams.allowClientTeamCreation": True,
+    "auth.otp.allowSignIn": True,
 }
 CALLBACK = "http://localhost:3000/handler/team-invitation"
 Expect = Literal["denied", "empty", "own"]
@@ -217,6 +216,39 @@ PROBES: list[Probe] = [
       path="/api/v1/internal/api-keys/{b_key_set}"),
     p("PATCH", "/api/v1/internal/api-keys/{key_set_id:str}", "admin", "denied",
       path="/api/v1/internal/api-keys/{b_key_set}", body={"revoked": True}),
+    # --- codes e-mailed by B: reset, verification, magic link ---
+    p("POST", "/api/v1/auth/password/reset", "client", "denied",
+      body={"code": "{b_reset_code}", "password": "another-password-123"}),
+    p("POST", "/api/v1/auth/password/reset/check-code", "client", "denied",
+      body={"code": "{b_reset_code}"}),
+    p("POST", "/api/v1/contact-channels/verify", "client", "denied",
+      body={"code": "{b_verify_code}"}),
+    p("POST", "/api/v1/contact-channels/verify/check-code", "client", "denied",
+      body={"code": "{b_verify_code}"}),
+    p("POST", "/api/v1/auth/otp/sign-in", "client", "denied", body={"code": "{b_otp_code}"}),
+    p("POST", "/api/v1/auth/otp/sign-in/check-code", "client", "denied",
+      body={"code": "{b_otp_code}"}),
+    p("POST", CC + "/send-verification-code", "server", "denied",
+      path="/api/v1/contact-channels/{b_user}/{b_channel}/send-verification-code",
+      body={"callback_url": CALLBACK}),
+    p("POST", CC + "/send-verification-code", "client", "denied",
+      path="/api/v1/contact-channels/me/{b_channel}/send-verification-code",
+      body={"callback_url": CALLBACK}),
+    p("POST", "/api/v1/contact-channels/send-verification-code", "client", "denied",
+      body={"email": "{b_email}", "callback_url": CALLBACK}),
+    # --- e-mails: send, outbox, templates ---
+    p("POST", "/api/v1/emails/send-email", "server", "denied",
+      body={"user_ids": ["{b_user}"], "html": "<p>x</p>", "subject": "x"}),
+    p("POST", "/api/v1/emails/send-email", "server", "denied",
+      body={"user_ids": ["{a_user}"], "template_id": "{b_template}"}),
+    p("GET", "/api/v1/emails/outbox", "server", "own"),
+    p("GET", "/api/v1/emails/outbox/{outbox_id:str}", "server", "denied",
+      path="/api/v1/emails/outbox/{b_outbox}"),
+    p("GET", "/api/v1/internal/email-templates", "admin", "own"),
+    p("PATCH", "/api/v1/internal/email-templates/{template_id:str}", "admin", "denied",
+      path="/api/v1/internal/email-templates/{b_template}", body={"display_name": "x"}),
+    p("DELETE", "/api/v1/internal/email-templates/{template_id:str}", "admin", "denied",
+      path="/api/v1/internal/email-templates/{b_template}"),
 ]  # fmt: skip
 
 # Routes through which no id of another project can be named, and why.
@@ -235,6 +267,14 @@ EXEMPT = {
     ("POST", "/api/v1/internal/api-keys"): "creates in the caller's project; names no id",
     ("PATCH", "/api/v1/internal/projects/current"): "the caller's own project",
     ("DELETE", "/api/v1/internal/projects/current"): "the caller's own project",
+    ("POST", "/api/v1/internal/email-templates"): "creates in the caller's project; names no id",
+    ("GET", "/api/v1/internal/email-queue-step"): "cron endpoint: CRON_SECRET, no project",
+    ("POST", "/api/v1/auth/password/update"): "the caller's own password",
+    ("POST", "/api/v1/auth/password/set"): "the caller's own password",
+    # An address is not another project's id: the code sent belongs to the caller's project
+    # (and B's codes are probed above through the routes that take them).
+    ("POST", "/api/v1/auth/password/send-reset-code"): "names an address, not an id",
+    ("POST", "/api/v1/auth/otp/send-sign-in-code"): "names an address, not an id",
 }  # fmt: skip
 
 
@@ -270,29 +310,51 @@ def _snapshot(http: httpx.Client, b: Project, ids: dict[str, str]) -> dict[str, 
         ).json(),
         "key_sets": http.get("/api/v1/internal/api-keys", headers=admin).json(),
         "project": http.get("/api/v1/internal/projects/current", headers=admin).json(),
+        "templates": http.get("/api/v1/internal/email-templates", headers=admin).json(),
     }
 
 
-def _b_code(database_url: str, b: Project, team_id: str, email: str) -> str:
-    async def make() -> str:
-        async with await psycopg.AsyncConnection.connect(database_url) as conn:
-            code = await verification.create_code(
-                conn,
-                project_id=b.id,
-                type=verification.CodeType.TEAM_INVITATION,
-                data={"team_id": team_id},
-                method={"email": email},
-                redirect_url=CALLBACK,
-            )
-            await conn.commit()
-            return code
-
-    return asyncio.run(make())
+def _b_emailed_codes(
+    http: httpx.Client,
+    b: Project,
+    sink: MailSink,
+    user: User,
+    channel: dict[str, Any],
+    channel_value: str,
+) -> dict[str, str]:
+    """Live codes B e-mailed: a password reset, a channel verification and a magic link."""
+    assert user.email is not None
+    reset = http.post(
+        "/api/v1/auth/password/send-reset-code",
+        headers=b.headers(),
+        json={"email": user.email, "callback_url": CALLBACK},
+    )
+    assert reset.status_code == 200, reset.text
+    verify = http.post(
+        f"/api/v1/contact-channels/{user.id}/{channel['id']}/send-verification-code",
+        headers=b.headers("server"),
+        json={"callback_url": CALLBACK},
+    )
+    assert verify.status_code == 200, verify.text
+    otp = http.post(
+        "/api/v1/auth/otp/send-sign-in-code",
+        headers=b.headers(),
+        json={"email": user.email, "callback_url": CALLBACK},
+    )
+    assert otp.status_code == 200, otp.text
+    to_user = sink.wait_for(user.email, count=2)
+    return {
+        "b_reset_code": code_in(next(m for m in to_user if "reset" in m["subject"].lower())),
+        "b_otp_code": code_in(next(m for m in to_user if "reset" not in m["subject"].lower())),
+        "b_verify_code": code_in(sink.wait_for(channel_value)[0]),
+    }
 
 
 @pytest.fixture(scope="module")
-def world(api: ApiServer) -> Iterator[World]:
-    a, b = create_project(api.database_url, ENABLED), create_project(api.database_url, ENABLED)
+def world(api: ApiServer, mail_worker: WorkerProcess, mail_sink: MailSink) -> Iterator[World]:
+    # Both send through the session's sink as their own server: send-email needs a custom one.
+    config = {**ENABLED, **custom_server_config(mail_sink)}
+    a, b = create_project(api.database_url, config), create_project(api.database_url, config)
     with api.client() as http:
         b_email = unique_email("b-secret")
         b_tokens = sign_up(http, b, b_email)
@@ -349,7 +411,7 @@ def world(api: ApiServer) -> Iterator[World]:
         # A's user has verified the very address B invited: the invitation is still B's.
         a_user = new_user(http, a, primary_email=invited)
         a_team = create_team(http, a, a_user, display_name="A Team")
-        ids = {
+        ids: dict[str, str] = {
             "a_user": a_user.id,
             "a_team": a_team["id"],
             "b_user": b_user.id,
@@ -363,7 +425,13 @@ def world(api: ApiServer) -> Iterator[World]:
             "b_invitation": invitation["id"],
             "b_session": b_session,
             "b_refresh_token": b_user.refresh_token,
-            "b_code": _b_code(api.database_url, b, team["id"], invited),
+            "b_code": code_in(mail_sink.wait_for(invited)[0]),  # the e-mailed link's code
+            **_b_emailed_codes(http, b, mail_sink, b_user, channel, channel_value),
+            "b_template": http.post(
+                "/api/v1/internal/email-templates",
+                headers=b.headers("admin"),
+                json={"display_name": "B secret template", "subject": "s", "html": "<p>h</p>"},
+            ).json()["id"],
             "b_key_set": http.get("/api/v1/internal/api-keys", headers=b.headers("admin")).json()[
                 "items"
             ][0]["id"],
@@ -378,9 +446,13 @@ def world(api: ApiServer) -> Iterator[World]:
             team_key["value"],
             "b_only_team",
             "b_only_project",
+            "B secret template",
             b.id,
             *(v for k, v in ids.items() if k.startswith("b_")),
         ]
+        ids["b_outbox"] = http.get("/api/v1/emails/outbox", headers=b.headers("server")).json()[
+            "items"
+        ][0]["id"]
         yield World(a, b, a_user, ids, secrets, _snapshot(http, b, ids))
 
 

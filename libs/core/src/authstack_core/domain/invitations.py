@@ -14,7 +14,7 @@ from authstack_core.db.queries import contact_channels as channels_q
 from authstack_core.db.queries import invitations as q
 from authstack_core.db.queries import teams as teams_q
 from authstack_core.db.queries import users as users_q
-from authstack_core.domain import verification
+from authstack_core.domain import emails, verification
 from authstack_core.domain.context import Deps
 from authstack_core.domain.permissions import require_team_permission
 from authstack_core.domain.teams import add_member_in
@@ -54,14 +54,15 @@ async def send_invitation(
     callback_url: str,
     acting_user_id: str | None,
 ) -> str:
-    """Create the invitation code for ``email`` and return the invitation id. A client needs
-    ``$invite_members``; ``callback_url`` must be trusted (REDIRECT_URL_NOT_WHITELISTED)."""
+    """Create the invitation code and queue the e-mail carrying its link (``callback_url?code=``)
+    in one transaction; return the invitation id. A client needs ``$invite_members``;
+    ``callback_url`` must be trusted (REDIRECT_URL_NOT_WHITELISTED)."""
     if not is_trusted_redirect(project.config, callback_url):
         raise RedirectUrlNotWhitelisted()
     async with deps.pool.connection() as conn, conn.transaction():
         if acting_user_id is not None:
             await require_team_permission(conn, project, team_id, acting_user_id, "$invite_members")
-        await _require_team(conn, project, team_id)
+        team = await _require_team(conn, project, team_id)
         code = await verification.create_code(
             conn,
             project_id=project.id,
@@ -73,9 +74,33 @@ async def send_invitation(
         )
         invitation_id = await q.select_code_id(conn, project.id, BRANCH, sha256_bytes(code))
         assert invitation_id is not None
-        # The e-mail carrying verification.link_with_code(callback_url, code) is queued here,
-        # in this transaction, once the e-mail outbox (issue 3) has landed.
+        outbox_id = await emails.queue_email(
+            conn,
+            deps,
+            tenancy_id=_tenancy(project),
+            template="team_invitation",
+            to_email=email,
+            variables=await _invitation_variables(
+                conn, project, team, verification.link_with_code(callback_url, code), acting_user_id
+            ),
+        )
+    await emails.enqueue_emails(deps, [outbox_id])  # after commit; the cron step is the backstop
     return str(invitation_id)
+
+
+async def _invitation_variables(
+    conn: AsyncConnection[Any],
+    project: ProjectRow,
+    team: TeamRow,
+    link: str,
+    inviter_id: str | None,
+) -> dict[str, str]:
+    variables = {"teamDisplayName": team.display_name, "teamInvitationLink": link}
+    if inviter_id is not None:
+        inviter = await users_q.select_user(conn, _tenancy(project), inviter_id)
+        if inviter is not None and inviter.display_name:
+            variables["inviterDisplayName"] = inviter.display_name
+    return variables
 
 
 async def list_team_invitations(
