@@ -23,7 +23,7 @@ def test_sdk_email_scenarios(
     mail_sink: MailSink,
     version: str,
 ) -> None:
-    """Forgot password, magic link / OTP, email verification, password update."""
+    """Forgot password, magic link / OTP, email verification, password update, team invitation."""
     project = create_project(api.database_url, {"auth.otp.allowSignIn": True})
     env = {**_node_env(api, project, version), "AUTHSTACK_MAIL_URL": mail_sink.http_url}
     run = NodeRun.start(f"SDK {version} email", _scenario_files("email"), env)
