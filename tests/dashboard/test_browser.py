@@ -364,3 +364,70 @@ def test_narrow_screen_and_keyboard_only_use(browser: Any, dashboard: DashboardS
         screenshot(pg, "11_narrow_screen_users")
     finally:
         context.close()
+
+
+def test_create_a_team_add_a_member_and_see_it_on_both_pages(page: Any, api: ApiServer) -> None:
+    """Teams: create one, add an existing user by id, the team page and user page agree."""
+    email = f"{unique('member')}@example.com"
+    with _http(api) as http:
+        admin = internal_sign_in(http)
+        project = api_project(http, admin, unique("Team app"))
+        r = http.post(
+            "/api/v1/users",
+            headers=project.headers("server"),
+            json={"primary_email": email, "display_name": "Grace Hopper"},
+        )
+        assert r.status_code == 201, r.text
+        user_id = r.json()["id"]
+
+    sign_in(page)
+    page.goto(f"/projects/{project.id}")
+    nav = page.get_by_role("navigation", name="Project")
+    nav.get_by_role("link", name="Teams", exact=True).click()
+    page.wait_for_url(f"**/projects/{project.id}/teams")
+    assert "No teams yet." in page.locator("main").inner_text()
+
+    team_name = unique("Compilers")
+    page.get_by_label("Team name").fill(team_name)
+    page.get_by_role("button", name="Create team").click()
+    page.wait_for_url(re.compile(rf"/projects/{project.id}/teams/[0-9a-f-]{{36}}$"))
+    assert page.locator(".flash-ok").inner_text() == "Team created."
+    assert page.locator("#team-heading").inner_text() == team_name
+    team_id = page.url.rstrip("/").split("/")[-1]
+
+    # A malformed id never reaches the API.
+    page.get_by_label("User id").fill("not-a-user")
+    page.get_by_role("button", name="Add member").click()
+    assert "Enter a user id" in page.locator(".flash-error").inner_text()
+
+    page.get_by_label("User id").fill(user_id)
+    page.get_by_role("button", name="Add member").click()
+    page.wait_for_url(f"**/teams/{team_id}")
+    assert page.locator(".flash-ok").inner_text() == "Member added."
+    row = page.locator("table.members tbody tr", has_text=email)
+    assert row.count() == 1
+    assert "Grace Hopper" in row.inner_text()
+    assert page.locator("#member-count").inner_text() == "1"
+    screenshot(page, "12_team_members")
+
+    with _http(api) as http:
+        r = http.get(
+            "/api/v1/teams", headers=project.headers("server"), params={"user_id": user_id}
+        )
+    assert [t["id"] for t in r.json()["items"]] == [team_id]
+
+    # The user's page lists the team and links back to it.
+    row.get_by_role("link", name="Grace Hopper").click()
+    page.wait_for_url(f"**/users/{user_id}")
+    page.locator("#user-teams").get_by_role("link", name=team_name).click()
+    page.wait_for_url(f"**/teams/{team_id}")
+
+    # Removing the member empties the team; the list still shows the team.
+    page.get_by_role("button", name="Remove").click()
+    page.wait_for_url(f"**/teams/{team_id}")
+    assert page.locator(".flash-ok").inner_text() == "Member removed."
+    assert "No members yet." in page.locator("main").inner_text()
+    page.goto(f"/projects/{project.id}/teams")
+    assert page.locator("table.teams tbody tr", has_text=team_name).count() == 1
+    page.goto(f"/projects/{project.id}/users/{user_id}")
+    assert "Not a member of any team." in page.locator("main").inner_text()

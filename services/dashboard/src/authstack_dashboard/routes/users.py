@@ -58,16 +58,18 @@ async def list_users(ctx: Ctx) -> Response:
 async def user_detail(ctx: Ctx) -> Response:
     project_id = project_id_of(ctx.request)
     user_id = uuid_param(ctx.request, "user_id", "user")
-    project, user, sessions = await gather(
+    project, user, sessions, teams = await gather(
         load_project(ctx, project_id),
         ctx.admin("GET", f"/users/{user_id}", project_id),
         ctx.admin("GET", "/auth/sessions", project_id, params={"user_id": user_id}),
+        ctx.admin("GET", "/teams", project_id, params={"user_id": user_id}),
     )
     return ctx.render(
         "user.html",
         project=project,
         user=user,
         sessions=sessions["items"],
+        teams=teams["items"],
         metadata_fields=[(f, METADATA_LABELS[f]) for f in METADATA_FIELDS],
         section="users",
     )
