@@ -5,10 +5,11 @@ from __future__ import annotations
 import uuid
 from typing import Any
 
-from psycopg import AsyncConnection, sql
+from psycopg import AsyncConnection
 from psycopg.rows import class_row
 from psycopg.types.json import Jsonb
 
+from authstack_core.db.queries.patch import update_columns
 from authstack_core.models.teams import NewTeam, TeamRow
 
 
@@ -150,19 +151,15 @@ async def update_team_columns(
     conn: AsyncConnection[Any], tenancy_id: uuid.UUID, team_id: str, values: dict[str, Any]
 ) -> None:
     """Set the given columns; keys must come from UPDATABLE_COLUMNS."""
-    if not values:
-        return
-    unknown = set(values) - UPDATABLE_COLUMNS
-    if unknown:
-        raise ValueError(f"not updatable: {sorted(unknown)}")
-    assignments = sql.SQL(", ").join(
-        sql.SQL("{} = {}").format(sql.Identifier(col), sql.Placeholder(col)) for col in values
+    await update_columns(
+        conn,
+        "teams",
+        tenancy_id,
+        team_id,
+        values,
+        allowed=UPDATABLE_COLUMNS,
+        json_columns=JSON_COLUMNS,
     )
-    query = sql.SQL(
-        "UPDATE teams SET {} WHERE tenancy_id = %(tenancy_id)s AND id = %(team_id)s"
-    ).format(assignments)
-    params = {k: (_json(v) if k in JSON_COLUMNS else v) for k, v in values.items()}
-    await conn.execute(query, {**params, "tenancy_id": tenancy_id, "team_id": team_id})
 
 
 RENAME_PERSONAL_TEAM = """

@@ -6,10 +6,11 @@ import uuid
 from datetime import datetime
 from typing import Any
 
-from psycopg import AsyncConnection, sql
+from psycopg import AsyncConnection
 from psycopg.rows import class_row
 from psycopg.types.json import Jsonb
 
+from authstack_core.db.queries.patch import update_columns
 from authstack_core.models.users import NewUser, UserRow
 
 USER_SELECT = """
@@ -293,19 +294,15 @@ async def update_user_columns(
     conn: AsyncConnection[Any], tenancy_id: uuid.UUID, user_id: str, values: dict[str, Any]
 ) -> None:
     """Set the given columns; keys must come from UPDATABLE_COLUMNS."""
-    if not values:
-        return
-    unknown = set(values) - UPDATABLE_COLUMNS
-    if unknown:
-        raise ValueError(f"not updatable: {sorted(unknown)}")
-    assignments = sql.SQL(", ").join(
-        sql.SQL("{} = {}").format(sql.Identifier(col), sql.Placeholder(col)) for col in values
+    await update_columns(
+        conn,
+        "users",
+        tenancy_id,
+        user_id,
+        values,
+        allowed=UPDATABLE_COLUMNS,
+        json_columns=JSON_COLUMNS,
     )
-    query = sql.SQL(
-        "UPDATE users SET {} WHERE tenancy_id = %(tenancy_id)s AND id = %(user_id)s"
-    ).format(assignments)
-    params = {k: (_json(v) if k in JSON_COLUMNS else v) for k, v in values.items()}
-    await conn.execute(query, {**params, "tenancy_id": tenancy_id, "user_id": user_id})
 
 
 DELETE_USER = "DELETE FROM users WHERE tenancy_id = %(tenancy_id)s AND id = %(user_id)s"
