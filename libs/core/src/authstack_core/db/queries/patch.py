@@ -1,4 +1,4 @@
-"""A PATCH of whitelisted columns on one tenancy-scoped row, shared by the areas that need it."""
+"""Helpers shared by the areas' SQL: JSON parameters and PATCHes of whitelisted columns."""
 
 from __future__ import annotations
 
@@ -8,6 +8,11 @@ from typing import Any
 
 from psycopg import AsyncConnection, sql
 from psycopg.types.json import Jsonb
+
+
+def jsonb_or_null(value: Any) -> Jsonb | None:
+    """A JSON column's parameter: SQL NULL for None, jsonb otherwise."""
+    return None if value is None else Jsonb(value)
 
 
 async def update_columns(
@@ -36,7 +41,5 @@ async def update_columns(
     query = sql.SQL(
         "UPDATE {} SET {} WHERE tenancy_id = %(tenancy_id)s AND id = %(row_id)s"
     ).format(sql.Identifier(table), assignments)
-    params = {
-        k: (Jsonb(v) if k in json_columns and v is not None else v) for k, v in values.items()
-    }
+    params = {k: (jsonb_or_null(v) if k in json_columns else v) for k, v in values.items()}
     await conn.execute(query, {**params, "tenancy_id": tenancy_id, "row_id": row_id})

@@ -7,15 +7,9 @@ from typing import Any
 
 from psycopg import AsyncConnection
 from psycopg.rows import class_row
-from psycopg.types.json import Jsonb
 
-from authstack_core.db.queries.patch import update_columns
+from authstack_core.db.queries.patch import jsonb_or_null, update_columns
 from authstack_core.models.teams import NewTeam, TeamRow
-
-
-def _json(value: Any) -> Jsonb | None:
-    return None if value is None else Jsonb(value)
-
 
 _TEAM_COLUMNS = """
 t.id::text AS id, t.display_name, t.profile_image_url, t.client_metadata,
@@ -40,9 +34,9 @@ async def insert_team(
             "id": team_id,
             "display_name": new.display_name,
             "profile_image_url": new.profile_image_url,
-            "client_metadata": _json(new.client_metadata),
-            "client_read_only_metadata": _json(new.client_read_only_metadata),
-            "server_metadata": _json(new.server_metadata),
+            "client_metadata": jsonb_or_null(new.client_metadata),
+            "client_read_only_metadata": jsonb_or_null(new.client_read_only_metadata),
+            "server_metadata": jsonb_or_null(new.server_metadata),
         },
     )
 

@@ -8,9 +8,8 @@ from typing import Any
 
 from psycopg import AsyncConnection
 from psycopg.rows import class_row
-from psycopg.types.json import Jsonb
 
-from authstack_core.db.queries.patch import update_columns
+from authstack_core.db.queries.patch import jsonb_or_null, update_columns
 from authstack_core.models.users import NewUser, UserRow
 
 USER_SELECT = """
@@ -234,10 +233,6 @@ async def select_auth_email_owner(
     return (row[0], row[1]) if row else None
 
 
-def _json(value: Any) -> Jsonb | None:
-    return None if value is None else Jsonb(value)
-
-
 INSERT_USER = """
 INSERT INTO users (tenancy_id, id, display_name, profile_image_url, client_metadata,
     client_read_only_metadata, server_metadata, otp_auth_enabled, passkey_auth_enabled,
@@ -261,9 +256,9 @@ async def insert_user(
             "id": user_id,
             "display_name": new.display_name,
             "profile_image_url": new.profile_image_url,
-            "client_metadata": _json(new.client_metadata),
-            "client_read_only_metadata": _json(new.client_read_only_metadata),
-            "server_metadata": _json(new.server_metadata),
+            "client_metadata": jsonb_or_null(new.client_metadata),
+            "client_read_only_metadata": jsonb_or_null(new.client_read_only_metadata),
+            "server_metadata": jsonb_or_null(new.server_metadata),
             "otp_auth_enabled": new.otp_auth_enabled,
             "passkey_auth_enabled": new.passkey_auth_enabled,
             "is_anonymous": new.is_anonymous,
