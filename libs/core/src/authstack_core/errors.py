@@ -325,3 +325,12 @@ RequiresCustomEmailServer = _known(
     400,
     "This action requires a custom SMTP server. Configure one in the project's email settings.",
 )
+
+# --- multi-factor authentication (sec-mfa) --------------------------------------------------------
+MultiFactorAuthenticationRequired = _known(
+    "MULTI_FACTOR_AUTHENTICATION_REQUIRED",
+    400,
+    "Multi-factor authentication is required for this user.",
+    "attempt_code",
+)
+InvalidTotpCode = _known("INVALID_TOTP_CODE", 400, "The TOTP code is invalid. Please try again.")

@@ -15,9 +15,9 @@ from psycopg.errors import UniqueViolation
 
 from authstack_core.db.queries import email_verification as email_q
 from authstack_core.db.queries import users as users_q
-from authstack_core.domain import emails, users, verification
+from authstack_core.domain import emails, mfa, users, verification
 from authstack_core.domain.context import Deps
-from authstack_core.domain.sessions import IssuedSession, create_session_in
+from authstack_core.domain.sessions import IssuedSession
 from authstack_core.domain.verification import CodeType
 from authstack_core.errors import SignUpNotEnabled, StatusError, UserEmailAlreadyExists
 from authstack_core.models.projects import ProjectRow
@@ -90,12 +90,16 @@ async def sign_in(deps: Deps, project: ProjectRow, code: str) -> OtpSignIn:
     """Use the code: sign the address's account in, or create it when sign-up is allowed.
 
     The address becomes verified (the code reached it). Verification-code errors as
-    ``verification.use_code``; SIGN_UP_NOT_ENABLED leaves the code unused.
+    ``verification.use_code``; SIGN_UP_NOT_ENABLED leaves the code unused. For a user with
+    TOTP the code is spent but MULTI_FACTOR_AUTHENTICATION_REQUIRED is raised instead of a
+    session (see ``mfa``).
     """
     _require_otp(project)
     tenancy_id = _tenancy(project)
 
-    async def sign_in_or_up(conn: AsyncConnection[Any], row: VerificationCodeRow) -> OtpSignIn:
+    async def sign_in_or_up(
+        conn: AsyncConnection[Any], row: VerificationCodeRow
+    ) -> OtpSignIn | mfa.MfaRequired:
         email = str(row.data["email"])
         owner = await users_q.select_auth_email_owner(conn, tenancy_id, email)
         if owner is not None:
@@ -117,11 +121,15 @@ async def sign_in(deps: Deps, project: ProjectRow, code: str) -> OtpSignIn:
                 ),
             )
             is_new = True
-        session = await create_session_in(conn, deps, project, user_id)
-        return OtpSignIn(session, is_new)
+        # The OTP is spent and the address verified even when TOTP is still to come: the code
+        # did reach the address, and an attacker who has it still lacks the second factor.
+        result = await mfa.session_or_mfa_in(
+            conn, deps, project, user_id, first_factor="otp", is_new_user=is_new
+        )
+        return result if isinstance(result, mfa.MfaRequired) else OtpSignIn(result, is_new)
 
     try:
-        return await verification.use_code(
+        outcome = await verification.use_code(
             deps.pool,
             project_id=project.id,
             type=CodeType.ONE_TIME_PASSWORD,
@@ -130,6 +138,9 @@ async def sign_in(deps: Deps, project: ProjectRow, code: str) -> OtpSignIn:
         )
     except UniqueViolation:  # the same address signed up by another route meanwhile
         raise StatusError(409, "The account for this email was created meanwhile; retry.") from None
+    if isinstance(outcome, mfa.MfaRequired):
+        raise outcome.error()
+    return outcome
 
 
 async def check(deps: Deps, project: ProjectRow, code: str) -> None:

@@ -149,8 +149,20 @@ async def update_password(
         await session_q.delete_user_sessions(conn, tenancy_id, user_id, keep_id=keep)
 
 
-async def set_password(deps: Deps, project: ProjectRow, *, user_id: str, password: str) -> None:
-    """Give a password to a user who has none; 400 if the user already has one."""
+async def set_password(
+    deps: Deps,
+    project: ProjectRow,
+    *,
+    user_id: str,
+    password: str,
+    refresh_token: str | None,
+) -> None:
+    """Give a password to a user who has none and revoke every other session; 400 if the user
+    already has one.
+
+    As for a change, the session named by ``refresh_token`` (the caller's own) is kept: a new
+    way in is a moment to cut off sessions the user may not know about.
+    """
     check_password_rules(password)
     tenancy_id = _tenancy(project)
     async with deps.pool.connection() as conn:
@@ -162,4 +174,10 @@ async def set_password(deps: Deps, project: ProjectRow, *, user_id: str, passwor
     async with deps.pool.connection() as conn, conn.transaction():
         if await users_q.select_password_hash(conn, tenancy_id, user_id) is not None:
             raise StatusError(400, "This user already has a password.")
+        keep = None
+        if refresh_token:
+            keep = await session_q.select_session_id_by_hash(
+                conn, tenancy_id, sha256_bytes(refresh_token)
+            )
         await users_q.set_password_hash(conn, tenancy_id, user_id, password_hash)
+        await session_q.delete_user_sessions(conn, tenancy_id, user_id, keep_id=keep)

@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-import base64
-import binascii
 import uuid
 from dataclasses import dataclass, replace
 from typing import Any
@@ -20,7 +18,7 @@ from authstack_core.db.queries import email_verification as email_q
 from authstack_core.db.queries import sessions as session_q
 from authstack_core.db.queries import teams as teams_q
 from authstack_core.db.queries import users as q
-from authstack_core.domain import email_verification, emails
+from authstack_core.domain import email_verification, emails, mfa
 from authstack_core.domain.context import Deps
 from authstack_core.domain.permissions import grant_sign_up_defaults_in
 from authstack_core.domain.sessions import IssuedSession, create_session_in
@@ -231,7 +229,11 @@ async def sign_up_anonymously(deps: Deps, project: ProjectRow) -> IssuedSession:
 async def sign_in_with_password(
     deps: Deps, project: ProjectRow, *, email: str, password: str
 ) -> IssuedSession:
-    """Check the password in constant-ish time whatever the email; raise EMAIL_PASSWORD_MISMATCH."""
+    """Check the password in constant-ish time whatever the email; raise EMAIL_PASSWORD_MISMATCH.
+
+    For a user with TOTP, raise MULTI_FACTOR_AUTHENTICATION_REQUIRED (with an attempt code for
+    ``/auth/mfa/sign-in``) instead of issuing a session.
+    """
     if not project.config.password_sign_in:
         raise PasswordAuthenticationNotEnabled()
     tenancy_id = _tenancy(project)
@@ -242,7 +244,10 @@ async def sign_in_with_password(
     if not ok or found is None:
         raise EmailPasswordMismatch()
     async with deps.pool.connection() as conn, conn.transaction():
-        return await create_session_in(conn, deps, project, found[0])
+        result = await mfa.session_or_mfa_in(conn, deps, project, found[0], first_factor="password")
+    if isinstance(result, mfa.MfaRequired):
+        raise result.error()
+    return result
 
 
 async def get_user(deps: Deps, project: ProjectRow, user_id: str) -> UserRow | None:
@@ -345,13 +350,11 @@ async def update_user(
     if changes.get("is_anonymous") is True:
         raise SchemaError(message="is_anonymous can only be set to false")
     if "totp_secret_base64" in changes:
-        secret = changes.pop("totp_secret_base64")
-        try:
-            raw = None if secret is None else base64.b64decode(secret, validate=True)
-        except (binascii.Error, ValueError):
-            raise SchemaError(message="totp_secret_base64 must be base64") from None
+        raw = mfa.parse_totp_secret(changes.pop("totp_secret_base64"))
         changes["totp_secret"] = raw
         changes["requires_totp_mfa"] = raw is not None
+        # Steps spent under the old secret say nothing about the new one.
+        changes["totp_last_used_step"] = None
     risk = changes.pop("risk_scores", None)
     if risk is not None:
         changes["risk_score_bot"] = risk["sign_up"]["bot"]

@@ -121,7 +121,12 @@ async def _count_attempt(
 
 
 async def _valid_row(
-    conn: AsyncConnection[Any], project_id: str, branch_id: str, type: str, code: str
+    conn: AsyncConnection[Any],
+    project_id: str,
+    branch_id: str,
+    type: str,
+    code: str,
+    max_attempts: int = MAX_ATTEMPTS_PER_CODE,
 ) -> VerificationCodeRow:
     row = await q.select_code_for_update(conn, project_id, branch_id, type, sha256_bytes(code))
     if row is None:
@@ -131,7 +136,7 @@ async def _valid_row(
     if row.used_at is not None:
         raise VerificationCodeAlreadyUsed()
     # The count already includes this attempt; the cap applies to the attempts before it.
-    if row.attempt_count > MAX_ATTEMPTS_PER_CODE:
+    if row.attempt_count > max_attempts:
         raise VerificationCodeMaxAttemptsReached()
     return row
 
@@ -163,15 +168,18 @@ async def use_code(
     type: str,
     code: str,
     then: Callable[[AsyncConnection[Any], VerificationCodeRow], Awaitable[T]],
+    max_attempts: int = MAX_ATTEMPTS_PER_CODE,
 ) -> T:
     """Validate the code, mark it used and run ``then`` in one transaction; return its result.
 
-    Same errors as ``check_code``. If ``then`` raises, the code stays unused.
+    Same errors as ``check_code``. If ``then`` raises, the code stays unused but the attempt
+    still counts, so a caller whose ``then`` rejects a second secret (an MFA attempt code and
+    its TOTP) can cap those guesses with a ``max_attempts`` below the default.
     """
     normalized = normalize_code(code)
     await _count_attempt(pool, project_id, branch_id, normalized)
     async with pool.connection() as conn, conn.transaction():
-        row = await _valid_row(conn, project_id, branch_id, type, normalized)
+        row = await _valid_row(conn, project_id, branch_id, type, normalized, max_attempts)
         await q.mark_used(conn, project_id, branch_id, row.id)
         return await then(conn, row)
 

@@ -146,3 +146,4 @@ class NewUser:
     risk_score_bot: int = 0
     risk_score_free_trial_abuse: int = 0
     user_id: uuid.UUID | None = None
+    totp_secret: bytes | None = None  # raw bytes; a user with one needs TOTP to sign in

@@ -123,10 +123,15 @@ async def update_password(
 
 @post("/api/v1/auth/password/set", status_code=200)
 async def set_password(request: Request[Any, Any, Any], data: SetPasswordBody) -> Response[bytes]:
+    """Set a first password; every other session ends (the one in x-stack-refresh-token stays)."""
     auth = require(await authenticate(request), "client", "server", "admin")
     if auth.user is None:
         raise UserAuthenticationRequired()
     await passwords.set_password(
-        deps_of(request), auth.project, user_id=auth.user.user_id, password=data.password
+        deps_of(request),
+        auth.project,
+        user_id=auth.user.user_id,
+        password=data.password,
+        refresh_token=request.headers.get("x-stack-refresh-token"),
     )
     return json_response(SUCCESS)

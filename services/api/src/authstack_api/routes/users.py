@@ -16,7 +16,7 @@ from authstack_api.schemas import (
     changes_of,
     convert,
 )
-from authstack_core.domain import users
+from authstack_core.domain import mfa, users
 from authstack_core.errors import (
     CannotGetOwnUserWithoutUser,
     SchemaError,
@@ -178,6 +178,7 @@ async def create_user(request: Request[Any, Any, Any], data: ServerUserCreate) -
         country_code=data.country_code,
         risk_score_bot=scores.bot if scores else 0,
         risk_score_free_trial_abuse=scores.free_trial_abuse if scores else 0,
+        totp_secret=mfa.parse_totp_secret(data.totp_secret_base64),
     )
     row = await users.create_user(deps_of(request), auth.project, new, password=data.password)
     return json_response(_server_shape(auth.project, row), status=201)

@@ -237,12 +237,13 @@ INSERT_USER = """
 INSERT INTO users (tenancy_id, id, display_name, profile_image_url, client_metadata,
     client_read_only_metadata, server_metadata, otp_auth_enabled, passkey_auth_enabled,
     is_anonymous, restricted_by_admin, restricted_by_admin_reason,
-    restricted_by_admin_private_details, country_code, risk_score_bot, risk_score_free_trial_abuse)
+    restricted_by_admin_private_details, country_code, risk_score_bot, risk_score_free_trial_abuse,
+    totp_secret, requires_totp_mfa)
 VALUES (%(tenancy_id)s, %(id)s, %(display_name)s, %(profile_image_url)s, %(client_metadata)s,
     %(client_read_only_metadata)s, %(server_metadata)s, %(otp_auth_enabled)s,
     %(passkey_auth_enabled)s, %(is_anonymous)s, %(restricted_by_admin)s,
     %(restricted_by_admin_reason)s, %(restricted_by_admin_private_details)s, %(country_code)s,
-    %(risk_score_bot)s, %(risk_score_free_trial_abuse)s)
+    %(risk_score_bot)s, %(risk_score_free_trial_abuse)s, %(totp_secret)s, %(requires_totp_mfa)s)
 """
 
 
@@ -268,6 +269,8 @@ async def insert_user(
             "country_code": new.country_code,
             "risk_score_bot": new.risk_score_bot,
             "risk_score_free_trial_abuse": new.risk_score_free_trial_abuse,
+            "totp_secret": new.totp_secret,
+            "requires_totp_mfa": new.totp_secret is not None,
         },
     )
 
@@ -279,7 +282,7 @@ UPDATABLE_COLUMNS = frozenset(
         "server_metadata", "otp_auth_enabled", "passkey_auth_enabled", "is_anonymous",
         "restricted_by_admin", "restricted_by_admin_reason",
         "restricted_by_admin_private_details", "country_code", "risk_score_bot",
-        "risk_score_free_trial_abuse", "requires_totp_mfa", "totp_secret",
+        "risk_score_free_trial_abuse", "requires_totp_mfa", "totp_secret", "totp_last_used_step",
     }
 )  # fmt: skip
 JSON_COLUMNS = frozenset({"client_metadata", "client_read_only_metadata", "server_metadata"})

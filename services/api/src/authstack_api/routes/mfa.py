@@ -1,0 +1,27 @@
+"""TOTP multi-factor sign-in: the second step after a first factor answered MFA-required."""
+
+from __future__ import annotations
+
+from typing import Annotated, Any, Literal
+
+from litestar import Request, Response, post
+from msgspec import Meta
+
+from authstack_api.auth import authenticate, deps_of, require
+from authstack_api.responses import json_response
+from authstack_api.schemas import Strict, VerificationCode
+from authstack_core.domain import mfa
+
+
+class MfaSignInBody(Strict):
+    type: Literal["totp"]
+    totp: Annotated[str, Meta(pattern=r"^[0-9]{6}$")]
+    code: VerificationCode
+
+
+@post("/api/v1/auth/mfa/sign-in", status_code=200)
+async def sign_in(request: Request[Any, Any, Any], data: MfaSignInBody) -> Response[bytes]:
+    """Exchange the attempt code of MULTI_FACTOR_AUTHENTICATION_REQUIRED and a TOTP for tokens."""
+    auth = require(await authenticate(request), "client", "server", "admin")
+    result = await mfa.sign_in(deps_of(request), auth.project, code=data.code, totp=data.totp)
+    return json_response(result.json())
