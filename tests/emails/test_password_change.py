@@ -4,7 +4,14 @@ from __future__ import annotations
 
 import httpx
 
-from tests.api.helpers import PASSWORD, as_user, assert_known_error, sign_up, unique_email
+from tests.api.helpers import (
+    PASSWORD,
+    as_user,
+    assert_known_error,
+    refresh,
+    sign_up,
+    unique_email,
+)
 from tests.conftest import Project
 
 NEW = "the-changed-password-5"
@@ -99,3 +106,55 @@ def test_set_gives_a_passwordless_user_a_password_once(
 
     twice = http.post("/api/v1/auth/password/set", headers=user, json={"password": NEW})
     assert twice.status_code == 400
+
+
+def test_set_revokes_every_other_session_and_keeps_the_callers(
+    http: httpx.Client, project: Project
+) -> None:
+    created = http.post(
+        "/api/v1/users",
+        headers=project.headers("server"),
+        json={"primary_email": unique_email("setpw"), "primary_email_auth_enabled": True},
+    ).json()
+
+    def new_session() -> dict[str, str]:
+        r = http.post(
+            "/api/v1/auth/sessions",
+            headers=project.headers("server"),
+            json={"user_id": created["id"]},
+        )
+        assert r.status_code == 200, r.text
+        session: dict[str, str] = r.json()
+        return session
+
+    mine, other = new_session(), new_session()
+    headers = as_user(project, mine["access_token"])
+    headers["x-stack-refresh-token"] = mine["refresh_token"]
+    r = http.post("/api/v1/auth/password/set", headers=headers, json={"password": NEW})
+    assert r.status_code == 200, r.text
+
+    assert refresh_works(http, project, mine["refresh_token"])
+    gone = refresh(http, project, other["refresh_token"])
+    assert_known_error(gone, "REFRESH_TOKEN_NOT_FOUND_OR_EXPIRED", 401)
+
+
+def test_set_without_a_refresh_token_revokes_every_session(
+    http: httpx.Client, project: Project
+) -> None:
+    created = http.post(
+        "/api/v1/users",
+        headers=project.headers("server"),
+        json={"primary_email": unique_email("setpw-all"), "primary_email_auth_enabled": True},
+    ).json()
+    session = http.post(
+        "/api/v1/auth/sessions",
+        headers=project.headers("server"),
+        json={"user_id": created["id"]},
+    ).json()
+    r = http.post(
+        "/api/v1/auth/password/set",
+        headers=as_user(project, session["access_token"]),
+        json={"password": NEW},
+    )
+    assert r.status_code == 200, r.text
+    assert not refresh_works(http, project, session["refresh_token"])
