@@ -13,7 +13,9 @@ fails for a route that is in neither.
 
 from __future__ import annotations
 
+import base64
 import json
+import os
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from typing import Any, Literal
@@ -228,6 +230,8 @@ PROBES: list[Probe] = [
     p("POST", "/api/v1/auth/otp/sign-in", "client", "denied", body={"code": "{b_otp_code}"}),
     p("POST", "/api/v1/auth/otp/sign-in/check-code", "client", "denied",
       body={"code": "{b_otp_code}"}),
+    p("POST", "/api/v1/auth/mfa/sign-in", "client", "denied",
+      body={"type": "totp", "totp": "123456", "code": "{b_mfa_attempt_code}"}),
     p("POST", CC + "/send-verification-code", "server", "denied",
       path="/api/v1/contact-channels/{b_user}/{b_channel}/send-verification-code",
       body={"callback_url": CALLBACK}),
@@ -350,6 +354,30 @@ def _b_emailed_codes(
     }
 
 
+def _b_mfa_attempt_code(http: httpx.Client, b: Project) -> dict[str, str]:
+    """A live MFA attempt code of B: a TOTP user of B passed its password."""
+    email = unique_email("b-secret-mfa")
+    password = "b-secret-mfa-password-1"
+    created = http.post(
+        "/api/v1/users",
+        headers=b.headers("server"),
+        json={
+            "primary_email": email,
+            "primary_email_auth_enabled": True,
+            "password": password,
+            "totp_secret_base64": base64.b64encode(os.urandom(20)).decode(),
+        },
+    )
+    assert created.status_code == 201, created.text
+    r = http.post(
+        "/api/v1/auth/password/sign-in",
+        headers=b.headers(),
+        json={"email": email, "password": password},
+    )
+    assert r.headers.get("x-stack-known-error") == "MULTI_FACTOR_AUTHENTICATION_REQUIRED", r.text
+    return {"b_mfa_attempt_code": r.json()["details"]["attempt_code"]}
+
+
 @pytest.fixture(scope="module")
 def world(api: ApiServer, mail_worker: WorkerProcess, mail_sink: MailSink) -> Iterator[World]:
     # Both send through the session's sink as their own server: send-email needs a custom one.
@@ -427,6 +455,7 @@ def world(api: ApiServer, mail_worker: WorkerProcess, mail_sink: MailSink) -> It
             "b_refresh_token": b_user.refresh_token,
             "b_code": code_in(mail_sink.wait_for(invited)[0]),  # the e-mailed link's code
             **_b_emailed_codes(http, b, mail_sink, b_user, channel, channel_value),
+            **_b_mfa_attempt_code(http, b),
             "b_template": http.post(
                 "/api/v1/internal/email-templates",
                 headers=b.headers("admin"),
