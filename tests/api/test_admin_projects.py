@@ -5,10 +5,12 @@ from __future__ import annotations
 from typing import Any
 
 import httpx
+import psycopg
 import pytest
 
-from tests.api.helpers import PASSWORD, assert_known_error, sign_up, unique_email
-from tests.conftest import Project
+from tests.api.helpers import PASSWORD, assert_known_error, refresh, sign_up, unique_email
+from tests.api.team_helpers import create_team, new_user
+from tests.conftest import ApiServer, Project
 
 INTERNAL_TEAM_ID = "a23e1b7f-ab18-41fc-9ee6-7a9ca9fa543c"
 
@@ -70,7 +72,7 @@ def test_create_project_returns_201_with_admin_object_and_legacy_config(
     config = project["config"]
     assert config["credential_enabled"] is True  # new projects: password sign-in on
     assert config["sign_up_enabled"] is True
-    assert config["allow_localhost"] is True
+    assert config["allow_localhost"] is False  # new projects refuse localhost unless asked
     assert config["magic_link_enabled"] is True
     assert config["domains"] == [{"domain": "https://app.example.com", "handler_path": "/auth"}]
     assert config["team_creator_default_permissions"] == [{"id": "team_admin"}]
@@ -138,7 +140,7 @@ def test_patch_translates_every_legacy_field_and_reads_it_back(
         "credential_enabled": False,
         "magic_link_enabled": True,
         "passkey_enabled": True,
-        "allow_localhost": False,
+        "allow_localhost": True,  # new projects start without it, so this proves the write
         "client_team_creation_enabled": True,
         "client_user_deletion_enabled": True,
         "allow_user_api_keys": True,
@@ -211,6 +213,11 @@ def test_patch_translates_every_legacy_field_and_reads_it_back(
     "body",
     [
         {"config": {"domains": [{"domain": "javascript:alert(1)", "handler_path": "/h"}]}},
+        # Trusted domains must read the same to a browser as to us (see authstack_core.urls).
+        {"config": {"domains": [{"domain": "https://app.test\\.evil.test", "handler_path": "/h"}]}},
+        {"config": {"domains": [{"domain": "https://a%2fb.example.com", "handler_path": "/h"}]}},
+        {"config": {"domains": [{"domain": "https://user:pw@app.test", "handler_path": "/h"}]}},
+        {"config": {"domains": [{"domain": "https://app.test:99999", "handler_path": "/h"}]}},
         {"config": {"domains": [{"domain": "https://x.example.com", "handler_path": "h"}]}},
         {"config": {"email_config": {"type": "standard", "host": "smtp.example.com"}}},
         {"config": {"oauth_providers": [{"id": "google", "type": "standard"}]}},
@@ -321,3 +328,99 @@ def test_metrics_count_users_and_list_recent_sign_ups(
     assert r.status_code == 200, r.text
     assert r.json()["total_users"] == 3
     assert [u["primary_email"] for u in r.json()["recently_registered"]] == emails[::-1]
+
+
+def _send_reset(http: httpx.Client, project_id: str, callback_url: str) -> httpx.Response:
+    return http.post(
+        "/api/v1/auth/password/send-reset-code",
+        headers={"x-stack-access-type": "client", "x-stack-project-id": project_id},
+        json={"email": unique_email(), "callback_url": callback_url},
+    )
+
+
+def test_new_projects_refuse_localhost_redirects_unless_asked(
+    http: httpx.Client, internal: Project, admin_access_token: str
+) -> None:
+    plain = create_owned_project(http, internal, admin_access_token, INTERNAL_TEAM_ID)
+    asked = create_owned_project(
+        http, internal, admin_access_token, INTERNAL_TEAM_ID, config={"allow_localhost": True}
+    )
+    assert plain["config"]["allow_localhost"] is False
+    assert asked["config"]["allow_localhost"] is True
+    callback = "http://localhost:3000/handler/password-reset"
+    assert_known_error(
+        _send_reset(http, plain["id"], callback), "REDIRECT_URL_NOT_WHITELISTED", 400
+    )
+    assert _send_reset(http, asked["id"], callback).status_code == 200
+
+
+def _owned_project_count(database_url: str, team_id: str) -> int:
+    with psycopg.connect(database_url) as conn:
+        row = conn.execute(
+            "SELECT count(*) FROM projects WHERE owner_team_id = %s", (team_id,)
+        ).fetchone()
+    assert row is not None
+    return int(row[0])
+
+
+def test_anonymous_internal_user_cannot_create_a_project(
+    http: httpx.Client, api: ApiServer, internal: Project
+) -> None:
+    r = http.post("/api/v1/auth/anonymous/sign-up", headers=internal.headers())
+    assert r.status_code == 200, r.text
+    anon = internal.headers(
+        **{"x-stack-access-token": r.json()["access_token"], "x-stack-allow-anonymous-user": "true"}
+    )
+    # The internal project gives every new user a personal team, the anonymous one included.
+    team_id = http.get("/api/v1/users/me", headers=anon).json()["selected_team_id"]
+    assert team_id
+    body = {"display_name": "Anonymous app", "owner_team_id": team_id}
+    r = http.post("/api/v1/internal/projects", headers=anon, json=body)
+    assert_known_error(r, "ANONYMOUS_AUTHENTICATION_NOT_ALLOWED", 401)
+    assert _owned_project_count(api.database_url, team_id) == 0
+
+    # The same user, once upgraded to a real account, may.
+    upgraded = http.post(
+        "/api/v1/auth/password/sign-up",
+        headers=anon,
+        json={"email": unique_email("upgraded"), "password": PASSWORD},
+    )
+    assert upgraded.status_code == 200, upgraded.text
+    token = upgraded.json()["access_token"]
+    r = http.post("/api/v1/internal/projects", headers=as_internal_user(internal, token), json=body)
+    assert r.status_code == 201, r.text
+    assert _owned_project_count(api.database_url, team_id) == 1
+
+
+def test_restricted_internal_user_cannot_create_a_project(
+    http: httpx.Client, api: ApiServer, internal: Project
+) -> None:
+    user = new_user(http, internal)
+    team = create_team(http, internal, user, display_name="Restricted owner")
+    body = {"display_name": "Restricted app", "owner_team_id": team["id"]}
+    server = internal.headers("server")
+    r = http.patch(f"/api/v1/users/{user.id}", headers=server, json={"restricted_by_admin": True})
+    assert r.status_code == 200, r.text
+    restricted = refresh(http, internal, user.refresh_token).json()["access_token"]
+    r = http.post(
+        "/api/v1/internal/projects",
+        headers=internal.headers(
+            **{"x-stack-access-token": restricted, "x-stack-allow-anonymous-user": "true"}
+        ),
+        json=body,
+    )
+    assert_known_error(
+        r,
+        "RESTRICTED_USER_NOT_ALLOWED",
+        403,
+        {"restricted_reason": {"type": "restricted_by_administrator"}},
+    )
+    assert _owned_project_count(api.database_url, team["id"]) == 0
+
+    http.patch(f"/api/v1/users/{user.id}", headers=server, json={"restricted_by_admin": False})
+    lifted = refresh(http, internal, user.refresh_token).json()["access_token"]
+    r = http.post(
+        "/api/v1/internal/projects", headers=as_internal_user(internal, lifted), json=body
+    )
+    assert r.status_code == 201, r.text
+    assert _owned_project_count(api.database_url, team["id"]) == 1

@@ -34,6 +34,9 @@ def test_admin_creates_project_and_keys_then_sdk_user_appears_in_user_list(
     name = unique("Browser app")
     page.get_by_label("Name").fill(name)
     page.get_by_label("Description").fill("made by the browser test")
+    # The SDK app below signs up with a localhost verification callback: new projects refuse
+    # localhost unless the admin asks for it here.
+    page.get_by_label("Allow redirects to localhost (for development)").check()
     page.get_by_role("button", name="Create project").click()
     page.wait_for_url(re.compile(r"/projects/[0-9a-f-]{36}/api-keys$"))
     assert "created" in page.locator(".flash-ok").inner_text()
@@ -201,6 +204,28 @@ def test_add_a_trusted_domain(page: Any, api: ApiServer) -> None:
     page.get_by_label("Domain URL").fill("ftp://files.example.com")
     page.get_by_role("button", name="Add domain").click()
     assert "trusted domain is a URL" in page.locator(".flash-error").inner_text()
+
+
+def test_new_project_allows_localhost_only_when_the_box_is_ticked(
+    page: Any, api: ApiServer
+) -> None:
+    sign_in(page)
+    created: dict[bool, str] = {}
+    for tick in (False, True):
+        page.goto("/projects")
+        page.get_by_label("Name").fill(unique("Localhost app"))
+        if tick:
+            page.get_by_label("Allow redirects to localhost (for development)").check()
+        page.get_by_role("button", name="Create project").click()
+        page.wait_for_url(re.compile(r"/projects/[0-9a-f-]{36}/api-keys$"))
+        created[tick] = page.url.rstrip("/").split("/")[-2]
+    with _http(api) as http:
+        admin = internal_sign_in(http)
+        for tick, project_id in created.items():
+            config = http.get(
+                "/api/v1/internal/projects/current", headers=admin_headers(project_id, admin)
+            ).json()["config"]
+            assert config["allow_localhost"] is tick
 
 
 def test_non_admin_internal_user_cannot_see_or_change_another_teams_project(

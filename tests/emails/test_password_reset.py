@@ -127,6 +127,35 @@ def test_callback_outside_the_trusted_domains_is_refused_before_anything_is_sent
     assert_known_error(r, "REDIRECT_URL_NOT_WHITELISTED", 400)
 
 
+def test_backslash_callback_that_a_browser_sends_elsewhere_gets_no_mail(
+    http: httpx.Client, project: Project, mail_worker: WorkerProcess, mail_sink: MailSink
+) -> None:
+    """The reported attack: urllib reads the host as ``attacker.test\\.localhost`` (allowed as
+    localhost), a browser as ``attacker.test``. Refused: the only mail is the honest one after."""
+    email = unique_email("victim")
+    sign_up(http, project, email)
+    r = send_reset(http, project, email, "http://attacker.test\\.localhost/steal")
+    assert_known_error(r, "REDIRECT_URL_NOT_WHITELISTED", 400)
+    assert send_reset(http, project, email).status_code == 200
+    [message] = mail_sink.wait_for(email)
+    assert f"{CALLBACK}?code={code_in(message)}" in message["text"]
+    assert "attacker" not in message["text"]
+    assert "attacker" not in message["html"]
+
+
+def test_mailed_link_is_the_browser_serialisation_of_the_checked_url(
+    http: httpx.Client, project: Project, mail_worker: WorkerProcess, mail_sink: MailSink
+) -> None:
+    email = unique_email("normalised")
+    sign_up(http, project, email)
+    r = send_reset(http, project, email, "HTTP://LocalHost:3000/x/../handler/password-reset")
+    assert r.status_code == 200, r.text
+    [message] = mail_sink.wait_for(email)
+    assert f"{CALLBACK}?code={code_in(message)}" in message["text"]
+    assert "LocalHost" not in message["text"]
+    assert "/x/.." not in message["text"]
+
+
 def test_reset_with_a_wrong_or_malformed_code_is_the_contract_error(
     http: httpx.Client, project: Project
 ) -> None:

@@ -15,8 +15,9 @@ from psycopg.types.json import Jsonb
 
 from authstack_core.crypto.codes import sha256_bytes
 from authstack_core.crypto.passwords import hash_password_sync
-from authstack_core.models.config import NEW_PROJECT_OVERRIDE, is_localhost_url
+from authstack_core.models.config import NEW_PROJECT_OVERRIDE
 from authstack_core.settings import Settings
+from authstack_core.urls import is_localhost_url
 
 log = structlog.get_logger(__name__)
 

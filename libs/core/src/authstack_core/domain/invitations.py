@@ -19,7 +19,6 @@ from authstack_core.domain.context import Deps
 from authstack_core.domain.permissions import require_team_permission
 from authstack_core.domain.teams import add_member_in
 from authstack_core.errors import (
-    RedirectUrlNotWhitelisted,
     TeamNotFound,
     UserNotFound,
     VerificationCodeNotFound,
@@ -28,7 +27,7 @@ from authstack_core.models.invitations import InvitationRow
 from authstack_core.models.projects import ProjectRow
 from authstack_core.models.teams import TeamRow
 from authstack_core.models.verification import VerificationCodeRow
-from authstack_core.redirects import is_trusted_redirect
+from authstack_core.redirects import require_trusted_redirect
 
 BRANCH = "main"
 
@@ -56,9 +55,9 @@ async def send_invitation(
 ) -> str:
     """Create the invitation code and queue the e-mail carrying its link (``callback_url?code=``)
     in one transaction; return the invitation id. A client needs ``$invite_members``;
-    ``callback_url`` must be trusted (REDIRECT_URL_NOT_WHITELISTED)."""
-    if not is_trusted_redirect(project.config, callback_url):
-        raise RedirectUrlNotWhitelisted()
+    ``callback_url`` must be trusted (REDIRECT_URL_NOT_WHITELISTED); its browser serialisation
+    is what the code row and the e-mail carry."""
+    callback_url = require_trusted_redirect(project.config, callback_url)
     async with deps.pool.connection() as conn, conn.transaction():
         if acting_user_id is not None:
             await require_team_permission(conn, project, team_id, acting_user_id, "$invite_members")

@@ -45,11 +45,11 @@ async def create_project(
     """Create a project owned by an internal team the user is a member of.
 
     Raises TEAM_MEMBERSHIP_NOT_FOUND when the user is not in ``owner_team_id``. New projects
-    allow localhost redirects unless the legacy config says otherwise, as upstream's do.
+    refuse localhost redirects unless the legacy config asks for them (``allow_localhost``):
+    upstream allows them by default, but then any page on the victim's own machine, or a
+    ``*.localhost`` name, can receive a reset or sign-in code.
     """
-    override = apply_override_changes(
-        {**NEW_PROJECT_OVERRIDE, "domains.allowLocalhost": True}, legacy_config_changes(legacy)
-    )
+    override = apply_override_changes(NEW_PROJECT_OVERRIDE, legacy_config_changes(legacy))
     project_id = str(uuid.uuid4())
     async with deps.pool.connection() as conn, conn.transaction():
         if not await q.select_is_internal_team_member(conn, owner_team_id, user_id):

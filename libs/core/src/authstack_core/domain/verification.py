@@ -15,8 +15,9 @@ import uuid
 from collections.abc import Awaitable, Callable
 from datetime import UTC, datetime, timedelta
 from typing import Any, TypeVar
-from urllib.parse import parse_qsl, urlencode, urlsplit, urlunsplit
+from urllib.parse import quote, unquote_plus
 
+from ada_url import parse_url, replace_url
 from psycopg import AsyncConnection
 from psycopg_pool import AsyncConnectionPool
 
@@ -64,11 +65,19 @@ def nonce_of(code: str) -> str:
 
 
 def link_with_code(callback_url: str, code: str) -> str:
-    """``callback_url`` with ``code=<code>`` set in its query (other parameters kept)."""
-    parts = urlsplit(callback_url)
-    query = [(k, v) for k, v in parse_qsl(parts.query, keep_blank_values=True) if k != "code"]
-    query.append(("code", code))
-    return urlunsplit(parts._replace(query=urlencode(query)))
+    """``callback_url`` with ``code=<code>`` set in its query; other parameters keep their text.
+
+    ``callback_url`` is the browser serialisation that ``redirects.require_trusted_redirect``
+    returned; it is edited with the same (WHATWG) parser, so the host cannot change on the way.
+    """
+    search = parse_url(callback_url, attributes=("search",))["search"]
+    pairs = [
+        pair
+        for pair in search.removeprefix("?").split("&")
+        if pair and unquote_plus(pair.partition("=")[0]) != "code"
+    ]
+    pairs.append("code=" + quote(code, safe=""))
+    return replace_url(callback_url, search="&".join(pairs))
 
 
 def normalize_code(raw: str) -> str:

@@ -5,7 +5,6 @@ from __future__ import annotations
 import copy
 from dataclasses import dataclass, field
 from typing import Any
-from urllib.parse import urlsplit
 
 import msgspec
 
@@ -41,6 +40,9 @@ SYSTEM_TEAM_PERMISSIONS = (
 # What a newly created project starts with (the seed and project creation apply these).
 NEW_PROJECT_OVERRIDE: dict[str, Any] = {
     "auth.password.allowSignIn": True,
+    # Written out, not left to DEFAULTS, so that no later default can open localhost redirects
+    # on existing projects: a project allows them only when asked to.
+    "domains.allowLocalhost": False,
     "rbac.permissions.team_member": {
         "description": "Default permission for team members",
         "scope": "team",
@@ -231,11 +233,6 @@ class ProjectConfig:
                 {"domain": d.base_url, "handler_path": d.handler_path} for d in self.trusted_domains
             ],
         }
-
-
-def is_localhost_url(url: str) -> bool:
-    host = (urlsplit(url).hostname or "").lower()
-    return host in {"localhost", "127.0.0.1", "::1"} or host.endswith(".localhost")
 
 
 _CONFIG_CACHE: dict[bytes, ProjectConfig] = {}

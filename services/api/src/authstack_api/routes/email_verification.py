@@ -36,13 +36,13 @@ async def send_verification_code(
     channel_id = check_uuid(contact_channel_id, "contact_channel_id")
     if auth.type == "client" and target != auth.user_id:
         raise StatusError(403, "A client can only verify its own contact channels.")
-    require_trusted_redirect(auth.project.config, data.callback_url)
+    callback_url = require_trusted_redirect(auth.project.config, data.callback_url)
     await email_verification.send_verification_code(
         deps_of(request),
         auth.project,
         user_id=target,
         channel_id=channel_id,
-        callback_url=data.callback_url,
+        callback_url=callback_url,
     )
     return json_response(SUCCESS)
 
@@ -55,14 +55,14 @@ async def send_primary_verification_code(
     auth = require(await authenticate(request), "client", "server", "admin")
     if auth.user is None:
         raise UserAuthenticationRequired()
-    require_trusted_redirect(auth.project.config, data.callback_url)
+    callback_url = require_trusted_redirect(auth.project.config, data.callback_url)
     await email_verification.send_verification_code(
         deps_of(request),
         auth.project,
         user_id=auth.user.user_id,
         channel_id=None,
         email=data.email,
-        callback_url=data.callback_url,
+        callback_url=callback_url,
     )
     return json_response(SUCCESS)
 

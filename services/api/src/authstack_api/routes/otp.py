@@ -27,9 +27,9 @@ async def send_sign_in_code(
 ) -> Response[bytes]:
     """Email a magic link and a six-character code; the answer holds the code's nonce."""
     auth = require(await authenticate(request), "client", "server", "admin")
-    require_trusted_redirect(auth.project.config, data.callback_url)
+    callback_url = require_trusted_redirect(auth.project.config, data.callback_url)
     nonce = await otp.send_sign_in_code(
-        deps_of(request), auth.project, email=data.email, callback_url=data.callback_url
+        deps_of(request), auth.project, email=data.email, callback_url=callback_url
     )
     return json_response({"nonce": nonce})
 

@@ -19,20 +19,14 @@ from authstack_api.schemas import (
     VerificationCode,
 )
 from authstack_core.domain import passwords, users
-from authstack_core.errors import RedirectUrlNotWhitelisted, UserAuthenticationRequired
-from authstack_core.models.config import ProjectConfig
-from authstack_core.redirects import is_trusted_redirect, require_trusted_redirect
-
-
-def _check_redirect(config: ProjectConfig, url: str | None) -> None:
-    if url is not None and not is_trusted_redirect(config, url):
-        raise RedirectUrlNotWhitelisted()
+from authstack_core.errors import UserAuthenticationRequired
+from authstack_core.redirects import require_trusted_redirect
 
 
 @post("/api/v1/auth/password/sign-up", status_code=200)
 async def sign_up(request: Request[Any, Any, Any], data: SignUpBody) -> Response[bytes]:
     auth = require(await authenticate(request), "client", "server", "admin")
-    _check_redirect(auth.project.config, data.verification_callback_url)
+    callback_url = require_trusted_redirect(auth.project.config, data.verification_callback_url)
     anonymous = auth.user.user_id if auth.user and auth.user.is_anonymous else None
     session = await users.sign_up_with_password(
         deps_of(request),
@@ -40,7 +34,7 @@ async def sign_up(request: Request[Any, Any, Any], data: SignUpBody) -> Response
         email=data.email,
         password=data.password,
         anonymous_user_id=anonymous,
-        verification_callback_url=data.verification_callback_url,
+        verification_callback_url=callback_url,
     )
     return json_response(session.json())
 
@@ -79,9 +73,9 @@ async def send_reset_code(
 ) -> Response[bytes]:
     """The same answer, no sooner than a fixed floor, whether or not the email has an account."""
     auth = require(await authenticate(request), "client", "server", "admin")
-    require_trusted_redirect(auth.project.config, data.callback_url)
+    callback_url = require_trusted_redirect(auth.project.config, data.callback_url)
     await passwords.send_reset_code(
-        deps_of(request), auth.project, email=data.email, callback_url=data.callback_url
+        deps_of(request), auth.project, email=data.email, callback_url=callback_url
     )
     return json_response(passwords.RESET_SENT_ANSWER)
 

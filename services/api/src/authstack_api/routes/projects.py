@@ -12,8 +12,15 @@ from authstack_api.ids import check_uuid
 from authstack_api.responses import SUCCESS, json_response
 from authstack_api.schemas import LegacyProjectConfig, ProjectCreate, ProjectUpdate
 from authstack_core.domain import projects
-from authstack_core.errors import ExpectedInternalProject, SchemaError, UserAuthenticationRequired
+from authstack_core.errors import (
+    AnonymousAuthenticationNotAllowed,
+    ExpectedInternalProject,
+    RestrictedUserNotAllowed,
+    SchemaError,
+    UserAuthenticationRequired,
+)
 from authstack_core.models.projects import AdminProjectRow
+from authstack_core.urls import parse_web_url
 
 _EMAIL_FIELDS = ("host", "port", "username", "password", "sender_name", "sender_email")
 
@@ -25,6 +32,33 @@ def _internal_user(auth: Auth) -> str:
     if auth.user is None:
         raise UserAuthenticationRequired()
     return auth.user.user_id
+
+
+def _full_internal_user(auth: Auth) -> str:
+    """An internal user who may own projects: neither anonymous nor restricted.
+
+    The SDK sends ``x-stack-allow-anonymous-user`` on every request, so request authentication
+    lets such users through; an anonymous visitor of the dashboard must still not create projects.
+    """
+    user_id = _internal_user(auth)
+    assert auth.user is not None
+    if auth.user.is_anonymous:
+        raise AnonymousAuthenticationNotAllowed("Anonymous users cannot create projects.")
+    if auth.user.is_restricted:
+        raise RestrictedUserNotAllowed(
+            "Restricted users cannot create projects.",
+            restricted_reason=auth.user.restricted_reason,
+        )
+    return user_id
+
+
+def _check_domain(base_url: str) -> None:
+    """A trusted domain must be an http(s) URL that a browser reads as written (see urls.py)."""
+    url = parse_web_url(base_url)
+    if url is None or url.scheme not in ("http", "https") or url.host_kind == "none":
+        raise SchemaError(message=f"config.domains: {base_url!r} is not a valid http(s) URL")
+    if url.has_credentials:
+        raise SchemaError(message=f"config.domains: {base_url!r} must not carry credentials")
 
 
 def _legacy(config: LegacyProjectConfig | None) -> dict[str, Any]:
@@ -47,6 +81,8 @@ def _legacy(config: LegacyProjectConfig | None) -> dict[str, Any]:
                 message=f"OAuth provider {provider['id']} of type standard needs client_id "
                 "and client_secret"
             )
+    for domain in legacy.get("domains", []):
+        _check_domain(domain["domain"])
     ids = [p["id"] for p in legacy.get("oauth_providers", [])]
     if len(ids) != len(set(ids)):
         raise SchemaError(message="config.oauth_providers lists a provider twice")
@@ -63,7 +99,7 @@ async def list_projects(request: Request[Any, Any, Any]) -> Response[bytes]:
 @post("/api/v1/internal/projects", status_code=201)
 async def create_project(request: Request[Any, Any, Any], data: ProjectCreate) -> Response[bytes]:
     auth = require(await authenticate(request), "client", "server", "admin")
-    user_id = _internal_user(auth)
+    user_id = _full_internal_user(auth)
     row = await projects.create_project(
         deps_of(request),
         user_id,

@@ -50,6 +50,8 @@ async def create_project(ctx: Ctx) -> Response:
             "display_name": name,
             "description": form.get("description").strip(),
             "owner_team_id": owner,
+            # Localhost redirects only when the admin ticks the box (new projects refuse them).
+            "config": {"allow_localhost": form.flag("allow_localhost")},
         },
     )
     return ctx.redirect(

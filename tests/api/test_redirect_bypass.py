@@ -1,0 +1,216 @@
+"""Every endpoint that e-mails a link to a callback URL refuses the bypass table over HTTP.
+
+For each endpoint and each string of ``tests.redirect_cases``: the answer is
+REDIRECT_URL_NOT_WHITELISTED (400), and neither a verification code nor an e-mail is queued.
+Legitimate URLs are accepted, and the code row holds the browser's serialisation of the URL (the
+form the e-mailed link is built from), not the client's text.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass
+from typing import Any
+
+import httpx
+import psycopg
+import pytest
+
+from tests.api.helpers import PASSWORD, unique_email
+from tests.api.team_helpers import create_team, new_user
+from tests.conftest import ApiServer, Project, create_project
+from tests.redirect_cases import (
+    ACCEPTED,
+    BYPASSES,
+    LOCALHOST_ACCEPTED,
+    LOCALHOST_BYPASSES,
+    LOCALHOST_CONFIG,
+    TRUSTED_CONFIG,
+)
+
+Send = Callable[[httpx.Client, str], httpx.Response]
+
+
+@dataclass
+class Endpoint:
+    project: Project
+    send: Send
+
+
+def _endpoints(http: httpx.Client, project: Project) -> dict[str, Endpoint]:
+    """One sender per endpoint taking a callback URL, each set up so that a trusted URL really
+    queues an e-mail (a refusal then means something)."""
+    client = project.headers()
+    server = project.headers("server")
+
+    reset_email = unique_email("reset")
+    r = http.post(
+        "/api/v1/auth/password/sign-up",
+        headers=client,
+        json={"email": reset_email, "password": PASSWORD},
+    )
+    assert r.status_code == 200, r.text
+
+    channel_owner = new_user(http, project)
+    r = http.post(
+        "/api/v1/contact-channels",
+        headers=server,
+        json={
+            "type": "email",
+            "user_id": channel_owner.id,
+            "value": unique_email("channel"),
+            "used_for_auth": False,
+        },
+    )
+    assert r.status_code == 201, r.text
+    channel_id = r.json()["id"]
+
+    unverified = new_user(http, project, verified=False)
+    team = create_team(http, project, display_name="Redirect tests")
+
+    def post(path: str, headers: dict[str, str], body: dict[str, Any]) -> Send:
+        return lambda h, url: h.post(path, headers=headers, json={**body, **_url_field(path, url)})
+
+    def fresh(path: str, headers: dict[str, str], body: dict[str, Any]) -> Send:
+        """A sender whose body gets a new e-mail address each time (sign-up, OTP, invitation)."""
+        return lambda h, url: h.post(
+            path, headers=headers, json={**body, "email": unique_email(), **_url_field(path, url)}
+        )
+
+    senders: dict[str, Send] = {
+        "password-reset": post(
+            "/api/v1/auth/password/send-reset-code", client, {"email": reset_email}
+        ),
+        "otp-magic-link": fresh("/api/v1/auth/otp/send-sign-in-code", client, {}),
+        "sign-up-verification": fresh("/api/v1/auth/password/sign-up", client,
+                                      {"password": PASSWORD}),
+        "contact-channel": post(
+            f"/api/v1/contact-channels/{channel_owner.id}/{channel_id}/send-verification-code",
+            server,
+            {},
+        ),
+        "contact-channel-deprecated": post(
+            "/api/v1/contact-channels/send-verification-code",
+            unverified.client(project),
+            {"email": unverified.email},
+        ),
+        "team-invitation": fresh("/api/v1/team-invitations/send-code", server,
+                                 {"team_id": team["id"]}),
+    }  # fmt: skip
+    return {name: Endpoint(project, send) for name, send in senders.items()}
+
+
+def _url_field(path: str, url: str) -> dict[str, str]:
+    name = "verification_callback_url" if path.endswith("/sign-up") else "callback_url"
+    return {name: url}
+
+
+ENDPOINTS = (
+    "password-reset",
+    "otp-magic-link",
+    "sign-up-verification",
+    "contact-channel",
+    "contact-channel-deprecated",
+    "team-invitation",
+)
+
+
+@pytest.fixture(scope="module")
+def setups(api: ApiServer) -> Iterator[dict[str, dict[str, Endpoint]]]:
+    otp_on = {"auth.otp.allowSignIn": True}
+    trusted = create_project(api.database_url, {**TRUSTED_CONFIG, **otp_on})
+    localhost = create_project(api.database_url, {**LOCALHOST_CONFIG, **otp_on})
+    with api.client() as http:
+        yield {"trusted": _endpoints(http, trusted), "localhost": _endpoints(http, localhost)}
+
+
+def _queued(database_url: str, project: Project) -> tuple[int, int]:
+    """(verification codes, queued e-mails) of the project."""
+    with psycopg.connect(database_url) as conn:
+        codes = conn.execute(
+            "SELECT count(*) FROM verification_codes WHERE project_id = %s", (project.id,)
+        ).fetchone()
+        mails = conn.execute(
+            "SELECT count(*) FROM email_outbox WHERE tenancy_id = %s", (project.tenancy_id,)
+        ).fetchone()
+    assert codes is not None
+    assert mails is not None
+    return int(codes[0]), int(mails[0])
+
+
+def _latest_redirect_url(database_url: str, project: Project) -> str:
+    with psycopg.connect(database_url) as conn:
+        row = conn.execute(
+            "SELECT redirect_url FROM verification_codes WHERE project_id = %s "
+            "ORDER BY created_at DESC LIMIT 1",
+            (project.id,),
+        ).fetchone()
+    assert row is not None
+    return str(row[0])
+
+
+def _is_not_whitelisted(r: httpx.Response) -> bool:
+    return (
+        r.status_code == 400
+        and r.headers.get("x-stack-known-error") == "REDIRECT_URL_NOT_WHITELISTED"
+        and r.json().get("code") == "REDIRECT_URL_NOT_WHITELISTED"
+    )
+
+
+def _assert_all_refused(
+    http: httpx.Client, api: ApiServer, endpoint: Endpoint, urls: list[str]
+) -> None:
+    before = _queued(api.database_url, endpoint.project)
+    let_through = []
+    for url in urls:
+        r = endpoint.send(http, url)
+        if not _is_not_whitelisted(r):
+            let_through.append((url, r.status_code, r.text[:200]))
+    assert let_through == []
+    assert _queued(api.database_url, endpoint.project) == before
+
+
+def _assert_all_accepted(
+    http: httpx.Client, api: ApiServer, endpoint: Endpoint, cases: list[tuple[str, str]]
+) -> None:
+    for url, serialised in cases:
+        codes, mails = _queued(api.database_url, endpoint.project)
+        r = endpoint.send(http, url)
+        assert r.status_code == 200, (url, r.text)
+        assert _queued(api.database_url, endpoint.project) == (codes + 1, mails + 1), url
+        assert _latest_redirect_url(api.database_url, endpoint.project) == serialised
+
+
+@pytest.mark.parametrize("name", ENDPOINTS)
+def test_bypass_table_is_refused_and_nothing_is_queued(
+    http: httpx.Client, api: ApiServer, setups: dict[str, dict[str, Endpoint]], name: str
+) -> None:
+    _assert_all_refused(http, api, setups["trusted"][name], BYPASSES)
+
+
+@pytest.mark.parametrize("name", ENDPOINTS)
+def test_localhost_bypasses_are_refused_where_localhost_is_allowed(
+    http: httpx.Client, api: ApiServer, setups: dict[str, dict[str, Endpoint]], name: str
+) -> None:
+    _assert_all_refused(http, api, setups["localhost"][name], LOCALHOST_BYPASSES)
+
+
+@pytest.mark.parametrize("name", ENDPOINTS)
+def test_loopback_urls_are_refused_where_localhost_is_not_allowed(
+    http: httpx.Client, api: ApiServer, setups: dict[str, dict[str, Endpoint]], name: str
+) -> None:
+    _assert_all_refused(http, api, setups["trusted"][name], [u for u, _ in LOCALHOST_ACCEPTED])
+
+
+@pytest.mark.parametrize("name", ENDPOINTS)
+def test_trusted_urls_are_accepted_and_stored_as_a_browser_reads_them(
+    http: httpx.Client, api: ApiServer, setups: dict[str, dict[str, Endpoint]], name: str
+) -> None:
+    _assert_all_accepted(http, api, setups["trusted"][name], ACCEPTED)
+
+
+@pytest.mark.parametrize("name", ENDPOINTS)
+def test_loopback_urls_are_accepted_where_localhost_is_allowed(
+    http: httpx.Client, api: ApiServer, setups: dict[str, dict[str, Endpoint]], name: str
+) -> None:
+    _assert_all_accepted(http, api, setups["localhost"][name], LOCALHOST_ACCEPTED)
