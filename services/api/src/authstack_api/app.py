@@ -16,7 +16,7 @@ from litestar.openapi.plugins import JsonRenderPlugin
 from authstack_api import routes
 from authstack_api.errors import handle_exception
 from authstack_api.inputs import ApiRequest, check_url_values
-from authstack_api.middleware import EdgeMiddleware
+from authstack_api.middleware import DRAIN_LIMIT_FACTOR, EdgeMiddleware
 from authstack_core.db.pool import make_pool
 from authstack_core.domain.context import Deps
 from authstack_core.errors import SchemaError
@@ -60,7 +60,9 @@ async def reject_unknown_query(request: Request[Any, Any, Any]) -> None:
 def create_asgi(settings: Settings) -> EdgeMiddleware:
     """The served ASGI app: the edge middleware around Litestar, so it sees every request first
     (Litestar's own middleware runs only after routing, too late to rewrite /api/latest)."""
-    return EdgeMiddleware(create_app(settings))
+    return EdgeMiddleware(
+        create_app(settings), drain_limit_bytes=DRAIN_LIMIT_FACTOR * settings.max_body_bytes
+    )
 
 
 def create_app(settings: Settings) -> Litestar:
