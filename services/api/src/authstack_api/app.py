@@ -15,7 +15,8 @@ from litestar.openapi.plugins import JsonRenderPlugin
 
 from authstack_api import routes
 from authstack_api.errors import handle_exception
-from authstack_api.middleware import EdgeMiddleware
+from authstack_api.inputs import ApiRequest, check_url_values
+from authstack_api.middleware import DRAIN_LIMIT_FACTOR, EdgeMiddleware
 from authstack_core.db.pool import make_pool
 from authstack_core.domain.context import Deps
 from authstack_core.errors import SchemaError
@@ -40,7 +41,11 @@ def discover_routes() -> list[HTTPRouteHandler]:
 
 
 async def reject_unknown_query(request: Request[Any, Any, Any]) -> None:
-    """Unknown query parameters are a SCHEMA_ERROR, as upstream's strict validation makes them."""
+    """Unknown query parameters are a SCHEMA_ERROR, as upstream's strict validation makes them.
+
+    So is a NUL in any query or path value (PostgreSQL text cannot hold one).
+    """
+    check_url_values(request)
     if not request.query_params:
         return
     allowed: frozenset[str] = request.route_handler.opt.get("query", frozenset())
@@ -55,7 +60,9 @@ async def reject_unknown_query(request: Request[Any, Any, Any]) -> None:
 def create_asgi(settings: Settings) -> EdgeMiddleware:
     """The served ASGI app: the edge middleware around Litestar, so it sees every request first
     (Litestar's own middleware runs only after routing, too late to rewrite /api/latest)."""
-    return EdgeMiddleware(create_app(settings))
+    return EdgeMiddleware(
+        create_app(settings), drain_limit_bytes=DRAIN_LIMIT_FACTOR * settings.max_body_bytes
+    )
 
 
 def create_app(settings: Settings) -> Litestar:
@@ -75,6 +82,7 @@ def create_app(settings: Settings) -> Litestar:
         route_handlers=discover_routes(),
         lifespan=[lifespan],
         before_request=reject_unknown_query,
+        request_class=ApiRequest,
         exception_handlers={Exception: handle_exception},
         request_max_body_size=settings.max_body_bytes,
         openapi_config=OpenAPIConfig(

@@ -6,13 +6,14 @@ responses Litestar produces itself (404s, oversized bodies) and our error handle
 
 from __future__ import annotations
 
+import asyncio
 import contextvars
 import time
 import uuid
 from typing import Any
 
 import structlog
-from litestar.types import Receive, Send
+from litestar.types import Receive, ReceiveMessage, Send
 
 from authstack_api.responses import error_json_body
 from authstack_core.errors import BodyParsingError
@@ -61,9 +62,18 @@ _HEXCLAVE = b"x-hexclave-"
 _STACK = b"x-stack-"
 
 
+# An answer sent before the request body was read (413 for an oversized body, a refused content
+# type) is preceded by reading and discarding the rest of the body, up to these bounds. Otherwise
+# the server closes a connection (Connection: close, HTTP/1.0) with unread bytes in its buffer,
+# the kernel answers with a reset, and a client still sending sees that reset, not our answer.
+DRAIN_LIMIT_FACTOR = 4  # times the body limit
+DRAIN_SECONDS = 10.0
+
+
 class EdgeMiddleware:
-    def __init__(self, app: Any) -> None:
+    def __init__(self, app: Any, *, drain_limit_bytes: int = 4 * 1_048_576) -> None:
         self.app = app
+        self.drain_limit_bytes = drain_limit_bytes
 
     async def __call__(self, scope: dict[str, Any], receive: Receive, send: Send) -> None:
         if scope["type"] != "http":
@@ -75,6 +85,7 @@ class EdgeMiddleware:
         override = False
         content_type = b""
         has_body = False
+        content_length: int | None = None
         headers: list[tuple[bytes, bytes]] = []
         for raw_name, value in scope["headers"]:
             name = (
@@ -86,6 +97,7 @@ class EdgeMiddleware:
                 content_type = value.split(b";", 1)[0].strip().lower()
             elif name == b"content-length":
                 has_body = value.strip() not in (b"", b"0")
+                content_length = int(value) if value.strip().isdigit() else None
             elif name == b"transfer-encoding":
                 has_body = True
             headers.append((name, value))
@@ -94,10 +106,34 @@ class EdgeMiddleware:
             path = "/api/v1" + path[len("/api/latest") :]
         scope = {**scope, "headers": headers, "path": path, "raw_path": path.encode()}
         status_seen = 0
+        body_done = not has_body
+
+        async def receive_wrapper() -> ReceiveMessage:
+            nonlocal body_done
+            message = await receive()
+            if message["type"] != "http.request" or not message.get("more_body", False):
+                body_done = True
+            return message
+
+        async def drain() -> None:
+            nonlocal body_done
+            if content_length is not None and content_length > self.drain_limit_bytes:
+                return  # not worth reading; such a client may see the connection cut
+            read = 0
+            try:
+                async with asyncio.timeout(DRAIN_SECONDS):
+                    while not body_done and read <= self.drain_limit_bytes:
+                        message = await receive_wrapper()
+                        body: bytes = message.get("body", b"")  # type: ignore[assignment]
+                        read += len(body)
+            except TimeoutError:
+                pass
 
         async def send_wrapper(message: Any) -> None:
             nonlocal status_seen
             if message["type"] == "http.response.start":
+                if not body_done:
+                    await drain()
                 status = message["status"]
                 status_seen = status
                 out: list[tuple[bytes, bytes]] = [
@@ -128,7 +164,7 @@ class EdgeMiddleware:
                     known=error.code,
                 )
             else:
-                await self.app(scope, receive, send_wrapper)
+                await self.app(scope, receive_wrapper, send_wrapper)
         finally:
             log.info(
                 "request",

@@ -2,23 +2,25 @@
 
 from __future__ import annotations
 
-from typing import Annotated, Any, Literal, TypeVar
+from typing import Annotated, Any, Literal, TypeVar, get_args, get_origin, get_type_hints
 
 import msgspec
 from msgspec import UNSET, Meta, UnsetType
 
+from authstack_core.email_address import EmailError, normalize_email
 from authstack_core.errors import SchemaError
 
 T = TypeVar("T")
 
-# Strict enough to refuse obvious garbage; delivery is the real test of an address.
-Email = Annotated[
-    str,
-    Meta(
-        max_length=256,
-        pattern=r"^[^\s@\"<>()\[\],;:\\]+@[^\s@\"<>()\[\],;:\\]+\.[^\s@\"<>()\[\],;:\\.]+$",
-    ),
-]
+# The pattern documents the shape in the OpenAPI document and refuses obvious garbage early;
+# every Email field is then normalised by authstack_core.email_address in Strict.__post_init__,
+# which is the real gate (NFKC, IDNA domain, no control or invisible characters). ``\Z``, not
+# ``$``: Python's ``$`` also matches before a trailing newline, which let "a@b.com\n" through.
+_EMAIL_META = Meta(
+    max_length=256,
+    pattern=r"^[^\s@\"<>()\[\],;:\\]+@[^\s@\"<>()\[\],;:\\]+\.[^\s@\"<>()\[\],;:\\.]+\Z",
+)
+Email = Annotated[str, _EMAIL_META]
 Password = Annotated[str, Meta(max_length=4096)]  # rules (8-70) give their own errors
 DisplayName = Annotated[str, Meta(max_length=256)]
 Url = Annotated[str, Meta(max_length=4096)]
@@ -27,8 +29,34 @@ Score = Annotated[int, Meta(ge=0, le=100)]
 VerificationCode = Annotated[str, Meta(max_length=64)]
 
 
+def _has_email(hint: Any) -> bool:
+    if get_origin(hint) is Annotated and _EMAIL_META in hint.__metadata__:
+        return True
+    return any(_has_email(arg) for arg in get_args(hint))
+
+
+_EMAIL_FIELDS: dict[type, tuple[str, ...]] = {}
+
+
+def _email_fields(cls: type) -> tuple[str, ...]:
+    fields = _EMAIL_FIELDS.get(cls)
+    if fields is None:
+        hints = get_type_hints(cls, include_extras=True)
+        fields = tuple(name for name, hint in hints.items() if _has_email(hint))
+        _EMAIL_FIELDS[cls] = fields
+    return fields
+
+
 class Strict(msgspec.Struct, forbid_unknown_fields=True):
-    pass
+    def __post_init__(self) -> None:
+        # msgspec turns a ValueError here into a validation error (SCHEMA_ERROR on the wire).
+        for name in _email_fields(type(self)):
+            value = getattr(self, name)
+            if isinstance(value, str):
+                try:
+                    setattr(self, name, normalize_email(value))
+                except EmailError as exc:
+                    raise ValueError(f"{name} is not a valid email address: {exc}") from None
 
 
 class SignUpBody(Strict):
@@ -96,7 +124,7 @@ class ServerUserUpdate(Strict):
     restricted_by_admin: bool | UnsetType = UNSET
     restricted_by_admin_reason: str | None | UnsetType = UNSET
     restricted_by_admin_private_details: str | None | UnsetType = UNSET
-    country_code: Annotated[str, Meta(pattern=r"^[A-Z]{2}$")] | None | UnsetType = UNSET
+    country_code: Annotated[str, Meta(pattern=r"^[A-Z]{2}\Z")] | None | UnsetType = UNSET
     risk_scores: RiskScores | UnsetType = UNSET
 
 
@@ -124,19 +152,19 @@ class ServerUserCreate(Strict):
     restricted_by_admin: bool = False
     restricted_by_admin_reason: str | None = None
     restricted_by_admin_private_details: str | None = None
-    country_code: Annotated[str, Meta(pattern=r"^[A-Z]{2}$")] | None = None
+    country_code: Annotated[str, Meta(pattern=r"^[A-Z]{2}\Z")] | None = None
     risk_scores: RiskScores | None = None
     oauth_providers: list[OAuthProviderInput] | None = None
 
 
 # --- admin: projects and their legacy config (contract §1.5, §10) ---------------------------------
-OAuthProviderId = Annotated[str, Meta(pattern=r"^[a-z0-9][a-z0-9_-]{0,62}$")]
-PermissionId = Annotated[str, Meta(pattern=r"^\$?[a-z0-9_:]{1,128}$")]
+OAuthProviderId = Annotated[str, Meta(pattern=r"^[a-z0-9][a-z0-9_-]{0,62}\Z")]
+PermissionId = Annotated[str, Meta(pattern=r"^\$?[a-z0-9_:]{1,128}\Z")]
 ProjectName = Annotated[str, Meta(min_length=1, max_length=256)]
 Description = Annotated[str, Meta(max_length=4096)]
 ShortText = Annotated[str, Meta(max_length=1024)]
 HandlerPath = Annotated[str, Meta(pattern=r"^/", max_length=1024)]
-HttpUrl = Annotated[str, Meta(pattern=r"^https?://[^\s/?#]+[^\s]*$", max_length=2048)]
+HttpUrl = Annotated[str, Meta(pattern=r"^https?://[^\s/?#]+[^\s]*\Z", max_length=2048)]
 
 
 class OAuthProviderConfig(Strict):
@@ -222,7 +250,7 @@ class ApiKeySetUpdate(Strict):
 
 # --- teams, permissions, contact channels, API keys (contract §5.4) -------------------------------
 # PermissionId (system ids allowed) is defined with the admin structs above.
-CustomPermissionId = Annotated[str, Meta(pattern=r"^[a-z0-9_:]{1,128}$")]
+CustomPermissionId = Annotated[str, Meta(pattern=r"^[a-z0-9_:]{1,128}\Z")]
 TeamImageUrl = Annotated[str, Meta(max_length=1_000_000)]
 MillisTimestamp = Annotated[int, Meta(ge=0, le=253_402_300_799_999)]  # up to year 9999
 

@@ -11,6 +11,7 @@ from authstack_core.db.queries import email_verification as q
 from authstack_core.domain import emails, verification
 from authstack_core.domain.context import Deps
 from authstack_core.domain.verification import CodeType
+from authstack_core.email_address import email_key
 from authstack_core.errors import (
     EmailAlreadyVerified,
     EmailIsNotPrimaryEmail,
@@ -77,7 +78,7 @@ async def send_verification_code(
             channel = await q.select_channel(conn, tenancy_id, user_id, channel_id)
         else:
             channel = await q.select_primary_channel(conn, tenancy_id, user_id)
-            if channel is None or email is None or channel.value.lower() != email.lower():
+            if channel is None or email is None or email_key(channel.value) != email_key(email):
                 raise EmailIsNotPrimaryEmail(
                     email=email, primary_email=channel.value if channel else None
                 )

@@ -18,6 +18,7 @@ from authstack_core.domain import emails, verification
 from authstack_core.domain.context import Deps
 from authstack_core.domain.permissions import require_team_permission
 from authstack_core.domain.teams import add_member_in
+from authstack_core.email_address import email_key
 from authstack_core.errors import (
     TeamNotFound,
     UserNotFound,
@@ -213,8 +214,8 @@ async def accept_by_id(deps: Deps, project: ProjectRow, invitation_id: str, user
         invitation = await q.select_invitation_for_update(
             conn, _tenancy(project), project.id, BRANCH, invitation_id
         )
-        emails = {e.lower() for e in await _verified_emails(conn, project, user_id)}
-        if invitation is None or invitation.recipient_email.lower() not in emails:
+        emails = {email_key(e) for e in await _verified_emails(conn, project, user_id)}
+        if invitation is None or email_key(invitation.recipient_email) not in emails:
             raise VerificationCodeNotFound()
         await q.mark_used(conn, project.id, BRANCH, invitation_id)
         await _join(conn, project, invitation.team_id, user_id)

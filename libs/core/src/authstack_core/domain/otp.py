@@ -49,10 +49,12 @@ async def send_sign_in_code(
     tenancy_id = _tenancy(project)
     async with deps.pool.connection() as conn, conn.transaction():
         owner = await users_q.select_auth_email_owner(conn, tenancy_id, email)
-        if owner is not None and not owner[1]:
+        if owner is not None and not owner.is_verified:
             raise UserEmailAlreadyExists(email=email, would_work_if_email_was_verified=True)
         if owner is None and not project.config.allow_sign_up:
             raise SignUpNotEnabled()
+        # An existing account is mailed at its stored address, not at the spelling typed here.
+        email = owner.email if owner is not None else email
         code = await verification.create_code(
             conn,
             project_id=project.id,
@@ -67,7 +69,7 @@ async def send_sign_in_code(
             tenancy_id=tenancy_id,
             template="magic_link",
             to_email=email,
-            to_user_id=owner[0] if owner else None,
+            to_user_id=owner.user_id if owner else None,
             variables={
                 "magicLink": verification.link_with_code(callback_url, code),
                 "otp": verification.otp_of(code),
@@ -103,8 +105,8 @@ async def sign_in(deps: Deps, project: ProjectRow, code: str) -> OtpSignIn:
         email = str(row.data["email"])
         owner = await users_q.select_auth_email_owner(conn, tenancy_id, email)
         if owner is not None:
-            user_id: str | uuid.UUID = owner[0]
-            await email_q.mark_user_email_verified(conn, tenancy_id, owner[0], email)
+            user_id: str | uuid.UUID = owner.user_id
+            await email_q.mark_user_email_verified(conn, tenancy_id, owner.user_id, email)
             is_new = False
         else:
             if not project.config.allow_sign_up:

@@ -9,6 +9,7 @@ import uuid
 from typing import Any
 
 from psycopg import AsyncConnection
+from psycopg.errors import ForeignKeyViolation
 
 from authstack_core.crypto.codes import sha256_bytes
 from authstack_core.db.queries import email_verification as email_q
@@ -58,12 +59,14 @@ async def send_reset_code(
         async with deps.pool.connection() as conn, conn.transaction():
             owner = await users_q.select_auth_email_owner(conn, tenancy_id, email)
             if owner is not None:
+                # The link goes to the address on the account, never to the spelling typed
+                # here: the two only compare equal under email_key.
                 code = await verification.create_code(
                     conn,
                     project_id=project.id,
                     type=CodeType.PASSWORD_RESET,
-                    data={"user_id": owner[0], "email": email},
-                    method={"email": email},
+                    data={"user_id": owner.user_id, "email": owner.email},
+                    method={"email": owner.email},
                     redirect_url=callback_url,
                 )
                 outbox_id = await emails.queue_email(
@@ -71,8 +74,8 @@ async def send_reset_code(
                     deps,
                     tenancy_id=tenancy_id,
                     template="password_reset",
-                    to_user_id=owner[0],
-                    to_email=email,
+                    to_user_id=owner.user_id,
+                    to_email=owner.email,
                     variables={
                         "passwordResetLink": verification.link_with_code(callback_url, code)
                     },
@@ -161,23 +164,29 @@ async def set_password(
     already has one.
 
     As for a change, the session named by ``refresh_token`` (the caller's own) is kept: a new
-    way in is a moment to cut off sessions the user may not know about.
+    way in is a moment to cut off sessions the user may not know about. Raise USER_NOT_FOUND
+    when the user is gone (an access token outlives its user by minutes).
     """
     check_password_rules(password)
     tenancy_id = _tenancy(project)
     async with deps.pool.connection() as conn:
+        if await users_q.select_signed_up_at(conn, tenancy_id, user_id) is None:
+            raise UserNotFound()
         if await users_q.select_password_hash(conn, tenancy_id, user_id) is not None:
             raise StatusError(
                 400, "This user already has a password; change it with /auth/password/update."
             )
     password_hash = await deps.passwords.hash(password)
-    async with deps.pool.connection() as conn, conn.transaction():
-        if await users_q.select_password_hash(conn, tenancy_id, user_id) is not None:
-            raise StatusError(400, "This user already has a password.")
-        keep = None
-        if refresh_token:
-            keep = await session_q.select_session_id_by_hash(
-                conn, tenancy_id, sha256_bytes(refresh_token)
-            )
-        await users_q.set_password_hash(conn, tenancy_id, user_id, password_hash)
-        await session_q.delete_user_sessions(conn, tenancy_id, user_id, keep_id=keep)
+    try:
+        async with deps.pool.connection() as conn, conn.transaction():
+            if await users_q.select_password_hash(conn, tenancy_id, user_id) is not None:
+                raise StatusError(400, "This user already has a password.")
+            keep = None
+            if refresh_token:
+                keep = await session_q.select_session_id_by_hash(
+                    conn, tenancy_id, sha256_bytes(refresh_token)
+                )
+            await users_q.set_password_hash(conn, tenancy_id, user_id, password_hash)
+            await session_q.delete_user_sessions(conn, tenancy_id, user_id, keep_id=keep)
+    except ForeignKeyViolation:  # deleted while the password was being hashed
+        raise UserNotFound() from None

@@ -61,7 +61,7 @@ async def _ensure_email_free(
     conn: AsyncConnection[Any], tenancy_id: uuid.UUID, email: str, *, except_user: str | None
 ) -> None:
     owner = await q.select_auth_email_owner(conn, tenancy_id, email)
-    if owner is not None and owner[0] != except_user:
+    if owner is not None and owner.user_id != except_user:
         raise UserEmailAlreadyExists(email=email, would_work_if_email_was_verified=False)
 
 

@@ -9,6 +9,7 @@ from urllib.parse import parse_qsl
 from litestar import Request, Response, post
 
 from authstack_api.auth import _PROJECT_ID, _key_matches, deps_of
+from authstack_api.inputs import check_json_value
 from authstack_api.responses import json_response
 from authstack_core.db.queries.projects import select_project_for_request
 from authstack_core.domain.sessions import refresh_access_token
@@ -58,11 +59,13 @@ async def _form_fields(request: Request[Any, Any, Any]) -> dict[str, str]:
     if content_type == "application/json":
         try:
             data = json.loads(body or b"{}")
-        except ValueError:
+        except (ValueError, RecursionError):
             raise BodyParsingError("The request body is not valid JSON.") from None
         if not isinstance(data, dict):
             raise BodyParsingError("The request body must be an object.")
-        return {k: v for k, v in data.items() if isinstance(v, str)}
+        strings = {k: v for k, v in data.items() if isinstance(v, str)}
+        check_json_value(request, strings)
+        return strings
     try:
         pairs = parse_qsl(body.decode("utf-8"), keep_blank_values=True)
     except UnicodeDecodeError:
@@ -70,6 +73,7 @@ async def _form_fields(request: Request[Any, Any, Any]) -> dict[str, str]:
     fields: dict[str, str] = {}
     for key, value in pairs:
         fields.setdefault(key, value)
+    check_json_value(request, fields)
     return fields
 
 

@@ -59,7 +59,7 @@ SELECT_USER_HAS_VALUE = """
 SELECT EXISTS (
     SELECT 1 FROM contact_channels
     WHERE tenancy_id = %(tenancy_id)s AND user_id = %(user_id)s AND type = %(type)s
-      AND lower(value) = lower(%(value)s)
+      AND lower(value COLLATE "C") = lower(%(value)s::text COLLATE "C")
       AND (%(except_id)s::uuid IS NULL OR id <> %(except_id)s::uuid)
 )
 """
@@ -92,7 +92,7 @@ async def select_user_has_value(
 SELECT_AUTH_OWNER = """
 SELECT id::text FROM contact_channels
 WHERE tenancy_id = %(tenancy_id)s AND type = %(type)s AND used_for_auth
-  AND lower(value) = lower(%(value)s)
+  AND lower(value COLLATE "C") = lower(%(value)s::text COLLATE "C")
 """
 
 

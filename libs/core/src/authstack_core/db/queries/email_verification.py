@@ -69,7 +69,7 @@ async def mark_channel_verified(
 MARK_USER_EMAIL_VERIFIED = """
 UPDATE contact_channels SET is_verified = true
 WHERE tenancy_id = %(tenancy_id)s AND user_id = %(user_id)s AND type = 'email'
-  AND lower(value) = lower(%(email)s)
+  AND lower(value COLLATE "C") = lower(%(email)s::text COLLATE "C")
 """
 
 

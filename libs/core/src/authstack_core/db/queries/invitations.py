@@ -13,6 +13,7 @@ from psycopg import AsyncConnection
 from psycopg.rows import class_row
 from psycopg.types.json import Jsonb
 
+from authstack_core.email_address import email_key
 from authstack_core.models.invitations import InvitationRow
 
 TEAM_INVITATION = "TEAM_INVITATION"
@@ -46,7 +47,9 @@ WHERE vc.project_id = %(project_id)s AND vc.branch_id = %(branch_id)s
 """
 SELECT_TEAM_INVITATIONS = _LIVE + "  AND vc.data @> %(team_filter)s\nORDER BY vc.created_at, vc.id"
 SELECT_INVITATIONS_TO = (
-    _LIVE + "  AND lower(vc.method->>'email') = ANY(%(emails)s)\nORDER BY vc.created_at, vc.id"
+    _LIVE
+    + """  AND lower((vc.method->>'email') COLLATE "C") = ANY(%(emails)s)
+ORDER BY vc.created_at, vc.id"""
 )
 SELECT_INVITATION_FOR_UPDATE = _LIVE + "  AND vc.id = %(id)s\nFOR UPDATE OF vc"
 
@@ -78,7 +81,7 @@ async def select_invitations_to(
     branch_id: str,
     emails: list[str],
 ) -> list[InvitationRow]:
-    """Live invitations sent to any of ``emails`` (compared case-insensitively)."""
+    """Live invitations sent to any of ``emails`` (compared by ``email_key``: ASCII case only)."""
     async with conn.cursor(row_factory=class_row(InvitationRow)) as cur:
         await cur.execute(
             SELECT_INVITATIONS_TO,
@@ -86,7 +89,7 @@ async def select_invitations_to(
                 "tenancy_id": tenancy_id,
                 "project_id": project_id,
                 "branch_id": branch_id,
-                "emails": [e.lower() for e in emails],
+                "emails": [email_key(e) for e in emails],
             },
         )
         return await cur.fetchall()

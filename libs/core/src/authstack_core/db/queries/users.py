@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import uuid
 from datetime import datetime
-from typing import Any
+from typing import Any, NamedTuple
 
 from psycopg import AsyncConnection
 from psycopg.rows import class_row
@@ -190,7 +190,7 @@ FROM contact_channels c
 JOIN users u ON u.tenancy_id = c.tenancy_id AND u.id = c.user_id
 LEFT JOIN password_auth_methods pw ON pw.tenancy_id = u.tenancy_id AND pw.user_id = u.id
 WHERE c.tenancy_id = %(tenancy_id)s AND c.type = 'email' AND c.used_for_auth
-  AND lower(c.value) = lower(%(email)s)
+  AND lower(c.value COLLATE "C") = lower(%(email)s::text COLLATE "C")
 """
 
 
@@ -218,19 +218,26 @@ async def select_password_hash(
 
 
 SELECT_AUTH_EMAIL_OWNER = """
-SELECT c.user_id::text, c.is_verified FROM contact_channels c
+SELECT c.user_id::text, c.is_verified, c.value FROM contact_channels c
 WHERE c.tenancy_id = %(tenancy_id)s AND c.type = 'email' AND c.used_for_auth
-  AND lower(c.value) = lower(%(email)s)
+  AND lower(c.value COLLATE "C") = lower(%(email)s::text COLLATE "C")
 """
+
+
+class AuthEmailOwner(NamedTuple):
+    user_id: str
+    is_verified: bool
+    # The address as stored: mail goes here, never to the spelling a request typed.
+    email: str
 
 
 async def select_auth_email_owner(
     conn: AsyncConnection[Any], tenancy_id: uuid.UUID, email: str
-) -> tuple[str, bool] | None:
-    """(user id, verified) of whoever signs in with this email, if anyone."""
+) -> AuthEmailOwner | None:
+    """Whoever signs in with this email, if anyone (compared by ``email_key``)."""
     cur = await conn.execute(SELECT_AUTH_EMAIL_OWNER, {"tenancy_id": tenancy_id, "email": email})
     row = await cur.fetchone()
-    return (row[0], row[1]) if row else None
+    return AuthEmailOwner(row[0], row[1], row[2]) if row else None
 
 
 INSERT_USER = """
