@@ -150,7 +150,7 @@ def test_worker_killed_mid_batch_and_restarted_delivers_every_email_once(
     assert statuses["sending"] == 4  # claimed by the dead worker, leases running
     sink.release()
 
-    cleanup.append(start_worker(drill_database, None, **env, **RECOVERY_ENV))
+    cleanup.append(start_worker(drill_database, None, **env, **RECOVERY_ENV, **PRIVATE_TARGETS_ENV))
 
     def all_sent() -> bool:
         queue_step(http)  # what a cron does every minute, here every half second
