@@ -59,6 +59,10 @@ OVER_BUDGET = {
         "{{ f(40) }}",
         "more than 100000 steps",
     ),
+    "indent of many lines": (
+        "{{ ('\\n' * 1000000)|indent(5000) }}",
+        "indented text would exceed",
+    ),
     "batch fill": ("{{ range(10)|batch(1000000000, 'x')|list }}", "batch filter's size"),
     "dict view multiplied": (
         "{% set d = {'a': 'x' * 1000000} %}{{ [d.items()] * 1000 }}",

@@ -333,8 +333,9 @@ def _filter_prechecks(name: str, value: Any, args: tuple[Any, ...], kw: dict[str
     elif name == "indent":
         width = arg(0, "width", 4)
         _check_int("the indent width", width)
-        if isinstance(width, str):
-            _check_estimate("the indented text", len(str(value)) * (1 + len(width)))
+        pad = len(width) if isinstance(width, str) else width if isinstance(width, int) else 0
+        lines = str(value).count("\n") + 1
+        _check_estimate("the indented text", len(str(value)) + lines * max(0, pad))
     elif name == "wordwrap":
         width, wrap = arg(0, "width", 79), arg(2, "wrapstring")
         if isinstance(wrap, str) and isinstance(width, int):
