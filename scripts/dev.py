@@ -55,6 +55,9 @@ DEV_DEFAULTS = {
     f"{SEED}USER_INTERNAL_ACCESS": "true",
     "STACK_SEED_ENABLE_DUMMY_PROJECT": "true",
     "STACK_LOG_FORMAT": "console",
+    # A project's own SMTP server may be on this machine (e.g. the mail sink): allow private
+    # targets here; production keeps the default (false).
+    "STACK_OUTBOUND_ALLOW_PRIVATE_NETWORKS": "true",
 }
 STALE_ADMIN_WARNING = """
      ! This login was refused: the database's admin user was seeded earlier with other
@@ -512,7 +515,13 @@ def serve(env: Env, password: str | None, started: float, stack: contextlib.Exit
     elapsed = time.monotonic() - started
     login_ok = admin_can_sign_in(local_url, env)
     print(banner(env, database, password, login_ok, elapsed), flush=True)
-    print(f" Email                   {mail}; worker running\n", flush=True)
+    print(f" Email                   {mail}; worker running", flush=True)
+    private = env.get("STACK_OUTBOUND_ALLOW_PRIVATE_NETWORKS", "false")
+    print(
+        f" Private SMTP targets    STACK_OUTBOUND_ALLOW_PRIVATE_NETWORKS={private}"
+        " (projects may send through servers on this machine/network)\n",
+        flush=True,
+    )
     while api.poll() is None and dashboard.poll() is None and worker.poll() is None:
         time.sleep(0.5)
     if worker.returncode is not None:

@@ -49,6 +49,9 @@ CODE_IN_LINK = re.compile(r"[?&]code=([0-9a-z]{45})\b")
 OTP_IN_TEXT = re.compile(r"one-time code is:\s*([0-9A-Z]{6})\b")
 # The worker in tests retries fast, so a drill of "retries then failed" takes a second.
 FAST_RETRY_ENV = {"STACK_EMAIL_RETRY_BASE_SECONDS": "0.2", "STACK_EMAIL_MAX_ATTEMPTS": "3"}
+# Projects in these tests send through their own SMTP server on 127.0.0.1 (a sink): a private
+# target, refused unless the operator allows private networks.
+PRIVATE_TARGETS_ENV = {"STACK_OUTBOUND_ALLOW_PRIVATE_NETWORKS": "true"}
 
 
 def wait_until(
@@ -449,7 +452,9 @@ def mail_sink() -> Iterator[MailSink]:
 def mail_worker(
     migrated_database: str, mail_sink: MailSink, session_redis: str, tls_files: TlsFiles
 ) -> Iterator[WorkerProcess]:
-    worker = start_worker(migrated_database, mail_sink, SSL_CERT_FILE=str(tls_files.cert))
+    worker = start_worker(
+        migrated_database, mail_sink, SSL_CERT_FILE=str(tls_files.cert), **PRIVATE_TARGETS_ENV
+    )
     try:
         yield worker
     finally:

@@ -17,6 +17,7 @@ import pytest
 from tests.api.helpers import PASSWORD, unique_email
 from tests.conftest import ApiServer, Project, create_project, start_api, stop_api
 from tests.mail import (
+    PRIVATE_TARGETS_ENV,
     MailSink,
     PrivateRedis,
     WorkerProcess,
@@ -113,7 +114,9 @@ def test_worker_killed_mid_batch_and_restarted_delivers_every_email_once(
     env = {"STACK_REDIS_URL": private_redis.url, "STACK_QUEUE_NAMESPACE": "drill"}
     api = start_api(drill_database, **env, **RECOVERY_ENV)
     cleanup.append(api)
-    worker: WorkerProcess = start_worker(drill_database, None, **env, **RECOVERY_ENV)
+    worker: WorkerProcess = start_worker(
+        drill_database, None, **env, **RECOVERY_ENV, **PRIVATE_TARGETS_ENV
+    )
     cleanup.append(worker)
     project = create_project(drill_database, custom_server_config(sink))
     http = api.client()
@@ -147,7 +150,7 @@ def test_worker_killed_mid_batch_and_restarted_delivers_every_email_once(
     assert statuses["sending"] == 4  # claimed by the dead worker, leases running
     sink.release()
 
-    cleanup.append(start_worker(drill_database, None, **env, **RECOVERY_ENV))
+    cleanup.append(start_worker(drill_database, None, **env, **RECOVERY_ENV, **PRIVATE_TARGETS_ENV))
 
     def all_sent() -> bool:
         queue_step(http)  # what a cron does every minute, here every half second

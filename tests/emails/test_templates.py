@@ -2,13 +2,17 @@
 
 from __future__ import annotations
 
+import threading
+import time
+from concurrent.futures import ThreadPoolExecutor
 from typing import Any
 
 import httpx
+import psycopg
 
 from tests.api.helpers import as_user, assert_known_error, sign_up, unique_email
-from tests.conftest import Project
-from tests.mail import MailSink, WorkerProcess, custom_server_config
+from tests.conftest import ApiServer, Project
+from tests.mail import MailSink, WorkerProcess, custom_server_config, wait_until
 
 CALLBACK = "http://localhost:3000/handler/password-reset"
 HOSTILE_NAME = '<script>alert("x")</script>{{ 7*7 }}{% if true %}IF{% endif %}'
@@ -158,3 +162,116 @@ def test_custom_template_sent_with_send_email_escapes_its_variables(
     path = f"/api/v1/internal/email-templates/{template_id}"
     assert http.delete(path, headers=admin).status_code == 200
     assert http.delete(path, headers=admin).status_code == 404
+
+
+# --- the rendering budget -------------------------------------------------------------------------
+
+NESTED_LOOPS = (
+    "{% for a in range(1000) %}{% for b in range(1000) %}{% for c in range(1000) %}x"
+    "{% endfor %}{% endfor %}{% endfor %}"
+)
+# Allowed operations, but 2**40 of them: refused by the step or time budget after ~1 s of work.
+EXPONENTIAL = (
+    "{% macro f(n) %}{% if n > 0 %}{{ f(n - 1) }}{{ f(n - 1) }}{% endif %}{% endmacro %}{{ f(40) }}"
+)
+HEALTH_LATENCY_LIMIT_S = 1.5  # the loop answers within a few ms; this allows for a busy machine
+
+
+def test_health_stays_responsive_while_templates_over_budget_are_refused(
+    api: ApiServer,
+    http: httpx.Client,
+    project: Project,
+    mail_worker: WorkerProcess,
+    mail_sink: MailSink,
+) -> None:
+    """Before the budget, one of these templates rendered on the API's event loop for minutes."""
+    admin = project.headers("admin")
+    latencies: list[float] = []
+    stop = threading.Event()
+
+    def poll_health() -> None:
+        with api.client() as client:
+            while not stop.is_set():
+                started = time.monotonic()
+                assert client.get("/health").status_code == 200
+                latencies.append(time.monotonic() - started)
+                time.sleep(0.02)
+
+    def submit(html: str) -> httpx.Response:
+        with api.client() as client:
+            return client.patch(
+                "/api/v1/internal/email-templates/password_reset",
+                headers=admin,
+                json={"html": html},
+            )
+
+    poller = threading.Thread(target=poll_health)
+    poller.start()
+    try:
+        with ThreadPoolExecutor(max_workers=4) as pool:
+            answers = list(pool.map(submit, [NESTED_LOOPS, EXPONENTIAL] * 2))
+    finally:
+        stop.set()
+        poller.join()
+
+    for r in answers:
+        body = assert_known_error(r, "SCHEMA_ERROR", 400)
+        assert "over the rendering budget" in body["error"], body
+    assert "loops run more than 10000 times" in answers[0].json()["error"]
+    print(f"/health during the refusals: {len(latencies)} probes, max {max(latencies):.3f} s")
+    assert max(latencies) < HEALTH_LATENCY_LIMIT_S, sorted(latencies)[-5:]
+    assert len(latencies) >= 5  # it kept answering throughout, not once before and after
+
+    # Nothing was saved, and an ordinary template with a loop still renders and sends.
+    ordinary = (
+        '<p>{% for word in ["Reset", "your", "password"] %}{{ word }} {% endfor %}'
+        '<a href="{{ passwordResetLink }}">here</a></p>'
+    )
+    r = http.patch(
+        "/api/v1/internal/email-templates/password_reset", headers=admin, json={"html": ordinary}
+    )
+    assert r.status_code == 200, r.text
+    email = unique_email("budget")
+    sign_up(http, project, email)
+    message = reset_mail(http, project, email, mail_sink)
+    assert "Reset your password " in message["html"]
+
+
+def test_a_stored_template_over_budget_fails_at_send_time_with_the_reason(
+    http: httpx.Client,
+    migrated_database: str,
+    make_project: Any,
+    make_sink: Any,
+    mail_worker: WorkerProcess,
+) -> None:
+    """A template saved before the budget existed (written straight to the table) is not
+    rendered to the end by the worker: the outbox row fails and says why; nothing is sent."""
+    sink: MailSink = make_sink()
+    project: Project = make_project(custom_server_config(sink))
+    with psycopg.connect(migrated_database) as conn, conn.transaction():
+        conn.execute(
+            "INSERT INTO email_templates (tenancy_id, id, display_name, subject, html, text)"
+            " VALUES (%s, 'legacy-heavy', 'Heavy', 'Hi', %s, NULL)",
+            (project.tenancy_id, NESTED_LOOPS),
+        )
+    user = http.post(
+        "/api/v1/users", headers=project.headers("server"), json={"primary_email": unique_email()}
+    ).json()
+    r = http.post(
+        "/api/v1/emails/send-email",
+        headers=project.headers("server"),
+        json={"user_ids": [user["id"]], "template_id": "legacy-heavy", "variables": {}},
+    )
+    assert r.status_code == 200, r.text
+
+    def failed() -> dict[str, Any] | None:
+        rows = http.get(
+            "/api/v1/emails/outbox", headers=project.headers("server"), params={"status": "failed"}
+        ).json()["items"]
+        return rows[0] if rows else None
+
+    item = wait_until(failed, 20, what="the outbox row to fail")
+    assert item["attempt_count"] == 1
+    assert item["error"].startswith("the template could not be rendered: over the rendering budget")
+    assert "loops run more than 10000 times" in item["error"]
+    assert sink.messages() == []

@@ -1,27 +1,37 @@
 """Render emails in-process with a sandboxed Jinja2 environment: no remote sandbox, no API key.
 
 Template sources (built-in or a project's own) are trusted only as far as the sandbox allows:
-no attribute access to Python internals, no mutation, bounded ``range``. Variable *values* are
-never parsed as templates, and in HTML every value is escaped (autoescape), so a display name
-such as ``<script>{{ 7*7 }}</script>`` arrives as inert text.
+no attribute access to Python internals, no mutation, bounded ``range``, and a work, size and
+time budget per email (``email_sandbox``). Variable *values* are never parsed as templates, and
+in HTML every value is escaped (autoescape), so a display name such as
+``<script>{{ 7*7 }}</script>`` arrives as inert text.
+
+Rendering is CPU work: from async code, call ``render_off_loop`` / ``check_template_off_loop``,
+which run it in a worker thread, a few at a time, so a heavy template never stalls the loop.
 """
 
 from __future__ import annotations
 
+import asyncio
 import functools
 import re
-from collections.abc import Mapping
+import weakref
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from html.parser import HTMLParser
 from importlib import resources
-from typing import Any
+from typing import Any, TypeVar
 
+import anyio
+import anyio.to_thread
 import jinja2
 from jinja2.exceptions import SecurityError
-from jinja2.sandbox import ImmutableSandboxedEnvironment
+
+from authstack_core import email_sandbox
+from authstack_core.email_sandbox import MAX_VALUE_SIZE, Budget, BudgetedSandbox, BudgetExceeded
 
 MAX_TEMPLATE_CHARS = 100_000
-MAX_RENDERED_CHARS = 2_000_000
+MAX_RENDERED_CHARS = MAX_VALUE_SIZE
 MAX_SUBJECT_CHARS = 500
 _MAX_RANGE = 1000  # Jinja's sandbox allows 100 000; a loop in an email never needs more than this
 
@@ -140,8 +150,8 @@ class _Undefined(jinja2.Undefined):
         return super().__iter__()
 
 
-def _environment(*, html: bool) -> ImmutableSandboxedEnvironment:
-    env = ImmutableSandboxedEnvironment(
+def _environment(*, html: bool) -> BudgetedSandbox:
+    env = BudgetedSandbox(
         loader=jinja2.DictLoader(_PARTIALS) if html else None,
         autoescape=html,
         undefined=_Undefined,
@@ -167,9 +177,12 @@ def _compile(source: str, *, html: bool) -> jinja2.Template:
 
 
 def _render(source: str, variables: Mapping[str, Any], *, html: bool) -> str:
+    """Render one part, charged to the active budget (``render`` and ``check_template`` set it)."""
     template = _compile(source, html=html)
     try:
         out = template.render(variables)
+    except BudgetExceeded as exc:
+        raise TemplateError(f"over the rendering budget: {exc}") from None
     except jinja2.TemplateError as exc:  # SecurityError, UndefinedError, TemplateNotFound, ...
         raise TemplateError(f"{type(exc).__name__}: {exc}") from None
     except (TypeError, ValueError, ArithmeticError, LookupError, RecursionError) as exc:
@@ -185,14 +198,17 @@ def _one_line(text: str) -> str:
 
 
 def render(source: TemplateSource, variables: Mapping[str, Any]) -> RenderedEmail:
-    """Render subject, HTML and text; raise TemplateError with a message safe to record."""
-    html = _render(source.html, variables, html=True)
-    text = (
-        _render(source.text, variables, html=False)
-        if source.text is not None
-        else html_to_text(html)
-    )
-    return RenderedEmail(_one_line(_render(source.subject, variables, html=False)), html, text)
+    """Render subject, HTML and text within one budget; raise TemplateError with a message
+    safe to record (over budget: the message names the limit). Blocks: see render_off_loop."""
+    with email_sandbox.activate(Budget()):
+        html = _render(source.html, variables, html=True)
+        text = (
+            _render(source.text, variables, html=False)
+            if source.text is not None
+            else html_to_text(html)
+        )
+        subject = _render(source.subject, variables, html=False)
+    return RenderedEmail(_one_line(subject), html, text)
 
 
 def sample_variables(template_id: str | None) -> dict[str, Any]:
@@ -211,18 +227,50 @@ def sample_variables(template_id: str | None) -> dict[str, Any]:
 
 
 def check_template(source: TemplateSource, template_id: str | None = None) -> None:
-    """Compile and trial-render a template; raise TemplateError naming the part that failed."""
-    for part, text, html in (
-        ("subject", source.subject, False),
-        ("html", source.html, True),
-        ("text", source.text, False),
-    ):
-        if text is None:
-            continue
-        try:
-            _render(text, sample_variables(template_id), html=html)
-        except TemplateError as exc:
-            raise TemplateError(f"{part}: {exc}") from None
+    """Compile and trial-render a template within one email's budget; raise TemplateError
+    naming the part that failed. Blocks: see check_template_off_loop."""
+    with email_sandbox.activate(Budget()):
+        for part, text, html in (
+            ("subject", source.subject, False),
+            ("html", source.html, True),
+            ("text", source.text, False),
+        ):
+            if text is None:
+                continue
+            try:
+                _render(text, sample_variables(template_id), html=html)
+            except TemplateError as exc:
+                raise TemplateError(f"{part}: {exc}") from None
+
+
+_T = TypeVar("_T")
+
+# One small thread pool share per event loop: a burst of heavy templates waits its turn rather
+# than taking every worker thread (which password hashing and DNS also use).
+RENDER_CONCURRENCY = 2
+_LIMITERS: weakref.WeakKeyDictionary[asyncio.AbstractEventLoop, anyio.CapacityLimiter] = (
+    weakref.WeakKeyDictionary()
+)
+
+
+async def run_off_loop(func: Callable[..., _T], *args: Any) -> _T:
+    """Run ``func(*args)`` (a rendering) in a worker thread, at most RENDER_CONCURRENCY at once
+    per event loop. The budget bounds each call, so the thread always finishes."""
+    loop = asyncio.get_running_loop()
+    limiter = _LIMITERS.get(loop)
+    if limiter is None:
+        limiter = _LIMITERS[loop] = anyio.CapacityLimiter(RENDER_CONCURRENCY)
+    return await anyio.to_thread.run_sync(func, *args, limiter=limiter)
+
+
+async def render_off_loop(source: TemplateSource, variables: Mapping[str, Any]) -> RenderedEmail:
+    """``render`` in a worker thread."""
+    return await run_off_loop(render, source, variables)
+
+
+async def check_template_off_loop(source: TemplateSource, template_id: str | None = None) -> None:
+    """``check_template`` in a worker thread."""
+    await run_off_loop(check_template, source, template_id)
 
 
 class _TextExtractor(HTMLParser):

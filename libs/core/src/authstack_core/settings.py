@@ -167,6 +167,14 @@ class Settings(BaseSettings):
         default=60.0, ge=0, validation_alias=_env("STACK_EMAIL_REQUEUE_AFTER_SECONDS")
     )
 
+    # --- outbound connections to user-chosen hosts (sec-email) --------------------------------
+    # false: a project's own SMTP server (later: webhook endpoints, OIDC issuers) must resolve to
+    # public addresses only; loopback, private, link-local (cloud metadata), CGNAT and reserved
+    # ranges are refused. true: allow them (local development, a relay on the private network).
+    outbound_allow_private_networks: bool = Field(
+        default=False, validation_alias=_env("STACK_OUTBOUND_ALLOW_PRIVATE_NETWORKS")
+    )
+
     @field_validator("access_token_expiration", mode="before")
     @classmethod
     def _parse_expiration(cls, value: object) -> int:

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import socket
 import ssl
 import time
 from dataclasses import dataclass, field
@@ -23,6 +24,7 @@ import structlog
 
 from authstack_core.domain.emails import Delivery
 from authstack_core.models.emails import SmtpTarget
+from authstack_core.outbound import OutboundAddressError, connect_tcp, resolve_public
 
 log = structlog.get_logger(__name__)
 
@@ -80,6 +82,13 @@ def _root_cause(exc: BaseException) -> BaseException:
 def _describe(exc: BaseException, stage: str, target: SmtpTarget) -> SmtpDeliveryError:
     where = f"{target.host}:{target.port}"
     cause = _root_cause(exc)
+    if isinstance(exc, OutboundAddressError):
+        # Permanent: the address is not for us to reach. No connection was made.
+        return SmtpDeliveryError(
+            f"refused to connect to {where}: {exc}; a project's SMTP server must be on a public "
+            "network (the operator may allow private ones: STACK_OUTBOUND_ALLOW_PRIVATE_NETWORKS)",
+            temporary=False,
+        )
     if isinstance(cause, ssl.SSLCertVerificationError):  # aiosmtplib wraps it in a connect error
         return SmtpDeliveryError(
             f"TLS certificate of {where} not trusted: {cause.verify_message}", temporary=False
@@ -126,9 +135,17 @@ class SmtpPool:
         self.connections_opened = 0
 
     async def _open(self, target: SmtpTarget) -> _Connection:
+        sock: socket.socket | None = None
+        if target.public_only:
+            # Resolve once, refuse internal addresses, and hand aiosmtplib a socket connected to
+            # a checked address: it never resolves the name again (no DNS rebinding), while the
+            # name still serves for TLS (SNI and certificate check, implicit TLS and STARTTLS).
+            addresses = await resolve_public(target.host, target.port, allow_private=False)
+            sock = await connect_tcp(addresses, self.timeout)
         client = aiosmtplib.SMTP(
             hostname=target.host,
-            port=target.port,
+            port=None if sock is not None else target.port,
+            sock=sock,
             username=target.username,
             password=target.password,
             use_tls=target.implicit_tls,
@@ -136,7 +153,12 @@ class SmtpPool:
             tls_context=self._tls,
             timeout=self.timeout,
         )
-        await client.connect()
+        try:
+            await client.connect()
+        except BaseException:
+            if sock is not None:
+                sock.close()  # aiosmtplib owns it only once its transport is up
+            raise
         self.connections_opened += 1
         return _Connection(client)
 

@@ -41,6 +41,7 @@ from authstack_core.email_rendering import (
     check_template,
     html_to_text,
     render,
+    run_off_loop,
 )
 from authstack_core.errors import (
     RequiresCustomEmailServer,
@@ -203,6 +204,7 @@ def smtp_target(
         implicit_tls=server.secure if server.secure is not None else server.port == 465,
         sender=formataddr((server.sender_name or project_display_name, server.sender_email)),
         sender_address=server.sender_email,
+        public_only=not settings.outbound_allow_private_networks,
     )
 
 
@@ -307,7 +309,9 @@ async def claim_delivery(deps: Deps, outbox_id: str) -> Delivery | None:
         row = await q.claim(conn, row_id, settings.email_send_lease_seconds)
     if row is None:
         return None
-    plan = _plan(settings, row)
+    # Rendering a project's template is CPU work within a budget: keep it off the event loop
+    # that all of this worker's sends share.
+    plan = await run_off_loop(_plan, settings, row)
     if isinstance(plan, Delivery):
         return plan
     async with deps.pool.connection() as conn, conn.transaction():
@@ -568,9 +572,11 @@ async def list_templates(deps: Deps, project: ProjectRow) -> list[dict[str, Any]
     return out
 
 
-def _checked(source: TemplateSource, template_id: str) -> None:
+async def _checked(source: TemplateSource, template_id: str) -> None:
+    """Trial-render in a worker thread (bounded by the rendering budget); SCHEMA_ERROR naming
+    the problem, e.g. the budget a template goes over."""
     try:
-        check_template(source, template_id)
+        await run_off_loop(check_template, source, template_id)
     except TemplateError as exc:
         raise SchemaError(message=f"The email template is not valid: {exc}") from None
 
@@ -580,7 +586,7 @@ async def create_template(
 ) -> dict[str, Any]:
     """A project template, usable as send-email's ``template_id``; SCHEMA_ERROR if it is broken."""
     template_id = str(uuid.uuid4())
-    _checked(TemplateSource(subject, html, text), template_id)
+    await _checked(TemplateSource(subject, html, text), template_id)
     async with deps.pool.connection() as conn, conn.transaction():
         await q.upsert_template(
             conn,
@@ -620,7 +626,7 @@ async def update_template(
             html=changes.get("html", base.html),
             text=changes.get("text", base.text),
         )
-        _checked(source, template_id)
+        await _checked(source, template_id)
         await q.upsert_template(
             conn,
             tenancy_id,

@@ -11,6 +11,7 @@ from authstack_core.db.queries import users as user_q
 from authstack_core.domain.context import Deps
 from authstack_core.errors import (
     CurrentProjectNotFound,
+    SchemaError,
     StatusError,
     TeamMembershipNotFound,
 )
@@ -22,8 +23,27 @@ from authstack_core.models.projects import (
     legacy_config_changes,
 )
 from authstack_core.models.users import UserRow
+from authstack_core.outbound import OutboundAddressError, check_host
+from authstack_core.settings import Settings
 
 INTERNAL_PROJECT_ID = "internal"
+
+
+def _check_email_server(settings: Settings, legacy: dict[str, Any]) -> None:
+    """Refuse a project SMTP host that is obviously internal (loopback, private, link-local,
+    ...) unless the operator allows private networks. A host *name* is checked again, resolved,
+    each time the worker connects (DNS can change after this)."""
+    email = legacy.get("email_config")
+    if not email or email.get("type") != "standard" or not email.get("host"):
+        return
+    try:
+        check_host(str(email["host"]), allow_private=settings.outbound_allow_private_networks)
+    except OutboundAddressError as exc:
+        raise SchemaError(
+            message=f"config.email_config.host: {exc}. A project's SMTP server must be on a "
+            "public network (the operator may allow private networks with "
+            "STACK_OUTBOUND_ALLOW_PRIVATE_NETWORKS)."
+        ) from None
 
 
 async def list_owned_projects(deps: Deps, user_id: str) -> list[AdminProjectRow]:
@@ -47,8 +67,10 @@ async def create_project(
     Raises TEAM_MEMBERSHIP_NOT_FOUND when the user is not in ``owner_team_id``. New projects
     refuse localhost redirects unless the legacy config asks for them (``allow_localhost``):
     upstream allows them by default, but then any page on the victim's own machine, or a
-    ``*.localhost`` name, can receive a reset or sign-in code.
+    ``*.localhost`` name, can receive a reset or sign-in code. SCHEMA_ERROR for an SMTP host on
+    an internal network (see ``outbound``).
     """
+    _check_email_server(deps.settings, legacy)
     override = apply_override_changes(NEW_PROJECT_OVERRIDE, legacy_config_changes(legacy))
     project_id = str(uuid.uuid4())
     async with deps.pool.connection() as conn, conn.transaction():
@@ -75,7 +97,10 @@ async def update_project(
 
     The row is locked while its config is rewritten, so concurrent edits do not lose each other;
     requests read the project afresh, so the change applies from the next request on.
+    SCHEMA_ERROR for an SMTP host on an internal network (see ``outbound``).
     """
+    if legacy:
+        _check_email_server(deps.settings, legacy)
     async with deps.pool.connection() as conn, conn.transaction():
         row = await q.select_project_for_update(conn, project_id)
         if row is None:

@@ -127,6 +127,9 @@ class SmtpTarget:
     implicit_tls: bool
     sender: str  # the From header, e.g. '"Acme" <noreply@acme.test>'
     sender_address: str  # the envelope sender
+    # A project's own server (chosen by its admin): connect only to public addresses unless
+    # STACK_OUTBOUND_ALLOW_PRIVATE_NETWORKS. The shared server is the operator's: unchecked.
+    public_only: bool = False
 
     @property
     def pool_key(self) -> tuple[str, int, str | None, str, bool]:
