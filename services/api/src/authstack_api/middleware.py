@@ -82,6 +82,9 @@ class EdgeMiddleware:
         started = time.perf_counter()
         request_id = uuid.uuid4().hex
         request_id_var.set(request_id)
+        # Bound into structlog's context too, so every line logged while this request runs (domain
+        # code, stdlib records) carries it; reset below so nothing leaks past the request.
+        bound = structlog.contextvars.bind_contextvars(request_id=request_id)
         override = False
         content_type = b""
         has_body = False
@@ -168,12 +171,12 @@ class EdgeMiddleware:
         finally:
             log.info(
                 "request",
-                request_id=request_id,
                 method=scope["method"],
                 path=path,
                 status=status_seen,
                 duration_ms=round((time.perf_counter() - started) * 1000, 2),
             )
+            structlog.contextvars.reset_contextvars(**bound)
 
 
 async def _respond(

@@ -10,7 +10,7 @@ import structlog
 
 from authstack_core.logging import configure_logging
 from authstack_core.settings import Settings, SettingsError
-from authstack_migrator.runner import MigrationError, migrate
+from authstack_migrator.runner import MigrationError, MigrationTimeoutError, migrate
 from authstack_migrator.seed import seed
 
 
@@ -28,7 +28,11 @@ def main(argv: list[str] | None = None) -> int:
     try:
         if args.command in ("migrate", "all"):
             if settings.should_migrate:
-                migrate(settings.database_url)
+                migrate(
+                    settings.database_url,
+                    lock_timeout=settings.migration_lock_timeout,
+                    statement_timeout=settings.migration_statement_timeout,
+                )
             else:
                 log.info("migrations skipped by STACK_RUN_MIGRATIONS / STACK_SKIP_MIGRATIONS")
         if args.command in ("seed", "all"):
@@ -39,6 +43,9 @@ def main(argv: list[str] | None = None) -> int:
     except psycopg.OperationalError as exc:
         # Connection failures carry the host and reason, never the password.
         log.error("database unreachable", reason=str(exc).strip())  # noqa: TRY400
+        return 1
+    except MigrationTimeoutError as exc:
+        log.error("migration timed out", reason=str(exc))  # noqa: TRY400 - no traceback wanted
         return 1
     except MigrationError as exc:
         log.error("migration refused", reason=str(exc))  # noqa: TRY400 - no traceback wanted

@@ -11,12 +11,13 @@ from starlette.routing import Route
 from authstack_dashboard.routes.projects import load_project
 from authstack_dashboard.web import Ctx, FormError, page, project_id_of
 
-# Legacy config switches shown as checkboxes, with their labels.
+# Legacy config switches shown as checkboxes, with their labels: only those the API acts on.
+# (Passkey sign-in has a config switch but no implementation yet; saving this form leaves it as is,
+# since the PATCH carries only the switches listed here.)
 AUTH_SWITCHES = (
     ("sign_up_enabled", "Allow new users to sign up"),
     ("credential_enabled", "Email and password sign-in"),
     ("magic_link_enabled", "One-time code / magic link sign-in"),
-    ("passkey_enabled", "Passkey sign-in"),
     ("require_email_verification", "Require a verified email (unverified users are restricted)"),
     ("create_team_on_sign_up", "Create a personal team for every new user"),
     ("client_team_creation_enabled", "Let users create teams from the client"),
