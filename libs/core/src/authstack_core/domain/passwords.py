@@ -6,6 +6,7 @@ import asyncio
 import random
 import time
 import uuid
+from datetime import timedelta
 from typing import Any
 
 from psycopg import AsyncConnection
@@ -58,12 +59,17 @@ async def send_reset_code(
         async with deps.pool.connection() as conn, conn.transaction():
             owner = await users_q.select_auth_email_owner(conn, tenancy_id, email)
             if owner is not None:
+                # Only the newest link works: asking again retires the ones already sent.
+                await verification.expire_password_reset_codes(
+                    conn, project_id=project.id, user_id=owner[0]
+                )
                 code = await verification.create_code(
                     conn,
                     project_id=project.id,
                     type=CodeType.PASSWORD_RESET,
                     data={"user_id": owner[0], "email": email},
                     method={"email": email},
+                    expires_in=timedelta(seconds=deps.settings.password_reset_code_lifetime),
                     redirect_url=callback_url,
                 )
                 outbox_id = await emails.queue_email(
@@ -97,7 +103,7 @@ async def reset_password(deps: Deps, project: ProjectRow, *, code: str, password
     Raise PASSWORD_TOO_SHORT / _TOO_LONG and the verification-code errors (checked before the
     password is hashed, so a bad code costs no bcrypt).
     """
-    check_password_rules(password)
+    check_password_rules(password, project.config)
     await check_reset_code(deps, project, code)
     password_hash = await deps.passwords.hash(password)
     tenancy_id = _tenancy(project)
@@ -108,6 +114,8 @@ async def reset_password(deps: Deps, project: ProjectRow, *, code: str, password
             raise UserNotFound()
         await users_q.set_password_hash(conn, tenancy_id, user_id, password_hash)
         await session_q.delete_user_sessions(conn, tenancy_id, user_id)
+        # Any other reset link of the user dies with this one (this one is marked used already).
+        await verification.expire_password_reset_codes(conn, project_id=project.id, user_id=user_id)
         # The link reached the address, which proves the user controls it.
         await email_q.mark_user_email_verified(conn, tenancy_id, user_id, str(row.data["email"]))
 
@@ -130,7 +138,7 @@ async def update_password(
     The session named by ``refresh_token`` (the caller's own) is kept. Raise
     USER_DOES_NOT_HAVE_PASSWORD, PASSWORD_CONFIRMATION_MISMATCH, PASSWORD_TOO_SHORT / _TOO_LONG.
     """
-    check_password_rules(new_password)
+    check_password_rules(new_password, project.config)
     tenancy_id = _tenancy(project)
     async with deps.pool.connection() as conn:
         current = await users_q.select_password_hash(conn, tenancy_id, user_id)
@@ -147,11 +155,12 @@ async def update_password(
             )
         await users_q.set_password_hash(conn, tenancy_id, user_id, new_hash)
         await session_q.delete_user_sessions(conn, tenancy_id, user_id, keep_id=keep)
+        await verification.expire_password_reset_codes(conn, project_id=project.id, user_id=user_id)
 
 
 async def set_password(deps: Deps, project: ProjectRow, *, user_id: str, password: str) -> None:
     """Give a password to a user who has none; 400 if the user already has one."""
-    check_password_rules(password)
+    check_password_rules(password, project.config)
     tenancy_id = _tenancy(project)
     async with deps.pool.connection() as conn:
         if await users_q.select_password_hash(conn, tenancy_id, user_id) is not None:
@@ -163,3 +172,4 @@ async def set_password(deps: Deps, project: ProjectRow, *, user_id: str, passwor
         if await users_q.select_password_hash(conn, tenancy_id, user_id) is not None:
             raise StatusError(400, "This user already has a password.")
         await users_q.set_password_hash(conn, tenancy_id, user_id, password_hash)
+        await verification.expire_password_reset_codes(conn, project_id=project.id, user_id=user_id)
