@@ -127,7 +127,7 @@ def _bcrypt_check(mcf: bytes, secret: bytes) -> bool:
 
 
 def _parse_bcrypt_sha256(value: str) -> _Parsed | None:
-    m = BCRYPT_SHA256.match(value)
+    m = BCRYPT_SHA256.fullmatch(value)
     if m is None:
         return None
     cost, salt, checksum = int(m.group(1)), m.group(2), m.group(3)
@@ -140,7 +140,7 @@ def _parse_bcrypt_sha256(value: str) -> _Parsed | None:
 
 
 def _parse_bcrypt(value: str) -> _Parsed | None:
-    m = BCRYPT_MCF.match(value)
+    m = BCRYPT_MCF.fullmatch(value)
     if m is None or not 4 <= int(m.group(1)) <= MAX_BCRYPT_COST:
         return None
     mcf = value.encode("ascii")
@@ -149,7 +149,7 @@ def _parse_bcrypt(value: str) -> _Parsed | None:
 
 
 def _parse_argon2id(value: str) -> _Parsed | None:
-    m = ARGON2ID.match(value)
+    m = ARGON2ID.fullmatch(value)
     if m is None:
         return None
     memory, passes, lanes = int(m.group(1)), int(m.group(2)), int(m.group(3))
@@ -208,16 +208,16 @@ def _scrypt(n: int, r: int, p: int, salt: bytes, expected: bytes | None) -> Chec
 
 def _parse_scrypt(value: str) -> _Parsed | None:
     check: Check | None = None
-    if m := SCRYPT_PASSLIB.match(value):
+    if m := SCRYPT_PASSLIB.fullmatch(value):
         ln, r, p = int(m.group(1)), int(m.group(2)), int(m.group(3))
         salt = _b64decode(m.group(4))  # standard alphabet here, unlike passlib's pbkdf2
         if salt is not None and 1 <= ln <= 30:
             check = _scrypt(1 << ln, r, p, salt, _b64decode(m.group(5)))
-    elif m := SCRYPT_WERKZEUG.match(value):
+    elif m := SCRYPT_WERKZEUG.fullmatch(value):
         expected = bytes.fromhex(m.group(5)) if len(m.group(5)) % 2 == 0 else None
         n, r, p = int(m.group(1)), int(m.group(2)), int(m.group(3))
         check = _scrypt(n, r, p, _utf8(m.group(4)), expected)
-    elif m := SCRYPT_DJANGO.match(value):
+    elif m := SCRYPT_DJANGO.fullmatch(value):
         n, r, p = int(m.group(1)), int(m.group(3)), int(m.group(4))
         check = _scrypt(n, r, p, _utf8(m.group(2)), _b64decode(m.group(5).rstrip("=")))
     return None if check is None else _Parsed("scrypt", 0, check)
@@ -241,14 +241,14 @@ def _pbkdf2(iterations: int, salt: bytes, expected: bytes | None) -> Check | Non
 
 def _parse_pbkdf2(value: str) -> _Parsed | None:
     check: Check | None = None
-    if m := PBKDF2_DJANGO.match(value):
+    if m := PBKDF2_DJANGO.fullmatch(value):
         expected = _b64decode(m.group(3).rstrip("="))
         check = _pbkdf2(int(m.group(1)), _utf8(m.group(2)), expected)
-    elif m := PBKDF2_PASSLIB.match(value):
+    elif m := PBKDF2_PASSLIB.fullmatch(value):
         salt = _b64decode(m.group(2), b"./")
         if salt is not None:
             check = _pbkdf2(int(m.group(1)), salt, _b64decode(m.group(3), b"./"))
-    elif m := PBKDF2_WERKZEUG.match(value):
+    elif m := PBKDF2_WERKZEUG.fullmatch(value):
         expected = bytes.fromhex(m.group(3)) if len(m.group(3)) % 2 == 0 else None
         check = _pbkdf2(int(m.group(1)), _utf8(m.group(2)), expected)
     return None if check is None else _Parsed("pbkdf2-sha256", 0, check)
@@ -306,9 +306,10 @@ def verify_password_sync(password: str, stored: str) -> bool:
 def needs_rehash(password: str, stored: str) -> bool:
     """Whether a hash that just verified ``password`` should be replaced by a current one.
 
-    A plain bcrypt hash of a password longer than 72 bytes is kept: bcrypt ignored the rest of
-    the password it was made from, which we cannot know, so re-hashing what was typed now could
-    lock the user out of the password they actually chose.
+    A plain bcrypt hash checked with a password of 72 bytes or more is kept: the password it was
+    made from may have gone on past byte 72 (bcrypt ignored the rest, which we cannot know), so
+    re-hashing what was typed now could lock the user out of the password they actually chose.
+    Below 72 bytes, what was typed is the whole original.
     """
     parsed = _parse(stored)
     if parsed is None:
@@ -316,7 +317,7 @@ def needs_rehash(password: str, stored: str) -> bool:
     if parsed.scheme == "bcrypt-sha256":
         return parsed.cost < BCRYPT_COST
     if parsed.scheme == "bcrypt":
-        return len(_utf8(password)) <= BCRYPT_MAX_BYTES
+        return len(_utf8(password)) < BCRYPT_MAX_BYTES
     return True
 
 
