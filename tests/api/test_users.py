@@ -442,7 +442,8 @@ def test_patched_bcrypt_hash_replaces_the_password(http: httpx.Client, project: 
     [
         "plaintext-password",
         "$2b$10$tooshort",
-        "$argon2id$v=19$m=65536,t=3,p=4$c2FsdHNhbHQ$aGFzaGhhc2hoYXNoaGFzaA",
+        "$argon2i$v=19$m=65536,t=3,p=4$c2FsdHNhbHQ$aGFzaGhhc2hoYXNoaGFzaA",  # argon2i, not -id
+        "$argon2id$v=19$m=4194304,t=1,p=4$c2FsdHNhbHQ$aGFzaGhhc2hoYXNoaGFzaA",  # 4 GiB: refused
         "$2b$99$" + "a" * 53,
         "",
     ],

@@ -141,3 +141,30 @@ def test_timespan_parsing(text: str, seconds: int) -> None:
 def test_timespan_garbage_is_refused(text: str) -> None:
     with pytest.raises(ValueError, match="time span"):
         parse_timespan(text)
+
+
+# --- sec-passwords: emailed code lifetimes ------------------------------------------------------
+
+
+def test_sign_in_and_reset_codes_live_an_hour_by_default(env: pytest.MonkeyPatch) -> None:
+    settings = Settings.from_env()
+    assert settings.sign_in_code_lifetime == 3600
+    assert settings.password_reset_code_lifetime == 3600
+
+
+@pytest.mark.parametrize(("text", "seconds"), [("15min", 900), ("2h", 7200), ("300", 300)])
+def test_code_lifetimes_take_a_timespan_or_seconds(
+    env: pytest.MonkeyPatch, text: str, seconds: int
+) -> None:
+    env.setenv("STACK_SIGN_IN_CODE_LIFETIME", text)
+    env.setenv("STACK_PASSWORD_RESET_CODE_LIFETIME", text)
+    settings = Settings.from_env()
+    assert settings.sign_in_code_lifetime == seconds
+    assert settings.password_reset_code_lifetime == seconds
+
+
+@pytest.mark.parametrize("text", ["0", "8d", "soon"])
+def test_out_of_range_code_lifetime_is_refused_by_name(env: pytest.MonkeyPatch, text: str) -> None:
+    env.setenv("STACK_PASSWORD_RESET_CODE_LIFETIME", text)
+    with pytest.raises(SettingsError, match="STACK_PASSWORD_RESET_CODE_LIFETIME"):
+        Settings.from_env()

@@ -179,6 +179,28 @@ def test_toggle_sign_up_off_then_the_api_answers_sign_up_not_enabled(
     assert r.status_code == 200, r.text
 
 
+def test_toggle_common_password_refusal_off_then_the_api_accepts_one(
+    page: Any, api: ApiServer
+) -> None:
+    with _http(api) as http:
+        admin = internal_sign_in(http)
+        project = api_project(http, admin, unique("Common passwords"))
+        body = {"email": f"{unique('common')}@example.com", "password": "password"}
+        r = http.post("/api/v1/auth/password/sign-up", headers=project.headers(), json=body)
+        assert_known_error(r, "PASSWORD_REQUIREMENTS_NOT_MET", 400)
+    sign_in(page)
+    page.goto(f"/projects/{project.id}/settings")
+    checkbox = page.get_by_label("Refuse common passwords")
+    assert checkbox.is_checked()
+    checkbox.uncheck()
+    page.get_by_role("button", name="Save sign-in settings").click()
+    page.wait_for_url(f"**/projects/{project.id}/settings")
+    assert not page.get_by_label("Refuse common passwords").is_checked()
+    with _http(api) as http:
+        r = http.post("/api/v1/auth/password/sign-up", headers=project.headers(), json=body)
+    assert r.status_code == 200, r.text
+
+
 def test_add_a_trusted_domain(page: Any, api: ApiServer) -> None:
     with _http(api) as http:
         admin = internal_sign_in(http)

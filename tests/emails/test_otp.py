@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import statistics
+import time
 from typing import Any
 
 import httpx
@@ -104,15 +106,61 @@ def test_unverified_password_account_cannot_be_taken_over_by_otp(
     )
 
 
-def test_otp_disabled_is_403_and_sign_up_disabled_refuses_new_addresses(
-    http: httpx.Client, project: Project, make_project: Any
-) -> None:
+def test_otp_disabled_is_403(http: httpx.Client, project: Project) -> None:
     r = send_code(http, project, unique_email())  # the default project has OTP off
     assert r.status_code == 403
     assert "not enabled" in r.text
 
+
+def test_with_sign_up_off_a_new_address_is_refused_only_to_the_mailbox_holder(
+    http: httpx.Client, make_project: Any, mail_worker: WorkerProcess, mail_sink: MailSink
+) -> None:
+    """Sending answers as for an existing account (no enumeration); using the code says no."""
     closed = make_project({**OTP_ON, "auth.allowSignUp": False})
-    assert_known_error(send_code(http, closed, unique_email()), "SIGN_UP_NOT_ENABLED", 400)
+    member = unique_email("member")
+    created = http.post(
+        "/api/v1/users",
+        headers=closed.headers("server"),
+        json={
+            "primary_email": member,
+            "primary_email_verified": True,
+            "primary_email_auth_enabled": True,
+        },
+    )
+    assert created.status_code == 201, created.text
+    stranger = unique_email("stranger")
+
+    answers = [send_code(http, closed, email) for email in (member, stranger)]
+    assert [r.status_code for r in answers] == [200, 200]
+    assert [sorted(r.json()) for r in answers] == [["nonce"], ["nonce"]]
+    assert [len(r.json()["nonce"]) for r in answers] == [39, 39]
+
+    r = sign_in(http, closed, code_in(mail_sink.wait_for(stranger)[0]))
+    assert_known_error(r, "SIGN_UP_NOT_ENABLED", 400)
+    r = sign_in(http, closed, code_in(mail_sink.wait_for(member)[0]))
+    assert r.status_code == 200, r.text
+    assert r.json()["is_new_user"] is False
+
+
+def test_new_and_existing_addresses_get_the_same_answer_in_about_the_same_time(
+    http: httpx.Client, otp_project: Project, mail_worker: WorkerProcess, mail_sink: MailSink
+) -> None:
+    existing = unique_email("existing")
+    first = send_code(http, otp_project, existing)
+    assert sign_in(http, otp_project, code_in(mail_sink.wait_for(existing)[0])).status_code == 200
+
+    timings: dict[str, list[float]] = {"existing": [], "new": []}
+    for _ in range(3):
+        for kind, email in (("existing", existing), ("new", unique_email("new"))):
+            started = time.perf_counter()
+            r = send_code(http, otp_project, email)
+            timings[kind].append(time.perf_counter() - started)
+            assert r.status_code == 200, r.text
+            assert r.headers["content-type"] == first.headers["content-type"]
+            assert sorted(r.json()) == ["nonce"]
+    assert min(min(t) for t in timings.values()) >= 0.35, timings  # the floor holds for both
+    gap = abs(statistics.median(timings["existing"]) - statistics.median(timings["new"]))
+    assert gap < 0.1, timings
 
 
 def test_twenty_wrong_guesses_lock_the_nonce(

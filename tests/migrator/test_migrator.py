@@ -11,11 +11,11 @@ import time
 from collections.abc import Iterator
 from typing import Any
 
-import bcrypt
 import psycopg
 import pytest
 from psycopg import sql
 
+from authstack_core.crypto.passwords import verify_password_sync
 from authstack_core.settings import Settings
 from authstack_migrator.runner import (
     ACCEPTED_REWRITES,
@@ -239,7 +239,8 @@ def test_seed_creates_admin_user_with_internal_access(fresh_db: str) -> None:
         ADMIN_USER_ID,
     )
     assert stored is not None
-    assert bcrypt.checkpw(ADMIN_PASSWORD.encode(), stored[0].encode())
+    assert verify_password_sync(ADMIN_PASSWORD, stored[0])
+    assert stored[0].startswith("$bcrypt-sha256$v=2,t=2b,r=10$")
     membership = _one(
         fresh_db,
         "SELECT p.permission_id FROM team_member_permissions p "

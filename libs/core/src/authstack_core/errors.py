@@ -334,3 +334,26 @@ MultiFactorAuthenticationRequired = _known(
     "attempt_code",
 )
 InvalidTotpCode = _known("INVALID_TOTP_CODE", 400, "The TOTP code is invalid. Please try again.")
+
+# --- sec-passwords: common passwords -------------------------------------------------------------
+# Stack Auth has no code for "too common". The SDK turns a code it does not know into a thrown
+# "please update your SDK" error, whereas it returns PASSWORD_REQUIREMENTS_NOT_MET (the family's
+# own code, in its KnownErrors table; it is rebuilt from ``details.message``) as the result its
+# sign-up and password methods already expect. So the refusal is sent under the family's code, and
+# ``details.reason`` tells it apart from the family's other members for clients that care.
+PASSWORD_TOO_COMMON_REASON = "PASSWORD_TOO_COMMON"
+PasswordRequirementsNotMet = _known(
+    "PASSWORD_REQUIREMENTS_NOT_MET",
+    400,
+    "The password does not meet the project's requirements.",
+    "message",
+    "reason",
+)
+
+
+def password_too_common() -> KnownError:
+    """PASSWORD_REQUIREMENTS_NOT_MET for a password found on the common-password list."""
+    return PasswordRequirementsNotMet(
+        message="This password is too common. Choose a less predictable one.",
+        reason=PASSWORD_TOO_COMMON_REASON,
+    )

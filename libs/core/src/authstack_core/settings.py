@@ -195,11 +195,32 @@ class Settings(BaseSettings):
         validation_alias=_env("STACK_MIGRATION_STATEMENT_TIMEOUT"),
     )
 
+    # --- sec-passwords: lifetimes of emailed sign-in and reset codes ------------------------------
+    # Stack Auth keeps every emailed code 7 days; a code that signs in or sets a password is
+    # worth less to an attacker the sooner it dies. E-mail verification codes keep 7 days.
+    sign_in_code_lifetime: Annotated[int, NoDecode] = Field(
+        default=3600, ge=1, le=7 * 86400, validation_alias=_env("STACK_SIGN_IN_CODE_LIFETIME")
+    )
+    password_reset_code_lifetime: Annotated[int, NoDecode] = Field(
+        default=3600,
+        ge=1,
+        le=7 * 86400,
+        validation_alias=_env("STACK_PASSWORD_RESET_CODE_LIFETIME"),
+    )
+
     @field_validator("access_token_expiration", mode="before")
     @classmethod
     def _parse_expiration(cls, value: object) -> int:
         if isinstance(value, int):
             return value
+        return parse_timespan(str(value))
+
+    @field_validator("sign_in_code_lifetime", "password_reset_code_lifetime", mode="before")
+    @classmethod
+    def _parse_code_lifetime(cls, value: object) -> int:
+        # A time span ("15min", "1h") or a bare number of seconds.
+        if isinstance(value, int) or (isinstance(value, str) and value.strip().isdigit()):
+            return int(value)
         return parse_timespan(str(value))
 
     @field_validator("server_secret")

@@ -218,6 +218,7 @@ class LegacyProjectConfig(Strict):
         Literal["link_method", "raise_error", "allow_duplicates"] | UnsetType
     ) = UNSET
     require_email_verification: bool | UnsetType = UNSET
+    reject_common_passwords: bool | UnsetType = UNSET  # authstack's own, see LEGACY_FLAGS
 
 
 class ProjectUpdate(Strict):

@@ -146,3 +146,31 @@ test("an access token the server rejects is refreshed and the request retried", 
   assert.equal(fresh.refreshToken, refreshToken, "refresh tokens are not rotated");
   assert.equal(decodeJwt(fresh.accessToken).sub, user.id);
 });
+
+test("a common password is PASSWORD_REQUIREMENTS_NOT_MET, returned as the SDK's Result", async () => {
+  // authstack refuses passwords from its common-password list under the family code itself: the
+  // SDK knows it (an unknown code would be thrown as "please update your SDK" instead).
+  const refused = await clientApp().signUpWithCredential({
+    email: uniqueEmail("common"),
+    password: "password",
+    verificationCallbackUrl: VERIFICATION_CALLBACK_URL,
+    noRedirect: true,
+  });
+  assert.equal(refused.status, "error");
+  assert.equal(refused.error.errorCode, "PASSWORD_REQUIREMENTS_NOT_MET");
+  assert.equal(refused.error.name, "KnownError<PASSWORD_REQUIREMENTS_NOT_MET>");
+  assert.equal(refused.error.statusCode, 400);
+  assert.equal(refused.error.details.reason, "PASSWORD_TOO_COMMON");
+  assert.match(refused.error.message, /too common/);
+
+  // The same through a signed-in user's password change.
+  const app = clientApp();
+  await signUp(app, uniqueEmail("changer"));
+  const user = await app.getUser({ or: "throw" });
+  // updatePassword returns the caught KnownError itself (undefined on success), not a Result.
+  const change = await user.updatePassword({ oldPassword: PASSWORD, newPassword: "12345678" });
+  assert.equal(change?.errorCode, "PASSWORD_REQUIREMENTS_NOT_MET");
+  assert.equal(change.details.reason, "PASSWORD_TOO_COMMON");
+  const fine = await user.updatePassword({ oldPassword: PASSWORD, newPassword: `${PASSWORD}-new` });
+  assert.equal(fine, undefined);
+});

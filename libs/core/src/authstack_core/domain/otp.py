@@ -6,8 +6,12 @@ the API hands the rest (the nonce) to the client, which submits ``lower(otp) + n
 
 from __future__ import annotations
 
+import asyncio
+import random
+import time
 import uuid
 from dataclasses import dataclass
+from datetime import timedelta
 from typing import Any
 
 from psycopg import AsyncConnection
@@ -23,6 +27,12 @@ from authstack_core.errors import SignUpNotEnabled, StatusError, UserEmailAlread
 from authstack_core.models.projects import ProjectRow
 from authstack_core.models.users import NewUser
 from authstack_core.models.verification import VerificationCodeRow
+
+# send-sign-in-code answers no sooner than this whatever the address, as send-reset-code does, so
+# that the time taken does not tell an existing account from a new one (the work itself takes a
+# few milliseconds; the jitter covers what differs).
+SEND_ANSWER_FLOOR_SECONDS = 0.4
+SEND_ANSWER_JITTER_SECONDS = 0.1
 
 
 def _tenancy(project: ProjectRow) -> uuid.UUID:
@@ -41,18 +51,30 @@ async def send_sign_in_code(
     """Email a magic link and OTP; return the nonce for the client.
 
     ``callback_url`` must already have passed the trusted-domain check. Raise 403 when OTP is
-    off, USER_EMAIL_ALREADY_EXISTS when the address belongs to an account that has not verified
-    it (signing in by email would take that account over), SIGN_UP_NOT_ENABLED for a new
-    address when sign-up is off.
+    off, and USER_EMAIL_ALREADY_EXISTS when the address belongs to an account that has not
+    verified it (signing in by email would take that account over; the contract names this
+    answer). Otherwise the answer is the same for a new address and an existing account, even
+    when sign-up is off: the mail goes out either way and SIGN_UP_NOT_ENABLED comes from
+    ``sign_in``, to whoever holds the mailbox, rather than from here, to anyone who asks.
+    Answers no sooner than ``SEND_ANSWER_FLOOR_SECONDS``.
     """
     _require_otp(project)
+    started = time.monotonic()
+    try:
+        return await _send_sign_in_code(deps, project, email=email, callback_url=callback_url)
+    finally:
+        floor = SEND_ANSWER_FLOOR_SECONDS + random.uniform(0, SEND_ANSWER_JITTER_SECONDS)  # noqa: S311
+        await asyncio.sleep(max(0.0, floor - (time.monotonic() - started)))
+
+
+async def _send_sign_in_code(
+    deps: Deps, project: ProjectRow, *, email: str, callback_url: str
+) -> str:
     tenancy_id = _tenancy(project)
     async with deps.pool.connection() as conn, conn.transaction():
         owner = await users_q.select_auth_email_owner(conn, tenancy_id, email)
         if owner is not None and not owner.is_verified:
             raise UserEmailAlreadyExists(email=email, would_work_if_email_was_verified=True)
-        if owner is None and not project.config.allow_sign_up:
-            raise SignUpNotEnabled()
         # An existing account is mailed at its stored address, not at the spelling typed here.
         email = owner.email if owner is not None else email
         code = await verification.create_code(
@@ -61,6 +83,7 @@ async def send_sign_in_code(
             type=CodeType.ONE_TIME_PASSWORD,
             data={"email": email},
             method={"type": "email", "email": email},
+            expires_in=timedelta(seconds=deps.settings.sign_in_code_lifetime),
             redirect_url=callback_url,
         )
         outbox_id = await emails.queue_email(

@@ -6,6 +6,7 @@ import asyncio
 import random
 import time
 import uuid
+from datetime import timedelta
 from typing import Any
 
 from psycopg import AsyncConnection
@@ -60,13 +61,18 @@ async def send_reset_code(
             owner = await users_q.select_auth_email_owner(conn, tenancy_id, email)
             if owner is not None:
                 # The link goes to the address on the account, never to the spelling typed
-                # here: the two only compare equal under email_key.
+                # here: the two only compare equal under email_key. Only the newest link works:
+                # asking again retires the ones already sent.
+                await verification.expire_password_reset_codes(
+                    conn, project_id=project.id, user_id=owner.user_id
+                )
                 code = await verification.create_code(
                     conn,
                     project_id=project.id,
                     type=CodeType.PASSWORD_RESET,
                     data={"user_id": owner.user_id, "email": owner.email},
                     method={"email": owner.email},
+                    expires_in=timedelta(seconds=deps.settings.password_reset_code_lifetime),
                     redirect_url=callback_url,
                 )
                 outbox_id = await emails.queue_email(
@@ -100,7 +106,7 @@ async def reset_password(deps: Deps, project: ProjectRow, *, code: str, password
     Raise PASSWORD_TOO_SHORT / _TOO_LONG and the verification-code errors (checked before the
     password is hashed, so a bad code costs no bcrypt).
     """
-    check_password_rules(password)
+    check_password_rules(password, project.config)
     await check_reset_code(deps, project, code)
     password_hash = await deps.passwords.hash(password)
     tenancy_id = _tenancy(project)
@@ -111,6 +117,8 @@ async def reset_password(deps: Deps, project: ProjectRow, *, code: str, password
             raise UserNotFound()
         await users_q.set_password_hash(conn, tenancy_id, user_id, password_hash)
         await session_q.delete_user_sessions(conn, tenancy_id, user_id)
+        # Any other reset link of the user dies with this one (this one is marked used already).
+        await verification.expire_password_reset_codes(conn, project_id=project.id, user_id=user_id)
         # The link reached the address, which proves the user controls it.
         await email_q.mark_user_email_verified(conn, tenancy_id, user_id, str(row.data["email"]))
 
@@ -133,7 +141,7 @@ async def update_password(
     The session named by ``refresh_token`` (the caller's own) is kept. Raise
     USER_DOES_NOT_HAVE_PASSWORD, PASSWORD_CONFIRMATION_MISMATCH, PASSWORD_TOO_SHORT / _TOO_LONG.
     """
-    check_password_rules(new_password)
+    check_password_rules(new_password, project.config)
     tenancy_id = _tenancy(project)
     async with deps.pool.connection() as conn:
         current = await users_q.select_password_hash(conn, tenancy_id, user_id)
@@ -150,6 +158,7 @@ async def update_password(
             )
         await users_q.set_password_hash(conn, tenancy_id, user_id, new_hash)
         await session_q.delete_user_sessions(conn, tenancy_id, user_id, keep_id=keep)
+        await verification.expire_password_reset_codes(conn, project_id=project.id, user_id=user_id)
 
 
 async def set_password(
@@ -167,7 +176,7 @@ async def set_password(
     way in is a moment to cut off sessions the user may not know about. Raise USER_NOT_FOUND
     when the user is gone (an access token outlives its user by minutes).
     """
-    check_password_rules(password)
+    check_password_rules(password, project.config)
     tenancy_id = _tenancy(project)
     async with deps.pool.connection() as conn:
         if await users_q.select_signed_up_at(conn, tenancy_id, user_id) is None:
@@ -188,5 +197,8 @@ async def set_password(
                 )
             await users_q.set_password_hash(conn, tenancy_id, user_id, password_hash)
             await session_q.delete_user_sessions(conn, tenancy_id, user_id, keep_id=keep)
+            await verification.expire_password_reset_codes(
+                conn, project_id=project.id, user_id=user_id
+            )
     except ForeignKeyViolation:  # deleted while the password was being hashed
         raise UserNotFound() from None

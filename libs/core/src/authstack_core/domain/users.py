@@ -9,16 +9,18 @@ from typing import Any
 from psycopg import AsyncConnection
 from psycopg.errors import UniqueViolation
 
+from authstack_core.common_passwords import is_common_password
 from authstack_core.crypto.passwords import (
+    IMPORTABLE_HASH_FORMATS,
     MAX_PASSWORD_LENGTH,
     MIN_PASSWORD_LENGTH,
-    is_bcrypt_hash,
+    is_importable_hash,
 )
 from authstack_core.db.queries import email_verification as email_q
 from authstack_core.db.queries import sessions as session_q
 from authstack_core.db.queries import teams as teams_q
 from authstack_core.db.queries import users as q
-from authstack_core.domain import email_verification, emails, mfa
+from authstack_core.domain import email_verification, emails, mfa, verification
 from authstack_core.domain.context import Deps
 from authstack_core.domain.permissions import grant_sign_up_defaults_in
 from authstack_core.domain.sessions import IssuedSession, create_session_in
@@ -34,18 +36,36 @@ from authstack_core.errors import (
     TeamNotFound,
     UserEmailAlreadyExists,
     UserNotFound,
+    password_too_common,
 )
+from authstack_core.models.config import ProjectConfig
 from authstack_core.models.projects import ProjectRow
 from authstack_core.models.teams import NewTeam
 from authstack_core.models.users import NewUser, UserRow
 
 
-def check_password_rules(password: str) -> None:
-    """Raise PASSWORD_TOO_SHORT / PASSWORD_TOO_LONG (NIST 800-63B: length only, no composition)."""
+def check_password_rules(password: str, config: ProjectConfig) -> None:
+    """Rules for a new password (NIST 800-63B: length and a blocklist, no composition rules).
+
+    Raise PASSWORD_TOO_SHORT / PASSWORD_TOO_LONG (lengths in characters), then
+    PASSWORD_REQUIREMENTS_NOT_MET (``details.reason`` PASSWORD_TOO_COMMON) for a password on the
+    common-password list unless the project turned ``auth.password.rejectCommonPasswords`` off.
+    Not applied to sign-in (existing passwords keep working) nor to imported hashes.
+    """
     if len(password) < MIN_PASSWORD_LENGTH:
         raise PasswordTooShort(min_length=MIN_PASSWORD_LENGTH)
     if len(password) > MAX_PASSWORD_LENGTH:
         raise PasswordTooLong(maxLength=MAX_PASSWORD_LENGTH)
+    if config.reject_common_passwords and is_common_password(password):
+        raise password_too_common()
+
+
+def _check_imported_hash(value: str) -> None:
+    if not is_importable_hash(value):
+        raise SchemaError(
+            message=f"password_hash must be a {IMPORTABLE_HASH_FORMATS} hash, "
+            "with cost parameters within the accepted bounds"
+        )
 
 
 def _tenancy(project: ProjectRow) -> uuid.UUID:
@@ -152,7 +172,7 @@ async def sign_up_with_password(
         raise PasswordAuthenticationNotEnabled()
     if not config.allow_sign_up:
         raise SignUpNotEnabled()
-    check_password_rules(password)
+    check_password_rules(password, config)
     password_hash = await deps.passwords.hash(password)
     tenancy_id = _tenancy(project)
     try:
@@ -243,8 +263,17 @@ async def sign_in_with_password(
     ok = await deps.passwords.verify(password, found[1] if found else None)
     if not ok or found is None:
         raise EmailPasswordMismatch()
+    user_id, stored = found
+    assert stored is not None  # verify() says no when there is no hash
+    upgraded = None
+    if deps.passwords.needs_rehash(password, stored):
+        # An old format (plain bcrypt, or an imported argon2id / scrypt / PBKDF2 hash) becomes a
+        # current one now that the password is known to be right.
+        upgraded = await deps.passwords.hash(password)
     async with deps.pool.connection() as conn, conn.transaction():
-        result = await mfa.session_or_mfa_in(conn, deps, project, found[0], first_factor="password")
+        if upgraded is not None:
+            await q.replace_password_hash(conn, tenancy_id, user_id, stored, upgraded)
+        result = await mfa.session_or_mfa_in(conn, deps, project, user_id, first_factor="password")
     if isinstance(result, mfa.MfaRequired):
         raise result.error()
     return result
@@ -306,10 +335,10 @@ async def create_user(
 ) -> UserRow:
     """Server-side create; raise USER_EMAIL_ALREADY_EXISTS for an email already used to sign in."""
     if password is not None:
-        check_password_rules(password)
+        check_password_rules(password, project.config)
         new = replace(new, password_hash=await deps.passwords.hash(password))
-    elif new.password_hash is not None and not is_bcrypt_hash(new.password_hash):
-        raise SchemaError(message="password_hash must be a bcrypt hash in Modular Crypt Format")
+    elif new.password_hash is not None:
+        _check_imported_hash(new.password_hash)
     tenancy_id = _tenancy(project)
     try:
         async with deps.pool.connection() as conn, conn.transaction():
@@ -340,12 +369,12 @@ async def update_user(
         if password is None:
             new_hash = None
         else:
-            check_password_rules(password)
+            check_password_rules(password, project.config)
             new_hash = await deps.passwords.hash(password)
     if "password_hash" in changes:
         imported = changes.pop("password_hash")
-        if imported is not None and not is_bcrypt_hash(imported):
-            raise SchemaError(message="password_hash must be a bcrypt hash in Modular Crypt Format")
+        if imported is not None:
+            _check_imported_hash(imported)
         new_hash = imported
     if changes.get("is_anonymous") is True:
         raise SchemaError(message="is_anonymous can only be set to false")
@@ -411,6 +440,10 @@ async def update_user(
             if new_hash is not _UNSET:
                 await q.set_password_hash(conn, tenancy_id, user_id, new_hash)
                 await session_q.delete_user_sessions(conn, tenancy_id, user_id)
+                # A reset link sent before the change must not undo it.
+                await verification.expire_password_reset_codes(
+                    conn, project_id=project.id, user_id=user_id
+                )
             row = await _record_user(conn, project, "user.updated", user_id)
     except UniqueViolation as exc:
         if _is_email_conflict(exc) and isinstance(email, str):

@@ -36,7 +36,7 @@ CODE_LENGTH = 45
 OTP_LENGTH = 6
 NONCE_LENGTH = CODE_LENGTH - OTP_LENGTH
 MAX_ATTEMPTS_PER_CODE = 20
-DEFAULT_LIFETIME = timedelta(days=7)
+DEFAULT_LIFETIME = timedelta(days=7)  # e-mail verification, invitations; see settings for others
 MFA_ATTEMPT_LIFETIME = timedelta(minutes=5)
 _ALPHABET = frozenset(CROCKFORD)
 T = TypeVar("T")
@@ -215,3 +215,16 @@ async def revoke_code(
 ) -> bool:
     """Delete a code by id; False when no such code of that type exists in the project."""
     return await q.delete_code(conn, project_id, branch_id, type, code_id)
+
+
+async def expire_password_reset_codes(
+    conn: AsyncConnection[Any], *, project_id: str, branch_id: str = "main", user_id: str
+) -> int:
+    """Expire every live PASSWORD_RESET code of the user, in the caller's transaction.
+
+    Called when a newer code is issued, when a reset completes and whenever the password changes,
+    so that an older link lying in a mailbox can no longer set the password. Returns how many.
+    """
+    return await q.expire_live_codes_of_user(
+        conn, project_id, branch_id, CodeType.PASSWORD_RESET, str(user_id)
+    )

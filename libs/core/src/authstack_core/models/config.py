@@ -12,7 +12,9 @@ DEFAULTS: dict[str, Any] = {
     "project": {"requirePublishableClientKey": False},
     "auth": {
         "allowSignUp": True,
-        "password": {"allowSignIn": False},
+        # rejectCommonPasswords is ours (not in Stack Auth's schema): refuse new passwords found
+        # on the shipped common-password list.
+        "password": {"allowSignIn": False, "rejectCommonPasswords": True},
         "otp": {"allowSignIn": False},
         "passkey": {"allowSignIn": False},
         "oauth": {"accountMergeStrategy": "link_method", "providers": {}},
@@ -136,6 +138,10 @@ class ProjectConfig:
     @property
     def password_sign_in(self) -> bool:
         return bool(self._get("auth.password.allowSignIn"))
+
+    @property
+    def reject_common_passwords(self) -> bool:
+        return self._get("auth.password.rejectCommonPasswords") is not False
 
     @property
     def otp_sign_in(self) -> bool:

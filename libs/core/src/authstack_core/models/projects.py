@@ -86,6 +86,8 @@ LEGACY_FLAGS: dict[str, str] = {
     "allow_team_api_keys": "apiKeys.enabled.team",
     "create_team_on_sign_up": "teams.createPersonalTeamOnSignUp",
     "require_email_verification": "onboarding.requireEmailVerification",
+    # authstack's own flag (Stack Auth has none): refuse passwords on the common-password list.
+    "reject_common_passwords": "auth.password.rejectCommonPasswords",
 }
 LEGACY_PERMISSION_GROUPS: dict[str, str] = {
     "team_creator_default_permissions": "teamCreator",

@@ -19,6 +19,7 @@ AUTH_SWITCHES = (
     ("credential_enabled", "Email and password sign-in"),
     ("magic_link_enabled", "One-time code / magic link sign-in"),
     ("require_email_verification", "Require a verified email (unverified users are restricted)"),
+    ("reject_common_passwords", "Refuse common passwords (the 100,000 most used)"),
     ("create_team_on_sign_up", "Create a personal team for every new user"),
     ("client_team_creation_enabled", "Let users create teams from the client"),
     ("client_user_deletion_enabled", "Let users delete their own account from the client"),

@@ -407,6 +407,29 @@ async def set_password_hash(
         await conn.execute(UPSERT_PASSWORD, {**params, "password_hash": password_hash})
 
 
+# Compare-and-set: the upgrade of an old hash at sign-in must not overwrite a password that was
+# changed between the check and this write.
+REPLACE_PASSWORD_HASH = """
+UPDATE password_auth_methods SET password_hash = %(new_hash)s, updated_at = now()
+WHERE tenancy_id = %(tenancy_id)s AND user_id = %(user_id)s AND password_hash = %(old_hash)s
+"""
+
+
+async def replace_password_hash(
+    conn: AsyncConnection[Any],
+    tenancy_id: uuid.UUID,
+    user_id: str,
+    old_hash: str,
+    new_hash: str,
+) -> bool:
+    """Store ``new_hash`` if the stored hash is still ``old_hash``; False when it changed."""
+    cur = await conn.execute(
+        REPLACE_PASSWORD_HASH,
+        {"tenancy_id": tenancy_id, "user_id": user_id, "old_hash": old_hash, "new_hash": new_hash},
+    )
+    return cur.rowcount > 0
+
+
 SELECT_IS_MEMBER = """
 SELECT EXISTS (
     SELECT 1 FROM team_members

@@ -148,3 +148,23 @@ async def delete_code(
         {"project_id": project_id, "branch_id": branch_id, "type": type, "id": code_id},
     )
     return cur.rowcount > 0
+
+
+# A superseded code is expired rather than marked used: whoever holds it is told it expired (and
+# to ask for a new one), which is what happened. The partial index of migration 0007 serves the
+# user-id lookup without walking the project's other codes.
+EXPIRE_LIVE_CODES_OF_USER = """
+UPDATE verification_codes SET expires_at = now()
+WHERE project_id = %(project_id)s AND branch_id = %(branch_id)s AND type = %(type)s
+  AND used_at IS NULL AND data->>'user_id' = %(user_id)s AND expires_at > now()
+"""
+
+
+async def expire_live_codes_of_user(
+    conn: AsyncConnection[Any], project_id: str, branch_id: str, type: str, user_id: str
+) -> int:
+    cur = await conn.execute(
+        EXPIRE_LIVE_CODES_OF_USER,
+        {"project_id": project_id, "branch_id": branch_id, "type": type, "user_id": user_id},
+    )
+    return cur.rowcount
