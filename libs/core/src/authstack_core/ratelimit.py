@@ -29,12 +29,9 @@ import time
 from dataclasses import dataclass, replace
 from typing import TYPE_CHECKING, Any, Literal
 
-import redis
 import structlog
-from redis.asyncio import Redis
-from redis.asyncio.retry import Retry
-from redis.backoff import NoBackoff
 
+from authstack_core.redis_pipe import RedisPipe, RedisPipeError, RedisReplyError
 from authstack_core.timespan import parse_timespan
 
 if TYPE_CHECKING:
@@ -367,13 +364,7 @@ class RateLimiter:
         self._prefix = f"{namespace}:rl:"
         # Emails are keyed by a keyed hash: Redis never holds the addresses themselves.
         self._hash_key = hashlib.sha256(b"authstack-rate-limit-key:" + secret.encode()).digest()
-        self._redis: Redis = Redis.from_url(
-            redis_url,
-            socket_timeout=timeout_s,
-            socket_connect_timeout=timeout_s,
-            retry=Retry(NoBackoff(), 0),
-            health_check_interval=0,
-        )
+        self._redis = RedisPipe(redis_url, timeout_s)
         self._down_until = 0.0
         self._last_warning = 0.0
         self._skipped = 0
@@ -444,7 +435,7 @@ class RateLimiter:
             return
         try:
             reply = await self._eval(keys, args)
-        except (redis.RedisError, OSError) as exc:
+        except (RedisPipeError, RedisReplyError, OSError) as exc:
             self._failed(exc)
             return
         allowed, wait_ms, who = int(reply[0]), int(reply[1]), int(reply[2])
@@ -464,20 +455,24 @@ class RateLimiter:
         if not keys:
             return
         try:
-            await self._redis.delete(*keys)
-        except (redis.RedisError, OSError) as exc:
+            await self._redis.call("DEL", *keys)
+        except (RedisPipeError, RedisReplyError, OSError) as exc:
             self._failed(exc)
 
     async def _eval(self, keys: list[str], args: list[int]) -> list[Any]:
         if not self._loaded:
-            await self._redis.script_load(_CHECK_LUA)
+            await self._redis.call("SCRIPT", "LOAD", _CHECK_LUA)
             self._loaded = True
         try:
-            reply: list[Any] = await self._redis.evalsha(_CHECK_SHA, len(keys), *keys, *args)
-        except redis.exceptions.NoScriptError:
+            reply: list[Any] = await self._redis.call(
+                "EVALSHA", _CHECK_SHA, len(keys), *keys, *args
+            )
+        except RedisReplyError as exc:
+            if not str(exc).startswith("NOSCRIPT"):
+                raise
             # Redis restarted or was flushed since the script was loaded: load it once more.
-            await self._redis.script_load(_CHECK_LUA)
-            reply = await self._redis.evalsha(_CHECK_SHA, len(keys), *keys, *args)
+            await self._redis.call("SCRIPT", "LOAD", _CHECK_LUA)
+            reply = await self._redis.call("EVALSHA", _CHECK_SHA, len(keys), *keys, *args)
         return reply
 
     def _skipping(self) -> bool:
@@ -501,7 +496,7 @@ class RateLimiter:
             self._skipped = 0
 
     async def aclose(self) -> None:
-        await self._redis.aclose()
+        self._redis.close()
 
 
 def describe_rules(rules: dict[str, tuple[Rule, ...]]) -> list[tuple[str, str]]:
