@@ -735,30 +735,28 @@ def measure_rate_limits(s: Setup, unlimited: Server, work: Path) -> list[Row]:
         ("sign-in guesses, one address", "signin.lua", guess, SIGN_IN_CONNECTIONS),
         ("refreshes, one address", "refresh.lua", hammer, THROUGHPUT_CONNECTIONS),
     ]
-    rows = [
-        Row(
-            "refresh req/s: limiter on / off",
-            f"{ref_on.good_rps:.0f} / {ref_off.good_rps:.0f} "
-            f"(CPU {ref_on.cpu_us:.0f} / {ref_off.cpu_us:.0f} us/req)",
-        ),
-        Row(
-            "refresh limiter cost (req/s, on/off)",
-            f"{1 - ratio(ref_on.good_rps, ref_off.good_rps):+.1%}",
-            "<= 5%",
-            ratio(ref_on.good_rps, ref_off.good_rps) >= 0.95,
-        ),
-        Row(
-            "sign-in req/s: limiter on / off",
-            f"{in_on.good_rps:.1f} / {in_off.good_rps:.1f} "
-            f"(CPU {in_on.cpu_us / 1000:.1f} / {in_off.cpu_us / 1000:.1f} ms/req)",
-        ),
-        Row(
-            "sign-in limiter cost (req/s, on/off)",
-            f"{1 - ratio(in_on.good_rps, in_off.good_rps):+.1%}",
-            "<= 5%",
-            ratio(in_on.good_rps, in_off.good_rps) >= 0.95,
-        ),
-    ]
+    # Judged on CPU time per request (the lowest of the rounds): on this shared machine req/s
+    # swings by more than the few percent being measured, CPU time much less.
+    rows = []
+    for what, on, off, unit in (
+        ("refresh", ref_on, ref_off, 1),
+        ("sign-in", in_on, in_off, 1000),
+    ):
+        scale = "us" if unit == 1 else "ms"
+        cost = ratio(on.cpu_us, off.cpu_us) - 1
+        rows += [
+            Row(
+                f"{what} req/s: limiter on / off",
+                f"{on.good_rps:.1f} / {off.good_rps:.1f} "
+                f"({1 - ratio(on.good_rps, off.good_rps):+.1%} on the throughput)",
+            ),
+            Row(
+                f"{what} limiter cost, CPU/req on vs off",
+                f"{on.cpu_us / unit:.1f} vs {off.cpu_us / unit:.1f} {scale} ({cost:+.1%})",
+                "<= 5%",
+                cost <= 0.05,
+            ),
+        ]
     for name, script, env, connections in floods:
         # First use up the address's allowance (the gate's 5 failures, the IP's burst of 1000),
         # so that what users/me runs beside is the throttled flood.
@@ -773,8 +771,8 @@ def measure_rate_limits(s: Setup, unlimited: Server, work: Path) -> list[Row]:
         rows.append(
             Row(
                 f"users/me p99, {name} throttled",
-                f"{during.p99:.1f} ms (quiet {quiet.p99:.1f}; flood {flooded.rps:.0f} req/s, "
-                f"{refused:.0%} refused)",
+                f"{during.p99:.1f} ms, p50 {during.p50:.1f} (quiet {quiet.p99:.1f} / "
+                f"{quiet.p50:.1f}; flood {flooded.rps:.0f} req/s, {refused:.0%} refused)",
                 "< 50 ms",
                 during.p99 < 50 and during.non_2xx == 0 and refused > 0.9,
             )
