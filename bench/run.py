@@ -16,6 +16,7 @@ disturbs much less than throughput.
 
 from __future__ import annotations
 
+import argparse
 import json
 import os
 import platform
@@ -37,6 +38,7 @@ from pathlib import Path
 import bcrypt
 import httpx
 import psycopg
+import redis
 from psycopg import sql
 from psycopg.types.json import Jsonb
 
@@ -76,6 +78,13 @@ SEED_KEYS = {
 TOKEN_PATH = "/api/v1/auth/oauth/token"
 ME_PATH = "/api/v1/users/me"
 SIGN_IN_PATH = "/api/v1/auth/password/sign-in"
+REDIS_URL = os.environ.get(
+    "AUTHSTACK_BENCH_REDIS", os.environ.get("AUTHSTACK_TEST_REDIS", "redis://127.0.0.1:6379/0")
+)
+# This run's Redis keys (rate-limit counts, email wake-ups); deleted at the end.
+NAMESPACE = f"authstack_bench_{secrets.token_hex(4)}"
+# The address the throttled floods come from (the wrk scripts send X-Forwarded-For).
+FLOOD_IP = "203.0.113.66"
 
 
 # --- small helpers ----------------------------------------------------------------------------
@@ -171,6 +180,11 @@ def service_env(database_url: str) -> dict[str, str]:
         "STACK_LOG_LEVEL": API_LOG_LEVEL,
         "STACK_DB_POOL_MIN_SIZE": str(POOL_SIZE),
         "STACK_DB_POOL_MAX_SIZE": str(POOL_SIZE),
+        "STACK_REDIS_URL": REDIS_URL,
+        "STACK_QUEUE_NAMESPACE": NAMESPACE,
+        # wrk plays a proxy: each session's requests carry their own client address (the
+        # default per-IP limits would otherwise see one client doing everything).
+        "STACK_TRUSTED_PROXY_NETWORKS": "127.0.0.1/32",
         **SEED_KEYS,
     }
 
@@ -671,6 +685,101 @@ def measure_sign_in(s: Setup) -> list[Row]:
     ]
 
 
+def measure_rate_limits(s: Setup, unlimited: Server, work: Path) -> list[Row]:
+    """The limiter's cost (the API vs the same API with STACK_RATE_LIMIT_ENABLED=false), and
+    users/me while one client address is being throttled."""
+    log(
+        f"6. rate limits: limiter on vs off (refresh c={THROUGHPUT_CONNECTIONS}, "
+        f"sign-in c={SIGN_IN_CONNECTIONS}); users/me c={STORM_ME_CONNECTIONS} while {FLOOD_IP} "
+        "is throttled"
+    )
+    refresh = {**s.keys(), "BENCH_FILE": str(s.files["tokens"]), "BENCH_PATH": TOKEN_PATH}
+    r = compare(
+        [
+            Target("refresh, limiter on", s.api, "refresh.lua", refresh),
+            Target("refresh, limiter off", unlimited, "refresh.lua", refresh),
+        ]
+    )
+    ref_on, ref_off = r["refresh, limiter on"], r["refresh, limiter off"]
+    sign_in = {
+        **s.keys(),
+        "BENCH_FILE": str(s.files["emails"]),
+        "BENCH_PATH": SIGN_IN_PATH,
+        "BENCH_PASSWORD": PASSWORD,
+    }
+    r = compare(
+        [
+            Target("sign-in, limiter on", s.api, "signin.lua", sign_in, SIGN_IN_CONNECTIONS),
+            Target("sign-in, limiter off", unlimited, "signin.lua", sign_in, SIGN_IN_CONNECTIONS),
+        ]
+    )
+    in_on, in_off = r["sign-in, limiter on"], r["sign-in, limiter off"]
+
+    me = {**s.keys(), "BENCH_FILE": str(s.files["access"]), "BENCH_PATH": ME_PATH}
+    quiet = wrk(s.api, "me.lua", me, connections=STORM_ME_CONNECTIONS, seconds=SECONDS / 2)
+    log(f"  {'users/me c=2, quiet':<32}        : {quiet.describe()}")
+    # Flood 1: wrong passwords for one account from one address, as a guessing attacker sends
+    # them: after 5 the account's failure gate answers 429 (the address is refused with it).
+    victim = work / "victim.txt"
+    victim.write_text("victim@bench.example.com\n")
+    guess = {
+        **s.keys(),
+        "BENCH_FILE": str(victim),
+        "BENCH_PATH": SIGN_IN_PATH,
+        "BENCH_PASSWORD": "wrong-password-123",
+        "BENCH_XFF": FLOOD_IP,
+    }
+    # Flood 2: refreshes from one address, far past its per-IP limit (3000/min, burst 1000).
+    hammer = {**refresh, "BENCH_XFF": FLOOD_IP}
+    floods = [
+        ("sign-in guesses, one address", "signin.lua", guess, SIGN_IN_CONNECTIONS),
+        ("refreshes, one address", "refresh.lua", hammer, THROUGHPUT_CONNECTIONS),
+    ]
+    # Judged on CPU time per request (the lowest of the rounds): on this shared machine req/s
+    # swings by more than the few percent being measured, CPU time much less.
+    rows = []
+    for what, on, off, unit in (
+        ("refresh", ref_on, ref_off, 1),
+        ("sign-in", in_on, in_off, 1000),
+    ):
+        scale = "us" if unit == 1 else "ms"
+        cost = ratio(on.cpu_us, off.cpu_us) - 1
+        rows += [
+            Row(
+                f"{what} req/s: limiter on / off",
+                f"{on.good_rps:.1f} / {off.good_rps:.1f} "
+                f"({1 - ratio(on.good_rps, off.good_rps):+.1%} on the throughput)",
+            ),
+            Row(
+                f"{what} limiter cost, CPU/req on vs off",
+                f"{on.cpu_us / unit:.1f} vs {off.cpu_us / unit:.1f} {scale} ({cost:+.1%})",
+                "<= 5%",
+                cost <= 0.05,
+            ),
+        ]
+    for name, script, env, connections in floods:
+        # First use up the address's allowance (the gate's 5 failures, the IP's burst of 1000),
+        # so that what users/me runs beside is the throttled flood.
+        wrk(s.api, script, env, connections=connections, seconds=WARMUP)
+        flood = Wrk(s.api, script, env, connections=connections, seconds=SECONDS + 1)
+        time.sleep(0.5)
+        during = wrk(s.api, "me.lua", me, connections=STORM_ME_CONNECTIONS, seconds=SECONDS - 1)
+        flooded = flood.result()
+        refused = ratio(flooded.non_2xx, flooded.requests)
+        log(f"  {'flood: ' + name:<32}        : {flooded.describe()}")
+        log(f"  {'users/me c=2, during it':<32}        : {replace(during, cpu_us=0).describe()}")
+        rows.append(
+            Row(
+                f"users/me p99, {name} throttled",
+                f"{during.p99:.1f} ms, p50 {during.p50:.1f} (quiet {quiet.p99:.1f} / "
+                f"{quiet.p50:.1f}; flood {flooded.rps:.0f} req/s, {refused:.0%} refused)",
+                "< 50 ms",
+                during.p99 < 50 and during.non_2xx == 0 and refused > 0.9,
+            )
+        )
+    return rows
+
+
 def measure_list(s: Setup) -> list[Row]:
     log(f"5. GET /api/v1/users with {BIG_PROJECT_USERS:,} users, server key, c=1")
     deep = user_at(s.database_url, s.big, BIG_PROJECT_USERS - 10_000)
@@ -767,7 +876,9 @@ def check_floor(floor: Server, project: Project, refresh_token: str, access_toke
                 raise RuntimeError(f"floor {r.request.url.path}: {r.status_code} {r.text}")
 
 
-def prepare(database_url: str, env: dict[str, str], work: Path) -> tuple[Project, Project, dict]:
+def prepare(
+    database_url: str, env: dict[str, str], work: Path, *, big_users: int = BIG_PROJECT_USERS
+) -> tuple[Project, Project, dict]:
     log("migrating and seeding a fresh database")
     migrate(database_url)
     seed(Settings(**env))  # type: ignore[arg-type]
@@ -775,8 +886,9 @@ def prepare(database_url: str, env: dict[str, str], work: Path) -> tuple[Project
     emails, refresh_tokens = add_session_users(database_url, project, SESSIONS)
     started = time.monotonic()
     big = create_project(database_url)
-    add_many_users(database_url, big, BIG_PROJECT_USERS)
-    log(f"inserted {BIG_PROJECT_USERS:,} users in {time.monotonic() - started:.1f} s")
+    if big_users:
+        add_many_users(database_url, big, big_users)
+        log(f"inserted {big_users:,} users in {time.monotonic() - started:.1f} s")
     files = {
         "tokens": work / "refresh_tokens.txt",
         "one_token": work / "one_refresh_token.txt",
@@ -790,7 +902,20 @@ def prepare(database_url: str, env: dict[str, str], work: Path) -> tuple[Project
     return project, big, {"files": files, "refresh_tokens": refresh_tokens}
 
 
-def run(work: Path) -> None:
+def forget_redis_keys() -> None:
+    """Drop this run's keys (rate-limit counts, wake-ups nobody consumes) from the Redis."""
+    client = redis.Redis.from_url(REDIS_URL, socket_connect_timeout=2)
+    try:
+        keys = list(client.scan_iter(match=f"{NAMESPACE}:*", count=1000))
+        if keys:
+            client.delete(*keys)
+    except redis.RedisError as exc:
+        log(f"could not delete this run's Redis keys ({NAMESPACE}:*): {exc}")
+    finally:
+        client.close()
+
+
+def run(work: Path, only: str | None) -> None:
     started = time.monotonic()
     print_table("Machine", ("what", "value"), machine_info())
     print(
@@ -801,7 +926,10 @@ def run(work: Path) -> None:
     summary: list[Row] = []
     with fresh_database() as database_url:
         env = service_env(database_url)
-        project, big, data = prepare(database_url, env, work)
+        full = only is None
+        project, big, data = prepare(
+            database_url, env, work, big_users=BIG_PROJECT_USERS if full else 0
+        )
         api_port, floor_port = free_port(), free_port()
         api = start_server(
             "api",
@@ -810,7 +938,7 @@ def run(work: Path) -> None:
             api_port,
             work,
         )
-        floor = None
+        floor = unlimited = None
         try:
             floor = start_server(
                 "floor",
@@ -826,10 +954,25 @@ def run(work: Path) -> None:
             files["access"].write_text("\n".join(access) + "\n")
             check_floor(floor, project, data["refresh_tokens"][0], access[0])
             setup = Setup(api, floor, project, big, database_url, files)
-            summary += measure_refresh(setup)
-            summary += measure_me(setup)
-            summary += measure_sign_in(setup)
-            summary += measure_list(setup)
+            if full:
+                summary += measure_refresh(setup)
+                summary += measure_me(setup)
+                summary += measure_sign_in(setup)
+                summary += measure_list(setup)
+            unlimited_port = free_port()
+            unlimited = start_server(
+                "api-unlimited",
+                [sys.executable, "-m", "authstack_api"],
+                {
+                    **env,
+                    "STACK_RATE_LIMIT_ENABLED": "false",
+                    "STACK_API_PORT": str(unlimited_port),
+                    "STACK_API_HOST": "127.0.0.1",
+                },
+                unlimited_port,
+                work,
+            )
+            summary += measure_rate_limits(setup, unlimited, work)
             sampler.stop()
             mem = proc_memory(api.pid)
             log(
@@ -846,8 +989,10 @@ def run(work: Path) -> None:
             )
         finally:
             api.stop()
-            if floor is not None:
-                floor.stop()
+            for server in (floor, unlimited):
+                if server is not None:
+                    server.stop()
+            forget_redis_keys()
     rows = [(r.name, r.value, r.goal, verdict(r.ok)) for r in summary]
     print_table("Summary", ("measurement", "value", "goal", "result"), rows)
     print(f"\nload average at the end: {loadavg()}; total time {time.monotonic() - started:.0f} s")
@@ -865,8 +1010,16 @@ def main() -> int:
         Settings(database_url=ADMIN_URL, server_secret=SERVER_SECRET, log_level="warning"),  # type: ignore[call-arg]
         service="bench",
     )
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument(
+        "--only",
+        choices=["ratelimit"],
+        help="run one part: ratelimit = the limiter's cost and users/me while one client is"
+        " throttled (skips the 100,000-user project)",
+    )
+    args = parser.parse_args()
     with tempfile.TemporaryDirectory(prefix="authstack-bench-") as work:
-        run(Path(work))
+        run(Path(work), args.only)
     return 0
 
 

@@ -23,14 +23,25 @@ function M.done(summary, latency, requests)
     e.connect, e.read, e.write, e.status, e.timeout))
 end
 
--- Pre-render one request per line of BENCH_FILE with make(line), then cycle through them,
--- each wrk thread starting at a different offset.
+-- The client address sent in X-Forwarded-For (the bench's APIs trust loopback as their proxy):
+-- BENCH_XFF if set (one client), else one address per line of BENCH_FILE, as if each session
+-- were a user of its own.
+function M.client(n)
+  local fixed = os.getenv("BENCH_XFF")
+  if fixed and fixed ~= "" then
+    return fixed
+  end
+  return string.format("10.77.%d.%d", math.floor(n / 250), n % 250 + 1)
+end
+
+-- Pre-render one request per line of BENCH_FILE with make(line, client address), then cycle
+-- through them, each wrk thread starting at a different offset.
 function M.rotate(make)
   local reqs = {}
   local i = 0
   function init(args)
-    for _, line in ipairs(M.lines(os.getenv("BENCH_FILE"))) do
-      reqs[#reqs + 1] = make(line)
+    for n, line in ipairs(M.lines(os.getenv("BENCH_FILE"))) do
+      reqs[#reqs + 1] = make(line, M.client(n))
     end
     i = math.random(#reqs)
   end

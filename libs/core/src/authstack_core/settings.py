@@ -4,12 +4,14 @@ from __future__ import annotations
 
 import base64
 import binascii
+import ipaddress
 import os
 from typing import Annotated, Literal
 
 from pydantic import AliasChoices, Field, ValidationError, field_validator, model_validator
 from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
 
+from authstack_core.ratelimit import parse_overrides
 from authstack_core.secret_policy import Kind, Problem, production_problems
 from authstack_core.timespan import parse_timespan
 
@@ -19,6 +21,19 @@ from authstack_core.timespan import parse_timespan
 MIGRATION_LOCK_TIMEOUT = "5s"
 MIGRATION_STATEMENT_TIMEOUT = "1min"
 POSTGRES_DURATION = r"^\d+(us|ms|s|min|h|d)?$"
+
+IPNetwork = ipaddress.IPv4Network | ipaddress.IPv6Network
+# What the deprecated STACK_TRUSTED_PROXY=true trusts: loopback, private and link-local networks.
+DEPRECATED_TRUSTED_NETWORKS = (
+    "127.0.0.0/8",
+    "10.0.0.0/8",
+    "172.16.0.0/12",
+    "192.168.0.0/16",
+    "169.254.0.0/16",
+    "::1/128",
+    "fc00::/7",
+    "fe80::/10",
+)
 
 
 class SettingsError(Exception):
@@ -57,6 +72,8 @@ class Settings(BaseSettings):
         default=600, validation_alias=_env("STACK_ACCESS_TOKEN_EXPIRATION_TIME")
     )
     cron_secret: str | None = Field(default=None, validation_alias=_env("CRON_SECRET"), repr=False)
+    # Deprecated: true trusts loopback and private networks (DEPRECATED_TRUSTED_NETWORKS); name
+    # the proxies' networks in STACK_TRUSTED_PROXY_NETWORKS instead.
     trusted_proxy: bool = Field(default=False, validation_alias=_env("STACK_TRUSTED_PROXY"))
 
     # --- api process ------------------------------------------------------------------------
@@ -207,6 +224,45 @@ class Settings(BaseSettings):
         le=7 * 86400,
         validation_alias=_env("STACK_PASSWORD_RESET_CODE_LIFETIME"),
     )
+
+    # --- rate limits and client addresses (see authstack_core.ratelimit) ------------------------
+    rate_limit_enabled: bool = Field(
+        default=True, validation_alias=_env("STACK_RATE_LIMIT_ENABLED")
+    )
+    # Overrides of single rules, JSON or "rule=limit; ..." (authstack_core.ratelimit).
+    rate_limits: str = Field(default="", validation_alias=_env("STACK_RATE_LIMITS"))
+    rate_limit_redis_timeout_ms: int = Field(
+        default=100, ge=5, le=10_000, validation_alias=_env("STACK_RATE_LIMIT_REDIS_TIMEOUT_MS")
+    )
+    # Networks (CIDR, comma-separated) of the proxies whose X-Forwarded-For is believed.
+    trusted_proxy_networks: Annotated[tuple[str, ...], NoDecode] = Field(
+        default=(), validation_alias=_env("STACK_TRUSTED_PROXY_NETWORKS")
+    )
+
+    @field_validator("rate_limits")
+    @classmethod
+    def _check_rate_limits(cls, value: str) -> str:
+        parse_overrides(value)
+        return value
+
+    @field_validator("trusted_proxy_networks", mode="before")
+    @classmethod
+    def _parse_networks(cls, value: object) -> tuple[str, ...]:
+        items = value.replace(",", " ").split() if isinstance(value, str) else value
+        if not isinstance(items, list | tuple):
+            raise ValueError("expected comma-separated CIDR networks, e.g. 10.0.0.0/8,::1/128")  # noqa: TRY004  # pydantic reports ValueErrors
+        try:
+            return tuple(str(ipaddress.ip_network(str(i).strip(), strict=False)) for i in items)
+        except ValueError as exc:
+            raise ValueError(f"{exc} (expected CIDR networks, e.g. 10.0.0.0/8)") from None
+
+    @property
+    def proxy_networks(self) -> tuple[IPNetwork, ...]:
+        """The trusted proxy networks, with the deprecated STACK_TRUSTED_PROXY=true mapping."""
+        names = self.trusted_proxy_networks
+        if self.trusted_proxy:
+            names = (*names, *DEPRECATED_TRUSTED_NETWORKS)
+        return tuple(dict.fromkeys(ipaddress.ip_network(n) for n in names))
 
     @field_validator("access_token_expiration", mode="before")
     @classmethod

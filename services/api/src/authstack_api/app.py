@@ -20,6 +20,7 @@ from authstack_api.middleware import DRAIN_LIMIT_FACTOR, EdgeMiddleware
 from authstack_core.db.pool import make_pool
 from authstack_core.domain.context import Deps
 from authstack_core.errors import SchemaError
+from authstack_core.ratelimit import RateLimiter
 from authstack_core.settings import Settings
 
 
@@ -61,7 +62,9 @@ def create_asgi(settings: Settings) -> EdgeMiddleware:
     """The served ASGI app: the edge middleware around Litestar, so it sees every request first
     (Litestar's own middleware runs only after routing, too late to rewrite /api/latest)."""
     return EdgeMiddleware(
-        create_app(settings), drain_limit_bytes=DRAIN_LIMIT_FACTOR * settings.max_body_bytes
+        create_app(settings),
+        drain_limit_bytes=DRAIN_LIMIT_FACTOR * settings.max_body_bytes,
+        trusted_proxies=settings.proxy_networks,
     )
 
 
@@ -72,11 +75,13 @@ def create_app(settings: Settings) -> Litestar:
     async def lifespan(app: Litestar) -> AsyncIterator[None]:
         await pool.open(wait=True, timeout=30)
         app.state.deps = Deps.build(settings, pool)
+        app.state.limiter = RateLimiter.from_settings(settings)
         try:
             yield
         finally:
             await pool.close()
             app.state.deps.jobs.close()
+            await app.state.limiter.aclose()
 
     return Litestar(
         route_handlers=discover_routes(),

@@ -17,6 +17,7 @@ from litestar.exceptions import (
 from authstack_api.middleware import request_id_var
 from authstack_api.responses import JSON_TYPE, error_json_body
 from authstack_core.errors import BodyParsingError, KnownError, SchemaError, StatusError
+from authstack_core.ratelimit import RateLimitedError
 
 log = structlog.get_logger("authstack_api.errors")
 
@@ -55,7 +56,20 @@ def _validation_message(request: Request[Any, Any, Any], exc: ValidationExceptio
     return f"Request validation failed on {request.method} {request.url.path}:\n" + "\n".join(lines)
 
 
+def rate_limited_response(exc: RateLimitedError) -> Response[bytes]:
+    """429 without a known-error code: the SDK then waits ``Retry-After`` seconds and retries
+    (a known error would be thrown to the app at once)."""
+    return Response(
+        f"Too many requests. Try again in {exc.retry_after} seconds.".encode(),
+        status_code=429,
+        media_type="text/plain",
+        headers={"retry-after": str(exc.retry_after)},
+    )
+
+
 def handle_exception(request: Request[Any, Any, Any], exc: Exception) -> Response[bytes]:
+    if isinstance(exc, RateLimitedError):
+        return rate_limited_response(exc)
     if isinstance(exc, KnownError):
         return known_error_response(exc)
     if isinstance(exc, StatusError):

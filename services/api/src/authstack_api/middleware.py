@@ -8,8 +8,10 @@ from __future__ import annotations
 
 import asyncio
 import contextvars
+import ipaddress
 import time
 import uuid
+from collections.abc import Sequence
 from typing import Any
 
 import structlog
@@ -17,6 +19,7 @@ from litestar.types import Receive, ReceiveMessage, Send
 
 from authstack_api.responses import error_json_body
 from authstack_core.errors import BodyParsingError
+from authstack_core.settings import IPNetwork
 
 log = structlog.get_logger("authstack_api.request")
 
@@ -45,7 +48,11 @@ CORS_HEADERS: list[tuple[bytes, bytes]] = [
     (b"access-control-allow-origin", b"*"),
     (b"access-control-allow-methods", b"GET, POST, PUT, PATCH, DELETE, OPTIONS"),
     (b"access-control-allow-headers", _ALLOWED.encode()),
-    (b"access-control-expose-headers", b"content-type, x-stack-actual-status, x-stack-known-error"),
+    (
+        b"access-control-expose-headers",
+        # retry-after: the SDK waits that long before retrying a 429 (browsers hide it otherwise)
+        b"content-type, x-stack-actual-status, x-stack-known-error, retry-after",
+    ),
     (b"access-control-max-age", b"86400"),
     (b"vary", _ALLOWED.encode()),
 ]
@@ -70,10 +77,52 @@ DRAIN_LIMIT_FACTOR = 4  # times the body limit
 DRAIN_SECONDS = 10.0
 
 
+def _address(text: str) -> ipaddress.IPv4Address | ipaddress.IPv6Address | None:
+    try:
+        address = ipaddress.ip_address(text.strip())
+    except ValueError:
+        return None
+    if isinstance(address, ipaddress.IPv6Address) and address.ipv4_mapped is not None:
+        return address.ipv4_mapped
+    return address
+
+
+def client_address(
+    peer: str | None, forwarded_for: Sequence[bytes], trusted: Sequence[IPNetwork]
+) -> str | None:
+    """The client's address: the TCP peer, unless the peer is a trusted proxy.
+
+    Behind trusted proxies it is the right-most X-Forwarded-For hop that is not itself a trusted
+    proxy: hops further left were written by the client and prove nothing. A malformed hop
+    stops the walk at the last trusted one, so garbage cannot pick an address either.
+    """
+    if peer is None or not trusted:
+        return peer
+    current = _address(peer)
+    if current is None or not any(current in net for net in trusted):
+        return peer
+    hops = [h for value in forwarded_for for h in value.decode("latin-1").split(",")]
+    for hop in reversed(hops):
+        address = _address(hop)
+        if address is None:
+            break
+        current = address
+        if not any(address in net for net in trusted):
+            break
+    return str(current)
+
+
 class EdgeMiddleware:
-    def __init__(self, app: Any, *, drain_limit_bytes: int = 4 * 1_048_576) -> None:
+    def __init__(
+        self,
+        app: Any,
+        *,
+        drain_limit_bytes: int = 4 * 1_048_576,
+        trusted_proxies: Sequence[IPNetwork] = (),
+    ) -> None:
         self.app = app
         self.drain_limit_bytes = drain_limit_bytes
+        self.trusted_proxies = tuple(trusted_proxies)
 
     async def __call__(self, scope: dict[str, Any], receive: Receive, send: Send) -> None:
         if scope["type"] != "http":
@@ -89,6 +138,8 @@ class EdgeMiddleware:
         content_type = b""
         has_body = False
         content_length: int | None = None
+        forwarded_for: list[bytes] = []
+        forwarded_proto = b""
         headers: list[tuple[bytes, bytes]] = []
         for raw_name, value in scope["headers"]:
             name = (
@@ -103,11 +154,17 @@ class EdgeMiddleware:
                 content_length = int(value) if value.strip().isdigit() else None
             elif name == b"transfer-encoding":
                 has_body = True
+            elif name == b"x-forwarded-for":
+                forwarded_for.append(value)
+            elif name == b"x-forwarded-proto":
+                forwarded_proto = value
             headers.append((name, value))
         path: str = scope["path"]
         if path.startswith("/api/latest/") or path == "/api/latest":
             path = "/api/v1" + path[len("/api/latest") :]
         scope = {**scope, "headers": headers, "path": path, "raw_path": path.encode()}
+        if self.trusted_proxies:
+            self._apply_proxy(scope, forwarded_for, forwarded_proto)
         status_seen = 0
         body_done = not has_body
 
@@ -177,6 +234,22 @@ class EdgeMiddleware:
                 duration_ms=round((time.perf_counter() - started) * 1000, 2),
             )
             structlog.contextvars.reset_contextvars(**bound)
+
+    def _apply_proxy(
+        self, scope: dict[str, Any], forwarded_for: list[bytes], forwarded_proto: bytes
+    ) -> None:
+        """Behind a trusted proxy: the client address and scheme it reports (uvicorn's own
+        proxy handling is off, so this is the only place they are believed)."""
+        peer: tuple[str, int] | None = scope.get("client")
+        if peer is None:
+            return
+        address = _address(peer[0])
+        if address is None or not any(address in net for net in self.trusted_proxies):
+            return
+        scope["client"] = (client_address(peer[0], forwarded_for, self.trusted_proxies), peer[1])
+        proto = forwarded_proto.split(b",")[-1].strip().lower()
+        if proto in (b"http", b"https"):
+            scope["scheme"] = proto.decode()
 
 
 async def _respond(

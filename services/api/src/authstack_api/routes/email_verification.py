@@ -8,6 +8,7 @@ from litestar import Request, Response, post
 
 from authstack_api.auth import authenticate, deps_of, require, resolve_user_id
 from authstack_api.ids import check_uuid
+from authstack_api.limits import limit
 from authstack_api.responses import SUCCESS, json_response
 from authstack_api.schemas import CodeBody, Email, Strict, Url
 from authstack_core.domain import email_verification
@@ -31,6 +32,7 @@ class PrimaryEmailCallbackBody(Strict):
 async def send_verification_code(
     request: Request[Any, Any, Any], user_id: str, contact_channel_id: str, data: CallbackBody
 ) -> Response[bytes]:
+    await limit(request, "verification_send", recipient=contact_channel_id)
     auth = require(await authenticate(request), "client", "server", "admin")
     target = check_uuid(resolve_user_id(auth, user_id), "user_id")
     channel_id = check_uuid(contact_channel_id, "contact_channel_id")
@@ -52,6 +54,7 @@ async def send_primary_verification_code(
     request: Request[Any, Any, Any], data: PrimaryEmailCallbackBody
 ) -> Response[bytes]:
     """Deprecated form: the signed-in user's primary email, named in the body."""
+    await limit(request, "verification_send", recipient=data.email)
     auth = require(await authenticate(request), "client", "server", "admin")
     if auth.user is None:
         raise UserAuthenticationRequired()
@@ -69,6 +72,7 @@ async def send_primary_verification_code(
 
 @post("/api/v1/contact-channels/verify", status_code=200)
 async def verify(request: Request[Any, Any, Any], data: CodeBody) -> Response[bytes]:
+    await limit(request, "code_check")
     auth = require(await authenticate(request), "client", "server", "admin")
     await email_verification.verify(deps_of(request), auth.project, data.code)
     return json_response(SUCCESS)
@@ -76,6 +80,7 @@ async def verify(request: Request[Any, Any, Any], data: CodeBody) -> Response[by
 
 @post("/api/v1/contact-channels/verify/check-code", status_code=200)
 async def check_code(request: Request[Any, Any, Any], data: CodeBody) -> Response[bytes]:
+    await limit(request, "code_check")
     auth = require(await authenticate(request), "client", "server", "admin")
     await email_verification.check(deps_of(request), auth.project, data.code)
     return json_response({"is_code_valid": True})

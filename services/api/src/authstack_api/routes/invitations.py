@@ -15,6 +15,7 @@ from authstack_api.auth import (
     user_id_param,
 )
 from authstack_api.ids import check_uuid
+from authstack_api.limits import limit
 from authstack_api.responses import SUCCESS, json_response
 from authstack_api.schemas import InvitationCodeBody, SendInvitationBody
 from authstack_core.domain import invitations
@@ -30,6 +31,14 @@ from authstack_core.errors import (
 @post("/api/v1/team-invitations/send-code", status_code=200)
 async def send_code(request: Request[Any, Any, Any], data: SendInvitationBody) -> Response[bytes]:
     auth = require(await authenticate(request), "client", "server", "admin")
+    # A member's invitations carry the team's name to any address: capped per inviting member
+    # (client access; a backend with the server key is trusted) as well as per recipient.
+    await limit(
+        request,
+        "invitation_send",
+        recipient=data.email,
+        account=auth.user_id if auth.type == "client" else None,
+    )
     invitation_id = await invitations.send_invitation(
         deps_of(request),
         auth.project,
@@ -93,6 +102,7 @@ def _unrestricted_user(auth: Auth) -> str:
 
 @post("/api/v1/team-invitations/accept", status_code=200)
 async def accept(request: Request[Any, Any, Any], data: InvitationCodeBody) -> Response[bytes]:
+    await limit(request, "code_check")
     auth = require(await authenticate(request), "client", "server", "admin")
     user_id = _unrestricted_user(auth)
     await invitations.accept_with_code(deps_of(request), auth.project, data.code, user_id)
@@ -101,6 +111,7 @@ async def accept(request: Request[Any, Any, Any], data: InvitationCodeBody) -> R
 
 @post("/api/v1/team-invitations/accept/check-code", status_code=200)
 async def check_code(request: Request[Any, Any, Any], data: InvitationCodeBody) -> Response[bytes]:
+    await limit(request, "code_check")
     auth = require(await authenticate(request), "client", "server", "admin")
     await invitations.check_code(deps_of(request), auth.project, data.code)
     return json_response({"is_code_valid": True})
@@ -108,6 +119,7 @@ async def check_code(request: Request[Any, Any, Any], data: InvitationCodeBody) 
 
 @post("/api/v1/team-invitations/accept/details", status_code=200)
 async def details(request: Request[Any, Any, Any], data: InvitationCodeBody) -> Response[bytes]:
+    await limit(request, "code_check")
     auth = require(await authenticate(request), "client", "server", "admin")
     _unrestricted_user(auth)
     team = await invitations.code_details(deps_of(request), auth.project, data.code)

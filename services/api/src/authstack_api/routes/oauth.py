@@ -10,6 +10,7 @@ from litestar import Request, Response, post
 
 from authstack_api.auth import _PROJECT_ID, _key_matches, deps_of
 from authstack_api.inputs import check_json_value
+from authstack_api.limits import limit
 from authstack_api.responses import json_response
 from authstack_core.db.queries.projects import select_project_for_request
 from authstack_core.domain.sessions import refresh_access_token
@@ -80,6 +81,7 @@ async def _form_fields(request: Request[Any, Any, Any]) -> dict[str, str]:
 @post("/api/v1/auth/oauth/token", status_code=200)
 async def token(request: Request[Any, Any, Any]) -> Response[bytes]:
     """Refresh grant: a new access token for a live refresh token (which is not rotated)."""
+    await limit(request, "token_refresh")
     fields = await _form_fields(request)
     grant_type = fields.get("grant_type")
     if grant_type != "refresh_token":

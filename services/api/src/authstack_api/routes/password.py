@@ -7,6 +7,7 @@ from typing import Any
 from litestar import Request, Response, post
 
 from authstack_api.auth import authenticate, deps_of, require
+from authstack_api.limits import cleared, limit
 from authstack_api.responses import SUCCESS, json_response
 from authstack_api.schemas import (
     CodeBody,
@@ -25,6 +26,7 @@ from authstack_core.redirects import require_trusted_redirect
 
 @post("/api/v1/auth/password/sign-up", status_code=200)
 async def sign_up(request: Request[Any, Any, Any], data: SignUpBody) -> Response[bytes]:
+    await limit(request, "password_sign_up")
     auth = require(await authenticate(request), "client", "server", "admin")
     callback_url = require_trusted_redirect(auth.project.config, data.verification_callback_url)
     anonymous = auth.user.user_id if auth.user and auth.user.is_anonymous else None
@@ -41,10 +43,14 @@ async def sign_up(request: Request[Any, Any, Any], data: SignUpBody) -> Response
 
 @post("/api/v1/auth/password/sign-in", status_code=200)
 async def sign_in(request: Request[Any, Any, Any], data: SignInBody) -> Response[bytes]:
+    # Every admitted attempt counts against the account until it succeeds, so guesses slow down
+    # per account whatever address they come from (see ratelimit: the failure gate).
+    await limit(request, "password_sign_in", account=data.email)
     auth = require(await authenticate(request), "client", "server", "admin")
     session = await users.sign_in_with_password(
         deps_of(request), auth.project, email=data.email, password=data.password
     )
+    await cleared(request, "password_sign_in", account=data.email)
     return json_response(session.json())
 
 
@@ -72,6 +78,7 @@ async def send_reset_code(
     request: Request[Any, Any, Any], data: SendResetCodeBody
 ) -> Response[bytes]:
     """The same answer, no sooner than a fixed floor, whether or not the email has an account."""
+    await limit(request, "password_reset_send", recipient=data.email)
     auth = require(await authenticate(request), "client", "server", "admin")
     callback_url = require_trusted_redirect(auth.project.config, data.callback_url)
     await passwords.send_reset_code(
@@ -82,6 +89,7 @@ async def send_reset_code(
 
 @post("/api/v1/auth/password/reset", status_code=200)
 async def reset_password(request: Request[Any, Any, Any], data: ResetBody) -> Response[bytes]:
+    await limit(request, "password_reset")
     auth = require(await authenticate(request), "client", "server", "admin")
     await passwords.reset_password(
         deps_of(request), auth.project, code=data.code, password=data.password
@@ -91,6 +99,7 @@ async def reset_password(request: Request[Any, Any, Any], data: ResetBody) -> Re
 
 @post("/api/v1/auth/password/reset/check-code", status_code=200)
 async def check_reset_code(request: Request[Any, Any, Any], data: CodeBody) -> Response[bytes]:
+    await limit(request, "password_reset")
     auth = require(await authenticate(request), "client", "server", "admin")
     await passwords.check_reset_code(deps_of(request), auth.project, data.code)
     return json_response({"is_code_valid": True})

@@ -9,6 +9,7 @@ from litestar import Request, Response, get, patch, post
 
 from authstack_api.auth import Auth, acting_client, authenticate, deps_of, require, user_id_param
 from authstack_api.ids import check_uuid
+from authstack_api.limits import limit
 from authstack_api.responses import json_response
 from authstack_api.schemas import (
     ApiKeyCheck,
@@ -185,6 +186,7 @@ async def update_team_key(
 async def _check(
     request: Request[Any, Any, Any], key_type: ApiKeyType, api_key: str
 ) -> Response[bytes]:
+    await limit(request, "api_key_check")
     auth = require(await authenticate(request), "server", "admin")
     row = await project_api_keys.check_key(deps_of(request), auth.project, key_type, api_key)
     return json_response(row.json())

@@ -9,6 +9,7 @@ from litestar import Request, Response, delete, get, post
 
 from authstack_api.auth import authenticate, deps_of, require, resolve_user_id
 from authstack_api.ids import check_uuid
+from authstack_api.limits import limit
 from authstack_api.responses import SUCCESS, json_response
 from authstack_api.schemas import CreateSessionBody
 from authstack_core.domain import sessions, users
@@ -22,6 +23,7 @@ from authstack_core.errors import (
 
 @post("/api/v1/auth/sessions/current/refresh", status_code=200)
 async def refresh_current(request: Request[Any, Any, Any]) -> Response[bytes]:
+    await limit(request, "token_refresh")
     auth = require(await authenticate(request), "client", "server", "admin")
     refresh_token = request.headers.get("x-stack-refresh-token")
     if not refresh_token or len(refresh_token) > 256:
