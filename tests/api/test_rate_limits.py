@@ -19,6 +19,7 @@ import pytest
 
 from authstack_core.ratelimit import DEFAULT_RULES
 from tests.api.helpers import PASSWORD, assert_known_error, sign_up, unique_email
+from tests.api.test_mfa import attempt_code, mfa_sign_in, totp_user, wrong
 from tests.conftest import (
     QUEUE_NAMESPACE,
     ApiServer,
@@ -370,3 +371,29 @@ def test_sign_in_works_while_redis_is_down(
             assert time.perf_counter() - started < 5
     finally:
         stop_api(api)
+
+
+# --- MFA: TOTP guesses per user, across attempt codes ------------------------------------------
+
+
+def test_totp_guesses_are_held_per_user_across_fresh_attempt_codes(
+    http: httpx.Client, project: Project
+) -> None:
+    """Whoever knows the password can fetch attempt code after attempt code; each allows only a
+    few wrong TOTPs, but the hold counts the user's guesses, so a fresh code buys no new ones."""
+    user = totp_user(http, project)
+    first = attempt_code(http, project, user)
+    for _ in range(5):
+        assert_known_error(
+            mfa_sign_in(http, project, first, wrong(user.code())), "INVALID_TOTP_CODE", 400
+        )
+    fresh = attempt_code(http, project, user)
+    answers = [mfa_sign_in(http, project, fresh, wrong(user.code())) for _ in range(2)]
+    assert any(r.status_code == 429 for r in answers), [r.status_code for r in answers]
+    assert_rate_limited(next(r for r in answers if r.status_code == 429))
+    # Another TOTP user is not affected.
+    other = totp_user(http, project)
+    assert (
+        mfa_sign_in(http, project, attempt_code(http, project, other), other.code()).status_code
+        == 200
+    )

@@ -23,7 +23,9 @@ from typing import Any
 import pyotp
 from psycopg import AsyncConnection
 
+from authstack_core.crypto.codes import sha256_bytes
 from authstack_core.db.queries import mfa as q
+from authstack_core.db.queries import verification as verification_q
 from authstack_core.domain import verification
 from authstack_core.domain.context import Deps
 from authstack_core.domain.sessions import IssuedSession, create_session_in
@@ -132,6 +134,24 @@ class MfaSignIn:
 
     def json(self) -> dict[str, Any]:
         return {**self.session.json(), "is_new_user": self.is_new_user}
+
+
+async def attempt_owner(deps: Deps, project: ProjectRow, code: str) -> str | None:
+    """The user an attempt code belongs to, or None for a code that is malformed or unknown.
+
+    Read without counting an attempt, so that the API can rate-limit TOTP guesses per user
+    across all of that user's attempt codes (one code allows only MAX_TOTP_GUESSES, but a caller
+    who knows the password can fetch new codes).
+    """
+    try:
+        normalized = verification.normalize_code(code)
+    except KnownError:
+        return None
+    async with deps.pool.connection() as conn:
+        row = await verification_q.select_code_for_update(
+            conn, project.id, "main", CodeType.MFA_ATTEMPT, sha256_bytes(normalized)
+        )
+    return str(row.data["user_id"]) if row is not None else None
 
 
 async def sign_in(deps: Deps, project: ProjectRow, *, code: str, totp: str) -> MfaSignIn:

@@ -8,6 +8,7 @@ from litestar import Request, Response, post
 from msgspec import Meta
 
 from authstack_api.auth import authenticate, deps_of, require
+from authstack_api.limits import cleared, limit
 from authstack_api.responses import json_response
 from authstack_api.schemas import Strict, VerificationCode
 from authstack_core.domain import mfa
@@ -23,5 +24,12 @@ class MfaSignInBody(Strict):
 async def sign_in(request: Request[Any, Any, Any], data: MfaSignInBody) -> Response[bytes]:
     """Exchange the attempt code of MULTI_FACTOR_AUTHENTICATION_REQUIRED and a TOTP for tokens."""
     auth = require(await authenticate(request), "client", "server", "admin")
-    result = await mfa.sign_in(deps_of(request), auth.project, code=data.code, totp=data.totp)
+    deps = deps_of(request)
+    # Guesses are counted per user, across every attempt code the user's password can fetch;
+    # an unknown code is counted under one bucket per project (and per IP, as always).
+    owner = await mfa.attempt_owner(deps, auth.project, data.code)
+    account = owner or "unknown-attempt-code"
+    await limit(request, "mfa_sign_in", account=account)
+    result = await mfa.sign_in(deps, auth.project, code=data.code, totp=data.totp)
+    await cleared(request, "mfa_sign_in", account=account)
     return json_response(result.json())
