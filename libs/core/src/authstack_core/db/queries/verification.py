@@ -151,7 +151,7 @@ async def delete_code(
 
 
 # A superseded code is expired rather than marked used: whoever holds it is told it expired (and
-# to ask for a new one), which is what happened. The partial index of migration 0007 serves the
+# to ask for a new one), which is what happened. The partial index of migration 0006 serves the
 # user-id lookup without walking the project's other codes.
 EXPIRE_LIVE_CODES_OF_USER = """
 UPDATE verification_codes SET expires_at = now()
