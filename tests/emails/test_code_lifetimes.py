@@ -4,6 +4,7 @@ hour by default (configurable), e-mail verification codes keep Stack Auth's seve
 from __future__ import annotations
 
 import asyncio
+from concurrent.futures import ThreadPoolExecutor
 import time
 from collections.abc import Iterator
 from datetime import timedelta
@@ -104,7 +105,9 @@ def _make_reset_codes(database_url: str, project: Project, user_id: str, email: 
             await conn.commit()
             return codes
 
-    return asyncio.run(make())
+    # In a thread of its own: under pytest-asyncio an event loop may already run in this one.
+    with ThreadPoolExecutor(max_workers=1) as pool:
+        return pool.submit(asyncio.run, make()).result()
 
 
 def test_completing_a_reset_retires_the_users_other_live_codes(
