@@ -4,9 +4,9 @@ hour by default (configurable), e-mail verification codes keep Stack Auth's seve
 from __future__ import annotations
 
 import asyncio
-from concurrent.futures import ThreadPoolExecutor
 import time
 from collections.abc import Iterator
+from concurrent.futures import ThreadPoolExecutor
 from datetime import timedelta
 from typing import Any
 
