@@ -110,10 +110,19 @@ def test_domain_log_line_carries_the_request_id_of_its_request(
     assert domain_line["request_id"] == request_id
     assert domain_line["service"] == "api"
 
-    canonical = _wait_for(log_path, lambda r: r.get("event") == "request", "the request line")
-    by_path = {(r["path"], r["request_id"]) for r in canonical}
-    assert ("/api/v1/auth/password/sign-up", request_id) in by_path
-    assert ("/health", later_id) in by_path
+    # The canonical line is written after the answer is sent: wait for each one by its id.
+    [signed_up_line] = _wait_for(
+        log_path,
+        lambda r: r.get("event") == "request" and r.get("request_id") == request_id,
+        "the sign-up's request line",
+    )
+    assert signed_up_line["path"] == "/api/v1/auth/password/sign-up"
+    [later_line] = _wait_for(
+        log_path,
+        lambda r: r.get("event") == "request" and r.get("request_id") == later_id,
+        "the health check's request line",
+    )
+    assert later_line["path"] == "/health"
     # Lines written before any request (start-up) carry no request id; every later line that
     # carries one carries the id of a request the API served (health probes included).
     records = _records(log_path)
