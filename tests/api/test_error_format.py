@@ -7,7 +7,7 @@ import json
 import httpx
 import pytest
 
-from tests.api.helpers import assert_known_error, spell, unique_email
+from tests.api.helpers import assert_known_error, sign_up, spell, unique_email
 from tests.conftest import Project
 
 SIGN_UP = "/api/v1/auth/password/sign-up"
@@ -211,3 +211,17 @@ def test_health_answers_ok(http: httpx.Client) -> None:
     assert r.json() == {"status": "ok"}
     with_db = http.get("/health?db=1")
     assert with_db.json() == {"status": "ok", "db": "ok"}
+
+
+def test_a_plain_domain_error_is_text_with_its_status_and_message(
+    http: httpx.Client, project: Project
+) -> None:
+    """Errors without a known code: text/plain, no known-error header, the message as the body."""
+    missing = "/api/v1/contact-channels/me/00000000-0000-4000-8000-000000000000"
+    user = sign_up(http, project)
+    headers = project.headers(**{"x-stack-access-token": user["access_token"]})
+    for method, status in (("GET", 404), ("DELETE", 400)):
+        r = http.request(method, missing, headers=headers)
+        assert (r.status_code, r.content) == (status, b"Contact channel not found.")
+        assert r.headers["content-type"] == "text/plain; charset=utf-8"
+        assert "x-stack-known-error" not in r.headers

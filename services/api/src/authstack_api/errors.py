@@ -15,8 +15,8 @@ from litestar.exceptions import (
 )
 
 from authstack_api.middleware import request_id_var
-from authstack_api.responses import JSON_TYPE, error_json_body
-from authstack_core.errors import BodyParsingError, KnownError, SchemaError, StatusError
+from authstack_api.responses import JSON_TYPE, error_json_body, text_response
+from authstack_core.errors import BodyParsingError, KnownError, PlainError, SchemaError
 from authstack_core.ratelimit import RateLimitedError
 
 log = structlog.get_logger("authstack_api.errors")
@@ -33,10 +33,6 @@ def known_error_response(error: KnownError) -> Response[bytes]:
         media_type=JSON_TYPE,
         headers={"x-stack-known-error": error.code},
     )
-
-
-def _text(status: int, text: str) -> Response[bytes]:
-    return Response(text.encode("utf-8"), status_code=status, media_type="text/plain")
 
 
 def _validation_message(request: Request[Any, Any, Any], exc: ValidationException) -> str:
@@ -72,12 +68,12 @@ def handle_exception(request: Request[Any, Any, Any], exc: Exception) -> Respons
         return rate_limited_response(exc)
     if isinstance(exc, KnownError):
         return known_error_response(exc)
-    if isinstance(exc, StatusError):
-        return _text(exc.status, exc.text)
+    if isinstance(exc, PlainError):  # StatusError included
+        return text_response(exc.text, exc.status)
     if isinstance(exc, ValidationException):
         return known_error_response(SchemaError(message=_validation_message(request, exc)))
     if isinstance(exc, NotFoundException):
-        return _text(404, "404 — this API endpoint does not exist.")
+        return text_response("404 — this API endpoint does not exist.", 404)
     # Litestar wraps every body decode failure ("JSON is malformed", "Input data was truncated")
     # in a ClientException whose cause is the SerializationException.
     if isinstance(exc, ClientException) and isinstance(exc.__cause__, SerializationException):
@@ -85,7 +81,7 @@ def handle_exception(request: Request[Any, Any, Any], exc: Exception) -> Respons
             BodyParsingError(f"Could not parse the request body: {exc.detail}")
         )
     if isinstance(exc, HTTPException) and exc.status_code < 500:
-        return _text(exc.status_code, str(exc.detail))
+        return text_response(str(exc.detail), exc.status_code)
     request_id = request_id_var.get()
     log.exception("unhandled error", request_id=request_id, path=request.url.path)
-    return _text(500, INTERNAL_ERROR_TEXT.format(request_id))
+    return text_response(INTERNAL_ERROR_TEXT.format(request_id), 500)

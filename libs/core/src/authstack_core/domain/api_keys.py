@@ -9,7 +9,7 @@ from datetime import datetime
 from authstack_core.crypto.codes import new_project_key, sha256_bytes
 from authstack_core.db.queries import api_keys as q
 from authstack_core.domain.context import Deps
-from authstack_core.errors import StatusError
+from authstack_core.errors import ApiKeySetNotFound
 from authstack_core.models.api_keys import KEY_PREFIXES, ApiKeySetRow
 
 
@@ -45,16 +45,12 @@ async def list_key_sets(deps: Deps, project_id: str) -> list[ApiKeySetRow]:
         return await q.select_key_sets(conn, project_id)
 
 
-def _not_found() -> StatusError:
-    return StatusError(404, "API key set not found.")
-
-
 async def get_key_set(deps: Deps, project_id: str, key_set_id: str) -> ApiKeySetRow:
     """Raise a 404 when the set does not exist in this project."""
     async with deps.pool.connection() as conn:
         row = await q.select_key_set(conn, project_id, key_set_id)
     if row is None:
-        raise _not_found()
+        raise ApiKeySetNotFound()
     return row
 
 
@@ -64,7 +60,7 @@ async def update_key_set(
     """Change the description and/or revoke; a revoked key stops working on the next request."""
     async with deps.pool.connection() as conn, conn.transaction():
         if await q.select_key_set(conn, project_id, key_set_id) is None:
-            raise _not_found()
+            raise ApiKeySetNotFound()
         if description is not None:
             await q.update_description(conn, project_id, key_set_id, description)
         if revoke:

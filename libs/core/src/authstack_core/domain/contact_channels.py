@@ -12,9 +12,11 @@ from authstack_core.db.queries import contact_channels as q
 from authstack_core.db.queries import users as users_q
 from authstack_core.domain.context import Deps
 from authstack_core.errors import (
+    ContactChannelAlreadyExists,
     ContactChannelAlreadyUsedForAuthBySomeoneElse,
+    ContactChannelNotFound,
+    ContactChannelToChangeNotFound,
     KnownError,
-    StatusError,
     UserNotFound,
 )
 from authstack_core.models.contact_channels import ContactChannelRow
@@ -33,10 +35,6 @@ def _used_by_someone_else(channel_type: str, value: str) -> KnownError:
     return ContactChannelAlreadyUsedForAuthBySomeoneElse(
         type=channel_type, contact_channel_value=value, would_work_if_email_was_verified=False
     )
-
-
-def _already_exists() -> StatusError:
-    return StatusError(400, "This user already has a contact channel with this value.")
 
 
 async def _check_free_for_auth(
@@ -67,7 +65,7 @@ async def get_channel(
     async with deps.pool.connection() as conn:
         found = await q.select_channel(conn, _tenancy(project), user_id, channel_id)
     if found is None:
-        raise StatusError(404, "Contact channel not found.")
+        raise ContactChannelNotFound()
     return found
 
 
@@ -92,7 +90,7 @@ async def create_channel(
             if await q.select_user_has_value(
                 conn, tenancy_id, user_id, channel_type, value, except_id=None
             ):
-                raise _already_exists()
+                raise ContactChannelAlreadyExists()
             if used_for_auth:
                 await _check_free_for_auth(conn, project, channel_type, value, except_id=None)
             await q.insert_channel(
@@ -118,7 +116,7 @@ def _conflict(exc: UniqueViolation, channel_type: str, value: str) -> Exception:
     if exc.diag.constraint_name == _AUTH_INDEX:
         return _used_by_someone_else(channel_type, value)
     if exc.diag.constraint_name == _PER_USER_INDEX:
-        return _already_exists()
+        return ContactChannelAlreadyExists()
     return exc
 
 
@@ -133,12 +131,12 @@ async def update_channel(
         async with deps.pool.connection() as conn, conn.transaction():
             current = await q.select_channel(conn, tenancy_id, user_id, channel_id)
             if current is None:
-                raise StatusError(400, "Contact channel not found.")
+                raise ContactChannelToChangeNotFound()
             channel_type = changes.get("type") or current.type
             if value is not None and await q.select_user_has_value(
                 conn, tenancy_id, user_id, channel_type, value, except_id=channel_id
             ):
-                raise _already_exists()
+                raise ContactChannelAlreadyExists()
             used_for_auth = changes.get("used_for_auth", current.used_for_auth)
             if used_for_auth:
                 await _check_free_for_auth(
@@ -174,4 +172,4 @@ async def update_channel(
 async def delete_channel(deps: Deps, project: ProjectRow, user_id: str, channel_id: str) -> None:
     async with deps.pool.connection() as conn, conn.transaction():
         if not await q.delete_channel(conn, _tenancy(project), user_id, channel_id):
-            raise StatusError(400, "Contact channel not found.")
+            raise ContactChannelToChangeNotFound()

@@ -13,9 +13,10 @@ from authstack_core.domain.context import Deps
 from authstack_core.domain.verification import CodeType
 from authstack_core.email_address import email_key
 from authstack_core.errors import (
+    ContactChannelNotFound,
     EmailAlreadyVerified,
     EmailIsNotPrimaryEmail,
-    StatusError,
+    EmailNoLongerOnAccount,
 )
 from authstack_core.models.projects import ProjectRow
 from authstack_core.models.verification import VerificationCodeRow
@@ -83,7 +84,7 @@ async def send_verification_code(
                     email=email, primary_email=channel.value if channel else None
                 )
         if channel is None:
-            raise StatusError(404, "Contact channel not found.")
+            raise ContactChannelNotFound()
         if channel.is_verified:
             raise EmailAlreadyVerified()
         outbox_id = await queue_verification_email(
@@ -111,9 +112,7 @@ async def verify(deps: Deps, project: ProjectRow, code: str) -> None:
         if not await q.mark_channel_verified(
             conn, tenancy_id, data["user_id"], data["channel_id"], data["email"]
         ):
-            raise StatusError(
-                400, "The email address this code was sent to is no longer on the account."
-            )
+            raise EmailNoLongerOnAccount()
 
     await verification.use_code(
         deps.pool,

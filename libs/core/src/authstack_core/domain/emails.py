@@ -44,9 +44,9 @@ from authstack_core.email_rendering import (
     run_off_loop,
 )
 from authstack_core.errors import (
+    EmailTemplateNotFound,
     RequiresCustomEmailServer,
     SchemaError,
-    StatusError,
     UserIdDoesNotExist,
 )
 from authstack_core.jobs import SEND_EMAIL, EnqueueError
@@ -437,10 +437,6 @@ async def queue_step(deps: Deps) -> QueueStep:
 # --- send-email and the outbox listing ------------------------------------------------------------
 
 
-def template_exists_error(template_id: str) -> StatusError:
-    return StatusError(404, f"Email template {template_id!r} not found.")
-
-
 async def send_email(
     deps: Deps,
     project: ProjectRow,
@@ -501,7 +497,7 @@ async def _check_template_usable(
     builtin = BUILTIN_TEMPLATES.get(template)
     if builtin is None:
         if await q.select_template(conn, tenancy_id, template) is None:
-            raise template_exists_error(template)
+            raise EmailTemplateNotFound(template)
         return
     missing = [name for name in builtin.variables if name not in variables]
     if missing:
@@ -613,7 +609,7 @@ async def update_template(
     async with deps.pool.connection() as conn, conn.transaction():
         current = await q.select_template(conn, tenancy_id, template_id)
         if current is None and builtin is None:
-            raise template_exists_error(template_id)
+            raise EmailTemplateNotFound(template_id)
         if current is not None:
             base = TemplateSource(current.subject, current.html, current.text)
             name = current.display_name
@@ -645,4 +641,4 @@ async def delete_template(deps: Deps, project: ProjectRow, template_id: str) -> 
     async with deps.pool.connection() as conn, conn.transaction():
         deleted = await q.delete_template(conn, _tenancy(project), template_id)
     if not deleted and template_id not in BUILTIN_TEMPLATES:
-        raise template_exists_error(template_id)
+        raise EmailTemplateNotFound(template_id)

@@ -23,7 +23,12 @@ from authstack_core.domain import emails, mfa, users, verification
 from authstack_core.domain.context import Deps
 from authstack_core.domain.sessions import IssuedSession
 from authstack_core.domain.verification import CodeType
-from authstack_core.errors import SignUpNotEnabled, StatusError, UserEmailAlreadyExists
+from authstack_core.errors import (
+    AccountCreatedMeanwhile,
+    OtpSignInNotEnabled,
+    SignUpNotEnabled,
+    UserEmailAlreadyExists,
+)
 from authstack_core.models.projects import ProjectRow
 from authstack_core.models.users import NewUser
 from authstack_core.models.verification import VerificationCodeRow
@@ -42,7 +47,7 @@ def _tenancy(project: ProjectRow) -> uuid.UUID:
 
 def _require_otp(project: ProjectRow) -> None:
     if not project.config.otp_sign_in:
-        raise StatusError(403, "OTP sign-in is not enabled for this project.")
+        raise OtpSignInNotEnabled()
 
 
 async def send_sign_in_code(
@@ -162,7 +167,7 @@ async def sign_in(deps: Deps, project: ProjectRow, code: str) -> OtpSignIn:
             then=sign_in_or_up,
         )
     except UniqueViolation:  # the same address signed up by another route meanwhile
-        raise StatusError(409, "The account for this email was created meanwhile; retry.") from None
+        raise AccountCreatedMeanwhile() from None
     if isinstance(outcome, mfa.MfaRequired):
         raise outcome.error()
     return outcome

@@ -23,7 +23,7 @@ from authstack_core.domain.verification import CodeType
 from authstack_core.errors import (
     PasswordAuthenticationNotEnabled,
     PasswordConfirmationMismatch,
-    StatusError,
+    UserAlreadyHasPassword,
     UserDoesNotHavePassword,
     UserNotFound,
 )
@@ -182,14 +182,12 @@ async def set_password(
         if await users_q.select_signed_up_at(conn, tenancy_id, user_id) is None:
             raise UserNotFound()
         if await users_q.select_password_hash(conn, tenancy_id, user_id) is not None:
-            raise StatusError(
-                400, "This user already has a password; change it with /auth/password/update."
-            )
+            raise UserAlreadyHasPassword()
     password_hash = await deps.passwords.hash(password)
     try:
         async with deps.pool.connection() as conn, conn.transaction():
             if await users_q.select_password_hash(conn, tenancy_id, user_id) is not None:
-                raise StatusError(400, "This user already has a password.")
+                raise UserAlreadyHasPassword("This user already has a password.")
             keep = None
             if refresh_token:
                 keep = await session_q.select_session_id_by_hash(

@@ -20,7 +20,7 @@ from authstack_core.errors import (
     PermissionScopeMismatch,
     ProjectPermissionRequired,
     SchemaError,
-    StatusError,
+    SystemPermissionReadOnly,
     TeamMembershipNotFound,
     TeamPermissionNotFound,
     TeamPermissionRequired,
@@ -292,7 +292,7 @@ def _custom_or_raise(
     config: ProjectConfig, scope: Scope, permission_id: str
 ) -> dict[str, PermissionDefinition]:
     if permission_id.startswith("$"):
-        raise StatusError(400, "System permissions cannot be changed or deleted.")
+        raise SystemPermissionReadOnly()
     custom = custom_definitions(config)
     if permission_id not in custom or custom[permission_id].scope != scope:
         _definition_in(config, scope, permission_id)

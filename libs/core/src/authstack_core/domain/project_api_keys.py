@@ -23,7 +23,8 @@ from authstack_core.errors import (
     ApiKeyExpired,
     ApiKeyNotFound,
     ApiKeyRevoked,
-    StatusError,
+    ApiKeysNotEnabled,
+    NotOwnApiKeys,
     TeamNotFound,
     UserNotFound,
     WrongApiKeyType,
@@ -50,13 +51,7 @@ def require_enabled(project: ProjectRow, key_type: ApiKeyType) -> None:
     """Refuse every route of a key type the project has not turned on (``apiKeys.enabled.*``)."""
     enabled = project.config.user_api_keys if key_type == "user" else project.config.team_api_keys
     if not enabled:
-        raise StatusError(
-            400, f"{key_type.capitalize()} API keys are not enabled for this project."
-        )
-
-
-def _own_keys_only() -> StatusError:
-    return StatusError(403, "A client can only manage its own API keys.")
+        raise ApiKeysNotEnabled(key_type)
 
 
 async def _authorise(
@@ -70,7 +65,7 @@ async def _authorise(
     if acting_user_id is None:
         return
     if user_id is not None and user_id != acting_user_id:
-        raise _own_keys_only()
+        raise NotOwnApiKeys()
     if team_id is not None:
         await require_team_permission(conn, project, team_id, acting_user_id, MANAGE_API_KEYS)
 
@@ -156,7 +151,7 @@ async def _key_for(
     owner = row.user_id if key_type == "user" else row.team_id
     if owner_id is not None and owner_id != owner:
         if acting_user_id is not None and key_type == "user":
-            raise _own_keys_only()
+            raise NotOwnApiKeys()
         raise ApiKeyNotFound()
     await _authorise(
         conn, project, user_id=row.user_id, team_id=row.team_id, acting_user_id=acting_user_id

@@ -11,8 +11,8 @@ from authstack_core.db.queries import users as user_q
 from authstack_core.domain.context import Deps
 from authstack_core.errors import (
     CurrentProjectNotFound,
+    InternalProjectUndeletable,
     SchemaError,
-    StatusError,
     TeamMembershipNotFound,
 )
 from authstack_core.models.config import NEW_PROJECT_OVERRIDE
@@ -124,7 +124,7 @@ async def update_project(
 async def delete_project(deps: Deps, project_id: str) -> None:
     """Delete a project and everything in it. The internal project cannot be deleted."""
     if project_id == INTERNAL_PROJECT_ID:
-        raise StatusError(400, "The internal project cannot be deleted.")
+        raise InternalProjectUndeletable()
     async with deps.pool.connection() as conn, conn.transaction():
         if not await q.delete_project(conn, project_id):
             raise CurrentProjectNotFound(project_id=project_id)

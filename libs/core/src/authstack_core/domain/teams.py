@@ -19,7 +19,8 @@ from authstack_core.domain.context import Deps
 from authstack_core.domain.permissions import grant_team_defaults_in, require_team_permission
 from authstack_core.domain.webhooks import record
 from authstack_core.errors import (
-    StatusError,
+    ClientNeedsTeamId,
+    NotOwnTeamMemberProfile,
     TeamMembershipAlreadyExists,
     TeamMembershipNotFound,
     TeamNotFound,
@@ -243,7 +244,7 @@ async def list_member_profiles(
     async with deps.pool.connection() as conn:
         if acting_user_id is not None:
             if team_id is None:
-                raise StatusError(400, "team_id is required for client access.")
+                raise ClientNeedsTeamId()
             if not await users_q.select_is_member(conn, _tenancy(project), team_id, acting_user_id):
                 raise TeamMembershipNotFound(team_id=team_id, user_id=acting_user_id)
             if user_id != acting_user_id:
@@ -288,7 +289,7 @@ async def update_member_profile(
 ) -> MemberProfile:
     """Set the member's per-team name or image; a client may change only its own profile."""
     if acting_user_id is not None and acting_user_id != user_id:
-        raise StatusError(403, "A client can only update its own team member profile.")
+        raise NotOwnTeamMemberProfile()
     async with deps.pool.connection() as conn, conn.transaction():
         await _one_profile(conn, project, team_id, user_id)
         await q.update_member_profile(conn, _tenancy(project), team_id, user_id, changes)

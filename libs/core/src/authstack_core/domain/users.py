@@ -29,6 +29,7 @@ from authstack_core.domain.webhooks import EventType, record
 from authstack_core.errors import (
     EmailPasswordMismatch,
     PasswordAuthenticationNotEnabled,
+    PasswordTooCommon,
     PasswordTooLong,
     PasswordTooShort,
     SchemaError,
@@ -36,7 +37,6 @@ from authstack_core.errors import (
     TeamNotFound,
     UserEmailAlreadyExists,
     UserNotFound,
-    password_too_common,
 )
 from authstack_core.models.config import ProjectConfig
 from authstack_core.models.projects import ProjectRow
@@ -57,7 +57,7 @@ def check_password_rules(password: str, config: ProjectConfig) -> None:
     if len(password) > MAX_PASSWORD_LENGTH:
         raise PasswordTooLong(maxLength=MAX_PASSWORD_LENGTH)
     if config.reject_common_passwords and is_common_password(password):
-        raise password_too_common()
+        raise PasswordTooCommon()
 
 
 def _check_imported_hash(value: str) -> None:

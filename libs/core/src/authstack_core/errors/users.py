@@ -1,0 +1,265 @@
+"""Errors about users: passwords, contact channels, verification codes, emails and MFA."""
+
+# Class names are upstream's KnownErrors names (the ones the SDK uses), not Python's *Error style.
+# ruff: noqa: N818
+
+from __future__ import annotations
+
+from authstack_core.errors.base import KnownError, PlainError
+
+
+# --- users and passwords --------------------------------------------------------------------------
+class UserEmailAlreadyExists(KnownError):
+    code = "USER_EMAIL_ALREADY_EXISTS"
+    status = 409
+    message = "A user with this email address already exists."
+
+    def __init__(self, *, email: str, would_work_if_email_was_verified: bool) -> None:
+        super().__init__()
+        self.details = {
+            "email": email,
+            "would_work_if_email_was_verified": would_work_if_email_was_verified,
+        }
+
+
+class EmailPasswordMismatch(KnownError):
+    code = "EMAIL_PASSWORD_MISMATCH"
+    status = 400
+    message = "Wrong e-mail or password."
+
+
+class PasswordTooShort(KnownError):
+    code = "PASSWORD_TOO_SHORT"
+    status = 400
+    message = "The password is too short."
+
+    def __init__(self, *, min_length: int) -> None:
+        super().__init__()
+        self.details = {"min_length": min_length}
+
+
+class PasswordTooLong(KnownError):
+    code = "PASSWORD_TOO_LONG"
+    status = 400
+    message = "The password is too long."
+
+    def __init__(self, *, maxLength: int) -> None:  # noqa: N803 - upstream's camelCase detail
+        super().__init__()
+        self.details = {"maxLength": maxLength}
+
+
+class PasswordConfirmationMismatch(KnownError):
+    code = "PASSWORD_CONFIRMATION_MISMATCH"
+    status = 400
+    message = "The old password is not correct."
+
+
+class UserDoesNotHavePassword(KnownError):
+    code = "USER_DOES_NOT_HAVE_PASSWORD"
+    status = 400
+    message = "This user has no password set."
+
+
+class PasswordAuthenticationNotEnabled(KnownError):
+    code = "PASSWORD_AUTHENTICATION_NOT_ENABLED"
+    status = 400
+    message = "Password sign-in is not enabled for this project."
+
+
+class SignUpNotEnabled(KnownError):
+    code = "SIGN_UP_NOT_ENABLED"
+    status = 400
+    message = "Sign-up is not enabled for this project."
+
+
+class CannotGetOwnUserWithoutUser(KnownError):
+    code = "CANNOT_GET_OWN_USER_WITHOUT_USER"
+    status = 400
+    message = "There is no signed-in user to act as 'me'."
+
+
+class UserAuthenticationRequired(KnownError):
+    code = "USER_AUTHENTICATION_REQUIRED"
+    status = 401
+    message = "This endpoint needs a signed-in user."
+
+
+class UserNotFound(KnownError):
+    code = "USER_NOT_FOUND"
+    status = 404
+    message = "User not found."
+
+
+class UserIdDoesNotExist(KnownError):
+    code = "USER_ID_DOES_NOT_EXIST"
+    status = 400
+    message = "The user with the given id does not exist."
+
+    def __init__(self, *, user_id: str) -> None:
+        super().__init__()
+        self.details = {"user_id": user_id}
+
+
+class RedirectUrlNotWhitelisted(KnownError):
+    code = "REDIRECT_URL_NOT_WHITELISTED"
+    status = 400
+    message = "The redirect URL is not in the project's trusted domains."
+
+
+# --- contact channels -----------------------------------------------------------------------------
+class ContactChannelAlreadyUsedForAuthBySomeoneElse(KnownError):
+    code = "CONTACT_CHANNEL_ALREADY_USED_FOR_AUTH_BY_SOMEONE_ELSE"
+    status = 409
+    message = "This contact channel is already used for sign-in by another account."
+
+    def __init__(
+        self, *, type: str, contact_channel_value: str, would_work_if_email_was_verified: bool
+    ) -> None:
+        super().__init__()
+        self.details = {
+            "type": type,
+            "contact_channel_value": contact_channel_value,
+            "would_work_if_email_was_verified": would_work_if_email_was_verified,
+        }
+
+
+# --- verification codes ---------------------------------------------------------------------------
+class VerificationCodeNotFound(KnownError):
+    code = "VERIFICATION_CODE_NOT_FOUND"
+    status = 404
+    message = "The verification code does not exist for this project."
+
+
+class VerificationCodeExpired(KnownError):
+    code = "VERIFICATION_CODE_EXPIRED"
+    status = 400
+    message = "The verification code has expired."
+
+
+class VerificationCodeAlreadyUsed(KnownError):
+    code = "VERIFICATION_CODE_ALREADY_USED"
+    status = 409
+    message = "The verification link has already been used."
+
+
+class VerificationCodeMaxAttemptsReached(KnownError):
+    code = "VERIFICATION_CODE_MAX_ATTEMPTS_REACHED"
+    status = 400
+    message = "The verification code was entered wrongly too many times. Request a new code."
+
+
+# --- email ----------------------------------------------------------------------------------------
+class EmailAlreadyVerified(KnownError):
+    code = "EMAIL_ALREADY_VERIFIED"
+    status = 409
+    message = "The email is already verified."
+
+
+class EmailIsNotPrimaryEmail(KnownError):
+    code = "EMAIL_IS_NOT_PRIMARY_EMAIL"
+    status = 400
+    message = "The given email is not the user's primary email."
+
+    def __init__(self, *, email: str | None, primary_email: str | None) -> None:
+        super().__init__()
+        self.details = {"email": email, "primary_email": primary_email}
+
+
+class RequiresCustomEmailServer(KnownError):
+    code = "REQUIRES_CUSTOM_EMAIL_SERVER"
+    status = 400
+    message = (
+        "This action requires a custom SMTP server. Configure one in the project's email settings."
+    )
+
+
+# --- multi-factor authentication (sec-mfa) --------------------------------------------------------
+class MultiFactorAuthenticationRequired(KnownError):
+    code = "MULTI_FACTOR_AUTHENTICATION_REQUIRED"
+    status = 400
+    message = "Multi-factor authentication is required for this user."
+
+    def __init__(self, *, attempt_code: str) -> None:
+        super().__init__()
+        self.details = {"attempt_code": attempt_code}
+
+
+class InvalidTotpCode(KnownError):
+    code = "INVALID_TOTP_CODE"
+    status = 400
+    message = "The TOTP code is invalid. Please try again."
+
+
+# --- password requirements ------------------------------------------------------------------------
+# Stack Auth has no code for "too common". The SDK turns a code it does not know into a thrown
+# "please update your SDK" error, whereas it returns PASSWORD_REQUIREMENTS_NOT_MET (the family's
+# own code, in its KnownErrors table; it is rebuilt from ``details.message``) as the result its
+# sign-up and password methods already expect. So the refusal is sent under the family's code, and
+# ``details.reason`` tells it apart from the family's other members for clients that care.
+class PasswordRequirementsNotMet(KnownError):
+    code = "PASSWORD_REQUIREMENTS_NOT_MET"
+    status = 400
+    message = "The password does not meet the project's requirements."
+
+    def __init__(self, *, message: str, reason: str) -> None:
+        super().__init__(message)
+        self.details = {"message": message, "reason": reason}
+
+
+PASSWORD_TOO_COMMON_REASON = "PASSWORD_TOO_COMMON"
+
+
+class PasswordTooCommon(PasswordRequirementsNotMet):
+    """PASSWORD_REQUIREMENTS_NOT_MET for a password found on the common-password list."""
+
+    def __init__(self) -> None:
+        super().__init__(
+            message="This password is too common. Choose a less predictable one.",
+            reason=PASSWORD_TOO_COMMON_REASON,
+        )
+
+
+# --- plain errors (text/plain) --------------------------------------------------------------------
+class UserAlreadyHasPassword(PlainError):
+    status = 400
+    message = "This user already has a password; change it with /auth/password/update."
+
+
+class ContactChannelNotFound(PlainError):
+    status = 404
+    message = "Contact channel not found."
+
+
+class ContactChannelToChangeNotFound(ContactChannelNotFound):
+    """Updating or deleting a channel that is not there is a 400, as upstream answers it."""
+
+    status = 400
+
+
+class ContactChannelAlreadyExists(PlainError):
+    status = 400
+    message = "This user already has a contact channel with this value."
+
+
+class EmailNoLongerOnAccount(PlainError):
+    status = 400
+    message = "The email address this code was sent to is no longer on the account."
+
+
+class OtpSignInNotEnabled(PlainError):
+    status = 403
+    message = "OTP sign-in is not enabled for this project."
+
+
+class AccountCreatedMeanwhile(PlainError):
+    """Sign-in by code lost a race with another sign-up of the same address; a retry signs in."""
+
+    status = 409
+    message = "The account for this email was created meanwhile; retry."
+
+
+class EmailTemplateNotFound(PlainError):
+    status = 404
+
+    def __init__(self, template_id: str) -> None:
+        super().__init__(f"Email template {template_id!r} not found.")

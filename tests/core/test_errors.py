@@ -1,0 +1,192 @@
+"""The error classes themselves: codes, statuses, detail keys, plain texts, ordinary definitions."""
+
+from __future__ import annotations
+
+import ast
+import inspect
+import json
+import pkgutil
+from collections import Counter
+from pathlib import Path
+from typing import TypeVar
+
+import pytest
+
+from authstack_core import errors
+from authstack_core.errors import KnownError, PlainError, StatusError
+
+E = TypeVar("E", bound=Exception)
+
+
+def _classes(base: type[E]) -> list[type[E]]:
+    found = {c for c in vars(errors).values() if isinstance(c, type) and issubclass(c, base)}
+    return sorted(found - {base, StatusError}, key=lambda c: c.__name__)
+
+
+KNOWN = _classes(KnownError)
+# A family member (e.g. PasswordTooCommon) is sent under its parent's code, with fixed details.
+OWN_CODE = [c for c in KNOWN if "code" in c.__dict__]
+PLAIN = _classes(PlainError)
+
+
+def _detail_params(cls: type[Exception]) -> list[str]:
+    params = inspect.signature(cls.__init__).parameters.values()
+    return [p.name for p in params if p.kind is p.KEYWORD_ONLY]
+
+
+def _instance(cls: type[Exception]) -> KnownError:
+    error = cls(**{name: f"value of {name}" for name in _detail_params(cls)})
+    assert isinstance(error, KnownError)
+    return error
+
+
+def test_the_package_defines_the_contracts_known_errors() -> None:
+    assert len(KNOWN) >= 66
+    assert {"SchemaError", "RedirectUrlNotWhitelisted", "PasswordRequirementsNotMet"} <= {
+        c.__name__ for c in KNOWN
+    }
+
+
+def test_every_known_code_is_defined_once() -> None:
+    """A subclass may refine an error under its parent's code (a family member), never reuse it."""
+    own_codes = Counter(c.code for c in OWN_CODE)
+    assert [code for code, n in own_codes.items() if n > 1] == []
+    for cls in set(KNOWN) - set(OWN_CODE):
+        assert cls.__mro__[1] in OWN_CODE, cls
+
+
+@pytest.mark.parametrize("cls", KNOWN, ids=lambda c: c.__name__)
+def test_known_error_has_code_status_and_message(cls: type[KnownError]) -> None:
+    assert cls.code.replace("_", "").isalpha()
+    assert cls.code.isupper()
+    assert 400 <= cls.status < 500
+    assert cls.message.endswith(".")
+
+
+@pytest.mark.parametrize("cls", OWN_CODE, ids=lambda c: c.__name__)
+def test_known_error_body_has_exactly_its_declared_details(cls: type[KnownError]) -> None:
+    error = _instance(cls)
+    body = error.body()
+    declared = _detail_params(cls)
+    if declared:
+        assert list(body) == ["code", "details", "error"]
+        assert error.details is not None
+        assert list(error.details) == declared
+    else:
+        assert list(body) == ["code", "error"]
+    assert body["code"] == cls.code
+    assert body["error"] == str(error)
+    json.dumps(body)
+
+
+def test_missing_or_misspelt_details_are_refused() -> None:
+    with pytest.raises(TypeError):
+        errors.TeamNotFound()  # type: ignore[call-arg]
+    with pytest.raises(TypeError):
+        errors.TeamNotFound(team=1)  # type: ignore[call-arg]
+    with pytest.raises(TypeError):
+        errors.UserNotFound(user_id="u")  # type: ignore[call-arg]
+
+
+def test_wire_names_and_texts_that_clients_rely_on() -> None:
+    assert errors.PasswordTooLong(maxLength=256).body() == {
+        "code": "PASSWORD_TOO_LONG",
+        "details": {"maxLength": 256},
+        "error": "The password is too long.",
+    }
+    schema = errors.SchemaError(message="limit must be positive")
+    assert schema.body() == {
+        "code": "SCHEMA_ERROR",
+        "details": {"message": "limit must be positive"},
+        "error": "limit must be positive",
+    }
+    common = errors.PasswordTooCommon()
+    assert isinstance(common, errors.PasswordRequirementsNotMet)
+    assert common.body() == {
+        "code": "PASSWORD_REQUIREMENTS_NOT_MET",
+        "details": {
+            "message": "This password is too common. Choose a less predictable one.",
+            "reason": "PASSWORD_TOO_COMMON",
+        },
+        "error": "This password is too common. Choose a less predictable one.",
+    }
+    restricted = errors.RestrictedUserNotAllowed("No.", restricted_reason=None)
+    assert restricted.body() == {
+        "code": "RESTRICTED_USER_NOT_ALLOWED",
+        "details": {"restricted_reason": None},
+        "error": "No.",
+    }
+    assert errors.BodyParsingError("Not JSON.").text == "Not JSON."
+
+
+# The domain's plain errors and the exact status and text/plain body each has always had.
+PLAIN_CASES: list[tuple[PlainError, int, str]] = [
+    (
+        errors.AccountCreatedMeanwhile(),
+        409,
+        "The account for this email was created meanwhile; retry.",
+    ),
+    (errors.ApiKeySetNotFound(), 404, "API key set not found."),
+    (errors.ApiKeysNotEnabled("team"), 400, "Team API keys are not enabled for this project."),
+    (errors.ClientNeedsTeamId(), 400, "team_id is required for client access."),
+    (
+        errors.ContactChannelAlreadyExists(),
+        400,
+        "This user already has a contact channel with this value.",
+    ),
+    (errors.ContactChannelNotFound(), 404, "Contact channel not found."),
+    (errors.ContactChannelToChangeNotFound(), 400, "Contact channel not found."),
+    (
+        errors.EmailNoLongerOnAccount(),
+        400,
+        "The email address this code was sent to is no longer on the account.",
+    ),
+    (errors.EmailTemplateNotFound("welcome"), 404, "Email template 'welcome' not found."),
+    (errors.InternalProjectUndeletable(), 400, "The internal project cannot be deleted."),
+    (errors.NotOwnApiKeys(), 403, "A client can only manage its own API keys."),
+    (
+        errors.NotOwnTeamMemberProfile(),
+        403,
+        "A client can only update its own team member profile.",
+    ),
+    (errors.OtpSignInNotEnabled(), 403, "OTP sign-in is not enabled for this project."),
+    (errors.SystemPermissionReadOnly(), 400, "System permissions cannot be changed or deleted."),
+    (
+        errors.UserAlreadyHasPassword(),
+        400,
+        "This user already has a password; change it with /auth/password/update.",
+    ),
+]
+
+
+@pytest.mark.parametrize(("error", "status", "text"), PLAIN_CASES, ids=lambda v: str(v)[:40])
+def test_plain_error_keeps_its_status_and_text(error: PlainError, status: int, text: str) -> None:
+    assert (error.status, error.text, str(error)) == (status, text, text)
+
+
+def test_every_plain_error_class_is_pinned() -> None:
+    assert sorted(type(e).__name__ for e, _, _ in PLAIN_CASES) == [c.__name__ for c in PLAIN]
+
+
+def test_status_error_takes_its_status_at_the_raise_site() -> None:
+    error = StatusError(418, "No coffee here.")
+    assert (error.status, error.text) == (418, "No coffee here.")
+    assert isinstance(error, PlainError)
+
+
+def test_every_error_is_an_ordinary_class_statement() -> None:
+    """No error is built with ``type(...)``: each is a ``class`` statement mypy can check."""
+    package = Path(errors.__file__).parent
+    defined: set[str] = set()
+    for info in pkgutil.iter_modules([str(package)]):
+        tree = ast.parse((package / f"{info.name}.py").read_text())
+        defined |= {node.name for node in ast.walk(tree) if isinstance(node, ast.ClassDef)}
+        calls = [
+            node
+            for node in ast.walk(tree)
+            if isinstance(node, ast.Call)
+            and isinstance(node.func, ast.Name)
+            and node.func.id == "type"
+        ]
+        assert calls == [], info.name
+    assert {c.__name__ for c in KNOWN + PLAIN} <= defined
