@@ -192,6 +192,8 @@ def main() -> int:
             "STACK_DB_POOL_MAX_SIZE": str(max(10, args.threads + 2)),
             "STACK_LOG_LEVEL": "warning",
             "STACK_LOG_FORMAT": "json",
+            # The sink listens on loopback, which the outbound guard refuses by default.
+            "STACK_OUTBOUND_ALLOW_PRIVATE_NETWORKS": "true",
         }
         migrate(db)
         seed(Settings(STACK_DATABASE_CONNECTION_STRING=db, STACK_SERVER_SECRET=SECRET))  # type: ignore[call-arg]

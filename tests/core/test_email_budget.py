@@ -8,9 +8,10 @@ import time
 import pytest
 from jinja2.sandbox import ImmutableSandboxedEnvironment
 
-from authstack_core import email_sandbox
+from authstack_core import email_budget
+from authstack_core.email_budget import Budget, BudgetExceeded
 from authstack_core.email_rendering import TemplateError, TemplateSource, check_template, render
-from authstack_core.email_sandbox import Budget, BudgetedSandbox, BudgetExceeded
+from authstack_core.email_sandbox import BudgetedSandbox
 
 NESTED_LOOPS = (
     "{% for a in range(1000) %}{% for b in range(1000) %}{% for c in range(1000) %}x"
@@ -81,7 +82,7 @@ def test_a_template_over_budget_is_refused_quickly_naming_the_limit(html: str) -
     assert message.startswith("html: over the rendering budget: "), message
     assert expected in message
     # Refused by the budget, not by running to the end (which takes minutes for most).
-    assert time.monotonic() - started < email_sandbox.RENDER_SECONDS + 5
+    assert time.monotonic() - started < email_budget.RENDER_SECONDS + 5
 
 
 @pytest.mark.parametrize(
@@ -106,7 +107,7 @@ def test_the_time_budget_stops_a_render_that_keeps_working() -> None:
         "{% macro f(n) %}{% if n > 0 %}{{ f(n - 1) }}{{ f(n - 1) }}{% endif %}{% endmacro %}"
         "{{ f(40) }}"
     )
-    with email_sandbox.activate(Budget(seconds=0.05)), pytest.raises(BudgetExceeded) as over:
+    with email_budget.activate(Budget(seconds=0.05)), pytest.raises(BudgetExceeded) as over:
         template.render()
     assert "takes longer than 0.05 s" in str(over.value)
 

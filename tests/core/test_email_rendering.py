@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 
 from authstack_core.crypto.sealing import Sealer, SealError
-from authstack_core.domain.emails import EmailConfigError, smtp_target
+from authstack_core.domain.email_delivery import EmailConfigError, smtp_target
 from authstack_core.email_rendering import (
     BUILTIN_TEMPLATES,
     TemplateError,

@@ -27,8 +27,9 @@ import anyio.to_thread
 import jinja2
 from jinja2.exceptions import SecurityError
 
-from authstack_core import email_sandbox
-from authstack_core.email_sandbox import MAX_VALUE_SIZE, Budget, BudgetedSandbox, BudgetExceeded
+from authstack_core import email_budget
+from authstack_core.email_budget import MAX_VALUE_SIZE, Budget, BudgetExceeded
+from authstack_core.email_sandbox import BudgetedSandbox
 
 MAX_TEMPLATE_CHARS = 100_000
 MAX_RENDERED_CHARS = MAX_VALUE_SIZE
@@ -200,7 +201,7 @@ def _one_line(text: str) -> str:
 def render(source: TemplateSource, variables: Mapping[str, Any]) -> RenderedEmail:
     """Render subject, HTML and text within one budget; raise TemplateError with a message
     safe to record (over budget: the message names the limit). Blocks: see render_off_loop."""
-    with email_sandbox.activate(Budget()):
+    with email_budget.activate(Budget()):
         html = _render(source.html, variables, html=True)
         text = (
             _render(source.text, variables, html=False)
@@ -229,7 +230,7 @@ def sample_variables(template_id: str | None) -> dict[str, Any]:
 def check_template(source: TemplateSource, template_id: str | None = None) -> None:
     """Compile and trial-render a template within one email's budget; raise TemplateError
     naming the part that failed. Blocks: see check_template_off_loop."""
-    with email_sandbox.activate(Budget()):
+    with email_budget.activate(Budget()):
         for part, text, html in (
             ("subject", source.subject, False),
             ("html", source.html, True),

@@ -17,19 +17,15 @@ thread cannot be killed, so the budget is enforced from inside the rendering, co
   list, dict or another namespace (it is the one mutable container, so a size measured once
   could grow behind a container's back).
 
-Over budget, rendering stops with ``BudgetExceeded`` naming the limit.
+The limits and the accounting live in ``email_budget``; this module wires them into Jinja. Over
+budget, rendering stops with ``BudgetExceeded`` naming the limit.
 """
 
 from __future__ import annotations
 
-import contextlib
 import functools
-import re
-import string
-import time
 import types
-from collections.abc import Callable, ItemsView, Iterable, Iterator, KeysView, ValuesView
-from contextvars import ContextVar
+from collections.abc import Callable, Iterable, Iterator
 from typing import Any
 
 import jinja2
@@ -42,12 +38,20 @@ from jinja2.sandbox import ImmutableSandboxedEnvironment
 from jinja2.utils import Namespace
 from jinja2.visitor import NodeTransformer
 
-MAX_VALUE_SIZE = 2_000_000  # characters: any value, flattened, and all output of one render
-MAX_STEPS = 100_000  # loop iterations, calls, filters, operators, comparisons, output pieces
-MAX_LOOP_ITERATIONS = 10_000  # over all loops of one render: nested loops multiply
-MAX_SIZE_ARGUMENT = 10_000  # a width, padding, batch or slice count given to a filter or method
-MAX_INT_BITS = 10_000  # numbers a template computes stay below ~3000 digits
-RENDER_SECONDS = 2.0  # wall-clock budget of one render (subject, HTML and text each)
+from authstack_core.email_budget import (
+    MAX_INT_BITS,
+    BudgetExceeded,
+    active_budget,
+    charge_step,
+    check_brace_format,
+    check_estimate,
+    check_int,
+    check_percent_format,
+    join_checked,
+    replace_estimate,
+    size_of,
+    sized,
+)
 
 # Internal filters the parser wraps around loop iterables, comparisons and tests, and around
 # values stored in a namespace. Filters live in their own namespace: a template cannot
@@ -111,190 +115,13 @@ _STR_METHODS = frozenset(
 )
 _PLUMBING_KWARGS = frozenset({"_loop_vars", "_block_vars", "caller"})
 _WIDTH_METHODS = frozenset({"center", "ljust", "rjust", "zfill"})
-_PERCENT_SPEC = re.compile(r"%(?:\([^)]*\))?[-#0 +]*(\*|\d*)(?:\.(\*|\d*))?[a-zA-Z%]")
-
-
-class BudgetExceeded(Exception):  # noqa: N818 (it is an error; the name reads better as is)
-    """The template went over its work, size or time budget; the message names the limit.
-
-    Deliberately not a subclass of the exceptions Jinja or Python code catch and turn into
-    ``Undefined`` or a default (TypeError, LookupError, AttributeError).
-    """
-
-
-class Budget:
-    """What one render may still spend. Set for the duration of a render with ``activate``."""
-
-    __slots__ = ("_sizes", "deadline", "iterations", "output", "seconds", "steps")
-
-    def __init__(self, seconds: float = RENDER_SECONDS) -> None:
-        self.seconds = seconds
-        self.deadline = time.monotonic() + seconds
-        self.steps = 0
-        self.iterations = 0
-        self.output = 0
-        # id -> (object, size). Holding the object keeps its id from being reused while cached.
-        self._sizes: dict[int, tuple[object, int]] = {}
-
-    def step(self) -> None:
-        self.steps += 1
-        if self.steps > MAX_STEPS:
-            raise BudgetExceeded(f"the template takes more than {MAX_STEPS} steps to render")
-        if time.monotonic() > self.deadline:
-            raise BudgetExceeded(f"the template takes longer than {self.seconds:g} s to render")
-
-    def iteration(self) -> None:
-        self.iterations += 1
-        if self.iterations > MAX_LOOP_ITERATIONS:
-            raise BudgetExceeded(
-                f"the template's loops run more than {MAX_LOOP_ITERATIONS} times in all"
-            )
-        self.step()
-
-    def emit(self, piece: str) -> str:
-        self.output += len(piece)
-        if self.output > MAX_VALUE_SIZE:
-            raise BudgetExceeded(f"the template writes more than {MAX_VALUE_SIZE} characters")
-        self.step()
-        return piece
-
-    def cached_size(self, value: object) -> int | None:
-        hit = self._sizes.get(id(value))
-        return hit[1] if hit is not None else None
-
-    def remember_size(self, value: object, size: int) -> None:
-        self._sizes[id(value)] = (value, size)
-
-
-_BUDGET: ContextVar[Budget | None] = ContextVar("email_render_budget", default=None)
-
-
-@contextlib.contextmanager
-def activate(budget: Budget) -> Iterator[Budget]:
-    """Charge the renders made inside the block (in this thread or task) to ``budget``."""
-    token = _BUDGET.set(budget)
-    try:
-        yield budget
-    finally:
-        _BUDGET.reset(token)
-
-
-def _step() -> None:
-    budget = _BUDGET.get()
-    if budget is not None:
-        budget.step()
-
-
-def _too_big(what: str) -> BudgetExceeded:
-    return BudgetExceeded(f"{what} would exceed {MAX_VALUE_SIZE} characters")
-
-
-# --- sizes ----------------------------------------------------------------------------------------
-
-
-def size_of(value: Any) -> int:
-    """About how many characters ``value`` takes as text (containers flattened); raise
-    BudgetExceeded over MAX_VALUE_SIZE, and SecurityError for a namespace inside a container."""
-    size = _size(value, _BUDGET.get(), inside=False)
-    if size > MAX_VALUE_SIZE:
-        raise _too_big("a value")
-    return size
-
-
-def _size(value: Any, budget: Budget | None, *, inside: bool) -> int:
-    if isinstance(value, str):
-        return len(value)
-    if isinstance(value, bool) or value is None or isinstance(value, float):
-        return 8
-    if isinstance(value, int):
-        return value.bit_length() // 3 + 1
-    if isinstance(value, Namespace):
-        if inside:
-            raise SecurityError("a namespace cannot be stored in a list, dict or namespace")
-        # Not cached: a namespace changes. Its values are plain (checked when stored), so this
-        # costs one cached lookup per attribute.
-        attrs: dict[str, Any] = object.__getattribute__(value, "_Namespace__attrs")
-        return 16 + sum(len(k) + 4 + _size(v, budget, inside=True) for k, v in attrs.items())
-    if isinstance(value, list | tuple | set | frozenset | dict | KeysView | ValuesView | ItemsView):
-        cached = budget.cached_size(value) if budget is not None else None
-        if cached is not None:
-            return cached
-        items: Iterable[Any] = (
-            (x for kv in value.items() for x in kv) if isinstance(value, dict) else value
-        )  # a dict view prints the dict's items: measured like a list of them
-        size = 2
-        for item in items:
-            # repr() of a string in a container may escape each character (up to 4x longer).
-            size += 2 + (4 * len(item) if isinstance(item, str) else 0)
-            size += _size(item, budget, inside=True) if not isinstance(item, str) else 0
-            if size > MAX_VALUE_SIZE:
-                raise _too_big("a list or dict")
-        if budget is not None:
-            budget.remember_size(value, size)
-        return size
-    return 64  # Undefined, macros, loop and cycler objects, ranges: short when printed
-
-
-def _sized(value: Any) -> Any:
-    size_of(value)
-    return value
-
-
-def _check_int(name: str, value: Any) -> None:
-    if isinstance(value, int) and not isinstance(value, bool) and abs(value) > MAX_SIZE_ARGUMENT:
-        raise BudgetExceeded(f"{name} is limited to {MAX_SIZE_ARGUMENT} in emails")
-
-
-def _check_estimate(what: str, estimate: int) -> None:
-    if estimate > MAX_VALUE_SIZE:
-        raise _too_big(what)
-
-
-def _replace_estimate(text: str, old: Any, new: Any, count: Any = -1) -> int:
-    if not isinstance(old, str) or not isinstance(new, str):
-        return len(text)
-    hits = text.count(old) if old else len(text) + 1
-    if isinstance(count, int) and count >= 0:
-        hits = min(hits, count)
-    return len(text) + hits * max(0, len(new) - len(old))
-
-
-def _join_checked(sep: str, items: Any) -> list[Any]:
-    listed = list(items)
-    total = len(sep) * max(0, len(listed) - 1) + sum(size_of(item) for item in listed)
-    _check_estimate("the joined text", total)
-    return listed
-
-
-def _check_percent_format(fmt: str, values: Any) -> None:
-    specs = 0
-    for match in _PERCENT_SPEC.finditer(fmt):
-        specs += 1
-        for number in match.groups():
-            if number == "*" or (number and int(number) > MAX_SIZE_ARGUMENT):
-                raise BudgetExceeded(f"format widths are limited to {MAX_SIZE_ARGUMENT}")
-    # Each conversion prints at most all of the values (a mapping may be named repeatedly).
-    _check_estimate("the formatted text", len(fmt) + specs * size_of(values))
-
-
-def _check_brace_format(fmt: str, args: Any, kwargs: Any) -> None:
-    fields = 0
-    for _, field, spec, _ in string.Formatter().parse(fmt):
-        if field is None:
-            continue
-        fields += 1
-        if spec and (
-            "{" in spec or any(int(n) > MAX_SIZE_ARGUMENT for n in re.findall(r"\d+", spec))
-        ):
-            raise BudgetExceeded(f"format widths are limited to {MAX_SIZE_ARGUMENT}")
-    _check_estimate("the formatted text", len(fmt) + fields * (size_of(args) + size_of(kwargs)))
 
 
 # --- filters --------------------------------------------------------------------------------------
 
 
 def _loop_filter(iterable: Any) -> Iterator[Any]:
-    budget = _BUDGET.get()
+    budget = active_budget()
     for item in iterable:
         if budget is not None:
             budget.iteration()
@@ -302,14 +129,14 @@ def _loop_filter(iterable: Any) -> Iterator[Any]:
 
 
 def _step_filter(value: Any) -> Any:
-    _step()
+    charge_step()
     return value
 
 
 @jinja2.pass_eval_context
 def _concat_filter(eval_ctx: EvalContext, *parts: Any) -> str:
-    _step()
-    _check_estimate("the joined text", sum(size_of(part) for part in parts))
+    charge_step()
+    check_estimate("the joined text", sum(size_of(part) for part in parts))
     joined: str = markup_join(parts) if eval_ctx.autoescape else str_join(parts)
     size_of(joined)
     return joined
@@ -318,7 +145,7 @@ def _concat_filter(eval_ctx: EvalContext, *parts: Any) -> str:
 def _ns_value_filter(value: Any) -> Any:
     if isinstance(value, Namespace):
         raise SecurityError("a namespace cannot be stored in a list, dict or namespace")
-    return _sized(value)
+    return sized(value)
 
 
 def _filter_prechecks(name: str, value: Any, args: tuple[Any, ...], kw: dict[str, Any]) -> None:
@@ -329,22 +156,22 @@ def _filter_prechecks(name: str, value: Any, args: tuple[Any, ...], kw: dict[str
 
     sizes = {"center": (0, "width"), "batch": (0, "linecount"), "slice": (0, "slices")}
     if name in sizes:
-        _check_int(f"the {name} filter's size", arg(*sizes[name]))
+        check_int(f"the {name} filter's size", arg(*sizes[name]))
     elif name == "indent":
         width = arg(0, "width", 4)
-        _check_int("the indent width", width)
+        check_int("the indent width", width)
         pad = len(width) if isinstance(width, str) else width if isinstance(width, int) else 0
         lines = str(value).count("\n") + 1
-        _check_estimate("the indented text", len(str(value)) + lines * max(0, pad))
+        check_estimate("the indented text", len(str(value)) + lines * max(0, pad))
     elif name == "wordwrap":
         width, wrap = arg(0, "width", 79), arg(2, "wrapstring")
         if isinstance(wrap, str) and isinstance(width, int):
             lines = len(str(value)) // max(1, width) + str(value).count("\n") + 1
-            _check_estimate("the wrapped text", len(str(value)) + lines * len(wrap))
+            check_estimate("the wrapped text", len(str(value)) + lines * len(wrap))
     elif name == "replace" and isinstance(value, str):
-        _check_estimate("the replaced text", _replace_estimate(value, *args[:3]))
+        check_estimate("the replaced text", replace_estimate(value, *args[:3]))
     elif name == "format" and isinstance(value, str):
-        _check_percent_format(value, kw or args)
+        check_percent_format(value, kw or args)
     elif name == "tojson":
         indent = arg(0, "indent")
         if isinstance(indent, int) and indent > 8:
@@ -361,16 +188,16 @@ def _budgeted_filter(name: str, func: Callable[..., Any]) -> Callable[..., Any]:
 
     @functools.wraps(func)
     def wrapper(*args: Any, **kwargs: Any) -> Any:
-        _step()
+        charge_step()
         value, rest = (args[skip], args[skip + 1 :]) if len(args) > skip else (None, ())
         for item in (*args[skip:], *kwargs.values()):
             size_of(item)
         _filter_prechecks(name, value, rest, kwargs)
         if name == "join":
             sep = rest[0] if rest else kwargs.get("d", "")
-            listed = _join_checked(str(sep), value)
+            listed = join_checked(str(sep), value)
             args = (*args[:skip], listed, *rest)
-        return _sized(func(*args, **kwargs))
+        return sized(func(*args, **kwargs))
 
     return wrapper
 
@@ -471,7 +298,7 @@ class BudgetedSandbox(ImmutableSandboxedEnvironment):
         self.filters[_LOOP] = _loop_filter
         self.filters[_STEP] = _step_filter
         self.filters[_NS_VALUE] = _ns_value_filter
-        self.filters[_SIZED] = _sized
+        self.filters[_SIZED] = sized
         self.filters[_CONCAT] = _concat_filter
         self.globals.pop("lipsum", None)  # lipsum(10**6) is a memory bomb; emails need no filler
         self.globals["namespace"] = _namespace
@@ -479,11 +306,11 @@ class BudgetedSandbox(ImmutableSandboxedEnvironment):
     # Called by the generated code (see _BudgetedCodeGenerator).
     @staticmethod
     def email_sized(value: Any) -> Any:
-        return _sized(value)
+        return sized(value)
 
     @staticmethod
     def email_emit(piece: str) -> str:
-        budget = _BUDGET.get()
+        budget = active_budget()
         return budget.emit(piece) if budget is not None else piece
 
     def _parse(self, source: str, name: str | None, filename: str | None) -> nodes.Template:
@@ -493,21 +320,21 @@ class BudgetedSandbox(ImmutableSandboxedEnvironment):
         return tree
 
     def getattr(self, obj: Any, attribute: str) -> Any:
-        _step()
+        charge_step()
         return super().getattr(obj, attribute)
 
     def getitem(self, obj: Any, argument: Any) -> Any:
-        _step()
+        charge_step()
         return super().getitem(obj, argument)
 
     def call_binop(self, context: Context, operator: str, left: Any, right: Any) -> Any:
-        _step()
+        charge_step()
         left_size, right_size = size_of(left), size_of(right)
         numbers = (int, float)
         if operator == "*":
             seq, times = (left, right) if isinstance(right, int) else (right, left)
             if isinstance(seq, str | list | tuple) and isinstance(times, int):
-                _check_estimate("the repeated value", size_of(seq) * max(0, times))
+                check_estimate("the repeated value", size_of(seq) * max(0, times))
             elif (
                 isinstance(left, int)
                 and isinstance(right, int)
@@ -518,10 +345,10 @@ class BudgetedSandbox(ImmutableSandboxedEnvironment):
             if abs(left) > 1 and right > 0 and left.bit_length() * right > MAX_INT_BITS:
                 raise BudgetExceeded("the number would be too large")
         elif operator == "%" and isinstance(left, str):
-            _check_percent_format(left, right)
+            check_percent_format(left, right)
         elif operator == "+" and not (isinstance(left, numbers) and isinstance(right, numbers)):
-            _check_estimate("the joined value", left_size + right_size)
-        return _sized(super().call_binop(context, operator, left, right))
+            check_estimate("the joined value", left_size + right_size)
+        return sized(super().call_binop(context, operator, left, right))
 
     def wrap_str_format(self, value: Any) -> Callable[..., str] | None:
         wrapped = super().wrap_str_format(value)
@@ -532,20 +359,20 @@ class BudgetedSandbox(ImmutableSandboxedEnvironment):
 
         @functools.wraps(wrapped)
         def checked(*args: Any, **kwargs: Any) -> str:
-            _check_brace_format(fmt, args, kwargs if not is_map else args)
+            check_brace_format(fmt, args, kwargs if not is_map else args)
             return wrapped(*args, **kwargs)
 
         return checked
 
     def call(__self, __context: Context, __obj: Any, *args: Any, **kwargs: Any) -> Any:  # noqa: N805
-        _step()
+        charge_step()
         for key, value in (*enumerate(args), *kwargs.items()):
             if key not in _PLUMBING_KWARGS:  # loop and block variables Jinja passes to macros
                 size_of(value)
         owner = getattr(__obj, "__self__", None)
         if isinstance(owner, str) and isinstance(__obj, types.BuiltinMethodType | types.MethodType):
             args = _check_str_method(owner, __obj.__name__, args, kwargs)
-        return _sized(super().call(__context, __obj, *args, **kwargs))
+        return sized(super().call(__context, __obj, *args, **kwargs))
 
 
 def _check_str_method(
@@ -554,9 +381,9 @@ def _check_str_method(
     if name not in _STR_METHODS:
         raise SecurityError(f"str.{name}() is not available in emails")
     if name in _WIDTH_METHODS:
-        _check_int(f"str.{name}()'s width", args[0] if args else kw.get("width"))
+        check_int(f"str.{name}()'s width", args[0] if args else kw.get("width"))
     elif name == "replace":
-        _check_estimate("the replaced text", _replace_estimate(text, *args[:3]))
+        check_estimate("the replaced text", replace_estimate(text, *args[:3]))
     elif name == "join" and args:
-        args = (_join_checked(text, args[0]), *args[1:])
+        args = (join_checked(text, args[0]), *args[1:])
     return args

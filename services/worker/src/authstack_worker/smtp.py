@@ -22,7 +22,7 @@ from email.utils import formatdate
 import aiosmtplib
 import structlog
 
-from authstack_core.domain.emails import Delivery
+from authstack_core.domain.email_delivery import Delivery
 from authstack_core.models.emails import SmtpTarget
 from authstack_core.outbound import OutboundAddressError, connect_tcp, resolve_public
 

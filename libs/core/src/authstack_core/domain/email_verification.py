@@ -8,7 +8,7 @@ from typing import Any
 from psycopg import AsyncConnection
 
 from authstack_core.db.queries import email_verification as q
-from authstack_core.domain import emails, verification
+from authstack_core.domain import email_outbox, verification
 from authstack_core.domain.context import Deps
 from authstack_core.domain.verification import CodeType
 from authstack_core.email_address import email_key
@@ -49,7 +49,7 @@ async def queue_verification_email(
         method={"email": email},
         redirect_url=callback_url,
     )
-    return await emails.queue_email(
+    return await email_outbox.queue_email(
         conn,
         deps,
         tenancy_id=_tenancy(project),
@@ -96,7 +96,7 @@ async def send_verification_code(
             email=channel.value,
             callback_url=callback_url,
         )
-    await emails.enqueue_emails(deps, [outbox_id])
+    await email_outbox.enqueue_emails(deps, [outbox_id])
 
 
 async def verify(deps: Deps, project: ProjectRow, code: str) -> None:

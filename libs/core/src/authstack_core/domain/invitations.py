@@ -14,7 +14,7 @@ from authstack_core.db.queries import contact_channels as channels_q
 from authstack_core.db.queries import invitations as q
 from authstack_core.db.queries import teams as teams_q
 from authstack_core.db.queries import users as users_q
-from authstack_core.domain import emails, verification
+from authstack_core.domain import email_outbox, verification
 from authstack_core.domain.context import Deps
 from authstack_core.domain.permissions import require_team_permission
 from authstack_core.domain.teams import add_member_in
@@ -74,7 +74,7 @@ async def send_invitation(
         )
         invitation_id = await q.select_code_id(conn, project.id, BRANCH, sha256_bytes(code))
         assert invitation_id is not None
-        outbox_id = await emails.queue_email(
+        outbox_id = await email_outbox.queue_email(
             conn,
             deps,
             tenancy_id=_tenancy(project),
@@ -84,7 +84,7 @@ async def send_invitation(
                 conn, project, team, verification.link_with_code(callback_url, code), acting_user_id
             ),
         )
-    await emails.enqueue_emails(deps, [outbox_id])  # after commit; the cron step is the backstop
+    await email_outbox.enqueue_emails(deps, [outbox_id])  # after commit; the cron step backs it up
     return str(invitation_id)
 
 

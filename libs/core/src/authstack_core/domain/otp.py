@@ -19,7 +19,7 @@ from psycopg.errors import UniqueViolation
 
 from authstack_core.db.queries import email_verification as email_q
 from authstack_core.db.queries import users as users_q
-from authstack_core.domain import emails, mfa, users, verification
+from authstack_core.domain import email_outbox, mfa, users, verification
 from authstack_core.domain.context import Deps
 from authstack_core.domain.sessions import IssuedSession
 from authstack_core.domain.verification import CodeType
@@ -91,7 +91,7 @@ async def _send_sign_in_code(
             expires_in=timedelta(seconds=deps.settings.sign_in_code_lifetime),
             redirect_url=callback_url,
         )
-        outbox_id = await emails.queue_email(
+        outbox_id = await email_outbox.queue_email(
             conn,
             deps,
             tenancy_id=tenancy_id,
@@ -103,7 +103,7 @@ async def _send_sign_in_code(
                 "otp": verification.otp_of(code),
             },
         )
-    await emails.enqueue_emails(deps, [outbox_id])
+    await email_outbox.enqueue_emails(deps, [outbox_id])
     return verification.nonce_of(code)
 
 

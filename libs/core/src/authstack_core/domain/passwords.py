@@ -16,7 +16,7 @@ from authstack_core.crypto.codes import sha256_bytes
 from authstack_core.db.queries import email_verification as email_q
 from authstack_core.db.queries import sessions as session_q
 from authstack_core.db.queries import users as users_q
-from authstack_core.domain import emails, verification
+from authstack_core.domain import email_outbox, verification
 from authstack_core.domain.context import Deps
 from authstack_core.domain.users import check_password_rules
 from authstack_core.domain.verification import CodeType
@@ -75,7 +75,7 @@ async def send_reset_code(
                     expires_in=timedelta(seconds=deps.settings.password_reset_code_lifetime),
                     redirect_url=callback_url,
                 )
-                outbox_id = await emails.queue_email(
+                outbox_id = await email_outbox.queue_email(
                     conn,
                     deps,
                     tenancy_id=tenancy_id,
@@ -87,7 +87,7 @@ async def send_reset_code(
                     },
                 )
         if outbox_id is not None:
-            await emails.enqueue_emails(deps, [outbox_id])
+            await email_outbox.enqueue_emails(deps, [outbox_id])
     finally:
         floor = RESET_ANSWER_FLOOR_SECONDS + random.uniform(0, RESET_ANSWER_JITTER_SECONDS)  # noqa: S311
         await asyncio.sleep(max(0.0, floor - (time.monotonic() - started)))

@@ -20,7 +20,7 @@ from authstack_core.db.queries import email_verification as email_q
 from authstack_core.db.queries import sessions as session_q
 from authstack_core.db.queries import teams as teams_q
 from authstack_core.db.queries import users as q
-from authstack_core.domain import email_verification, emails, mfa, verification
+from authstack_core.domain import email_outbox, email_verification, mfa, verification
 from authstack_core.domain.context import Deps
 from authstack_core.domain.permissions import grant_sign_up_defaults_in
 from authstack_core.domain.sessions import IssuedSession, create_session_in
@@ -234,7 +234,7 @@ async def sign_up_with_password(
                 email=email, would_work_if_email_was_verified=False
             ) from None
         raise
-    await emails.enqueue_emails(deps, outbox_ids)
+    await email_outbox.enqueue_emails(deps, outbox_ids)
     return session
 
 

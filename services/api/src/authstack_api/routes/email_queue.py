@@ -9,7 +9,7 @@ from litestar import Request, Response, get
 from authstack_api.auth import deps_of
 from authstack_api.responses import json_response
 from authstack_core.crypto.codes import constant_time_equal
-from authstack_core.domain import emails
+from authstack_core.domain import email_queue as emails  # rename the calls once handlers settle
 from authstack_core.errors import StatusError
 
 

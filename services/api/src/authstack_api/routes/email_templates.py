@@ -10,7 +10,7 @@ from msgspec import UNSET, Meta, UnsetType
 from authstack_api.auth import authenticate, deps_of, require
 from authstack_api.responses import SUCCESS, json_response
 from authstack_api.schemas import Strict, changes_of
-from authstack_core.domain import emails
+from authstack_core.domain import email_templates as emails  # rename the calls once handlers settle
 from authstack_core.email_rendering import MAX_TEMPLATE_CHARS
 from authstack_core.errors import SchemaError
 

@@ -7,7 +7,7 @@ import asyncio
 import dramatiq
 import structlog
 
-from authstack_core.domain import emails
+from authstack_core.domain import email_delivery
 from authstack_core.domain.context import Deps
 from authstack_core.jobs import SEND_EMAIL
 from authstack_worker.smtp import SmtpDeliveryError, SmtpPool
@@ -27,7 +27,7 @@ class EmailDelivery:
         self.smtp = smtp
 
     async def deliver(self, outbox_id: str) -> None:
-        delivery = await emails.claim_delivery(self.deps, outbox_id)
+        delivery = await email_delivery.claim_delivery(self.deps, outbox_id)
         if delivery is None:
             return  # not due, already done, held by another worker, or recorded as skipped/failed
         bound = structlog.contextvars.bound_contextvars(
@@ -37,13 +37,13 @@ class EmailDelivery:
             try:
                 response = await self.smtp.send(delivery)
             except SmtpDeliveryError as failure:
-                await emails.record_failure(
+                await email_delivery.record_failure(
                     self.deps, delivery, str(failure), temporary=failure.temporary
                 )
                 return
             for pause in (*_RECORD_TRIES, None):
                 try:
-                    await emails.record_sent(self.deps, delivery, response)
+                    await email_delivery.record_sent(self.deps, delivery, response)
                 except Exception:
                     if pause is None:
                         raise
