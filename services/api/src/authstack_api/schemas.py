@@ -351,8 +351,18 @@ class ApiKeyCheck(Strict):
     api_key: Annotated[str, Meta(max_length=512)]
 
 
+def changes_as(update: msgspec.Struct, changes: type[T]) -> T:
+    """A validated PATCH body as the core's change object: the fields it sent, the rest UNSET.
+
+    The body's own type did the checking (constraints, normalised emails); this only carries
+    the sent values, nested structs included, into the type the domain and queries take.
+    """
+    return msgspec.convert(msgspec.to_builtins(update), changes)
+
+
 def changes_of(update: msgspec.Struct) -> dict[str, Any]:
-    """The fields a PATCH body actually sent, as plain values."""
+    """The fields a PATCH body actually sent, as plain values (email templates only; every
+    other PATCH goes through ``changes_as``)."""
     out: dict[str, Any] = {}
     for name in update.__struct_fields__:
         value = getattr(update, name)
