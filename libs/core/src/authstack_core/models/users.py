@@ -163,70 +163,52 @@ class RiskScores(msgspec.Struct):
     sign_up: SignUpRiskScores
 
 
-class UserChanges(msgspec.Struct, kw_only=True):
-    """A user PATCH as sent, by wire field name; UNSET leaves a field as is."""
+class _StoredAsSent(msgspec.Struct, kw_only=True):
+    """User fields a PATCH stores as sent: one name on the wire and in ``users``."""
 
     display_name: str | None | UnsetType = UNSET
     profile_image_url: str | None | UnsetType = UNSET
     client_metadata: Any | UnsetType = UNSET
     client_read_only_metadata: Any | UnsetType = UNSET
     server_metadata: Any | UnsetType = UNSET
-    selected_team_id: str | None | UnsetType = UNSET
-    totp_secret_base64: str | None | UnsetType = UNSET
     otp_auth_enabled: bool | UnsetType = UNSET
     passkey_auth_enabled: bool | UnsetType = UNSET
-    primary_email: str | None | UnsetType = UNSET
-    primary_email_verified: bool | UnsetType = UNSET
-    primary_email_auth_enabled: bool | UnsetType = UNSET
-    password: str | None | UnsetType = UNSET
-    password_hash: str | None | UnsetType = UNSET
     is_anonymous: bool | UnsetType = UNSET
     restricted_by_admin: bool | UnsetType = UNSET
     restricted_by_admin_reason: str | None | UnsetType = UNSET
     restricted_by_admin_private_details: str | None | UnsetType = UNSET
     country_code: str | None | UnsetType = UNSET
+
+
+class UserColumns(_StoredAsSent, kw_only=True):
+    """The ``users`` columns a PATCH may set (field name = column name); UNSET leaves one."""
+
+    risk_score_bot: int | UnsetType = UNSET
+    risk_score_free_trial_abuse: int | UnsetType = UNSET
+    requires_totp_mfa: bool | UnsetType = UNSET
+    totp_secret: bytes | None | UnsetType = UNSET
+    totp_last_used_step: int | None | UnsetType = UNSET
+
+
+class UserChanges(_StoredAsSent, kw_only=True):
+    """A user PATCH as sent, by wire field name; UNSET leaves a field as is."""
+
+    selected_team_id: str | None | UnsetType = UNSET
+    totp_secret_base64: str | None | UnsetType = UNSET
+    primary_email: str | None | UnsetType = UNSET
+    primary_email_verified: bool | UnsetType = UNSET
+    primary_email_auth_enabled: bool | UnsetType = UNSET
+    password: str | None | UnsetType = UNSET
+    password_hash: str | None | UnsetType = UNSET
     risk_scores: RiskScores | UnsetType = UNSET
 
     def columns(self) -> UserColumns:
         """The ``users`` columns set as sent, risk scores flattened. The TOTP secret is left to
         the domain, which parses it; the email, team and password live in other tables."""
         columns = UserColumns(
-            display_name=self.display_name,
-            profile_image_url=self.profile_image_url,
-            client_metadata=self.client_metadata,
-            client_read_only_metadata=self.client_read_only_metadata,
-            server_metadata=self.server_metadata,
-            otp_auth_enabled=self.otp_auth_enabled,
-            passkey_auth_enabled=self.passkey_auth_enabled,
-            is_anonymous=self.is_anonymous,
-            restricted_by_admin=self.restricted_by_admin,
-            restricted_by_admin_reason=self.restricted_by_admin_reason,
-            restricted_by_admin_private_details=self.restricted_by_admin_private_details,
-            country_code=self.country_code,
+            **{name: getattr(self, name) for name in _StoredAsSent.__struct_fields__}
         )
         if self.risk_scores is not UNSET:
             columns.risk_score_bot = self.risk_scores.sign_up.bot
             columns.risk_score_free_trial_abuse = self.risk_scores.sign_up.free_trial_abuse
         return columns
-
-
-class UserColumns(msgspec.Struct, kw_only=True):
-    """The ``users`` columns a PATCH may set (field name = column name); UNSET leaves one."""
-
-    display_name: str | None | UnsetType = UNSET
-    profile_image_url: str | None | UnsetType = UNSET
-    client_metadata: Any | UnsetType = UNSET
-    client_read_only_metadata: Any | UnsetType = UNSET
-    server_metadata: Any | UnsetType = UNSET
-    otp_auth_enabled: bool | UnsetType = UNSET
-    passkey_auth_enabled: bool | UnsetType = UNSET
-    is_anonymous: bool | UnsetType = UNSET
-    restricted_by_admin: bool | UnsetType = UNSET
-    restricted_by_admin_reason: str | None | UnsetType = UNSET
-    restricted_by_admin_private_details: str | None | UnsetType = UNSET
-    country_code: str | None | UnsetType = UNSET
-    risk_score_bot: int | UnsetType = UNSET
-    risk_score_free_trial_abuse: int | UnsetType = UNSET
-    requires_totp_mfa: bool | UnsetType = UNSET
-    totp_secret: bytes | None | UnsetType = UNSET
-    totp_last_used_step: int | None | UnsetType = UNSET

@@ -35,7 +35,6 @@ from authstack_core.errors import (
     UserAuthenticationRequired,
 )
 from authstack_core.models.teams import (
-    MemberProfileChanges,
     NewTeam,
     TeamChanges,
     membership_json,
@@ -260,15 +259,14 @@ async def update_member_profile(
     auth = require(await authenticate(request), "client", "server", "admin")
     if auth.type == "client" and auth.user is None:
         raise CannotGetOwnUserWithoutUser()
-    changes = changes_as(data, MemberProfileChanges)
     if auth.type == "client":
-        _check_client_image(changes.profile_image_url)
+        _check_client_image(data.profile_image_url)
     profile = await teams.update_member_profile(
         deps_of(request),
         auth.project,
         check_uuid(team_id, "team_id"),
         user_id_param(auth, user_id),
-        changes,
+        data,
         acting_user_id=acting_client(auth),
     )
     return json_response(profile.json(auth.type, auth.project.config))

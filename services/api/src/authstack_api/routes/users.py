@@ -59,7 +59,7 @@ async def update_me(request: Request[Any, Any, Any], data: dict[str, Any]) -> Re
     if auth.type == "client":
         changes = _client_changes(data, where)
     else:
-        changes = changes_as(convert(data, ServerUserUpdate, where), UserChanges)
+        changes = convert(data, ServerUserUpdate, where)
     try:
         row = await users.update_user(deps_of(request), auth.project, user_id, changes)
     except UserNotFound:
@@ -195,8 +195,7 @@ async def update_user(
     request: Request[Any, Any, Any], user_id: str, data: ServerUserUpdate
 ) -> Response[bytes]:
     auth, target = await _server_target(request, user_id)
-    changes = changes_as(data, UserChanges)
-    row = await users.update_user(deps_of(request), auth.project, target, changes)
+    row = await users.update_user(deps_of(request), auth.project, target, data)
     return json_response(row.json(auth.type, auth.project.config))
 
 
