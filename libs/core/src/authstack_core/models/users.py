@@ -76,15 +76,11 @@ class UserRow:
 
     def json(self, audience: Audience, config: ProjectConfig) -> dict[str, Any]:
         """The user as ``audience`` sees it under the project's ``config``."""
-        verification = config.require_email_verification
-        if audience == "client":
-            return self.client_json(require_email_verification=verification)
-        return self.server_json(require_email_verification=verification)
-
-    def client_json(self, *, require_email_verification: bool) -> dict[str, Any]:
-        reason = self.restricted_reason(require_email_verification=require_email_verification)
+        reason = self.restricted_reason(
+            require_email_verification=config.require_email_verification
+        )
         team = self.selected_team()
-        return {
+        out = {
             "id": self.id,
             "primary_email": self.primary_email,
             "primary_email_verified": self.primary_email_verified,
@@ -97,7 +93,7 @@ class UserRow:
             "auth_with_email": self.has_password or self.otp_auth_enabled,
             "oauth_providers": [],
             "selected_team_id": self.team_id,
-            "selected_team": team.json("client") if team is not None else None,
+            "selected_team": team.json(audience) if team is not None else None,
             "requires_totp_mfa": self.requires_totp_mfa,
             "otp_auth_enabled": self.otp_auth_enabled,
             "passkey_auth_enabled": self.passkey_auth_enabled,
@@ -107,24 +103,20 @@ class UserRow:
             "restricted_by_admin": self.restricted_by_admin,
             "restricted_by_admin_reason": self.restricted_by_admin_reason,
         }
-
-    def server_json(self, *, require_email_verification: bool) -> dict[str, Any]:
-        out = self.client_json(require_email_verification=require_email_verification)
-        team = self.selected_team()
-        out.update(
-            selected_team=team.json("server") if team is not None else None,
-            primary_email_auth_enabled=self.primary_email_auth_enabled,
-            server_metadata=self.server_metadata,
-            last_active_at_millis=millis(self.last_active_at),
-            restricted_by_admin_private_details=self.restricted_by_admin_private_details,
-            country_code=self.country_code,
-            risk_scores={
-                "sign_up": {
-                    "bot": self.risk_score_bot,
-                    "free_trial_abuse": self.risk_score_free_trial_abuse,
-                }
-            },
-        )
+        if audience == "client":
+            return out
+        # The server shape adds fields after the client's, in this order.
+        out["primary_email_auth_enabled"] = self.primary_email_auth_enabled
+        out["server_metadata"] = self.server_metadata
+        out["last_active_at_millis"] = millis(self.last_active_at)
+        out["restricted_by_admin_private_details"] = self.restricted_by_admin_private_details
+        out["country_code"] = self.country_code
+        out["risk_scores"] = {
+            "sign_up": {
+                "bot": self.risk_score_bot,
+                "free_trial_abuse": self.risk_score_free_trial_abuse,
+            }
+        }
         return out
 
 
