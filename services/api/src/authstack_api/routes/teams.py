@@ -34,11 +34,7 @@ from authstack_core.errors import (
     StatusError,
     UserAuthenticationRequired,
 )
-from authstack_core.models.teams import (
-    NewTeam,
-    TeamChanges,
-    membership_json,
-)
+from authstack_core.models.teams import NewTeam, TeamChanges, membership_json
 
 MAX_PAGE = 1000
 
