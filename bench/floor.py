@@ -133,8 +133,7 @@ class Floor:
             row = await select_user(conn, project.tenancy_id, claims.user_id)
         if row is None:
             return None
-        verification = project.config.require_email_verification
-        return msgspec.json.encode(row.client_json(require_email_verification=verification))
+        return msgspec.json.encode(row.json("client", project.config))
 
 
 class _Deps:

@@ -9,6 +9,9 @@ from msgspec import UNSET, Meta, UnsetType
 
 from authstack_core.email_address import EmailError, normalize_email
 from authstack_core.errors import SchemaError
+from authstack_core.models import users as user_models
+from authstack_core.models.contact_channels import ContactChannelChanges
+from authstack_core.models.teams import MemberProfileChanges, TeamChanges
 
 T = TypeVar("T")
 
@@ -27,6 +30,7 @@ Url = Annotated[str, Meta(max_length=4096)]
 Score = Annotated[int, Meta(ge=0, le=100)]
 # The shape (45 base32 characters, any case) is checked where the code is used.
 VerificationCode = Annotated[str, Meta(max_length=64)]
+CountryCode = Annotated[str, Meta(pattern=r"^[A-Z]{2}\Z")]
 
 
 def _has_email(hint: Any) -> bool:
@@ -85,12 +89,12 @@ class CreateSessionBody(Strict):
     is_impersonation: bool = False
 
 
-class SignUpRiskScores(Strict):
+class SignUpRiskScores(user_models.SignUpRiskScores, Strict):
     bot: Score
     free_trial_abuse: Score
 
 
-class RiskScores(Strict):
+class RiskScores(user_models.RiskScores, Strict):
     sign_up: SignUpRiskScores
 
 
@@ -105,26 +109,14 @@ class ClientUserUpdate(Strict):
     primary_email: Email | UnsetType = UNSET
 
 
-class ServerUserUpdate(Strict):
+# A body that *is* the core's change object, with the wire's limits on the fields that have
+# some (the rest are inherited as they are), goes to the domain as it was decoded.
+class ServerUserUpdate(user_models.UserChanges, Strict):
     display_name: DisplayName | None | UnsetType = UNSET
     profile_image_url: Url | None | UnsetType = UNSET
-    client_metadata: Any | UnsetType = UNSET
-    client_read_only_metadata: Any | UnsetType = UNSET
-    server_metadata: Any | UnsetType = UNSET
-    selected_team_id: str | None | UnsetType = UNSET
-    totp_secret_base64: str | None | UnsetType = UNSET
-    otp_auth_enabled: bool | UnsetType = UNSET
-    passkey_auth_enabled: bool | UnsetType = UNSET
     primary_email: Email | None | UnsetType = UNSET
-    primary_email_verified: bool | UnsetType = UNSET
-    primary_email_auth_enabled: bool | UnsetType = UNSET
     password: Password | None | UnsetType = UNSET
-    password_hash: str | None | UnsetType = UNSET
-    is_anonymous: bool | UnsetType = UNSET
-    restricted_by_admin: bool | UnsetType = UNSET
-    restricted_by_admin_reason: str | None | UnsetType = UNSET
-    restricted_by_admin_private_details: str | None | UnsetType = UNSET
-    country_code: Annotated[str, Meta(pattern=r"^[A-Z]{2}\Z")] | None | UnsetType = UNSET
+    country_code: CountryCode | None | UnsetType = UNSET
     risk_scores: RiskScores | UnsetType = UNSET
 
 
@@ -152,7 +144,7 @@ class ServerUserCreate(Strict):
     restricted_by_admin: bool = False
     restricted_by_admin_reason: str | None = None
     restricted_by_admin_private_details: str | None = None
-    country_code: Annotated[str, Meta(pattern=r"^[A-Z]{2}\Z")] | None = None
+    country_code: CountryCode | None = None
     risk_scores: RiskScores | None = None
     oauth_providers: list[OAuthProviderInput] | None = None
 
@@ -262,9 +254,9 @@ class ClientTeamUpdate(Strict):
     client_metadata: Any | UnsetType = UNSET
 
 
-class ServerTeamUpdate(ClientTeamUpdate):
-    client_read_only_metadata: Any | UnsetType = UNSET
-    server_metadata: Any | UnsetType = UNSET
+class ServerTeamUpdate(TeamChanges, Strict):
+    display_name: DisplayName | UnsetType = UNSET
+    profile_image_url: TeamImageUrl | None | UnsetType = UNSET
 
 
 class ClientTeamCreate(Strict):
@@ -283,7 +275,7 @@ class EmptyBody(Strict):
     pass
 
 
-class MemberProfileUpdate(Strict):
+class MemberProfileUpdate(MemberProfileChanges, Strict):
     display_name: DisplayName | UnsetType = UNSET
     profile_image_url: Url | None | UnsetType = UNSET
 
@@ -309,12 +301,9 @@ class ContactChannelCreate(Strict):
     is_verified: bool | None = None
 
 
-class ContactChannelUpdate(Strict):
+class ContactChannelUpdate(ContactChannelChanges, Strict):
     value: Email | UnsetType = UNSET
     type: Literal["email"] | UnsetType = UNSET
-    used_for_auth: bool | UnsetType = UNSET
-    is_primary: bool | UnsetType = UNSET
-    is_verified: bool | UnsetType = UNSET
 
 
 class UserApiKeyCreate(Strict):
@@ -351,8 +340,18 @@ class ApiKeyCheck(Strict):
     api_key: Annotated[str, Meta(max_length=512)]
 
 
+def changes_as(update: msgspec.Struct, changes: type[T]) -> T:
+    """A validated PATCH body as the core's change object: the fields it sent, the rest UNSET.
+
+    The body's own type did the checking (constraints, normalised emails); this only carries
+    the sent values, nested structs included, into the type the domain and queries take.
+    """
+    return msgspec.convert(msgspec.to_builtins(update), changes)
+
+
 def changes_of(update: msgspec.Struct) -> dict[str, Any]:
-    """The fields a PATCH body actually sent, as plain values."""
+    """The fields a PATCH body actually sent, as plain values (email templates only; every
+    other PATCH goes through ``changes_as``)."""
     out: dict[str, Any] = {}
     for name in update.__struct_fields__:
         value = getattr(update, name)

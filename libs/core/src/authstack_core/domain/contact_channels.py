@@ -5,6 +5,7 @@ from __future__ import annotations
 import uuid
 from typing import Any
 
+from msgspec import UNSET
 from psycopg import AsyncConnection
 from psycopg.errors import UniqueViolation
 
@@ -19,7 +20,7 @@ from authstack_core.errors import (
     KnownError,
     UserNotFound,
 )
-from authstack_core.models.contact_channels import ContactChannelRow
+from authstack_core.models.contact_channels import ContactChannelChanges, ContactChannelRow
 from authstack_core.models.projects import ProjectRow
 
 _AUTH_INDEX = "contact_channels_auth_value_idx"
@@ -121,23 +122,30 @@ def _conflict(exc: UniqueViolation, channel_type: str, value: str) -> Exception:
 
 
 async def update_channel(
-    deps: Deps, project: ProjectRow, user_id: str, channel_id: str, changes: dict[str, Any]
+    deps: Deps,
+    project: ProjectRow,
+    user_id: str,
+    channel_id: str,
+    changes: ContactChannelChanges,
 ) -> ContactChannelRow:
     """Apply a validated PATCH. A new value is unverified unless ``is_verified`` is sent;
     ``is_primary: true`` demotes the user's previous primary channel of that type."""
     tenancy_id = _tenancy(project)
-    value: str | None = changes.get("value")
+    value = None if changes.value is UNSET else changes.value
+    sent_type = None if changes.type is UNSET else changes.type
     try:
         async with deps.pool.connection() as conn, conn.transaction():
             current = await q.select_channel(conn, tenancy_id, user_id, channel_id)
             if current is None:
                 raise ContactChannelToChangeNotFound()
-            channel_type = changes.get("type") or current.type
+            channel_type = sent_type or current.type
             if value is not None and await q.select_user_has_value(
                 conn, tenancy_id, user_id, channel_type, value, except_id=channel_id
             ):
                 raise ContactChannelAlreadyExists()
-            used_for_auth = changes.get("used_for_auth", current.used_for_auth)
+            used_for_auth = (
+                current.used_for_auth if changes.used_for_auth is UNSET else changes.used_for_auth
+            )
             if used_for_auth:
                 await _check_free_for_auth(
                     conn,
@@ -146,7 +154,7 @@ async def update_channel(
                     value if value is not None else current.value,
                     except_id=channel_id,
                 )
-            verified = changes.get("is_verified")
+            verified = None if changes.is_verified is UNSET else changes.is_verified
             if verified is None and value is not None and value != current.value:
                 verified = False
             await q.update_channel(
@@ -155,16 +163,16 @@ async def update_channel(
                 user_id,
                 channel_id,
                 value=value,
-                channel_type=changes.get("type"),
+                channel_type=sent_type,
                 is_verified=verified,
-                used_for_auth=changes.get("used_for_auth"),
-                demote=changes.get("is_primary") is False,
+                used_for_auth=None if changes.used_for_auth is UNSET else changes.used_for_auth,
+                demote=changes.is_primary is False,
             )
-            if changes.get("is_primary") is True:
+            if changes.is_primary is True:
                 await q.set_primary(conn, tenancy_id, user_id, channel_type, channel_id)
             updated = await q.select_channel(conn, tenancy_id, user_id, channel_id)
     except UniqueViolation as exc:
-        raise _conflict(exc, changes.get("type") or "email", value or "") from None
+        raise _conflict(exc, sent_type or "email", value or "") from None
     assert updated is not None
     return updated
 

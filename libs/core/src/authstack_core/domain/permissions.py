@@ -7,6 +7,7 @@ from collections.abc import Iterable
 from dataclasses import replace
 from typing import Any
 
+from msgspec import UNSET, UnsetType
 from psycopg import AsyncConnection
 
 from authstack_core.db.queries import permissions as q
@@ -328,32 +329,30 @@ async def create_definition(
     return created
 
 
-_UNSET: Any = object()
-
-
 async def update_definition(
     deps: Deps,
     project: ProjectRow,
     scope: Scope,
     permission_id: str,
     *,
-    new_id: str | None = None,
-    description: Any = _UNSET,
-    contained_permission_ids: list[str] | None = None,
+    new_id: str | UnsetType = UNSET,
+    description: str | None | UnsetType = UNSET,
+    contained_permission_ids: list[str] | UnsetType = UNSET,
 ) -> PermissionDefinition:
-    """Change a custom definition. A rename follows through containers, default groups and
-    grants; a change that would make containment cyclic is refused with SCHEMA_ERROR."""
+    """Change a custom definition (UNSET leaves a field as is). A rename follows through
+    containers, default groups and grants; a change that would make containment cyclic is
+    refused with SCHEMA_ERROR."""
     async with deps.pool.connection() as conn, conn.transaction():
         override, config = await _edit_config(conn, project)
         custom = _custom_or_raise(config, scope, permission_id)
         current = custom[permission_id]
-        target_id = new_id if new_id is not None else permission_id
+        target_id = permission_id if new_id is UNSET else new_id
         if target_id != permission_id and target_id in custom:
             raise PermissionIdAlreadyExists(permission_id=target_id)
         updated = current
-        if description is not _UNSET:
+        if description is not UNSET:
             updated = replace(updated, description=description)
-        if contained_permission_ids is not None:
+        if contained_permission_ids is not UNSET:
             contained = _check_contained(
                 config, scope, contained_permission_ids, own_id=permission_id
             )

@@ -27,7 +27,14 @@ from authstack_core.errors import (
     UserNotFound,
 )
 from authstack_core.models.projects import ProjectRow
-from authstack_core.models.teams import MemberProfile, NewTeam, TeamRow
+from authstack_core.models.teams import (
+    MemberProfile,
+    MemberProfileChanges,
+    NewTeam,
+    TeamChanges,
+    TeamRow,
+    membership_json,
+)
 
 
 def _tenancy(project: ProjectRow) -> uuid.UUID:
@@ -56,7 +63,7 @@ async def create_team_in(conn: AsyncConnection[Any], project: ProjectRow, new: N
     await q.insert_team(conn, _tenancy(project), team_id, new)
     team = await q.select_team(conn, _tenancy(project), team_id)
     assert team is not None
-    await record(conn, project, "team.created", team.server_json())
+    await record(conn, project, "team.created", team.json("server"))
     return team
 
 
@@ -74,7 +81,7 @@ async def add_member_in(
     if not await q.insert_member(conn, _tenancy(project), team_id, user_id, selected=selected):
         raise TeamMembershipAlreadyExists()
     await record(
-        conn, project, "team_membership.created", {"team_id": str(team_id), "user_id": str(user_id)}
+        conn, project, "team_membership.created", membership_json(str(team_id), str(user_id))
     )
     await grant_team_defaults_in(conn, project, team_id, user_id, creator=creator)
 
@@ -150,7 +157,7 @@ async def update_team(
     deps: Deps,
     project: ProjectRow,
     team_id: str,
-    changes: dict[str, Any],
+    changes: TeamChanges,
     *,
     acting_user_id: str | None,
 ) -> TeamRow:
@@ -161,7 +168,7 @@ async def update_team(
         await _require_team(conn, project, team_id)
         await q.update_team_columns(conn, _tenancy(project), team_id, changes)
         team = await _require_team(conn, project, team_id)
-        await record(conn, project, "team.updated", team.server_json())
+        await record(conn, project, "team.updated", team.json("server"))
     return team
 
 
@@ -200,9 +207,7 @@ async def remove_member(
         await _require_user(conn, project, user_id)
         if not await q.delete_member(conn, _tenancy(project), team_id, user_id):
             raise TeamMembershipNotFound(team_id=team_id, user_id=user_id)
-        await record(
-            conn, project, "team_membership.deleted", {"team_id": team_id, "user_id": user_id}
-        )
+        await record(conn, project, "team_membership.deleted", membership_json(team_id, user_id))
 
 
 # --- member profiles ----------------------------------------------------------------------------
@@ -283,7 +288,7 @@ async def update_member_profile(
     project: ProjectRow,
     team_id: str,
     user_id: str,
-    changes: dict[str, Any],
+    changes: MemberProfileChanges,
     *,
     acting_user_id: str | None,
 ) -> MemberProfile:

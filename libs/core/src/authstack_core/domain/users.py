@@ -6,6 +6,7 @@ import uuid
 from dataclasses import dataclass, replace
 from typing import Any
 
+from msgspec import UNSET, UnsetType
 from psycopg import AsyncConnection
 from psycopg.errors import UniqueViolation
 
@@ -41,7 +42,7 @@ from authstack_core.errors import (
 from authstack_core.models.config import ProjectConfig
 from authstack_core.models.projects import ProjectRow
 from authstack_core.models.teams import NewTeam
-from authstack_core.models.users import NewUser, UserRow
+from authstack_core.models.users import NewUser, UserChanges, UserColumns, UserRow
 
 
 def check_password_rules(password: str, config: ProjectConfig) -> None:
@@ -94,17 +95,13 @@ def personal_team_name(display_name: str | None, email: str | None) -> str:
     return f"{owner}'s Team" if owner else ANONYMOUS_TEAM_NAME
 
 
-def _server_json(project: ProjectRow, row: UserRow) -> dict[str, Any]:
-    return row.server_json(require_email_verification=project.config.require_email_verification)
-
-
 async def _record_user(
     conn: AsyncConnection[Any], project: ProjectRow, event: EventType, user_id: str | uuid.UUID
 ) -> UserRow:
     """Record ``user.created`` / ``user.updated`` with the user as it now is; returns the row."""
     row = await q.select_user(conn, _tenancy(project), str(user_id))
     assert row is not None
-    await record(conn, project, event, _server_json(project, row))
+    await record(conn, project, event, row.json("server", project.config))
     return row
 
 
@@ -184,7 +181,7 @@ async def sign_up_with_password(
             if anonymous_user_id is not None:
                 await _ensure_email_free(conn, tenancy_id, email, except_user=None)
                 await q.update_user_columns(
-                    conn, tenancy_id, anonymous_user_id, {"is_anonymous": False}
+                    conn, tenancy_id, anonymous_user_id, UserColumns(is_anonymous=False)
                 )
                 await q.set_primary_email(
                     conn, tenancy_id, anonymous_user_id, email, verified=False, used_for_auth=True
@@ -354,54 +351,59 @@ async def create_user(
     return row
 
 
-_UNSET: Any = object()
+async def _new_password_hash(
+    deps: Deps, project: ProjectRow, changes: UserChanges
+) -> str | None | UnsetType:
+    """The hash a PATCH sets (None removes the password; UNSET keeps it). A password is
+    checked against the rules and hashed; an imported hash, sent too, wins."""
+    new_hash: str | None | UnsetType = UNSET
+    if changes.password is not UNSET:
+        if changes.password is None:
+            new_hash = None
+        else:
+            check_password_rules(changes.password, project.config)
+            new_hash = await deps.passwords.hash(changes.password)
+    if changes.password_hash is not UNSET:
+        if changes.password_hash is not None:
+            _check_imported_hash(changes.password_hash)
+        new_hash = changes.password_hash
+    return new_hash
 
 
 async def update_user(
-    deps: Deps, project: ProjectRow, user_id: str, changes: dict[str, Any]
+    deps: Deps, project: ProjectRow, user_id: str, changes: UserChanges
 ) -> UserRow:
-    """Apply a validated PATCH. Keys are wire field names; a password change ends all sessions."""
+    """Apply a validated PATCH; a password change ends all sessions.
+
+    Raise USER_NOT_FOUND, TEAM_NOT_FOUND for a selected team the user is not in,
+    USER_EMAIL_ALREADY_EXISTS, the password rules' errors, or SCHEMA_ERROR.
+    """
     tenancy_id = _tenancy(project)
-    changes = dict(changes)
-    new_hash: Any = _UNSET
-    if "password" in changes:
-        password = changes.pop("password")
-        if password is None:
-            new_hash = None
-        else:
-            check_password_rules(password, project.config)
-            new_hash = await deps.passwords.hash(password)
-    if "password_hash" in changes:
-        imported = changes.pop("password_hash")
-        if imported is not None:
-            _check_imported_hash(imported)
-        new_hash = imported
-    if changes.get("is_anonymous") is True:
+    new_hash = await _new_password_hash(deps, project, changes)
+    if changes.is_anonymous is True:
         raise SchemaError(message="is_anonymous can only be set to false")
-    if "totp_secret_base64" in changes:
-        raw = mfa.parse_totp_secret(changes.pop("totp_secret_base64"))
-        changes["totp_secret"] = raw
-        changes["requires_totp_mfa"] = raw is not None
-        # Steps spent under the old secret say nothing about the new one.
-        changes["totp_last_used_step"] = None
-    risk = changes.pop("risk_scores", None)
-    if risk is not None:
-        changes["risk_score_bot"] = risk["sign_up"]["bot"]
-        changes["risk_score_free_trial_abuse"] = risk["sign_up"]["free_trial_abuse"]
-    email: Any = changes.pop("primary_email", _UNSET)
-    verified = changes.pop("primary_email_verified", None)
-    auth_enabled = changes.pop("primary_email_auth_enabled", None)
-    team_id: Any = changes.pop("selected_team_id", _UNSET)
+    columns = changes.columns()
+    if changes.totp_secret_base64 is not UNSET:
+        raw = mfa.parse_totp_secret(changes.totp_secret_base64)
+        columns.totp_secret = raw
+        columns.requires_totp_mfa = raw is not None
+        columns.totp_last_used_step = None  # steps spent under the old secret say nothing new
+    email = changes.primary_email
+    verified = None if changes.primary_email_verified is UNSET else changes.primary_email_verified
+    auth_enabled = (
+        None if changes.primary_email_auth_enabled is UNSET else changes.primary_email_auth_enabled
+    )
+    team_id = changes.selected_team_id
     try:
         async with deps.pool.connection() as conn, conn.transaction():
             current = await q.select_user(conn, tenancy_id, user_id)
             if current is None:
                 raise UserNotFound()
-            _check_restriction_fields(current, changes)
-            await q.update_user_columns(conn, tenancy_id, user_id, changes)
+            _check_restriction_fields(current, columns)
+            await q.update_user_columns(conn, tenancy_id, user_id, columns)
             if email is None:
                 await q.delete_primary_email(conn, tenancy_id, user_id)
-            elif email is not _UNSET:
+            elif email is not UNSET:
                 same = current.primary_email is not None and current.primary_email == email
                 use_for_auth = (
                     auth_enabled if auth_enabled is not None
@@ -431,13 +433,13 @@ async def update_user(
                 await q.update_primary_email_flags(
                     conn, tenancy_id, user_id, verified=verified, used_for_auth=auth_enabled
                 )
-            if team_id is not _UNSET:
+            if team_id is not UNSET:
                 if team_id is not None and not await q.select_is_member(
                     conn, tenancy_id, team_id, user_id
                 ):
                     raise TeamNotFound(team_id=team_id)
                 await q.set_selected_team(conn, tenancy_id, user_id, team_id)
-            if new_hash is not _UNSET:
+            if new_hash is not UNSET:
                 await q.set_password_hash(conn, tenancy_id, user_id, new_hash)
                 await session_q.delete_user_sessions(conn, tenancy_id, user_id)
                 # A reset link sent before the change must not undo it.
@@ -455,17 +457,18 @@ async def update_user(
     return row
 
 
-def _check_restriction_fields(current: UserRow, changes: dict[str, Any]) -> None:
-    restricted = changes.get("restricted_by_admin", current.restricted_by_admin)
-    if restricted:
+def _check_restriction_fields(current: UserRow, columns: UserColumns) -> None:
+    if columns.restricted_by_admin or (
+        columns.restricted_by_admin is UNSET and current.restricted_by_admin
+    ):
         return
     for field in ("restricted_by_admin_reason", "restricted_by_admin_private_details"):
-        if changes.get(field) is not None:
+        if getattr(columns, field) not in (None, UNSET):
             raise SchemaError(message=f"{field} must be null unless restricted_by_admin is true")
     # Lifting a restriction clears its reasons, so the row never keeps stale ones.
-    if "restricted_by_admin" in changes:
-        changes["restricted_by_admin_reason"] = None
-        changes["restricted_by_admin_private_details"] = None
+    if columns.restricted_by_admin is False:
+        columns.restricted_by_admin_reason = None
+        columns.restricted_by_admin_private_details = None
 
 
 async def delete_user(deps: Deps, project: ProjectRow, user_id: str) -> None:

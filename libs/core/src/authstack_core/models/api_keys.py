@@ -7,7 +7,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from authstack_core.models.users import millis
+from authstack_core.models.shapes import millis
 
 KEY_KINDS = ("publishable_client_key", "secret_server_key", "super_secret_admin_key")
 KEY_PREFIXES = {

@@ -8,7 +8,7 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any, Literal
 
-from authstack_core.models.users import millis
+from authstack_core.models.shapes import millis
 
 OutboxStatus = Literal["pending", "sending", "retry_scheduled", "sent", "failed", "skipped"]
 # The coarse status upstream's dashboard shows next to the detailed one.

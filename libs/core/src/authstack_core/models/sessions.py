@@ -6,7 +6,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from authstack_core.models.users import millis
+from authstack_core.models.shapes import millis
 
 
 @dataclass(slots=True)

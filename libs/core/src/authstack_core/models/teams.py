@@ -1,12 +1,19 @@
-"""Team, membership and member-profile records and their wire shapes (contract §5.4)."""
+"""Team, membership and member-profile records, their changes and their wire shapes (§5.4)."""
 
 from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import datetime
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-from authstack_core.models.users import UserRow, millis
+import msgspec
+from msgspec import UNSET, UnsetType
+
+from authstack_core.models.shapes import Audience, millis
+
+if TYPE_CHECKING:  # users.py builds a TeamRow for the selected team: no import at run time
+    from authstack_core.models.config import ProjectConfig
+    from authstack_core.models.users import UserRow
 
 
 @dataclass(slots=True)
@@ -19,21 +26,19 @@ class TeamRow:
     server_metadata: Any
     created_at: datetime
 
-    def client_json(self) -> dict[str, Any]:
-        return {
+    def json(self, audience: Audience) -> dict[str, Any]:
+        """The team as ``audience`` sees it (a user's ``selected_team`` is this shape too)."""
+        out: dict[str, Any] = {
             "id": self.id,
             "display_name": self.display_name,
             "profile_image_url": self.profile_image_url,
             "client_metadata": self.client_metadata,
             "client_read_only_metadata": self.client_read_only_metadata,
         }
-
-    def server_json(self) -> dict[str, Any]:
-        return {
-            **self.client_json(),
-            "server_metadata": self.server_metadata,
-            "created_at_millis": millis(self.created_at),
-        }
+        if audience != "client":
+            out["server_metadata"] = self.server_metadata
+            out["created_at_millis"] = millis(self.created_at)
+        return out
 
 
 @dataclass(frozen=True, slots=True)
@@ -43,6 +48,21 @@ class NewTeam:
     client_metadata: Any = None
     client_read_only_metadata: Any = None
     server_metadata: Any = None
+
+
+class TeamChanges(msgspec.Struct, kw_only=True):
+    """A team PATCH; UNSET leaves a column as is. Field names are the ``teams`` columns."""
+
+    display_name: str | UnsetType = UNSET
+    profile_image_url: str | None | UnsetType = UNSET
+    client_metadata: Any | UnsetType = UNSET
+    client_read_only_metadata: Any | UnsetType = UNSET
+    server_metadata: Any | UnsetType = UNSET
+
+
+def membership_json(team_id: str, user_id: str) -> dict[str, Any]:
+    """A membership on the wire and in its webhook events."""
+    return {"team_id": team_id, "user_id": user_id}
 
 
 @dataclass(slots=True)
@@ -55,16 +75,20 @@ class MemberProfile:
     profile_image_url: str | None
     user: UserRow
 
-    def client_json(self) -> dict[str, Any]:
-        return {
+    def json(self, audience: Audience, config: ProjectConfig) -> dict[str, Any]:
+        out: dict[str, Any] = {
             "team_id": self.team_id,
             "user_id": self.user_id,
             "display_name": self.display_name,
             "profile_image_url": self.profile_image_url,
         }
+        if audience != "client":
+            out["user"] = self.user.json(audience, config)
+        return out
 
-    def server_json(self, *, require_email_verification: bool) -> dict[str, Any]:
-        return {
-            **self.client_json(),
-            "user": self.user.server_json(require_email_verification=require_email_verification),
-        }
+
+class MemberProfileChanges(msgspec.Struct, kw_only=True):
+    """A member-profile PATCH; UNSET leaves a field as is, None falls back to the user's own."""
+
+    display_name: str | UnsetType = UNSET
+    profile_image_url: str | None | UnsetType = UNSET

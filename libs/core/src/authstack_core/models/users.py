@@ -1,4 +1,4 @@
-"""User records and their wire shapes (contract §5.3)."""
+"""User records, their changes and their wire shapes (contract §5.3)."""
 
 from __future__ import annotations
 
@@ -7,9 +7,12 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
+import msgspec
+from msgspec import UNSET, UnsetType
 
-def millis(at: datetime) -> int:
-    return int(at.timestamp() * 1000)
+from authstack_core.models.config import ProjectConfig
+from authstack_core.models.shapes import Audience, millis
+from authstack_core.models.teams import TeamRow
 
 
 @dataclass(slots=True)
@@ -56,31 +59,28 @@ class UserRow:
             return {"type": "restricted_by_administrator"}
         return None
 
-    def client_team(self) -> dict[str, Any] | None:
+    def selected_team(self) -> TeamRow | None:
         if self.team_id is None:
             return None
-        return {
-            "id": self.team_id,
-            "display_name": self.team_display_name,
-            "profile_image_url": self.team_profile_image_url,
-            "client_metadata": self.team_client_metadata,
-            "client_read_only_metadata": self.team_client_read_only_metadata,
-        }
-
-    def server_team(self) -> dict[str, Any] | None:
-        team = self.client_team()
-        if team is None:
-            return None
+        assert self.team_display_name is not None
         assert self.team_created_at is not None
-        return {
-            **team,
-            "server_metadata": self.team_server_metadata,
-            "created_at_millis": millis(self.team_created_at),
-        }
+        return TeamRow(
+            id=self.team_id,
+            display_name=self.team_display_name,
+            profile_image_url=self.team_profile_image_url,
+            client_metadata=self.team_client_metadata,
+            client_read_only_metadata=self.team_client_read_only_metadata,
+            server_metadata=self.team_server_metadata,
+            created_at=self.team_created_at,
+        )
 
-    def client_json(self, *, require_email_verification: bool) -> dict[str, Any]:
-        reason = self.restricted_reason(require_email_verification=require_email_verification)
-        return {
+    def json(self, audience: Audience, config: ProjectConfig) -> dict[str, Any]:
+        """The user as ``audience`` sees it under the project's ``config``."""
+        reason = self.restricted_reason(
+            require_email_verification=config.require_email_verification
+        )
+        team = self.selected_team()
+        out = {
             "id": self.id,
             "primary_email": self.primary_email,
             "primary_email_verified": self.primary_email_verified,
@@ -93,7 +93,7 @@ class UserRow:
             "auth_with_email": self.has_password or self.otp_auth_enabled,
             "oauth_providers": [],
             "selected_team_id": self.team_id,
-            "selected_team": self.client_team(),
+            "selected_team": team.json(audience) if team is not None else None,
             "requires_totp_mfa": self.requires_totp_mfa,
             "otp_auth_enabled": self.otp_auth_enabled,
             "passkey_auth_enabled": self.passkey_auth_enabled,
@@ -103,23 +103,20 @@ class UserRow:
             "restricted_by_admin": self.restricted_by_admin,
             "restricted_by_admin_reason": self.restricted_by_admin_reason,
         }
-
-    def server_json(self, *, require_email_verification: bool) -> dict[str, Any]:
-        out = self.client_json(require_email_verification=require_email_verification)
-        out.update(
-            selected_team=self.server_team(),
-            primary_email_auth_enabled=self.primary_email_auth_enabled,
-            server_metadata=self.server_metadata,
-            last_active_at_millis=millis(self.last_active_at),
-            restricted_by_admin_private_details=self.restricted_by_admin_private_details,
-            country_code=self.country_code,
-            risk_scores={
-                "sign_up": {
-                    "bot": self.risk_score_bot,
-                    "free_trial_abuse": self.risk_score_free_trial_abuse,
-                }
-            },
-        )
+        if audience == "client":
+            return out
+        # The server shape adds fields after the client's, in this order.
+        out["primary_email_auth_enabled"] = self.primary_email_auth_enabled
+        out["server_metadata"] = self.server_metadata
+        out["last_active_at_millis"] = millis(self.last_active_at)
+        out["restricted_by_admin_private_details"] = self.restricted_by_admin_private_details
+        out["country_code"] = self.country_code
+        out["risk_scores"] = {
+            "sign_up": {
+                "bot": self.risk_score_bot,
+                "free_trial_abuse": self.risk_score_free_trial_abuse,
+            }
+        }
         return out
 
 
@@ -147,3 +144,63 @@ class NewUser:
     risk_score_free_trial_abuse: int = 0
     user_id: uuid.UUID | None = None
     totp_secret: bytes | None = None  # raw bytes; a user with one needs TOTP to sign in
+
+
+class SignUpRiskScores(msgspec.Struct):
+    bot: int
+    free_trial_abuse: int
+
+
+class RiskScores(msgspec.Struct):
+    sign_up: SignUpRiskScores
+
+
+class _StoredAsSent(msgspec.Struct, kw_only=True):
+    """User fields a PATCH stores as sent: one name on the wire and in ``users``."""
+
+    display_name: str | None | UnsetType = UNSET
+    profile_image_url: str | None | UnsetType = UNSET
+    client_metadata: Any | UnsetType = UNSET
+    client_read_only_metadata: Any | UnsetType = UNSET
+    server_metadata: Any | UnsetType = UNSET
+    otp_auth_enabled: bool | UnsetType = UNSET
+    passkey_auth_enabled: bool | UnsetType = UNSET
+    is_anonymous: bool | UnsetType = UNSET
+    restricted_by_admin: bool | UnsetType = UNSET
+    restricted_by_admin_reason: str | None | UnsetType = UNSET
+    restricted_by_admin_private_details: str | None | UnsetType = UNSET
+    country_code: str | None | UnsetType = UNSET
+
+
+class UserColumns(_StoredAsSent, kw_only=True):
+    """The ``users`` columns a PATCH may set (field name = column name); UNSET leaves one."""
+
+    risk_score_bot: int | UnsetType = UNSET
+    risk_score_free_trial_abuse: int | UnsetType = UNSET
+    requires_totp_mfa: bool | UnsetType = UNSET
+    totp_secret: bytes | None | UnsetType = UNSET
+    totp_last_used_step: int | None | UnsetType = UNSET
+
+
+class UserChanges(_StoredAsSent, kw_only=True):
+    """A user PATCH as sent, by wire field name; UNSET leaves a field as is."""
+
+    selected_team_id: str | None | UnsetType = UNSET
+    totp_secret_base64: str | None | UnsetType = UNSET
+    primary_email: str | None | UnsetType = UNSET
+    primary_email_verified: bool | UnsetType = UNSET
+    primary_email_auth_enabled: bool | UnsetType = UNSET
+    password: str | None | UnsetType = UNSET
+    password_hash: str | None | UnsetType = UNSET
+    risk_scores: RiskScores | UnsetType = UNSET
+
+    def columns(self) -> UserColumns:
+        """The ``users`` columns set as sent, risk scores flattened. The TOTP secret is left to
+        the domain, which parses it; the email, team and password live in other tables."""
+        columns = UserColumns(
+            **{name: getattr(self, name) for name in _StoredAsSent.__struct_fields__}
+        )
+        if self.risk_scores is not UNSET:
+            columns.risk_score_bot = self.risk_scores.sign_up.bot
+            columns.risk_score_free_trial_abuse = self.risk_scores.sign_up.free_trial_abuse
+        return columns

@@ -8,11 +8,12 @@ from __future__ import annotations
 from typing import Any
 
 from litestar import Request, Response, delete, get, patch, post
+from msgspec import UNSET
 
 from authstack_api.auth import Auth, authenticate, deps_of, require, user_id_param
 from authstack_api.ids import check_uuid
 from authstack_api.responses import SUCCESS, json_response
-from authstack_api.schemas import ContactChannelCreate, ContactChannelUpdate, changes_of
+from authstack_api.schemas import ContactChannelCreate, ContactChannelUpdate
 from authstack_core.domain import contact_channels
 from authstack_core.errors import CannotGetOwnUserWithoutUser, StatusError
 
@@ -98,15 +99,14 @@ async def update_channel(
 ) -> Response[bytes]:
     auth = require(await authenticate(request), "client", "server", "admin")
     owner = _owner(auth, user_id, "update")
-    changes = changes_of(data)
-    if auth.type == "client" and "is_verified" in changes:
+    if auth.type == "client" and data.is_verified is not UNSET:
         raise StatusError(400, "A client cannot set is_verified.")
     row = await contact_channels.update_channel(
         deps_of(request),
         auth.project,
         owner,
         check_uuid(contact_channel_id, "contact_channel_id"),
-        changes,
+        data,
     )
     return json_response(row.json())
 

@@ -15,7 +15,6 @@ from authstack_api.schemas import (
     EmptyBody,
     PermissionDefinitionCreate,
     PermissionDefinitionUpdate,
-    changes_of,
 )
 from authstack_core.domain import permissions
 from authstack_core.errors import CannotGetOwnUserWithoutUser, SchemaError, StatusError
@@ -191,20 +190,14 @@ async def _update_definition(
     request: Request[Any, Any, Any], permission_id: str, data: PermissionDefinitionUpdate
 ) -> Response[bytes]:
     auth = require(await authenticate(request), "admin")
-    sent = changes_of(data)
-    changes: dict[str, Any] = {}
-    if "id" in sent:
-        changes["new_id"] = sent["id"]
-    if "description" in sent:
-        changes["description"] = sent["description"]
-    if "contained_permission_ids" in sent:
-        changes["contained_permission_ids"] = sent["contained_permission_ids"]
     updated = await permissions.update_definition(
         deps_of(request),
         auth.project,
         _scope(request),
         _permission_id(permission_id),
-        **changes,
+        new_id=data.id,
+        description=data.description,
+        contained_permission_ids=data.contained_permission_ids,
     )
     return json_response(updated.json())
 

@@ -6,6 +6,7 @@ from datetime import UTC, datetime
 from typing import Any
 
 from litestar import Request, Response, get, patch, post
+from msgspec import UNSET
 
 from authstack_api.auth import Auth, acting_client, authenticate, deps_of, require, user_id_param
 from authstack_api.ids import check_uuid
@@ -16,7 +17,6 @@ from authstack_api.schemas import (
     ApiKeyUpdate,
     TeamApiKeyCreate,
     UserApiKeyCreate,
-    changes_of,
 )
 from authstack_core.crypto.project_api_keys import ApiKeyType
 from authstack_core.domain import project_api_keys
@@ -144,20 +144,19 @@ async def _update(
 ) -> Response[bytes]:
     auth = require(await authenticate(request), "client", "server", "admin")
     acting = acting_client(auth)
-    sent = changes_of(data)
     row = await project_api_keys.update_key(
         deps_of(request),
         auth.project,
         key_type,
         check_uuid(key_id, "api_key_id"),
         owner_id=_owner(auth, key_type, owner),
-        description=sent.get("description"),
+        description=None if data.description is UNSET else data.description,
         expires_at=(
-            _expiry(sent["expires_at_millis"])
-            if "expires_at_millis" in sent
-            else project_api_keys.KEEP
+            project_api_keys.KEEP
+            if data.expires_at_millis is UNSET
+            else _expiry(data.expires_at_millis)
         ),
-        revoke=sent.get("revoked") is True,
+        revoke=data.revoked is True,
         acting_user_id=acting,
     )
     return json_response(row.json())

@@ -145,13 +145,11 @@ async def metrics(request: Request[Any, Any, Any]) -> Response[bytes]:
     """A subset of upstream's metrics: the user count and the latest sign-ups."""
     auth = require(await authenticate(request), "admin")
     result = await projects.metrics(deps_of(request), auth.project)
-    verify = auth.project.config.require_email_verification
     return json_response(
         {
             "total_users": result.total_users,
             "recently_registered": [
-                row.server_json(require_email_verification=verify)
-                for row in result.recently_registered
+                row.json(auth.type, auth.project.config) for row in result.recently_registered
             ],
         }
     )

@@ -5,9 +5,9 @@ from __future__ import annotations
 from typing import Any
 
 from litestar import Request, Response, delete, get, patch, post
+from msgspec import UnsetType
 
 from authstack_api.auth import (
-    Auth,
     acting_client,
     authenticate,
     deps_of,
@@ -24,7 +24,7 @@ from authstack_api.schemas import (
     MemberProfileUpdate,
     ServerTeamCreate,
     ServerTeamUpdate,
-    changes_of,
+    changes_as,
     convert,
 )
 from authstack_core.domain import teams
@@ -34,17 +34,13 @@ from authstack_core.errors import (
     StatusError,
     UserAuthenticationRequired,
 )
-from authstack_core.models.teams import MemberProfile, NewTeam, TeamRow
+from authstack_core.models.teams import NewTeam, TeamChanges, membership_json
 
 MAX_PAGE = 1000
 
 
-def _team_json(auth: Auth, team: TeamRow) -> dict[str, Any]:
-    return team.client_json() if auth.type == "client" else team.server_json()
-
-
-def _check_client_image(url: str | None) -> None:
-    if url is not None and not url.startswith("data:image/"):
+def _check_client_image(url: str | None | UnsetType) -> None:
+    if isinstance(url, str) and not url.startswith("data:image/"):
         raise StatusError(400, "A client must send profile_image_url as a base64 data URL image.")
 
 
@@ -90,7 +86,7 @@ async def create_team(
         server_metadata=getattr(body, "server_metadata", None),
     )
     team = await teams.create_team(deps_of(request), auth.project, new, creator_user_id=creator)
-    return json_response(_team_json(auth, team), status=201)
+    return json_response(team.json(auth.type), status=201)
 
 
 _LIST_QUERY = frozenset({"user_id", "order_by", "desc", "cursor", "limit", "query"})
@@ -129,7 +125,7 @@ async def list_teams(
         limit=limit,
     )
     out: dict[str, Any] = {
-        "items": [_team_json(auth, team) for team in page.items],
+        "items": [team.json(auth.type) for team in page.items],
         "is_paginated": limit is not None,
     }
     if limit is not None:
@@ -146,7 +142,7 @@ async def get_team(request: Request[Any, Any, Any], team_id: str) -> Response[by
         check_uuid(team_id, "team_id"),
         acting_user_id=acting_client(auth),
     )
-    return json_response(_team_json(auth, team))
+    return json_response(team.json(auth.type))
 
 
 @patch("/api/v1/teams/{team_id:str}")
@@ -155,11 +151,12 @@ async def update_team(
 ) -> Response[bytes]:
     auth = require(await authenticate(request), "client", "server", "admin")
     where = f"PATCH {request.url.path}"
-    changes = changes_of(
-        convert(data, ClientTeamUpdate if auth.type == "client" else ServerTeamUpdate, where)
+    changes = changes_as(
+        convert(data, ClientTeamUpdate if auth.type == "client" else ServerTeamUpdate, where),
+        TeamChanges,
     )
     if auth.type == "client":
-        _check_client_image(changes.get("profile_image_url"))
+        _check_client_image(changes.profile_image_url)
     team = await teams.update_team(
         deps_of(request),
         auth.project,
@@ -167,7 +164,7 @@ async def update_team(
         changes,
         acting_user_id=acting_client(auth),
     )
-    return json_response(_team_json(auth, team))
+    return json_response(team.json(auth.type))
 
 
 @delete("/api/v1/teams/{team_id:str}", status_code=200)
@@ -193,7 +190,7 @@ async def add_member(
     team = check_uuid(team_id, "team_id")
     user = user_id_param(auth, user_id)
     await teams.add_member(deps_of(request), auth.project, team, user)
-    return json_response({"team_id": team, "user_id": user}, status=201)
+    return json_response(membership_json(team, user), status=201)
 
 
 @delete("/api/v1/team-memberships/{team_id:str}/{user_id:str}", status_code=200)
@@ -215,14 +212,6 @@ async def remove_member(
 # --- member profiles ----------------------------------------------------------------------------
 
 
-def _profile_json(auth: Auth, profile: MemberProfile) -> dict[str, Any]:
-    if auth.type == "client":
-        return profile.client_json()
-    return profile.server_json(
-        require_email_verification=auth.project.config.require_email_verification
-    )
-
-
 @get("/api/v1/team-member-profiles", opt={"query": frozenset({"team_id", "user_id"})})
 async def list_member_profiles(
     request: Request[Any, Any, Any], team_id: str | None = None, user_id: str | None = None
@@ -238,7 +227,7 @@ async def list_member_profiles(
         acting_user_id=acting_client(auth),
     )
     return json_response(
-        {"items": [_profile_json(auth, p) for p in profiles], "is_paginated": False}
+        {"items": [p.json(auth.type, auth.project.config) for p in profiles], "is_paginated": False}
     )
 
 
@@ -256,7 +245,7 @@ async def get_member_profile(
         user_id_param(auth, user_id),
         acting_user_id=acting_client(auth),
     )
-    return json_response(_profile_json(auth, profile))
+    return json_response(profile.json(auth.type, auth.project.config))
 
 
 @patch("/api/v1/team-member-profiles/{team_id:str}/{user_id:str}")
@@ -266,15 +255,14 @@ async def update_member_profile(
     auth = require(await authenticate(request), "client", "server", "admin")
     if auth.type == "client" and auth.user is None:
         raise CannotGetOwnUserWithoutUser()
-    changes = changes_of(data)
     if auth.type == "client":
-        _check_client_image(changes.get("profile_image_url"))
+        _check_client_image(data.profile_image_url)
     profile = await teams.update_member_profile(
         deps_of(request),
         auth.project,
         check_uuid(team_id, "team_id"),
         user_id_param(auth, user_id),
-        changes,
+        data,
         acting_user_id=acting_client(auth),
     )
-    return json_response(_profile_json(auth, profile))
+    return json_response(profile.json(auth.type, auth.project.config))

@@ -13,7 +13,7 @@ from authstack_api.schemas import (
     ClientUserUpdate,
     ServerUserCreate,
     ServerUserUpdate,
-    changes_of,
+    changes_as,
     convert,
 )
 from authstack_core.domain import mfa, users
@@ -23,21 +23,9 @@ from authstack_core.errors import (
     StatusError,
     UserNotFound,
 )
-from authstack_core.models.projects import ProjectRow
-from authstack_core.models.users import NewUser, UserRow
+from authstack_core.models.users import NewUser, UserChanges
 
 MAX_PAGE = 1000
-
-
-def _shape(auth: Auth, row: UserRow) -> dict[str, Any]:
-    require_verification = auth.project.config.require_email_verification
-    if auth.type == "client":
-        return row.client_json(require_email_verification=require_verification)
-    return row.server_json(require_email_verification=require_verification)
-
-
-def _server_shape(project: ProjectRow, row: UserRow) -> dict[str, Any]:
-    return row.server_json(require_email_verification=project.config.require_email_verification)
 
 
 async def _me(request: Request[Any, Any, Any]) -> tuple[Auth, str]:
@@ -53,15 +41,15 @@ async def get_me(request: Request[Any, Any, Any]) -> Response[bytes]:
     row = await users.get_user(deps_of(request), auth.project, user_id)
     if row is None:  # the token outlived its user: behave as if signed out
         raise CannotGetOwnUserWithoutUser()
-    return json_response(_shape(auth, row))
+    return json_response(row.json(auth.type, auth.project.config))
 
 
-def _client_changes(body: Any, where: str) -> dict[str, Any]:
-    changes = changes_of(convert(body, ClientUserUpdate, where))
-    image = changes.get("profile_image_url")
-    if image is not None and not image.startswith("data:image/"):
+def _client_changes(body: Any, where: str) -> UserChanges:
+    update = convert(body, ClientUserUpdate, where)
+    image = update.profile_image_url
+    if isinstance(image, str) and not image.startswith("data:image/"):
         raise SchemaError(message="profile_image_url must be a base64 data URL of an image")
-    return changes
+    return changes_as(update, UserChanges)
 
 
 @patch("/api/v1/users/me")
@@ -71,12 +59,12 @@ async def update_me(request: Request[Any, Any, Any], data: dict[str, Any]) -> Re
     if auth.type == "client":
         changes = _client_changes(data, where)
     else:
-        changes = changes_of(convert(data, ServerUserUpdate, where))
+        changes = convert(data, ServerUserUpdate, where)
     try:
         row = await users.update_user(deps_of(request), auth.project, user_id, changes)
     except UserNotFound:
         raise CannotGetOwnUserWithoutUser() from None
-    return json_response(_shape(auth, row))
+    return json_response(row.json(auth.type, auth.project.config))
 
 
 @delete("/api/v1/users/me", status_code=200)
@@ -141,7 +129,7 @@ async def list_users(
     )
     return json_response(
         {
-            "items": [_server_shape(auth.project, row) for row in page.items],
+            "items": [row.json(auth.type, auth.project.config) for row in page.items],
             "is_paginated": True,
             "pagination": {"next_cursor": page.next_cursor},
         }
@@ -181,7 +169,7 @@ async def create_user(request: Request[Any, Any, Any], data: ServerUserCreate) -
         totp_secret=mfa.parse_totp_secret(data.totp_secret_base64),
     )
     row = await users.create_user(deps_of(request), auth.project, new, password=data.password)
-    return json_response(_server_shape(auth.project, row), status=201)
+    return json_response(row.json(auth.type, auth.project.config), status=201)
 
 
 async def _server_target(request: Request[Any, Any, Any], user_id: str) -> tuple[Auth, str]:
@@ -199,7 +187,7 @@ async def get_user(request: Request[Any, Any, Any], user_id: str) -> Response[by
     row = await users.get_user(deps_of(request), auth.project, target)
     if row is None:
         raise UserNotFound()
-    return json_response(_server_shape(auth.project, row))
+    return json_response(row.json(auth.type, auth.project.config))
 
 
 @patch("/api/v1/users/{user_id:str}")
@@ -207,8 +195,8 @@ async def update_user(
     request: Request[Any, Any, Any], user_id: str, data: ServerUserUpdate
 ) -> Response[bytes]:
     auth, target = await _server_target(request, user_id)
-    row = await users.update_user(deps_of(request), auth.project, target, changes_of(data))
-    return json_response(_server_shape(auth.project, row))
+    row = await users.update_user(deps_of(request), auth.project, target, data)
+    return json_response(row.json(auth.type, auth.project.config))
 
 
 @delete("/api/v1/users/{user_id:str}", status_code=200)

@@ -1,4 +1,4 @@
-"""Helpers shared by the areas' SQL: JSON parameters and PATCHes of whitelisted columns."""
+"""Helpers shared by the areas' SQL: JSON parameters and PATCHes of typed column sets."""
 
 from __future__ import annotations
 
@@ -6,6 +6,7 @@ import uuid
 from collections.abc import Collection
 from typing import Any
 
+import msgspec
 from psycopg import AsyncConnection, sql
 from psycopg.types.json import Jsonb
 
@@ -20,21 +21,23 @@ async def update_columns(
     table: str,
     tenancy_id: uuid.UUID,
     row_id: str,
-    values: dict[str, Any],
+    columns: msgspec.Struct,
     *,
-    allowed: Collection[str],
     json_columns: Collection[str] = (),
 ) -> None:
-    """Set ``values`` on row ``row_id`` of ``table``; raise ValueError for a non-allowed column.
+    """Set the fields of ``columns`` that are not UNSET on row ``row_id`` of ``table``.
 
-    Column and table names become SQL identifiers only after the whitelist check; every value is
-    a bound parameter (JSON columns wrapped as jsonb, None kept as SQL NULL).
+    The struct's type is the whitelist: its field names are the column names, so no request
+    can name a column, and they become SQL identifiers only here. Every value is a bound
+    parameter (JSON columns wrapped as jsonb, None kept as SQL NULL).
     """
+    values = {
+        name: value
+        for name in columns.__struct_fields__
+        if (value := getattr(columns, name)) is not msgspec.UNSET
+    }
     if not values:
         return
-    unknown = set(values) - set(allowed)
-    if unknown:
-        raise ValueError(f"not updatable: {sorted(unknown)}")
     assignments = sql.SQL(", ").join(
         sql.SQL("{} = {}").format(sql.Identifier(col), sql.Placeholder(col)) for col in values
     )

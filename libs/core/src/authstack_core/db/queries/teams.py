@@ -5,11 +5,12 @@ from __future__ import annotations
 import uuid
 from typing import Any
 
+from msgspec import UNSET
 from psycopg import AsyncConnection
 from psycopg.rows import class_row
 
 from authstack_core.db.queries.patch import jsonb_or_null, update_columns
-from authstack_core.models.teams import NewTeam, TeamRow
+from authstack_core.models.teams import MemberProfileChanges, NewTeam, TeamChanges, TeamRow
 
 _TEAM_COLUMNS = """
 t.id::text AS id, t.display_name, t.profile_image_url, t.client_metadata,
@@ -131,29 +132,14 @@ async def select_user_team_ids(
     return [row[0] for row in await cur.fetchall()]
 
 
-# Columns a team PATCH may set; anything else is refused before SQL is composed.
-UPDATABLE_COLUMNS = frozenset(
-    {
-        "display_name", "profile_image_url", "client_metadata", "client_read_only_metadata",
-        "server_metadata",
-    }
-)  # fmt: skip
 JSON_COLUMNS = frozenset({"client_metadata", "client_read_only_metadata", "server_metadata"})
 
 
 async def update_team_columns(
-    conn: AsyncConnection[Any], tenancy_id: uuid.UUID, team_id: str, values: dict[str, Any]
+    conn: AsyncConnection[Any], tenancy_id: uuid.UUID, team_id: str, changes: TeamChanges
 ) -> None:
-    """Set the given columns; keys must come from UPDATABLE_COLUMNS."""
-    await update_columns(
-        conn,
-        "teams",
-        tenancy_id,
-        team_id,
-        values,
-        allowed=UPDATABLE_COLUMNS,
-        json_columns=JSON_COLUMNS,
-    )
+    """Set the columns of ``changes`` that are not UNSET."""
+    await update_columns(conn, "teams", tenancy_id, team_id, changes, json_columns=JSON_COLUMNS)
 
 
 RENAME_PERSONAL_TEAM = """
@@ -260,7 +246,7 @@ async def update_member_profile(
     tenancy_id: uuid.UUID,
     team_id: str,
     user_id: str,
-    changes: dict[str, Any],
+    changes: MemberProfileChanges,
 ) -> None:
     """Set ``display_name`` and/or ``profile_image_url`` of a membership (None clears one)."""
     await conn.execute(
@@ -269,9 +255,11 @@ async def update_member_profile(
             "tenancy_id": tenancy_id,
             "team_id": team_id,
             "user_id": user_id,
-            "set_name": "display_name" in changes,
-            "display_name": changes.get("display_name"),
-            "set_image": "profile_image_url" in changes,
-            "profile_image_url": changes.get("profile_image_url"),
+            "set_name": changes.display_name is not UNSET,
+            "display_name": None if changes.display_name is UNSET else changes.display_name,
+            "set_image": changes.profile_image_url is not UNSET,
+            "profile_image_url": (
+                None if changes.profile_image_url is UNSET else changes.profile_image_url
+            ),
         },
     )

@@ -10,7 +10,7 @@ from psycopg import AsyncConnection
 from psycopg.rows import class_row
 
 from authstack_core.db.queries.patch import jsonb_or_null, update_columns
-from authstack_core.models.users import NewUser, UserRow
+from authstack_core.models.users import NewUser, UserColumns, UserRow
 
 USER_SELECT = """
 SELECT u.id::text AS id, u.display_name, u.profile_image_url, u.client_metadata,
@@ -282,32 +282,14 @@ async def insert_user(
     )
 
 
-# Columns a PATCH may set directly; anything else is refused before SQL is composed.
-UPDATABLE_COLUMNS = frozenset(
-    {
-        "display_name", "profile_image_url", "client_metadata", "client_read_only_metadata",
-        "server_metadata", "otp_auth_enabled", "passkey_auth_enabled", "is_anonymous",
-        "restricted_by_admin", "restricted_by_admin_reason",
-        "restricted_by_admin_private_details", "country_code", "risk_score_bot",
-        "risk_score_free_trial_abuse", "requires_totp_mfa", "totp_secret", "totp_last_used_step",
-    }
-)  # fmt: skip
 JSON_COLUMNS = frozenset({"client_metadata", "client_read_only_metadata", "server_metadata"})
 
 
 async def update_user_columns(
-    conn: AsyncConnection[Any], tenancy_id: uuid.UUID, user_id: str, values: dict[str, Any]
+    conn: AsyncConnection[Any], tenancy_id: uuid.UUID, user_id: str, columns: UserColumns
 ) -> None:
-    """Set the given columns; keys must come from UPDATABLE_COLUMNS."""
-    await update_columns(
-        conn,
-        "users",
-        tenancy_id,
-        user_id,
-        values,
-        allowed=UPDATABLE_COLUMNS,
-        json_columns=JSON_COLUMNS,
-    )
+    """Set the columns of ``columns`` that are not UNSET."""
+    await update_columns(conn, "users", tenancy_id, user_id, columns, json_columns=JSON_COLUMNS)
 
 
 DELETE_USER = "DELETE FROM users WHERE tenancy_id = %(tenancy_id)s AND id = %(user_id)s"
