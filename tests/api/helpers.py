@@ -64,6 +64,15 @@ def as_user(project: Project, access_token: str, access_type: str = "client") ->
     return project.headers(access_type, **{"x-stack-access-token": access_token})
 
 
+def admin_headers(project_id: str, admin_access_token: str) -> dict[str, str]:
+    """Admin access to ``project_id`` by an internal user who administers it (owner team)."""
+    return {
+        "x-stack-access-type": "admin",
+        "x-stack-project-id": project_id,
+        "x-stack-admin-access-token": admin_access_token,
+    }
+
+
 def create_user(http: httpx.Client, project: Project, **body: Any) -> dict[str, Any]:
     """Create a user with the server key (POST /users); returns the server user object."""
     r = http.post("/api/v1/users", headers=project.headers("server"), json=body)

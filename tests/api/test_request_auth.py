@@ -24,6 +24,7 @@ from tests.api.helpers import (
     unique_email,
 )
 from tests.conftest import SERVER_SECRET, ApiServer, Project, start_api, stop_api
+from tests.factories import ADMIN_USER_ID, INTERNAL_TEAM_ID
 
 ME = "/api/v1/users/me"
 USERS = "/api/v1/users"
@@ -444,7 +445,7 @@ def test_expired_admin_access_token_is_admin_access_token_expired(
     token = TokenService(SERVER_SECRET, "http://localhost:8102", 600).sign_access_token(
         project_id="internal",
         branch_id="main",
-        user_id="33e7c043-d2d1-4187-acd3-f91b5ed64b46",
+        user_id=ADMIN_USER_ID,
         refresh_token_id=str(uuid.uuid4()),
         display_name=None,
         primary_email="admin@example.com",
@@ -472,9 +473,9 @@ def test_admin_access_follows_owner_team_membership(
     with psycopg.connect(migrated_database) as conn:
         conn.execute(
             "INSERT INTO team_members (tenancy_id, team_id, user_id) "
-            "SELECT t.id, 'a23e1b7f-ab18-41fc-9ee6-7a9ca9fa543c', %s FROM tenancies t "
+            "SELECT t.id, %s, %s FROM tenancies t "
             "WHERE t.project_id = 'internal' AND t.branch_id = 'main'",
-            (member["user_id"],),
+            (INTERNAL_TEAM_ID, member["user_id"]),
         )
     assert http.get(USERS, headers=headers).status_code == 200
     deleted = http.delete(f"{USERS}/{member['user_id']}", headers=internal.headers("server"))

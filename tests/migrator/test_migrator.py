@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import hashlib
-import secrets
 import subprocess
 import sys
 import threading
@@ -28,8 +27,11 @@ from authstack_migrator.runner import (
     split_statements,
 )
 from authstack_migrator.seed import seed
-from tests.conftest import ADMIN_EMAIL, ADMIN_PASSWORD, ADMIN_URL, INTERNAL_KEYS, settings_env
+from tests.conftest import ADMIN_EMAIL, ADMIN_PASSWORD, INTERNAL_KEYS, settings_env
+from tests.factories import fresh_database
 
+# The ids contract §9 fixes for the seeded rows, written out on purpose: this is the test that
+# holds the seed to them (everything else imports the seed's constants).
 INTERNAL_TEAM_ID = "a23e1b7f-ab18-41fc-9ee6-7a9ca9fa543c"
 KEY_SET_ID = "3142e763-b230-44b5-8636-aa62f7489c26"
 ADMIN_USER_ID = "33e7c043-d2d1-4187-acd3-f91b5ed64b46"
@@ -38,17 +40,8 @@ ADMIN_USER_ID = "33e7c043-d2d1-4187-acd3-f91b5ed64b46"
 @pytest.fixture
 def fresh_db() -> Iterator[str]:
     """A brand-new empty database with a random name, dropped afterwards."""
-    name = f"authstack_migrator_test_{secrets.token_hex(4)}"
-    with psycopg.connect(ADMIN_URL, autocommit=True) as conn:
-        conn.execute(sql.SQL("CREATE DATABASE {}").format(sql.Identifier(name)))
-    base, _, _ = ADMIN_URL.rpartition("/")
-    try:
-        yield f"{base}/{name}"
-    finally:
-        with psycopg.connect(ADMIN_URL, autocommit=True) as conn:
-            conn.execute(
-                sql.SQL("DROP DATABASE IF EXISTS {} WITH (FORCE)").format(sql.Identifier(name))
-            )
+    with fresh_database("authstack_migrator_test") as url:
+        yield url
 
 
 def _settings(url: str, **extra: str) -> Settings:
