@@ -60,6 +60,17 @@ def sign_up(
     return tokens
 
 
+def sign_in_with_password(
+    http: httpx.Client, project: Project, email: str, password: str
+) -> httpx.Response:
+    """The client's password sign-in, answer unchecked."""
+    return http.post(
+        "/api/v1/auth/password/sign-in",
+        headers=project.headers(),
+        json={"email": email, "password": password},
+    )
+
+
 def as_user(project: Project, access_token: str, access_type: str = "client") -> dict[str, str]:
     return project.headers(access_type, **{"x-stack-access-token": access_token})
 
