@@ -6,7 +6,7 @@ import uuid
 
 import bcrypt
 import psycopg
-from tests.factories import Project
+from tests.factories import Project, query_row
 
 from authstack_core.crypto.codes import new_refresh_token, sha256_bytes
 from authstack_core.db.queries.users import SEARCH_CAP, SELECT_SEARCH_HITS
@@ -104,12 +104,12 @@ def add_many_users(database_url: str, project: Project, count: int) -> None:
 
 
 def user_at(database_url: str, project: Project, offset: int) -> str:
-    with psycopg.connect(database_url) as conn:
-        row = conn.execute(
-            "SELECT id::text FROM users WHERE tenancy_id = %s ORDER BY signed_up_at, id "
-            "OFFSET %s LIMIT 1",
-            (project.tenancy_id, offset),
-        ).fetchone()
+    row = query_row(
+        database_url,
+        "SELECT id::text FROM users WHERE tenancy_id = %s ORDER BY signed_up_at, id "
+        "OFFSET %s LIMIT 1",
+        (project.tenancy_id, offset),
+    )
     if row is None:
         raise RuntimeError("the big project has fewer users than expected")
     return str(row[0])

@@ -12,7 +12,7 @@ import socket
 import subprocess
 import time
 import uuid
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
@@ -43,6 +43,8 @@ __all__ = [
     "database_url_named",
     "free_port",
     "fresh_database",
+    "query_row",
+    "query_rows",
     "stop_process",
     "wait_healthy",
 ]
@@ -91,6 +93,20 @@ def fresh_database(prefix: str, admin_url: str = ADMIN_URL) -> Iterator[str]:
             conn.execute(
                 sql.SQL("DROP DATABASE IF EXISTS {} WITH (FORCE)").format(sql.Identifier(name))
             )
+
+
+def query_row(
+    database_url: str, statement: str, params: Sequence[Any] = ()
+) -> tuple[Any, ...] | None:
+    """The first row ``statement`` returns (None if none), on a connection of its own."""
+    with psycopg.connect(database_url) as conn:
+        return conn.execute(statement, params).fetchone()  # type: ignore[arg-type]
+
+
+def query_rows(database_url: str, statement: str, params: Sequence[Any] = ()) -> list[Any]:
+    """Every row ``statement`` returns, on a connection of its own."""
+    with psycopg.connect(database_url) as conn:
+        return conn.execute(statement, params).fetchall()  # type: ignore[arg-type]
 
 
 @dataclass

@@ -11,7 +11,6 @@ from typing import Any
 import argon2
 import bcrypt
 import httpx
-import psycopg
 import pytest
 from passlib.hash import pbkdf2_sha256 as passlib_pbkdf2
 from passlib.hash import scrypt as passlib_scrypt
@@ -27,6 +26,7 @@ from tests.api.helpers import (
     unique_email,
 )
 from tests.conftest import Project
+from tests.factories import query_row
 
 SIGN_UP = "/api/v1/auth/password/sign-up"
 USERS = "/api/v1/users"
@@ -38,12 +38,11 @@ TOO_COMMON = {
 
 
 def _stored_hash(database_url: str, project: Project, user_id: str) -> str:
-    with psycopg.connect(database_url) as conn:
-        row = conn.execute(
-            "SELECT password_hash FROM password_auth_methods "
-            "WHERE tenancy_id = %s AND user_id = %s",
-            (project.tenancy_id, user_id),
-        ).fetchone()
+    row = query_row(
+        database_url,
+        "SELECT password_hash FROM password_auth_methods WHERE tenancy_id = %s AND user_id = %s",
+        (project.tenancy_id, user_id),
+    )
     assert row is not None
     return str(row[0])
 

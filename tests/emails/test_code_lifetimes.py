@@ -18,6 +18,7 @@ from authstack_core.domain import verification
 from authstack_core.domain.verification import CodeType
 from tests.api.helpers import PASSWORD, as_user, assert_known_error, sign_up, unique_email
 from tests.conftest import ApiServer, Project, start_api, stop_api
+from tests.factories import query_rows
 from tests.mail import MailSink, WorkerProcess, code_in
 
 RESET_CALLBACK = "http://localhost:3000/handler/password-reset"
@@ -204,12 +205,12 @@ def test_setting_a_first_password_retires_outstanding_reset_codes(
 
 
 def _lifetimes(database_url: str, project: Project) -> dict[str, list[float]]:
-    with psycopg.connect(database_url) as conn:
-        rows = conn.execute(
-            "SELECT type, extract(epoch FROM expires_at - created_at) FROM verification_codes "
-            "WHERE project_id = %s",
-            (project.id,),
-        ).fetchall()
+    rows = query_rows(
+        database_url,
+        "SELECT type, extract(epoch FROM expires_at - created_at) FROM verification_codes "
+        "WHERE project_id = %s",
+        (project.id,),
+    )
     out: dict[str, list[float]] = {}
     for kind, seconds in rows:
         out.setdefault(kind, []).append(float(seconds))

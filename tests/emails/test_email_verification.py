@@ -3,10 +3,10 @@
 from __future__ import annotations
 
 import httpx
-import psycopg
 
 from tests.api.helpers import PASSWORD, as_user, assert_known_error, unique_email
 from tests.conftest import Project
+from tests.factories import query_row
 from tests.mail import MailSink, WorkerProcess, code_in
 
 CALLBACK = "http://localhost:3000/handler/email-verification"
@@ -31,12 +31,12 @@ def me(http: httpx.Client, project: Project, access_token: str) -> dict[str, obj
 
 
 def primary_channel_id(project: Project, database_url: str, user_id: str) -> str:
-    with psycopg.connect(database_url) as conn:
-        row = conn.execute(
-            "SELECT id::text FROM contact_channels WHERE tenancy_id = %s AND user_id = %s"
-            " AND is_primary",
-            (project.tenancy_id, user_id),
-        ).fetchone()
+    row = query_row(
+        database_url,
+        "SELECT id::text FROM contact_channels WHERE tenancy_id = %s AND user_id = %s"
+        " AND is_primary",
+        (project.tenancy_id, user_id),
+    )
     assert row is not None
     return str(row[0])
 
