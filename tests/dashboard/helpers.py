@@ -6,6 +6,7 @@ import json
 import os
 import subprocess
 import time
+import uuid
 from pathlib import Path
 from typing import Any
 
@@ -17,6 +18,11 @@ from tests.factories import INTERNAL_PROJECT_ID, INTERNAL_TEAM_ID
 
 SDK_DIR = Path(__file__).resolve().parent.parent / "e2e" / "sdk"
 __all__ = ["INTERNAL_TEAM_ID", "PASSWORD", "admin_headers"]  # what the browser tests take from here
+
+
+def unique(tag: str) -> str:
+    """``tag`` with a random suffix: names that no earlier test has used."""
+    return f"{tag}-{uuid.uuid4().hex[:10]}"
 
 
 def internal_client_headers(access_token: str | None = None) -> dict[str, str]:
