@@ -139,6 +139,8 @@ def main() -> int:
             "STACK_DB_POOL_MAX_SIZE": str(max(10, args.threads + 2)),
             "STACK_LOG_LEVEL": "warning",
             "STACK_LOG_FORMAT": "json",
+            # The project's SMTP server is the sink on 127.0.0.1: a private target.
+            "STACK_OUTBOUND_ALLOW_PRIVATE_NETWORKS": "true",
         }
         migrate(db)
         seed(Settings(STACK_DATABASE_CONNECTION_STRING=db, STACK_SERVER_SECRET=SECRET))  # type: ignore[call-arg]
