@@ -47,13 +47,19 @@ def sign_up(
     project: Project,
     email: str | None = None,
     password: str = PASSWORD,
+    *,
+    verification_callback_url: str | None = None,
     **extra_headers: str,
 ) -> dict[str, Any]:
-    """Sign a new password user up as a client; returns {access_token, refresh_token, user_id}."""
+    """Sign a new password user up as a client; returns {access_token, refresh_token, user_id}.
+
+    With ``verification_callback_url``, the project also emails the address a verification link.
+    """
+    body = {"email": email or unique_email(), "password": password}
+    if verification_callback_url is not None:
+        body["verification_callback_url"] = verification_callback_url
     r = http.post(
-        "/api/v1/auth/password/sign-up",
-        headers=project.headers(**extra_headers),
-        json={"email": email or unique_email(), "password": password},
+        "/api/v1/auth/password/sign-up", headers=project.headers(**extra_headers), json=body
     )
     assert r.status_code == 200, r.text
     tokens: dict[str, Any] = r.json()

@@ -222,12 +222,7 @@ def test_sign_in_and_reset_codes_live_an_hour_verification_codes_a_week(
 ) -> None:
     project = make_project({"auth.otp.allowSignIn": True})
     email = unique_email("lifetimes")
-    r = http.post(
-        "/api/v1/auth/password/sign-up",
-        headers=project.headers(),
-        json={"email": email, "password": PASSWORD, "verification_callback_url": VERIFY_CALLBACK},
-    )
-    assert r.status_code == 200, r.text
+    sign_up(http, project, email, verification_callback_url=VERIFY_CALLBACK)
     send_reset(http, project, email)
     r = http.post(
         "/api/v1/auth/otp/send-sign-in-code",

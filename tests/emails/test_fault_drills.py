@@ -13,7 +13,7 @@ from typing import Any
 import httpx
 import pytest
 
-from tests.api.helpers import PASSWORD, unique_email
+from tests.api.helpers import sign_up, unique_email
 from tests.conftest import ApiServer, Project, create_project, start_api, stop_api
 from tests.mail import (
     PRIVATE_TARGETS_ENV,
@@ -52,12 +52,7 @@ def cleanup() -> Iterator[list[Any]]:
 
 
 def sign_up_verifying(http: httpx.Client, project: Project, email: str) -> None:
-    r = http.post(
-        "/api/v1/auth/password/sign-up",
-        headers=project.headers(),
-        json={"email": email, "password": PASSWORD, "verification_callback_url": CALLBACK},
-    )
-    assert r.status_code == 200, r.text
+    sign_up(http, project, email, verification_callback_url=CALLBACK)
 
 
 def wait_for_idle_queue(redis_url: str, *, besides: frozenset[str] = frozenset()) -> None:
