@@ -128,7 +128,7 @@ def _email_of(http: httpx.Client, project: Project, tokens: dict[str, Any]) -> s
     return str(user["primary_email"])
 
 
-def test_common_passwords_already_in_place_stillsign_in_with_password(
+def test_common_passwords_already_in_place_still_sign_in(
     http: httpx.Client, project: Project
 ) -> None:
     """The list governs new passwords only: an imported hash of one keeps working."""
