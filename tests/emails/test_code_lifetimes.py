@@ -6,6 +6,7 @@ from __future__ import annotations
 import asyncio
 import time
 from collections.abc import Iterator
+from concurrent.futures import ThreadPoolExecutor
 from datetime import timedelta
 from typing import Any
 
@@ -105,7 +106,10 @@ def _make_reset_codes(database_url: str, project: Project, user_id: str, email: 
             await conn.commit()
             return codes
 
-    return asyncio.run(make())
+    # In a thread of its own: the session's browser (Playwright's sync API) keeps an event loop
+    # running on the main thread, where asyncio.run() would refuse to start.
+    with ThreadPoolExecutor(1) as pool:
+        return pool.submit(asyncio.run, make()).result()
 
 
 def test_completing_a_reset_retires_the_users_other_live_codes(
