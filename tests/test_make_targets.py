@@ -24,11 +24,10 @@ from email.message import EmailMessage
 from pathlib import Path
 
 import httpx
-import psycopg
 import pytest
-from psycopg import sql
 
-from tests.conftest import ADMIN_URL, TEST_REDIS_URL, free_port
+from tests.conftest import TEST_REDIS_URL
+from tests.factories import free_port, fresh_database
 from tests.mail import MailSink
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -118,16 +117,8 @@ def test_make_mail_without_a_sink_says_so() -> None:
 
 @pytest.fixture
 def dev_database() -> Iterator[str]:
-    name = f"authstack_devtest_{secrets.token_hex(4)}"
-    with psycopg.connect(ADMIN_URL, autocommit=True) as conn:
-        conn.execute(sql.SQL("CREATE DATABASE {}").format(sql.Identifier(name)))
-    try:
-        yield f"{ADMIN_URL.rpartition('/')[0]}/{name}"
-    finally:
-        with psycopg.connect(ADMIN_URL, autocommit=True) as conn:
-            conn.execute(
-                sql.SQL("DROP DATABASE IF EXISTS {} WITH (FORCE)").format(sql.Identifier(name))
-            )
+    with fresh_database("authstack_devtest") as url:
+        yield url
 
 
 def _pids_where(predicate: Callable[[int, int, list[bytes]], bool]) -> list[int]:

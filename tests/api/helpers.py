@@ -47,21 +47,47 @@ def sign_up(
     project: Project,
     email: str | None = None,
     password: str = PASSWORD,
+    *,
+    verification_callback_url: str | None = None,
     **extra_headers: str,
 ) -> dict[str, Any]:
-    """Sign a new password user up as a client; returns {access_token, refresh_token, user_id}."""
+    """Sign a new password user up as a client; returns {access_token, refresh_token, user_id}.
+
+    With ``verification_callback_url``, the project also emails the address a verification link.
+    """
+    body = {"email": email or unique_email(), "password": password}
+    if verification_callback_url is not None:
+        body["verification_callback_url"] = verification_callback_url
     r = http.post(
-        "/api/v1/auth/password/sign-up",
-        headers=project.headers(**extra_headers),
-        json={"email": email or unique_email(), "password": password},
+        "/api/v1/auth/password/sign-up", headers=project.headers(**extra_headers), json=body
     )
     assert r.status_code == 200, r.text
     tokens: dict[str, Any] = r.json()
     return tokens
 
 
+def sign_in_with_password(
+    http: httpx.Client, project: Project, email: str, password: str
+) -> httpx.Response:
+    """The client's password sign-in, answer unchecked."""
+    return http.post(
+        "/api/v1/auth/password/sign-in",
+        headers=project.headers(),
+        json={"email": email, "password": password},
+    )
+
+
 def as_user(project: Project, access_token: str, access_type: str = "client") -> dict[str, str]:
     return project.headers(access_type, **{"x-stack-access-token": access_token})
+
+
+def admin_headers(project_id: str, admin_access_token: str) -> dict[str, str]:
+    """Admin access to ``project_id`` by an internal user who administers it (owner team)."""
+    return {
+        "x-stack-access-type": "admin",
+        "x-stack-project-id": project_id,
+        "x-stack-admin-access-token": admin_access_token,
+    }
 
 
 def create_user(http: httpx.Client, project: Project, **body: Any) -> dict[str, Any]:

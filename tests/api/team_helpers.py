@@ -15,6 +15,16 @@ import psycopg
 from tests.api.helpers import unique_email
 from tests.conftest import Project
 
+# The keys of a team object as a client and as a server read it (contract §5.4).
+CLIENT_TEAM_KEYS = {
+    "id",
+    "display_name",
+    "profile_image_url",
+    "client_metadata",
+    "client_read_only_metadata",
+}
+SERVER_TEAM_KEYS = CLIENT_TEAM_KEYS | {"server_metadata", "created_at_millis"}
+
 
 @dataclass
 class User:

@@ -8,23 +8,21 @@ import httpx
 import psycopg
 import pytest
 
-from tests.api.helpers import PASSWORD, assert_known_error, refresh, sign_up, unique_email
+from tests.api.helpers import (
+    PASSWORD,
+    admin_headers,
+    assert_known_error,
+    refresh,
+    sign_up,
+    unique_email,
+)
 from tests.api.team_helpers import create_team, new_user
 from tests.conftest import ApiServer, Project
-
-INTERNAL_TEAM_ID = "a23e1b7f-ab18-41fc-9ee6-7a9ca9fa543c"
+from tests.factories import INTERNAL_TEAM_ID
 
 
 def as_internal_user(internal: Project, access_token: str) -> dict[str, str]:
     return internal.headers("client", **{"x-stack-access-token": access_token})
-
-
-def as_admin_of(project_id: str, admin_access_token: str) -> dict[str, str]:
-    return {
-        "x-stack-access-type": "admin",
-        "x-stack-project-id": project_id,
-        "x-stack-admin-access-token": admin_access_token,
-    }
 
 
 def create_owned_project(
@@ -101,7 +99,7 @@ def test_patch_legacy_config_takes_effect_on_the_next_request(
     http: httpx.Client, internal: Project, admin_access_token: str
 ) -> None:
     created = create_owned_project(http, internal, admin_access_token, INTERNAL_TEAM_ID)
-    admin = as_admin_of(created["id"], admin_access_token)
+    admin = admin_headers(created["id"], admin_access_token)
     client = {"x-stack-access-type": "client", "x-stack-project-id": created["id"]}
     body = {"email": unique_email(), "password": PASSWORD}
     assert http.post("/api/v1/auth/password/sign-up", headers=client, json=body).status_code == 200
@@ -171,12 +169,13 @@ def test_patch_translates_every_legacy_field_and_reads_it_back(
     }
     r = http.patch(
         "/api/v1/internal/projects/current",
-        headers=as_admin_of(created["id"], admin_access_token),
+        headers=admin_headers(created["id"], admin_access_token),
         json={"config": config},
     )
     assert r.status_code == 200, r.text
     got = http.get(
-        "/api/v1/internal/projects/current", headers=as_admin_of(created["id"], admin_access_token)
+        "/api/v1/internal/projects/current",
+        headers=admin_headers(created["id"], admin_access_token),
     ).json()["config"]
     for key in (
         "sign_up_enabled", "credential_enabled", "magic_link_enabled", "passkey_enabled",
@@ -200,7 +199,7 @@ def test_patch_translates_every_legacy_field_and_reads_it_back(
     # Replacing the domain list drops the old entries (a list is a whole value, not a merge).
     r = http.patch(
         "/api/v1/internal/projects/current",
-        headers=as_admin_of(created["id"], admin_access_token),
+        headers=admin_headers(created["id"], admin_access_token),
         json={"config": {"domains": [{"domain": "https://c.example.com", "handler_path": "/h"}]}},
     )
     assert r.json()["config"]["domains"] == [
@@ -233,7 +232,7 @@ def test_invalid_project_updates_are_schema_errors(
     created = create_owned_project(http, internal, admin_access_token, INTERNAL_TEAM_ID)
     r = http.patch(
         "/api/v1/internal/projects/current",
-        headers=as_admin_of(created["id"], admin_access_token),
+        headers=admin_headers(created["id"], admin_access_token),
         json=body,
     )
     assert_known_error(r, "SCHEMA_ERROR", 400)
@@ -243,7 +242,7 @@ def test_delete_current_project_removes_it(
     http: httpx.Client, internal: Project, admin_access_token: str
 ) -> None:
     created = create_owned_project(http, internal, admin_access_token, INTERNAL_TEAM_ID)
-    admin = as_admin_of(created["id"], admin_access_token)
+    admin = admin_headers(created["id"], admin_access_token)
     r = http.delete("/api/v1/internal/projects/current", headers=admin)
     assert r.status_code == 200
     assert r.json() == {"success": True}
@@ -257,11 +256,11 @@ def test_delete_current_project_removes_it(
 
 def test_internal_project_cannot_be_deleted(http: httpx.Client, admin_access_token: str) -> None:
     r = http.delete(
-        "/api/v1/internal/projects/current", headers=as_admin_of("internal", admin_access_token)
+        "/api/v1/internal/projects/current", headers=admin_headers("internal", admin_access_token)
     )
     assert r.status_code == 400
     r = http.get(
-        "/api/v1/internal/projects/current", headers=as_admin_of("internal", admin_access_token)
+        "/api/v1/internal/projects/current", headers=admin_headers("internal", admin_access_token)
     )
     assert r.status_code == 200
 
@@ -289,7 +288,7 @@ def test_non_admin_internal_user_cannot_see_or_change_another_teams_projects(
         {"team_id": INTERNAL_TEAM_ID, "user_id": r.json()["details"]["user_id"]},
     )
 
-    theirs_admin = as_admin_of(theirs["id"], outsider["token"])
+    theirs_admin = admin_headers(theirs["id"], outsider["token"])
     for method, path, body in (
         ("GET", "/api/v1/internal/projects/current", None),
         ("PATCH", "/api/v1/internal/projects/current", {"config": {"sign_up_enabled": False}}),
@@ -300,13 +299,13 @@ def test_non_admin_internal_user_cannot_see_or_change_another_teams_projects(
         r = http.request(method, path, headers=theirs_admin, json=body)
         assert_known_error(r, "ADMIN_ACCESS_TOKEN_IS_NOT_ADMIN", 401)
     still = http.get(
-        "/api/v1/internal/projects/current", headers=as_admin_of(theirs["id"], admin_access_token)
+        "/api/v1/internal/projects/current", headers=admin_headers(theirs["id"], admin_access_token)
     )
     assert still.json()["config"]["sign_up_enabled"] is True
 
     # ...while their own project is fully theirs.
     r = http.get(
-        "/api/v1/internal/projects/current", headers=as_admin_of(mine["id"], outsider["token"])
+        "/api/v1/internal/projects/current", headers=admin_headers(mine["id"], outsider["token"])
     )
     assert r.status_code == 200
     assert r.json()["owner_team_id"] == outsider["team_id"]
@@ -324,7 +323,9 @@ def test_metrics_count_users_and_list_recent_sign_ups(
                                                                     "password": PASSWORD}
         )  # fmt: skip
         assert r.status_code == 200
-    r = http.get("/api/v1/internal/metrics", headers=as_admin_of(created["id"], admin_access_token))
+    r = http.get(
+        "/api/v1/internal/metrics", headers=admin_headers(created["id"], admin_access_token)
+    )
     assert r.status_code == 200, r.text
     assert r.json()["total_users"] == 3
     assert [u["primary_email"] for u in r.json()["recently_registered"]] == emails[::-1]

@@ -25,6 +25,7 @@ from tests.api.helpers import (
     unique_email,
 )
 from tests.conftest import ApiServer, Project
+from tests.factories import query_row
 
 SIGN_IN = "/api/v1/auth/password/sign-in"
 MFA_SIGN_IN = "/api/v1/auth/mfa/sign-in"
@@ -94,11 +95,11 @@ def wrong(totp: str) -> str:
 
 
 def session_count(database_url: str, project: Project, user_id: str) -> int:
-    with psycopg.connect(database_url) as conn:
-        row = conn.execute(
-            "SELECT count(*) FROM refresh_tokens WHERE tenancy_id = %s AND user_id = %s",
-            (project.tenancy_id, user_id),
-        ).fetchone()
+    row = query_row(
+        database_url,
+        "SELECT count(*) FROM refresh_tokens WHERE tenancy_id = %s AND user_id = %s",
+        (project.tenancy_id, user_id),
+    )
     assert row is not None
     count: int = row[0]
     return count
@@ -120,12 +121,12 @@ def test_password_sign_in_of_a_totp_user_issues_no_tokens_until_the_totp(
     assert "refresh_token" not in r.text
     assert session_count(migrated_database, project, user.user_id) == before
 
-    with psycopg.connect(migrated_database) as conn:
-        row = conn.execute(
-            "SELECT expires_at - created_at, data FROM verification_codes "
-            "WHERE project_id = %s AND type = 'MFA_ATTEMPT'",
-            (project.id,),
-        ).fetchone()
+    row = query_row(
+        migrated_database,
+        "SELECT expires_at - created_at, data FROM verification_codes "
+        "WHERE project_id = %s AND type = 'MFA_ATTEMPT'",
+        (project.id,),
+    )
     assert row is not None
     assert abs(row[0] - timedelta(minutes=5)) < timedelta(seconds=5)
     assert row[1]["user_id"] == user.user_id
@@ -213,12 +214,12 @@ def test_wrong_totps_are_counted_and_the_cap_kills_the_attempt_code(
     dead = mfa_sign_in(http, project, code, user.code(+1))
     assert_known_error(dead, "VERIFICATION_CODE_MAX_ATTEMPTS_REACHED", 400)
     assert session_count(migrated_database, project, user.user_id) == sessions
-    with psycopg.connect(migrated_database) as conn:
-        row = conn.execute(
-            "SELECT attempt_count FROM verification_codes WHERE project_id = %s "
-            "AND type = 'MFA_ATTEMPT' ORDER BY created_at DESC LIMIT 1",
-            (project.id,),
-        ).fetchone()
+    row = query_row(
+        migrated_database,
+        "SELECT attempt_count FROM verification_codes WHERE project_id = %s "
+        "AND type = 'MFA_ATTEMPT' ORDER BY created_at DESC LIMIT 1",
+        (project.id,),
+    )
     assert row == (MAX_TOTP_GUESSES + 1,)
 
 
@@ -267,11 +268,11 @@ def test_removing_the_secret_turns_mfa_off(
     )
     assert r.status_code == 200, r.text
     assert r.json()["requires_totp_mfa"] is False
-    with psycopg.connect(migrated_database) as conn:
-        row = conn.execute(
-            "SELECT totp_secret FROM users WHERE tenancy_id = %s AND id = %s",
-            (project.tenancy_id, tokens["user_id"]),
-        ).fetchone()
+    row = query_row(
+        migrated_database,
+        "SELECT totp_secret FROM users WHERE tenancy_id = %s AND id = %s",
+        (project.tenancy_id, tokens["user_id"]),
+    )
     assert row == (None,)
     signed_in = password_sign_in(http, project, email)
     assert signed_in.status_code == 200, signed_in.text

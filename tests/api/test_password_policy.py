@@ -11,7 +11,6 @@ from typing import Any
 import argon2
 import bcrypt
 import httpx
-import psycopg
 import pytest
 from passlib.hash import pbkdf2_sha256 as passlib_pbkdf2
 from passlib.hash import scrypt as passlib_scrypt
@@ -22,13 +21,14 @@ from tests.api.helpers import (
     as_user,
     assert_known_error,
     create_user,
+    sign_in_with_password,
     sign_up,
     unique_email,
 )
 from tests.conftest import Project
+from tests.factories import query_row
 
 SIGN_UP = "/api/v1/auth/password/sign-up"
-SIGN_IN = "/api/v1/auth/password/sign-in"
 USERS = "/api/v1/users"
 E36 = "é" * 36  # 36 characters, 72 bytes: all that plain bcrypt reads
 TOO_COMMON = {
@@ -37,19 +37,12 @@ TOO_COMMON = {
 }
 
 
-def _sign_in(http: httpx.Client, project: Project, email: str, password: str) -> httpx.Response:
-    return http.post(
-        SIGN_IN, headers=project.headers(), json={"email": email, "password": password}
-    )
-
-
 def _stored_hash(database_url: str, project: Project, user_id: str) -> str:
-    with psycopg.connect(database_url) as conn:
-        row = conn.execute(
-            "SELECT password_hash FROM password_auth_methods "
-            "WHERE tenancy_id = %s AND user_id = %s",
-            (project.tenancy_id, user_id),
-        ).fetchone()
+    row = query_row(
+        database_url,
+        "SELECT password_hash FROM password_auth_methods WHERE tenancy_id = %s AND user_id = %s",
+        (project.tenancy_id, user_id),
+    )
     assert row is not None
     return str(row[0])
 
@@ -64,11 +57,13 @@ def _assert_too_common(r: httpx.Response) -> None:
 def test_characters_past_bcrypts_72_bytes_count(http: httpx.Client, project: Project) -> None:
     email = unique_email("long")
     sign_up(http, project, email, password=E36 + "SUFFIX1")
-    assert_known_error(_sign_in(http, project, email, E36), "EMAIL_PASSWORD_MISMATCH", 400)
     assert_known_error(
-        _sign_in(http, project, email, E36 + "SUFFIX2"), "EMAIL_PASSWORD_MISMATCH", 400
+        sign_in_with_password(http, project, email, E36), "EMAIL_PASSWORD_MISMATCH", 400
     )
-    assert _sign_in(http, project, email, E36 + "SUFFIX1").status_code == 200
+    assert_known_error(
+        sign_in_with_password(http, project, email, E36 + "SUFFIX2"), "EMAIL_PASSWORD_MISMATCH", 400
+    )
+    assert sign_in_with_password(http, project, email, E36 + "SUFFIX1").status_code == 200
 
 
 # --- common passwords ----------------------------------------------------------------------------
@@ -82,7 +77,9 @@ def test_sign_up_with_a_common_password_is_refused(
     r = http.post(SIGN_UP, headers=project.headers(), json={"email": email, "password": password})
     _assert_too_common(r)
     # Nothing was created: the address is still free.
-    assert_known_error(_sign_in(http, project, email, password), "EMAIL_PASSWORD_MISMATCH", 400)
+    assert_known_error(
+        sign_in_with_password(http, project, email, password), "EMAIL_PASSWORD_MISMATCH", 400
+    )
     sign_up(http, project, email)
 
 
@@ -120,7 +117,10 @@ def test_every_way_of_setting_a_password_refuses_common_ones(
     )
     _assert_too_common(r)
     # The refused changes left the password as it was.
-    assert _sign_in(http, project, _email_of(http, project, tokens), PASSWORD).status_code == 200
+    assert (
+        sign_in_with_password(http, project, _email_of(http, project, tokens), PASSWORD).status_code
+        == 200
+    )
 
 
 def _email_of(http: httpx.Client, project: Project, tokens: dict[str, Any]) -> str:
@@ -137,7 +137,7 @@ def test_common_passwords_already_in_place_still_sign_in(
     create_user(
         http, project, primary_email=email, primary_email_auth_enabled=True, password_hash=hashed
     )
-    assert _sign_in(http, project, email, "password").status_code == 200
+    assert sign_in_with_password(http, project, email, "password").status_code == 200
 
 
 def test_a_project_can_turn_the_common_password_check_off(
@@ -146,7 +146,7 @@ def test_a_project_can_turn_the_common_password_check_off(
     relaxed = make_project({"auth.password.rejectCommonPasswords": False})
     email = unique_email("relaxed")
     sign_up(http, relaxed, email, password="password")
-    assert _sign_in(http, relaxed, email, "password").status_code == 200
+    assert sign_in_with_password(http, relaxed, email, "password").status_code == 200
 
     # The same switch through the admin API (the legacy project config object).
     admin = project.headers("admin")
@@ -207,16 +207,20 @@ def test_imported_hash_signs_in_and_is_upgraded(
     assert _stored_hash(migrated_database, project, user["id"]) == imported
 
     assert_known_error(
-        _sign_in(http, project, email, IMPORTED_PASSWORD + "x"), "EMAIL_PASSWORD_MISMATCH", 400
+        sign_in_with_password(http, project, email, IMPORTED_PASSWORD + "x"),
+        "EMAIL_PASSWORD_MISMATCH",
+        400,
     )
     assert _stored_hash(migrated_database, project, user["id"]) == imported  # no upgrade on a miss
 
-    assert _sign_in(http, project, email, IMPORTED_PASSWORD).status_code == 200
+    assert sign_in_with_password(http, project, email, IMPORTED_PASSWORD).status_code == 200
     upgraded = _stored_hash(migrated_database, project, user["id"])
     assert upgraded.startswith("$bcrypt-sha256$v=2,t=2b,r=10$"), upgraded
-    assert _sign_in(http, project, email, IMPORTED_PASSWORD).status_code == 200
+    assert sign_in_with_password(http, project, email, IMPORTED_PASSWORD).status_code == 200
     assert_known_error(
-        _sign_in(http, project, email, IMPORTED_PASSWORD[:-1]), "EMAIL_PASSWORD_MISMATCH", 400
+        sign_in_with_password(http, project, email, IMPORTED_PASSWORD[:-1]),
+        "EMAIL_PASSWORD_MISMATCH",
+        400,
     )
 
 
@@ -231,8 +235,10 @@ def test_imported_hash_through_patch_replaces_the_password(
         json={"password_hash": argon2.PasswordHasher().hash("moved-from-elsewhere-1")},
     )
     assert r.status_code == 200, r.text
-    assert _sign_in(http, project, email, "moved-from-elsewhere-1").status_code == 200
-    assert_known_error(_sign_in(http, project, email, PASSWORD), "EMAIL_PASSWORD_MISMATCH", 400)
+    assert sign_in_with_password(http, project, email, "moved-from-elsewhere-1").status_code == 200
+    assert_known_error(
+        sign_in_with_password(http, project, email, PASSWORD), "EMAIL_PASSWORD_MISMATCH", 400
+    )
 
 
 @pytest.mark.parametrize(

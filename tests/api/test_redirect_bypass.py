@@ -19,6 +19,7 @@ import pytest
 from tests.api.helpers import PASSWORD, unique_email
 from tests.api.team_helpers import create_team, new_user
 from tests.conftest import ApiServer, Project, create_project, start_api, stop_api
+from tests.factories import query_row
 from tests.redirect_cases import (
     ACCEPTED,
     BYPASSES,
@@ -151,12 +152,12 @@ def _queued(database_url: str, project: Project) -> tuple[int, int]:
 
 
 def _latest_redirect_url(database_url: str, project: Project) -> str:
-    with psycopg.connect(database_url) as conn:
-        row = conn.execute(
-            "SELECT redirect_url FROM verification_codes WHERE project_id = %s "
-            "ORDER BY created_at DESC LIMIT 1",
-            (project.id,),
-        ).fetchone()
+    row = query_row(
+        database_url,
+        "SELECT redirect_url FROM verification_codes WHERE project_id = %s "
+        "ORDER BY created_at DESC LIMIT 1",
+        (project.id,),
+    )
     assert row is not None
     return str(row[0])
 

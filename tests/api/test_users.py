@@ -3,10 +3,8 @@
 from __future__ import annotations
 
 import uuid
-from collections.abc import Callable
 from typing import Any
 
-import bcrypt
 import httpx
 import pytest
 
@@ -15,7 +13,7 @@ from tests.api.helpers import (
     as_user,
     assert_known_error,
     create_user,
-    jwt_parts,
+    sign_in_with_password,
     sign_up,
     unique_email,
 )
@@ -23,7 +21,6 @@ from tests.conftest import Project
 
 ME = "/api/v1/users/me"
 USERS = "/api/v1/users"
-SIGN_IN = "/api/v1/auth/password/sign-in"
 
 CLIENT_KEYS = {
     "id", "primary_email", "primary_email_verified", "display_name", "client_metadata",
@@ -36,20 +33,6 @@ SERVER_KEYS = CLIENT_KEYS | {
     "primary_email_auth_enabled", "server_metadata", "last_active_at_millis",
     "restricted_by_admin_private_details", "country_code", "risk_scores",
 }  # fmt: skip
-CLIENT_TEAM_KEYS = {
-    "id",
-    "display_name",
-    "profile_image_url",
-    "client_metadata",
-    "client_read_only_metadata",
-}
-SERVER_TEAM_KEYS = CLIENT_TEAM_KEYS | {"server_metadata", "created_at_millis"}
-
-
-def _sign_in(http: httpx.Client, project: Project, email: str, password: str) -> httpx.Response:
-    return http.post(
-        SIGN_IN, headers=project.headers(), json={"email": email, "password": password}
-    )
 
 
 # --- /users/me ----------------------------------------------------------------------------------
@@ -200,8 +183,10 @@ def test_client_changes_primary_email_and_signs_in_with_it(
     assert r.json()["primary_email_verified"] is False  # a new address is not verified yet
     server = http.get(f"{USERS}/{tokens['user_id']}", headers=project.headers("server")).json()
     assert server["primary_email_auth_enabled"] is True
-    assert _sign_in(http, project, new, PASSWORD).status_code == 200
-    assert_known_error(_sign_in(http, project, old, PASSWORD), "EMAIL_PASSWORD_MISMATCH", 400)
+    assert sign_in_with_password(http, project, new, PASSWORD).status_code == 200
+    assert_known_error(
+        sign_in_with_password(http, project, old, PASSWORD), "EMAIL_PASSWORD_MISMATCH", 400
+    )
     # The old address is released: someone else may now sign up with it.
     sign_up(http, project, old)
 
@@ -290,7 +275,7 @@ def test_server_creates_user_in_server_shape(http: httpx.Client, project: Projec
     assert fetched.json() == user | {
         "last_active_at_millis": fetched.json()["last_active_at_millis"]
     }
-    assert _sign_in(http, project, email, "another-long-password-2").status_code == 200
+    assert sign_in_with_password(http, project, email, "another-long-password-2").status_code == 200
 
 
 def test_server_user_defaults(http: httpx.Client, project: Project) -> None:
@@ -396,166 +381,3 @@ def test_is_anonymous_can_only_be_set_to_false(http: httpx.Client, project: Proj
     )
     assert upgraded.json()["is_anonymous"] is False
     assert upgraded.json()["is_restricted"] is False
-
-
-# --- passwords set by the server ----------------------------------------------------------------
-
-
-def _bcrypt(password: str, prefix: bytes = b"2b") -> str:
-    return bcrypt.hashpw(password.encode(), bcrypt.gensalt(10, prefix=prefix)).decode()
-
-
-@pytest.mark.parametrize("variant", ["2b", "2a", "2y"])
-def test_imported_bcrypt_hash_signs_in_with_the_original_password(
-    http: httpx.Client, project: Project, variant: str
-) -> None:
-    password = f"imported-password-{variant}"
-    hashed = _bcrypt(password, b"2a" if variant == "2a" else b"2b")
-    if variant == "2y":
-        hashed = "$2y$" + hashed[4:]
-    email = unique_email()
-    user = create_user(
-        http, project, primary_email=email, primary_email_auth_enabled=True, password_hash=hashed
-    )
-    assert user["has_password"] is True
-    assert _sign_in(http, project, email, password).status_code == 200
-    assert_known_error(
-        _sign_in(http, project, email, "wrong-password"), "EMAIL_PASSWORD_MISMATCH", 400
-    )
-
-
-def test_patched_bcrypt_hash_replaces_the_password(http: httpx.Client, project: Project) -> None:
-    email = unique_email()
-    tokens = sign_up(http, project, email)
-    r = http.patch(
-        f"{USERS}/{tokens['user_id']}",
-        headers=project.headers("server"),
-        json={"password_hash": _bcrypt("migrated-password-9")},
-    )
-    assert r.status_code == 200, r.text
-    assert _sign_in(http, project, email, "migrated-password-9").status_code == 200
-    assert_known_error(_sign_in(http, project, email, PASSWORD), "EMAIL_PASSWORD_MISMATCH", 400)
-
-
-@pytest.mark.parametrize(
-    "bad_hash",
-    [
-        "plaintext-password",
-        "$2b$10$tooshort",
-        "$argon2i$v=19$m=65536,t=3,p=4$c2FsdHNhbHQ$aGFzaGhhc2hoYXNoaGFzaA",  # argon2i, not -id
-        "$argon2id$v=19$m=4194304,t=1,p=4$c2FsdHNhbHQ$aGFzaGhhc2hoYXNoaGFzaA",  # 4 GiB: refused
-        "$2b$99$" + "a" * 53,
-        "",
-    ],
-)
-def test_invalid_password_hash_is_schema_error(
-    http: httpx.Client, project: Project, bad_hash: str
-) -> None:
-    r = http.post(USERS, headers=project.headers("server"), json={"password_hash": bad_hash})
-    assert_known_error(r, "SCHEMA_ERROR", 400)
-    user = create_user(http, project)
-    r = http.patch(
-        f"{USERS}/{user['id']}", headers=project.headers("server"), json={"password_hash": bad_hash}
-    )
-    assert_known_error(r, "SCHEMA_ERROR", 400)
-
-
-def test_server_password_rules_apply(http: httpx.Client, project: Project) -> None:
-    r = http.post(USERS, headers=project.headers("server"), json={"password": "short"})
-    assert_known_error(r, "PASSWORD_TOO_SHORT", 400, details={"min_length": 8})
-    user = create_user(http, project)
-    r = http.patch(
-        f"{USERS}/{user['id']}", headers=project.headers("server"), json={"password": "x" * 71}
-    )
-    assert_known_error(r, "PASSWORD_TOO_LONG", 400, details={"maxLength": 70})
-
-
-def test_server_sets_and_clears_a_password(http: httpx.Client, project: Project) -> None:
-    email = unique_email()
-    user = create_user(http, project, primary_email=email, primary_email_auth_enabled=True)
-    assert user["has_password"] is False
-    r = http.patch(
-        f"{USERS}/{user['id']}", headers=project.headers("server"), json={"password": PASSWORD}
-    )
-    assert r.json()["has_password"] is True
-    assert _sign_in(http, project, email, PASSWORD).status_code == 200
-    r = http.patch(
-        f"{USERS}/{user['id']}", headers=project.headers("server"), json={"password": None}
-    )
-    assert r.json()["has_password"] is False
-    assert_known_error(_sign_in(http, project, email, PASSWORD), "EMAIL_PASSWORD_MISMATCH", 400)
-
-
-# --- client deletion and personal teams ---------------------------------------------------------
-
-
-def test_client_cannot_delete_itself_by_default(http: httpx.Client, project: Project) -> None:
-    tokens = sign_up(http, project)
-    r = http.delete(ME, headers=as_user(project, tokens["access_token"]))
-    assert 400 <= r.status_code < 500
-    still = http.get(f"{USERS}/{tokens['user_id']}", headers=project.headers("server"))
-    assert still.status_code == 200
-
-
-def test_client_deletes_itself_when_allowed(
-    http: httpx.Client, make_project: Callable[..., Project]
-) -> None:
-    project = make_project({"users.allowClientUserDeletion": True})
-    tokens = sign_up(http, project)
-    r = http.delete(ME, headers=as_user(project, tokens["access_token"]))
-    assert r.status_code == 200, r.text
-    assert r.json() == {"success": True}
-    gone = http.get(f"{USERS}/{tokens['user_id']}", headers=project.headers("server"))
-    assert_known_error(gone, "USER_NOT_FOUND", 404)
-
-
-def test_personal_team_is_created_on_sign_up_when_configured(
-    http: httpx.Client, make_project: Callable[..., Project]
-) -> None:
-    project = make_project({"teams.createPersonalTeamOnSignUp": True})
-    email = unique_email()
-    tokens = sign_up(http, project, email)
-    me = http.get(ME, headers=as_user(project, tokens["access_token"])).json()
-    assert me["selected_team_id"] is not None
-    assert set(me["selected_team"]) == CLIENT_TEAM_KEYS
-    assert me["selected_team"]["id"] == me["selected_team_id"]
-    assert me["selected_team"]["display_name"] == f"{email}'s Team"
-    assert jwt_parts(tokens["access_token"])[1]["selected_team_id"] == me["selected_team_id"]
-    server = http.get(f"{USERS}/{tokens['user_id']}", headers=project.headers("server")).json()
-    assert set(server["selected_team"]) == SERVER_TEAM_KEYS
-    assert isinstance(server["selected_team"]["created_at_millis"], int)
-
-
-def test_no_personal_team_by_default(http: httpx.Client, project: Project) -> None:
-    tokens = sign_up(http, project)
-    me = http.get(ME, headers=as_user(project, tokens["access_token"])).json()
-    assert me["selected_team_id"] is None
-    assert me["selected_team"] is None
-    assert jwt_parts(tokens["access_token"])[1]["selected_team_id"] is None
-
-
-def test_personal_team_of_server_created_user_uses_display_name(
-    http: httpx.Client, make_project: Callable[..., Project]
-) -> None:
-    project = make_project({"teams.createPersonalTeamOnSignUp": True})
-    user = create_user(http, project, display_name="Bob", primary_email=unique_email())
-    fetched = http.get(f"{USERS}/{user['id']}", headers=project.headers("server")).json()
-    assert fetched["selected_team"]["display_name"] == "Bob's Team"
-
-
-def test_selecting_a_team_the_user_is_not_in_is_refused(
-    http: httpx.Client, make_project: Callable[..., Project]
-) -> None:
-    project = make_project({"teams.createPersonalTeamOnSignUp": True})
-    mine, theirs = sign_up(http, project), sign_up(http, project)
-    their_team = http.get(ME, headers=as_user(project, theirs["access_token"])).json()[
-        "selected_team_id"
-    ]
-    r = http.patch(
-        ME, headers=as_user(project, mine["access_token"]), json={"selected_team_id": their_team}
-    )
-    assert_known_error(r, "TEAM_NOT_FOUND", 404)
-    cleared = http.patch(
-        ME, headers=as_user(project, mine["access_token"]), json={"selected_team_id": None}
-    )
-    assert cleared.json()["selected_team_id"] is None

@@ -6,7 +6,7 @@ import psycopg
 import pytest
 
 from authstack_core.email_address import EmailError, ascii_lower, email_key, normalize_email
-from tests.conftest import ADMIN_URL
+from tests.factories import ADMIN_URL
 
 
 @pytest.mark.parametrize(

@@ -15,7 +15,8 @@ import redis
 from authstack_core.ratelimit import RateLimitedError, RateLimiter, parse_overrides, rules_from
 from authstack_core.redis_pipe import RedisPipe, RedisPipeError, RedisReplyError, encode, parse
 from tests.conftest import SERVER_SECRET, TEST_REDIS_URL, free_port
-from tests.mail import PrivateRedis, wait_until
+from tests.mail import wait_until
+from tests.mail_fixtures import PrivateRedis
 
 
 def test_parse_handles_every_reply_kind_and_partial_input() -> None:

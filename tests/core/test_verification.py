@@ -7,7 +7,6 @@ from collections.abc import AsyncIterator
 from datetime import timedelta
 from typing import Any
 
-import psycopg
 import pytest
 from psycopg_pool import AsyncConnectionPool
 
@@ -21,6 +20,7 @@ from authstack_core.errors import (
     VerificationCodeNotFound,
 )
 from tests.conftest import Project
+from tests.factories import query_rows
 
 T = v.CodeType.PASSWORD_RESET
 
@@ -47,12 +47,11 @@ async def test_code_is_45_crockford_chars_and_stored_only_as_hash(
 ) -> None:
     code = await _create(pool, project, redirect_url="http://localhost:3000/cb")
     assert re.fullmatch(r"[0-9a-hjkmnp-tv-z]{45}", code)
-    with psycopg.connect(migrated_database) as conn:
-        rows = conn.execute(
-            "SELECT code_hash, nonce_hash, redirect_url FROM verification_codes "
-            "WHERE project_id = %s",
-            (project.id,),
-        ).fetchall()
+    rows = query_rows(
+        migrated_database,
+        "SELECT code_hash, nonce_hash, redirect_url FROM verification_codes WHERE project_id = %s",
+        (project.id,),
+    )
     assert rows == [(sha256_bytes(code), sha256_bytes(code[6:]), "http://localhost:3000/cb")]
     dump = str(rows)
     assert code not in dump

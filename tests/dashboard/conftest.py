@@ -10,22 +10,15 @@ from __future__ import annotations
 import os
 import subprocess
 import sys
-import time
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-import httpx
 import pytest
 
-from tests.conftest import (
-    ADMIN_EMAIL,
-    ADMIN_PASSWORD,
-    INTERNAL_KEYS,
-    ApiServer,
-    free_port,
-)
+from tests.conftest import ADMIN_EMAIL, ADMIN_PASSWORD, INTERNAL_KEYS, ApiServer
+from tests.factories import free_port, stop_process, wait_healthy
 
 CHROMIUM = os.environ.get("AUTHSTACK_CHROMIUM", "/usr/bin/chromium")
 CHROMIUM_ARGS = [
@@ -39,7 +32,6 @@ CHROMIUM_ARGS = [
     "--disable-sync",
 ]
 SCREENSHOTS = Path(__file__).parent / "screenshots"
-INTERNAL_TEAM_ID = "a23e1b7f-ab18-41fc-9ee6-7a9ca9fa543c"
 # Known to the tests, so they can forge the cookies a signed-in browser would hold.
 SESSION_SECRET = "dashboard-test-session-secret-" + "x" * 16
 
@@ -66,17 +58,8 @@ def start_dashboard(api: ApiServer, **extra_env: str) -> DashboardServer:
         **extra_env,
     }
     process = subprocess.Popen([sys.executable, "-m", "authstack_dashboard"], env=env)
-    deadline = time.monotonic() + 30
-    while time.monotonic() < deadline:
-        if process.poll() is not None:
-            raise RuntimeError(f"dashboard exited with {process.returncode}")
-        try:
-            if httpx.get(f"{url}/health", timeout=1).status_code == 200:
-                return DashboardServer(url, process)
-        except httpx.TransportError:
-            time.sleep(0.1)
-    process.terminate()
-    raise RuntimeError("dashboard did not start within 30 s")
+    wait_healthy(process, f"{url}/health", "dashboard")
+    return DashboardServer(url, process)
 
 
 @pytest.fixture(scope="session")
@@ -85,11 +68,7 @@ def dashboard(api: ApiServer) -> Iterator[DashboardServer]:
     try:
         yield server
     finally:
-        server.process.terminate()
-        try:
-            server.process.wait(timeout=10)
-        except subprocess.TimeoutExpired:
-            server.process.kill()
+        stop_process(server.process)
 
 
 @pytest.fixture(scope="session")

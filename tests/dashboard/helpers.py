@@ -6,22 +6,29 @@ import json
 import os
 import subprocess
 import time
+import uuid
 from pathlib import Path
 from typing import Any
 
 import httpx
 
+from tests.api.helpers import PASSWORD, admin_headers
 from tests.conftest import ADMIN_EMAIL, ADMIN_PASSWORD, INTERNAL_KEYS, Project
+from tests.factories import INTERNAL_PROJECT_ID, INTERNAL_TEAM_ID
 
 SDK_DIR = Path(__file__).resolve().parent.parent / "e2e" / "sdk"
-INTERNAL_TEAM_ID = "a23e1b7f-ab18-41fc-9ee6-7a9ca9fa543c"
-PASSWORD = "correct-horse-battery-1"
+__all__ = ["INTERNAL_TEAM_ID", "PASSWORD", "admin_headers"]  # what the browser tests take from here
+
+
+def unique(tag: str) -> str:
+    """``tag`` with a random suffix: names that no earlier test has used."""
+    return f"{tag}-{uuid.uuid4().hex[:10]}"
 
 
 def internal_client_headers(access_token: str | None = None) -> dict[str, str]:
     headers = {
         "x-stack-access-type": "client",
-        "x-stack-project-id": "internal",
+        "x-stack-project-id": INTERNAL_PROJECT_ID,
         "x-stack-publishable-client-key": INTERNAL_KEYS["publishable_client_key"],
     }
     if access_token:
@@ -53,14 +60,6 @@ def internal_sign_up(http: httpx.Client, email: str) -> tuple[str, str]:
     token = r.json()["access_token"]
     me = http.get("/api/v1/users/me", headers=internal_client_headers(token)).json()
     return token, me["selected_team_id"]
-
-
-def admin_headers(project_id: str, admin_token: str) -> dict[str, str]:
-    return {
-        "x-stack-access-type": "admin",
-        "x-stack-project-id": project_id,
-        "x-stack-admin-access-token": admin_token,
-    }
 
 
 def api_project(

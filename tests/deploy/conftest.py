@@ -12,6 +12,9 @@ import sys
 import tomllib
 from pathlib import Path
 
+import pytest
+import yaml
+
 ROOT = Path(__file__).resolve().parents[2]
 DEPLOY = ROOT / "deploy"
 K8S = ROOT / "k8s"
@@ -37,3 +40,33 @@ def tool(name: str, hint: str) -> str:
     if found is None:
         raise AssertionError(f"{name} is required by tests/deploy: {hint}")
     return found
+
+
+# --- k8s/ rendered (module-scoped: each test module renders its own copy) ----------------------
+
+# Imported last: k8s_docs takes K8S and tool() from this module.
+from tests.deploy.k8s_docs import OVERLAY, Doc, kustomize  # noqa: E402
+
+
+@pytest.fixture(scope="module")
+def rendered() -> list[Doc]:
+    return kustomize(OVERLAY)
+
+
+@pytest.fixture(scope="module")
+def rendered_cpu_hpa(tmp_path_factory: pytest.TempPathFactory) -> list[Doc]:
+    """The overlay with the README's one-line swap for clusters without KEDA."""
+    root = tmp_path_factory.mktemp("k8s") / "k8s"
+    shutil.copytree(K8S, root)
+    kustomization = root / "overlays" / "production" / "kustomization.yaml"
+    text = kustomization.read_text()
+    assert "../../components/worker-keda" in text
+    kustomization.write_text(
+        text.replace("../../components/worker-keda", "../../components/worker-cpu-hpa")
+    )
+    return kustomize(root / "overlays" / "production")
+
+
+@pytest.fixture(scope="module")
+def secret_template() -> list[Doc]:
+    return [d for d in yaml.safe_load_all((K8S / "secret.template.yaml").read_text()) if d]

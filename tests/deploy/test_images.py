@@ -10,7 +10,6 @@ cleanly on SIGTERM.
 
 from __future__ import annotations
 
-import os
 import signal
 import socket
 import subprocess
@@ -22,11 +21,10 @@ from pathlib import Path
 import httpx
 import psycopg
 import pytest
-from psycopg import sql
 
-from tests.conftest import ADMIN_URL, free_port
 from tests.deploy.conftest import ROOT, workspace_services
 from tests.deploy.image import Image, replay_build
+from tests.factories import free_port, fresh_database
 
 ONE_SHOT = {"migrator"}
 # Variables that differ per service in a real deployment: where it listens, what it talks to.
@@ -67,25 +65,16 @@ def image(tmp_path_factory: pytest.TempPathFactory) -> Callable[[str], Image]:
 
 
 @pytest.fixture
-def fresh_database() -> Iterator[str]:
-    name = f"authstack_image_{os.urandom(4).hex()}"
-    with psycopg.connect(ADMIN_URL, autocommit=True) as conn:
-        conn.execute(sql.SQL("CREATE DATABASE {}").format(sql.Identifier(name)))
-    base, _, _ = ADMIN_URL.rpartition("/")
-    try:
-        yield f"{base}/{name}"
-    finally:
-        with psycopg.connect(ADMIN_URL, autocommit=True) as conn:
-            conn.execute(
-                sql.SQL("DROP DATABASE IF EXISTS {} WITH (FORCE)").format(sql.Identifier(name))
-            )
+def image_database() -> Iterator[str]:
+    with fresh_database("authstack_image") as url:
+        yield url
 
 
 @pytest.fixture
-def deployment_env(tmp_path: Path, fresh_database: str) -> dict[str, str]:
+def deployment_env(tmp_path: Path, image_database: str) -> dict[str, str]:
     """What an operator passes at `docker run`: make-env.py's secrets, local addresses."""
     env = make_env_file(tmp_path / ".env")
-    env["STACK_DATABASE_CONNECTION_STRING"] = fresh_database
+    env["STACK_DATABASE_CONNECTION_STRING"] = image_database
     env["STACK_REDIS_URL"] = "redis://127.0.0.1:6379/15"
     env["STACK_LOG_LEVEL"] = "warning"
     return env

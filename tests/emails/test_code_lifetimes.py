@@ -19,6 +19,7 @@ from authstack_core.domain import verification
 from authstack_core.domain.verification import CodeType
 from tests.api.helpers import PASSWORD, as_user, assert_known_error, sign_up, unique_email
 from tests.conftest import ApiServer, Project, start_api, stop_api
+from tests.factories import query_rows
 from tests.mail import MailSink, WorkerProcess, code_in
 
 RESET_CALLBACK = "http://localhost:3000/handler/password-reset"
@@ -105,8 +106,9 @@ def _make_reset_codes(database_url: str, project: Project, user_id: str, email: 
             await conn.commit()
             return codes
 
-    # In a thread of its own: under pytest-asyncio an event loop may already run in this one.
-    with ThreadPoolExecutor(max_workers=1) as pool:
+    # In a thread of its own: the session's browser (Playwright's sync API) keeps an event loop
+    # running on the main thread, where asyncio.run() would refuse to start.
+    with ThreadPoolExecutor(1) as pool:
         return pool.submit(asyncio.run, make()).result()
 
 
@@ -207,12 +209,12 @@ def test_setting_a_first_password_retires_outstanding_reset_codes(
 
 
 def _lifetimes(database_url: str, project: Project) -> dict[str, list[float]]:
-    with psycopg.connect(database_url) as conn:
-        rows = conn.execute(
-            "SELECT type, extract(epoch FROM expires_at - created_at) FROM verification_codes "
-            "WHERE project_id = %s",
-            (project.id,),
-        ).fetchall()
+    rows = query_rows(
+        database_url,
+        "SELECT type, extract(epoch FROM expires_at - created_at) FROM verification_codes "
+        "WHERE project_id = %s",
+        (project.id,),
+    )
     out: dict[str, list[float]] = {}
     for kind, seconds in rows:
         out.setdefault(kind, []).append(float(seconds))
@@ -224,12 +226,7 @@ def test_sign_in_and_reset_codes_live_an_hour_verification_codes_a_week(
 ) -> None:
     project = make_project({"auth.otp.allowSignIn": True})
     email = unique_email("lifetimes")
-    r = http.post(
-        "/api/v1/auth/password/sign-up",
-        headers=project.headers(),
-        json={"email": email, "password": PASSWORD, "verification_callback_url": VERIFY_CALLBACK},
-    )
-    assert r.status_code == 200, r.text
+    sign_up(http, project, email, verification_callback_url=VERIFY_CALLBACK)
     send_reset(http, project, email)
     r = http.post(
         "/api/v1/auth/otp/send-sign-in-code",

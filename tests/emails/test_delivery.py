@@ -15,15 +15,8 @@ from authstack_core.jobs import SEND_EMAIL, JobQueue
 from authstack_core.settings import Settings
 from tests.api.helpers import assert_known_error, unique_email
 from tests.conftest import CRON_SECRET, Project, free_port, settings_env
-from tests.mail import (
-    MailSink,
-    TlsFiles,
-    WorkerProcess,
-    custom_server_config,
-    make_certificate,
-    outbox_item,
-    wait_until,
-)
+from tests.mail import MailSink, WorkerProcess, custom_server_config, outbox_item, wait_until
+from tests.mail_fixtures import TlsFiles, make_certificate
 
 MakeProject = Callable[[dict[str, Any] | None], Project]
 

@@ -3,24 +3,17 @@
 from __future__ import annotations
 
 import httpx
-import psycopg
 
-from tests.api.helpers import PASSWORD, as_user, assert_known_error, unique_email
+from tests.api.helpers import as_user, assert_known_error, sign_up, unique_email
 from tests.conftest import Project
+from tests.factories import query_row
 from tests.mail import MailSink, WorkerProcess, code_in
 
 CALLBACK = "http://localhost:3000/handler/email-verification"
 
 
 def sign_up_verifying(http: httpx.Client, project: Project, email: str) -> dict[str, str]:
-    r = http.post(
-        "/api/v1/auth/password/sign-up",
-        headers=project.headers(),
-        json={"email": email, "password": PASSWORD, "verification_callback_url": CALLBACK},
-    )
-    assert r.status_code == 200, r.text
-    tokens: dict[str, str] = r.json()
-    return tokens
+    return sign_up(http, project, email, verification_callback_url=CALLBACK)
 
 
 def me(http: httpx.Client, project: Project, access_token: str) -> dict[str, object]:
@@ -31,12 +24,12 @@ def me(http: httpx.Client, project: Project, access_token: str) -> dict[str, obj
 
 
 def primary_channel_id(project: Project, database_url: str, user_id: str) -> str:
-    with psycopg.connect(database_url) as conn:
-        row = conn.execute(
-            "SELECT id::text FROM contact_channels WHERE tenancy_id = %s AND user_id = %s"
-            " AND is_primary",
-            (project.tenancy_id, user_id),
-        ).fetchone()
+    row = query_row(
+        database_url,
+        "SELECT id::text FROM contact_channels WHERE tenancy_id = %s AND user_id = %s"
+        " AND is_primary",
+        (project.tenancy_id, user_id),
+    )
     assert row is not None
     return str(row[0])
 
@@ -73,12 +66,7 @@ def test_sign_up_without_a_callback_sends_nothing(
     http: httpx.Client, project: Project, mail_worker: WorkerProcess, mail_sink: MailSink
 ) -> None:
     email = unique_email("quiet")
-    r = http.post(
-        "/api/v1/auth/password/sign-up",
-        headers=project.headers(),
-        json={"email": email, "password": PASSWORD},
-    )
-    assert r.status_code == 200
+    sign_up(http, project, email)
     marker = unique_email("marker")  # a later email, to know the worker has caught up
     sign_up_verifying(http, project, marker)
     mail_sink.wait_for(marker)
@@ -93,12 +81,7 @@ def test_send_verification_code_for_a_channel_then_verify(
     mail_sink: MailSink,
 ) -> None:
     email = unique_email("channel")
-    r = http.post(
-        "/api/v1/auth/password/sign-up",
-        headers=project.headers(),
-        json={"email": email, "password": PASSWORD},
-    )
-    tokens = r.json()
+    tokens = sign_up(http, project, email)
     channel_id = primary_channel_id(project, migrated_database, tokens["user_id"])
     user = as_user(project, tokens["access_token"])
 
@@ -128,16 +111,8 @@ def test_send_verification_code_for_a_channel_then_verify(
 def test_channel_rules_other_users_unknown_channels_untrusted_callbacks(
     http: httpx.Client, project: Project, migrated_database: str
 ) -> None:
-    a = http.post(
-        "/api/v1/auth/password/sign-up",
-        headers=project.headers(),
-        json={"email": unique_email("a"), "password": PASSWORD},
-    ).json()
-    b = http.post(
-        "/api/v1/auth/password/sign-up",
-        headers=project.headers(),
-        json={"email": unique_email("b"), "password": PASSWORD},
-    ).json()
+    a = sign_up(http, project, unique_email("a"))
+    b = sign_up(http, project, unique_email("b"))
     b_channel = primary_channel_id(project, migrated_database, b["user_id"])
     as_a = as_user(project, a["access_token"])
 
@@ -171,11 +146,7 @@ def test_deprecated_route_checks_the_primary_email(
     http: httpx.Client, project: Project, mail_worker: WorkerProcess, mail_sink: MailSink
 ) -> None:
     email = unique_email("legacy")
-    tokens = http.post(
-        "/api/v1/auth/password/sign-up",
-        headers=project.headers(),
-        json={"email": email, "password": PASSWORD},
-    ).json()
+    tokens = sign_up(http, project, email)
     user = as_user(project, tokens["access_token"])
     wrong = http.post(
         "/api/v1/contact-channels/send-verification-code",

@@ -6,7 +6,6 @@ its own mail sink; the Redis one stops its own redis-server, never the machine's
 
 from __future__ import annotations
 
-import time
 from collections import Counter
 from collections.abc import Iterator
 from typing import Any
@@ -14,19 +13,21 @@ from typing import Any
 import httpx
 import pytest
 
-from tests.api.helpers import PASSWORD, unique_email
+from tests.api.helpers import sign_up, unique_email
 from tests.conftest import ApiServer, Project, create_project, start_api, stop_api
 from tests.mail import (
     PRIVATE_TARGETS_ENV,
     MailSink,
-    PrivateRedis,
     WorkerProcess,
     custom_server_config,
+    held_by_workers,
     outbox_rows,
     queue_step,
     start_worker,
+    unacked_wakeups,
     wait_until,
 )
+from tests.mail_fixtures import PrivateRedis
 
 CALLBACK = "http://localhost:3000/handler/email-verification"
 # Short lease and requeue delay so that recovery happens within the test's patience.
@@ -34,6 +35,7 @@ RECOVERY_ENV = {
     "STACK_EMAIL_SEND_LEASE_SECONDS": "3",
     "STACK_EMAIL_REQUEUE_AFTER_SECONDS": "2",
 }
+NAMESPACE = "drill"
 
 
 @pytest.fixture
@@ -50,12 +52,20 @@ def cleanup() -> Iterator[list[Any]]:
 
 
 def sign_up_verifying(http: httpx.Client, project: Project, email: str) -> None:
-    r = http.post(
-        "/api/v1/auth/password/sign-up",
-        headers=project.headers(),
-        json={"email": email, "password": PASSWORD, "verification_callback_url": CALLBACK},
+    sign_up(http, project, email, verification_callback_url=CALLBACK)
+
+
+def wait_for_idle_queue(redis_url: str, *, besides: frozenset[str] = frozenset()) -> None:
+    """Wait until every wake-up enqueued so far (but ``besides``) has been handled to the end.
+
+    What a worker sends, it sends before it acknowledges the wake-up: once none is left, the
+    sink has everything the queue will ever deliver, with no sleep to hope it was long enough.
+    """
+    wait_until(
+        lambda: not unacked_wakeups(redis_url, NAMESPACE) - besides,
+        timeout=30,
+        what="the worker to handle every wake-up",
     )
-    assert r.status_code == 200, r.text
 
 
 def assert_each_once(sink: MailSink, recipients: list[str]) -> None:
@@ -70,8 +80,12 @@ def test_redis_stopped_during_sign_ups_then_restarted_delivers_every_email_once(
     drill_database: str, private_redis: PrivateRedis, make_sink: Any, cleanup: list[Any]
 ) -> None:
     sink: MailSink = make_sink()
-    env = {"STACK_REDIS_URL": private_redis.url, "STACK_QUEUE_NAMESPACE": "drill"}
-    api = start_api(drill_database, **env, **RECOVERY_ENV)
+    env = {"STACK_REDIS_URL": private_redis.url, "STACK_QUEUE_NAMESPACE": NAMESPACE}
+    # The API requeues at once (no requeue delay): the last cron step below then re-sends any
+    # row it wrongly takes for lost without the test having to wait out a delay first.
+    api = start_api(
+        drill_database, **env, **{**RECOVERY_ENV, "STACK_EMAIL_REQUEUE_AFTER_SECONDS": "0"}
+    )
     cleanup.append(api)
     cleanup.append(start_worker(drill_database, sink, **env, **RECOVERY_ENV))
     project = create_project(drill_database)
@@ -93,16 +107,21 @@ def test_redis_stopped_during_sign_ups_then_restarted_delivers_every_email_once(
     assert len([r for r in outbox_rows(drill_database) if r["status"] == "pending"]) == 10
 
     private_redis.start()  # empty: whatever it held is gone
-    time.sleep(1.0)
-    assert sink.state()["received"] == 3  # nothing arrives until the cron step runs
+    # Nothing can arrive until the cron step runs: no wake-up exists for the 10 pending rows.
+    assert unacked_wakeups(private_redis.url, NAMESPACE) == set()
+    assert sink.state()["received"] == 3
     step = queue_step(http)
     assert step.status_code == 200, step.text
     assert step.json() == {"ok": True}
 
     wait_until(lambda: sink.state()["received"] == 13, timeout=30, what="all 13 emails")
-    time.sleep(2.5)  # past the requeue delay: a second cron step must not send anything again
+    wait_until(
+        lambda: {r["status"] for r in outbox_rows(drill_database)} == {"sent"},
+        what="every row to be marked sent",
+    )
+    # A second cron step must not send anything again.
     assert queue_step(http).status_code == 200
-    time.sleep(1.0)
+    wait_for_idle_queue(private_redis.url)
     assert_each_once(sink, before + during)
     assert {r["status"] for r in outbox_rows(drill_database)} == {"sent"}
 
@@ -111,7 +130,7 @@ def test_worker_killed_mid_batch_and_restarted_delivers_every_email_once(
     drill_database: str, private_redis: PrivateRedis, make_sink: Any, cleanup: list[Any]
 ) -> None:
     sink: MailSink = make_sink()
-    env = {"STACK_REDIS_URL": private_redis.url, "STACK_QUEUE_NAMESPACE": "drill"}
+    env = {"STACK_REDIS_URL": private_redis.url, "STACK_QUEUE_NAMESPACE": NAMESPACE}
     api = start_api(drill_database, **env, **RECOVERY_ENV)
     cleanup.append(api)
     worker: WorkerProcess = start_worker(
@@ -144,6 +163,8 @@ def test_worker_killed_mid_batch_and_restarted_delivers_every_email_once(
     assert sink.state()["received"] == 10
 
     worker.kill()  # SIGKILL: no clean-up, leases held, prefetched messages unacknowledged
+    # What the dead worker took stays unacknowledged in Redis; the outbox, not Redis, recovers it.
+    orphaned = frozenset(held_by_workers(private_redis.url, NAMESPACE))
     wait_until(lambda: sink.state()["held"] == 0, what="the server to drop the dead sessions")
     statuses = Counter(r["status"] for r in outbox_rows(drill_database))
     assert statuses["sent"] == 10
@@ -157,9 +178,10 @@ def test_worker_killed_mid_batch_and_restarted_delivers_every_email_once(
         return {r["status"] for r in outbox_rows(drill_database)} == {"sent"}
 
     wait_until(all_sent, timeout=60, interval=0.5, what="every row to be sent")
-    time.sleep(2.5)
+    # Every row is sent, which no cron step takes again; the wake-ups still queued must then
+    # find nothing to send either.
     queue_step(http)
-    time.sleep(1.0)
+    wait_for_idle_queue(private_redis.url, besides=orphaned)
     assert_each_once(sink, recipients)
     rows = outbox_rows(drill_database)
     # The four interrupted ones were sent on their second attempt, after their lease ran out.

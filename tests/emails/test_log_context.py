@@ -15,7 +15,7 @@ from typing import Any
 import httpx
 import pytest
 
-from tests.api.helpers import PASSWORD, unique_email
+from tests.api.helpers import PASSWORD, sign_up, unique_email
 from tests.conftest import Project, create_project, free_port, settings_env
 from tests.mail import MailSink, WorkerProcess
 
@@ -136,12 +136,7 @@ def test_worker_log_lines_carry_the_message_id(
     http: httpx.Client, project: Project, mail_worker: WorkerProcess, mail_sink: MailSink
 ) -> None:
     email = unique_email("logctx-worker")
-    signed_up = http.post(
-        "/api/v1/auth/password/sign-up",
-        headers=project.headers(),
-        json={"email": email, "password": PASSWORD, "verification_callback_url": CALLBACK},
-    )
-    assert signed_up.status_code == 200, signed_up.text
+    sign_up(http, project, email, verification_callback_url=CALLBACK)
     [message] = mail_sink.wait_for(email)
     outbox_id = message["message_id"].strip("<>").split("@")[0]
 

