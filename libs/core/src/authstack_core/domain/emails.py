@@ -58,7 +58,7 @@ from authstack_core.models.emails import (
     SmtpTarget,
     TemplateRow,
 )
-from authstack_core.models.projects import ProjectRow
+from authstack_core.models.projects import TenantProject
 from authstack_core.settings import Settings
 
 log = structlog.get_logger(__name__)
@@ -75,11 +75,6 @@ class QueueUnavailableError(Exception):
 
 def _sealer(settings: Settings) -> Sealer:
     return sealer_for(settings.server_secret, _SEAL_PURPOSE)
-
-
-def _tenancy(project: ProjectRow) -> uuid.UUID:
-    assert project.tenancy_id is not None, "requests without a tenancy are refused in auth"
-    return project.tenancy_id
 
 
 # --- queueing -----------------------------------------------------------------------------------
@@ -443,7 +438,7 @@ def template_exists_error(template_id: str) -> StatusError:
 
 async def send_email(
     deps: Deps,
-    project: ProjectRow,
+    project: TenantProject,
     *,
     user_ids: Sequence[str] | None,
     all_users: bool,
@@ -461,7 +456,7 @@ async def send_email(
     """
     if project.config.email_server.is_shared:
         raise RequiresCustomEmailServer()
-    tenancy_id = _tenancy(project)
+    tenancy_id = project.tenancy_id
     template = CUSTOM_HTML if html is not None else str(template_id)
     async with deps.pool.connection() as conn, conn.transaction():
         if template != CUSTOM_HTML:
@@ -515,10 +510,10 @@ class OutboxPage:
 
 
 async def list_outbox(
-    deps: Deps, project: ProjectRow, *, limit: int, cursor: str | None, status: str | None
+    deps: Deps, project: TenantProject, *, limit: int, cursor: str | None, status: str | None
 ) -> OutboxPage:
     """Newest first; ``next_cursor`` is the first row of the next page (inclusive)."""
-    tenancy_id = _tenancy(project)
+    tenancy_id = project.tenancy_id
     async with deps.pool.connection() as conn:
         cursor_key = None
         if cursor is not None:
@@ -533,9 +528,9 @@ async def list_outbox(
     return OutboxPage(rows[:limit], next_cursor)
 
 
-async def get_outbox(deps: Deps, project: ProjectRow, outbox_id: str) -> OutboxRow | None:
+async def get_outbox(deps: Deps, project: TenantProject, outbox_id: str) -> OutboxRow | None:
     async with deps.pool.connection() as conn:
-        return await q.select_outbox_row(conn, _tenancy(project), outbox_id)
+        return await q.select_outbox_row(conn, project.tenancy_id, outbox_id)
 
 
 # --- templates (admin) ----------------------------------------------------------------------------
@@ -563,10 +558,10 @@ def template_json(
     return out
 
 
-async def list_templates(deps: Deps, project: ProjectRow) -> list[dict[str, Any]]:
+async def list_templates(deps: Deps, project: TenantProject) -> list[dict[str, Any]]:
     """The built-in templates (with the project's overrides applied), then its own ones."""
     async with deps.pool.connection() as conn:
-        rows = {r.id: r for r in await q.select_templates(conn, _tenancy(project))}
+        rows = {r.id: r for r in await q.select_templates(conn, project.tenancy_id)}
     out = [template_json(tid, rows.pop(tid, None)) for tid in BUILTIN_TEMPLATES]
     out.extend(template_json(tid, row) for tid, row in rows.items())
     return out
@@ -582,7 +577,13 @@ async def _checked(source: TemplateSource, template_id: str) -> None:
 
 
 async def create_template(
-    deps: Deps, project: ProjectRow, *, display_name: str, subject: str, html: str, text: str | None
+    deps: Deps,
+    project: TenantProject,
+    *,
+    display_name: str,
+    subject: str,
+    html: str,
+    text: str | None,
 ) -> dict[str, Any]:
     """A project template, usable as send-email's ``template_id``; SCHEMA_ERROR if it is broken."""
     template_id = str(uuid.uuid4())
@@ -590,25 +591,25 @@ async def create_template(
     async with deps.pool.connection() as conn, conn.transaction():
         await q.upsert_template(
             conn,
-            _tenancy(project),
+            project.tenancy_id,
             template_id,
             display_name=display_name,
             subject=subject,
             html=html,
             text=text,
         )
-        row = await q.select_template(conn, _tenancy(project), template_id)
+        row = await q.select_template(conn, project.tenancy_id, template_id)
     return template_json(template_id, row)
 
 
 async def update_template(
     deps: Deps,
-    project: ProjectRow,
+    project: TenantProject,
     template_id: str,
     changes: Mapping[str, Any],
 ) -> dict[str, Any]:
     """Override a built-in template or edit a project template (subject, html, text, name)."""
-    tenancy_id = _tenancy(project)
+    tenancy_id = project.tenancy_id
     builtin = BUILTIN_TEMPLATES.get(template_id)
     async with deps.pool.connection() as conn, conn.transaction():
         current = await q.select_template(conn, tenancy_id, template_id)
@@ -640,9 +641,9 @@ async def update_template(
     return template_json(template_id, row)
 
 
-async def delete_template(deps: Deps, project: ProjectRow, template_id: str) -> None:
+async def delete_template(deps: Deps, project: TenantProject, template_id: str) -> None:
     """Delete a project template, or reset a built-in one to its default."""
     async with deps.pool.connection() as conn, conn.transaction():
-        deleted = await q.delete_template(conn, _tenancy(project), template_id)
+        deleted = await q.delete_template(conn, project.tenancy_id, template_id)
     if not deleted and template_id not in BUILTIN_TEMPLATES:
         raise template_exists_error(template_id)

@@ -39,7 +39,7 @@ from authstack_core.errors import (
     password_too_common,
 )
 from authstack_core.models.config import ProjectConfig
-from authstack_core.models.projects import ProjectRow
+from authstack_core.models.projects import TenantProject
 from authstack_core.models.teams import NewTeam
 from authstack_core.models.users import NewUser, UserRow
 
@@ -68,11 +68,6 @@ def _check_imported_hash(value: str) -> None:
         )
 
 
-def _tenancy(project: ProjectRow) -> uuid.UUID:
-    assert project.tenancy_id is not None, "requests without a tenancy are refused in auth"
-    return project.tenancy_id
-
-
 def _is_email_conflict(exc: UniqueViolation) -> bool:
     return exc.diag.constraint_name == "contact_channels_auth_value_idx"
 
@@ -94,24 +89,24 @@ def personal_team_name(display_name: str | None, email: str | None) -> str:
     return f"{owner}'s Team" if owner else ANONYMOUS_TEAM_NAME
 
 
-def _server_json(project: ProjectRow, row: UserRow) -> dict[str, Any]:
+def _server_json(project: TenantProject, row: UserRow) -> dict[str, Any]:
     return row.server_json(require_email_verification=project.config.require_email_verification)
 
 
 async def _record_user(
-    conn: AsyncConnection[Any], project: ProjectRow, event: EventType, user_id: str | uuid.UUID
+    conn: AsyncConnection[Any], project: TenantProject, event: EventType, user_id: str | uuid.UUID
 ) -> UserRow:
     """Record ``user.created`` / ``user.updated`` with the user as it now is; returns the row."""
-    row = await q.select_user(conn, _tenancy(project), str(user_id))
+    row = await q.select_user(conn, project.tenancy_id, str(user_id))
     assert row is not None
     await record(conn, project, event, _server_json(project, row))
     return row
 
 
 async def _insert_user(
-    conn: AsyncConnection[Any], deps: Deps, project: ProjectRow, new: NewUser
+    conn: AsyncConnection[Any], deps: Deps, project: TenantProject, new: NewUser
 ) -> uuid.UUID:
-    tenancy_id = _tenancy(project)
+    tenancy_id = project.tenancy_id
     user_id = new.user_id or uuid.uuid4()
     if new.primary_email is not None and new.primary_email_auth_enabled:
         await _ensure_email_free(conn, tenancy_id, new.primary_email, except_user=None)
@@ -139,7 +134,7 @@ async def _insert_user(
 
 
 async def insert_user_in(
-    conn: AsyncConnection[Any], deps: Deps, project: ProjectRow, new: NewUser
+    conn: AsyncConnection[Any], deps: Deps, project: TenantProject, new: NewUser
 ) -> uuid.UUID:
     """Create a user inside the caller's transaction (with its personal team if configured).
 
@@ -155,7 +150,7 @@ async def _is_anonymous(conn: AsyncConnection[Any], tenancy_id: uuid.UUID, user_
 
 async def sign_up_with_password(
     deps: Deps,
-    project: ProjectRow,
+    project: TenantProject,
     *,
     email: str,
     password: str,
@@ -174,7 +169,7 @@ async def sign_up_with_password(
         raise SignUpNotEnabled()
     check_password_rules(password, config)
     password_hash = await deps.passwords.hash(password)
-    tenancy_id = _tenancy(project)
+    tenancy_id = project.tenancy_id
     try:
         async with deps.pool.connection() as conn, conn.transaction():
             if anonymous_user_id is not None and not await _is_anonymous(
@@ -238,7 +233,7 @@ async def sign_up_with_password(
     return session
 
 
-async def sign_up_anonymously(deps: Deps, project: ProjectRow) -> IssuedSession:
+async def sign_up_anonymously(deps: Deps, project: TenantProject) -> IssuedSession:
     """Create an anonymous user and sign it in. Works even where sign-up is off: the user can
     only become a full account through a sign-up, which checks that setting."""
     async with deps.pool.connection() as conn, conn.transaction():
@@ -247,7 +242,7 @@ async def sign_up_anonymously(deps: Deps, project: ProjectRow) -> IssuedSession:
 
 
 async def sign_in_with_password(
-    deps: Deps, project: ProjectRow, *, email: str, password: str
+    deps: Deps, project: TenantProject, *, email: str, password: str
 ) -> IssuedSession:
     """Check the password in constant-ish time whatever the email; raise EMAIL_PASSWORD_MISMATCH.
 
@@ -256,7 +251,7 @@ async def sign_in_with_password(
     """
     if not project.config.password_sign_in:
         raise PasswordAuthenticationNotEnabled()
-    tenancy_id = _tenancy(project)
+    tenancy_id = project.tenancy_id
     async with deps.pool.connection() as conn:
         found = await q.select_password_login(conn, tenancy_id, email)
     # Always run bcrypt: against the stored hash, or a dummy one when there is no such account.
@@ -279,9 +274,9 @@ async def sign_in_with_password(
     return result
 
 
-async def get_user(deps: Deps, project: ProjectRow, user_id: str) -> UserRow | None:
+async def get_user(deps: Deps, project: TenantProject, user_id: str) -> UserRow | None:
     async with deps.pool.connection() as conn:
-        return await q.select_user(conn, _tenancy(project), user_id)
+        return await q.select_user(conn, project.tenancy_id, user_id)
 
 
 @dataclass(frozen=True, slots=True)
@@ -292,7 +287,7 @@ class UserPage:
 
 async def list_users(
     deps: Deps,
-    project: ProjectRow,
+    project: TenantProject,
     *,
     limit: int | None,
     cursor: str | None,
@@ -304,7 +299,7 @@ async def list_users(
     include_restricted: bool,
 ) -> UserPage:
     """A page in sign-up order; ``next_cursor`` is the first user of the next page (inclusive)."""
-    tenancy_id = _tenancy(project)
+    tenancy_id = project.tenancy_id
     page_size = limit if limit is not None else 100
     async with deps.pool.connection() as conn:
         cursor_key = None
@@ -331,7 +326,7 @@ async def list_users(
 
 
 async def create_user(
-    deps: Deps, project: ProjectRow, new: NewUser, *, password: str | None
+    deps: Deps, project: TenantProject, new: NewUser, *, password: str | None
 ) -> UserRow:
     """Server-side create; raise USER_EMAIL_ALREADY_EXISTS for an email already used to sign in."""
     if password is not None:
@@ -339,7 +334,7 @@ async def create_user(
         new = replace(new, password_hash=await deps.passwords.hash(password))
     elif new.password_hash is not None:
         _check_imported_hash(new.password_hash)
-    tenancy_id = _tenancy(project)
+    tenancy_id = project.tenancy_id
     try:
         async with deps.pool.connection() as conn, conn.transaction():
             user_id = await _insert_user(conn, deps, project, new)
@@ -358,10 +353,10 @@ _UNSET: Any = object()
 
 
 async def update_user(
-    deps: Deps, project: ProjectRow, user_id: str, changes: dict[str, Any]
+    deps: Deps, project: TenantProject, user_id: str, changes: dict[str, Any]
 ) -> UserRow:
     """Apply a validated PATCH. Keys are wire field names; a password change ends all sessions."""
-    tenancy_id = _tenancy(project)
+    tenancy_id = project.tenancy_id
     changes = dict(changes)
     new_hash: Any = _UNSET
     if "password" in changes:
@@ -468,11 +463,11 @@ def _check_restriction_fields(current: UserRow, changes: dict[str, Any]) -> None
         changes["restricted_by_admin_private_details"] = None
 
 
-async def delete_user(deps: Deps, project: ProjectRow, user_id: str) -> None:
+async def delete_user(deps: Deps, project: TenantProject, user_id: str) -> None:
     """Delete a user and, by cascade, its sessions, channels, memberships, grants and keys."""
     async with deps.pool.connection() as conn, conn.transaction():
-        team_ids = await teams_q.select_user_team_ids(conn, _tenancy(project), user_id)
-        if not await q.delete_user(conn, _tenancy(project), user_id):
+        team_ids = await teams_q.select_user_team_ids(conn, project.tenancy_id, user_id)
+        if not await q.delete_user(conn, project.tenancy_id, user_id):
             raise UserNotFound()
         await record(
             conn, project, "user.deleted", {"id": user_id, "teams": [{"id": t} for t in team_ids]}

@@ -31,6 +31,39 @@ class ProjectRow:
     def __post_init__(self) -> None:
         self.config = ProjectConfig.from_override(self.config_override)
 
+    def in_tenancy(self) -> TenantProject | None:
+        """This project on its requested branch, or None when that branch has no tenancy."""
+        if self.tenancy_id is None:
+            return None
+        return TenantProject(
+            id=self.id,
+            display_name=self.display_name,
+            description=self.description,
+            is_production_mode=self.is_production_mode,
+            owner_team_id=self.owner_team_id,
+            config_override=self.config_override,
+            created_at=self.created_at,
+            tenancy_id=self.tenancy_id,
+            config=self.config,
+        )
+
+
+@dataclass(frozen=True, slots=True)
+class TenantProject:
+    """A project on one branch, with that branch's tenancy: what every authenticated request and
+    every domain use case works in. Built once, at authentication, so a tenancy is never missing
+    past it."""
+
+    id: str
+    display_name: str
+    description: str
+    is_production_mode: bool
+    owner_team_id: uuid.UUID | None
+    config_override: dict[str, Any]
+    created_at: datetime
+    tenancy_id: uuid.UUID
+    config: ProjectConfig
+
 
 @dataclass(slots=True)
 class AdminProjectRow:
@@ -49,7 +82,7 @@ class AdminProjectRow:
         self.config = ProjectConfig.from_override(self.config_override)
 
     @classmethod
-    def of(cls, row: ProjectRow) -> AdminProjectRow:
+    def of(cls, row: TenantProject) -> AdminProjectRow:
         return cls(
             row.id,
             row.display_name,
