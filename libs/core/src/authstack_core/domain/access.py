@@ -1,4 +1,4 @@
-"""The reads request authentication makes: a project with its live key hashes, and admin standing."""
+"""The reads request authentication makes: a project with its live key hashes; admin standing."""
 
 from __future__ import annotations
 
