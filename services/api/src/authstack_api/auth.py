@@ -159,7 +159,7 @@ async def authenticate(request: HttpRequest, access: Access) -> Auth | None:
         await _check_admin_access_token(deps, row, admin_token)
     else:
         _check_project_key(access_type, row, headers)
-    project = row.in_tenancy()
+    project = row.tenant_project()
     if project is None:
         raise BranchDoesNotExist(branch_id=branch_id)
     user = _check_access_token(deps, project, headers)
@@ -254,7 +254,7 @@ async def authenticate_oauth_client(deps: Deps, client_id: str, secret: str) -> 
     if not is_project_id(project_id):
         raise InvalidOauthClientIdOrSecret(client_id=client_id)
     row = await access_reads.project_for_request(deps, project_id, branch_id or "main")
-    project = row.in_tenancy() if row is not None else None
+    project = row.tenant_project() if row is not None else None
     if row is None or project is None:
         raise InvalidOauthClientIdOrSecret(client_id=client_id)
     if secret == PUBLIC_CLIENT_SECRET:

@@ -31,7 +31,7 @@ class ProjectRow:
     def __post_init__(self) -> None:
         self.config = ProjectConfig.from_override(self.config_override)
 
-    def in_tenancy(self) -> TenantProject | None:
+    def tenant_project(self) -> TenantProject | None:
         """This project on its requested branch, or None when that branch has no tenancy."""
         if self.tenancy_id is None:
             return None
