@@ -4,8 +4,9 @@ from __future__ import annotations
 
 import httpx
 import pytest
-from litestar import Response, get, post
+from litestar import get, post
 from litestar.exceptions import ImproperlyConfiguredException
+from litestar.handlers import HTTPRouteHandler
 
 from authstack_api.app import discover_routes
 from authstack_api.auth import AnyAuth, Auth, ServerAuth
@@ -17,30 +18,32 @@ from tests.conftest import Project
 SIGN_UP = "/api/v1/auth/password/sign-up"
 
 
-def test_a_handler_whose_auth_has_no_access_type_is_refused_at_startup() -> None:
-    @get("/plain-auth")
-    async def handler(auth: Auth) -> Response[bytes]:
-        raise AssertionError("never called")
-
-    with pytest.raises(ImproperlyConfiguredException, match="annotate auth"):
-        bind_request_context(handler)
+@get("/plain-auth")
+async def _plain_auth(auth: Auth) -> None: ...
 
 
-def test_an_access_type_on_another_parameter_is_refused_at_startup() -> None:
-    @get("/misnamed-auth")
-    async def handler(caller: ServerAuth) -> Response[bytes]:
-        raise AssertionError("never called")
-
-    with pytest.raises(ImproperlyConfiguredException, match="only a parameter named auth"):
-        bind_request_context(handler)
+@get("/misnamed-auth")
+async def _misnamed_auth(caller: ServerAuth) -> None: ...
 
 
-def test_a_limit_keyed_on_a_missing_argument_is_refused_at_startup() -> None:
-    @post("/limited", opt={"limit": Limit("otp_send", recipient="data.email")})
-    async def handler(auth: AnyAuth) -> Response[bytes]:
-        raise AssertionError("never called")
+@post("/limited", opt={"limit": Limit("otp_send", recipient="data.email")})
+async def _limit_without_data(auth: AnyAuth) -> None: ...
 
-    with pytest.raises(ImproperlyConfiguredException, match="'data'"):
+
+@pytest.mark.parametrize(
+    ("handler", "complaint"),
+    [
+        (_plain_auth, "annotate auth with an access type"),
+        (_misnamed_auth, "only a parameter named auth"),
+        (_limit_without_data, "its limit reads 'data'"),
+    ],
+)
+def test_a_handler_that_does_not_say_who_may_call_it_is_refused_at_startup(
+    handler: HTTPRouteHandler, complaint: str
+) -> None:
+    """An ``auth`` without an access type, an access type on another parameter, a limit keyed on
+    an argument the handler does not take: each stops the app from starting."""
+    with pytest.raises(ImproperlyConfiguredException, match=complaint):
         bind_request_context(handler)
 
 

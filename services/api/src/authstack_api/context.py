@@ -1,6 +1,6 @@
 """What a route handler's signature asks for, wired once at startup: ``auth`` and ``deps``.
 
-``deps: Deps`` is a plain Litestar dependency. ``auth`` is not: Litestar resolves dependencies
+``deps: Deps`` is a plain Litestar dependency (see ``app.create_app``). ``auth`` is not: Litestar resolves dependencies
 before it validates the body and the query, so an ``auth`` dependency would answer a request that
 is wrong in both ways with the authentication error, where this API answers SCHEMA_ERROR (the body
 is checked first); and the rate limits counted before authentication are keyed on validated body
@@ -15,23 +15,13 @@ import functools
 import inspect
 import typing
 from collections.abc import Awaitable, Callable
-from typing import Any, cast
+from typing import Any
 
-from litestar.datastructures import State
-from litestar.di import Provide
 from litestar.exceptions import ImproperlyConfiguredException
 from litestar.handlers import HTTPRouteHandler
 
 from authstack_api.auth import Access, HttpRequest, authenticate
 from authstack_api.limits import Limit
-from authstack_core.domain.context import Deps
-
-
-def _deps(state: State) -> Deps:
-    return cast(Deps, state.deps)
-
-
-DEPENDENCIES = {"deps": Provide(_deps, sync_to_thread=False)}
 
 
 def _access_of(hint: Any) -> Access | None:

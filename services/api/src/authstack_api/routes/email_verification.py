@@ -68,17 +68,16 @@ async def send_primary_verification_code(
     return json_response(SUCCESS)
 
 
-@post("/api/v1/contact-channels/verify", status_code=200, opt={"limit": Limit("code_check")})
+_CODE_CHECK = {"limit": Limit("code_check")}
+
+
+@post("/api/v1/contact-channels/verify", status_code=200, opt=_CODE_CHECK)
 async def verify(auth: AnyAuth, deps: Deps, data: CodeBody) -> Response[bytes]:
     await email_verification.verify(deps, auth.project, data.code)
     return json_response(SUCCESS)
 
 
-@post(
-    "/api/v1/contact-channels/verify/check-code",
-    status_code=200,
-    opt={"limit": Limit("code_check")},
-)
+@post("/api/v1/contact-channels/verify/check-code", status_code=200, opt=_CODE_CHECK)
 async def check_code(auth: AnyAuth, deps: Deps, data: CodeBody) -> Response[bytes]:
     await email_verification.check(deps, auth.project, data.code)
     return json_response({"is_code_valid": True})

@@ -85,17 +85,16 @@ async def send_reset_code(auth: AnyAuth, deps: Deps, data: SendResetCodeBody) ->
     return json_response(passwords.RESET_SENT_ANSWER)
 
 
-@post("/api/v1/auth/password/reset", status_code=200, opt={"limit": Limit("password_reset")})
+_RESET = {"limit": Limit("password_reset")}
+
+
+@post("/api/v1/auth/password/reset", status_code=200, opt=_RESET)
 async def reset_password(auth: AnyAuth, deps: Deps, data: ResetBody) -> Response[bytes]:
     await passwords.reset_password(deps, auth.project, code=data.code, password=data.password)
     return json_response(SUCCESS)
 
 
-@post(
-    "/api/v1/auth/password/reset/check-code",
-    status_code=200,
-    opt={"limit": Limit("password_reset")},
-)
+@post("/api/v1/auth/password/reset/check-code", status_code=200, opt=_RESET)
 async def check_reset_code(auth: AnyAuth, deps: Deps, data: CodeBody) -> Response[bytes]:
     await passwords.check_reset_code(deps, auth.project, data.code)
     return json_response({"is_code_valid": True})
