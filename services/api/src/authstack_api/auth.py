@@ -1,10 +1,15 @@
-"""Request authentication (contract §2): access type, project keys, admin and user tokens."""
+"""Request authentication (contract §2): access type, project keys, admin and user tokens.
+
+A handler says who may call it by annotating its ``auth`` parameter with one of the access types
+below; ``authstack_api.context`` reads that annotation once at startup and passes the Auth in.
+"""
 
 from __future__ import annotations
 
 import re
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
-from typing import Any, Literal
+from typing import Annotated, Any, Literal, TypeAlias
 
 from litestar import Request
 
@@ -15,11 +20,7 @@ from authstack_core.crypto.tokens import (
     TokenExpiredError,
     TokenInvalidError,
 )
-from authstack_core.db.queries.projects import (
-    select_is_internal_team_member,
-    select_project_for_request,
-    select_user_exists,
-)
+from authstack_core.domain import access as access_reads
 from authstack_core.domain.context import Deps
 from authstack_core.errors import (
     AccessTokenExpired,
@@ -34,6 +35,7 @@ from authstack_core.errors import (
     CurrentProjectNotFound,
     InsufficientAccessType,
     InvalidAccessType,
+    InvalidOauthClientIdOrSecret,
     InvalidProjectForAccessToken,
     InvalidPublishableClientKey,
     InvalidSecretServerKey,
@@ -47,10 +49,12 @@ from authstack_core.errors import (
     UnparsableAdminAccessToken,
     UserAuthenticationRequired,
 )
-from authstack_core.models.projects import ProjectRow
+from authstack_core.models.projects import ProjectRow, TenantProject
 
+HttpRequest: TypeAlias = Request[Any, Any, Any]
 AccessType = Literal["client", "server", "admin"]
-ACCESS_TYPES: frozenset[str] = frozenset({"client", "server", "admin"})
+_ACCESS_TYPES: dict[str, AccessType] = {"client": "client", "server": "server", "admin": "admin"}
+ALL_ACCESS: tuple[AccessType, ...] = ("client", "server", "admin")
 _PROJECT_ID = re.compile(
     r"^(internal|[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12})$"
 )
@@ -59,12 +63,14 @@ _KEY_HEADERS = (
     "x-stack-secret-server-key",
     "x-stack-super-secret-admin-key",
 )
+# The client secret the SDK sends for a project that requires no publishable key.
+PUBLIC_CLIENT_SECRET = "__stack_public_client__"
 
 
 @dataclass(frozen=True, slots=True)
 class Auth:
     type: AccessType
-    project: ProjectRow
+    project: TenantProject
     branch_id: str
     user: AccessTokenClaims | None
 
@@ -77,9 +83,37 @@ class Auth:
         return self.user.refresh_token_id if self.user else None
 
 
-def deps_of(request: Request[Any, Any, Any]) -> Deps:
-    deps: Deps = request.app.state.deps
-    return deps
+@dataclass(frozen=True, slots=True)
+class SignedIn(Auth):
+    """An Auth whose request carries a signed-in user."""
+
+    user: AccessTokenClaims
+
+
+@dataclass(frozen=True, slots=True)
+class Access:
+    """Who may call a handler: the metadata of its ``auth`` annotation."""
+
+    allowed: tuple[AccessType, ...]
+    # Raised (after the access type is checked) when no user is signed in; None: a user is optional.
+    without_user: Callable[[], Exception] | None = None
+    # Without an access type the handler gets None instead of ACCESS_TYPE_REQUIRED.
+    optional: bool = False
+
+
+AnyAuth: TypeAlias = Annotated[Auth, Access(ALL_ACCESS)]
+ServerAuth: TypeAlias = Annotated[Auth, Access(("server", "admin"))]
+AdminAuth: TypeAlias = Annotated[Auth, Access(("admin",))]
+# Any access type with a signed-in user; the two differ only in the error a request without one
+# gets, as upstream: the "own user" routes say CANNOT_GET_OWN_USER_WITHOUT_USER.
+UserAuth: TypeAlias = Annotated[SignedIn, Access(ALL_ACCESS, UserAuthenticationRequired)]
+MeAuth: TypeAlias = Annotated[SignedIn, Access(ALL_ACCESS, CannotGetOwnUserWithoutUser)]
+OptionalAuth: TypeAlias = Annotated[Auth | None, Access(ALL_ACCESS, optional=True)]
+
+
+def is_project_id(value: str) -> bool:
+    """Whether ``value`` can name a project (``internal`` or a lowercase UUID)."""
+    return _PROJECT_ID.match(value) is not None
 
 
 def _key_matches(given: str, stored_hashes: list[bytes]) -> bool:
@@ -94,39 +128,53 @@ def _millis(seconds: int) -> int:
     return seconds * 1000
 
 
-async def authenticate(request: Request[Any, Any, Any]) -> Auth | None:
-    """Parse the Stack headers into an Auth, or None when no access type was sent."""
+async def authenticate(request: HttpRequest, access: Access) -> Auth | None:
+    """Parse the Stack headers into the Auth ``access`` admits; raise the contract's error if not.
+
+    None only when ``access`` is optional and no access type was sent.
+    """
     headers = request.headers
-    access_type = headers.get("x-stack-access-type")
-    if access_type is None:
+    sent_type = headers.get("x-stack-access-type")
+    if sent_type is None:
         if any(headers.get(h) for h in _KEY_HEADERS):
             raise ProjectKeyWithoutAccessType()
-        return None
-    if access_type not in ACCESS_TYPES:
+        if access.optional:
+            return None
+        raise AccessTypeRequired()
+    access_type = _ACCESS_TYPES.get(sent_type)
+    if access_type is None:
         raise InvalidAccessType()
     project_id = headers.get("x-stack-project-id")
     if not project_id:
         raise AccessTypeWithoutProjectId(request_type=access_type)
-    if not _PROJECT_ID.match(project_id):
+    if not is_project_id(project_id):
         raise CurrentProjectNotFound(project_id=project_id)
     branch_id = headers.get("x-stack-branch-id") or "main"
-    deps = deps_of(request)
-    async with deps.pool.connection() as conn:
-        project = await select_project_for_request(conn, project_id, branch_id)
-        if project is None:
-            raise CurrentProjectNotFound(project_id=project_id)
-        admin_token = headers.get("x-stack-admin-access-token")
-        if admin_token:
-            await _check_admin_access_token(deps, conn, project, admin_token)
-        else:
-            _check_project_key(access_type, project, headers)
-    if project.tenancy_id is None:
+    deps: Deps = request.app.state.deps
+    row = await access_reads.project_for_request(deps, project_id, branch_id)
+    if row is None:
+        raise CurrentProjectNotFound(project_id=project_id)
+    admin_token = headers.get("x-stack-admin-access-token")
+    if admin_token:
+        await _check_admin_access_token(deps, row, admin_token)
+    else:
+        _check_project_key(access_type, row, headers)
+    project = row.tenant_project()
+    if project is None:
         raise BranchDoesNotExist(branch_id=branch_id)
     user = _check_access_token(deps, project, headers)
-    return Auth(type=access_type, project=project, branch_id=branch_id, user=user)  # type: ignore[arg-type]
+    if access_type not in access.allowed:
+        raise InsufficientAccessType(
+            actual_access_type=access_type, allowed_access_types=list(access.allowed)
+        )
+    if access.without_user is None:
+        return Auth(type=access_type, project=project, branch_id=branch_id, user=user)
+    if user is None:
+        raise access.without_user()
+    return SignedIn(type=access_type, project=project, branch_id=branch_id, user=user)
 
 
-def _check_project_key(access_type: str, project: ProjectRow, headers: Any) -> None:
+def _check_project_key(access_type: str, project: ProjectRow, headers: Mapping[str, str]) -> None:
     if access_type == "client":
         key = headers.get("x-stack-publishable-client-key")
         if key:
@@ -148,7 +196,7 @@ def _check_project_key(access_type: str, project: ProjectRow, headers: Any) -> N
             raise InvalidSuperSecretAdminKey(project_id=project.id)
 
 
-async def _check_admin_access_token(deps: Deps, conn: Any, project: ProjectRow, token: str) -> None:
+async def _check_admin_access_token(deps: Deps, project: ProjectRow, token: str) -> None:
     try:
         claims = deps.tokens.verify_access_token(token)
     except TokenExpiredError as exc:
@@ -157,20 +205,16 @@ async def _check_admin_access_token(deps: Deps, conn: Any, project: ProjectRow, 
         raise UnparsableAdminAccessToken() from None
     if claims.project_id != "internal" or claims.is_anonymous or claims.is_restricted:
         raise UnparsableAdminAccessToken()
-    owner = project.owner_team_id
-    if owner is None or not await select_is_internal_team_member(conn, str(owner), claims.user_id):
-        # A member check cannot tell a deleted user from an outsider; look once more to say which.
-        internal = await select_project_for_request(conn, "internal", "main")
-        if (
-            internal is not None
-            and internal.tenancy_id is not None
-            and not await select_user_exists(conn, internal.tenancy_id, claims.user_id)
-        ):
-            raise StatusError(401, "The user of this admin access token no longer exists.")
+    standing = await access_reads.admin_standing(deps, project, claims.user_id)
+    if standing == "gone":
+        raise StatusError(401, "The user of this admin access token no longer exists.")
+    if standing == "not_admin":
         raise AdminAccessTokenIsNotAdmin()
 
 
-def _check_access_token(deps: Deps, project: ProjectRow, headers: Any) -> AccessTokenClaims | None:
+def _check_access_token(
+    deps: Deps, project: TenantProject, headers: Mapping[str, str]
+) -> AccessTokenClaims | None:
     token = headers.get("x-stack-access-token")
     if not token:
         return None
@@ -203,15 +247,22 @@ def _truthy(value: str | None) -> bool:
     return value is not None and value.strip().lower() == "true"
 
 
-def require(auth: Auth | None, *allowed: AccessType) -> Auth:
-    """The Auth, if its access type is one of ``allowed``; raise the contract's error otherwise."""
-    if auth is None:
-        raise AccessTypeRequired()
-    if auth.type not in allowed:
-        raise InsufficientAccessType(
-            actual_access_type=auth.type, allowed_access_types=list(allowed)
-        )
-    return auth
+async def authenticate_oauth_client(deps: Deps, client_id: str, secret: str) -> TenantProject:
+    """The project an OAuth client (``<project id>[#<branch id>]`` and its publishable key, or
+    PUBLIC_CLIENT_SECRET) names; INVALID_OAUTH_CLIENT_ID_OR_SECRET for anything else."""
+    project_id, _, branch_id = client_id.partition("#")
+    if not is_project_id(project_id):
+        raise InvalidOauthClientIdOrSecret(client_id=client_id)
+    row = await access_reads.project_for_request(deps, project_id, branch_id or "main")
+    project = row.tenant_project() if row is not None else None
+    if row is None or project is None:
+        raise InvalidOauthClientIdOrSecret(client_id=client_id)
+    if secret == PUBLIC_CLIENT_SECRET:
+        if row.config.require_publishable_client_key:
+            raise InvalidOauthClientIdOrSecret(client_id=client_id)
+    elif not _key_matches(secret, row.publishable_client_key_hashes):
+        raise InvalidOauthClientIdOrSecret(client_id=client_id)
+    return project
 
 
 def resolve_user_id(auth: Auth, user_id: str) -> str:

@@ -21,15 +21,10 @@ from authstack_core.errors import (
     UserNotFound,
 )
 from authstack_core.models.contact_channels import ContactChannelChanges, ContactChannelRow
-from authstack_core.models.projects import ProjectRow
+from authstack_core.models.projects import TenantProject
 
 _AUTH_INDEX = "contact_channels_auth_value_idx"
 _PER_USER_INDEX = "contact_channels_tenancy_id_user_id_type_value_key"
-
-
-def _tenancy(project: ProjectRow) -> uuid.UUID:
-    assert project.tenancy_id is not None, "requests without a tenancy are refused in auth"
-    return project.tenancy_id
 
 
 def _used_by_someone_else(channel_type: str, value: str) -> KnownError:
@@ -40,31 +35,31 @@ def _used_by_someone_else(channel_type: str, value: str) -> KnownError:
 
 async def _check_free_for_auth(
     conn: AsyncConnection[Any],
-    project: ProjectRow,
+    project: TenantProject,
     channel_type: str,
     value: str,
     *,
     except_id: str | None,
 ) -> None:
-    owner = await q.select_auth_channel_id(conn, _tenancy(project), channel_type, value)
+    owner = await q.select_auth_channel_id(conn, project.tenancy_id, channel_type, value)
     if owner is not None and owner != except_id:
         raise _used_by_someone_else(channel_type, value)
 
 
 async def list_channels(
-    deps: Deps, project: ProjectRow, *, user_id: str | None, channel_id: str | None
+    deps: Deps, project: TenantProject, *, user_id: str | None, channel_id: str | None
 ) -> list[ContactChannelRow]:
     async with deps.pool.connection() as conn:
         return await q.select_channels(
-            conn, _tenancy(project), user_id=user_id, channel_id=channel_id
+            conn, project.tenancy_id, user_id=user_id, channel_id=channel_id
         )
 
 
 async def get_channel(
-    deps: Deps, project: ProjectRow, user_id: str, channel_id: str
+    deps: Deps, project: TenantProject, user_id: str, channel_id: str
 ) -> ContactChannelRow:
     async with deps.pool.connection() as conn:
-        found = await q.select_channel(conn, _tenancy(project), user_id, channel_id)
+        found = await q.select_channel(conn, project.tenancy_id, user_id, channel_id)
     if found is None:
         raise ContactChannelNotFound()
     return found
@@ -72,7 +67,7 @@ async def get_channel(
 
 async def create_channel(
     deps: Deps,
-    project: ProjectRow,
+    project: TenantProject,
     user_id: str,
     *,
     channel_type: str,
@@ -82,7 +77,7 @@ async def create_channel(
     is_verified: bool,
 ) -> ContactChannelRow:
     """Add a channel; a value another account signs in with cannot be used for sign-in."""
-    tenancy_id = _tenancy(project)
+    tenancy_id = project.tenancy_id
     channel_id = uuid.uuid4()
     try:
         async with deps.pool.connection() as conn, conn.transaction():
@@ -123,14 +118,14 @@ def _conflict(exc: UniqueViolation, channel_type: str, value: str) -> Exception:
 
 async def update_channel(
     deps: Deps,
-    project: ProjectRow,
+    project: TenantProject,
     user_id: str,
     channel_id: str,
     changes: ContactChannelChanges,
 ) -> ContactChannelRow:
     """Apply a validated PATCH. A new value is unverified unless ``is_verified`` is sent;
     ``is_primary: true`` demotes the user's previous primary channel of that type."""
-    tenancy_id = _tenancy(project)
+    tenancy_id = project.tenancy_id
     value = None if changes.value is UNSET else changes.value
     sent_type = None if changes.type is UNSET else changes.type
     try:
@@ -177,7 +172,7 @@ async def update_channel(
     return updated
 
 
-async def delete_channel(deps: Deps, project: ProjectRow, user_id: str, channel_id: str) -> None:
+async def delete_channel(deps: Deps, project: TenantProject, user_id: str, channel_id: str) -> None:
     async with deps.pool.connection() as conn, conn.transaction():
-        if not await q.delete_channel(conn, _tenancy(project), user_id, channel_id):
+        if not await q.delete_channel(conn, project.tenancy_id, user_id, channel_id):
             raise ContactChannelToChangeNotFound()

@@ -19,12 +19,7 @@ from authstack_core.email_rendering import (
 )
 from authstack_core.errors import EmailTemplateNotFound, SchemaError
 from authstack_core.models.emails import TemplateRow
-from authstack_core.models.projects import ProjectRow
-
-
-def _tenancy(project: ProjectRow) -> uuid.UUID:
-    assert project.tenancy_id is not None, "requests without a tenancy are refused in auth"
-    return project.tenancy_id
+from authstack_core.models.projects import TenantProject
 
 
 async def check_usable(
@@ -63,10 +58,10 @@ def template_json(
     return out
 
 
-async def list_templates(deps: Deps, project: ProjectRow) -> list[dict[str, Any]]:
+async def list_templates(deps: Deps, project: TenantProject) -> list[dict[str, Any]]:
     """The built-in templates (with the project's overrides applied), then its own ones."""
     async with deps.pool.connection() as conn:
-        rows = {r.id: r for r in await q.select_templates(conn, _tenancy(project))}
+        rows = {r.id: r for r in await q.select_templates(conn, project.tenancy_id)}
     out = [template_json(tid, rows.pop(tid, None)) for tid in BUILTIN_TEMPLATES]
     out.extend(template_json(tid, row) for tid, row in rows.items())
     return out
@@ -82,7 +77,13 @@ async def _checked(source: TemplateSource, template_id: str) -> None:
 
 
 async def create_template(
-    deps: Deps, project: ProjectRow, *, display_name: str, subject: str, html: str, text: str | None
+    deps: Deps,
+    project: TenantProject,
+    *,
+    display_name: str,
+    subject: str,
+    html: str,
+    text: str | None,
 ) -> dict[str, Any]:
     """A project template, usable as send-email's ``template_id``; SCHEMA_ERROR if it is broken."""
     template_id = str(uuid.uuid4())
@@ -90,25 +91,25 @@ async def create_template(
     async with deps.pool.connection() as conn, conn.transaction():
         await q.upsert_template(
             conn,
-            _tenancy(project),
+            project.tenancy_id,
             template_id,
             display_name=display_name,
             subject=subject,
             html=html,
             text=text,
         )
-        row = await q.select_template(conn, _tenancy(project), template_id)
+        row = await q.select_template(conn, project.tenancy_id, template_id)
     return template_json(template_id, row)
 
 
 async def update_template(
     deps: Deps,
-    project: ProjectRow,
+    project: TenantProject,
     template_id: str,
     changes: Mapping[str, Any],
 ) -> dict[str, Any]:
     """Override a built-in template or edit a project template (subject, html, text, name)."""
-    tenancy_id = _tenancy(project)
+    tenancy_id = project.tenancy_id
     builtin = BUILTIN_TEMPLATES.get(template_id)
     async with deps.pool.connection() as conn, conn.transaction():
         current = await q.select_template(conn, tenancy_id, template_id)
@@ -140,9 +141,9 @@ async def update_template(
     return template_json(template_id, row)
 
 
-async def delete_template(deps: Deps, project: ProjectRow, template_id: str) -> None:
+async def delete_template(deps: Deps, project: TenantProject, template_id: str) -> None:
     """Delete a project template, or reset a built-in one to its default."""
     async with deps.pool.connection() as conn, conn.transaction():
-        deleted = await q.delete_template(conn, _tenancy(project), template_id)
+        deleted = await q.delete_template(conn, project.tenancy_id, template_id)
     if not deleted and template_id not in BUILTIN_TEMPLATES:
         raise EmailTemplateNotFound(template_id)

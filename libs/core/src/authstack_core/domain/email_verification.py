@@ -18,19 +18,14 @@ from authstack_core.errors import (
     EmailIsNotPrimaryEmail,
     EmailNoLongerOnAccount,
 )
-from authstack_core.models.projects import ProjectRow
+from authstack_core.models.projects import TenantProject
 from authstack_core.models.verification import VerificationCodeRow
-
-
-def _tenancy(project: ProjectRow) -> uuid.UUID:
-    assert project.tenancy_id is not None, "requests without a tenancy are refused in auth"
-    return project.tenancy_id
 
 
 async def queue_verification_email(
     conn: AsyncConnection[Any],
     deps: Deps,
-    project: ProjectRow,
+    project: TenantProject,
     *,
     user_id: str | uuid.UUID,
     channel_id: str | uuid.UUID,
@@ -52,7 +47,7 @@ async def queue_verification_email(
     return await email_outbox.queue_email(
         conn,
         deps,
-        tenancy_id=_tenancy(project),
+        tenancy_id=project.tenancy_id,
         template="email_verification",
         to_user_id=user_id,
         to_email=email,
@@ -62,7 +57,7 @@ async def queue_verification_email(
 
 async def send_verification_code(
     deps: Deps,
-    project: ProjectRow,
+    project: TenantProject,
     *,
     user_id: str,
     channel_id: str | None,
@@ -73,7 +68,7 @@ async def send_verification_code(
 
     Raise 404 for an unknown channel, EMAIL_IS_NOT_PRIMARY_EMAIL, EMAIL_ALREADY_VERIFIED.
     """
-    tenancy_id = _tenancy(project)
+    tenancy_id = project.tenancy_id
     async with deps.pool.connection() as conn, conn.transaction():
         if channel_id is not None:
             channel = await q.select_channel(conn, tenancy_id, user_id, channel_id)
@@ -99,13 +94,13 @@ async def send_verification_code(
     await email_outbox.enqueue_emails(deps, [outbox_id])
 
 
-async def verify(deps: Deps, project: ProjectRow, code: str) -> None:
+async def verify(deps: Deps, project: TenantProject, code: str) -> None:
     """Use a verification code: the channel it was sent to becomes verified.
 
     Verification-code errors as ``verification.use_code``; 400 if the channel no longer holds
     the address the code was sent to (the code then stays unused).
     """
-    tenancy_id = _tenancy(project)
+    tenancy_id = project.tenancy_id
 
     async def mark(conn: AsyncConnection[Any], row: VerificationCodeRow) -> None:
         data = row.data
@@ -123,7 +118,7 @@ async def verify(deps: Deps, project: ProjectRow, code: str) -> None:
     )
 
 
-async def check(deps: Deps, project: ProjectRow, code: str) -> None:
+async def check(deps: Deps, project: TenantProject, code: str) -> None:
     """Raise the verification-code error if ``code`` could not be used now."""
     await verification.check_code(
         deps.pool, project_id=project.id, type=CodeType.CONTACT_CHANNEL_VERIFICATION, code=code

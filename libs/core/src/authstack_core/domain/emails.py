@@ -14,17 +14,12 @@ from authstack_core.domain.context import Deps
 from authstack_core.domain.email_outbox import enqueue_emails, queue_email
 from authstack_core.errors import RequiresCustomEmailServer, UserIdDoesNotExist
 from authstack_core.models.emails import CUSTOM_HTML, OutboxRow
-from authstack_core.models.projects import ProjectRow
-
-
-def _tenancy(project: ProjectRow) -> uuid.UUID:
-    assert project.tenancy_id is not None, "requests without a tenancy are refused in auth"
-    return project.tenancy_id
+from authstack_core.models.projects import TenantProject
 
 
 async def send_email(
     deps: Deps,
-    project: ProjectRow,
+    project: TenantProject,
     *,
     user_ids: Sequence[str] | None,
     all_users: bool,
@@ -42,7 +37,7 @@ async def send_email(
     """
     if project.config.email_server.is_shared:
         raise RequiresCustomEmailServer()
-    tenancy_id = _tenancy(project)
+    tenancy_id = project.tenancy_id
     template = CUSTOM_HTML if html is not None else str(template_id)
     async with deps.pool.connection() as conn, conn.transaction():
         if template != CUSTOM_HTML:
@@ -83,10 +78,10 @@ class OutboxPage:
 
 
 async def list_outbox(
-    deps: Deps, project: ProjectRow, *, limit: int, cursor: str | None, status: str | None
+    deps: Deps, project: TenantProject, *, limit: int, cursor: str | None, status: str | None
 ) -> OutboxPage:
     """Newest first; ``next_cursor`` is the first row of the next page (inclusive)."""
-    tenancy_id = _tenancy(project)
+    tenancy_id = project.tenancy_id
     async with deps.pool.connection() as conn:
         cursor_key = None
         if cursor is not None:
@@ -101,6 +96,6 @@ async def list_outbox(
     return OutboxPage(rows[:limit], next_cursor)
 
 
-async def get_outbox(deps: Deps, project: ProjectRow, outbox_id: str) -> OutboxRow | None:
+async def get_outbox(deps: Deps, project: TenantProject, outbox_id: str) -> OutboxRow | None:
     async with deps.pool.connection() as conn:
-        return await q.select_outbox_row(conn, _tenancy(project), outbox_id)
+        return await q.select_outbox_row(conn, project.tenancy_id, outbox_id)

@@ -4,7 +4,6 @@ the code (the e-mailed link) or, by a user holding that verified address, by the
 
 from __future__ import annotations
 
-import uuid
 from typing import Any
 
 from psycopg import AsyncConnection
@@ -25,7 +24,7 @@ from authstack_core.errors import (
     VerificationCodeNotFound,
 )
 from authstack_core.models.invitations import InvitationRow
-from authstack_core.models.projects import ProjectRow
+from authstack_core.models.projects import TenantProject
 from authstack_core.models.teams import TeamRow
 from authstack_core.models.verification import VerificationCodeRow
 from authstack_core.redirects import require_trusted_redirect
@@ -33,13 +32,10 @@ from authstack_core.redirects import require_trusted_redirect
 BRANCH = "main"
 
 
-def _tenancy(project: ProjectRow) -> uuid.UUID:
-    assert project.tenancy_id is not None, "requests without a tenancy are refused in auth"
-    return project.tenancy_id
-
-
-async def _require_team(conn: AsyncConnection[Any], project: ProjectRow, team_id: str) -> TeamRow:
-    team = await teams_q.select_team(conn, _tenancy(project), team_id)
+async def _require_team(
+    conn: AsyncConnection[Any], project: TenantProject, team_id: str
+) -> TeamRow:
+    team = await teams_q.select_team(conn, project.tenancy_id, team_id)
     if team is None:
         raise TeamNotFound(team_id=team_id)
     return team
@@ -47,7 +43,7 @@ async def _require_team(conn: AsyncConnection[Any], project: ProjectRow, team_id
 
 async def send_invitation(
     deps: Deps,
-    project: ProjectRow,
+    project: TenantProject,
     *,
     team_id: str,
     email: str,
@@ -77,7 +73,7 @@ async def send_invitation(
         outbox_id = await email_outbox.queue_email(
             conn,
             deps,
-            tenancy_id=_tenancy(project),
+            tenancy_id=project.tenancy_id,
             template="team_invitation",
             to_email=email,
             variables=await _invitation_variables(
@@ -90,21 +86,21 @@ async def send_invitation(
 
 async def _invitation_variables(
     conn: AsyncConnection[Any],
-    project: ProjectRow,
+    project: TenantProject,
     team: TeamRow,
     link: str,
     inviter_id: str | None,
 ) -> dict[str, str]:
     variables = {"teamDisplayName": team.display_name, "teamInvitationLink": link}
     if inviter_id is not None:
-        inviter = await users_q.select_user(conn, _tenancy(project), inviter_id)
+        inviter = await users_q.select_user(conn, project.tenancy_id, inviter_id)
         if inviter is not None and inviter.display_name:
             variables["inviterDisplayName"] = inviter.display_name
     return variables
 
 
 async def list_team_invitations(
-    deps: Deps, project: ProjectRow, team_id: str, *, acting_user_id: str | None
+    deps: Deps, project: TenantProject, team_id: str, *, acting_user_id: str | None
 ) -> list[InvitationRow]:
     """A client needs ``$read_members`` and ``$invite_members`` in the team."""
     async with deps.pool.connection() as conn:
@@ -113,32 +109,34 @@ async def list_team_invitations(
                 await require_team_permission(conn, project, team_id, acting_user_id, permission_id)
         else:
             await _require_team(conn, project, team_id)
-        return await q.select_team_invitations(conn, _tenancy(project), project.id, BRANCH, team_id)
+        return await q.select_team_invitations(
+            conn, project.tenancy_id, project.id, BRANCH, team_id
+        )
 
 
 async def _verified_emails(
-    conn: AsyncConnection[Any], project: ProjectRow, user_id: str
+    conn: AsyncConnection[Any], project: TenantProject, user_id: str
 ) -> list[str]:
     channels = await channels_q.select_channels(
-        conn, _tenancy(project), user_id=user_id, channel_id=None
+        conn, project.tenancy_id, user_id=user_id, channel_id=None
     )
     return [c.value for c in channels if c.type == "email" and c.is_verified]
 
 
 async def list_invitations_to_user(
-    deps: Deps, project: ProjectRow, user_id: str
+    deps: Deps, project: TenantProject, user_id: str
 ) -> list[InvitationRow]:
     """Live invitations sent to any of the user's verified e-mail addresses."""
     async with deps.pool.connection() as conn:
         emails = await _verified_emails(conn, project, user_id)
         if not emails:
             return []
-        return await q.select_invitations_to(conn, _tenancy(project), project.id, BRANCH, emails)
+        return await q.select_invitations_to(conn, project.tenancy_id, project.id, BRANCH, emails)
 
 
 async def revoke_invitation(
     deps: Deps,
-    project: ProjectRow,
+    project: TenantProject,
     team_id: str,
     invitation_id: str,
     *,
@@ -155,17 +153,17 @@ async def revoke_invitation(
 
 
 async def _join(
-    conn: AsyncConnection[Any], project: ProjectRow, team_id: str, user_id: str
+    conn: AsyncConnection[Any], project: TenantProject, team_id: str, user_id: str
 ) -> None:
     # A token can outlive its user; joining must then fail cleanly, not on a foreign key.
-    if await users_q.select_signed_up_at(conn, _tenancy(project), user_id) is None:
+    if await users_q.select_signed_up_at(conn, project.tenancy_id, user_id) is None:
         raise UserNotFound()
     await _require_team(conn, project, team_id)
-    if not await users_q.select_is_member(conn, _tenancy(project), team_id, user_id):
+    if not await users_q.select_is_member(conn, project.tenancy_id, team_id, user_id):
         await add_member_in(conn, project, team_id, user_id, creator=False)
 
 
-async def accept_with_code(deps: Deps, project: ProjectRow, code: str, user_id: str) -> None:
+async def accept_with_code(deps: Deps, project: TenantProject, code: str, user_id: str) -> None:
     """Spend the e-mailed code and make the user a member (already being one is fine)."""
 
     async def join(conn: AsyncConnection[Any], row: VerificationCodeRow) -> None:
@@ -181,7 +179,7 @@ async def accept_with_code(deps: Deps, project: ProjectRow, code: str, user_id: 
     )
 
 
-async def check_code(deps: Deps, project: ProjectRow, code: str) -> None:
+async def check_code(deps: Deps, project: TenantProject, code: str) -> None:
     """Raise the verification error the code would give on accept; counts as an attempt."""
     await verification.check_code(
         deps.pool,
@@ -192,7 +190,7 @@ async def check_code(deps: Deps, project: ProjectRow, code: str) -> None:
     )
 
 
-async def code_details(deps: Deps, project: ProjectRow, code: str) -> TeamRow:
+async def code_details(deps: Deps, project: TenantProject, code: str) -> TeamRow:
     """The team an unused, valid code invites to (the code stays unused)."""
     row = await verification.check_code(
         deps.pool,
@@ -205,14 +203,16 @@ async def code_details(deps: Deps, project: ProjectRow, code: str) -> TeamRow:
         return await _require_team(conn, project, str(row.data["team_id"]))
 
 
-async def accept_by_id(deps: Deps, project: ProjectRow, invitation_id: str, user_id: str) -> None:
+async def accept_by_id(
+    deps: Deps, project: TenantProject, invitation_id: str, user_id: str
+) -> None:
     """Accept for a user one of whose verified e-mail addresses the invitation was sent to;
     VERIFICATION_CODE_NOT_FOUND otherwise (so ids of others' invitations reveal nothing)."""
     async with deps.pool.connection() as conn, conn.transaction():
-        if await users_q.select_signed_up_at(conn, _tenancy(project), user_id) is None:
+        if await users_q.select_signed_up_at(conn, project.tenancy_id, user_id) is None:
             raise UserNotFound()
         invitation = await q.select_invitation_for_update(
-            conn, _tenancy(project), project.id, BRANCH, invitation_id
+            conn, project.tenancy_id, project.id, BRANCH, invitation_id
         )
         emails = {email_key(e) for e in await _verified_emails(conn, project, user_id)}
         if invitation is None or email_key(invitation.recipient_email) not in emails:

@@ -36,7 +36,7 @@ from authstack_core.errors import (
     MultiFactorAuthenticationRequired,
     SchemaError,
 )
-from authstack_core.models.projects import ProjectRow
+from authstack_core.models.projects import TenantProject
 from authstack_core.models.verification import VerificationCodeRow
 
 TOTP_STEP_SECONDS = 30
@@ -81,7 +81,7 @@ class MfaRequired:
 async def session_or_mfa_in(
     conn: AsyncConnection[Any],
     deps: Deps,
-    project: ProjectRow,
+    project: TenantProject,
     user_id: str | uuid.UUID,
     *,
     first_factor: str,
@@ -92,7 +92,6 @@ async def session_or_mfa_in(
     The caller raises ``MfaRequired.error()`` only after its transaction commits, so that the
     attempt code (and the first factor's own side effects, such as a spent OTP) are kept.
     """
-    assert project.tenancy_id is not None, "requests without a tenancy are refused in auth"
     if await q.select_totp_secret(conn, project.tenancy_id, user_id) is None:
         return await create_session_in(conn, deps, project, user_id)
     code = await verification.create_code(
@@ -136,7 +135,7 @@ class MfaSignIn:
         return {**self.session.json(), "is_new_user": self.is_new_user}
 
 
-async def attempt_owner(deps: Deps, project: ProjectRow, code: str) -> str | None:
+async def attempt_owner(deps: Deps, project: TenantProject, code: str) -> str | None:
     """The user an attempt code belongs to, or None for a code that is malformed or unknown.
 
     Read without counting an attempt, so that the API can rate-limit TOTP guesses per user
@@ -154,14 +153,13 @@ async def attempt_owner(deps: Deps, project: ProjectRow, code: str) -> str | Non
     return str(row.data["user_id"]) if row is not None else None
 
 
-async def sign_in(deps: Deps, project: ProjectRow, *, code: str, totp: str) -> MfaSignIn:
+async def sign_in(deps: Deps, project: TenantProject, *, code: str, totp: str) -> MfaSignIn:
     """Spend the attempt code and a TOTP step, and issue the session, in one transaction.
 
     Raise the verification-code errors for the attempt code (VERIFICATION_CODE_MAX_ATTEMPTS_REACHED
     after MAX_TOTP_GUESSES wrong TOTPs), and INVALID_TOTP_CODE for a wrong TOTP, one of an already
     used step, or a user whose TOTP was turned off meanwhile; the attempt code then stays unused.
     """
-    assert project.tenancy_id is not None, "requests without a tenancy are refused in auth"
     tenancy_id = project.tenancy_id
     now = time.time()
 

@@ -29,7 +29,7 @@ from authstack_core.errors import (
     SignUpNotEnabled,
     UserEmailAlreadyExists,
 )
-from authstack_core.models.projects import ProjectRow
+from authstack_core.models.projects import TenantProject
 from authstack_core.models.users import NewUser
 from authstack_core.models.verification import VerificationCodeRow
 
@@ -40,18 +40,13 @@ SEND_ANSWER_FLOOR_SECONDS = 0.4
 SEND_ANSWER_JITTER_SECONDS = 0.1
 
 
-def _tenancy(project: ProjectRow) -> uuid.UUID:
-    assert project.tenancy_id is not None, "requests without a tenancy are refused in auth"
-    return project.tenancy_id
-
-
-def _require_otp(project: ProjectRow) -> None:
+def _require_otp(project: TenantProject) -> None:
     if not project.config.otp_sign_in:
         raise OtpSignInNotEnabled()
 
 
 async def send_sign_in_code(
-    deps: Deps, project: ProjectRow, *, email: str, callback_url: str
+    deps: Deps, project: TenantProject, *, email: str, callback_url: str
 ) -> str:
     """Email a magic link and OTP; return the nonce for the client.
 
@@ -73,9 +68,9 @@ async def send_sign_in_code(
 
 
 async def _send_sign_in_code(
-    deps: Deps, project: ProjectRow, *, email: str, callback_url: str
+    deps: Deps, project: TenantProject, *, email: str, callback_url: str
 ) -> str:
-    tenancy_id = _tenancy(project)
+    tenancy_id = project.tenancy_id
     async with deps.pool.connection() as conn, conn.transaction():
         owner = await users_q.select_auth_email_owner(conn, tenancy_id, email)
         if owner is not None and not owner.is_verified:
@@ -116,7 +111,7 @@ class OtpSignIn:
         return {**self.session.json(), "is_new_user": self.is_new_user}
 
 
-async def sign_in(deps: Deps, project: ProjectRow, code: str) -> OtpSignIn:
+async def sign_in(deps: Deps, project: TenantProject, code: str) -> OtpSignIn:
     """Use the code: sign the address's account in, or create it when sign-up is allowed.
 
     The address becomes verified (the code reached it). Verification-code errors as
@@ -125,7 +120,7 @@ async def sign_in(deps: Deps, project: ProjectRow, code: str) -> OtpSignIn:
     session (see ``mfa``).
     """
     _require_otp(project)
-    tenancy_id = _tenancy(project)
+    tenancy_id = project.tenancy_id
 
     async def sign_in_or_up(
         conn: AsyncConnection[Any], row: VerificationCodeRow
@@ -173,7 +168,7 @@ async def sign_in(deps: Deps, project: ProjectRow, code: str) -> OtpSignIn:
     return outcome
 
 
-async def check(deps: Deps, project: ProjectRow, code: str) -> None:
+async def check(deps: Deps, project: TenantProject, code: str) -> None:
     """Raise the verification-code error if ``code`` could not be used now."""
     await verification.check_code(
         deps.pool, project_id=project.id, type=CodeType.ONE_TIME_PASSWORD, code=code

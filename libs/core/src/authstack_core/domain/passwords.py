@@ -5,7 +5,6 @@ from __future__ import annotations
 import asyncio
 import random
 import time
-import uuid
 from datetime import timedelta
 from typing import Any
 
@@ -27,7 +26,7 @@ from authstack_core.errors import (
     UserDoesNotHavePassword,
     UserNotFound,
 )
-from authstack_core.models.projects import ProjectRow
+from authstack_core.models.projects import TenantProject
 from authstack_core.models.verification import VerificationCodeRow
 
 # send-reset-code answers no sooner than this, whether or not the email has an account, so its
@@ -37,13 +36,8 @@ RESET_ANSWER_JITTER_SECONDS = 0.1
 RESET_SENT_ANSWER = {"success": "maybe, only if user with e-mail exists"}
 
 
-def _tenancy(project: ProjectRow) -> uuid.UUID:
-    assert project.tenancy_id is not None, "requests without a tenancy are refused in auth"
-    return project.tenancy_id
-
-
 async def send_reset_code(
-    deps: Deps, project: ProjectRow, *, email: str, callback_url: str
+    deps: Deps, project: TenantProject, *, email: str, callback_url: str
 ) -> None:
     """Email a reset link if ``email`` signs an account in; otherwise do nothing, as slowly.
 
@@ -54,7 +48,7 @@ async def send_reset_code(
     started = time.monotonic()
     if not project.config.password_sign_in:
         raise PasswordAuthenticationNotEnabled()
-    tenancy_id = _tenancy(project)
+    tenancy_id = project.tenancy_id
     try:
         outbox_id = None
         async with deps.pool.connection() as conn, conn.transaction():
@@ -93,14 +87,14 @@ async def send_reset_code(
         await asyncio.sleep(max(0.0, floor - (time.monotonic() - started)))
 
 
-async def check_reset_code(deps: Deps, project: ProjectRow, code: str) -> None:
+async def check_reset_code(deps: Deps, project: TenantProject, code: str) -> None:
     """Raise the verification-code error if ``code`` could not be used now."""
     await verification.check_code(
         deps.pool, project_id=project.id, type=CodeType.PASSWORD_RESET, code=code
     )
 
 
-async def reset_password(deps: Deps, project: ProjectRow, *, code: str, password: str) -> None:
+async def reset_password(deps: Deps, project: TenantProject, *, code: str, password: str) -> None:
     """Set a new password with a reset code; every session of the user is revoked.
 
     Raise PASSWORD_TOO_SHORT / _TOO_LONG and the verification-code errors (checked before the
@@ -109,7 +103,7 @@ async def reset_password(deps: Deps, project: ProjectRow, *, code: str, password
     check_password_rules(password, project.config)
     await check_reset_code(deps, project, code)
     password_hash = await deps.passwords.hash(password)
-    tenancy_id = _tenancy(project)
+    tenancy_id = project.tenancy_id
 
     async def apply(conn: AsyncConnection[Any], row: VerificationCodeRow) -> None:
         user_id = str(row.data["user_id"])
@@ -129,7 +123,7 @@ async def reset_password(deps: Deps, project: ProjectRow, *, code: str, password
 
 async def update_password(
     deps: Deps,
-    project: ProjectRow,
+    project: TenantProject,
     *,
     user_id: str,
     old_password: str,
@@ -142,7 +136,7 @@ async def update_password(
     USER_DOES_NOT_HAVE_PASSWORD, PASSWORD_CONFIRMATION_MISMATCH, PASSWORD_TOO_SHORT / _TOO_LONG.
     """
     check_password_rules(new_password, project.config)
-    tenancy_id = _tenancy(project)
+    tenancy_id = project.tenancy_id
     async with deps.pool.connection() as conn:
         current = await users_q.select_password_hash(conn, tenancy_id, user_id)
     if current is None:
@@ -163,7 +157,7 @@ async def update_password(
 
 async def set_password(
     deps: Deps,
-    project: ProjectRow,
+    project: TenantProject,
     *,
     user_id: str,
     password: str,
@@ -177,7 +171,7 @@ async def set_password(
     when the user is gone (an access token outlives its user by minutes).
     """
     check_password_rules(password, project.config)
-    tenancy_id = _tenancy(project)
+    tenancy_id = project.tenancy_id
     async with deps.pool.connection() as conn:
         if await users_q.select_signed_up_at(conn, tenancy_id, user_id) is None:
             raise UserNotFound()

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import uuid
 from collections.abc import Iterable
 from dataclasses import replace
 from typing import Any
@@ -38,12 +37,7 @@ from authstack_core.models.permissions import (
     find_cycle,
     override_with,
 )
-from authstack_core.models.projects import ProjectRow
-
-
-def _tenancy(project: ProjectRow) -> uuid.UUID:
-    assert project.tenancy_id is not None, "requests without a tenancy are refused in auth"
-    return project.tenancy_id
+from authstack_core.models.projects import TenantProject
 
 
 def _definition_in(config: ProjectConfig, scope: Scope, permission_id: str) -> None:
@@ -58,7 +52,7 @@ def _definition_in(config: ProjectConfig, scope: Scope, permission_id: str) -> N
     raise PermissionNotFound(permission_id=permission_id)
 
 
-async def _current_config(conn: AsyncConnection[Any], project: ProjectRow) -> ProjectConfig:
+async def _current_config(conn: AsyncConnection[Any], project: TenantProject) -> ProjectConfig:
     return ProjectConfig.from_override(await q.share_config_override(conn, project.id))
 
 
@@ -66,31 +60,35 @@ async def _current_config(conn: AsyncConnection[Any], project: ProjectRow) -> Pr
 
 
 async def team_permission_ids(
-    conn: AsyncConnection[Any], project: ProjectRow, team_id: str, user_id: str
+    conn: AsyncConnection[Any], project: TenantProject, team_id: str, user_id: str
 ) -> set[str]:
     """Every team permission the member holds in the team, directly or by containment."""
-    grants = await q.select_team_grants(conn, _tenancy(project), team_id=team_id, user_id=user_id)
+    grants = await q.select_team_grants(conn, project.tenancy_id, team_id=team_id, user_id=user_id)
     defs = definitions(project.config, "team")
     return expand((g[2] for g in grants), defs, recursive=True)
 
 
 async def require_team_permission(
-    conn: AsyncConnection[Any], project: ProjectRow, team_id: str, user_id: str, permission_id: str
+    conn: AsyncConnection[Any],
+    project: TenantProject,
+    team_id: str,
+    user_id: str,
+    permission_id: str,
 ) -> None:
     """Raise TEAM_MEMBERSHIP_NOT_FOUND for a non-member, TEAM_PERMISSION_REQUIRED for a member
     without ``permission_id`` (directly or contained). Run inside the acting transaction."""
-    if not await users_q.select_is_member(conn, _tenancy(project), team_id, user_id):
+    if not await users_q.select_is_member(conn, project.tenancy_id, team_id, user_id):
         raise TeamMembershipNotFound(team_id=team_id, user_id=user_id)
     if permission_id not in await team_permission_ids(conn, project, team_id, user_id):
         raise TeamPermissionRequired(team_id=team_id, user_id=user_id, permission_id=permission_id)
 
 
 async def require_project_permission(
-    conn: AsyncConnection[Any], project: ProjectRow, user_id: str, permission_id: str
+    conn: AsyncConnection[Any], project: TenantProject, user_id: str, permission_id: str
 ) -> None:
     """Raise PROJECT_PERMISSION_REQUIRED unless the user holds ``permission_id`` (or a container
     of it)."""
-    grants = await q.select_project_grants(conn, _tenancy(project), user_id=user_id)
+    grants = await q.select_project_grants(conn, project.tenancy_id, user_id=user_id)
     held = expand((g[1] for g in grants), definitions(project.config, "project"), recursive=True)
     if permission_id not in held:
         raise ProjectPermissionRequired(user_id=user_id, permission_id=permission_id)
@@ -100,7 +98,7 @@ async def require_project_permission(
 
 
 async def grant_team_defaults_in(
-    conn: AsyncConnection[Any], project: ProjectRow, team_id: str, user_id: str, *, creator: bool
+    conn: AsyncConnection[Any], project: TenantProject, team_id: str, user_id: str, *, creator: bool
 ) -> list[str]:
     """Grant ``rbac.defaultPermissions.teamCreator`` (or ``teamMember``) to a new member and
     record the webhook events; returns the ids granted."""
@@ -110,7 +108,7 @@ async def grant_team_defaults_in(
     for permission_id in project.config.default_permissions(group):
         if permission_id not in defs:
             continue
-        if await q.insert_team_grant(conn, _tenancy(project), team_id, user_id, permission_id):
+        if await q.insert_team_grant(conn, project.tenancy_id, team_id, user_id, permission_id):
             granted.append(permission_id)
             await record(
                 conn,
@@ -122,13 +120,13 @@ async def grant_team_defaults_in(
 
 
 async def grant_sign_up_defaults_in(
-    conn: AsyncConnection[Any], project: ProjectRow, user_id: str
+    conn: AsyncConnection[Any], project: TenantProject, user_id: str
 ) -> None:
     """Grant ``rbac.defaultPermissions.signUp`` project permissions to a new user."""
     defs = definitions(project.config, "project")
     for permission_id in project.config.default_permissions("signUp"):
         if permission_id in defs and await q.insert_project_grant(
-            conn, _tenancy(project), user_id, permission_id
+            conn, project.tenancy_id, user_id, permission_id
         ):
             await record(
                 conn,
@@ -143,7 +141,7 @@ async def grant_sign_up_defaults_in(
 
 async def list_team_permissions(
     deps: Deps,
-    project: ProjectRow,
+    project: TenantProject,
     *,
     team_id: str | None,
     user_id: str | None,
@@ -154,7 +152,7 @@ async def list_team_permissions(
     contained permissions."""
     async with deps.pool.connection() as conn:
         grants = await q.select_team_grants(
-            conn, _tenancy(project), team_id=team_id, user_id=user_id
+            conn, project.tenancy_id, team_id=team_id, user_id=user_id
         )
     defs = definitions(project.config, "team")
     direct: dict[tuple[str, str], list[str]] = {}
@@ -170,9 +168,9 @@ async def list_team_permissions(
 
 
 async def _require_member(
-    conn: AsyncConnection[Any], project: ProjectRow, team_id: str, user_id: str
+    conn: AsyncConnection[Any], project: TenantProject, team_id: str, user_id: str
 ) -> None:
-    tenancy_id = _tenancy(project)
+    tenancy_id = project.tenancy_id
     if await users_q.select_signed_up_at(conn, tenancy_id, user_id) is None:
         raise UserNotFound()
     if not await users_q.select_is_member(conn, tenancy_id, team_id, user_id):
@@ -180,25 +178,25 @@ async def _require_member(
 
 
 async def grant_team_permission(
-    deps: Deps, project: ProjectRow, team_id: str, user_id: str, permission_id: str
+    deps: Deps, project: TenantProject, team_id: str, user_id: str, permission_id: str
 ) -> dict[str, str]:
     """Grant a team permission to a member (idempotent); returns ``{id, user_id, team_id}``."""
     item = {"id": permission_id, "user_id": user_id, "team_id": team_id}
     async with deps.pool.connection() as conn, conn.transaction():
         await _require_member(conn, project, team_id, user_id)
         _definition_in(await _current_config(conn, project), "team", permission_id)
-        if await q.insert_team_grant(conn, _tenancy(project), team_id, user_id, permission_id):
+        if await q.insert_team_grant(conn, project.tenancy_id, team_id, user_id, permission_id):
             await record(conn, project, "team_permission.created", item)
     return item
 
 
 async def revoke_team_permission(
-    deps: Deps, project: ProjectRow, team_id: str, user_id: str, permission_id: str
+    deps: Deps, project: TenantProject, team_id: str, user_id: str, permission_id: str
 ) -> None:
     """Revoke a direct grant; TEAM_PERMISSION_NOT_FOUND if the member does not hold it directly."""
     async with deps.pool.connection() as conn, conn.transaction():
         await _require_member(conn, project, team_id, user_id)
-        if not await q.delete_team_grant(conn, _tenancy(project), team_id, user_id, permission_id):
+        if not await q.delete_team_grant(conn, project.tenancy_id, team_id, user_id, permission_id):
             raise TeamPermissionNotFound(
                 team_id=team_id, user_id=user_id, permission_id=permission_id
             )
@@ -215,7 +213,7 @@ async def revoke_team_permission(
 
 async def list_project_permissions(
     deps: Deps,
-    project: ProjectRow,
+    project: TenantProject,
     *,
     user_id: str | None,
     permission_id: str | None,
@@ -223,7 +221,7 @@ async def list_project_permissions(
 ) -> list[dict[str, str]]:
     """Items ``{id, user_id}`` sorted by user then id."""
     async with deps.pool.connection() as conn:
-        grants = await q.select_project_grants(conn, _tenancy(project), user_id=user_id)
+        grants = await q.select_project_grants(conn, project.tenancy_id, user_id=user_id)
     defs = definitions(project.config, "project")
     direct: dict[str, list[str]] = {}
     for g_user, g_permission in grants:
@@ -238,25 +236,25 @@ async def list_project_permissions(
 
 
 async def grant_project_permission(
-    deps: Deps, project: ProjectRow, user_id: str, permission_id: str
+    deps: Deps, project: TenantProject, user_id: str, permission_id: str
 ) -> dict[str, str]:
     item = {"id": permission_id, "user_id": user_id}
     async with deps.pool.connection() as conn, conn.transaction():
-        if await users_q.select_signed_up_at(conn, _tenancy(project), user_id) is None:
+        if await users_q.select_signed_up_at(conn, project.tenancy_id, user_id) is None:
             raise UserNotFound()
         _definition_in(await _current_config(conn, project), "project", permission_id)
-        if await q.insert_project_grant(conn, _tenancy(project), user_id, permission_id):
+        if await q.insert_project_grant(conn, project.tenancy_id, user_id, permission_id):
             await record(conn, project, "project_permission.created", item)
     return item
 
 
 async def revoke_project_permission(
-    deps: Deps, project: ProjectRow, user_id: str, permission_id: str
+    deps: Deps, project: TenantProject, user_id: str, permission_id: str
 ) -> None:
     async with deps.pool.connection() as conn, conn.transaction():
-        if await users_q.select_signed_up_at(conn, _tenancy(project), user_id) is None:
+        if await users_q.select_signed_up_at(conn, project.tenancy_id, user_id) is None:
             raise UserNotFound()
-        if not await q.delete_project_grant(conn, _tenancy(project), user_id, permission_id):
+        if not await q.delete_project_grant(conn, project.tenancy_id, user_id, permission_id):
             raise PermissionNotFound(permission_id=permission_id)
         await record(
             conn, project, "project_permission.deleted", {"id": permission_id, "user_id": user_id}
@@ -266,7 +264,7 @@ async def revoke_project_permission(
 # --- definitions (config) -------------------------------------------------------------------------
 
 
-def list_definitions(project: ProjectRow, scope: Scope) -> list[PermissionDefinition]:
+def list_definitions(project: TenantProject, scope: Scope) -> list[PermissionDefinition]:
     return list(definitions(project.config, scope).values())
 
 
@@ -301,7 +299,7 @@ def _custom_or_raise(
 
 
 async def _edit_config(
-    conn: AsyncConnection[Any], project: ProjectRow
+    conn: AsyncConnection[Any], project: TenantProject
 ) -> tuple[dict[str, Any], ProjectConfig]:
     override = await q.lock_config_override(conn, project.id)
     return override, ProjectConfig.from_override(override)
@@ -309,7 +307,7 @@ async def _edit_config(
 
 async def create_definition(
     deps: Deps,
-    project: ProjectRow,
+    project: TenantProject,
     scope: Scope,
     *,
     permission_id: str,
@@ -331,7 +329,7 @@ async def create_definition(
 
 async def update_definition(
     deps: Deps,
-    project: ProjectRow,
+    project: TenantProject,
     scope: Scope,
     permission_id: str,
     *,
@@ -366,7 +364,7 @@ async def update_definition(
             }
             updated = _renamed_inside(replace(updated, id=target_id), permission_id, target_id)
             groups = _groups_renamed(config, permission_id, target_id)
-            await q.rename_grants(conn, _tenancy(project), permission_id, target_id)
+            await q.rename_grants(conn, project.tenancy_id, permission_id, target_id)
         custom[target_id] = updated
         _check_acyclic(custom, scope)
         await q.write_config_override(conn, project.id, override_with(override, custom, groups))
@@ -394,7 +392,7 @@ def _groups_renamed(config: ProjectConfig, old_id: str, new_id: str | None) -> d
 
 
 async def delete_definition(
-    deps: Deps, project: ProjectRow, scope: Scope, permission_id: str
+    deps: Deps, project: TenantProject, scope: Scope, permission_id: str
 ) -> None:
     """Remove a custom definition, its place in other definitions and default groups, and every
     grant of it, in one transaction."""
@@ -404,5 +402,5 @@ async def delete_definition(
         del custom[permission_id]
         custom = {pid: _renamed_inside(d, permission_id, None) for pid, d in custom.items()}
         groups = _groups_renamed(config, permission_id, None)
-        await q.delete_grants_of(conn, _tenancy(project), permission_id)
+        await q.delete_grants_of(conn, project.tenancy_id, permission_id)
         await q.write_config_override(conn, project.id, override_with(override, custom, groups))

@@ -30,7 +30,7 @@ from authstack_core.errors import (
     WrongApiKeyType,
 )
 from authstack_core.models.project_api_keys import ApiKeyRow
-from authstack_core.models.projects import ProjectRow
+from authstack_core.models.projects import TenantProject
 
 MANAGE_API_KEYS = "$manage_api_keys"
 
@@ -42,12 +42,7 @@ class _Keep:
 KEEP = _Keep()
 
 
-def _tenancy(project: ProjectRow) -> uuid.UUID:
-    assert project.tenancy_id is not None, "requests without a tenancy are refused in auth"
-    return project.tenancy_id
-
-
-def require_enabled(project: ProjectRow, key_type: ApiKeyType) -> None:
+def require_enabled(project: TenantProject, key_type: ApiKeyType) -> None:
     """Refuse every route of a key type the project has not turned on (``apiKeys.enabled.*``)."""
     enabled = project.config.user_api_keys if key_type == "user" else project.config.team_api_keys
     if not enabled:
@@ -56,7 +51,7 @@ def require_enabled(project: ProjectRow, key_type: ApiKeyType) -> None:
 
 async def _authorise(
     conn: AsyncConnection[Any],
-    project: ProjectRow,
+    project: TenantProject,
     *,
     user_id: str | None,
     team_id: str | None,
@@ -72,7 +67,7 @@ async def _authorise(
 
 async def create_key(
     deps: Deps,
-    project: ProjectRow,
+    project: TenantProject,
     key_type: ApiKeyType,
     owner_id: str,
     *,
@@ -87,7 +82,7 @@ async def create_key(
     team_id = owner_id if key_type == "team" else None
     key_id = uuid.uuid4()
     value = new_api_key(key_id, key_type, is_public=is_public)
-    tenancy_id = _tenancy(project)
+    tenancy_id = project.tenancy_id
     async with deps.pool.connection() as conn, conn.transaction():
         await _authorise(
             conn, project, user_id=user_id, team_id=team_id, acting_user_id=acting_user_id
@@ -118,7 +113,7 @@ async def create_key(
 
 async def list_keys(
     deps: Deps,
-    project: ProjectRow,
+    project: TenantProject,
     key_type: ApiKeyType,
     owner_id: str | None,
     *,
@@ -133,19 +128,19 @@ async def list_keys(
             conn, project, user_id=user_id, team_id=team_id, acting_user_id=acting_user_id
         )
         return await q.select_keys(
-            conn, _tenancy(project), key_type=key_type, user_id=user_id, team_id=team_id
+            conn, project.tenancy_id, key_type=key_type, user_id=user_id, team_id=team_id
         )
 
 
 async def _key_for(
     conn: AsyncConnection[Any],
-    project: ProjectRow,
+    project: TenantProject,
     key_type: ApiKeyType,
     key_id: str,
     owner_id: str | None,
     acting_user_id: str | None,
 ) -> ApiKeyRow:
-    row = await q.select_key(conn, _tenancy(project), key_id)
+    row = await q.select_key(conn, project.tenancy_id, key_id)
     if row is None or row.type != key_type:
         raise ApiKeyNotFound()
     owner = row.user_id if key_type == "user" else row.team_id
@@ -161,7 +156,7 @@ async def _key_for(
 
 async def get_key(
     deps: Deps,
-    project: ProjectRow,
+    project: TenantProject,
     key_type: ApiKeyType,
     key_id: str,
     *,
@@ -175,7 +170,7 @@ async def get_key(
 
 async def update_key(
     deps: Deps,
-    project: ProjectRow,
+    project: TenantProject,
     key_type: ApiKeyType,
     key_id: str,
     *,
@@ -191,20 +186,20 @@ async def update_key(
         await _key_for(conn, project, key_type, key_id, owner_id, acting_user_id)
         await q.update_key(
             conn,
-            _tenancy(project),
+            project.tenancy_id,
             key_id,
             description=description,
             set_expiry=not isinstance(expires_at, _Keep),
             expires_at=None if isinstance(expires_at, _Keep) else expires_at,
             revoke=revoke,
         )
-        row = await q.select_key(conn, _tenancy(project), key_id)
+        row = await q.select_key(conn, project.tenancy_id, key_id)
     assert row is not None
     return row
 
 
 async def check_key(
-    deps: Deps, project: ProjectRow, key_type: ApiKeyType, api_key: str
+    deps: Deps, project: TenantProject, key_type: ApiKeyType, api_key: str
 ) -> ApiKeyRow:
     """The key's read object if it is live; API_KEY_NOT_FOUND, WRONG_API_KEY_TYPE,
     API_KEY_REVOKED or API_KEY_EXPIRED otherwise (checked in that order)."""
@@ -212,7 +207,7 @@ async def check_key(
     if parse_api_key(api_key) is None:  # malformed or bad checksum: no database round trip
         raise ApiKeyNotFound()
     async with deps.pool.connection() as conn:
-        row = await q.select_key_by_hash(conn, _tenancy(project), sha256_bytes(api_key))
+        row = await q.select_key_by_hash(conn, project.tenancy_id, sha256_bytes(api_key))
     if row is None:
         raise ApiKeyNotFound()
     if row.type != key_type:

@@ -18,7 +18,7 @@ from authstack_core.errors import (
 from authstack_core.models.config import NEW_PROJECT_OVERRIDE
 from authstack_core.models.projects import (
     AdminProjectRow,
-    ProjectRow,
+    TenantProject,
     apply_override_changes,
     legacy_config_changes,
 )
@@ -136,9 +136,8 @@ class Metrics:
     recently_registered: list[UserRow]
 
 
-async def metrics(deps: Deps, project: ProjectRow, *, recent: int = 5) -> Metrics:
+async def metrics(deps: Deps, project: TenantProject, *, recent: int = 5) -> Metrics:
     """User count and the latest sign-ups of a project (the dashboard's overview)."""
-    assert project.tenancy_id is not None
     async with deps.pool.connection() as conn:
         total = await q.count_users(conn, project.tenancy_id)
         latest = await user_q.select_users(

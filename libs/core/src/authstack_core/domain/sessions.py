@@ -17,7 +17,7 @@ from authstack_core.errors import (
     RefreshTokenNotFoundOrExpired,
     UserNotFound,
 )
-from authstack_core.models.projects import ProjectRow
+from authstack_core.models.projects import TenantProject
 from authstack_core.models.sessions import SessionRow, TokenClaimsRow
 
 DEFAULT_SESSION_LIFETIME = timedelta(days=365)
@@ -38,7 +38,7 @@ class IssuedSession:
         }
 
 
-def sign_for(deps: Deps, project: ProjectRow, claims: TokenClaimsRow) -> str:
+def sign_for(deps: Deps, project: TenantProject, claims: TokenClaimsRow) -> str:
     return deps.tokens.sign_access_token(
         project_id=project.id,
         branch_id="main",
@@ -60,14 +60,13 @@ def sign_for(deps: Deps, project: ProjectRow, claims: TokenClaimsRow) -> str:
 async def create_session_in(
     conn: AsyncConnection[Any],
     deps: Deps,
-    project: ProjectRow,
+    project: TenantProject,
     user_id: str | uuid.UUID,
     *,
     lifetime: timedelta = DEFAULT_SESSION_LIFETIME,
     is_impersonation: bool = False,
 ) -> IssuedSession:
     """Create a session inside the caller's transaction and sign its first access token."""
-    assert project.tenancy_id is not None
     refresh_token = new_refresh_token()
     session_id = uuid.uuid4()
     await q.insert_refresh_token(
@@ -87,7 +86,7 @@ async def create_session_in(
 
 async def create_session(
     deps: Deps,
-    project: ProjectRow,
+    project: TenantProject,
     user_id: str,
     *,
     lifetime: timedelta = DEFAULT_SESSION_LIFETIME,
@@ -99,9 +98,8 @@ async def create_session(
         )
 
 
-async def refresh_access_token(deps: Deps, project: ProjectRow, refresh_token: str) -> str:
+async def refresh_access_token(deps: Deps, project: TenantProject, refresh_token: str) -> str:
     """A new access token for a live refresh token; raise RefreshTokenNotFoundOrExpired."""
-    assert project.tenancy_id is not None
     async with deps.pool.connection() as conn:
         # One statement (a CTE), so it is atomic under the pool's autocommit.
         claims = await q.refresh(conn, project.tenancy_id, sha256_bytes(refresh_token), None)
@@ -111,35 +109,31 @@ async def refresh_access_token(deps: Deps, project: ProjectRow, refresh_token: s
 
 
 async def list_sessions(
-    deps: Deps, project: ProjectRow, user_id: str, *, include_impersonation: bool
+    deps: Deps, project: TenantProject, user_id: str, *, include_impersonation: bool
 ) -> list[SessionRow]:
-    assert project.tenancy_id is not None
     async with deps.pool.connection() as conn:
         return await q.select_sessions(
             conn, project.tenancy_id, user_id, include_impersonation=include_impersonation
         )
 
 
-async def session_owner(deps: Deps, project: ProjectRow, session_id: str) -> str | None:
-    assert project.tenancy_id is not None
+async def session_owner(deps: Deps, project: TenantProject, session_id: str) -> str | None:
     async with deps.pool.connection() as conn:
         return await q.select_session_owner(conn, project.tenancy_id, session_id)
 
 
 async def revoke_session(
-    deps: Deps, project: ProjectRow, session_id: str, *, current_session_id: str | None
+    deps: Deps, project: TenantProject, session_id: str, *, current_session_id: str | None
 ) -> bool:
     """Delete one session (not the caller's own); False when it did not exist."""
-    assert project.tenancy_id is not None
     if current_session_id is not None and session_id == current_session_id:
         raise CannotDeleteCurrentSession()
     async with deps.pool.connection() as conn, conn.transaction():
         return await q.delete_session(conn, project.tenancy_id, session_id)
 
 
-async def sign_out(deps: Deps, project: ProjectRow, session_id: str) -> None:
+async def sign_out(deps: Deps, project: TenantProject, session_id: str) -> None:
     """Delete the session an access token names; raise the refresh-token error if already gone."""
-    assert project.tenancy_id is not None
     async with deps.pool.connection() as conn, conn.transaction():
         if not await q.delete_session(conn, project.tenancy_id, session_id):
             raise RefreshTokenNotFoundOrExpired()

@@ -26,7 +26,7 @@ from authstack_core.errors import (
     TeamNotFound,
     UserNotFound,
 )
-from authstack_core.models.projects import ProjectRow
+from authstack_core.models.projects import TenantProject
 from authstack_core.models.teams import (
     MemberProfile,
     MemberProfileChanges,
@@ -37,18 +37,15 @@ from authstack_core.models.teams import (
 )
 
 
-def _tenancy(project: ProjectRow) -> uuid.UUID:
-    assert project.tenancy_id is not None, "requests without a tenancy are refused in auth"
-    return project.tenancy_id
-
-
-async def _require_user(conn: AsyncConnection[Any], project: ProjectRow, user_id: str) -> None:
-    if await users_q.select_signed_up_at(conn, _tenancy(project), user_id) is None:
+async def _require_user(conn: AsyncConnection[Any], project: TenantProject, user_id: str) -> None:
+    if await users_q.select_signed_up_at(conn, project.tenancy_id, user_id) is None:
         raise UserNotFound()
 
 
-async def _require_team(conn: AsyncConnection[Any], project: ProjectRow, team_id: str) -> TeamRow:
-    team = await q.select_team(conn, _tenancy(project), team_id)
+async def _require_team(
+    conn: AsyncConnection[Any], project: TenantProject, team_id: str
+) -> TeamRow:
+    team = await q.select_team(conn, project.tenancy_id, team_id)
     if team is None:
         raise TeamNotFound(team_id=team_id)
     return team
@@ -57,11 +54,13 @@ async def _require_team(conn: AsyncConnection[Any], project: ProjectRow, team_id
 # --- used inside other use cases' transactions ----------------------------------------------------
 
 
-async def create_team_in(conn: AsyncConnection[Any], project: ProjectRow, new: NewTeam) -> TeamRow:
+async def create_team_in(
+    conn: AsyncConnection[Any], project: TenantProject, new: NewTeam
+) -> TeamRow:
     """Insert a team and record ``team.created``."""
     team_id = uuid.uuid4()
-    await q.insert_team(conn, _tenancy(project), team_id, new)
-    team = await q.select_team(conn, _tenancy(project), team_id)
+    await q.insert_team(conn, project.tenancy_id, team_id, new)
+    team = await q.select_team(conn, project.tenancy_id, team_id)
     assert team is not None
     await record(conn, project, "team.created", team.json("server"))
     return team
@@ -69,7 +68,7 @@ async def create_team_in(conn: AsyncConnection[Any], project: ProjectRow, new: N
 
 async def add_member_in(
     conn: AsyncConnection[Any],
-    project: ProjectRow,
+    project: TenantProject,
     team_id: str,
     user_id: str,
     *,
@@ -78,7 +77,7 @@ async def add_member_in(
 ) -> None:
     """Add a member with the default team permissions (creator or member group) and record the
     membership and permission events; TEAM_MEMBERSHIP_ALREADY_EXISTS if already a member."""
-    if not await q.insert_member(conn, _tenancy(project), team_id, user_id, selected=selected):
+    if not await q.insert_member(conn, project.tenancy_id, team_id, user_id, selected=selected):
         raise TeamMembershipAlreadyExists()
     await record(
         conn, project, "team_membership.created", membership_json(str(team_id), str(user_id))
@@ -90,7 +89,7 @@ async def add_member_in(
 
 
 async def create_team(
-    deps: Deps, project: ProjectRow, new: NewTeam, *, creator_user_id: str | None
+    deps: Deps, project: TenantProject, new: NewTeam, *, creator_user_id: str | None
 ) -> TeamRow:
     """Create a team; the creator (if any) joins it with the ``teamCreator`` permissions."""
     async with deps.pool.connection() as conn, conn.transaction():
@@ -103,12 +102,12 @@ async def create_team(
 
 
 async def get_team(
-    deps: Deps, project: ProjectRow, team_id: str, *, acting_user_id: str | None
+    deps: Deps, project: TenantProject, team_id: str, *, acting_user_id: str | None
 ) -> TeamRow:
     """A client must be a member (TEAM_MEMBERSHIP_NOT_FOUND otherwise)."""
     async with deps.pool.connection() as conn:
         if acting_user_id is not None and not await users_q.select_is_member(
-            conn, _tenancy(project), team_id, acting_user_id
+            conn, project.tenancy_id, team_id, acting_user_id
         ):
             raise TeamMembershipNotFound(team_id=team_id, user_id=acting_user_id)
         return await _require_team(conn, project, team_id)
@@ -122,7 +121,7 @@ class TeamPage:
 
 async def list_teams(
     deps: Deps,
-    project: ProjectRow,
+    project: TenantProject,
     *,
     user_id: str | None,
     query: str | None = None,
@@ -132,7 +131,7 @@ async def list_teams(
 ) -> TeamPage:
     """Teams in creation order; with ``limit``, a page whose ``next_cursor`` is the first team of
     the next page (inclusive, like user listing)."""
-    tenancy_id = _tenancy(project)
+    tenancy_id = project.tenancy_id
     async with deps.pool.connection() as conn:
         start = None
         if cursor is not None:
@@ -155,7 +154,7 @@ async def list_teams(
 
 async def update_team(
     deps: Deps,
-    project: ProjectRow,
+    project: TenantProject,
     team_id: str,
     changes: TeamChanges,
     *,
@@ -166,20 +165,20 @@ async def update_team(
         if acting_user_id is not None:
             await require_team_permission(conn, project, team_id, acting_user_id, "$update_team")
         await _require_team(conn, project, team_id)
-        await q.update_team_columns(conn, _tenancy(project), team_id, changes)
+        await q.update_team_columns(conn, project.tenancy_id, team_id, changes)
         team = await _require_team(conn, project, team_id)
         await record(conn, project, "team.updated", team.json("server"))
     return team
 
 
 async def delete_team(
-    deps: Deps, project: ProjectRow, team_id: str, *, acting_user_id: str | None
+    deps: Deps, project: TenantProject, team_id: str, *, acting_user_id: str | None
 ) -> None:
     """Delete a team with its memberships, grants and keys; a client needs ``$delete_team``."""
     async with deps.pool.connection() as conn, conn.transaction():
         if acting_user_id is not None:
             await require_team_permission(conn, project, team_id, acting_user_id, "$delete_team")
-        if not await q.delete_team(conn, _tenancy(project), team_id):
+        if not await q.delete_team(conn, project.tenancy_id, team_id):
             raise TeamNotFound(team_id=team_id)
         await invitations_q.delete_invitations_of_team(conn, project.id, "main", team_id)
         await record(conn, project, "team.deleted", {"id": team_id})
@@ -188,7 +187,7 @@ async def delete_team(
 # --- memberships ---------------------------------------------------------------------------------
 
 
-async def add_member(deps: Deps, project: ProjectRow, team_id: str, user_id: str) -> None:
+async def add_member(deps: Deps, project: TenantProject, team_id: str, user_id: str) -> None:
     """Server-side: add a user with the ``teamMember`` default permissions."""
     async with deps.pool.connection() as conn, conn.transaction():
         await _require_user(conn, project, user_id)
@@ -197,7 +196,7 @@ async def add_member(deps: Deps, project: ProjectRow, team_id: str, user_id: str
 
 
 async def remove_member(
-    deps: Deps, project: ProjectRow, team_id: str, user_id: str, *, acting_user_id: str | None
+    deps: Deps, project: TenantProject, team_id: str, user_id: str, *, acting_user_id: str | None
 ) -> None:
     """Remove a member (and at once its team permissions). A client may always leave; removing
     someone else needs ``$remove_members``."""
@@ -205,7 +204,7 @@ async def remove_member(
         if acting_user_id is not None and acting_user_id != user_id:
             await require_team_permission(conn, project, team_id, acting_user_id, "$remove_members")
         await _require_user(conn, project, user_id)
-        if not await q.delete_member(conn, _tenancy(project), team_id, user_id):
+        if not await q.delete_member(conn, project.tenancy_id, team_id, user_id):
             raise TeamMembershipNotFound(team_id=team_id, user_id=user_id)
         await record(conn, project, "team_membership.deleted", membership_json(team_id, user_id))
 
@@ -215,14 +214,14 @@ async def remove_member(
 
 async def _profiles(
     conn: AsyncConnection[Any],
-    project: ProjectRow,
+    project: TenantProject,
     *,
     team_id: str | None,
     user_id: str | None,
 ) -> list[MemberProfile]:
-    members = await q.select_members(conn, _tenancy(project), team_id=team_id, user_id=user_id)
+    members = await q.select_members(conn, project.tenancy_id, team_id=team_id, user_id=user_id)
     users = await users_q.select_users_by_ids(
-        conn, _tenancy(project), sorted({m[1] for m in members})
+        conn, project.tenancy_id, sorted({m[1] for m in members})
     )
     return [
         MemberProfile(
@@ -238,7 +237,7 @@ async def _profiles(
 
 async def list_member_profiles(
     deps: Deps,
-    project: ProjectRow,
+    project: TenantProject,
     *,
     team_id: str | None,
     user_id: str | None,
@@ -250,7 +249,9 @@ async def list_member_profiles(
         if acting_user_id is not None:
             if team_id is None:
                 raise ClientNeedsTeamId()
-            if not await users_q.select_is_member(conn, _tenancy(project), team_id, acting_user_id):
+            if not await users_q.select_is_member(
+                conn, project.tenancy_id, team_id, acting_user_id
+            ):
                 raise TeamMembershipNotFound(team_id=team_id, user_id=acting_user_id)
             if user_id != acting_user_id:
                 await require_team_permission(
@@ -265,7 +266,7 @@ async def list_member_profiles(
 
 
 async def get_member_profile(
-    deps: Deps, project: ProjectRow, team_id: str, user_id: str, *, acting_user_id: str | None
+    deps: Deps, project: TenantProject, team_id: str, user_id: str, *, acting_user_id: str | None
 ) -> MemberProfile:
     async with deps.pool.connection() as conn:
         if acting_user_id is not None and acting_user_id != user_id:
@@ -274,7 +275,7 @@ async def get_member_profile(
 
 
 async def _one_profile(
-    conn: AsyncConnection[Any], project: ProjectRow, team_id: str, user_id: str
+    conn: AsyncConnection[Any], project: TenantProject, team_id: str, user_id: str
 ) -> MemberProfile:
     await _require_user(conn, project, user_id)
     found = await _profiles(conn, project, team_id=team_id, user_id=user_id)
@@ -285,7 +286,7 @@ async def _one_profile(
 
 async def update_member_profile(
     deps: Deps,
-    project: ProjectRow,
+    project: TenantProject,
     team_id: str,
     user_id: str,
     changes: MemberProfileChanges,
@@ -297,5 +298,5 @@ async def update_member_profile(
         raise NotOwnTeamMemberProfile()
     async with deps.pool.connection() as conn, conn.transaction():
         await _one_profile(conn, project, team_id, user_id)
-        await q.update_member_profile(conn, _tenancy(project), team_id, user_id, changes)
+        await q.update_member_profile(conn, project.tenancy_id, team_id, user_id, changes)
         return await _one_profile(conn, project, team_id, user_id)

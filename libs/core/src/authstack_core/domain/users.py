@@ -40,7 +40,7 @@ from authstack_core.errors import (
     UserNotFound,
 )
 from authstack_core.models.config import ProjectConfig
-from authstack_core.models.projects import ProjectRow
+from authstack_core.models.projects import TenantProject
 from authstack_core.models.teams import NewTeam
 from authstack_core.models.users import NewUser, UserChanges, UserColumns, UserRow
 
@@ -69,11 +69,6 @@ def _check_imported_hash(value: str) -> None:
         )
 
 
-def _tenancy(project: ProjectRow) -> uuid.UUID:
-    assert project.tenancy_id is not None, "requests without a tenancy are refused in auth"
-    return project.tenancy_id
-
-
 def _is_email_conflict(exc: UniqueViolation) -> bool:
     return exc.diag.constraint_name == "contact_channels_auth_value_idx"
 
@@ -96,19 +91,19 @@ def personal_team_name(display_name: str | None, email: str | None) -> str:
 
 
 async def _record_user(
-    conn: AsyncConnection[Any], project: ProjectRow, event: EventType, user_id: str | uuid.UUID
+    conn: AsyncConnection[Any], project: TenantProject, event: EventType, user_id: str | uuid.UUID
 ) -> UserRow:
     """Record ``user.created`` / ``user.updated`` with the user as it now is; returns the row."""
-    row = await q.select_user(conn, _tenancy(project), str(user_id))
+    row = await q.select_user(conn, project.tenancy_id, str(user_id))
     assert row is not None
     await record(conn, project, event, row.json("server", project.config))
     return row
 
 
 async def _insert_user(
-    conn: AsyncConnection[Any], deps: Deps, project: ProjectRow, new: NewUser
+    conn: AsyncConnection[Any], deps: Deps, project: TenantProject, new: NewUser
 ) -> uuid.UUID:
-    tenancy_id = _tenancy(project)
+    tenancy_id = project.tenancy_id
     user_id = new.user_id or uuid.uuid4()
     if new.primary_email is not None and new.primary_email_auth_enabled:
         await _ensure_email_free(conn, tenancy_id, new.primary_email, except_user=None)
@@ -136,7 +131,7 @@ async def _insert_user(
 
 
 async def insert_user_in(
-    conn: AsyncConnection[Any], deps: Deps, project: ProjectRow, new: NewUser
+    conn: AsyncConnection[Any], deps: Deps, project: TenantProject, new: NewUser
 ) -> uuid.UUID:
     """Create a user inside the caller's transaction (with its personal team if configured).
 
@@ -152,7 +147,7 @@ async def _is_anonymous(conn: AsyncConnection[Any], tenancy_id: uuid.UUID, user_
 
 async def sign_up_with_password(
     deps: Deps,
-    project: ProjectRow,
+    project: TenantProject,
     *,
     email: str,
     password: str,
@@ -171,7 +166,7 @@ async def sign_up_with_password(
         raise SignUpNotEnabled()
     check_password_rules(password, config)
     password_hash = await deps.passwords.hash(password)
-    tenancy_id = _tenancy(project)
+    tenancy_id = project.tenancy_id
     try:
         async with deps.pool.connection() as conn, conn.transaction():
             if anonymous_user_id is not None and not await _is_anonymous(
@@ -235,7 +230,7 @@ async def sign_up_with_password(
     return session
 
 
-async def sign_up_anonymously(deps: Deps, project: ProjectRow) -> IssuedSession:
+async def sign_up_anonymously(deps: Deps, project: TenantProject) -> IssuedSession:
     """Create an anonymous user and sign it in. Works even where sign-up is off: the user can
     only become a full account through a sign-up, which checks that setting."""
     async with deps.pool.connection() as conn, conn.transaction():
@@ -244,7 +239,7 @@ async def sign_up_anonymously(deps: Deps, project: ProjectRow) -> IssuedSession:
 
 
 async def sign_in_with_password(
-    deps: Deps, project: ProjectRow, *, email: str, password: str
+    deps: Deps, project: TenantProject, *, email: str, password: str
 ) -> IssuedSession:
     """Check the password in constant-ish time whatever the email; raise EMAIL_PASSWORD_MISMATCH.
 
@@ -253,7 +248,7 @@ async def sign_in_with_password(
     """
     if not project.config.password_sign_in:
         raise PasswordAuthenticationNotEnabled()
-    tenancy_id = _tenancy(project)
+    tenancy_id = project.tenancy_id
     async with deps.pool.connection() as conn:
         found = await q.select_password_login(conn, tenancy_id, email)
     # Always run bcrypt: against the stored hash, or a dummy one when there is no such account.
@@ -276,9 +271,9 @@ async def sign_in_with_password(
     return result
 
 
-async def get_user(deps: Deps, project: ProjectRow, user_id: str) -> UserRow | None:
+async def get_user(deps: Deps, project: TenantProject, user_id: str) -> UserRow | None:
     async with deps.pool.connection() as conn:
-        return await q.select_user(conn, _tenancy(project), user_id)
+        return await q.select_user(conn, project.tenancy_id, user_id)
 
 
 @dataclass(frozen=True, slots=True)
@@ -289,7 +284,7 @@ class UserPage:
 
 async def list_users(
     deps: Deps,
-    project: ProjectRow,
+    project: TenantProject,
     *,
     limit: int | None,
     cursor: str | None,
@@ -301,7 +296,7 @@ async def list_users(
     include_restricted: bool,
 ) -> UserPage:
     """A page in sign-up order; ``next_cursor`` is the first user of the next page (inclusive)."""
-    tenancy_id = _tenancy(project)
+    tenancy_id = project.tenancy_id
     page_size = limit if limit is not None else 100
     async with deps.pool.connection() as conn:
         cursor_key = None
@@ -328,7 +323,7 @@ async def list_users(
 
 
 async def create_user(
-    deps: Deps, project: ProjectRow, new: NewUser, *, password: str | None
+    deps: Deps, project: TenantProject, new: NewUser, *, password: str | None
 ) -> UserRow:
     """Server-side create; raise USER_EMAIL_ALREADY_EXISTS for an email already used to sign in."""
     if password is not None:
@@ -336,7 +331,7 @@ async def create_user(
         new = replace(new, password_hash=await deps.passwords.hash(password))
     elif new.password_hash is not None:
         _check_imported_hash(new.password_hash)
-    tenancy_id = _tenancy(project)
+    tenancy_id = project.tenancy_id
     try:
         async with deps.pool.connection() as conn, conn.transaction():
             user_id = await _insert_user(conn, deps, project, new)
@@ -352,7 +347,7 @@ async def create_user(
 
 
 async def _new_password_hash(
-    deps: Deps, project: ProjectRow, changes: UserChanges
+    deps: Deps, project: TenantProject, changes: UserChanges
 ) -> str | None | UnsetType:
     """The hash a PATCH sets (None removes the password; UNSET keeps it). A password is
     checked against the rules and hashed; an imported hash, sent too, wins."""
@@ -371,14 +366,14 @@ async def _new_password_hash(
 
 
 async def update_user(
-    deps: Deps, project: ProjectRow, user_id: str, changes: UserChanges
+    deps: Deps, project: TenantProject, user_id: str, changes: UserChanges
 ) -> UserRow:
     """Apply a validated PATCH; a password change ends all sessions.
 
     Raise USER_NOT_FOUND, TEAM_NOT_FOUND for a selected team the user is not in,
     USER_EMAIL_ALREADY_EXISTS, the password rules' errors, or SCHEMA_ERROR.
     """
-    tenancy_id = _tenancy(project)
+    tenancy_id = project.tenancy_id
     new_hash = await _new_password_hash(deps, project, changes)
     if changes.is_anonymous is True:
         raise SchemaError(message="is_anonymous can only be set to false")
@@ -471,11 +466,11 @@ def _check_restriction_fields(current: UserRow, columns: UserColumns) -> None:
         columns.restricted_by_admin_private_details = None
 
 
-async def delete_user(deps: Deps, project: ProjectRow, user_id: str) -> None:
+async def delete_user(deps: Deps, project: TenantProject, user_id: str) -> None:
     """Delete a user and, by cascade, its sessions, channels, memberships, grants and keys."""
     async with deps.pool.connection() as conn, conn.transaction():
-        team_ids = await teams_q.select_user_team_ids(conn, _tenancy(project), user_id)
-        if not await q.delete_user(conn, _tenancy(project), user_id):
+        team_ids = await teams_q.select_user_team_ids(conn, project.tenancy_id, user_id)
+        if not await q.delete_user(conn, project.tenancy_id, user_id):
             raise UserNotFound()
         await record(
             conn, project, "user.deleted", {"id": user_id, "teams": [{"id": t} for t in team_ids]}

@@ -7,7 +7,7 @@ from typing import Any, Literal
 from psycopg import AsyncConnection
 
 from authstack_core.db.queries import webhooks as q
-from authstack_core.models.projects import ProjectRow
+from authstack_core.models.projects import TenantProject
 
 EventType = Literal[
     "user.created",
@@ -26,13 +26,12 @@ EventType = Literal[
 
 
 async def record(
-    conn: AsyncConnection[Any], project: ProjectRow, event_type: EventType, data: dict[str, Any]
+    conn: AsyncConnection[Any], project: TenantProject, event_type: EventType, data: dict[str, Any]
 ) -> None:
     """Append one event; it is delivered only if the surrounding transaction commits.
 
     The payload is what Svix receives: ``{type, data}``.
     """
-    assert project.tenancy_id is not None
     await q.insert_event(
         conn, project.tenancy_id, project.id, event_type, {"type": event_type, "data": data}
     )

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import hashlib
 import uuid
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, fields
 from datetime import datetime
 from typing import Any
 
@@ -12,8 +12,8 @@ from authstack_core.models.config import ProjectConfig
 
 
 @dataclass(slots=True)
-class ProjectRow:
-    """A project with its main-branch tenancy and the hashes of its live keys."""
+class ProjectColumns:
+    """The columns of the ``projects`` row every project record carries."""
 
     id: str
     display_name: str
@@ -22,6 +22,19 @@ class ProjectRow:
     owner_team_id: uuid.UUID | None
     config_override: dict[str, Any]
     created_at: datetime
+
+    def columns(self) -> dict[str, Any]:
+        return {name: getattr(self, name) for name in _PROJECT_COLUMNS}
+
+
+_PROJECT_COLUMNS = tuple(f.name for f in fields(ProjectColumns))
+
+
+@dataclass(slots=True)
+class ProjectRow(ProjectColumns):
+    """A project with the tenancy of the branch asked for (None if it has none) and the hashes
+    of its live keys: what request authentication reads."""
+
     tenancy_id: uuid.UUID | None
     publishable_client_key_hashes: list[bytes]
     secret_server_key_hashes: list[bytes]
@@ -31,34 +44,35 @@ class ProjectRow:
     def __post_init__(self) -> None:
         self.config = ProjectConfig.from_override(self.config_override)
 
+    def tenant_project(self) -> TenantProject | None:
+        """This project on its branch, or None when that branch has no tenancy."""
+        if self.tenancy_id is None:
+            return None
+        return TenantProject(**self.columns(), tenancy_id=self.tenancy_id, config=self.config)
+
 
 @dataclass(slots=True)
-class AdminProjectRow:
+class TenantProject(ProjectColumns):
+    """A project on one branch, with that branch's tenancy: what every authenticated request and
+    every domain use case works in. Built at authentication, so past it a tenancy is never
+    missing."""
+
+    tenancy_id: uuid.UUID
+    config: ProjectConfig
+
+
+@dataclass(slots=True)
+class AdminProjectRow(ProjectColumns):
     """A project as its administrators see it (``GET /internal/projects*``)."""
 
-    id: str
-    display_name: str
-    description: str
-    is_production_mode: bool
-    owner_team_id: uuid.UUID | None
-    config_override: dict[str, Any]
-    created_at: datetime
     config: ProjectConfig = field(init=False)
 
     def __post_init__(self) -> None:
         self.config = ProjectConfig.from_override(self.config_override)
 
     @classmethod
-    def of(cls, row: ProjectRow) -> AdminProjectRow:
-        return cls(
-            row.id,
-            row.display_name,
-            row.description,
-            row.is_production_mode,
-            row.owner_team_id,
-            row.config_override,
-            row.created_at,
-        )
+    def of(cls, row: TenantProject) -> AdminProjectRow:
+        return cls(**row.columns())
 
     def admin_json(self) -> dict[str, Any]:
         return {

@@ -4,16 +4,16 @@ from __future__ import annotations
 
 import time
 from datetime import UTC, datetime
-from typing import Any
 
 import msgspec
-from litestar import Request, Response, get, patch, post
+from litestar import Response, get, patch, post
 
-from authstack_api.auth import authenticate, deps_of, require
+from authstack_api.auth import AdminAuth
 from authstack_api.ids import is_uuid
 from authstack_api.responses import json_response
 from authstack_api.schemas import ApiKeySetCreate, ApiKeySetUpdate
 from authstack_core.domain import api_keys
+from authstack_core.domain.context import Deps
 from authstack_core.errors import SchemaError, StatusError
 
 # datetime's upper bound; anything later cannot be stored.
@@ -27,15 +27,13 @@ def _key_set_id(value: str) -> str:
 
 
 @get("/api/v1/internal/api-keys")
-async def list_key_sets(request: Request[Any, Any, Any]) -> Response[bytes]:
-    auth = require(await authenticate(request), "admin")
-    rows = await api_keys.list_key_sets(deps_of(request), auth.project.id)
+async def list_key_sets(auth: AdminAuth, deps: Deps) -> Response[bytes]:
+    rows = await api_keys.list_key_sets(deps, auth.project.id)
     return json_response({"items": [r.json() for r in rows], "is_paginated": False})
 
 
 @post("/api/v1/internal/api-keys", status_code=200)
-async def create_key_set(request: Request[Any, Any, Any], data: ApiKeySetCreate) -> Response[bytes]:
-    auth = require(await authenticate(request), "admin")
+async def create_key_set(auth: AdminAuth, deps: Deps, data: ApiKeySetCreate) -> Response[bytes]:
     kinds = [
         kind
         for kind, wanted in (
@@ -50,7 +48,7 @@ async def create_key_set(request: Request[Any, Any, Any], data: ApiKeySetCreate)
     if not time.time() * 1000 < data.expires_at_millis <= _MAX_EXPIRY_MILLIS:
         raise SchemaError(message="expires_at_millis must be a time in the future")
     created = await api_keys.create_key_set(
-        deps_of(request),
+        deps,
         auth.project.id,
         description=data.description,
         expires_at=datetime.fromtimestamp(data.expires_at_millis / 1000, tz=UTC),
@@ -60,21 +58,19 @@ async def create_key_set(request: Request[Any, Any, Any], data: ApiKeySetCreate)
 
 
 @get("/api/v1/internal/api-keys/{key_set_id:str}")
-async def get_key_set(request: Request[Any, Any, Any], key_set_id: str) -> Response[bytes]:
-    auth = require(await authenticate(request), "admin")
-    row = await api_keys.get_key_set(deps_of(request), auth.project.id, _key_set_id(key_set_id))
+async def get_key_set(auth: AdminAuth, deps: Deps, key_set_id: str) -> Response[bytes]:
+    row = await api_keys.get_key_set(deps, auth.project.id, _key_set_id(key_set_id))
     return json_response(row.json())
 
 
 @patch("/api/v1/internal/api-keys/{key_set_id:str}")
 async def update_key_set(
-    request: Request[Any, Any, Any], key_set_id: str, data: ApiKeySetUpdate
+    auth: AdminAuth, deps: Deps, key_set_id: str, data: ApiKeySetUpdate
 ) -> Response[bytes]:
-    auth = require(await authenticate(request), "admin")
     if data.revoked is False:
         raise SchemaError(message="revoked can only be set to true; a revoked key set stays so")
     row = await api_keys.update_key_set(
-        deps_of(request),
+        deps,
         auth.project.id,
         _key_set_id(key_set_id),
         description=None if isinstance(data.description, msgspec.UnsetType) else data.description,

@@ -5,16 +5,15 @@ Sending and checking verification codes belong to the email area.
 
 from __future__ import annotations
 
-from typing import Any
-
-from litestar import Request, Response, delete, get, patch, post
+from litestar import Response, delete, get, patch, post
 from msgspec import UNSET
 
-from authstack_api.auth import Auth, authenticate, deps_of, require, user_id_param
+from authstack_api.auth import AnyAuth, Auth, user_id_param
 from authstack_api.ids import check_uuid
 from authstack_api.responses import SUCCESS, json_response
 from authstack_api.schemas import ContactChannelCreate, ContactChannelUpdate
 from authstack_core.domain import contact_channels
+from authstack_core.domain.context import Deps
 from authstack_core.errors import CannotGetOwnUserWithoutUser, StatusError
 
 
@@ -31,16 +30,16 @@ def _owner(auth: Auth, user_id: str, action: str) -> str:
 
 @get("/api/v1/contact-channels", opt={"query": frozenset({"user_id", "contact_channel_id"})})
 async def list_channels(
-    request: Request[Any, Any, Any],
+    auth: AnyAuth,
+    deps: Deps,
     user_id: str | None = None,
     contact_channel_id: str | None = None,
 ) -> Response[bytes]:
-    auth = require(await authenticate(request), "client", "server", "admin")
     if auth.type == "client" and user_id is None:
         raise StatusError(403, "A client can only list contact channels of its own user.")
     owner = _owner(auth, user_id, "list") if user_id is not None else None
     rows = await contact_channels.list_channels(
-        deps_of(request),
+        deps,
         auth.project,
         user_id=owner,
         channel_id=(
@@ -53,15 +52,12 @@ async def list_channels(
 
 
 @post("/api/v1/contact-channels", status_code=201)
-async def create_channel(
-    request: Request[Any, Any, Any], data: ContactChannelCreate
-) -> Response[bytes]:
-    auth = require(await authenticate(request), "client", "server", "admin")
+async def create_channel(auth: AnyAuth, deps: Deps, data: ContactChannelCreate) -> Response[bytes]:
     owner = _owner(auth, data.user_id, "create")
     if auth.type == "client" and data.is_verified is not None:
         raise StatusError(400, "A client cannot set is_verified.")
     row = await contact_channels.create_channel(
-        deps_of(request),
+        deps,
         auth.project,
         owner,
         channel_type=data.type,
@@ -78,11 +74,10 @@ _ONE = "/api/v1/contact-channels/{user_id:str}/{contact_channel_id:str}"
 
 @get(_ONE)
 async def get_channel(
-    request: Request[Any, Any, Any], user_id: str, contact_channel_id: str
+    auth: AnyAuth, deps: Deps, user_id: str, contact_channel_id: str
 ) -> Response[bytes]:
-    auth = require(await authenticate(request), "client", "server", "admin")
     row = await contact_channels.get_channel(
-        deps_of(request),
+        deps,
         auth.project,
         _owner(auth, user_id, "read"),
         check_uuid(contact_channel_id, "contact_channel_id"),
@@ -92,17 +87,17 @@ async def get_channel(
 
 @patch(_ONE)
 async def update_channel(
-    request: Request[Any, Any, Any],
+    auth: AnyAuth,
+    deps: Deps,
     user_id: str,
     contact_channel_id: str,
     data: ContactChannelUpdate,
 ) -> Response[bytes]:
-    auth = require(await authenticate(request), "client", "server", "admin")
     owner = _owner(auth, user_id, "update")
     if auth.type == "client" and data.is_verified is not UNSET:
         raise StatusError(400, "A client cannot set is_verified.")
     row = await contact_channels.update_channel(
-        deps_of(request),
+        deps,
         auth.project,
         owner,
         check_uuid(contact_channel_id, "contact_channel_id"),
@@ -113,11 +108,10 @@ async def update_channel(
 
 @delete(_ONE, status_code=200)
 async def delete_channel(
-    request: Request[Any, Any, Any], user_id: str, contact_channel_id: str
+    auth: AnyAuth, deps: Deps, user_id: str, contact_channel_id: str
 ) -> Response[bytes]:
-    auth = require(await authenticate(request), "client", "server", "admin")
     await contact_channels.delete_channel(
-        deps_of(request),
+        deps,
         auth.project,
         _owner(auth, user_id, "delete"),
         check_uuid(contact_channel_id, "contact_channel_id"),

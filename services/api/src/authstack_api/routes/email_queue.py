@@ -2,19 +2,18 @@
 
 from __future__ import annotations
 
-from typing import Any
+from litestar import Response, get
 
-from litestar import Request, Response, get
-
-from authstack_api.auth import deps_of
+from authstack_api.auth import HttpRequest
 from authstack_api.responses import json_response
 from authstack_core.crypto.codes import constant_time_equal
-from authstack_core.domain import email_queue as emails  # rename the calls once handlers settle
+from authstack_core.domain import email_queue
+from authstack_core.domain.context import Deps
 from authstack_core.errors import StatusError
 
 
-def _check_cron_secret(request: Request[Any, Any, Any]) -> None:
-    secret = deps_of(request).settings.cron_secret
+def _check_cron_secret(deps: Deps, request: HttpRequest) -> None:
+    secret = deps.settings.cron_secret
     given = request.headers.get("authorization", "")
     expected = f"Bearer {secret}"
     if not secret or not constant_time_equal(given.encode(), expected.encode()):
@@ -22,16 +21,16 @@ def _check_cron_secret(request: Request[Any, Any, Any]) -> None:
 
 
 @get("/api/v1/internal/email-queue-step", opt={"query": frozenset({"only_one_step"})})
-async def email_queue_step(request: Request[Any, Any, Any]) -> Response[bytes]:
+async def email_queue_step(deps: Deps, request: HttpRequest) -> Response[bytes]:
     """Re-enqueue outbox rows whose wake-up was lost and rows stuck past their sending lease.
 
     One bounded pass per call (a cron calls it every minute). 503 if Redis does not answer;
     nothing is lost then, and the next call tries again.
     """
-    _check_cron_secret(request)
+    _check_cron_secret(deps, request)
     try:
-        await emails.queue_step(deps_of(request))
-    except emails.QueueUnavailableError:
+        await email_queue.queue_step(deps)
+    except email_queue.QueueUnavailableError:
         raise StatusError(
             503, "Redis did not accept the email wake-ups; nothing was lost, call again later."
         ) from None

@@ -2,15 +2,16 @@
 
 from __future__ import annotations
 
-from typing import Annotated, Any
+from typing import Annotated
 
-from litestar import Request, Response, delete, get, patch, post
+from litestar import Response, delete, get, patch, post
 from msgspec import UNSET, Meta, UnsetType
 
-from authstack_api.auth import authenticate, deps_of, require
+from authstack_api.auth import AdminAuth
 from authstack_api.responses import SUCCESS, json_response
 from authstack_api.schemas import Strict, changes_of
-from authstack_core.domain import email_templates as emails  # rename the calls once handlers settle
+from authstack_core.domain import email_templates
+from authstack_core.domain.context import Deps
 from authstack_core.email_rendering import MAX_TEMPLATE_CHARS
 from authstack_core.errors import SchemaError
 
@@ -39,20 +40,16 @@ def _template_id(value: str) -> str:
 
 
 @get("/api/v1/internal/email-templates")
-async def list_templates(request: Request[Any, Any, Any]) -> Response[bytes]:
-    auth = require(await authenticate(request), "admin")
-    items = await emails.list_templates(deps_of(request), auth.project)
+async def list_templates(auth: AdminAuth, deps: Deps) -> Response[bytes]:
+    items = await email_templates.list_templates(deps, auth.project)
     return json_response({"items": items, "is_paginated": False})
 
 
 @post("/api/v1/internal/email-templates", status_code=201)
-async def create_template(
-    request: Request[Any, Any, Any], data: CreateTemplateBody
-) -> Response[bytes]:
+async def create_template(auth: AdminAuth, deps: Deps, data: CreateTemplateBody) -> Response[bytes]:
     """A new template, checked in the sandbox before it is saved; use its id as template_id."""
-    auth = require(await authenticate(request), "admin")
-    template = await emails.create_template(
-        deps_of(request),
+    template = await email_templates.create_template(
+        deps,
         auth.project,
         display_name=data.display_name,
         subject=data.subject,
@@ -64,19 +61,17 @@ async def create_template(
 
 @patch("/api/v1/internal/email-templates/{template_id:str}")
 async def update_template(
-    request: Request[Any, Any, Any], template_id: str, data: UpdateTemplateBody
+    auth: AdminAuth, deps: Deps, template_id: str, data: UpdateTemplateBody
 ) -> Response[bytes]:
     """Override a built-in template (by type) or edit one of the project's own."""
-    auth = require(await authenticate(request), "admin")
-    template = await emails.update_template(
-        deps_of(request), auth.project, _template_id(template_id), changes_of(data)
+    template = await email_templates.update_template(
+        deps, auth.project, _template_id(template_id), changes_of(data)
     )
     return json_response(template)
 
 
 @delete("/api/v1/internal/email-templates/{template_id:str}", status_code=200)
-async def delete_template(request: Request[Any, Any, Any], template_id: str) -> Response[bytes]:
+async def delete_template(auth: AdminAuth, deps: Deps, template_id: str) -> Response[bytes]:
     """Delete one of the project's templates, or reset a built-in one to its default."""
-    auth = require(await authenticate(request), "admin")
-    await emails.delete_template(deps_of(request), auth.project, _template_id(template_id))
+    await email_templates.delete_template(deps, auth.project, _template_id(template_id))
     return json_response(SUCCESS)

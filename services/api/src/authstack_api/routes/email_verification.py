@@ -2,17 +2,16 @@
 
 from __future__ import annotations
 
-from typing import Any
+from litestar import Response, post
 
-from litestar import Request, Response, post
-
-from authstack_api.auth import authenticate, deps_of, require, resolve_user_id
+from authstack_api.auth import AnyAuth, UserAuth, resolve_user_id
 from authstack_api.ids import check_uuid
-from authstack_api.limits import limit
+from authstack_api.limits import Limit
 from authstack_api.responses import SUCCESS, json_response
 from authstack_api.schemas import CodeBody, Email, Strict, Url
 from authstack_core.domain import email_verification
-from authstack_core.errors import StatusError, UserAuthenticationRequired
+from authstack_core.domain.context import Deps
+from authstack_core.errors import StatusError
 from authstack_core.redirects import require_trusted_redirect
 
 
@@ -28,19 +27,18 @@ class PrimaryEmailCallbackBody(Strict):
 @post(
     "/api/v1/contact-channels/{user_id:str}/{contact_channel_id:str}/send-verification-code",
     status_code=200,
+    opt={"limit": Limit("verification_send", recipient="contact_channel_id")},
 )
 async def send_verification_code(
-    request: Request[Any, Any, Any], user_id: str, contact_channel_id: str, data: CallbackBody
+    auth: AnyAuth, deps: Deps, user_id: str, contact_channel_id: str, data: CallbackBody
 ) -> Response[bytes]:
-    await limit(request, "verification_send", recipient=contact_channel_id)
-    auth = require(await authenticate(request), "client", "server", "admin")
     target = check_uuid(resolve_user_id(auth, user_id), "user_id")
     channel_id = check_uuid(contact_channel_id, "contact_channel_id")
     if auth.type == "client" and target != auth.user_id:
         raise StatusError(403, "A client can only verify its own contact channels.")
     callback_url = require_trusted_redirect(auth.project.config, data.callback_url)
     await email_verification.send_verification_code(
-        deps_of(request),
+        deps,
         auth.project,
         user_id=target,
         channel_id=channel_id,
@@ -49,18 +47,18 @@ async def send_verification_code(
     return json_response(SUCCESS)
 
 
-@post("/api/v1/contact-channels/send-verification-code", status_code=200)
+@post(
+    "/api/v1/contact-channels/send-verification-code",
+    status_code=200,
+    opt={"limit": Limit("verification_send", recipient="data.email")},
+)
 async def send_primary_verification_code(
-    request: Request[Any, Any, Any], data: PrimaryEmailCallbackBody
+    auth: UserAuth, deps: Deps, data: PrimaryEmailCallbackBody
 ) -> Response[bytes]:
     """Deprecated form: the signed-in user's primary email, named in the body."""
-    await limit(request, "verification_send", recipient=data.email)
-    auth = require(await authenticate(request), "client", "server", "admin")
-    if auth.user is None:
-        raise UserAuthenticationRequired()
     callback_url = require_trusted_redirect(auth.project.config, data.callback_url)
     await email_verification.send_verification_code(
-        deps_of(request),
+        deps,
         auth.project,
         user_id=auth.user.user_id,
         channel_id=None,
@@ -70,17 +68,16 @@ async def send_primary_verification_code(
     return json_response(SUCCESS)
 
 
-@post("/api/v1/contact-channels/verify", status_code=200)
-async def verify(request: Request[Any, Any, Any], data: CodeBody) -> Response[bytes]:
-    await limit(request, "code_check")
-    auth = require(await authenticate(request), "client", "server", "admin")
-    await email_verification.verify(deps_of(request), auth.project, data.code)
+_CODE_CHECK = {"limit": Limit("code_check")}
+
+
+@post("/api/v1/contact-channels/verify", status_code=200, opt=_CODE_CHECK)
+async def verify(auth: AnyAuth, deps: Deps, data: CodeBody) -> Response[bytes]:
+    await email_verification.verify(deps, auth.project, data.code)
     return json_response(SUCCESS)
 
 
-@post("/api/v1/contact-channels/verify/check-code", status_code=200)
-async def check_code(request: Request[Any, Any, Any], data: CodeBody) -> Response[bytes]:
-    await limit(request, "code_check")
-    auth = require(await authenticate(request), "client", "server", "admin")
-    await email_verification.check(deps_of(request), auth.project, data.code)
+@post("/api/v1/contact-channels/verify/check-code", status_code=200, opt=_CODE_CHECK)
+async def check_code(auth: AnyAuth, deps: Deps, data: CodeBody) -> Response[bytes]:
+    await email_verification.check(deps, auth.project, data.code)
     return json_response({"is_code_valid": True})

@@ -5,14 +5,15 @@ from __future__ import annotations
 from datetime import UTC, datetime, timedelta
 from typing import Annotated, Any
 
-from litestar import Request, Response, get, post
+from litestar import Response, get, post
 from msgspec import Meta
 
-from authstack_api.auth import authenticate, deps_of, require
+from authstack_api.auth import HttpRequest, ServerAuth
 from authstack_api.ids import check_uuid
 from authstack_api.responses import json_response
 from authstack_api.schemas import Strict
 from authstack_core.domain import emails
+from authstack_core.domain.context import Deps
 from authstack_core.errors import KnownError, SchemaError, StatusError
 
 MAX_PAGE = 200
@@ -35,17 +36,18 @@ class SendEmailBody(Strict):
     scheduled_at_millis: int | None = None
 
 
-def _schema_error(request: Request[Any, Any, Any], text: str) -> KnownError:
+def _schema_error(request: HttpRequest, text: str) -> KnownError:
     return SchemaError(
         message=f"Request validation failed on {request.method} {request.url.path}:\n  - {text}"
     )
 
 
 @post("/api/v1/emails/send-email", status_code=200)
-async def send_email(request: Request[Any, Any, Any], data: SendEmailBody) -> Response[bytes]:
+async def send_email(
+    auth: ServerAuth, deps: Deps, request: HttpRequest, data: SendEmailBody
+) -> Response[bytes]:
     """Queue an email per user; needs the project's own SMTP server. ``theme_id`` and
     ``notification_category_name`` are accepted and have no effect yet."""
-    auth = require(await authenticate(request), "server", "admin")
     if (data.user_ids is not None) == (data.all_users is True):
         raise _schema_error(request, "send exactly one of user_ids or all_users: true")
     contents = [v for v in (data.html, data.template_id, data.draft_id) if v is not None]
@@ -66,7 +68,7 @@ async def send_email(request: Request[Any, Any, Any], data: SendEmailBody) -> Re
         if scheduled_at > datetime.now(UTC) + MAX_SCHEDULE_AHEAD:
             raise _schema_error(request, "scheduled_at_millis is more than a year ahead")
     user_ids = await emails.send_email(
-        deps_of(request),
+        deps,
         auth.project,
         user_ids=data.user_ids,
         all_users=data.all_users is True,
@@ -82,19 +84,20 @@ async def send_email(request: Request[Any, Any, Any], data: SendEmailBody) -> Re
 
 @get("/api/v1/emails/outbox", opt={"query": frozenset({"limit", "cursor", "status"})})
 async def list_outbox(
-    request: Request[Any, Any, Any],
+    auth: ServerAuth,
+    deps: Deps,
+    request: HttpRequest,
     limit: int | None = None,
     cursor: str | None = None,
     status: str | None = None,
 ) -> Response[bytes]:
     """The project's emails, newest first, each with its delivery status and last error."""
-    auth = require(await authenticate(request), "server", "admin")
     if limit is not None and not 1 <= limit <= MAX_PAGE:
         raise _schema_error(request, f"limit must be between 1 and {MAX_PAGE}")
     if status is not None and status not in STATUSES:
         raise _schema_error(request, f"status must be one of {', '.join(sorted(STATUSES))}")
     page = await emails.list_outbox(
-        deps_of(request),
+        deps,
         auth.project,
         limit=limit or 50,
         cursor=check_uuid(cursor, "cursor") if cursor is not None else None,
@@ -110,11 +113,8 @@ async def list_outbox(
 
 
 @get("/api/v1/emails/outbox/{outbox_id:str}")
-async def get_outbox(request: Request[Any, Any, Any], outbox_id: str) -> Response[bytes]:
-    auth = require(await authenticate(request), "server", "admin")
-    row = await emails.get_outbox(
-        deps_of(request), auth.project, check_uuid(outbox_id, "outbox_id")
-    )
+async def get_outbox(auth: ServerAuth, deps: Deps, outbox_id: str) -> Response[bytes]:
+    row = await emails.get_outbox(deps, auth.project, check_uuid(outbox_id, "outbox_id"))
     if row is None:
         raise StatusError(404, "Email not found in this project's outbox.")
     return json_response(row.json())

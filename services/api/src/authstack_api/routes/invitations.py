@@ -2,35 +2,34 @@
 
 from __future__ import annotations
 
-from typing import Any
-
-from litestar import Request, Response, delete, get, post
+from litestar import Response, delete, get, post
 
 from authstack_api.auth import (
-    Auth,
+    AnyAuth,
+    HttpRequest,
+    SignedIn,
+    UserAuth,
     acting_client,
-    authenticate,
-    deps_of,
-    require,
     user_id_param,
 )
 from authstack_api.ids import check_uuid
-from authstack_api.limits import limit
+from authstack_api.limits import Limit, limit
 from authstack_api.responses import SUCCESS, json_response
 from authstack_api.schemas import InvitationCodeBody, SendInvitationBody
 from authstack_core.domain import invitations
+from authstack_core.domain.context import Deps
 from authstack_core.errors import (
     CannotGetOwnUserWithoutUser,
     RestrictedUserNotAllowed,
     StatusError,
     TeamInvitationRestrictedUserNotAllowed,
-    UserAuthenticationRequired,
 )
 
 
 @post("/api/v1/team-invitations/send-code", status_code=200)
-async def send_code(request: Request[Any, Any, Any], data: SendInvitationBody) -> Response[bytes]:
-    auth = require(await authenticate(request), "client", "server", "admin")
+async def send_code(
+    auth: AnyAuth, deps: Deps, request: HttpRequest, data: SendInvitationBody
+) -> Response[bytes]:
     # A member's invitations carry the team's name to any address: capped per inviting member
     # (client access; a backend with the server key is trusted) as well as per recipient.
     await limit(
@@ -40,7 +39,7 @@ async def send_code(request: Request[Any, Any, Any], data: SendInvitationBody) -
         account=auth.user_id if auth.type == "client" else None,
     )
     invitation_id = await invitations.send_invitation(
-        deps_of(request),
+        deps,
         auth.project,
         team_id=check_uuid(data.team_id, "team_id"),
         email=data.email,
@@ -52,12 +51,10 @@ async def send_code(request: Request[Any, Any, Any], data: SendInvitationBody) -
 
 @get("/api/v1/team-invitations", opt={"query": frozenset({"team_id", "user_id"})})
 async def list_invitations(
-    request: Request[Any, Any, Any], team_id: str | None = None, user_id: str | None = None
+    auth: AnyAuth, deps: Deps, team_id: str | None = None, user_id: str | None = None
 ) -> Response[bytes]:
-    auth = require(await authenticate(request), "client", "server", "admin")
     if (team_id is None) == (user_id is None):
         raise StatusError(400, "Send exactly one of team_id and user_id.")
-    deps = deps_of(request)
     if user_id is not None:
         target = user_id_param(auth, user_id)
         if auth.type == "client" and target != auth.user_id:
@@ -77,13 +74,12 @@ async def list_invitations(
     status_code=200,
 )
 async def revoke_invitation(
-    request: Request[Any, Any, Any], invitation_id: str, team_id: str | None = None
+    auth: AnyAuth, deps: Deps, invitation_id: str, team_id: str | None = None
 ) -> Response[bytes]:
-    auth = require(await authenticate(request), "client", "server", "admin")
     if team_id is None:
         raise StatusError(400, "team_id is required to revoke a team invitation.")
     await invitations.revoke_invitation(
-        deps_of(request),
+        deps,
         auth.project,
         check_uuid(team_id, "team_id"),
         check_uuid(invitation_id, "id"),
@@ -92,37 +88,31 @@ async def revoke_invitation(
     return json_response(SUCCESS)
 
 
-def _unrestricted_user(auth: Auth) -> str:
-    if auth.user is None:
-        raise UserAuthenticationRequired()
+def _check_unrestricted(auth: SignedIn) -> None:
     if auth.user.is_restricted:
         raise RestrictedUserNotAllowed(restricted_reason=auth.user.restricted_reason)
-    return auth.user.user_id
 
 
-@post("/api/v1/team-invitations/accept", status_code=200)
-async def accept(request: Request[Any, Any, Any], data: InvitationCodeBody) -> Response[bytes]:
-    await limit(request, "code_check")
-    auth = require(await authenticate(request), "client", "server", "admin")
-    user_id = _unrestricted_user(auth)
-    await invitations.accept_with_code(deps_of(request), auth.project, data.code, user_id)
+_CODE_CHECK = {"limit": Limit("code_check")}
+
+
+@post("/api/v1/team-invitations/accept", status_code=200, opt=_CODE_CHECK)
+async def accept(auth: UserAuth, deps: Deps, data: InvitationCodeBody) -> Response[bytes]:
+    _check_unrestricted(auth)
+    await invitations.accept_with_code(deps, auth.project, data.code, auth.user.user_id)
     return json_response({})
 
 
-@post("/api/v1/team-invitations/accept/check-code", status_code=200)
-async def check_code(request: Request[Any, Any, Any], data: InvitationCodeBody) -> Response[bytes]:
-    await limit(request, "code_check")
-    auth = require(await authenticate(request), "client", "server", "admin")
-    await invitations.check_code(deps_of(request), auth.project, data.code)
+@post("/api/v1/team-invitations/accept/check-code", status_code=200, opt=_CODE_CHECK)
+async def check_code(auth: AnyAuth, deps: Deps, data: InvitationCodeBody) -> Response[bytes]:
+    await invitations.check_code(deps, auth.project, data.code)
     return json_response({"is_code_valid": True})
 
 
-@post("/api/v1/team-invitations/accept/details", status_code=200)
-async def details(request: Request[Any, Any, Any], data: InvitationCodeBody) -> Response[bytes]:
-    await limit(request, "code_check")
-    auth = require(await authenticate(request), "client", "server", "admin")
-    _unrestricted_user(auth)
-    team = await invitations.code_details(deps_of(request), auth.project, data.code)
+@post("/api/v1/team-invitations/accept/details", status_code=200, opt=_CODE_CHECK)
+async def details(auth: UserAuth, deps: Deps, data: InvitationCodeBody) -> Response[bytes]:
+    _check_unrestricted(auth)
+    team = await invitations.code_details(deps, auth.project, data.code)
     return json_response({"team_id": team.id, "team_display_name": team.display_name})
 
 
@@ -132,9 +122,8 @@ async def details(request: Request[Any, Any, Any], data: InvitationCodeBody) -> 
     status_code=200,
 )
 async def accept_by_id(
-    request: Request[Any, Any, Any], invitation_id: str, user_id: str | None = None
+    auth: AnyAuth, deps: Deps, invitation_id: str, user_id: str | None = None
 ) -> Response[bytes]:
-    auth = require(await authenticate(request), "client", "server", "admin")
     if user_id is None:
         raise StatusError(400, "user_id is required (user_id=me for the signed-in user).")
     target = user_id_param(auth, user_id)
@@ -146,7 +135,5 @@ async def accept_by_id(
             raise TeamInvitationRestrictedUserNotAllowed(
                 restricted_reason=auth.user.restricted_reason
             )
-    await invitations.accept_by_id(
-        deps_of(request), auth.project, check_uuid(invitation_id, "id"), target
-    )
+    await invitations.accept_by_id(deps, auth.project, check_uuid(invitation_id, "id"), target)
     return json_response({})

@@ -2,19 +2,17 @@
 
 from __future__ import annotations
 
-from typing import Any
+from litestar import Response, get
 
-from litestar import Request, Response, get
-
-from authstack_api.auth import authenticate, deps_of, require
+from authstack_api.auth import AnyAuth, OptionalAuth
 from authstack_api.responses import json_response, text_response
+from authstack_core.domain.context import Deps
 
 
 @get("/health", opt={"query": frozenset({"db"})}, include_in_schema=True)
-async def health(request: Request[Any, Any, Any], db: str | None = None) -> Response[bytes]:
+async def health(deps: Deps, db: str | None = None) -> Response[bytes]:
     """Liveness; with ``?db=1`` also proves the database answers."""
     if db not in (None, "", "0", "false"):
-        deps = deps_of(request)
         try:
             async with deps.pool.connection(timeout=5) as conn:
                 await conn.execute("SELECT 1")
@@ -25,8 +23,7 @@ async def health(request: Request[Any, Any, Any], db: str | None = None) -> Resp
 
 
 @get("/api/v1")
-async def banner(request: Request[Any, Any, Any]) -> Response[bytes]:
-    auth = await authenticate(request)
+async def banner(auth: OptionalAuth) -> Response[bytes]:
     lines = ["Welcome to the authstack API (Stack Auth compatible).", ""]
     if auth is None:
         lines.append("No authentication was detected on this request.")
@@ -42,13 +39,13 @@ async def banner(request: Request[Any, Any, Any]) -> Response[bytes]:
     opt={"query": frozenset({"include_restricted", "include_anonymous"})},
 )
 async def jwks(
-    request: Request[Any, Any, Any],
+    deps: Deps,
     project_id: str,
     include_restricted: str | None = None,
     include_anonymous: str | None = None,
 ) -> Response[bytes]:
     """Public keys that verify this project's access tokens (no auth; cacheable for an hour)."""
-    keys = deps_of(request).tokens.jwks(
+    keys = deps.tokens.jwks(
         project_id,
         include_restricted=include_restricted == "true",
         include_anonymous=include_anonymous == "true",
@@ -57,8 +54,7 @@ async def jwks(
 
 
 @get("/api/v1/projects/current")
-async def current_project(request: Request[Any, Any, Any]) -> Response[bytes]:
-    auth = require(await authenticate(request), "client", "server", "admin")
+async def current_project(auth: AnyAuth) -> Response[bytes]:
     project = auth.project
     return json_response(
         {

@@ -2,16 +2,17 @@
 
 from __future__ import annotations
 
-from typing import Annotated, Any, Literal
+from typing import Annotated, Literal
 
-from litestar import Request, Response, post
+from litestar import Response, post
 from msgspec import Meta
 
-from authstack_api.auth import authenticate, deps_of, require
+from authstack_api.auth import AnyAuth, HttpRequest
 from authstack_api.limits import cleared, limit
 from authstack_api.responses import json_response
 from authstack_api.schemas import Strict, VerificationCode
 from authstack_core.domain import mfa
+from authstack_core.domain.context import Deps
 
 
 class MfaSignInBody(Strict):
@@ -21,10 +22,10 @@ class MfaSignInBody(Strict):
 
 
 @post("/api/v1/auth/mfa/sign-in", status_code=200)
-async def sign_in(request: Request[Any, Any, Any], data: MfaSignInBody) -> Response[bytes]:
+async def sign_in(
+    auth: AnyAuth, deps: Deps, request: HttpRequest, data: MfaSignInBody
+) -> Response[bytes]:
     """Exchange the attempt code of MULTI_FACTOR_AUTHENTICATION_REQUIRED and a TOTP for tokens."""
-    auth = require(await authenticate(request), "client", "server", "admin")
-    deps = deps_of(request)
     # Guesses are counted per user, across every attempt code the user's password can fetch;
     # an unknown code is counted under one bucket per project (and per IP, as always).
     owner = await mfa.attempt_owner(deps, auth.project, data.code)

@@ -3,25 +3,21 @@
 from __future__ import annotations
 
 import json
-from typing import Any
 from urllib.parse import parse_qsl
 
-from litestar import Request, Response, post
+from litestar import Response, post
 
-from authstack_api.auth import _PROJECT_ID, _key_matches, deps_of
+from authstack_api.auth import HttpRequest, authenticate_oauth_client
 from authstack_api.inputs import check_json_value
 from authstack_api.limits import limit
 from authstack_api.responses import json_response
-from authstack_core.db.queries.projects import select_project_for_request
+from authstack_core.domain.context import Deps
 from authstack_core.domain.sessions import refresh_access_token
 from authstack_core.errors import (
     BodyParsingError,
-    InvalidOauthClientIdOrSecret,
     RefreshTokenNotFoundOrExpired,
 )
-from authstack_core.models.projects import ProjectRow
 
-PUBLIC_CLIENT_SECRET = "__stack_public_client__"
 _NO_STORE = {"cache-control": "no-store", "pragma": "no-cache"}
 
 
@@ -31,25 +27,7 @@ def _oauth_error(error: str, description: str, status: int = 400) -> Response[by
     )
 
 
-async def _client_project(
-    request: Request[Any, Any, Any], client_id: str, secret: str
-) -> ProjectRow:
-    project_id, _, branch_id = client_id.partition("#")
-    if not _PROJECT_ID.match(project_id):
-        raise InvalidOauthClientIdOrSecret(client_id=client_id)
-    async with deps_of(request).pool.connection() as conn:
-        project = await select_project_for_request(conn, project_id, branch_id or "main")
-    if project is None or project.tenancy_id is None:
-        raise InvalidOauthClientIdOrSecret(client_id=client_id)
-    if secret == PUBLIC_CLIENT_SECRET:
-        if project.config.require_publishable_client_key:
-            raise InvalidOauthClientIdOrSecret(client_id=client_id)
-    elif not _key_matches(secret, project.publishable_client_key_hashes):
-        raise InvalidOauthClientIdOrSecret(client_id=client_id)
-    return project
-
-
-async def _form_fields(request: Request[Any, Any, Any]) -> dict[str, str]:
+async def _form_fields(request: HttpRequest) -> dict[str, str]:
     """The urlencoded body as a flat dict (first value wins); JSON bodies are accepted too.
 
     Parsed directly: the token endpoint is the SDK's hottest call and Litestar's general form
@@ -79,7 +57,7 @@ async def _form_fields(request: Request[Any, Any, Any]) -> dict[str, str]:
 
 
 @post("/api/v1/auth/oauth/token", status_code=200)
-async def token(request: Request[Any, Any, Any]) -> Response[bytes]:
+async def token(deps: Deps, request: HttpRequest) -> Response[bytes]:
     """Refresh grant: a new access token for a live refresh token (which is not rotated)."""
     await limit(request, "token_refresh")
     fields = await _form_fields(request)
@@ -91,11 +69,11 @@ async def token(request: Request[Any, Any, Any]) -> Response[bytes]:
     missing = [f for f in ("client_id", "client_secret", "refresh_token") if not fields.get(f)]
     if missing:
         return _oauth_error("invalid_request", f"Missing parameter(s): {', '.join(missing)}")
-    project = await _client_project(request, fields["client_id"], fields["client_secret"])
+    project = await authenticate_oauth_client(deps, fields["client_id"], fields["client_secret"])
     refresh_token = fields["refresh_token"]
     if len(refresh_token) > 256:
         raise RefreshTokenNotFoundOrExpired()
-    access_token = await refresh_access_token(deps_of(request), project, refresh_token)
+    access_token = await refresh_access_token(deps, project, refresh_token)
     return json_response(
         {
             "access_token": access_token,

@@ -2,12 +2,10 @@
 
 from __future__ import annotations
 
-from typing import Any
+from litestar import Response, post
 
-from litestar import Request, Response, post
-
-from authstack_api.auth import authenticate, deps_of, require
-from authstack_api.limits import cleared, limit
+from authstack_api.auth import AnyAuth, HttpRequest, UserAuth
+from authstack_api.limits import Limit, cleared
 from authstack_api.responses import SUCCESS, json_response
 from authstack_api.schemas import (
     CodeBody,
@@ -20,18 +18,16 @@ from authstack_api.schemas import (
     VerificationCode,
 )
 from authstack_core.domain import passwords, users
-from authstack_core.errors import UserAuthenticationRequired
+from authstack_core.domain.context import Deps
 from authstack_core.redirects import require_trusted_redirect
 
 
-@post("/api/v1/auth/password/sign-up", status_code=200)
-async def sign_up(request: Request[Any, Any, Any], data: SignUpBody) -> Response[bytes]:
-    await limit(request, "password_sign_up")
-    auth = require(await authenticate(request), "client", "server", "admin")
+@post("/api/v1/auth/password/sign-up", status_code=200, opt={"limit": Limit("password_sign_up")})
+async def sign_up(auth: AnyAuth, deps: Deps, data: SignUpBody) -> Response[bytes]:
     callback_url = require_trusted_redirect(auth.project.config, data.verification_callback_url)
     anonymous = auth.user.user_id if auth.user and auth.user.is_anonymous else None
     session = await users.sign_up_with_password(
-        deps_of(request),
+        deps,
         auth.project,
         email=data.email,
         password=data.password,
@@ -41,14 +37,18 @@ async def sign_up(request: Request[Any, Any, Any], data: SignUpBody) -> Response
     return json_response(session.json())
 
 
-@post("/api/v1/auth/password/sign-in", status_code=200)
-async def sign_in(request: Request[Any, Any, Any], data: SignInBody) -> Response[bytes]:
-    # Every admitted attempt counts against the account until it succeeds, so guesses slow down
-    # per account whatever address they come from (see ratelimit: the failure gate).
-    await limit(request, "password_sign_in", account=data.email)
-    auth = require(await authenticate(request), "client", "server", "admin")
+# Every admitted attempt counts against the account until it succeeds, so guesses slow down per
+# account whatever address they come from (see ratelimit: the failure gate).
+@post(
+    "/api/v1/auth/password/sign-in",
+    status_code=200,
+    opt={"limit": Limit("password_sign_in", account="data.email")},
+)
+async def sign_in(
+    auth: AnyAuth, deps: Deps, request: HttpRequest, data: SignInBody
+) -> Response[bytes]:
     session = await users.sign_in_with_password(
-        deps_of(request), auth.project, email=data.email, password=data.password
+        deps, auth.project, email=data.email, password=data.password
     )
     await cleared(request, "password_sign_in", account=data.email)
     return json_response(session.json())
@@ -73,48 +73,40 @@ class SetPasswordBody(Strict):
     password: Password
 
 
-@post("/api/v1/auth/password/send-reset-code", status_code=200)
-async def send_reset_code(
-    request: Request[Any, Any, Any], data: SendResetCodeBody
-) -> Response[bytes]:
+@post(
+    "/api/v1/auth/password/send-reset-code",
+    status_code=200,
+    opt={"limit": Limit("password_reset_send", recipient="data.email")},
+)
+async def send_reset_code(auth: AnyAuth, deps: Deps, data: SendResetCodeBody) -> Response[bytes]:
     """The same answer, no sooner than a fixed floor, whether or not the email has an account."""
-    await limit(request, "password_reset_send", recipient=data.email)
-    auth = require(await authenticate(request), "client", "server", "admin")
     callback_url = require_trusted_redirect(auth.project.config, data.callback_url)
-    await passwords.send_reset_code(
-        deps_of(request), auth.project, email=data.email, callback_url=callback_url
-    )
+    await passwords.send_reset_code(deps, auth.project, email=data.email, callback_url=callback_url)
     return json_response(passwords.RESET_SENT_ANSWER)
 
 
-@post("/api/v1/auth/password/reset", status_code=200)
-async def reset_password(request: Request[Any, Any, Any], data: ResetBody) -> Response[bytes]:
-    await limit(request, "password_reset")
-    auth = require(await authenticate(request), "client", "server", "admin")
-    await passwords.reset_password(
-        deps_of(request), auth.project, code=data.code, password=data.password
-    )
+_RESET = {"limit": Limit("password_reset")}
+
+
+@post("/api/v1/auth/password/reset", status_code=200, opt=_RESET)
+async def reset_password(auth: AnyAuth, deps: Deps, data: ResetBody) -> Response[bytes]:
+    await passwords.reset_password(deps, auth.project, code=data.code, password=data.password)
     return json_response(SUCCESS)
 
 
-@post("/api/v1/auth/password/reset/check-code", status_code=200)
-async def check_reset_code(request: Request[Any, Any, Any], data: CodeBody) -> Response[bytes]:
-    await limit(request, "password_reset")
-    auth = require(await authenticate(request), "client", "server", "admin")
-    await passwords.check_reset_code(deps_of(request), auth.project, data.code)
+@post("/api/v1/auth/password/reset/check-code", status_code=200, opt=_RESET)
+async def check_reset_code(auth: AnyAuth, deps: Deps, data: CodeBody) -> Response[bytes]:
+    await passwords.check_reset_code(deps, auth.project, data.code)
     return json_response({"is_code_valid": True})
 
 
 @post("/api/v1/auth/password/update", status_code=200)
 async def update_password(
-    request: Request[Any, Any, Any], data: UpdatePasswordBody
+    auth: UserAuth, deps: Deps, request: HttpRequest, data: UpdatePasswordBody
 ) -> Response[bytes]:
     """Change the password; every other session ends (the one in x-stack-refresh-token stays)."""
-    auth = require(await authenticate(request), "client", "server", "admin")
-    if auth.user is None:
-        raise UserAuthenticationRequired()
     await passwords.update_password(
-        deps_of(request),
+        deps,
         auth.project,
         user_id=auth.user.user_id,
         old_password=data.old_password,
@@ -125,13 +117,12 @@ async def update_password(
 
 
 @post("/api/v1/auth/password/set", status_code=200)
-async def set_password(request: Request[Any, Any, Any], data: SetPasswordBody) -> Response[bytes]:
+async def set_password(
+    auth: UserAuth, deps: Deps, request: HttpRequest, data: SetPasswordBody
+) -> Response[bytes]:
     """Set a first password; every other session ends (the one in x-stack-refresh-token stays)."""
-    auth = require(await authenticate(request), "client", "server", "admin")
-    if auth.user is None:
-        raise UserAuthenticationRequired()
     await passwords.set_password(
-        deps_of(request),
+        deps,
         auth.project,
         user_id=auth.user.user_id,
         password=data.password,

@@ -4,11 +4,10 @@ definition endpoints (contract §1.3)."""
 from __future__ import annotations
 
 import re
-from typing import Any
 
-from litestar import Request, Response, delete, get, patch, post
+from litestar import Response, delete, get, patch, post
 
-from authstack_api.auth import Auth, authenticate, deps_of, require, user_id_param
+from authstack_api.auth import AdminAuth, AnyAuth, Auth, HttpRequest, ServerAuth, user_id_param
 from authstack_api.ids import check_uuid, parse_bool
 from authstack_api.responses import SUCCESS, json_response
 from authstack_api.schemas import (
@@ -17,6 +16,7 @@ from authstack_api.schemas import (
     PermissionDefinitionUpdate,
 )
 from authstack_core.domain import permissions
+from authstack_core.domain.context import Deps
 from authstack_core.errors import CannotGetOwnUserWithoutUser, SchemaError, StatusError
 from authstack_core.models.permissions import PERMISSION_ID, Scope
 
@@ -47,15 +47,15 @@ def _listed_user(auth: Auth, user_id: str | None) -> str | None:
 
 @get("/api/v1/team-permissions", opt={"query": _LIST_QUERY})
 async def list_team_permissions(
-    request: Request[Any, Any, Any],
+    auth: AnyAuth,
+    deps: Deps,
     team_id: str | None = None,
     user_id: str | None = None,
     permission_id: str | None = None,
     recursive: str | None = None,
 ) -> Response[bytes]:
-    auth = require(await authenticate(request), "client", "server", "admin")
     items = await permissions.list_team_permissions(
-        deps_of(request),
+        deps,
         auth.project,
         team_id=check_uuid(team_id, "team_id") if team_id is not None else None,
         user_id=_listed_user(auth, user_id),
@@ -70,15 +70,15 @@ _TEAM_GRANT = "/api/v1/team-permissions/{team_id:str}/{user_id:str}/{permission_
 
 @post(_TEAM_GRANT, status_code=201)
 async def grant_team_permission(
-    request: Request[Any, Any, Any],
+    auth: ServerAuth,
+    deps: Deps,
     team_id: str,
     user_id: str,
     permission_id: str,
     data: EmptyBody | None = None,
 ) -> Response[bytes]:
-    auth = require(await authenticate(request), "server", "admin")
     item = await permissions.grant_team_permission(
-        deps_of(request),
+        deps,
         auth.project,
         check_uuid(team_id, "team_id"),
         user_id_param(auth, user_id),
@@ -89,11 +89,10 @@ async def grant_team_permission(
 
 @delete(_TEAM_GRANT, status_code=200)
 async def revoke_team_permission(
-    request: Request[Any, Any, Any], team_id: str, user_id: str, permission_id: str
+    auth: ServerAuth, deps: Deps, team_id: str, user_id: str, permission_id: str
 ) -> Response[bytes]:
-    auth = require(await authenticate(request), "server", "admin")
     await permissions.revoke_team_permission(
-        deps_of(request),
+        deps,
         auth.project,
         check_uuid(team_id, "team_id"),
         user_id_param(auth, user_id),
@@ -107,14 +106,14 @@ async def revoke_team_permission(
 
 @get("/api/v1/project-permissions", opt={"query": _LIST_QUERY - {"team_id"}})
 async def list_project_permissions(
-    request: Request[Any, Any, Any],
+    auth: AnyAuth,
+    deps: Deps,
     user_id: str | None = None,
     permission_id: str | None = None,
     recursive: str | None = None,
 ) -> Response[bytes]:
-    auth = require(await authenticate(request), "client", "server", "admin")
     items = await permissions.list_project_permissions(
-        deps_of(request),
+        deps,
         auth.project,
         user_id=_listed_user(auth, user_id),
         permission_id=_permission_id(permission_id) if permission_id is not None else None,
@@ -128,14 +127,14 @@ _PROJECT_GRANT = "/api/v1/project-permissions/{user_id:str}/{permission_id:str}"
 
 @post(_PROJECT_GRANT, status_code=201)
 async def grant_project_permission(
-    request: Request[Any, Any, Any],
+    auth: ServerAuth,
+    deps: Deps,
     user_id: str,
     permission_id: str,
     data: EmptyBody | None = None,
 ) -> Response[bytes]:
-    auth = require(await authenticate(request), "server", "admin")
     item = await permissions.grant_project_permission(
-        deps_of(request),
+        deps,
         auth.project,
         user_id_param(auth, user_id),
         _permission_id(permission_id),
@@ -145,11 +144,10 @@ async def grant_project_permission(
 
 @delete(_PROJECT_GRANT, status_code=200)
 async def revoke_project_permission(
-    request: Request[Any, Any, Any], user_id: str, permission_id: str
+    auth: ServerAuth, deps: Deps, user_id: str, permission_id: str
 ) -> Response[bytes]:
-    auth = require(await authenticate(request), "server", "admin")
     await permissions.revoke_project_permission(
-        deps_of(request), auth.project, user_id_param(auth, user_id), _permission_id(permission_id)
+        deps, auth.project, user_id_param(auth, user_id), _permission_id(permission_id)
     )
     return json_response(SUCCESS)
 
@@ -159,24 +157,22 @@ async def revoke_project_permission(
 _SCOPE_OF_PATH = re.compile(r"/api/v1/(team|project)-permission-definitions")
 
 
-def _scope(request: Request[Any, Any, Any]) -> Scope:
+def _scope(request: HttpRequest) -> Scope:
     match = _SCOPE_OF_PATH.match(request.url.path)
     assert match is not None, "only mounted under the two definition paths"
     return "team" if match.group(1) == "team" else "project"
 
 
-async def _list_definitions(request: Request[Any, Any, Any]) -> Response[bytes]:
-    auth = require(await authenticate(request), "admin")
+async def _list_definitions(auth: AdminAuth, request: HttpRequest) -> Response[bytes]:
     items = [d.json() for d in permissions.list_definitions(auth.project, _scope(request))]
     return json_response({"items": items, "is_paginated": False})
 
 
 async def _create_definition(
-    request: Request[Any, Any, Any], data: PermissionDefinitionCreate
+    auth: AdminAuth, deps: Deps, request: HttpRequest, data: PermissionDefinitionCreate
 ) -> Response[bytes]:
-    auth = require(await authenticate(request), "admin")
     created = await permissions.create_definition(
-        deps_of(request),
+        deps,
         auth.project,
         _scope(request),
         permission_id=data.id,
@@ -187,11 +183,14 @@ async def _create_definition(
 
 
 async def _update_definition(
-    request: Request[Any, Any, Any], permission_id: str, data: PermissionDefinitionUpdate
+    auth: AdminAuth,
+    deps: Deps,
+    request: HttpRequest,
+    permission_id: str,
+    data: PermissionDefinitionUpdate,
 ) -> Response[bytes]:
-    auth = require(await authenticate(request), "admin")
     updated = await permissions.update_definition(
-        deps_of(request),
+        deps,
         auth.project,
         _scope(request),
         _permission_id(permission_id),
@@ -203,11 +202,10 @@ async def _update_definition(
 
 
 async def _delete_definition(
-    request: Request[Any, Any, Any], permission_id: str
+    auth: AdminAuth, deps: Deps, request: HttpRequest, permission_id: str
 ) -> Response[bytes]:
-    auth = require(await authenticate(request), "admin")
     await permissions.delete_definition(
-        deps_of(request), auth.project, _scope(request), _permission_id(permission_id)
+        deps, auth.project, _scope(request), _permission_id(permission_id)
     )
     return json_response(SUCCESS)
 

@@ -3,14 +3,13 @@
 from __future__ import annotations
 
 from datetime import UTC, datetime
-from typing import Any
 
-from litestar import Request, Response, get, patch, post
+from litestar import Response, get, patch, post
 from msgspec import UNSET
 
-from authstack_api.auth import Auth, acting_client, authenticate, deps_of, require, user_id_param
+from authstack_api.auth import AnyAuth, Auth, ServerAuth, acting_client, user_id_param
 from authstack_api.ids import check_uuid
-from authstack_api.limits import limit
+from authstack_api.limits import Limit
 from authstack_api.responses import json_response
 from authstack_api.schemas import (
     ApiKeyCheck,
@@ -20,6 +19,7 @@ from authstack_api.schemas import (
 )
 from authstack_core.crypto.project_api_keys import ApiKeyType
 from authstack_core.domain import project_api_keys
+from authstack_core.domain.context import Deps
 from authstack_core.errors import SchemaError
 
 
@@ -37,13 +37,10 @@ def _owner(auth: Auth, key_type: ApiKeyType, value: str | None) -> str | None:
 
 # Upstream answers 200 (not 201) to key creation; the SDK accepts either.
 @post("/api/v1/user-api-keys", status_code=200)
-async def create_user_key(
-    request: Request[Any, Any, Any], data: UserApiKeyCreate
-) -> Response[bytes]:
-    auth = require(await authenticate(request), "client", "server", "admin")
+async def create_user_key(auth: AnyAuth, deps: Deps, data: UserApiKeyCreate) -> Response[bytes]:
     acting = acting_client(auth)
     row, value = await project_api_keys.create_key(
-        deps_of(request),
+        deps,
         auth.project,
         "user",
         user_id_param(auth, data.user_id),
@@ -56,13 +53,10 @@ async def create_user_key(
 
 
 @post("/api/v1/team-api-keys", status_code=200)
-async def create_team_key(
-    request: Request[Any, Any, Any], data: TeamApiKeyCreate
-) -> Response[bytes]:
-    auth = require(await authenticate(request), "client", "server", "admin")
+async def create_team_key(auth: AnyAuth, deps: Deps, data: TeamApiKeyCreate) -> Response[bytes]:
     acting = acting_client(auth)
     row, value = await project_api_keys.create_key(
-        deps_of(request),
+        deps,
         auth.project,
         "team",
         check_uuid(data.team_id, "team_id"),
@@ -74,15 +68,12 @@ async def create_team_key(
     return json_response(row.json(full_value=value))
 
 
-async def _list(
-    request: Request[Any, Any, Any], key_type: ApiKeyType, owner: str | None
-) -> Response[bytes]:
-    auth = require(await authenticate(request), "client", "server", "admin")
+async def _list(auth: Auth, deps: Deps, key_type: ApiKeyType, owner: str | None) -> Response[bytes]:
     acting = acting_client(auth)
     if owner is None:
         raise SchemaError(message=f"query.{key_type}_id is required")
     rows = await project_api_keys.list_keys(
-        deps_of(request),
+        deps,
         auth.project,
         key_type,
         _owner(auth, key_type, owner),
@@ -92,26 +83,21 @@ async def _list(
 
 
 @get("/api/v1/user-api-keys", opt={"query": frozenset({"user_id"})})
-async def list_user_keys(
-    request: Request[Any, Any, Any], user_id: str | None = None
-) -> Response[bytes]:
-    return await _list(request, "user", user_id)
+async def list_user_keys(auth: AnyAuth, deps: Deps, user_id: str | None = None) -> Response[bytes]:
+    return await _list(auth, deps, "user", user_id)
 
 
 @get("/api/v1/team-api-keys", opt={"query": frozenset({"team_id"})})
-async def list_team_keys(
-    request: Request[Any, Any, Any], team_id: str | None = None
-) -> Response[bytes]:
-    return await _list(request, "team", team_id)
+async def list_team_keys(auth: AnyAuth, deps: Deps, team_id: str | None = None) -> Response[bytes]:
+    return await _list(auth, deps, "team", team_id)
 
 
 async def _read(
-    request: Request[Any, Any, Any], key_type: ApiKeyType, key_id: str, owner: str | None
+    auth: Auth, deps: Deps, key_type: ApiKeyType, key_id: str, owner: str | None
 ) -> Response[bytes]:
-    auth = require(await authenticate(request), "client", "server", "admin")
     acting = acting_client(auth)
     row = await project_api_keys.get_key(
-        deps_of(request),
+        deps,
         auth.project,
         key_type,
         check_uuid(key_id, "api_key_id"),
@@ -123,29 +109,29 @@ async def _read(
 
 @get("/api/v1/user-api-keys/{api_key_id:str}", opt={"query": frozenset({"user_id"})})
 async def get_user_key(
-    request: Request[Any, Any, Any], api_key_id: str, user_id: str | None = None
+    auth: AnyAuth, deps: Deps, api_key_id: str, user_id: str | None = None
 ) -> Response[bytes]:
-    return await _read(request, "user", api_key_id, user_id)
+    return await _read(auth, deps, "user", api_key_id, user_id)
 
 
 @get("/api/v1/team-api-keys/{api_key_id:str}", opt={"query": frozenset({"team_id"})})
 async def get_team_key(
-    request: Request[Any, Any, Any], api_key_id: str, team_id: str | None = None
+    auth: AnyAuth, deps: Deps, api_key_id: str, team_id: str | None = None
 ) -> Response[bytes]:
-    return await _read(request, "team", api_key_id, team_id)
+    return await _read(auth, deps, "team", api_key_id, team_id)
 
 
 async def _update(
-    request: Request[Any, Any, Any],
+    auth: Auth,
+    deps: Deps,
     key_type: ApiKeyType,
     key_id: str,
     owner: str | None,
     data: ApiKeyUpdate,
 ) -> Response[bytes]:
-    auth = require(await authenticate(request), "client", "server", "admin")
     acting = acting_client(auth)
     row = await project_api_keys.update_key(
-        deps_of(request),
+        deps,
         auth.project,
         key_type,
         check_uuid(key_id, "api_key_id"),
@@ -164,38 +150,39 @@ async def _update(
 
 @patch("/api/v1/user-api-keys/{api_key_id:str}", opt={"query": frozenset({"user_id"})})
 async def update_user_key(
-    request: Request[Any, Any, Any],
+    auth: AnyAuth,
+    deps: Deps,
     api_key_id: str,
     data: ApiKeyUpdate,
     user_id: str | None = None,
 ) -> Response[bytes]:
-    return await _update(request, "user", api_key_id, user_id, data)
+    return await _update(auth, deps, "user", api_key_id, user_id, data)
 
 
 @patch("/api/v1/team-api-keys/{api_key_id:str}", opt={"query": frozenset({"team_id"})})
 async def update_team_key(
-    request: Request[Any, Any, Any],
+    auth: AnyAuth,
+    deps: Deps,
     api_key_id: str,
     data: ApiKeyUpdate,
     team_id: str | None = None,
 ) -> Response[bytes]:
-    return await _update(request, "team", api_key_id, team_id, data)
+    return await _update(auth, deps, "team", api_key_id, team_id, data)
 
 
-async def _check(
-    request: Request[Any, Any, Any], key_type: ApiKeyType, api_key: str
-) -> Response[bytes]:
-    await limit(request, "api_key_check")
-    auth = require(await authenticate(request), "server", "admin")
-    row = await project_api_keys.check_key(deps_of(request), auth.project, key_type, api_key)
+async def _check(auth: Auth, deps: Deps, key_type: ApiKeyType, api_key: str) -> Response[bytes]:
+    row = await project_api_keys.check_key(deps, auth.project, key_type, api_key)
     return json_response(row.json())
 
 
-@post("/api/v1/user-api-keys/check", status_code=200)
-async def check_user_key(request: Request[Any, Any, Any], data: ApiKeyCheck) -> Response[bytes]:
-    return await _check(request, "user", data.api_key)
+_KEY_CHECK = {"limit": Limit("api_key_check")}
 
 
-@post("/api/v1/team-api-keys/check", status_code=200)
-async def check_team_key(request: Request[Any, Any, Any], data: ApiKeyCheck) -> Response[bytes]:
-    return await _check(request, "team", data.api_key)
+@post("/api/v1/user-api-keys/check", status_code=200, opt=_KEY_CHECK)
+async def check_user_key(auth: ServerAuth, deps: Deps, data: ApiKeyCheck) -> Response[bytes]:
+    return await _check(auth, deps, "user", data.api_key)
+
+
+@post("/api/v1/team-api-keys/check", status_code=200, opt=_KEY_CHECK)
+async def check_team_key(auth: ServerAuth, deps: Deps, data: ApiKeyCheck) -> Response[bytes]:
+    return await _check(auth, deps, "team", data.api_key)

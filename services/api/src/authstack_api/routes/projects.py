@@ -5,13 +5,14 @@ from __future__ import annotations
 from typing import Any
 
 import msgspec
-from litestar import Request, Response, delete, get, patch, post
+from litestar import Response, delete, get, patch, post
 
-from authstack_api.auth import Auth, authenticate, deps_of, require
+from authstack_api.auth import AdminAuth, AnyAuth, Auth
 from authstack_api.ids import check_uuid
 from authstack_api.responses import SUCCESS, json_response
 from authstack_api.schemas import LegacyProjectConfig, ProjectCreate, ProjectUpdate
 from authstack_core.domain import projects
+from authstack_core.domain.context import Deps
 from authstack_core.errors import (
     AnonymousAuthenticationNotAllowed,
     ExpectedInternalProject,
@@ -90,18 +91,16 @@ def _legacy(config: LegacyProjectConfig | None) -> dict[str, Any]:
 
 
 @get("/api/v1/internal/projects")
-async def list_projects(request: Request[Any, Any, Any]) -> Response[bytes]:
-    auth = require(await authenticate(request), "client", "server", "admin")
-    rows = await projects.list_owned_projects(deps_of(request), _internal_user(auth))
+async def list_projects(auth: AnyAuth, deps: Deps) -> Response[bytes]:
+    rows = await projects.list_owned_projects(deps, _internal_user(auth))
     return json_response({"items": [r.admin_json() for r in rows], "is_paginated": False})
 
 
 @post("/api/v1/internal/projects", status_code=201)
-async def create_project(request: Request[Any, Any, Any], data: ProjectCreate) -> Response[bytes]:
-    auth = require(await authenticate(request), "client", "server", "admin")
+async def create_project(auth: AnyAuth, deps: Deps, data: ProjectCreate) -> Response[bytes]:
     user_id = _full_internal_user(auth)
     row = await projects.create_project(
-        deps_of(request),
+        deps,
         user_id,
         owner_team_id=check_uuid(data.owner_team_id, "owner_team_id"),
         display_name=data.display_name,
@@ -113,14 +112,12 @@ async def create_project(request: Request[Any, Any, Any], data: ProjectCreate) -
 
 
 @get("/api/v1/internal/projects/current")
-async def get_current(request: Request[Any, Any, Any]) -> Response[bytes]:
-    auth = require(await authenticate(request), "admin")
+async def get_current(auth: AdminAuth) -> Response[bytes]:
     return json_response(AdminProjectRow.of(auth.project).admin_json())
 
 
 @patch("/api/v1/internal/projects/current")
-async def update_current(request: Request[Any, Any, Any], data: ProjectUpdate) -> Response[bytes]:
-    auth = require(await authenticate(request), "admin")
+async def update_current(auth: AdminAuth, deps: Deps, data: ProjectUpdate) -> Response[bytes]:
     changes: dict[str, Any] = {}
     if not isinstance(data.display_name, msgspec.UnsetType):
         changes["display_name"] = data.display_name
@@ -129,22 +126,20 @@ async def update_current(request: Request[Any, Any, Any], data: ProjectUpdate) -
     if not isinstance(data.is_production_mode, msgspec.UnsetType):
         changes["is_production_mode"] = data.is_production_mode
     config = None if isinstance(data.config, msgspec.UnsetType) else data.config
-    row = await projects.update_project(deps_of(request), auth.project.id, changes, _legacy(config))
+    row = await projects.update_project(deps, auth.project.id, changes, _legacy(config))
     return json_response(row.admin_json())
 
 
 @delete("/api/v1/internal/projects/current", status_code=200)
-async def delete_current(request: Request[Any, Any, Any]) -> Response[bytes]:
-    auth = require(await authenticate(request), "admin")
-    await projects.delete_project(deps_of(request), auth.project.id)
+async def delete_current(auth: AdminAuth, deps: Deps) -> Response[bytes]:
+    await projects.delete_project(deps, auth.project.id)
     return json_response(SUCCESS)
 
 
 @get("/api/v1/internal/metrics")
-async def metrics(request: Request[Any, Any, Any]) -> Response[bytes]:
+async def metrics(auth: AdminAuth, deps: Deps) -> Response[bytes]:
     """A subset of upstream's metrics: the user count and the latest sign-ups."""
-    auth = require(await authenticate(request), "admin")
-    result = await projects.metrics(deps_of(request), auth.project)
+    result = await projects.metrics(deps, auth.project)
     return json_response(
         {
             "total_users": result.total_users,

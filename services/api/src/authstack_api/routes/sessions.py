@@ -3,16 +3,16 @@
 from __future__ import annotations
 
 from datetime import timedelta
-from typing import Any
 
-from litestar import Request, Response, delete, get, post
+from litestar import Response, delete, get, post
 
-from authstack_api.auth import authenticate, deps_of, require, resolve_user_id
+from authstack_api.auth import AnyAuth, HttpRequest, ServerAuth, UserAuth, resolve_user_id
 from authstack_api.ids import check_uuid
-from authstack_api.limits import limit
+from authstack_api.limits import Limit
 from authstack_api.responses import SUCCESS, json_response
 from authstack_api.schemas import CreateSessionBody
 from authstack_core.domain import sessions, users
+from authstack_core.domain.context import Deps
 from authstack_core.errors import (
     RefreshTokenNotFoundOrExpired,
     StatusError,
@@ -21,39 +21,35 @@ from authstack_core.errors import (
 )
 
 
-@post("/api/v1/auth/sessions/current/refresh", status_code=200)
-async def refresh_current(request: Request[Any, Any, Any]) -> Response[bytes]:
-    await limit(request, "token_refresh")
-    auth = require(await authenticate(request), "client", "server", "admin")
+@post(
+    "/api/v1/auth/sessions/current/refresh",
+    status_code=200,
+    opt={"limit": Limit("token_refresh")},
+)
+async def refresh_current(auth: AnyAuth, deps: Deps, request: HttpRequest) -> Response[bytes]:
     refresh_token = request.headers.get("x-stack-refresh-token")
     if not refresh_token or len(refresh_token) > 256:
         raise RefreshTokenNotFoundOrExpired()
-    access_token = await sessions.refresh_access_token(
-        deps_of(request), auth.project, refresh_token
-    )
+    access_token = await sessions.refresh_access_token(deps, auth.project, refresh_token)
     return json_response({"access_token": access_token})
 
 
 @delete("/api/v1/auth/sessions/current", status_code=200)
-async def sign_out(request: Request[Any, Any, Any]) -> Response[bytes]:
-    auth = require(await authenticate(request), "client", "server", "admin")
-    if auth.user is None:
-        raise UserAuthenticationRequired()
+async def sign_out(auth: UserAuth, deps: Deps) -> Response[bytes]:
     if auth.refresh_token_id is None:
         raise RefreshTokenNotFoundOrExpired()
-    await sessions.sign_out(deps_of(request), auth.project, auth.refresh_token_id)
+    await sessions.sign_out(deps, auth.project, auth.refresh_token_id)
     return json_response(SUCCESS)
 
 
 @get("/api/v1/auth/sessions", opt={"query": frozenset({"user_id"})})
-async def list_sessions(request: Request[Any, Any, Any], user_id: str) -> Response[bytes]:
-    auth = require(await authenticate(request), "client", "server", "admin")
+async def list_sessions(auth: AnyAuth, deps: Deps, user_id: str) -> Response[bytes]:
     target = resolve_user_id(auth, user_id)
     check_uuid(target, "user_id")
     if auth.type == "client" and target != auth.user_id:
         raise StatusError(403, "A client can only list its own sessions.")
     rows = await sessions.list_sessions(
-        deps_of(request), auth.project, target, include_impersonation=auth.type == "admin"
+        deps, auth.project, target, include_impersonation=auth.type == "admin"
     )
     current = auth.refresh_token_id
     return json_response(
@@ -65,12 +61,8 @@ async def list_sessions(request: Request[Any, Any, Any], user_id: str) -> Respon
 
 
 @post("/api/v1/auth/sessions", status_code=200)
-async def create_session(
-    request: Request[Any, Any, Any], data: CreateSessionBody
-) -> Response[bytes]:
-    auth = require(await authenticate(request), "server", "admin")
+async def create_session(auth: ServerAuth, deps: Deps, data: CreateSessionBody) -> Response[bytes]:
     check_uuid(data.user_id, "user_id")
-    deps = deps_of(request)
     if await users.get_user(deps, auth.project, data.user_id) is None:
         raise UserIdDoesNotExist(user_id=data.user_id)
     lifetime = (
@@ -87,10 +79,8 @@ async def create_session(
 
 
 @delete("/api/v1/auth/sessions/{session_id:str}", status_code=200)
-async def delete_session(request: Request[Any, Any, Any], session_id: str) -> Response[bytes]:
-    auth = require(await authenticate(request), "client", "server", "admin")
+async def delete_session(auth: AnyAuth, deps: Deps, session_id: str) -> Response[bytes]:
     check_uuid(session_id, "session_id")
-    deps = deps_of(request)
     if auth.type == "client":
         if auth.user is None:
             raise UserAuthenticationRequired()

@@ -4,14 +4,14 @@ from __future__ import annotations
 
 from typing import Any
 
-from litestar import Request, Response, delete, get, patch, post
+from litestar import Response, delete, get, patch, post
 from msgspec import UnsetType
 
 from authstack_api.auth import (
+    AnyAuth,
+    HttpRequest,
+    ServerAuth,
     acting_client,
-    authenticate,
-    deps_of,
-    require,
     resolve_user_id,
     user_id_param,
 )
@@ -28,6 +28,7 @@ from authstack_api.schemas import (
     convert,
 )
 from authstack_core.domain import teams
+from authstack_core.domain.context import Deps
 from authstack_core.errors import (
     CannotGetOwnUserWithoutUser,
     SchemaError,
@@ -49,9 +50,12 @@ def _check_client_image(url: str | None | UnsetType) -> None:
 
 @post("/api/v1/teams", status_code=201, opt={"query": frozenset({"add_current_user"})})
 async def create_team(
-    request: Request[Any, Any, Any], data: dict[str, Any], add_current_user: str | None = None
+    auth: AnyAuth,
+    deps: Deps,
+    request: HttpRequest,
+    data: dict[str, Any],
+    add_current_user: str | None = None,
 ) -> Response[bytes]:
-    auth = require(await authenticate(request), "client", "server", "admin")
     where = f"POST {request.url.path}"
     body = convert(data, ClientTeamCreate if auth.type == "client" else ServerTeamCreate, where)
     add_me = parse_bool(add_current_user, "add_current_user")
@@ -85,7 +89,7 @@ async def create_team(
         client_read_only_metadata=getattr(body, "client_read_only_metadata", None),
         server_metadata=getattr(body, "server_metadata", None),
     )
-    team = await teams.create_team(deps_of(request), auth.project, new, creator_user_id=creator)
+    team = await teams.create_team(deps, auth.project, new, creator_user_id=creator)
     return json_response(team.json(auth.type), status=201)
 
 
@@ -94,14 +98,15 @@ _LIST_QUERY = frozenset({"user_id", "order_by", "desc", "cursor", "limit", "quer
 
 @get("/api/v1/teams", opt={"query": _LIST_QUERY})
 async def list_teams(
-    request: Request[Any, Any, Any],
+    auth: AnyAuth,
+    deps: Deps,
+    request: HttpRequest,
     user_id: str | None = None,
     order_by: str | None = None,
     desc: str | None = None,
     cursor: str | None = None,
     limit: int | None = None,
 ) -> Response[bytes]:
-    auth = require(await authenticate(request), "client", "server", "admin")
     query: str | None = request.query_params.get("query")  # `query` is reserved by Litestar
     target = user_id_param(auth, user_id) if user_id is not None else None
     if auth.type == "client":
@@ -116,7 +121,7 @@ async def list_teams(
     if query is not None and len(query) > 256:
         raise SchemaError(message="query must be at most 256 characters")
     page = await teams.list_teams(
-        deps_of(request),
+        deps,
         auth.project,
         user_id=target,
         query=query or None,
@@ -134,10 +139,9 @@ async def list_teams(
 
 
 @get("/api/v1/teams/{team_id:str}")
-async def get_team(request: Request[Any, Any, Any], team_id: str) -> Response[bytes]:
-    auth = require(await authenticate(request), "client", "server", "admin")
+async def get_team(auth: AnyAuth, deps: Deps, team_id: str) -> Response[bytes]:
     team = await teams.get_team(
-        deps_of(request),
+        deps,
         auth.project,
         check_uuid(team_id, "team_id"),
         acting_user_id=acting_client(auth),
@@ -147,9 +151,8 @@ async def get_team(request: Request[Any, Any, Any], team_id: str) -> Response[by
 
 @patch("/api/v1/teams/{team_id:str}")
 async def update_team(
-    request: Request[Any, Any, Any], team_id: str, data: dict[str, Any]
+    auth: AnyAuth, deps: Deps, request: HttpRequest, team_id: str, data: dict[str, Any]
 ) -> Response[bytes]:
-    auth = require(await authenticate(request), "client", "server", "admin")
     where = f"PATCH {request.url.path}"
     changes = changes_as(
         convert(data, ClientTeamUpdate if auth.type == "client" else ServerTeamUpdate, where),
@@ -158,7 +161,7 @@ async def update_team(
     if auth.type == "client":
         _check_client_image(changes.profile_image_url)
     team = await teams.update_team(
-        deps_of(request),
+        deps,
         auth.project,
         check_uuid(team_id, "team_id"),
         changes,
@@ -168,10 +171,9 @@ async def update_team(
 
 
 @delete("/api/v1/teams/{team_id:str}", status_code=200)
-async def delete_team(request: Request[Any, Any, Any], team_id: str) -> Response[bytes]:
-    auth = require(await authenticate(request), "client", "server", "admin")
+async def delete_team(auth: AnyAuth, deps: Deps, team_id: str) -> Response[bytes]:
     await teams.delete_team(
-        deps_of(request),
+        deps,
         auth.project,
         check_uuid(team_id, "team_id"),
         acting_user_id=acting_client(auth),
@@ -184,23 +186,19 @@ async def delete_team(request: Request[Any, Any, Any], team_id: str) -> Response
 
 @post("/api/v1/team-memberships/{team_id:str}/{user_id:str}", status_code=201)
 async def add_member(
-    request: Request[Any, Any, Any], team_id: str, user_id: str, data: EmptyBody | None = None
+    auth: ServerAuth, deps: Deps, team_id: str, user_id: str, data: EmptyBody | None = None
 ) -> Response[bytes]:
-    auth = require(await authenticate(request), "server", "admin")
     team = check_uuid(team_id, "team_id")
     user = user_id_param(auth, user_id)
-    await teams.add_member(deps_of(request), auth.project, team, user)
+    await teams.add_member(deps, auth.project, team, user)
     return json_response(membership_json(team, user), status=201)
 
 
 @delete("/api/v1/team-memberships/{team_id:str}/{user_id:str}", status_code=200)
-async def remove_member(
-    request: Request[Any, Any, Any], team_id: str, user_id: str
-) -> Response[bytes]:
-    auth = require(await authenticate(request), "client", "server", "admin")
+async def remove_member(auth: AnyAuth, deps: Deps, team_id: str, user_id: str) -> Response[bytes]:
     acting = acting_client(auth)
     await teams.remove_member(
-        deps_of(request),
+        deps,
         auth.project,
         check_uuid(team_id, "team_id"),
         user_id_param(auth, user_id),
@@ -214,13 +212,12 @@ async def remove_member(
 
 @get("/api/v1/team-member-profiles", opt={"query": frozenset({"team_id", "user_id"})})
 async def list_member_profiles(
-    request: Request[Any, Any, Any], team_id: str | None = None, user_id: str | None = None
+    auth: AnyAuth, deps: Deps, team_id: str | None = None, user_id: str | None = None
 ) -> Response[bytes]:
-    auth = require(await authenticate(request), "client", "server", "admin")
     if auth.type == "client" and auth.user is None:
         raise CannotGetOwnUserWithoutUser()
     profiles = await teams.list_member_profiles(
-        deps_of(request),
+        deps,
         auth.project,
         team_id=check_uuid(team_id, "team_id") if team_id is not None else None,
         user_id=user_id_param(auth, user_id) if user_id is not None else None,
@@ -233,13 +230,12 @@ async def list_member_profiles(
 
 @get("/api/v1/team-member-profiles/{team_id:str}/{user_id:str}")
 async def get_member_profile(
-    request: Request[Any, Any, Any], team_id: str, user_id: str
+    auth: AnyAuth, deps: Deps, team_id: str, user_id: str
 ) -> Response[bytes]:
-    auth = require(await authenticate(request), "client", "server", "admin")
     if auth.type == "client" and auth.user is None:
         raise CannotGetOwnUserWithoutUser()
     profile = await teams.get_member_profile(
-        deps_of(request),
+        deps,
         auth.project,
         check_uuid(team_id, "team_id"),
         user_id_param(auth, user_id),
@@ -250,15 +246,14 @@ async def get_member_profile(
 
 @patch("/api/v1/team-member-profiles/{team_id:str}/{user_id:str}")
 async def update_member_profile(
-    request: Request[Any, Any, Any], team_id: str, user_id: str, data: MemberProfileUpdate
+    auth: AnyAuth, deps: Deps, team_id: str, user_id: str, data: MemberProfileUpdate
 ) -> Response[bytes]:
-    auth = require(await authenticate(request), "client", "server", "admin")
     if auth.type == "client" and auth.user is None:
         raise CannotGetOwnUserWithoutUser()
     if auth.type == "client":
         _check_client_image(data.profile_image_url)
     profile = await teams.update_member_profile(
-        deps_of(request),
+        deps,
         auth.project,
         check_uuid(team_id, "team_id"),
         user_id_param(auth, user_id),

@@ -4,9 +4,9 @@ from __future__ import annotations
 
 from typing import Any
 
-from litestar import Request, Response, delete, get, patch, post
+from litestar import Response, delete, get, patch, post
 
-from authstack_api.auth import Auth, authenticate, deps_of, require
+from authstack_api.auth import HttpRequest, MeAuth, ServerAuth, user_id_param
 from authstack_api.ids import check_uuid, parse_bool
 from authstack_api.responses import SUCCESS, json_response
 from authstack_api.schemas import (
@@ -17,6 +17,7 @@ from authstack_api.schemas import (
     convert,
 )
 from authstack_core.domain import mfa, users
+from authstack_core.domain.context import Deps
 from authstack_core.errors import (
     CannotGetOwnUserWithoutUser,
     SchemaError,
@@ -28,17 +29,9 @@ from authstack_core.models.users import NewUser, UserChanges
 MAX_PAGE = 1000
 
 
-async def _me(request: Request[Any, Any, Any]) -> tuple[Auth, str]:
-    auth = require(await authenticate(request), "client", "server", "admin")
-    if auth.user is None:
-        raise CannotGetOwnUserWithoutUser()
-    return auth, auth.user.user_id
-
-
 @get("/api/v1/users/me")
-async def get_me(request: Request[Any, Any, Any]) -> Response[bytes]:
-    auth, user_id = await _me(request)
-    row = await users.get_user(deps_of(request), auth.project, user_id)
+async def get_me(auth: MeAuth, deps: Deps) -> Response[bytes]:
+    row = await users.get_user(deps, auth.project, auth.user.user_id)
     if row is None:  # the token outlived its user: behave as if signed out
         raise CannotGetOwnUserWithoutUser()
     return json_response(row.json(auth.type, auth.project.config))
@@ -53,30 +46,30 @@ def _client_changes(body: Any, where: str) -> UserChanges:
 
 
 @patch("/api/v1/users/me")
-async def update_me(request: Request[Any, Any, Any], data: dict[str, Any]) -> Response[bytes]:
-    auth, user_id = await _me(request)
+async def update_me(
+    auth: MeAuth, deps: Deps, request: HttpRequest, data: dict[str, Any]
+) -> Response[bytes]:
     where = f"PATCH {request.url.path}"
     if auth.type == "client":
         changes = _client_changes(data, where)
     else:
         changes = convert(data, ServerUserUpdate, where)
     try:
-        row = await users.update_user(deps_of(request), auth.project, user_id, changes)
+        row = await users.update_user(deps, auth.project, auth.user.user_id, changes)
     except UserNotFound:
         raise CannotGetOwnUserWithoutUser() from None
     return json_response(row.json(auth.type, auth.project.config))
 
 
 @delete("/api/v1/users/me", status_code=200)
-async def delete_me(request: Request[Any, Any, Any]) -> Response[bytes]:
-    auth, user_id = await _me(request)
+async def delete_me(auth: MeAuth, deps: Deps) -> Response[bytes]:
     if auth.type == "client" and not auth.project.config.client_user_deletion:
         raise StatusError(
             400,
             "Client user deletion is not enabled for this project (users.allowClientUserDeletion).",
         )
     try:
-        await users.delete_user(deps_of(request), auth.project, user_id)
+        await users.delete_user(deps, auth.project, auth.user.user_id)
     except UserNotFound:
         raise CannotGetOwnUserWithoutUser() from None
     return json_response(SUCCESS)
@@ -92,7 +85,9 @@ _LIST_QUERY = frozenset(
 
 @get("/api/v1/users", opt={"query": _LIST_QUERY})
 async def list_users(
-    request: Request[Any, Any, Any],
+    auth: ServerAuth,
+    deps: Deps,
+    request: HttpRequest,
     team_id: str | None = None,
     limit: int | None = None,
     cursor: str | None = None,
@@ -102,7 +97,6 @@ async def list_users(
     only_anonymous: str | None = None,
     include_restricted: str | None = None,
 ) -> Response[bytes]:
-    auth = require(await authenticate(request), "server", "admin")
     # `query` is a reserved Litestar handler argument (the whole query MultiDict): read it here.
     query: str | None = request.query_params.get("query")
     if limit is not None and not 1 <= limit <= MAX_PAGE:
@@ -116,7 +110,7 @@ async def list_users(
     if query is not None and len(query) > 256:
         raise SchemaError(message="query must be at most 256 characters")
     page = await users.list_users(
-        deps_of(request),
+        deps,
         auth.project,
         limit=limit,
         cursor=check_uuid(cursor, "cursor") if cursor is not None else None,
@@ -137,8 +131,7 @@ async def list_users(
 
 
 @post("/api/v1/users", status_code=201)
-async def create_user(request: Request[Any, Any, Any], data: ServerUserCreate) -> Response[bytes]:
-    auth = require(await authenticate(request), "server", "admin")
+async def create_user(auth: ServerAuth, deps: Deps, data: ServerUserCreate) -> Response[bytes]:
     if data.password is not None and data.password_hash is not None:
         raise SchemaError(message="send either password or password_hash, not both")
     if not data.restricted_by_admin and (
@@ -168,23 +161,13 @@ async def create_user(request: Request[Any, Any, Any], data: ServerUserCreate) -
         risk_score_free_trial_abuse=scores.free_trial_abuse if scores else 0,
         totp_secret=mfa.parse_totp_secret(data.totp_secret_base64),
     )
-    row = await users.create_user(deps_of(request), auth.project, new, password=data.password)
+    row = await users.create_user(deps, auth.project, new, password=data.password)
     return json_response(row.json(auth.type, auth.project.config), status=201)
 
 
-async def _server_target(request: Request[Any, Any, Any], user_id: str) -> tuple[Auth, str]:
-    auth = require(await authenticate(request), "server", "admin")
-    if user_id == "me":
-        if auth.user is None:
-            raise CannotGetOwnUserWithoutUser()
-        return auth, auth.user.user_id
-    return auth, check_uuid(user_id, "user_id")
-
-
 @get("/api/v1/users/{user_id:str}")
-async def get_user(request: Request[Any, Any, Any], user_id: str) -> Response[bytes]:
-    auth, target = await _server_target(request, user_id)
-    row = await users.get_user(deps_of(request), auth.project, target)
+async def get_user(auth: ServerAuth, deps: Deps, user_id: str) -> Response[bytes]:
+    row = await users.get_user(deps, auth.project, user_id_param(auth, user_id))
     if row is None:
         raise UserNotFound()
     return json_response(row.json(auth.type, auth.project.config))
@@ -192,15 +175,14 @@ async def get_user(request: Request[Any, Any, Any], user_id: str) -> Response[by
 
 @patch("/api/v1/users/{user_id:str}")
 async def update_user(
-    request: Request[Any, Any, Any], user_id: str, data: ServerUserUpdate
+    auth: ServerAuth, deps: Deps, user_id: str, data: ServerUserUpdate
 ) -> Response[bytes]:
-    auth, target = await _server_target(request, user_id)
-    row = await users.update_user(deps_of(request), auth.project, target, data)
+    target = user_id_param(auth, user_id)
+    row = await users.update_user(deps, auth.project, target, data)
     return json_response(row.json(auth.type, auth.project.config))
 
 
 @delete("/api/v1/users/{user_id:str}", status_code=200)
-async def delete_user(request: Request[Any, Any, Any], user_id: str) -> Response[bytes]:
-    auth, target = await _server_target(request, user_id)
-    await users.delete_user(deps_of(request), auth.project, target)
+async def delete_user(auth: ServerAuth, deps: Deps, user_id: str) -> Response[bytes]:
+    await users.delete_user(deps, auth.project, user_id_param(auth, user_id))
     return json_response(SUCCESS)

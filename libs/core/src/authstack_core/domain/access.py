@@ -1,0 +1,37 @@
+"""The reads request authentication makes: a project with its live key hashes; admin standing."""
+
+from __future__ import annotations
+
+from typing import Literal
+
+from authstack_core.db.queries import projects as q
+from authstack_core.domain.context import Deps
+from authstack_core.domain.projects import INTERNAL_PROJECT_ID
+from authstack_core.models.projects import ProjectRow
+
+# "gone": the user of an admin access token no longer exists (a member check cannot tell a
+# deleted user from an outsider, so it is looked up apart).
+AdminStanding = Literal["admin", "not_admin", "gone"]
+
+
+async def project_for_request(deps: Deps, project_id: str, branch_id: str) -> ProjectRow | None:
+    """The project with its live key hashes and ``branch_id``'s tenancy (None when the branch has
+    none), in one query; None when there is no such project."""
+    async with deps.pool.connection() as conn:
+        return await q.select_project_for_request(conn, project_id, branch_id)
+
+
+async def admin_standing(deps: Deps, project: ProjectRow, user_id: str) -> AdminStanding:
+    """Whether an internal-project user administers ``project`` (is in its owner team)."""
+    owner = project.owner_team_id
+    async with deps.pool.connection() as conn:
+        if owner is not None and await q.select_is_internal_team_member(conn, str(owner), user_id):
+            return "admin"
+        internal = await q.select_project_for_request(conn, INTERNAL_PROJECT_ID, "main")
+        if (
+            internal is not None
+            and internal.tenancy_id is not None
+            and not await q.select_user_exists(conn, internal.tenancy_id, user_id)
+        ):
+            return "gone"
+        return "not_admin"
