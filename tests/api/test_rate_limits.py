@@ -17,7 +17,7 @@ import httpx
 import psycopg
 import pytest
 
-from authstack_core.ratelimit import DEFAULT_RULES
+from authstack_core.ratelimit_rules import DEFAULT_RULES
 from tests.api.helpers import PASSWORD, assert_known_error, sign_up, unique_email
 from tests.api.test_mfa import attempt_code, mfa_sign_in, totp_user, wrong
 from tests.conftest import (

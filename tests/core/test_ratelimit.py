@@ -11,12 +11,12 @@ from collections.abc import AsyncIterator, Callable
 import pytest
 import redis
 
-from authstack_core.ratelimit import (
+from authstack_core.ratelimit import RateLimiter
+from authstack_core.ratelimit_rules import (
     DEFAULT_RULES,
     Failures,
     Rate,
     RateLimitedError,
-    RateLimiter,
     parse_overrides,
     rules_from,
 )

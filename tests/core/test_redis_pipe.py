@@ -12,7 +12,8 @@ from collections.abc import Iterator
 import pytest
 import redis
 
-from authstack_core.ratelimit import RateLimitedError, RateLimiter, parse_overrides, rules_from
+from authstack_core.ratelimit import RateLimiter
+from authstack_core.ratelimit_rules import RateLimitedError, parse_overrides, rules_from
 from authstack_core.redis_pipe import RedisPipe, RedisPipeError, RedisReplyError, encode, parse
 from tests.conftest import SERVER_SECRET, TEST_REDIS_URL, free_port
 from tests.mail import wait_until

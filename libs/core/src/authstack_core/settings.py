@@ -11,7 +11,7 @@ from typing import Annotated, Literal
 from pydantic import AliasChoices, Field, ValidationError, field_validator, model_validator
 from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
 
-from authstack_core.ratelimit import parse_overrides
+from authstack_core.ratelimit_rules import parse_overrides
 from authstack_core.secret_policy import Kind, Problem, production_problems
 from authstack_core.timespan import parse_timespan
 

@@ -17,7 +17,7 @@ from litestar.exceptions import (
 from authstack_api.middleware import request_id_var
 from authstack_api.responses import JSON_TYPE, error_json_body, text_response
 from authstack_core.errors import BodyParsingError, KnownError, PlainError, SchemaError
-from authstack_core.ratelimit import RateLimitedError
+from authstack_core.ratelimit_rules import RateLimitedError
 
 log = structlog.get_logger("authstack_api.errors")
 
