@@ -1,4 +1,4 @@
-"""Users: password sign-up and sign-in, reading, listing, creating, updating and deleting."""
+"""Users: reading, listing, creating, updating and deleting (sign-up and sign-in: ``accounts``)."""
 
 from __future__ import annotations
 
@@ -17,24 +17,19 @@ from authstack_core.crypto.passwords import (
     MIN_PASSWORD_LENGTH,
     is_importable_hash,
 )
-from authstack_core.db.queries import email_verification as email_q
 from authstack_core.db.queries import sessions as session_q
 from authstack_core.db.queries import teams as teams_q
 from authstack_core.db.queries import users as q
-from authstack_core.domain import email_outbox, email_verification, mfa, verification
+from authstack_core.domain import mfa, verification
 from authstack_core.domain.context import Deps
 from authstack_core.domain.permissions import grant_sign_up_defaults_in
-from authstack_core.domain.sessions import IssuedSession, create_session_in
 from authstack_core.domain.teams import add_member_in, create_team_in
 from authstack_core.domain.webhooks import EventType, record
 from authstack_core.errors import (
-    EmailPasswordMismatch,
-    PasswordAuthenticationNotEnabled,
     PasswordTooCommon,
     PasswordTooLong,
     PasswordTooShort,
     SchemaError,
-    SignUpNotEnabled,
     TeamNotFound,
     UserEmailAlreadyExists,
     UserNotFound,
@@ -69,11 +64,11 @@ def _check_imported_hash(value: str) -> None:
         )
 
 
-def _is_email_conflict(exc: UniqueViolation) -> bool:
+def is_email_conflict(exc: UniqueViolation) -> bool:
     return exc.diag.constraint_name == "contact_channels_auth_value_idx"
 
 
-async def _ensure_email_free(
+async def ensure_email_free(
     conn: AsyncConnection[Any], tenancy_id: uuid.UUID, email: str, *, except_user: str | None
 ) -> None:
     owner = await q.select_auth_email_owner(conn, tenancy_id, email)
@@ -90,7 +85,7 @@ def personal_team_name(display_name: str | None, email: str | None) -> str:
     return f"{owner}'s Team" if owner else ANONYMOUS_TEAM_NAME
 
 
-async def _record_user(
+async def record_user(
     conn: AsyncConnection[Any], project: TenantProject, event: EventType, user_id: str | uuid.UUID
 ) -> UserRow:
     """Record ``user.created`` / ``user.updated`` with the user as it now is; returns the row."""
@@ -100,13 +95,17 @@ async def _record_user(
     return row
 
 
-async def _insert_user(
+async def insert_user_in(
     conn: AsyncConnection[Any], deps: Deps, project: TenantProject, new: NewUser
 ) -> uuid.UUID:
+    """Create a user inside the caller's transaction (with its personal team if configured).
+
+    Raise USER_EMAIL_ALREADY_EXISTS when its primary email already signs someone in.
+    """
     tenancy_id = project.tenancy_id
     user_id = new.user_id or uuid.uuid4()
     if new.primary_email is not None and new.primary_email_auth_enabled:
-        await _ensure_email_free(conn, tenancy_id, new.primary_email, except_user=None)
+        await ensure_email_free(conn, tenancy_id, new.primary_email, except_user=None)
     await q.insert_user(conn, tenancy_id, user_id, new)
     if new.primary_email is not None:
         await q.set_primary_email(
@@ -120,7 +119,7 @@ async def _insert_user(
     if new.password_hash is not None:
         await q.set_password_hash(conn, tenancy_id, user_id, new.password_hash)
     # Recorded before the personal team so that the event order reads as it happened.
-    await _record_user(conn, project, "user.created", user_id)
+    await record_user(conn, project, "user.created", user_id)
     await grant_sign_up_defaults_in(conn, project, str(user_id))
     if project.config.create_team_on_sign_up:
         team = await create_team_in(
@@ -128,147 +127,6 @@ async def _insert_user(
         )
         await add_member_in(conn, project, team.id, str(user_id), creator=True, selected=True)
     return user_id
-
-
-async def insert_user_in(
-    conn: AsyncConnection[Any], deps: Deps, project: TenantProject, new: NewUser
-) -> uuid.UUID:
-    """Create a user inside the caller's transaction (with its personal team if configured).
-
-    Raise USER_EMAIL_ALREADY_EXISTS when its primary email already signs someone in.
-    """
-    return await _insert_user(conn, deps, project, new)
-
-
-async def _is_anonymous(conn: AsyncConnection[Any], tenancy_id: uuid.UUID, user_id: str) -> bool:
-    row = await q.select_user(conn, tenancy_id, user_id)
-    return row is not None and row.is_anonymous
-
-
-async def sign_up_with_password(
-    deps: Deps,
-    project: TenantProject,
-    *,
-    email: str,
-    password: str,
-    anonymous_user_id: str | None = None,
-    verification_callback_url: str | None = None,
-) -> IssuedSession:
-    """Create a password user (or upgrade the signed-in anonymous one) and sign it in.
-
-    With ``verification_callback_url`` (already checked against the trusted domains), a
-    verification email is queued in the same transaction and sent after commit.
-    """
-    config = project.config
-    if not config.password_sign_in:
-        raise PasswordAuthenticationNotEnabled()
-    if not config.allow_sign_up:
-        raise SignUpNotEnabled()
-    check_password_rules(password, config)
-    password_hash = await deps.passwords.hash(password)
-    tenancy_id = project.tenancy_id
-    try:
-        async with deps.pool.connection() as conn, conn.transaction():
-            if anonymous_user_id is not None and not await _is_anonymous(
-                conn, tenancy_id, anonymous_user_id
-            ):
-                anonymous_user_id = None  # the token outlived its user: a plain sign-up
-            if anonymous_user_id is not None:
-                await _ensure_email_free(conn, tenancy_id, email, except_user=None)
-                await q.update_user_columns(
-                    conn, tenancy_id, anonymous_user_id, UserColumns(is_anonymous=False)
-                )
-                await q.set_primary_email(
-                    conn, tenancy_id, anonymous_user_id, email, verified=False, used_for_auth=True
-                )
-                await q.set_password_hash(conn, tenancy_id, anonymous_user_id, password_hash)
-                upgraded = await q.select_user(conn, tenancy_id, anonymous_user_id)
-                assert upgraded is not None
-                await teams_q.rename_user_teams_named(
-                    conn,
-                    tenancy_id,
-                    anonymous_user_id,
-                    ANONYMOUS_TEAM_NAME,
-                    personal_team_name(upgraded.display_name, email),
-                )
-                await _record_user(conn, project, "user.updated", anonymous_user_id)
-                user_id: str | uuid.UUID = anonymous_user_id
-            else:
-                user_id = await _insert_user(
-                    conn,
-                    deps,
-                    project,
-                    NewUser(
-                        primary_email=email,
-                        primary_email_auth_enabled=True,
-                        password_hash=password_hash,
-                    ),
-                )
-            session = await create_session_in(conn, deps, project, user_id)
-            outbox_ids = []
-            if verification_callback_url is not None:
-                channel = await email_q.select_primary_channel(conn, tenancy_id, str(user_id))
-                assert channel is not None
-                outbox_ids.append(
-                    await email_verification.queue_verification_email(
-                        conn,
-                        deps,
-                        project,
-                        user_id=user_id,
-                        channel_id=channel.id,
-                        email=email,
-                        callback_url=verification_callback_url,
-                    )
-                )
-    except UniqueViolation as exc:  # a concurrent sign-up with the same email won the race
-        if _is_email_conflict(exc):
-            raise UserEmailAlreadyExists(
-                email=email, would_work_if_email_was_verified=False
-            ) from None
-        raise
-    await email_outbox.enqueue_emails(deps, outbox_ids)
-    return session
-
-
-async def sign_up_anonymously(deps: Deps, project: TenantProject) -> IssuedSession:
-    """Create an anonymous user and sign it in. Works even where sign-up is off: the user can
-    only become a full account through a sign-up, which checks that setting."""
-    async with deps.pool.connection() as conn, conn.transaction():
-        user_id = await _insert_user(conn, deps, project, NewUser(is_anonymous=True))
-        return await create_session_in(conn, deps, project, user_id)
-
-
-async def sign_in_with_password(
-    deps: Deps, project: TenantProject, *, email: str, password: str
-) -> IssuedSession:
-    """Check the password in constant-ish time whatever the email; raise EMAIL_PASSWORD_MISMATCH.
-
-    For a user with TOTP, raise MULTI_FACTOR_AUTHENTICATION_REQUIRED (with an attempt code for
-    ``/auth/mfa/sign-in``) instead of issuing a session.
-    """
-    if not project.config.password_sign_in:
-        raise PasswordAuthenticationNotEnabled()
-    tenancy_id = project.tenancy_id
-    async with deps.pool.connection() as conn:
-        found = await q.select_password_login(conn, tenancy_id, email)
-    # Always run bcrypt: against the stored hash, or a dummy one when there is no such account.
-    ok = await deps.passwords.verify(password, found[1] if found else None)
-    if not ok or found is None:
-        raise EmailPasswordMismatch()
-    user_id, stored = found
-    assert stored is not None  # verify() says no when there is no hash
-    upgraded = None
-    if deps.passwords.needs_rehash(password, stored):
-        # An old format (plain bcrypt, or an imported argon2id / scrypt / PBKDF2 hash) becomes a
-        # current one now that the password is known to be right.
-        upgraded = await deps.passwords.hash(password)
-    async with deps.pool.connection() as conn, conn.transaction():
-        if upgraded is not None:
-            await q.replace_password_hash(conn, tenancy_id, user_id, stored, upgraded)
-        result = await mfa.session_or_mfa_in(conn, deps, project, user_id, first_factor="password")
-    if isinstance(result, mfa.MfaRequired):
-        raise result.error()
-    return result
 
 
 async def get_user(deps: Deps, project: TenantProject, user_id: str) -> UserRow | None:
@@ -334,10 +192,10 @@ async def create_user(
     tenancy_id = project.tenancy_id
     try:
         async with deps.pool.connection() as conn, conn.transaction():
-            user_id = await _insert_user(conn, deps, project, new)
+            user_id = await insert_user_in(conn, deps, project, new)
             row = await q.select_user(conn, tenancy_id, str(user_id))
     except UniqueViolation as exc:
-        if _is_email_conflict(exc) and new.primary_email is not None:
+        if is_email_conflict(exc) and new.primary_email is not None:
             raise UserEmailAlreadyExists(
                 email=new.primary_email, would_work_if_email_was_verified=False
             ) from None
@@ -405,7 +263,7 @@ async def update_user(
                     else (current.primary_email_auth_enabled if current.primary_email else True)
                 )  # fmt: skip
                 if use_for_auth:
-                    await _ensure_email_free(conn, tenancy_id, email, except_user=user_id)
+                    await ensure_email_free(conn, tenancy_id, email, except_user=user_id)
                 await q.set_primary_email(
                     conn,
                     tenancy_id,
@@ -422,7 +280,7 @@ async def update_user(
                     and current.primary_email
                     and not current.primary_email_auth_enabled
                 ):
-                    await _ensure_email_free(
+                    await ensure_email_free(
                         conn, tenancy_id, current.primary_email, except_user=user_id
                     )
                 await q.update_primary_email_flags(
@@ -441,9 +299,9 @@ async def update_user(
                 await verification.expire_password_reset_codes(
                     conn, project_id=project.id, user_id=user_id
                 )
-            row = await _record_user(conn, project, "user.updated", user_id)
+            row = await record_user(conn, project, "user.updated", user_id)
     except UniqueViolation as exc:
-        if _is_email_conflict(exc) and isinstance(email, str):
+        if is_email_conflict(exc) and isinstance(email, str):
             raise UserEmailAlreadyExists(
                 email=email, would_work_if_email_was_verified=False
             ) from None

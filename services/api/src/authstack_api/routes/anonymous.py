@@ -7,7 +7,7 @@ from litestar import Response, post
 from authstack_api.auth import AnyAuth
 from authstack_api.limits import Limit
 from authstack_api.responses import json_response
-from authstack_core.domain import users
+from authstack_core.domain import accounts
 from authstack_core.domain.context import Deps
 
 
@@ -18,5 +18,5 @@ from authstack_core.domain.context import Deps
 )
 async def sign_up_anonymously(auth: AnyAuth, deps: Deps) -> Response[bytes]:
     """Returns ``{access_token, refresh_token, user_id}``; the token audience is ``<pid>:anon``."""
-    session = await users.sign_up_anonymously(deps, auth.project)
+    session = await accounts.sign_up_anonymously(deps, auth.project)
     return json_response(session.json())

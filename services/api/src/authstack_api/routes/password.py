@@ -17,7 +17,7 @@ from authstack_api.schemas import (
     Url,
     VerificationCode,
 )
-from authstack_core.domain import passwords, users
+from authstack_core.domain import accounts, passwords
 from authstack_core.domain.context import Deps
 from authstack_core.redirects import require_trusted_redirect
 
@@ -26,7 +26,7 @@ from authstack_core.redirects import require_trusted_redirect
 async def sign_up(auth: AnyAuth, deps: Deps, data: SignUpBody) -> Response[bytes]:
     callback_url = require_trusted_redirect(auth.project.config, data.verification_callback_url)
     anonymous = auth.user.user_id if auth.user and auth.user.is_anonymous else None
-    session = await users.sign_up_with_password(
+    session = await accounts.sign_up_with_password(
         deps,
         auth.project,
         email=data.email,
@@ -47,7 +47,7 @@ async def sign_up(auth: AnyAuth, deps: Deps, data: SignUpBody) -> Response[bytes
 async def sign_in(
     auth: AnyAuth, deps: Deps, request: HttpRequest, data: SignInBody
 ) -> Response[bytes]:
-    session = await users.sign_in_with_password(
+    session = await accounts.sign_in_with_password(
         deps, auth.project, email=data.email, password=data.password
     )
     await cleared(request, "password_sign_in", account=data.email)
