@@ -1,4 +1,4 @@
-"""Project key set SQL (``api_key_sets``): keys are stored as SHA-256 hashes plus last four."""
+"""User and team API key SQL. Keys are found by the SHA-256 of their full value only."""
 
 from __future__ import annotations
 
@@ -9,82 +9,136 @@ from typing import Any
 from psycopg import AsyncConnection
 from psycopg.rows import class_row
 
-from authstack_core.models.api_keys import ApiKeySetRow
+from authstack_core.models.api_keys import ApiKeyRow
 
 _COLUMNS = """
-SELECT id, description, expires_at, manually_revoked_at, created_at,
-       publishable_client_key_last4, secret_server_key_last4, super_secret_admin_key_last4
-FROM api_key_sets
+SELECT id::text, user_id::text, team_id::text, description, is_public, last_four, expires_at,
+       manually_revoked_at, created_at
+FROM api_keys
 """
-SELECT_KEY_SETS = _COLUMNS + "WHERE project_id = %(project_id)s ORDER BY created_at DESC, id"
-SELECT_KEY_SET = _COLUMNS + "WHERE project_id = %(project_id)s AND id = %(id)s"
 
-
-async def select_key_sets(conn: AsyncConnection[Any], project_id: str) -> list[ApiKeySetRow]:
-    async with conn.cursor(row_factory=class_row(ApiKeySetRow)) as cur:
-        await cur.execute(SELECT_KEY_SETS, {"project_id": project_id})
-        return await cur.fetchall()
-
-
-async def select_key_set(
-    conn: AsyncConnection[Any], project_id: str, key_set_id: str
-) -> ApiKeySetRow | None:
-    async with conn.cursor(row_factory=class_row(ApiKeySetRow)) as cur:
-        await cur.execute(SELECT_KEY_SET, {"project_id": project_id, "id": key_set_id})
-        return await cur.fetchone()
-
-
-INSERT_KEY_SET = """
-INSERT INTO api_key_sets (project_id, id, description, expires_at,
-    publishable_client_key_hash, publishable_client_key_last4,
-    secret_server_key_hash, secret_server_key_last4,
-    super_secret_admin_key_hash, super_secret_admin_key_last4)
-VALUES (%(project_id)s, %(id)s, %(description)s, %(expires_at)s,
-    %(pck_hash)s, %(pck_last4)s, %(ssk_hash)s, %(ssk_last4)s, %(sak_hash)s, %(sak_last4)s)
+INSERT_KEY = """
+INSERT INTO api_keys (tenancy_id, id, user_id, team_id, description, is_public, key_hash,
+                              last_four, expires_at)
+VALUES (%(tenancy_id)s, %(id)s, %(user_id)s, %(team_id)s, %(description)s, %(is_public)s,
+        %(key_hash)s, %(last_four)s, %(expires_at)s)
 """
 
 
-async def insert_key_set(
+async def insert_key(
     conn: AsyncConnection[Any],
-    project_id: str,
-    key_set_id: uuid.UUID,
+    tenancy_id: uuid.UUID,
+    key_id: uuid.UUID,
     *,
+    user_id: str | None,
+    team_id: str | None,
     description: str,
-    expires_at: datetime,
-    hashes: dict[str, tuple[bytes, str] | None],
-) -> None:
-    """``hashes`` maps pck/ssk/sak to (sha256, last four) or None for a key not in the set."""
-    params: dict[str, Any] = {
-        "project_id": project_id,
-        "id": key_set_id,
-        "description": description,
-        "expires_at": expires_at,
-    }
-    for prefix in ("pck", "ssk", "sak"):
-        pair = hashes.get(prefix)
-        params[f"{prefix}_hash"] = pair[0] if pair else None
-        params[f"{prefix}_last4"] = pair[1] if pair else None
-    await conn.execute(INSERT_KEY_SET, params)
-
-
-UPDATE_DESCRIPTION = """
-UPDATE api_key_sets SET description = %(description)s
-WHERE project_id = %(project_id)s AND id = %(id)s
-"""
-# Revoking twice keeps the first revocation time.
-REVOKE_KEY_SET = """
-UPDATE api_key_sets SET manually_revoked_at = coalesce(manually_revoked_at, now())
-WHERE project_id = %(project_id)s AND id = %(id)s
-"""
-
-
-async def update_description(
-    conn: AsyncConnection[Any], project_id: str, key_set_id: str, description: str
+    is_public: bool,
+    key_hash: bytes,
+    last_four: str,
+    expires_at: datetime | None,
 ) -> None:
     await conn.execute(
-        UPDATE_DESCRIPTION, {"project_id": project_id, "id": key_set_id, "description": description}
+        INSERT_KEY,
+        {
+            "tenancy_id": tenancy_id,
+            "id": key_id,
+            "user_id": user_id,
+            "team_id": team_id,
+            "description": description,
+            "is_public": is_public,
+            "key_hash": key_hash,
+            "last_four": last_four,
+            "expires_at": expires_at,
+        },
     )
 
 
-async def revoke_key_set(conn: AsyncConnection[Any], project_id: str, key_set_id: str) -> None:
-    await conn.execute(REVOKE_KEY_SET, {"project_id": project_id, "id": key_set_id})
+SELECT_KEY = _COLUMNS + "WHERE tenancy_id = %(tenancy_id)s AND id = %(id)s"
+
+
+async def select_key(
+    conn: AsyncConnection[Any], tenancy_id: uuid.UUID, key_id: str
+) -> ApiKeyRow | None:
+    async with conn.cursor(row_factory=class_row(ApiKeyRow)) as cur:
+        await cur.execute(SELECT_KEY, {"tenancy_id": tenancy_id, "id": key_id})
+        return await cur.fetchone()
+
+
+SELECT_KEY_BY_HASH = _COLUMNS + "WHERE tenancy_id = %(tenancy_id)s AND key_hash = %(key_hash)s"
+
+
+async def select_key_by_hash(
+    conn: AsyncConnection[Any], tenancy_id: uuid.UUID, key_hash: bytes
+) -> ApiKeyRow | None:
+    async with conn.cursor(row_factory=class_row(ApiKeyRow)) as cur:
+        await cur.execute(SELECT_KEY_BY_HASH, {"tenancy_id": tenancy_id, "key_hash": key_hash})
+        return await cur.fetchone()
+
+
+SELECT_KEYS = (
+    _COLUMNS
+    + """WHERE tenancy_id = %(tenancy_id)s
+  AND (%(user_id)s::uuid IS NULL OR user_id = %(user_id)s::uuid)
+  AND (%(team_id)s::uuid IS NULL OR team_id = %(team_id)s::uuid)
+  AND ((%(key_type)s = 'user' AND user_id IS NOT NULL)
+       OR (%(key_type)s = 'team' AND team_id IS NOT NULL))
+ORDER BY created_at DESC, id"""
+)
+
+
+async def select_keys(
+    conn: AsyncConnection[Any],
+    tenancy_id: uuid.UUID,
+    *,
+    key_type: str,
+    user_id: str | None,
+    team_id: str | None,
+) -> list[ApiKeyRow]:
+    """Keys of one type, newest first, optionally only one owner's."""
+    async with conn.cursor(row_factory=class_row(ApiKeyRow)) as cur:
+        await cur.execute(
+            SELECT_KEYS,
+            {
+                "tenancy_id": tenancy_id,
+                "key_type": key_type,
+                "user_id": user_id,
+                "team_id": team_id,
+            },
+        )
+        return await cur.fetchall()
+
+
+UPDATE_KEY = """
+UPDATE api_keys
+SET description = coalesce(%(description)s, description),
+    expires_at = CASE WHEN %(set_expiry)s THEN %(expires_at)s ELSE expires_at END,
+    manually_revoked_at = CASE WHEN %(revoke)s THEN coalesce(manually_revoked_at, now())
+                               ELSE manually_revoked_at END
+WHERE tenancy_id = %(tenancy_id)s AND id = %(id)s
+"""
+
+
+async def update_key(
+    conn: AsyncConnection[Any],
+    tenancy_id: uuid.UUID,
+    key_id: str,
+    *,
+    description: str | None,
+    set_expiry: bool,
+    expires_at: datetime | None,
+    revoke: bool,
+) -> None:
+    """Change the description, the expiry (if ``set_expiry``) and/or revoke (a revocation keeps
+    its first timestamp)."""
+    await conn.execute(
+        UPDATE_KEY,
+        {
+            "tenancy_id": tenancy_id,
+            "id": key_id,
+            "description": description,
+            "set_expiry": set_expiry,
+            "expires_at": expires_at,
+            "revoke": revoke,
+        },
+    )

@@ -5,7 +5,7 @@ from __future__ import annotations
 import uuid
 import zlib
 
-from authstack_core.crypto.project_api_keys import MARKER, new_api_key, parse_api_key
+from authstack_core.crypto.api_keys import MARKER, new_api_key, parse_api_key
 
 
 def test_secret_key_layout() -> None:
