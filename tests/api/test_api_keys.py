@@ -57,10 +57,10 @@ def test_user_key_is_shown_once_stored_hashed_and_checks(
     assert created["user_id"] == user.id
     with psycopg.connect(migrated_database) as conn:
         stored = conn.execute(
-            "SELECT key_hash, last_four FROM api_keys WHERE id = %s", (created["id"],)
+            "SELECT key_hash, last_four FROM project_api_keys WHERE id = %s", (created["id"],)
         ).fetchone()
         dump = conn.execute(
-            "SELECT count(*) FROM api_keys k WHERE row_to_json(k)::text LIKE %s",
+            "SELECT count(*) FROM project_api_keys k WHERE row_to_json(k)::text LIKE %s",
             (f"%{key[3:40]}%",),
         ).fetchone()
     assert stored == (sha256_bytes(key), key[-4:])

@@ -14,11 +14,11 @@ from authstack_core.models.api_keys import ApiKeyRow
 _COLUMNS = """
 SELECT id::text, user_id::text, team_id::text, description, is_public, last_four, expires_at,
        manually_revoked_at, created_at
-FROM api_keys
+FROM project_api_keys
 """
 
 INSERT_KEY = """
-INSERT INTO api_keys (tenancy_id, id, user_id, team_id, description, is_public, key_hash,
+INSERT INTO project_api_keys (tenancy_id, id, user_id, team_id, description, is_public, key_hash,
                               last_four, expires_at)
 VALUES (%(tenancy_id)s, %(id)s, %(user_id)s, %(team_id)s, %(description)s, %(is_public)s,
         %(key_hash)s, %(last_four)s, %(expires_at)s)
@@ -110,7 +110,7 @@ async def select_keys(
 
 
 UPDATE_KEY = """
-UPDATE api_keys
+UPDATE project_api_keys
 SET description = coalesce(%(description)s, description),
     expires_at = CASE WHEN %(set_expiry)s THEN %(expires_at)s ELSE expires_at END,
     manually_revoked_at = CASE WHEN %(revoke)s THEN coalesce(manually_revoked_at, now())
