@@ -349,17 +349,6 @@ def changes_as(update: msgspec.Struct, changes: type[T]) -> T:
     return msgspec.convert(msgspec.to_builtins(update), changes)
 
 
-def changes_of(update: msgspec.Struct) -> dict[str, Any]:
-    """The fields a PATCH body actually sent, as plain values (email templates only; every
-    other PATCH goes through ``changes_as``)."""
-    out: dict[str, Any] = {}
-    for name in update.__struct_fields__:
-        value = getattr(update, name)
-        if value is not UNSET:
-            out[name] = msgspec.to_builtins(value) if isinstance(value, msgspec.Struct) else value
-    return out
-
-
 def convert(data: Any, model: type[T], where: str) -> T:
     """Validate an already-decoded body against ``model``; raise SCHEMA_ERROR on mismatch."""
     try:

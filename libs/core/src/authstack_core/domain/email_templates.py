@@ -6,6 +6,7 @@ import uuid
 from collections.abc import Mapping
 from typing import Any
 
+from msgspec import UNSET
 from psycopg import AsyncConnection
 
 from authstack_core.db.queries import email_templates as q
@@ -18,7 +19,7 @@ from authstack_core.email_rendering import (
     run_off_loop,
 )
 from authstack_core.errors import EmailTemplateNotFound, SchemaError
-from authstack_core.models.emails import TemplateRow
+from authstack_core.models.emails import TemplateChanges, TemplateRow
 from authstack_core.models.projects import TenantProject
 
 
@@ -106,7 +107,7 @@ async def update_template(
     deps: Deps,
     project: TenantProject,
     template_id: str,
-    changes: Mapping[str, Any],
+    changes: TemplateChanges,
 ) -> dict[str, Any]:
     """Override a built-in template or edit a project template (subject, html, text, name)."""
     tenancy_id = project.tenancy_id
@@ -123,16 +124,16 @@ async def update_template(
             base = builtin.source
             name = builtin.display_name
         source = TemplateSource(
-            subject=changes.get("subject", base.subject),
-            html=changes.get("html", base.html),
-            text=changes.get("text", base.text),
+            subject=base.subject if changes.subject is UNSET else changes.subject,
+            html=base.html if changes.html is UNSET else changes.html,
+            text=base.text if changes.text is UNSET else changes.text,
         )
         await _checked(source, template_id)
         await q.upsert_template(
             conn,
             tenancy_id,
             template_id,
-            display_name=changes.get("display_name") or name,
+            display_name=changes.display_name or name,
             subject=source.subject,
             html=source.html,
             text=source.text,

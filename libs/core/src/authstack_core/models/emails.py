@@ -8,6 +8,9 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any, Literal
 
+import msgspec
+from msgspec import UNSET, UnsetType
+
 from authstack_core.models.shapes import millis
 
 OutboxStatus = Literal["pending", "sending", "retry_scheduled", "sent", "failed", "skipped"]
@@ -114,6 +117,15 @@ class TemplateRow:
     text: str | None
     created_at: datetime
     updated_at: datetime
+
+
+class TemplateChanges(msgspec.Struct, kw_only=True):
+    """An email template PATCH; UNSET keeps what the template (or the built-in) has."""
+
+    display_name: str | UnsetType = UNSET
+    subject: str | UnsetType = UNSET
+    html: str | UnsetType = UNSET
+    text: str | None | UnsetType = UNSET
 
 
 @dataclass(frozen=True, slots=True)

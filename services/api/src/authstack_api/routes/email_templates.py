@@ -9,11 +9,12 @@ from msgspec import UNSET, Meta, UnsetType
 
 from authstack_api.auth import AdminAuth
 from authstack_api.responses import SUCCESS, json_response
-from authstack_api.schemas import Strict, changes_of
+from authstack_api.schemas import Strict
 from authstack_core.domain import email_templates
 from authstack_core.domain.context import Deps
 from authstack_core.email_rendering import MAX_TEMPLATE_CHARS
 from authstack_core.errors import SchemaError
+from authstack_core.models.emails import TemplateChanges
 
 Source = Annotated[str, Meta(max_length=MAX_TEMPLATE_CHARS)]
 Name = Annotated[str, Meta(min_length=1, max_length=200)]
@@ -26,7 +27,7 @@ class CreateTemplateBody(Strict):
     text: Source | None = None
 
 
-class UpdateTemplateBody(Strict):
+class UpdateTemplateBody(TemplateChanges, Strict):
     display_name: Name | UnsetType = UNSET
     subject: Source | UnsetType = UNSET
     html: Source | UnsetType = UNSET
@@ -65,7 +66,7 @@ async def update_template(
 ) -> Response[bytes]:
     """Override a built-in template (by type) or edit one of the project's own."""
     template = await email_templates.update_template(
-        deps, auth.project, _template_id(template_id), changes_of(data)
+        deps, auth.project, _template_id(template_id), data
     )
     return json_response(template)
 
