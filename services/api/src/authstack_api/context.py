@@ -1,12 +1,13 @@
 """What a route handler's signature asks for, wired once at startup: ``auth`` and ``deps``.
 
-``deps: Deps`` is a plain Litestar dependency (see ``app.create_app``). ``auth`` is not: Litestar resolves dependencies
-before it validates the body and the query, so an ``auth`` dependency would answer a request that
-is wrong in both ways with the authentication error, where this API answers SCHEMA_ERROR (the body
-is checked first); and the rate limits counted before authentication are keyed on validated body
-fields. So ``bind_request_context`` gives Litestar, in place of the handler, a wrapper with the
-handler's signature minus ``auth``: once Litestar has validated the arguments, the wrapper counts
-the handler's ``opt["limit"]``, authenticates as the ``auth`` annotation says and calls the handler.
+``deps: Deps`` is a plain Litestar dependency (see ``app.create_app``). ``auth`` is not:
+Litestar resolves dependencies before it validates the body and the query, so an ``auth``
+dependency would answer a request that is wrong in both ways with the authentication error, where
+this API answers SCHEMA_ERROR (the body is checked first); and the rate limits counted before
+authentication are keyed on validated body fields. So ``bind_request_context`` gives Litestar, in
+place of the handler, a wrapper with the handler's signature minus ``auth``: once Litestar has
+validated the arguments, the wrapper counts the handler's ``opt["limit"]``, authenticates as the
+``auth`` annotation says and calls the handler.
 """
 
 from __future__ import annotations
