@@ -11,6 +11,7 @@ from authstack_core.email_address import EmailError, normalize_email
 from authstack_core.errors import SchemaError
 from authstack_core.models import users as user_models
 from authstack_core.models.contact_channels import ContactChannelChanges
+from authstack_core.models.projects import ProjectChanges
 from authstack_core.models.teams import MemberProfileChanges, TeamChanges
 
 T = TypeVar("T")
@@ -213,7 +214,7 @@ class LegacyProjectConfig(Strict):
     reject_common_passwords: bool | UnsetType = UNSET  # authstack's own, see LEGACY_FLAGS
 
 
-class ProjectUpdate(Strict):
+class ProjectUpdate(ProjectChanges, Strict):
     display_name: ProjectName | UnsetType = UNSET
     description: Description | None | UnsetType = UNSET
     is_production_mode: bool | UnsetType = UNSET

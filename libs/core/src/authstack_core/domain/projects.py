@@ -6,6 +6,8 @@ import uuid
 from dataclasses import dataclass
 from typing import Any
 
+from msgspec import UNSET
+
 from authstack_core.db.queries import projects as q
 from authstack_core.db.queries import users as user_q
 from authstack_core.domain.context import Deps
@@ -18,6 +20,7 @@ from authstack_core.errors import (
 from authstack_core.models.config import NEW_PROJECT_OVERRIDE
 from authstack_core.models.projects import (
     AdminProjectRow,
+    ProjectChanges,
     TenantProject,
     apply_override_changes,
     legacy_config_changes,
@@ -91,9 +94,10 @@ async def create_project(
 
 
 async def update_project(
-    deps: Deps, project_id: str, changes: dict[str, Any], legacy: dict[str, Any] | None
+    deps: Deps, project_id: str, changes: ProjectChanges, legacy: dict[str, Any] | None
 ) -> AdminProjectRow:
-    """Apply a validated PATCH (plain fields in ``changes``, the legacy config in ``legacy``).
+    """Apply a validated PATCH (plain fields in ``changes``, the legacy config's JSON in
+    ``legacy``).
 
     The row is locked while its config is rewritten, so concurrent edits do not lose each other;
     requests read the project afresh, so the change applies from the next request on.
@@ -110,9 +114,13 @@ async def update_project(
             override = apply_override_changes(override, legacy_config_changes(legacy))
         updated = AdminProjectRow(
             row.id,
-            changes.get("display_name", row.display_name),
-            changes.get("description", row.description),
-            changes.get("is_production_mode", row.is_production_mode),
+            row.display_name if changes.display_name is UNSET else changes.display_name,
+            row.description if changes.description is UNSET else changes.description or "",
+            (
+                row.is_production_mode
+                if changes.is_production_mode is UNSET
+                else changes.is_production_mode
+            ),
             row.owner_team_id,
             override,
             row.created_at,

@@ -8,6 +8,9 @@ from dataclasses import dataclass, field, fields
 from datetime import datetime
 from typing import Any
 
+import msgspec
+from msgspec import UNSET, UnsetType
+
 from authstack_core.models.config import ProjectConfig
 
 
@@ -236,3 +239,11 @@ def apply_override_changes(override: dict[str, Any], changes: dict[str, Any]) ->
             del out[key]
         out[path] = value
     return out
+
+
+class ProjectChanges(msgspec.Struct, kw_only=True):
+    """A project PATCH's plain fields; UNSET keeps the stored value (a None description: "")."""
+
+    display_name: str | UnsetType = UNSET
+    description: str | None | UnsetType = UNSET
+    is_production_mode: bool | UnsetType = UNSET

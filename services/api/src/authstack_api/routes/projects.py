@@ -118,15 +118,8 @@ async def get_current(auth: AdminAuth) -> Response[bytes]:
 
 @patch("/api/v1/internal/projects/current")
 async def update_current(auth: AdminAuth, deps: Deps, data: ProjectUpdate) -> Response[bytes]:
-    changes: dict[str, Any] = {}
-    if not isinstance(data.display_name, msgspec.UnsetType):
-        changes["display_name"] = data.display_name
-    if not isinstance(data.description, msgspec.UnsetType):
-        changes["description"] = data.description or ""
-    if not isinstance(data.is_production_mode, msgspec.UnsetType):
-        changes["is_production_mode"] = data.is_production_mode
     config = None if isinstance(data.config, msgspec.UnsetType) else data.config
-    row = await projects.update_project(deps, auth.project.id, changes, _legacy(config))
+    row = await projects.update_project(deps, auth.project.id, data, _legacy(config))
     return json_response(row.admin_json())
 
 
