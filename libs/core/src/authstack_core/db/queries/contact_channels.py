@@ -6,8 +6,8 @@ import uuid
 from typing import Any
 
 from psycopg import AsyncConnection
-from psycopg.rows import class_row
 
+from authstack_core.db.queries.run import changed, fetch_all, fetch_one
 from authstack_core.models.contact_channels import ContactChannelRow
 
 _COLUMNS = """
@@ -31,12 +31,12 @@ async def select_channels(
     user_id: str | None,
     channel_id: str | None,
 ) -> list[ContactChannelRow]:
-    async with conn.cursor(row_factory=class_row(ContactChannelRow)) as cur:
-        await cur.execute(
-            SELECT_CHANNELS,
-            {"tenancy_id": tenancy_id, "user_id": user_id, "channel_id": channel_id},
-        )
-        return await cur.fetchall()
+    return await fetch_all(
+        conn,
+        ContactChannelRow,
+        SELECT_CHANNELS,
+        {"tenancy_id": tenancy_id, "user_id": user_id, "channel_id": channel_id},
+    )
 
 
 SELECT_CHANNEL = (
@@ -47,12 +47,12 @@ SELECT_CHANNEL = (
 async def select_channel(
     conn: AsyncConnection[Any], tenancy_id: uuid.UUID, user_id: str, channel_id: str
 ) -> ContactChannelRow | None:
-    async with conn.cursor(row_factory=class_row(ContactChannelRow)) as cur:
-        await cur.execute(
-            SELECT_CHANNEL,
-            {"tenancy_id": tenancy_id, "user_id": user_id, "channel_id": channel_id},
-        )
-        return await cur.fetchone()
+    return await fetch_one(
+        conn,
+        ContactChannelRow,
+        SELECT_CHANNEL,
+        {"tenancy_id": tenancy_id, "user_id": user_id, "channel_id": channel_id},
+    )
 
 
 SELECT_USER_HAS_VALUE = """
@@ -217,7 +217,8 @@ WHERE tenancy_id = %(tenancy_id)s AND user_id = %(user_id)s AND id = %(channel_i
 async def delete_channel(
     conn: AsyncConnection[Any], tenancy_id: uuid.UUID, user_id: str, channel_id: str
 ) -> bool:
-    cur = await conn.execute(
-        DELETE_CHANNEL, {"tenancy_id": tenancy_id, "user_id": user_id, "channel_id": channel_id}
+    return await changed(
+        conn,
+        DELETE_CHANNEL,
+        {"tenancy_id": tenancy_id, "user_id": user_id, "channel_id": channel_id},
     )
-    return cur.rowcount > 0

@@ -13,8 +13,8 @@ from datetime import datetime
 from typing import Any
 
 from psycopg import AsyncConnection
-from psycopg.rows import class_row
 
+from authstack_core.db.queries.run import fetch_one
 from authstack_core.models.emails import ClaimedRow
 
 INSERT_OUTBOX = """
@@ -106,9 +106,9 @@ async def claim(
     row pending, as if never claimed.
     """
     await conn.execute(SET_ASYNC_COMMIT)
-    async with conn.cursor(row_factory=class_row(ClaimedRow)) as cur:
-        await cur.execute(CLAIM, {"id": outbox_id, "lease_seconds": lease_seconds})
-        return await cur.fetchone()
+    return await fetch_one(
+        conn, ClaimedRow, CLAIM, {"id": outbox_id, "lease_seconds": lease_seconds}
+    )
 
 
 _HELD = "WHERE id = %(id)s AND status = 'sending' AND attempt_count = %(attempt)s"

@@ -10,6 +10,7 @@ from psycopg import AsyncConnection
 from psycopg.rows import class_row
 
 from authstack_core.db.queries.patch import jsonb_or_null, update_columns
+from authstack_core.db.queries.run import changed, fetch_all, fetch_one
 from authstack_core.models.users import NewUser, UserColumns, UserRow
 
 USER_SELECT = """
@@ -39,9 +40,9 @@ SELECT_USER = USER_SELECT + "WHERE u.tenancy_id = %(tenancy_id)s AND u.id = %(us
 async def select_user(
     conn: AsyncConnection[Any], tenancy_id: uuid.UUID, user_id: str
 ) -> UserRow | None:
-    async with conn.cursor(row_factory=class_row(UserRow)) as cur:
-        await cur.execute(SELECT_USER, {"tenancy_id": tenancy_id, "user_id": user_id})
-        return await cur.fetchone()
+    return await fetch_one(
+        conn, UserRow, SELECT_USER, {"tenancy_id": tenancy_id, "user_id": user_id}
+    )
 
 
 SELECT_USERS_BY_IDS = USER_SELECT + "WHERE u.tenancy_id = %(tenancy_id)s AND u.id = ANY(%(ids)s)"
@@ -179,9 +180,7 @@ async def select_users(
         "include_restricted": include_restricted,
         "require_verification": require_verification,
     }
-    async with conn.cursor(row_factory=class_row(UserRow)) as cur:
-        await cur.execute(SELECT_USERS_DESC if desc else SELECT_USERS_ASC, params)
-        return await cur.fetchall()
+    return await fetch_all(conn, UserRow, SELECT_USERS_DESC if desc else SELECT_USERS_ASC, params)
 
 
 SELECT_PASSWORD_LOGIN = """
@@ -296,8 +295,7 @@ DELETE_USER = "DELETE FROM users WHERE tenancy_id = %(tenancy_id)s AND id = %(us
 
 
 async def delete_user(conn: AsyncConnection[Any], tenancy_id: uuid.UUID, user_id: str) -> bool:
-    cur = await conn.execute(DELETE_USER, {"tenancy_id": tenancy_id, "user_id": user_id})
-    return cur.rowcount > 0
+    return await changed(conn, DELETE_USER, {"tenancy_id": tenancy_id, "user_id": user_id})
 
 
 UPSERT_PRIMARY_EMAIL = """
@@ -405,11 +403,11 @@ async def replace_password_hash(
     new_hash: str,
 ) -> bool:
     """Store ``new_hash`` if the stored hash is still ``old_hash``; False when it changed."""
-    cur = await conn.execute(
+    return await changed(
+        conn,
         REPLACE_PASSWORD_HASH,
         {"tenancy_id": tenancy_id, "user_id": user_id, "old_hash": old_hash, "new_hash": new_hash},
     )
-    return cur.rowcount > 0
 
 
 SELECT_IS_MEMBER = """

@@ -1,0 +1,41 @@
+"""How a query function runs its one statement.
+
+Every area module keeps its SQL next to the function that runs it; these helpers only carry the
+cursor handling that would otherwise be spelled out again in each of those functions.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from typing import Any, LiteralString, TypeVar
+
+from psycopg import AsyncConnection
+from psycopg.rows import class_row
+
+R = TypeVar("R")
+
+
+async def fetch_one(
+    conn: AsyncConnection[Any], row_type: type[R], sql: LiteralString, params: Mapping[str, Any]
+) -> R | None:
+    """The first row ``sql`` returns as a ``row_type``, or None when it returns none."""
+    async with conn.cursor(row_factory=class_row(row_type)) as cur:
+        await cur.execute(sql, params)
+        return await cur.fetchone()
+
+
+async def fetch_all(
+    conn: AsyncConnection[Any], row_type: type[R], sql: LiteralString, params: Mapping[str, Any]
+) -> list[R]:
+    """Every row ``sql`` returns, each as a ``row_type``, in the order it returns them."""
+    async with conn.cursor(row_factory=class_row(row_type)) as cur:
+        await cur.execute(sql, params)
+        return await cur.fetchall()
+
+
+async def changed(
+    conn: AsyncConnection[Any], sql: LiteralString, params: Mapping[str, Any]
+) -> bool:
+    """Run a write; True when it touched at least one row."""
+    cur = await conn.execute(sql, params)
+    return cur.rowcount > 0
