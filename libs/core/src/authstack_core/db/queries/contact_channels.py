@@ -7,7 +7,7 @@ from typing import Any
 
 from psycopg import AsyncConnection
 
-from authstack_core.db.queries.run import changed, fetch_all, fetch_one
+from authstack_core.db.queries.run import changed, fetch_all, fetch_flag, fetch_one, fetch_value
 from authstack_core.models.contact_channels import ContactChannelRow
 
 _COLUMNS = """
@@ -75,7 +75,8 @@ async def select_user_has_value(
     except_id: str | None,
 ) -> bool:
     """Whether the user already has another channel with this value (case-insensitively)."""
-    cur = await conn.execute(
+    return await fetch_flag(
+        conn,
         SELECT_USER_HAS_VALUE,
         {
             "tenancy_id": tenancy_id,
@@ -85,8 +86,6 @@ async def select_user_has_value(
             "except_id": except_id,
         },
     )
-    row = await cur.fetchone()
-    return bool(row and row[0])
 
 
 SELECT_AUTH_OWNER = """
@@ -100,11 +99,12 @@ async def select_auth_channel_id(
     conn: AsyncConnection[Any], tenancy_id: uuid.UUID, channel_type: str, value: str
 ) -> str | None:
     """The channel that signs in with this value in the tenancy, if any."""
-    cur = await conn.execute(
-        SELECT_AUTH_OWNER, {"tenancy_id": tenancy_id, "type": channel_type, "value": value}
+    return await fetch_value(
+        conn,
+        str,
+        SELECT_AUTH_OWNER,
+        {"tenancy_id": tenancy_id, "type": channel_type, "value": value},
     )
-    row = await cur.fetchone()
-    return row[0] if row else None
 
 
 INSERT_CHANNEL = """

@@ -14,7 +14,7 @@ from typing import Any
 
 from psycopg import AsyncConnection
 
-from authstack_core.db.queries.run import fetch_one
+from authstack_core.db.queries.run import fetch_one, fetch_value
 from authstack_core.models.emails import ClaimedRow
 
 INSERT_OUTBOX = """
@@ -185,7 +185,9 @@ async def mark_retry(
     error: str,
 ) -> datetime | None:
     """Schedule the next attempt; returns when it is due, or None if the claim was lost."""
-    cur = await conn.execute(
+    return await fetch_value(
+        conn,
+        datetime,
         MARK_RETRY,
         {
             "id": outbox_id,
@@ -196,8 +198,6 @@ async def mark_retry(
             "error": error,
         },
     )
-    row = await cur.fetchone()
-    return row[0] if row else None
 
 
 async def mark_failed(

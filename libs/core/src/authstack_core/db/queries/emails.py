@@ -8,7 +8,7 @@ from typing import Any
 
 from psycopg import AsyncConnection
 
-from authstack_core.db.queries.run import fetch_all, fetch_one
+from authstack_core.db.queries.run import fetch_all, fetch_one, fetch_value
 from authstack_core.models.emails import OutboxRow
 
 # --- the admin listing ------------------------------------------------------------------------
@@ -37,9 +37,9 @@ SELECT_OUTBOX_ROW = _OUTBOX_COLUMNS + "WHERE tenancy_id = %(tenancy_id)s AND id 
 async def select_outbox_created_at(
     conn: AsyncConnection[Any], tenancy_id: uuid.UUID, outbox_id: str
 ) -> datetime | None:
-    cur = await conn.execute(SELECT_OUTBOX_CREATED_AT, {"tenancy_id": tenancy_id, "id": outbox_id})
-    row = await cur.fetchone()
-    return row[0] if row else None
+    return await fetch_value(
+        conn, datetime, SELECT_OUTBOX_CREATED_AT, {"tenancy_id": tenancy_id, "id": outbox_id}
+    )
 
 
 async def select_outbox_page(

@@ -12,7 +12,7 @@ from typing import Any
 from psycopg import AsyncConnection
 from psycopg.types.json import Jsonb
 
-from authstack_core.db.queries.run import changed, fetch_all, fetch_one
+from authstack_core.db.queries.run import changed, fetch_all, fetch_one, fetch_value
 from authstack_core.email_address import email_key
 from authstack_core.models.invitations import InvitationRow
 
@@ -28,12 +28,12 @@ async def select_code_id(
     conn: AsyncConnection[Any], project_id: str, branch_id: str, code_hash: bytes
 ) -> uuid.UUID | None:
     """The id of the code with this hash (to answer send-code with the invitation's id)."""
-    cur = await conn.execute(
+    return await fetch_value(
+        conn,
+        uuid.UUID,
         SELECT_CODE_ID,
         {"project_id": project_id, "branch_id": branch_id, "code_hash": code_hash},
     )
-    row = await cur.fetchone()
-    return row[0] if row else None
 
 
 # Live invitations joined with their team in the tenancy; one whose team is gone is left out.

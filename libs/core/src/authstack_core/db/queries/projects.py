@@ -8,7 +8,7 @@ from typing import Any
 from psycopg import AsyncConnection
 from psycopg.types.json import Jsonb
 
-from authstack_core.db.queries.run import changed, fetch_all, fetch_one
+from authstack_core.db.queries.run import changed, fetch_all, fetch_flag, fetch_one
 from authstack_core.models.projects import AdminProjectRow, ProjectRow
 
 # One round trip per request: the project, its tenancy on the branch, and its live key hashes.
@@ -54,9 +54,7 @@ async def select_is_internal_team_member(
     conn: AsyncConnection[Any], team_id: str, user_id: str
 ) -> bool:
     """Whether an internal-project user belongs to the given internal team (a project owner)."""
-    cur = await conn.execute(SELECT_IS_TEAM_MEMBER, {"team_id": team_id, "user_id": user_id})
-    row = await cur.fetchone()
-    return bool(row and row[0])
+    return await fetch_flag(conn, SELECT_IS_TEAM_MEMBER, {"team_id": team_id, "user_id": user_id})
 
 
 SELECT_USER_EXISTS = (
@@ -65,9 +63,9 @@ SELECT_USER_EXISTS = (
 
 
 async def select_user_exists(conn: AsyncConnection[Any], tenancy_id: Any, user_id: str) -> bool:
-    cur = await conn.execute(SELECT_USER_EXISTS, {"tenancy_id": tenancy_id, "user_id": user_id})
-    row = await cur.fetchone()
-    return bool(row and row[0])
+    return await fetch_flag(
+        conn, SELECT_USER_EXISTS, {"tenancy_id": tenancy_id, "user_id": user_id}
+    )
 
 
 _ADMIN_COLUMNS = """

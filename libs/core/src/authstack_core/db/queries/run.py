@@ -7,12 +7,13 @@ cursor handling that would otherwise be spelled out again in each of those funct
 from __future__ import annotations
 
 from collections.abc import Mapping
-from typing import Any, LiteralString, TypeVar
+from typing import Any, LiteralString, TypeVar, cast
 
 from psycopg import AsyncConnection
 from psycopg.rows import class_row
 
 R = TypeVar("R")
+V = TypeVar("V")
 
 
 async def fetch_one(
@@ -39,3 +40,20 @@ async def changed(
     """Run a write; True when it touched at least one row."""
     cur = await conn.execute(sql, params)
     return cur.rowcount > 0
+
+
+async def fetch_value(
+    conn: AsyncConnection[Any], value_type: type[V], sql: LiteralString, params: Mapping[str, Any]
+) -> V | None:
+    """The first column of the first row ``sql`` returns, which the caller knows to be a
+    ``value_type``; None when it returns no row."""
+    cur = await conn.execute(sql, params)
+    row = await cur.fetchone()
+    return cast(V, row[0]) if row else None
+
+
+async def fetch_flag(
+    conn: AsyncConnection[Any], sql: LiteralString, params: Mapping[str, Any]
+) -> bool:
+    """Whether ``sql`` returned a row whose first column is truthy (an EXISTS, a count)."""
+    return bool(await fetch_value(conn, object, sql, params))

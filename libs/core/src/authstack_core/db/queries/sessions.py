@@ -9,7 +9,7 @@ from typing import Any
 from psycopg import AsyncConnection
 from psycopg.types.json import Jsonb
 
-from authstack_core.db.queries.run import changed, fetch_all, fetch_one
+from authstack_core.db.queries.run import changed, fetch_all, fetch_one, fetch_value
 from authstack_core.models.sessions import SessionRow, TokenClaimsRow
 
 INSERT_REFRESH_TOKEN = """
@@ -125,11 +125,9 @@ WHERE tenancy_id = %(tenancy_id)s AND token_hash = %(token_hash)s
 async def select_session_id_by_hash(
     conn: AsyncConnection[Any], tenancy_id: uuid.UUID, token_hash: bytes
 ) -> str | None:
-    cur = await conn.execute(
-        SELECT_SESSION_BY_HASH, {"tenancy_id": tenancy_id, "token_hash": token_hash}
+    return await fetch_value(
+        conn, str, SELECT_SESSION_BY_HASH, {"tenancy_id": tenancy_id, "token_hash": token_hash}
     )
-    row = await cur.fetchone()
-    return row[0] if row else None
 
 
 SELECT_SESSIONS = """
@@ -166,9 +164,9 @@ DELETE_SESSION = "DELETE FROM refresh_tokens WHERE tenancy_id = %(tenancy_id)s A
 async def select_session_owner(
     conn: AsyncConnection[Any], tenancy_id: uuid.UUID, session_id: str
 ) -> str | None:
-    cur = await conn.execute(SELECT_SESSION_OWNER, {"tenancy_id": tenancy_id, "id": session_id})
-    row = await cur.fetchone()
-    return row[0] if row else None
+    return await fetch_value(
+        conn, str, SELECT_SESSION_OWNER, {"tenancy_id": tenancy_id, "id": session_id}
+    )
 
 
 async def delete_session(

@@ -10,7 +10,7 @@ from psycopg import AsyncConnection
 from psycopg.rows import class_row
 
 from authstack_core.db.queries.patch import jsonb_or_null, update_columns
-from authstack_core.db.queries.run import changed, fetch_all, fetch_one
+from authstack_core.db.queries.run import changed, fetch_all, fetch_flag, fetch_one, fetch_value
 from authstack_core.models.users import NewUser, UserColumns, UserRow
 
 USER_SELECT = """
@@ -102,9 +102,9 @@ SELECT_SIGNED_UP_AT = (
 async def select_signed_up_at(
     conn: AsyncConnection[Any], tenancy_id: uuid.UUID, user_id: str
 ) -> datetime | None:
-    cur = await conn.execute(SELECT_SIGNED_UP_AT, {"tenancy_id": tenancy_id, "user_id": user_id})
-    row = await cur.fetchone()
-    return row[0] if row else None
+    return await fetch_value(
+        conn, datetime, SELECT_SIGNED_UP_AT, {"tenancy_id": tenancy_id, "user_id": user_id}
+    )
 
 
 # Phase one of a search: the ids of users whose email or display name contains the text (both
@@ -211,9 +211,9 @@ WHERE tenancy_id = %(tenancy_id)s AND user_id = %(user_id)s
 async def select_password_hash(
     conn: AsyncConnection[Any], tenancy_id: uuid.UUID, user_id: str
 ) -> str | None:
-    cur = await conn.execute(SELECT_PASSWORD_HASH, {"tenancy_id": tenancy_id, "user_id": user_id})
-    row = await cur.fetchone()
-    return row[0] if row else None
+    return await fetch_value(
+        conn, str, SELECT_PASSWORD_HASH, {"tenancy_id": tenancy_id, "user_id": user_id}
+    )
 
 
 SELECT_AUTH_EMAIL_OWNER = """
@@ -429,11 +429,11 @@ WHERE tenancy_id = %(tenancy_id)s AND user_id = %(user_id)s AND team_id = %(team
 async def select_is_member(
     conn: AsyncConnection[Any], tenancy_id: uuid.UUID, team_id: str, user_id: str
 ) -> bool:
-    cur = await conn.execute(
-        SELECT_IS_MEMBER, {"tenancy_id": tenancy_id, "team_id": team_id, "user_id": user_id}
+    return await fetch_flag(
+        conn,
+        SELECT_IS_MEMBER,
+        {"tenancy_id": tenancy_id, "team_id": team_id, "user_id": user_id},
     )
-    row = await cur.fetchone()
-    return bool(row and row[0])
 
 
 async def set_selected_team(
