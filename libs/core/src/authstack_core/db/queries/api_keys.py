@@ -60,7 +60,7 @@ SELECT_KEY = _COLUMNS + "WHERE tenancy_id = %(tenancy_id)s AND id = %(id)s"
 async def select_key(
     conn: AsyncConnection[Any], tenancy_id: uuid.UUID, key_id: str
 ) -> ApiKeyRow | None:
-    return await fetch_one(conn, ApiKeyRow, SELECT_KEY, {"tenancy_id": tenancy_id, "id": key_id})
+    return await fetch_one(conn, ApiKeyRow, SELECT_KEY, tenancy_id=tenancy_id, id=key_id)
 
 
 SELECT_KEY_BY_HASH = _COLUMNS + "WHERE tenancy_id = %(tenancy_id)s AND key_hash = %(key_hash)s"
@@ -70,7 +70,7 @@ async def select_key_by_hash(
     conn: AsyncConnection[Any], tenancy_id: uuid.UUID, key_hash: bytes
 ) -> ApiKeyRow | None:
     return await fetch_one(
-        conn, ApiKeyRow, SELECT_KEY_BY_HASH, {"tenancy_id": tenancy_id, "key_hash": key_hash}
+        conn, ApiKeyRow, SELECT_KEY_BY_HASH, tenancy_id=tenancy_id, key_hash=key_hash
     )
 
 
@@ -98,12 +98,10 @@ async def select_keys(
         conn,
         ApiKeyRow,
         SELECT_KEYS,
-        {
-            "tenancy_id": tenancy_id,
-            "key_type": key_type,
-            "user_id": user_id,
-            "team_id": team_id,
-        },
+        tenancy_id=tenancy_id,
+        key_type=key_type,
+        user_id=user_id,
+        team_id=team_id,
     )
 
 

@@ -35,7 +35,9 @@ async def select_channels(
         conn,
         ContactChannelRow,
         SELECT_CHANNELS,
-        {"tenancy_id": tenancy_id, "user_id": user_id, "channel_id": channel_id},
+        tenancy_id=tenancy_id,
+        user_id=user_id,
+        channel_id=channel_id,
     )
 
 
@@ -51,7 +53,9 @@ async def select_channel(
         conn,
         ContactChannelRow,
         SELECT_CHANNEL,
-        {"tenancy_id": tenancy_id, "user_id": user_id, "channel_id": channel_id},
+        tenancy_id=tenancy_id,
+        user_id=user_id,
+        channel_id=channel_id,
     )
 
 
@@ -78,13 +82,11 @@ async def select_user_has_value(
     return await fetch_flag(
         conn,
         SELECT_USER_HAS_VALUE,
-        {
-            "tenancy_id": tenancy_id,
-            "user_id": user_id,
-            "type": channel_type,
-            "value": value,
-            "except_id": except_id,
-        },
+        tenancy_id=tenancy_id,
+        user_id=user_id,
+        type=channel_type,
+        value=value,
+        except_id=except_id,
     )
 
 
@@ -100,10 +102,7 @@ async def select_auth_channel_id(
 ) -> str | None:
     """The channel that signs in with this value in the tenancy, if any."""
     return await fetch_value(
-        conn,
-        str,
-        SELECT_AUTH_OWNER,
-        {"tenancy_id": tenancy_id, "type": channel_type, "value": value},
+        conn, str, SELECT_AUTH_OWNER, tenancy_id=tenancy_id, type=channel_type, value=value
     )
 
 
@@ -218,7 +217,5 @@ async def delete_channel(
     conn: AsyncConnection[Any], tenancy_id: uuid.UUID, user_id: str, channel_id: str
 ) -> bool:
     return await changed(
-        conn,
-        DELETE_CHANNEL,
-        {"tenancy_id": tenancy_id, "user_id": user_id, "channel_id": channel_id},
+        conn, DELETE_CHANNEL, tenancy_id=tenancy_id, user_id=user_id, channel_id=channel_id
     )

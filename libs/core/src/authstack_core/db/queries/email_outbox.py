@@ -106,9 +106,7 @@ async def claim(
     row pending, as if never claimed.
     """
     await conn.execute(SET_ASYNC_COMMIT)
-    return await fetch_one(
-        conn, ClaimedRow, CLAIM, {"id": outbox_id, "lease_seconds": lease_seconds}
-    )
+    return await fetch_one(conn, ClaimedRow, CLAIM, id=outbox_id, lease_seconds=lease_seconds)
 
 
 _HELD = "WHERE id = %(id)s AND status = 'sending' AND attempt_count = %(attempt)s"
@@ -189,14 +187,12 @@ async def mark_retry(
         conn,
         datetime,
         MARK_RETRY,
-        {
-            "id": outbox_id,
-            "attempt": attempt,
-            "delay_seconds": delay_seconds,
-            "recipient": recipient,
-            "subject": subject,
-            "error": error,
-        },
+        id=outbox_id,
+        attempt=attempt,
+        delay_seconds=delay_seconds,
+        recipient=recipient,
+        subject=subject,
+        error=error,
     )
 
 

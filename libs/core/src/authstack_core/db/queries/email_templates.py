@@ -26,14 +26,14 @@ DELETE_TEMPLATE = "DELETE FROM email_templates WHERE tenancy_id = %(tenancy_id)s
 
 
 async def select_templates(conn: AsyncConnection[Any], tenancy_id: uuid.UUID) -> list[TemplateRow]:
-    return await fetch_all(conn, TemplateRow, SELECT_TEMPLATES, {"tenancy_id": tenancy_id})
+    return await fetch_all(conn, TemplateRow, SELECT_TEMPLATES, tenancy_id=tenancy_id)
 
 
 async def select_template(
     conn: AsyncConnection[Any], tenancy_id: uuid.UUID, template_id: str
 ) -> TemplateRow | None:
     return await fetch_one(
-        conn, TemplateRow, SELECT_TEMPLATE, {"tenancy_id": tenancy_id, "id": template_id}
+        conn, TemplateRow, SELECT_TEMPLATE, tenancy_id=tenancy_id, id=template_id
     )
 
 
@@ -63,4 +63,4 @@ async def upsert_template(
 async def delete_template(
     conn: AsyncConnection[Any], tenancy_id: uuid.UUID, template_id: str
 ) -> bool:
-    return await changed(conn, DELETE_TEMPLATE, {"tenancy_id": tenancy_id, "id": template_id})
+    return await changed(conn, DELETE_TEMPLATE, tenancy_id=tenancy_id, id=template_id)

@@ -32,10 +32,7 @@ async def select_channel(
     conn: AsyncConnection[Any], tenancy_id: uuid.UUID, user_id: str, channel_id: str
 ) -> ChannelRow | None:
     return await fetch_one(
-        conn,
-        ChannelRow,
-        SELECT_CHANNEL,
-        {"tenancy_id": tenancy_id, "user_id": user_id, "id": channel_id},
+        conn, ChannelRow, SELECT_CHANNEL, tenancy_id=tenancy_id, user_id=user_id, id=channel_id
     )
 
 
@@ -43,7 +40,7 @@ async def select_primary_channel(
     conn: AsyncConnection[Any], tenancy_id: uuid.UUID, user_id: str
 ) -> ChannelRow | None:
     return await fetch_one(
-        conn, ChannelRow, SELECT_PRIMARY_CHANNEL, {"tenancy_id": tenancy_id, "user_id": user_id}
+        conn, ChannelRow, SELECT_PRIMARY_CHANNEL, tenancy_id=tenancy_id, user_id=user_id
     )
 
 

@@ -38,7 +38,7 @@ async def select_outbox_created_at(
     conn: AsyncConnection[Any], tenancy_id: uuid.UUID, outbox_id: str
 ) -> datetime | None:
     return await fetch_value(
-        conn, datetime, SELECT_OUTBOX_CREATED_AT, {"tenancy_id": tenancy_id, "id": outbox_id}
+        conn, datetime, SELECT_OUTBOX_CREATED_AT, tenancy_id=tenancy_id, id=outbox_id
     )
 
 
@@ -55,22 +55,18 @@ async def select_outbox_page(
         conn,
         OutboxRow,
         SELECT_OUTBOX_PAGE,
-        {
-            "tenancy_id": tenancy_id,
-            "status": status,
-            "limit": limit,
-            "cursor_at": cursor[0] if cursor else None,
-            "cursor_id": cursor[1] if cursor else None,
-        },
+        tenancy_id=tenancy_id,
+        status=status,
+        limit=limit,
+        cursor_at=cursor[0] if cursor else None,
+        cursor_id=cursor[1] if cursor else None,
     )
 
 
 async def select_outbox_row(
     conn: AsyncConnection[Any], tenancy_id: uuid.UUID, outbox_id: str
 ) -> OutboxRow | None:
-    return await fetch_one(
-        conn, OutboxRow, SELECT_OUTBOX_ROW, {"tenancy_id": tenancy_id, "id": outbox_id}
-    )
+    return await fetch_one(conn, OutboxRow, SELECT_OUTBOX_ROW, tenancy_id=tenancy_id, id=outbox_id)
 
 
 # --- recipients of send-email -----------------------------------------------------------------

@@ -32,7 +32,9 @@ async def select_code_id(
         conn,
         uuid.UUID,
         SELECT_CODE_ID,
-        {"project_id": project_id, "branch_id": branch_id, "code_hash": code_hash},
+        project_id=project_id,
+        branch_id=branch_id,
+        code_hash=code_hash,
     )
 
 
@@ -65,12 +67,10 @@ async def select_team_invitations(
         conn,
         InvitationRow,
         SELECT_TEAM_INVITATIONS,
-        {
-            "tenancy_id": tenancy_id,
-            "project_id": project_id,
-            "branch_id": branch_id,
-            "team_filter": Jsonb({"team_id": team_id}),
-        },
+        tenancy_id=tenancy_id,
+        project_id=project_id,
+        branch_id=branch_id,
+        team_filter=Jsonb({"team_id": team_id}),
     )
 
 
@@ -86,12 +86,10 @@ async def select_invitations_to(
         conn,
         InvitationRow,
         SELECT_INVITATIONS_TO,
-        {
-            "tenancy_id": tenancy_id,
-            "project_id": project_id,
-            "branch_id": branch_id,
-            "emails": [email_key(e) for e in emails],
-        },
+        tenancy_id=tenancy_id,
+        project_id=project_id,
+        branch_id=branch_id,
+        emails=[email_key(e) for e in emails],
     )
 
 
@@ -107,12 +105,10 @@ async def select_invitation_for_update(
         conn,
         InvitationRow,
         SELECT_INVITATION_FOR_UPDATE,
-        {
-            "tenancy_id": tenancy_id,
-            "project_id": project_id,
-            "branch_id": branch_id,
-            "id": invitation_id,
-        },
+        tenancy_id=tenancy_id,
+        project_id=project_id,
+        branch_id=branch_id,
+        id=invitation_id,
     )
 
 
@@ -145,12 +141,10 @@ async def delete_team_invitation(
     return await changed(
         conn,
         DELETE_TEAM_INVITATION,
-        {
-            "project_id": project_id,
-            "branch_id": branch_id,
-            "id": invitation_id,
-            "team_filter": Jsonb({"team_id": team_id}),
-        },
+        project_id=project_id,
+        branch_id=branch_id,
+        id=invitation_id,
+        team_filter=Jsonb({"team_id": team_id}),
     )
 
 

@@ -21,15 +21,13 @@ SELECT_KEY_SET = _COLUMNS + "WHERE project_id = %(project_id)s AND id = %(id)s"
 
 
 async def select_key_sets(conn: AsyncConnection[Any], project_id: str) -> list[ApiKeySetRow]:
-    return await fetch_all(conn, ApiKeySetRow, SELECT_KEY_SETS, {"project_id": project_id})
+    return await fetch_all(conn, ApiKeySetRow, SELECT_KEY_SETS, project_id=project_id)
 
 
 async def select_key_set(
     conn: AsyncConnection[Any], project_id: str, key_set_id: str
 ) -> ApiKeySetRow | None:
-    return await fetch_one(
-        conn, ApiKeySetRow, SELECT_KEY_SET, {"project_id": project_id, "id": key_set_id}
-    )
+    return await fetch_one(conn, ApiKeySetRow, SELECT_KEY_SET, project_id=project_id, id=key_set_id)
 
 
 INSERT_KEY_SET = """

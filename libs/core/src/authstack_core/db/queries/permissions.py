@@ -51,12 +51,10 @@ async def insert_team_grant(
     return await changed(
         conn,
         INSERT_TEAM_GRANT,
-        {
-            "tenancy_id": tenancy_id,
-            "team_id": team_id,
-            "user_id": user_id,
-            "permission_id": permission_id,
-        },
+        tenancy_id=tenancy_id,
+        team_id=team_id,
+        user_id=user_id,
+        permission_id=permission_id,
     )
 
 
@@ -77,12 +75,10 @@ async def delete_team_grant(
     return await changed(
         conn,
         DELETE_TEAM_GRANT,
-        {
-            "tenancy_id": tenancy_id,
-            "team_id": team_id,
-            "user_id": user_id,
-            "permission_id": permission_id,
-        },
+        tenancy_id=tenancy_id,
+        team_id=team_id,
+        user_id=user_id,
+        permission_id=permission_id,
     )
 
 
@@ -113,7 +109,9 @@ async def insert_project_grant(
     return await changed(
         conn,
         INSERT_PROJECT_GRANT,
-        {"tenancy_id": tenancy_id, "user_id": user_id, "permission_id": permission_id},
+        tenancy_id=tenancy_id,
+        user_id=user_id,
+        permission_id=permission_id,
     )
 
 
@@ -129,7 +127,9 @@ async def delete_project_grant(
     return await changed(
         conn,
         DELETE_PROJECT_GRANT,
-        {"tenancy_id": tenancy_id, "user_id": user_id, "permission_id": permission_id},
+        tenancy_id=tenancy_id,
+        user_id=user_id,
+        permission_id=permission_id,
     )
 
 

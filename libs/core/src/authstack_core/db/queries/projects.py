@@ -34,10 +34,7 @@ async def select_project_for_request(
     conn: AsyncConnection[Any], project_id: str, branch_id: str
 ) -> ProjectRow | None:
     return await fetch_one(
-        conn,
-        ProjectRow,
-        SELECT_PROJECT_FOR_REQUEST,
-        {"project_id": project_id, "branch_id": branch_id},
+        conn, ProjectRow, SELECT_PROJECT_FOR_REQUEST, project_id=project_id, branch_id=branch_id
     )
 
 
@@ -54,7 +51,7 @@ async def select_is_internal_team_member(
     conn: AsyncConnection[Any], team_id: str, user_id: str
 ) -> bool:
     """Whether an internal-project user belongs to the given internal team (a project owner)."""
-    return await fetch_flag(conn, SELECT_IS_TEAM_MEMBER, {"team_id": team_id, "user_id": user_id})
+    return await fetch_flag(conn, SELECT_IS_TEAM_MEMBER, team_id=team_id, user_id=user_id)
 
 
 SELECT_USER_EXISTS = (
@@ -63,9 +60,7 @@ SELECT_USER_EXISTS = (
 
 
 async def select_user_exists(conn: AsyncConnection[Any], tenancy_id: Any, user_id: str) -> bool:
-    return await fetch_flag(
-        conn, SELECT_USER_EXISTS, {"tenancy_id": tenancy_id, "user_id": user_id}
-    )
+    return await fetch_flag(conn, SELECT_USER_EXISTS, tenancy_id=tenancy_id, user_id=user_id)
 
 
 _ADMIN_COLUMNS = """
@@ -85,7 +80,7 @@ ORDER BY p.created_at, p.id
 
 
 async def select_owned_projects(conn: AsyncConnection[Any], user_id: str) -> list[AdminProjectRow]:
-    return await fetch_all(conn, AdminProjectRow, SELECT_OWNED_PROJECTS, {"user_id": user_id})
+    return await fetch_all(conn, AdminProjectRow, SELECT_OWNED_PROJECTS, user_id=user_id)
 
 
 SELECT_PROJECT_FOR_UPDATE = _ADMIN_COLUMNS + "WHERE p.id = %(project_id)s FOR UPDATE"
@@ -95,9 +90,7 @@ async def select_project_for_update(
     conn: AsyncConnection[Any], project_id: str
 ) -> AdminProjectRow | None:
     """The project row, locked until the transaction ends (read-modify-write of its config)."""
-    return await fetch_one(
-        conn, AdminProjectRow, SELECT_PROJECT_FOR_UPDATE, {"project_id": project_id}
-    )
+    return await fetch_one(conn, AdminProjectRow, SELECT_PROJECT_FOR_UPDATE, project_id=project_id)
 
 
 INSERT_PROJECT = """
@@ -163,7 +156,7 @@ DELETE_PROJECT = "DELETE FROM projects WHERE id = %(project_id)s"
 
 async def delete_project(conn: AsyncConnection[Any], project_id: str) -> bool:
     """Delete a project; tenancies, key sets, users and codes go with it (ON DELETE CASCADE)."""
-    return await changed(conn, DELETE_PROJECT, {"project_id": project_id})
+    return await changed(conn, DELETE_PROJECT, project_id=project_id)
 
 
 COUNT_USERS = "SELECT count(*) FROM users WHERE tenancy_id = %(tenancy_id)s"

@@ -88,11 +88,9 @@ async def refresh(
         conn,
         TokenClaimsRow,
         REFRESH,
-        {
-            "tenancy_id": tenancy_id,
-            "token_hash": token_hash,
-            "ip_info": Jsonb(ip_info) if ip_info else None,
-        },
+        tenancy_id=tenancy_id,
+        token_hash=token_hash,
+        ip_info=Jsonb(ip_info) if ip_info else None,
     )
 
 
@@ -112,7 +110,8 @@ async def select_claims_for_session(
         conn,
         TokenClaimsRow,
         SELECT_CLAIMS_FOR_SESSION,
-        {"tenancy_id": tenancy_id, "session_id": session_id},
+        tenancy_id=tenancy_id,
+        session_id=session_id,
     )
 
 
@@ -126,7 +125,7 @@ async def select_session_id_by_hash(
     conn: AsyncConnection[Any], tenancy_id: uuid.UUID, token_hash: bytes
 ) -> str | None:
     return await fetch_value(
-        conn, str, SELECT_SESSION_BY_HASH, {"tenancy_id": tenancy_id, "token_hash": token_hash}
+        conn, str, SELECT_SESSION_BY_HASH, tenancy_id=tenancy_id, token_hash=token_hash
     )
 
 
@@ -147,11 +146,9 @@ async def select_sessions(
         conn,
         SessionRow,
         SELECT_SESSIONS,
-        {
-            "tenancy_id": tenancy_id,
-            "user_id": user_id,
-            "include_impersonation": include_impersonation,
-        },
+        tenancy_id=tenancy_id,
+        user_id=user_id,
+        include_impersonation=include_impersonation,
     )
 
 
@@ -164,15 +161,13 @@ DELETE_SESSION = "DELETE FROM refresh_tokens WHERE tenancy_id = %(tenancy_id)s A
 async def select_session_owner(
     conn: AsyncConnection[Any], tenancy_id: uuid.UUID, session_id: str
 ) -> str | None:
-    return await fetch_value(
-        conn, str, SELECT_SESSION_OWNER, {"tenancy_id": tenancy_id, "id": session_id}
-    )
+    return await fetch_value(conn, str, SELECT_SESSION_OWNER, tenancy_id=tenancy_id, id=session_id)
 
 
 async def delete_session(
     conn: AsyncConnection[Any], tenancy_id: uuid.UUID, session_id: str
 ) -> bool:
-    return await changed(conn, DELETE_SESSION, {"tenancy_id": tenancy_id, "id": session_id})
+    return await changed(conn, DELETE_SESSION, tenancy_id=tenancy_id, id=session_id)
 
 
 DELETE_USER_SESSIONS_EXCEPT = """

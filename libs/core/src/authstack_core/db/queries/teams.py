@@ -52,9 +52,7 @@ SELECT_TEAM = (
 async def select_team(
     conn: AsyncConnection[Any], tenancy_id: uuid.UUID, team_id: str | uuid.UUID
 ) -> TeamRow | None:
-    return await fetch_one(
-        conn, TeamRow, SELECT_TEAM, {"tenancy_id": tenancy_id, "team_id": team_id}
-    )
+    return await fetch_one(conn, TeamRow, SELECT_TEAM, tenancy_id=tenancy_id, team_id=team_id)
 
 
 _LIST_WHERE = """
@@ -113,7 +111,7 @@ async def select_teams(
         "cursor_id": cursor.id if cursor else None,
         "limit": limit,
     }
-    return await fetch_all(conn, TeamRow, SELECT_TEAMS_DESC if desc else SELECT_TEAMS_ASC, params)
+    return await fetch_all(conn, TeamRow, SELECT_TEAMS_DESC if desc else SELECT_TEAMS_ASC, **params)
 
 
 SELECT_USER_TEAM_IDS = """
@@ -163,7 +161,7 @@ DELETE_TEAM = "DELETE FROM teams WHERE tenancy_id = %(tenancy_id)s AND id = %(te
 
 async def delete_team(conn: AsyncConnection[Any], tenancy_id: uuid.UUID, team_id: str) -> bool:
     """Delete a team and, by cascade, its memberships, their permissions and the team's keys."""
-    return await changed(conn, DELETE_TEAM, {"tenancy_id": tenancy_id, "team_id": team_id})
+    return await changed(conn, DELETE_TEAM, tenancy_id=tenancy_id, team_id=team_id)
 
 
 INSERT_MEMBER = """
@@ -185,7 +183,10 @@ async def insert_member(
     return await changed(
         conn,
         INSERT_MEMBER,
-        {"tenancy_id": tenancy_id, "team_id": team_id, "user_id": user_id, "selected": selected},
+        tenancy_id=tenancy_id,
+        team_id=team_id,
+        user_id=user_id,
+        selected=selected,
     )
 
 
@@ -200,7 +201,7 @@ async def delete_member(
 ) -> bool:
     """Remove a membership and, by cascade, the member's team permissions."""
     return await changed(
-        conn, DELETE_MEMBER, {"tenancy_id": tenancy_id, "team_id": team_id, "user_id": user_id}
+        conn, DELETE_MEMBER, tenancy_id=tenancy_id, team_id=team_id, user_id=user_id
     )
 
 

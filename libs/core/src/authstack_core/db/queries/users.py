@@ -40,9 +40,7 @@ SELECT_USER = USER_SELECT + "WHERE u.tenancy_id = %(tenancy_id)s AND u.id = %(us
 async def select_user(
     conn: AsyncConnection[Any], tenancy_id: uuid.UUID, user_id: str
 ) -> UserRow | None:
-    return await fetch_one(
-        conn, UserRow, SELECT_USER, {"tenancy_id": tenancy_id, "user_id": user_id}
-    )
+    return await fetch_one(conn, UserRow, SELECT_USER, tenancy_id=tenancy_id, user_id=user_id)
 
 
 SELECT_USERS_BY_IDS = USER_SELECT + "WHERE u.tenancy_id = %(tenancy_id)s AND u.id = ANY(%(ids)s)"
@@ -103,7 +101,7 @@ async def select_signed_up_at(
     conn: AsyncConnection[Any], tenancy_id: uuid.UUID, user_id: str
 ) -> datetime | None:
     return await fetch_value(
-        conn, datetime, SELECT_SIGNED_UP_AT, {"tenancy_id": tenancy_id, "user_id": user_id}
+        conn, datetime, SELECT_SIGNED_UP_AT, tenancy_id=tenancy_id, user_id=user_id
     )
 
 
@@ -180,7 +178,7 @@ async def select_users(
         "include_restricted": include_restricted,
         "require_verification": require_verification,
     }
-    return await fetch_all(conn, UserRow, SELECT_USERS_DESC if desc else SELECT_USERS_ASC, params)
+    return await fetch_all(conn, UserRow, SELECT_USERS_DESC if desc else SELECT_USERS_ASC, **params)
 
 
 SELECT_PASSWORD_LOGIN = """
@@ -212,7 +210,7 @@ async def select_password_hash(
     conn: AsyncConnection[Any], tenancy_id: uuid.UUID, user_id: str
 ) -> str | None:
     return await fetch_value(
-        conn, str, SELECT_PASSWORD_HASH, {"tenancy_id": tenancy_id, "user_id": user_id}
+        conn, str, SELECT_PASSWORD_HASH, tenancy_id=tenancy_id, user_id=user_id
     )
 
 
@@ -295,7 +293,7 @@ DELETE_USER = "DELETE FROM users WHERE tenancy_id = %(tenancy_id)s AND id = %(us
 
 
 async def delete_user(conn: AsyncConnection[Any], tenancy_id: uuid.UUID, user_id: str) -> bool:
-    return await changed(conn, DELETE_USER, {"tenancy_id": tenancy_id, "user_id": user_id})
+    return await changed(conn, DELETE_USER, tenancy_id=tenancy_id, user_id=user_id)
 
 
 UPSERT_PRIMARY_EMAIL = """
@@ -406,7 +404,10 @@ async def replace_password_hash(
     return await changed(
         conn,
         REPLACE_PASSWORD_HASH,
-        {"tenancy_id": tenancy_id, "user_id": user_id, "old_hash": old_hash, "new_hash": new_hash},
+        tenancy_id=tenancy_id,
+        user_id=user_id,
+        old_hash=old_hash,
+        new_hash=new_hash,
     )
 
 
@@ -430,9 +431,7 @@ async def select_is_member(
     conn: AsyncConnection[Any], tenancy_id: uuid.UUID, team_id: str, user_id: str
 ) -> bool:
     return await fetch_flag(
-        conn,
-        SELECT_IS_MEMBER,
-        {"tenancy_id": tenancy_id, "team_id": team_id, "user_id": user_id},
+        conn, SELECT_IS_MEMBER, tenancy_id=tenancy_id, team_id=team_id, user_id=user_id
     )
 
 

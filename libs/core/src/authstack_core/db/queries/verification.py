@@ -68,12 +68,10 @@ async def select_code_for_update(
         conn,
         VerificationCodeRow,
         SELECT_CODE_FOR_UPDATE,
-        {
-            "project_id": project_id,
-            "branch_id": branch_id,
-            "type": type,
-            "code_hash": code_hash,
-        },
+        project_id=project_id,
+        branch_id=branch_id,
+        type=type,
+        code_hash=code_hash,
     )
 
 
@@ -125,12 +123,10 @@ async def select_live_codes(
         conn,
         VerificationCodeRow,
         SELECT_LIVE_CODES,
-        {
-            "project_id": project_id,
-            "branch_id": branch_id,
-            "type": type,
-            "data_filter": Jsonb(data_filter),
-        },
+        project_id=project_id,
+        branch_id=branch_id,
+        type=type,
+        data_filter=Jsonb(data_filter),
     )
 
 
@@ -144,9 +140,7 @@ async def delete_code(
     conn: AsyncConnection[Any], project_id: str, branch_id: str, type: str, code_id: uuid.UUID
 ) -> bool:
     return await changed(
-        conn,
-        DELETE_CODE,
-        {"project_id": project_id, "branch_id": branch_id, "type": type, "id": code_id},
+        conn, DELETE_CODE, project_id=project_id, branch_id=branch_id, type=type, id=code_id
     )
 
 
