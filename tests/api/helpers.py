@@ -98,6 +98,16 @@ def create_user(http: httpx.Client, project: Project, **body: Any) -> dict[str, 
     return user
 
 
+def create_session(http: httpx.Client, project: Project, user_id: str) -> dict[str, Any]:
+    """Sign ``user_id`` in with the server key (POST /auth/sessions); returns its tokens."""
+    r = http.post(
+        "/api/v1/auth/sessions", headers=project.headers("server"), json={"user_id": user_id}
+    )
+    assert r.status_code == 200, r.text
+    session: dict[str, Any] = r.json()
+    return session
+
+
 def jwt_parts(token: str) -> tuple[dict[str, Any], dict[str, Any]]:
     """(header, payload) of a JWT, decoded without verification."""
     header_b64, payload_b64, _ = token.split(".")

@@ -10,7 +10,14 @@ import httpx
 import psycopg
 import pytest
 
-from tests.api.helpers import PASSWORD, as_user, assert_known_error, sign_up, unique_email
+from tests.api.helpers import (
+    PASSWORD,
+    as_user,
+    assert_known_error,
+    create_session,
+    sign_up,
+    unique_email,
+)
 from tests.conftest import Project
 
 SIGN_UP = "/api/v1/auth/password/sign-up"
@@ -293,9 +300,7 @@ def test_sign_up_with_anonymous_token_upgrades_that_user(
     anon = http.post(
         "/api/v1/users", headers=project.headers("server"), json={"is_anonymous": True}
     ).json()
-    session = http.post(
-        "/api/v1/auth/sessions", headers=project.headers("server"), json={"user_id": anon["id"]}
-    ).json()
+    session = create_session(http, project, anon["id"])
     email = unique_email("upgraded")
     r = http.post(
         SIGN_UP,

@@ -20,6 +20,7 @@ from tests.api.helpers import (
     PASSWORD,
     as_user,
     assert_known_error,
+    create_session,
     create_user,
     sign_in_with_password,
     sign_up,
@@ -96,11 +97,7 @@ def test_every_way_of_setting_a_password_refuses_common_ones(
     _assert_too_common(r)
 
     passwordless = create_user(http, project, primary_email=unique_email())
-    session = http.post(
-        "/api/v1/auth/sessions",
-        headers=project.headers("server"),
-        json={"user_id": passwordless["id"]},
-    ).json()
+    session = create_session(http, project, passwordless["id"])
     r = http.post(
         "/api/v1/auth/password/set",
         headers=as_user(project, session["access_token"]),

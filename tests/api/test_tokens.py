@@ -11,7 +11,7 @@ from joserfc import jwt
 from joserfc.errors import BadSignatureError, InvalidKeyIdError
 from joserfc.jwk import KeySet
 
-from tests.api.helpers import as_user, create_user, jwt_parts, sign_up, unique_email
+from tests.api.helpers import as_user, create_session, create_user, jwt_parts, sign_up, unique_email
 from tests.conftest import SERVER_SECRET, Project
 from tests.core import contract_keys as ck
 
@@ -140,11 +140,7 @@ def test_issued_token_verifies_against_served_jwks_with_joserfc(
 ) -> None:
     if anonymous:
         user = create_user(http, project, is_anonymous=True)
-        token = http.post(
-            "/api/v1/auth/sessions",
-            headers=project.headers("server"),
-            json={"user_id": user["id"]},
-        ).json()["access_token"]
+        token = create_session(http, project, user["id"])["access_token"]
         audience = f"{project.id}:anon"
     else:
         token = sign_up(http, project)["access_token"]

@@ -17,7 +17,14 @@ import pytest
 
 from authstack_core.domain import verification
 from authstack_core.domain.verification import CodeType
-from tests.api.helpers import PASSWORD, as_user, assert_known_error, sign_up, unique_email
+from tests.api.helpers import (
+    PASSWORD,
+    as_user,
+    assert_known_error,
+    create_session,
+    sign_up,
+    unique_email,
+)
 from tests.conftest import ApiServer, Project, start_api, stop_api
 from tests.factories import query_rows
 from tests.mail import MailSink, WorkerProcess, code_in
@@ -194,9 +201,7 @@ def test_setting_a_first_password_retires_outstanding_reset_codes(
     ).json()
     send_reset(http, project, email)
     code = code_in(mail_sink.wait_for(email)[0])
-    session = http.post(
-        "/api/v1/auth/sessions", headers=project.headers("server"), json={"user_id": user["id"]}
-    ).json()
+    session = create_session(http, project, user["id"])
     r = http.post(
         "/api/v1/auth/password/set",
         headers=as_user(project, session["access_token"]),

@@ -8,6 +8,7 @@ from tests.api.helpers import (
     PASSWORD,
     as_user,
     assert_known_error,
+    create_session,
     refresh,
     sign_up,
     unique_email,
@@ -86,11 +87,7 @@ def test_set_gives_a_passwordless_user_a_password_once(
         headers=project.headers("server"),
         json={"primary_email": email, "primary_email_auth_enabled": True},
     ).json()
-    session = http.post(
-        "/api/v1/auth/sessions",
-        headers=project.headers("server"),
-        json={"user_id": created["id"]},
-    ).json()
+    session = create_session(http, project, created["id"])
     user = as_user(project, session["access_token"])
 
     update = http.post(
@@ -117,17 +114,7 @@ def test_set_revokes_every_other_session_and_keeps_the_callers(
         json={"primary_email": unique_email("setpw"), "primary_email_auth_enabled": True},
     ).json()
 
-    def new_session() -> dict[str, str]:
-        r = http.post(
-            "/api/v1/auth/sessions",
-            headers=project.headers("server"),
-            json={"user_id": created["id"]},
-        )
-        assert r.status_code == 200, r.text
-        session: dict[str, str] = r.json()
-        return session
-
-    mine, other = new_session(), new_session()
+    mine, other = (create_session(http, project, created["id"]) for _ in range(2))
     headers = as_user(project, mine["access_token"])
     headers["x-stack-refresh-token"] = mine["refresh_token"]
     r = http.post("/api/v1/auth/password/set", headers=headers, json={"password": NEW})
@@ -146,11 +133,7 @@ def test_set_without_a_refresh_token_revokes_every_session(
         headers=project.headers("server"),
         json={"primary_email": unique_email("setpw-all"), "primary_email_auth_enabled": True},
     ).json()
-    session = http.post(
-        "/api/v1/auth/sessions",
-        headers=project.headers("server"),
-        json={"user_id": created["id"]},
-    ).json()
+    session = create_session(http, project, created["id"])
     r = http.post(
         "/api/v1/auth/password/set",
         headers=as_user(project, session["access_token"]),

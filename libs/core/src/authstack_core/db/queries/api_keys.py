@@ -7,8 +7,8 @@ from datetime import datetime
 from typing import Any
 
 from psycopg import AsyncConnection
-from psycopg.rows import class_row
 
+from authstack_core.db.queries.run import fetch_all, fetch_one
 from authstack_core.models.api_keys import ApiKeyRow
 
 _COLUMNS = """
@@ -60,9 +60,7 @@ SELECT_KEY = _COLUMNS + "WHERE tenancy_id = %(tenancy_id)s AND id = %(id)s"
 async def select_key(
     conn: AsyncConnection[Any], tenancy_id: uuid.UUID, key_id: str
 ) -> ApiKeyRow | None:
-    async with conn.cursor(row_factory=class_row(ApiKeyRow)) as cur:
-        await cur.execute(SELECT_KEY, {"tenancy_id": tenancy_id, "id": key_id})
-        return await cur.fetchone()
+    return await fetch_one(conn, ApiKeyRow, SELECT_KEY, tenancy_id=tenancy_id, id=key_id)
 
 
 SELECT_KEY_BY_HASH = _COLUMNS + "WHERE tenancy_id = %(tenancy_id)s AND key_hash = %(key_hash)s"
@@ -71,9 +69,9 @@ SELECT_KEY_BY_HASH = _COLUMNS + "WHERE tenancy_id = %(tenancy_id)s AND key_hash 
 async def select_key_by_hash(
     conn: AsyncConnection[Any], tenancy_id: uuid.UUID, key_hash: bytes
 ) -> ApiKeyRow | None:
-    async with conn.cursor(row_factory=class_row(ApiKeyRow)) as cur:
-        await cur.execute(SELECT_KEY_BY_HASH, {"tenancy_id": tenancy_id, "key_hash": key_hash})
-        return await cur.fetchone()
+    return await fetch_one(
+        conn, ApiKeyRow, SELECT_KEY_BY_HASH, tenancy_id=tenancy_id, key_hash=key_hash
+    )
 
 
 SELECT_KEYS = (
@@ -96,17 +94,15 @@ async def select_keys(
     team_id: str | None,
 ) -> list[ApiKeyRow]:
     """Keys of one type, newest first, optionally only one owner's."""
-    async with conn.cursor(row_factory=class_row(ApiKeyRow)) as cur:
-        await cur.execute(
-            SELECT_KEYS,
-            {
-                "tenancy_id": tenancy_id,
-                "key_type": key_type,
-                "user_id": user_id,
-                "team_id": team_id,
-            },
-        )
-        return await cur.fetchall()
+    return await fetch_all(
+        conn,
+        ApiKeyRow,
+        SELECT_KEYS,
+        tenancy_id=tenancy_id,
+        key_type=key_type,
+        user_id=user_id,
+        team_id=team_id,
+    )
 
 
 UPDATE_KEY = """

@@ -6,8 +6,8 @@ import uuid
 from typing import Any
 
 from psycopg import AsyncConnection
-from psycopg.rows import class_row
 
+from authstack_core.db.queries.run import changed, fetch_all, fetch_flag, fetch_one, fetch_value
 from authstack_core.models.contact_channels import ContactChannelRow
 
 _COLUMNS = """
@@ -31,12 +31,14 @@ async def select_channels(
     user_id: str | None,
     channel_id: str | None,
 ) -> list[ContactChannelRow]:
-    async with conn.cursor(row_factory=class_row(ContactChannelRow)) as cur:
-        await cur.execute(
-            SELECT_CHANNELS,
-            {"tenancy_id": tenancy_id, "user_id": user_id, "channel_id": channel_id},
-        )
-        return await cur.fetchall()
+    return await fetch_all(
+        conn,
+        ContactChannelRow,
+        SELECT_CHANNELS,
+        tenancy_id=tenancy_id,
+        user_id=user_id,
+        channel_id=channel_id,
+    )
 
 
 SELECT_CHANNEL = (
@@ -47,12 +49,14 @@ SELECT_CHANNEL = (
 async def select_channel(
     conn: AsyncConnection[Any], tenancy_id: uuid.UUID, user_id: str, channel_id: str
 ) -> ContactChannelRow | None:
-    async with conn.cursor(row_factory=class_row(ContactChannelRow)) as cur:
-        await cur.execute(
-            SELECT_CHANNEL,
-            {"tenancy_id": tenancy_id, "user_id": user_id, "channel_id": channel_id},
-        )
-        return await cur.fetchone()
+    return await fetch_one(
+        conn,
+        ContactChannelRow,
+        SELECT_CHANNEL,
+        tenancy_id=tenancy_id,
+        user_id=user_id,
+        channel_id=channel_id,
+    )
 
 
 SELECT_USER_HAS_VALUE = """
@@ -75,18 +79,15 @@ async def select_user_has_value(
     except_id: str | None,
 ) -> bool:
     """Whether the user already has another channel with this value (case-insensitively)."""
-    cur = await conn.execute(
+    return await fetch_flag(
+        conn,
         SELECT_USER_HAS_VALUE,
-        {
-            "tenancy_id": tenancy_id,
-            "user_id": user_id,
-            "type": channel_type,
-            "value": value,
-            "except_id": except_id,
-        },
+        tenancy_id=tenancy_id,
+        user_id=user_id,
+        type=channel_type,
+        value=value,
+        except_id=except_id,
     )
-    row = await cur.fetchone()
-    return bool(row and row[0])
 
 
 SELECT_AUTH_OWNER = """
@@ -100,11 +101,9 @@ async def select_auth_channel_id(
     conn: AsyncConnection[Any], tenancy_id: uuid.UUID, channel_type: str, value: str
 ) -> str | None:
     """The channel that signs in with this value in the tenancy, if any."""
-    cur = await conn.execute(
-        SELECT_AUTH_OWNER, {"tenancy_id": tenancy_id, "type": channel_type, "value": value}
+    return await fetch_value(
+        conn, str, SELECT_AUTH_OWNER, tenancy_id=tenancy_id, type=channel_type, value=value
     )
-    row = await cur.fetchone()
-    return row[0] if row else None
 
 
 INSERT_CHANNEL = """
@@ -217,7 +216,6 @@ WHERE tenancy_id = %(tenancy_id)s AND user_id = %(user_id)s AND id = %(channel_i
 async def delete_channel(
     conn: AsyncConnection[Any], tenancy_id: uuid.UUID, user_id: str, channel_id: str
 ) -> bool:
-    cur = await conn.execute(
-        DELETE_CHANNEL, {"tenancy_id": tenancy_id, "user_id": user_id, "channel_id": channel_id}
+    return await changed(
+        conn, DELETE_CHANNEL, tenancy_id=tenancy_id, user_id=user_id, channel_id=channel_id
     )
-    return cur.rowcount > 0

@@ -13,8 +13,8 @@ from datetime import datetime
 from typing import Any
 
 from psycopg import AsyncConnection
-from psycopg.rows import class_row
 
+from authstack_core.db.queries.run import fetch_one, fetch_value
 from authstack_core.models.emails import ClaimedRow
 
 INSERT_OUTBOX = """
@@ -106,9 +106,7 @@ async def claim(
     row pending, as if never claimed.
     """
     await conn.execute(SET_ASYNC_COMMIT)
-    async with conn.cursor(row_factory=class_row(ClaimedRow)) as cur:
-        await cur.execute(CLAIM, {"id": outbox_id, "lease_seconds": lease_seconds})
-        return await cur.fetchone()
+    return await fetch_one(conn, ClaimedRow, CLAIM, id=outbox_id, lease_seconds=lease_seconds)
 
 
 _HELD = "WHERE id = %(id)s AND status = 'sending' AND attempt_count = %(attempt)s"
@@ -185,19 +183,17 @@ async def mark_retry(
     error: str,
 ) -> datetime | None:
     """Schedule the next attempt; returns when it is due, or None if the claim was lost."""
-    cur = await conn.execute(
+    return await fetch_value(
+        conn,
+        datetime,
         MARK_RETRY,
-        {
-            "id": outbox_id,
-            "attempt": attempt,
-            "delay_seconds": delay_seconds,
-            "recipient": recipient,
-            "subject": subject,
-            "error": error,
-        },
+        id=outbox_id,
+        attempt=attempt,
+        delay_seconds=delay_seconds,
+        recipient=recipient,
+        subject=subject,
+        error=error,
     )
-    row = await cur.fetchone()
-    return row[0] if row else None
 
 
 async def mark_failed(

@@ -6,8 +6,8 @@ import uuid
 from typing import Any
 
 from psycopg import AsyncConnection
-from psycopg.rows import class_row
 
+from authstack_core.db.queries.run import changed, fetch_all, fetch_one
 from authstack_core.models.emails import TemplateRow
 
 _TEMPLATE_COLUMNS = (
@@ -26,17 +26,15 @@ DELETE_TEMPLATE = "DELETE FROM email_templates WHERE tenancy_id = %(tenancy_id)s
 
 
 async def select_templates(conn: AsyncConnection[Any], tenancy_id: uuid.UUID) -> list[TemplateRow]:
-    async with conn.cursor(row_factory=class_row(TemplateRow)) as cur:
-        await cur.execute(SELECT_TEMPLATES, {"tenancy_id": tenancy_id})
-        return await cur.fetchall()
+    return await fetch_all(conn, TemplateRow, SELECT_TEMPLATES, tenancy_id=tenancy_id)
 
 
 async def select_template(
     conn: AsyncConnection[Any], tenancy_id: uuid.UUID, template_id: str
 ) -> TemplateRow | None:
-    async with conn.cursor(row_factory=class_row(TemplateRow)) as cur:
-        await cur.execute(SELECT_TEMPLATE, {"tenancy_id": tenancy_id, "id": template_id})
-        return await cur.fetchone()
+    return await fetch_one(
+        conn, TemplateRow, SELECT_TEMPLATE, tenancy_id=tenancy_id, id=template_id
+    )
 
 
 async def upsert_template(
@@ -65,5 +63,4 @@ async def upsert_template(
 async def delete_template(
     conn: AsyncConnection[Any], tenancy_id: uuid.UUID, template_id: str
 ) -> bool:
-    cur = await conn.execute(DELETE_TEMPLATE, {"tenancy_id": tenancy_id, "id": template_id})
-    return cur.rowcount > 0
+    return await changed(conn, DELETE_TEMPLATE, tenancy_id=tenancy_id, id=template_id)

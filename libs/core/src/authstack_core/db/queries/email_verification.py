@@ -7,7 +7,8 @@ from dataclasses import dataclass
 from typing import Any
 
 from psycopg import AsyncConnection
-from psycopg.rows import class_row
+
+from authstack_core.db.queries.run import fetch_one
 
 
 @dataclass(slots=True)
@@ -30,19 +31,17 @@ SELECT_PRIMARY_CHANNEL = _CHANNEL + "AND is_primary"
 async def select_channel(
     conn: AsyncConnection[Any], tenancy_id: uuid.UUID, user_id: str, channel_id: str
 ) -> ChannelRow | None:
-    async with conn.cursor(row_factory=class_row(ChannelRow)) as cur:
-        await cur.execute(
-            SELECT_CHANNEL, {"tenancy_id": tenancy_id, "user_id": user_id, "id": channel_id}
-        )
-        return await cur.fetchone()
+    return await fetch_one(
+        conn, ChannelRow, SELECT_CHANNEL, tenancy_id=tenancy_id, user_id=user_id, id=channel_id
+    )
 
 
 async def select_primary_channel(
     conn: AsyncConnection[Any], tenancy_id: uuid.UUID, user_id: str
 ) -> ChannelRow | None:
-    async with conn.cursor(row_factory=class_row(ChannelRow)) as cur:
-        await cur.execute(SELECT_PRIMARY_CHANNEL, {"tenancy_id": tenancy_id, "user_id": user_id})
-        return await cur.fetchone()
+    return await fetch_one(
+        conn, ChannelRow, SELECT_PRIMARY_CHANNEL, tenancy_id=tenancy_id, user_id=user_id
+    )
 
 
 # Only while the channel still holds the address the code was sent to: a code mailed to an old

@@ -7,8 +7,8 @@ from datetime import datetime
 from typing import Any
 
 from psycopg import AsyncConnection
-from psycopg.rows import class_row
 
+from authstack_core.db.queries.run import fetch_all, fetch_one, fetch_value
 from authstack_core.models.emails import OutboxRow
 
 # --- the admin listing ------------------------------------------------------------------------
@@ -37,9 +37,9 @@ SELECT_OUTBOX_ROW = _OUTBOX_COLUMNS + "WHERE tenancy_id = %(tenancy_id)s AND id 
 async def select_outbox_created_at(
     conn: AsyncConnection[Any], tenancy_id: uuid.UUID, outbox_id: str
 ) -> datetime | None:
-    cur = await conn.execute(SELECT_OUTBOX_CREATED_AT, {"tenancy_id": tenancy_id, "id": outbox_id})
-    row = await cur.fetchone()
-    return row[0] if row else None
+    return await fetch_value(
+        conn, datetime, SELECT_OUTBOX_CREATED_AT, tenancy_id=tenancy_id, id=outbox_id
+    )
 
 
 async def select_outbox_page(
@@ -51,26 +51,22 @@ async def select_outbox_page(
     cursor: tuple[datetime, str] | None,
 ) -> list[OutboxRow]:
     """Rows newest first, from ``cursor`` (inclusive)."""
-    async with conn.cursor(row_factory=class_row(OutboxRow)) as cur:
-        await cur.execute(
-            SELECT_OUTBOX_PAGE,
-            {
-                "tenancy_id": tenancy_id,
-                "status": status,
-                "limit": limit,
-                "cursor_at": cursor[0] if cursor else None,
-                "cursor_id": cursor[1] if cursor else None,
-            },
-        )
-        return await cur.fetchall()
+    return await fetch_all(
+        conn,
+        OutboxRow,
+        SELECT_OUTBOX_PAGE,
+        tenancy_id=tenancy_id,
+        status=status,
+        limit=limit,
+        cursor_at=cursor[0] if cursor else None,
+        cursor_id=cursor[1] if cursor else None,
+    )
 
 
 async def select_outbox_row(
     conn: AsyncConnection[Any], tenancy_id: uuid.UUID, outbox_id: str
 ) -> OutboxRow | None:
-    async with conn.cursor(row_factory=class_row(OutboxRow)) as cur:
-        await cur.execute(SELECT_OUTBOX_ROW, {"tenancy_id": tenancy_id, "id": outbox_id})
-        return await cur.fetchone()
+    return await fetch_one(conn, OutboxRow, SELECT_OUTBOX_ROW, tenancy_id=tenancy_id, id=outbox_id)
 
 
 # --- recipients of send-email -----------------------------------------------------------------

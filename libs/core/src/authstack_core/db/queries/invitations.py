@@ -10,9 +10,9 @@ import uuid
 from typing import Any
 
 from psycopg import AsyncConnection
-from psycopg.rows import class_row
 from psycopg.types.json import Jsonb
 
+from authstack_core.db.queries.run import changed, fetch_all, fetch_one, fetch_value
 from authstack_core.email_address import email_key
 from authstack_core.models.invitations import InvitationRow
 
@@ -28,12 +28,14 @@ async def select_code_id(
     conn: AsyncConnection[Any], project_id: str, branch_id: str, code_hash: bytes
 ) -> uuid.UUID | None:
     """The id of the code with this hash (to answer send-code with the invitation's id)."""
-    cur = await conn.execute(
+    return await fetch_value(
+        conn,
+        uuid.UUID,
         SELECT_CODE_ID,
-        {"project_id": project_id, "branch_id": branch_id, "code_hash": code_hash},
+        project_id=project_id,
+        branch_id=branch_id,
+        code_hash=code_hash,
     )
-    row = await cur.fetchone()
-    return row[0] if row else None
 
 
 # Live invitations joined with their team in the tenancy; one whose team is gone is left out.
@@ -61,17 +63,15 @@ async def select_team_invitations(
     branch_id: str,
     team_id: str,
 ) -> list[InvitationRow]:
-    async with conn.cursor(row_factory=class_row(InvitationRow)) as cur:
-        await cur.execute(
-            SELECT_TEAM_INVITATIONS,
-            {
-                "tenancy_id": tenancy_id,
-                "project_id": project_id,
-                "branch_id": branch_id,
-                "team_filter": Jsonb({"team_id": team_id}),
-            },
-        )
-        return await cur.fetchall()
+    return await fetch_all(
+        conn,
+        InvitationRow,
+        SELECT_TEAM_INVITATIONS,
+        tenancy_id=tenancy_id,
+        project_id=project_id,
+        branch_id=branch_id,
+        team_filter=Jsonb({"team_id": team_id}),
+    )
 
 
 async def select_invitations_to(
@@ -82,17 +82,15 @@ async def select_invitations_to(
     emails: list[str],
 ) -> list[InvitationRow]:
     """Live invitations sent to any of ``emails`` (compared by ``email_key``: ASCII case only)."""
-    async with conn.cursor(row_factory=class_row(InvitationRow)) as cur:
-        await cur.execute(
-            SELECT_INVITATIONS_TO,
-            {
-                "tenancy_id": tenancy_id,
-                "project_id": project_id,
-                "branch_id": branch_id,
-                "emails": [email_key(e) for e in emails],
-            },
-        )
-        return await cur.fetchall()
+    return await fetch_all(
+        conn,
+        InvitationRow,
+        SELECT_INVITATIONS_TO,
+        tenancy_id=tenancy_id,
+        project_id=project_id,
+        branch_id=branch_id,
+        emails=[email_key(e) for e in emails],
+    )
 
 
 async def select_invitation_for_update(
@@ -103,17 +101,15 @@ async def select_invitation_for_update(
     invitation_id: str,
 ) -> InvitationRow | None:
     """A live invitation by id, row-locked so two accepts cannot both spend it."""
-    async with conn.cursor(row_factory=class_row(InvitationRow)) as cur:
-        await cur.execute(
-            SELECT_INVITATION_FOR_UPDATE,
-            {
-                "tenancy_id": tenancy_id,
-                "project_id": project_id,
-                "branch_id": branch_id,
-                "id": invitation_id,
-            },
-        )
-        return await cur.fetchone()
+    return await fetch_one(
+        conn,
+        InvitationRow,
+        SELECT_INVITATION_FOR_UPDATE,
+        tenancy_id=tenancy_id,
+        project_id=project_id,
+        branch_id=branch_id,
+        id=invitation_id,
+    )
 
 
 MARK_USED = """
@@ -142,16 +138,14 @@ async def delete_team_invitation(
     conn: AsyncConnection[Any], project_id: str, branch_id: str, team_id: str, invitation_id: str
 ) -> bool:
     """Revoke one invitation of this team (an invitation of another team is not touched)."""
-    cur = await conn.execute(
+    return await changed(
+        conn,
         DELETE_TEAM_INVITATION,
-        {
-            "project_id": project_id,
-            "branch_id": branch_id,
-            "id": invitation_id,
-            "team_filter": Jsonb({"team_id": team_id}),
-        },
+        project_id=project_id,
+        branch_id=branch_id,
+        id=invitation_id,
+        team_filter=Jsonb({"team_id": team_id}),
     )
-    return cur.rowcount > 0
 
 
 DELETE_ALL_OF_TEAM = """

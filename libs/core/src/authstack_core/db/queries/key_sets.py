@@ -7,8 +7,8 @@ from datetime import datetime
 from typing import Any
 
 from psycopg import AsyncConnection
-from psycopg.rows import class_row
 
+from authstack_core.db.queries.run import fetch_all, fetch_one
 from authstack_core.models.key_sets import ApiKeySetRow
 
 _COLUMNS = """
@@ -21,17 +21,13 @@ SELECT_KEY_SET = _COLUMNS + "WHERE project_id = %(project_id)s AND id = %(id)s"
 
 
 async def select_key_sets(conn: AsyncConnection[Any], project_id: str) -> list[ApiKeySetRow]:
-    async with conn.cursor(row_factory=class_row(ApiKeySetRow)) as cur:
-        await cur.execute(SELECT_KEY_SETS, {"project_id": project_id})
-        return await cur.fetchall()
+    return await fetch_all(conn, ApiKeySetRow, SELECT_KEY_SETS, project_id=project_id)
 
 
 async def select_key_set(
     conn: AsyncConnection[Any], project_id: str, key_set_id: str
 ) -> ApiKeySetRow | None:
-    async with conn.cursor(row_factory=class_row(ApiKeySetRow)) as cur:
-        await cur.execute(SELECT_KEY_SET, {"project_id": project_id, "id": key_set_id})
-        return await cur.fetchone()
+    return await fetch_one(conn, ApiKeySetRow, SELECT_KEY_SET, project_id=project_id, id=key_set_id)
 
 
 INSERT_KEY_SET = """

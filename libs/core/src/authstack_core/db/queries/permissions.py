@@ -9,6 +9,8 @@ from typing import Any
 from psycopg import AsyncConnection
 from psycopg.types.json import Jsonb
 
+from authstack_core.db.queries.run import changed
+
 SELECT_TEAM_GRANTS = """
 SELECT team_id::text, user_id::text, permission_id FROM team_member_permissions
 WHERE tenancy_id = %(tenancy_id)s
@@ -46,16 +48,14 @@ async def insert_team_grant(
     permission_id: str,
 ) -> bool:
     """Grant directly (the membership must exist); False if it was already granted."""
-    cur = await conn.execute(
+    return await changed(
+        conn,
         INSERT_TEAM_GRANT,
-        {
-            "tenancy_id": tenancy_id,
-            "team_id": team_id,
-            "user_id": user_id,
-            "permission_id": permission_id,
-        },
+        tenancy_id=tenancy_id,
+        team_id=team_id,
+        user_id=user_id,
+        permission_id=permission_id,
     )
-    return cur.rowcount > 0
 
 
 DELETE_TEAM_GRANT = """
@@ -72,16 +72,14 @@ async def delete_team_grant(
     user_id: str,
     permission_id: str,
 ) -> bool:
-    cur = await conn.execute(
+    return await changed(
+        conn,
         DELETE_TEAM_GRANT,
-        {
-            "tenancy_id": tenancy_id,
-            "team_id": team_id,
-            "user_id": user_id,
-            "permission_id": permission_id,
-        },
+        tenancy_id=tenancy_id,
+        team_id=team_id,
+        user_id=user_id,
+        permission_id=permission_id,
     )
-    return cur.rowcount > 0
 
 
 SELECT_PROJECT_GRANTS = """
@@ -108,11 +106,13 @@ ON CONFLICT DO NOTHING
 async def insert_project_grant(
     conn: AsyncConnection[Any], tenancy_id: uuid.UUID, user_id: str | uuid.UUID, permission_id: str
 ) -> bool:
-    cur = await conn.execute(
+    return await changed(
+        conn,
         INSERT_PROJECT_GRANT,
-        {"tenancy_id": tenancy_id, "user_id": user_id, "permission_id": permission_id},
+        tenancy_id=tenancy_id,
+        user_id=user_id,
+        permission_id=permission_id,
     )
-    return cur.rowcount > 0
 
 
 DELETE_PROJECT_GRANT = """
@@ -124,11 +124,13 @@ WHERE tenancy_id = %(tenancy_id)s AND user_id = %(user_id)s AND permission_id = 
 async def delete_project_grant(
     conn: AsyncConnection[Any], tenancy_id: uuid.UUID, user_id: str, permission_id: str
 ) -> bool:
-    cur = await conn.execute(
+    return await changed(
+        conn,
         DELETE_PROJECT_GRANT,
-        {"tenancy_id": tenancy_id, "user_id": user_id, "permission_id": permission_id},
+        tenancy_id=tenancy_id,
+        user_id=user_id,
+        permission_id=permission_id,
     )
-    return cur.rowcount > 0
 
 
 RENAME_TEAM_GRANTS = """

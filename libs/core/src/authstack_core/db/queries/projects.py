@@ -6,9 +6,9 @@ import uuid
 from typing import Any
 
 from psycopg import AsyncConnection
-from psycopg.rows import class_row
 from psycopg.types.json import Jsonb
 
+from authstack_core.db.queries.run import changed, fetch_all, fetch_flag, fetch_one
 from authstack_core.models.projects import AdminProjectRow, ProjectRow
 
 # One round trip per request: the project, its tenancy on the branch, and its live key hashes.
@@ -33,11 +33,9 @@ WHERE p.id = %(project_id)s
 async def select_project_for_request(
     conn: AsyncConnection[Any], project_id: str, branch_id: str
 ) -> ProjectRow | None:
-    async with conn.cursor(row_factory=class_row(ProjectRow)) as cur:
-        await cur.execute(
-            SELECT_PROJECT_FOR_REQUEST, {"project_id": project_id, "branch_id": branch_id}
-        )
-        return await cur.fetchone()
+    return await fetch_one(
+        conn, ProjectRow, SELECT_PROJECT_FOR_REQUEST, project_id=project_id, branch_id=branch_id
+    )
 
 
 SELECT_IS_TEAM_MEMBER = """
@@ -53,9 +51,7 @@ async def select_is_internal_team_member(
     conn: AsyncConnection[Any], team_id: str, user_id: str
 ) -> bool:
     """Whether an internal-project user belongs to the given internal team (a project owner)."""
-    cur = await conn.execute(SELECT_IS_TEAM_MEMBER, {"team_id": team_id, "user_id": user_id})
-    row = await cur.fetchone()
-    return bool(row and row[0])
+    return await fetch_flag(conn, SELECT_IS_TEAM_MEMBER, team_id=team_id, user_id=user_id)
 
 
 SELECT_USER_EXISTS = (
@@ -64,9 +60,7 @@ SELECT_USER_EXISTS = (
 
 
 async def select_user_exists(conn: AsyncConnection[Any], tenancy_id: Any, user_id: str) -> bool:
-    cur = await conn.execute(SELECT_USER_EXISTS, {"tenancy_id": tenancy_id, "user_id": user_id})
-    row = await cur.fetchone()
-    return bool(row and row[0])
+    return await fetch_flag(conn, SELECT_USER_EXISTS, tenancy_id=tenancy_id, user_id=user_id)
 
 
 _ADMIN_COLUMNS = """
@@ -86,9 +80,7 @@ ORDER BY p.created_at, p.id
 
 
 async def select_owned_projects(conn: AsyncConnection[Any], user_id: str) -> list[AdminProjectRow]:
-    async with conn.cursor(row_factory=class_row(AdminProjectRow)) as cur:
-        await cur.execute(SELECT_OWNED_PROJECTS, {"user_id": user_id})
-        return await cur.fetchall()
+    return await fetch_all(conn, AdminProjectRow, SELECT_OWNED_PROJECTS, user_id=user_id)
 
 
 SELECT_PROJECT_FOR_UPDATE = _ADMIN_COLUMNS + "WHERE p.id = %(project_id)s FOR UPDATE"
@@ -98,9 +90,7 @@ async def select_project_for_update(
     conn: AsyncConnection[Any], project_id: str
 ) -> AdminProjectRow | None:
     """The project row, locked until the transaction ends (read-modify-write of its config)."""
-    async with conn.cursor(row_factory=class_row(AdminProjectRow)) as cur:
-        await cur.execute(SELECT_PROJECT_FOR_UPDATE, {"project_id": project_id})
-        return await cur.fetchone()
+    return await fetch_one(conn, AdminProjectRow, SELECT_PROJECT_FOR_UPDATE, project_id=project_id)
 
 
 INSERT_PROJECT = """
@@ -166,8 +156,7 @@ DELETE_PROJECT = "DELETE FROM projects WHERE id = %(project_id)s"
 
 async def delete_project(conn: AsyncConnection[Any], project_id: str) -> bool:
     """Delete a project; tenancies, key sets, users and codes go with it (ON DELETE CASCADE)."""
-    cur = await conn.execute(DELETE_PROJECT, {"project_id": project_id})
-    return cur.rowcount > 0
+    return await changed(conn, DELETE_PROJECT, project_id=project_id)
 
 
 COUNT_USERS = "SELECT count(*) FROM users WHERE tenancy_id = %(tenancy_id)s"

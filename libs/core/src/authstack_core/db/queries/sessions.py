@@ -7,9 +7,9 @@ from datetime import datetime
 from typing import Any
 
 from psycopg import AsyncConnection
-from psycopg.rows import class_row
 from psycopg.types.json import Jsonb
 
+from authstack_core.db.queries.run import changed, fetch_all, fetch_one, fetch_value
 from authstack_core.models.sessions import SessionRow, TokenClaimsRow
 
 INSERT_REFRESH_TOKEN = """
@@ -84,16 +84,14 @@ async def refresh(
     ip_info: dict[str, Any] | None,
 ) -> TokenClaimsRow | None:
     """Claims for a live refresh token, touching its activity; None when invalid or expired."""
-    async with conn.cursor(row_factory=class_row(TokenClaimsRow)) as cur:
-        await cur.execute(
-            REFRESH,
-            {
-                "tenancy_id": tenancy_id,
-                "token_hash": token_hash,
-                "ip_info": Jsonb(ip_info) if ip_info else None,
-            },
-        )
-        return await cur.fetchone()
+    return await fetch_one(
+        conn,
+        TokenClaimsRow,
+        REFRESH,
+        tenancy_id=tenancy_id,
+        token_hash=token_hash,
+        ip_info=Jsonb(ip_info) if ip_info else None,
+    )
 
 
 SELECT_CLAIMS_FOR_SESSION = (
@@ -108,11 +106,13 @@ JOIN users u ON u.tenancy_id = rt.tenancy_id AND u.id = rt.user_id"""
 async def select_claims_for_session(
     conn: AsyncConnection[Any], tenancy_id: uuid.UUID, session_id: uuid.UUID
 ) -> TokenClaimsRow | None:
-    async with conn.cursor(row_factory=class_row(TokenClaimsRow)) as cur:
-        await cur.execute(
-            SELECT_CLAIMS_FOR_SESSION, {"tenancy_id": tenancy_id, "session_id": session_id}
-        )
-        return await cur.fetchone()
+    return await fetch_one(
+        conn,
+        TokenClaimsRow,
+        SELECT_CLAIMS_FOR_SESSION,
+        tenancy_id=tenancy_id,
+        session_id=session_id,
+    )
 
 
 SELECT_SESSION_BY_HASH = """
@@ -124,11 +124,9 @@ WHERE tenancy_id = %(tenancy_id)s AND token_hash = %(token_hash)s
 async def select_session_id_by_hash(
     conn: AsyncConnection[Any], tenancy_id: uuid.UUID, token_hash: bytes
 ) -> str | None:
-    cur = await conn.execute(
-        SELECT_SESSION_BY_HASH, {"tenancy_id": tenancy_id, "token_hash": token_hash}
+    return await fetch_value(
+        conn, str, SELECT_SESSION_BY_HASH, tenancy_id=tenancy_id, token_hash=token_hash
     )
-    row = await cur.fetchone()
-    return row[0] if row else None
 
 
 SELECT_SESSIONS = """
@@ -144,16 +142,14 @@ ORDER BY created_at DESC, id
 async def select_sessions(
     conn: AsyncConnection[Any], tenancy_id: uuid.UUID, user_id: str, *, include_impersonation: bool
 ) -> list[SessionRow]:
-    async with conn.cursor(row_factory=class_row(SessionRow)) as cur:
-        await cur.execute(
-            SELECT_SESSIONS,
-            {
-                "tenancy_id": tenancy_id,
-                "user_id": user_id,
-                "include_impersonation": include_impersonation,
-            },
-        )
-        return await cur.fetchall()
+    return await fetch_all(
+        conn,
+        SessionRow,
+        SELECT_SESSIONS,
+        tenancy_id=tenancy_id,
+        user_id=user_id,
+        include_impersonation=include_impersonation,
+    )
 
 
 SELECT_SESSION_OWNER = """
@@ -165,16 +161,13 @@ DELETE_SESSION = "DELETE FROM refresh_tokens WHERE tenancy_id = %(tenancy_id)s A
 async def select_session_owner(
     conn: AsyncConnection[Any], tenancy_id: uuid.UUID, session_id: str
 ) -> str | None:
-    cur = await conn.execute(SELECT_SESSION_OWNER, {"tenancy_id": tenancy_id, "id": session_id})
-    row = await cur.fetchone()
-    return row[0] if row else None
+    return await fetch_value(conn, str, SELECT_SESSION_OWNER, tenancy_id=tenancy_id, id=session_id)
 
 
 async def delete_session(
     conn: AsyncConnection[Any], tenancy_id: uuid.UUID, session_id: str
 ) -> bool:
-    cur = await conn.execute(DELETE_SESSION, {"tenancy_id": tenancy_id, "id": session_id})
-    return cur.rowcount > 0
+    return await changed(conn, DELETE_SESSION, tenancy_id=tenancy_id, id=session_id)
 
 
 DELETE_USER_SESSIONS_EXCEPT = """

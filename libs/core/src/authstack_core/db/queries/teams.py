@@ -7,9 +7,9 @@ from typing import Any
 
 from msgspec import UNSET
 from psycopg import AsyncConnection
-from psycopg.rows import class_row
 
 from authstack_core.db.queries.patch import jsonb_or_null, update_columns
+from authstack_core.db.queries.run import changed, fetch_all, fetch_one
 from authstack_core.models.teams import MemberProfileChanges, NewTeam, TeamChanges, TeamRow
 
 _TEAM_COLUMNS = """
@@ -52,9 +52,7 @@ SELECT_TEAM = (
 async def select_team(
     conn: AsyncConnection[Any], tenancy_id: uuid.UUID, team_id: str | uuid.UUID
 ) -> TeamRow | None:
-    async with conn.cursor(row_factory=class_row(TeamRow)) as cur:
-        await cur.execute(SELECT_TEAM, {"tenancy_id": tenancy_id, "team_id": team_id})
-        return await cur.fetchone()
+    return await fetch_one(conn, TeamRow, SELECT_TEAM, tenancy_id=tenancy_id, team_id=team_id)
 
 
 _LIST_WHERE = """
@@ -113,9 +111,7 @@ async def select_teams(
         "cursor_id": cursor.id if cursor else None,
         "limit": limit,
     }
-    async with conn.cursor(row_factory=class_row(TeamRow)) as cur:
-        await cur.execute(SELECT_TEAMS_DESC if desc else SELECT_TEAMS_ASC, params)
-        return await cur.fetchall()
+    return await fetch_all(conn, TeamRow, SELECT_TEAMS_DESC if desc else SELECT_TEAMS_ASC, **params)
 
 
 SELECT_USER_TEAM_IDS = """
@@ -165,8 +161,7 @@ DELETE_TEAM = "DELETE FROM teams WHERE tenancy_id = %(tenancy_id)s AND id = %(te
 
 async def delete_team(conn: AsyncConnection[Any], tenancy_id: uuid.UUID, team_id: str) -> bool:
     """Delete a team and, by cascade, its memberships, their permissions and the team's keys."""
-    cur = await conn.execute(DELETE_TEAM, {"tenancy_id": tenancy_id, "team_id": team_id})
-    return cur.rowcount > 0
+    return await changed(conn, DELETE_TEAM, tenancy_id=tenancy_id, team_id=team_id)
 
 
 INSERT_MEMBER = """
@@ -185,11 +180,14 @@ async def insert_member(
     selected: bool,
 ) -> bool:
     """Add a membership; False if it already existed."""
-    cur = await conn.execute(
+    return await changed(
+        conn,
         INSERT_MEMBER,
-        {"tenancy_id": tenancy_id, "team_id": team_id, "user_id": user_id, "selected": selected},
+        tenancy_id=tenancy_id,
+        team_id=team_id,
+        user_id=user_id,
+        selected=selected,
     )
-    return cur.rowcount > 0
 
 
 DELETE_MEMBER = """
@@ -202,10 +200,9 @@ async def delete_member(
     conn: AsyncConnection[Any], tenancy_id: uuid.UUID, team_id: str, user_id: str
 ) -> bool:
     """Remove a membership and, by cascade, the member's team permissions."""
-    cur = await conn.execute(
-        DELETE_MEMBER, {"tenancy_id": tenancy_id, "team_id": team_id, "user_id": user_id}
+    return await changed(
+        conn, DELETE_MEMBER, tenancy_id=tenancy_id, team_id=team_id, user_id=user_id
     )
-    return cur.rowcount > 0
 
 
 SELECT_MEMBERS = """

@@ -10,6 +10,7 @@ from psycopg import AsyncConnection
 from psycopg.rows import class_row
 
 from authstack_core.db.queries.patch import jsonb_or_null, update_columns
+from authstack_core.db.queries.run import changed, fetch_all, fetch_flag, fetch_one, fetch_value
 from authstack_core.models.users import NewUser, UserColumns, UserRow
 
 USER_SELECT = """
@@ -39,9 +40,7 @@ SELECT_USER = USER_SELECT + "WHERE u.tenancy_id = %(tenancy_id)s AND u.id = %(us
 async def select_user(
     conn: AsyncConnection[Any], tenancy_id: uuid.UUID, user_id: str
 ) -> UserRow | None:
-    async with conn.cursor(row_factory=class_row(UserRow)) as cur:
-        await cur.execute(SELECT_USER, {"tenancy_id": tenancy_id, "user_id": user_id})
-        return await cur.fetchone()
+    return await fetch_one(conn, UserRow, SELECT_USER, tenancy_id=tenancy_id, user_id=user_id)
 
 
 SELECT_USERS_BY_IDS = USER_SELECT + "WHERE u.tenancy_id = %(tenancy_id)s AND u.id = ANY(%(ids)s)"
@@ -101,9 +100,9 @@ SELECT_SIGNED_UP_AT = (
 async def select_signed_up_at(
     conn: AsyncConnection[Any], tenancy_id: uuid.UUID, user_id: str
 ) -> datetime | None:
-    cur = await conn.execute(SELECT_SIGNED_UP_AT, {"tenancy_id": tenancy_id, "user_id": user_id})
-    row = await cur.fetchone()
-    return row[0] if row else None
+    return await fetch_value(
+        conn, datetime, SELECT_SIGNED_UP_AT, tenancy_id=tenancy_id, user_id=user_id
+    )
 
 
 # Phase one of a search: the ids of users whose email or display name contains the text (both
@@ -179,9 +178,7 @@ async def select_users(
         "include_restricted": include_restricted,
         "require_verification": require_verification,
     }
-    async with conn.cursor(row_factory=class_row(UserRow)) as cur:
-        await cur.execute(SELECT_USERS_DESC if desc else SELECT_USERS_ASC, params)
-        return await cur.fetchall()
+    return await fetch_all(conn, UserRow, SELECT_USERS_DESC if desc else SELECT_USERS_ASC, **params)
 
 
 SELECT_PASSWORD_LOGIN = """
@@ -212,9 +209,9 @@ WHERE tenancy_id = %(tenancy_id)s AND user_id = %(user_id)s
 async def select_password_hash(
     conn: AsyncConnection[Any], tenancy_id: uuid.UUID, user_id: str
 ) -> str | None:
-    cur = await conn.execute(SELECT_PASSWORD_HASH, {"tenancy_id": tenancy_id, "user_id": user_id})
-    row = await cur.fetchone()
-    return row[0] if row else None
+    return await fetch_value(
+        conn, str, SELECT_PASSWORD_HASH, tenancy_id=tenancy_id, user_id=user_id
+    )
 
 
 SELECT_AUTH_EMAIL_OWNER = """
@@ -296,8 +293,7 @@ DELETE_USER = "DELETE FROM users WHERE tenancy_id = %(tenancy_id)s AND id = %(us
 
 
 async def delete_user(conn: AsyncConnection[Any], tenancy_id: uuid.UUID, user_id: str) -> bool:
-    cur = await conn.execute(DELETE_USER, {"tenancy_id": tenancy_id, "user_id": user_id})
-    return cur.rowcount > 0
+    return await changed(conn, DELETE_USER, tenancy_id=tenancy_id, user_id=user_id)
 
 
 UPSERT_PRIMARY_EMAIL = """
@@ -405,11 +401,14 @@ async def replace_password_hash(
     new_hash: str,
 ) -> bool:
     """Store ``new_hash`` if the stored hash is still ``old_hash``; False when it changed."""
-    cur = await conn.execute(
+    return await changed(
+        conn,
         REPLACE_PASSWORD_HASH,
-        {"tenancy_id": tenancy_id, "user_id": user_id, "old_hash": old_hash, "new_hash": new_hash},
+        tenancy_id=tenancy_id,
+        user_id=user_id,
+        old_hash=old_hash,
+        new_hash=new_hash,
     )
-    return cur.rowcount > 0
 
 
 SELECT_IS_MEMBER = """
@@ -431,11 +430,9 @@ WHERE tenancy_id = %(tenancy_id)s AND user_id = %(user_id)s AND team_id = %(team
 async def select_is_member(
     conn: AsyncConnection[Any], tenancy_id: uuid.UUID, team_id: str, user_id: str
 ) -> bool:
-    cur = await conn.execute(
-        SELECT_IS_MEMBER, {"tenancy_id": tenancy_id, "team_id": team_id, "user_id": user_id}
+    return await fetch_flag(
+        conn, SELECT_IS_MEMBER, tenancy_id=tenancy_id, team_id=team_id, user_id=user_id
     )
-    row = await cur.fetchone()
-    return bool(row and row[0])
 
 
 async def set_selected_team(

@@ -7,9 +7,9 @@ from datetime import datetime
 from typing import Any
 
 from psycopg import AsyncConnection
-from psycopg.rows import class_row
 from psycopg.types.json import Jsonb
 
+from authstack_core.db.queries.run import changed, fetch_all, fetch_one
 from authstack_core.models.verification import VerificationCodeRow
 
 _COLUMNS = "id, type, expires_at, used_at, redirect_url, method, data, attempt_count, created_at"
@@ -64,17 +64,15 @@ FOR UPDATE
 async def select_code_for_update(
     conn: AsyncConnection[Any], project_id: str, branch_id: str, type: str, code_hash: bytes
 ) -> VerificationCodeRow | None:
-    async with conn.cursor(row_factory=class_row(VerificationCodeRow)) as cur:
-        await cur.execute(
-            SELECT_CODE_FOR_UPDATE,
-            {
-                "project_id": project_id,
-                "branch_id": branch_id,
-                "type": type,
-                "code_hash": code_hash,
-            },
-        )
-        return await cur.fetchone()
+    return await fetch_one(
+        conn,
+        VerificationCodeRow,
+        SELECT_CODE_FOR_UPDATE,
+        project_id=project_id,
+        branch_id=branch_id,
+        type=type,
+        code_hash=code_hash,
+    )
 
 
 # Every guess counts against all codes that share the 39-character tail, so guessing an OTP's
@@ -121,17 +119,15 @@ async def select_live_codes(
     type: str,
     data_filter: dict[str, Any],
 ) -> list[VerificationCodeRow]:
-    async with conn.cursor(row_factory=class_row(VerificationCodeRow)) as cur:
-        await cur.execute(
-            SELECT_LIVE_CODES,
-            {
-                "project_id": project_id,
-                "branch_id": branch_id,
-                "type": type,
-                "data_filter": Jsonb(data_filter),
-            },
-        )
-        return await cur.fetchall()
+    return await fetch_all(
+        conn,
+        VerificationCodeRow,
+        SELECT_LIVE_CODES,
+        project_id=project_id,
+        branch_id=branch_id,
+        type=type,
+        data_filter=Jsonb(data_filter),
+    )
 
 
 DELETE_CODE = """
@@ -143,11 +139,9 @@ WHERE project_id = %(project_id)s AND branch_id = %(branch_id)s AND type = %(typ
 async def delete_code(
     conn: AsyncConnection[Any], project_id: str, branch_id: str, type: str, code_id: uuid.UUID
 ) -> bool:
-    cur = await conn.execute(
-        DELETE_CODE,
-        {"project_id": project_id, "branch_id": branch_id, "type": type, "id": code_id},
+    return await changed(
+        conn, DELETE_CODE, project_id=project_id, branch_id=branch_id, type=type, id=code_id
     )
-    return cur.rowcount > 0
 
 
 # A superseded code is expired rather than marked used: whoever holds it is told it expired (and
