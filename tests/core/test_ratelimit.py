@@ -219,3 +219,38 @@ async def test_a_hung_redis_costs_at_most_the_timeout(make_limiter: MakeLimiter)
         rest = time.perf_counter() - started
     assert first < 0.5
     assert rest < 0.1
+
+
+async def test_a_refused_key_is_refused_again_without_asking_redis(
+    make_limiter: MakeLimiter, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A flood from a throttled client costs no Redis round trip until its Retry-After is over;
+    other keys and a cleared gate still go to Redis."""
+    limiter = make_limiter("otp_send.ip=1/1h:1; password_sign_in.account=free=0,base=1h,cap=1h")
+    calls: list[list[str]] = []
+    real_eval = limiter._eval
+
+    async def counting_eval(keys: list[str], args: list[int]) -> list[object]:
+        calls.append(keys)
+        return await real_eval(keys, args)
+
+    monkeypatch.setattr(limiter, "_eval", counting_eval)
+    await limiter.check("otp_send", ip="198.51.100.7")
+    first = await refused(limiter, "otp_send", ip="198.51.100.7")
+    assert len(calls) == 2
+    for _ in range(5):
+        again = await refused(limiter, "otp_send", ip="198.51.100.7")
+        assert again.rule == first.rule == "otp_send.ip"
+        assert 1 <= again.retry_after <= first.retry_after
+    assert len(calls) == 2
+    await limiter.check("otp_send", ip="198.51.100.8")  # another address goes to Redis
+    assert len(calls) == 3
+
+    who = {"project": PROJECT, "account": "held@example.com"}
+    await limiter.check("password_sign_in", **who)
+    await refused(limiter, "password_sign_in", **who)
+    await refused(limiter, "password_sign_in", **who)
+    assert len(calls) == 5
+    await limiter.clear("password_sign_in", project=PROJECT, account="held@example.com")
+    await limiter.check("password_sign_in", **who)  # the success forgot the remembered hold
+    assert len(calls) == 6

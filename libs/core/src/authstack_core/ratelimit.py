@@ -106,6 +106,9 @@ return {1, 0, 0}
 _CHECK_SHA = hashlib.sha1(_CHECK_LUA.encode()).hexdigest()  # noqa: S324  # Redis names scripts by SHA-1
 _BACKOFF_S = 1.0  # after a Redis failure, skip it (fail open) this long instead of timing out again
 _WARN_EVERY = 30.0
+# Keys refused by Redis, remembered in this process until their Retry-After runs out, so that a
+# flood from a throttled client costs no Redis round trip. Bounded: spoofed keys cannot grow it.
+_DENIED_MAX = 10_000
 _ARGS_PAD = (0, 0)
 
 
@@ -144,6 +147,9 @@ class RateLimiter:
         self._last_warning = 0.0
         self._skipped = 0
         self._loaded = False
+        # key -> (monotonic deadline, rule name). Redis would refuse these keys until the deadline
+        # anyway: a refused check writes nothing, and other replicas can only lengthen a wait.
+        self._denied: dict[str, tuple[float, str]] = {}
 
     @classmethod
     def from_settings(cls, settings: Settings) -> RateLimiter:
@@ -206,7 +212,11 @@ class RateLimiter:
                 keys.append(key)
                 args.extend(_args(rule.limit))
                 names.append(rule.name)
-        if not keys or self._skipping():
+        if not keys:
+            return
+        if self._denied:
+            self._refuse_remembered(keys)
+        if self._skipping():
             return
         try:
             reply = await self._eval(keys, args)
@@ -215,7 +225,27 @@ class RateLimiter:
             return
         allowed, wait_ms, who = int(reply[0]), int(reply[1]), int(reply[2])
         if not allowed:
+            self._remember(keys[who - 1], wait_ms / 1000, names[who - 1])
             raise RateLimitedError(max(1, math.ceil(wait_ms / 1000)), names[who - 1])
+
+    def _refuse_remembered(self, keys: list[str]) -> None:
+        now = time.monotonic()
+        for key in keys:
+            found = self._denied.get(key)
+            if found is None:
+                continue
+            deadline, name = found
+            if deadline > now:
+                raise RateLimitedError(max(1, math.ceil(deadline - now)), name)
+            del self._denied[key]
+
+    def _remember(self, key: str, wait_s: float, name: str) -> None:
+        now = time.monotonic()
+        if len(self._denied) >= _DENIED_MAX:
+            self._denied = {k: v for k, v in self._denied.items() if v[0] > now}
+            if len(self._denied) >= _DENIED_MAX:
+                self._denied.clear()
+        self._denied[key] = (now + wait_s, name)
 
     async def clear(self, action: str, *, project: str | None, account: str | None = None) -> None:
         """After a success: forget the failures counted on ``action``'s failure gates."""
@@ -229,6 +259,8 @@ class RateLimiter:
         ]
         if not keys:
             return
+        for key in keys:
+            self._denied.pop(key, None)
         try:
             await self._redis.call("DEL", *keys)
         except (RedisPipeError, RedisReplyError, OSError) as exc:
