@@ -13,7 +13,15 @@ from authstack_core.db.queries.patch import METADATA_COLUMNS, profile_params, up
 from authstack_core.db.queries.run import changed, fetch_all, fetch_flag, fetch_one, fetch_value
 from authstack_core.models.users import NewUser, UserColumns, UserRow
 
-USER_SELECT = """
+# The user ``u``'s primary email ``cc`` and selected membership ``tm`` (at most one of each).
+PRIMARY_EMAIL_AND_SELECTED_TEAM = """
+LEFT JOIN contact_channels cc
+       ON cc.tenancy_id = u.tenancy_id AND cc.user_id = u.id AND cc.type = 'email' AND cc.is_primary
+LEFT JOIN team_members tm ON tm.tenancy_id = u.tenancy_id AND tm.user_id = u.id AND tm.is_selected
+"""
+
+USER_SELECT = (
+    """
 SELECT u.id::text AS id, u.display_name, u.profile_image_url, u.client_metadata,
        u.client_read_only_metadata, u.server_metadata, u.requires_totp_mfa, u.otp_auth_enabled,
        u.passkey_auth_enabled, u.is_anonymous, u.restricted_by_admin, u.restricted_by_admin_reason,
@@ -26,13 +34,12 @@ SELECT u.id::text AS id, u.display_name, u.profile_image_url, u.client_metadata,
        t.profile_image_url AS team_profile_image_url, t.client_metadata AS team_client_metadata,
        t.client_read_only_metadata AS team_client_read_only_metadata,
        t.server_metadata AS team_server_metadata, t.created_at AS team_created_at
-FROM users u
-LEFT JOIN contact_channels cc
-       ON cc.tenancy_id = u.tenancy_id AND cc.user_id = u.id AND cc.type = 'email' AND cc.is_primary
-LEFT JOIN password_auth_methods pw ON pw.tenancy_id = u.tenancy_id AND pw.user_id = u.id
-LEFT JOIN team_members tm ON tm.tenancy_id = u.tenancy_id AND tm.user_id = u.id AND tm.is_selected
+FROM users u"""
+    + PRIMARY_EMAIL_AND_SELECTED_TEAM
+    + """LEFT JOIN password_auth_methods pw ON pw.tenancy_id = u.tenancy_id AND pw.user_id = u.id
 LEFT JOIN teams t ON t.tenancy_id = tm.tenancy_id AND t.id = tm.team_id
 """
+)
 
 SELECT_USER = USER_SELECT + "WHERE u.tenancy_id = %(tenancy_id)s AND u.id = %(user_id)s"
 
