@@ -8,7 +8,7 @@ from typing import Any
 
 from psycopg import AsyncConnection
 
-from authstack_core.db.queries.run import fetch_one
+from authstack_core.db.queries.run import changed, fetch_one
 
 
 @dataclass(slots=True)
@@ -50,18 +50,21 @@ MARK_CHANNEL_VERIFIED = """
 UPDATE contact_channels SET is_verified = true
 WHERE tenancy_id = %(tenancy_id)s AND user_id = %(user_id)s AND id = %(id)s AND type = 'email'
   AND value = %(email)s
-RETURNING id
 """
 
 
 async def mark_channel_verified(
     conn: AsyncConnection[Any], tenancy_id: uuid.UUID, user_id: str, channel_id: str, email: str
 ) -> bool:
-    cur = await conn.execute(
+    """False when the channel is gone or no longer holds ``email``."""
+    return await changed(
+        conn,
         MARK_CHANNEL_VERIFIED,
-        {"tenancy_id": tenancy_id, "user_id": user_id, "id": channel_id, "email": email},
+        tenancy_id=tenancy_id,
+        user_id=user_id,
+        id=channel_id,
+        email=email,
     )
-    return await cur.fetchone() is not None
 
 
 # Receiving a code at an address proves the user controls it.

@@ -6,9 +6,10 @@ import uuid
 from datetime import datetime
 from typing import Any
 
-from psycopg import AsyncConnection
+from psycopg import AsyncConnection, sql
 
-from authstack_core.db.queries.run import fetch_all, fetch_one, fetch_value
+from authstack_core.db.queries.pages import Keyset
+from authstack_core.db.queries.run import fetch_one
 from authstack_core.models.emails import OutboxRow
 
 # --- the admin listing ------------------------------------------------------------------------
@@ -19,27 +20,22 @@ SELECT id, template, to_user_id, to_email, is_high_priority, status, scheduled_a
        sent_at, finished_at, created_at, updated_at
 FROM email_outbox
 """
-SELECT_OUTBOX_PAGE = (
+_OUTBOX_PAGES = Keyset(
     _OUTBOX_COLUMNS
     + """WHERE tenancy_id = %(tenancy_id)s
   AND (%(status)s::text IS NULL OR status = %(status)s::text)
-  AND (%(cursor_at)s::timestamptz IS NULL
-       OR (created_at, id) <= (%(cursor_at)s::timestamptz, %(cursor_id)s::uuid))
-ORDER BY created_at DESC, id DESC
-LIMIT %(limit)s"""
+""",
+    sql.Identifier("created_at"),
+    sql.Identifier("id"),
 )
-SELECT_OUTBOX_CREATED_AT = """
-SELECT created_at FROM email_outbox WHERE tenancy_id = %(tenancy_id)s AND id = %(id)s
-"""
-SELECT_OUTBOX_ROW = _OUTBOX_COLUMNS + "WHERE tenancy_id = %(tenancy_id)s AND id = %(id)s"
 
 
 async def select_outbox_created_at(
     conn: AsyncConnection[Any], tenancy_id: uuid.UUID, outbox_id: str
 ) -> datetime | None:
-    return await fetch_value(
-        conn, datetime, SELECT_OUTBOX_CREATED_AT, tenancy_id=tenancy_id, id=outbox_id
-    )
+    """The row's creation time (a page cursor's key); None when there is no such row."""
+    row = await select_outbox_row(conn, tenancy_id, outbox_id)
+    return row.created_at if row else None
 
 
 async def select_outbox_page(
@@ -51,16 +47,12 @@ async def select_outbox_page(
     cursor: tuple[datetime, str] | None,
 ) -> list[OutboxRow]:
     """Rows newest first, from ``cursor`` (inclusive)."""
-    return await fetch_all(
-        conn,
-        OutboxRow,
-        SELECT_OUTBOX_PAGE,
-        tenancy_id=tenancy_id,
-        status=status,
-        limit=limit,
-        cursor_at=cursor[0] if cursor else None,
-        cursor_id=cursor[1] if cursor else None,
+    return await _OUTBOX_PAGES.fetch(
+        conn, OutboxRow, desc=True, cursor=cursor, limit=limit, tenancy_id=tenancy_id, status=status
     )
+
+
+SELECT_OUTBOX_ROW = _OUTBOX_COLUMNS + "WHERE tenancy_id = %(tenancy_id)s AND id = %(id)s"
 
 
 async def select_outbox_row(

@@ -7,12 +7,12 @@ invitation-specific reads and writes: by id, by team, by recipient.
 from __future__ import annotations
 
 import uuid
-from typing import Any
+from typing import Any, LiteralString
 
 from psycopg import AsyncConnection
 from psycopg.types.json import Jsonb
 
-from authstack_core.db.queries.run import changed, fetch_all, fetch_one, fetch_value
+from authstack_core.db.queries.run import changed, fetch_all, fetch_value
 from authstack_core.email_address import email_key
 from authstack_core.models.invitations import InvitationRow
 
@@ -56,6 +56,20 @@ ORDER BY vc.created_at, vc.id"""
 SELECT_INVITATION_FOR_UPDATE = _LIVE + "  AND vc.id = %(id)s\nFOR UPDATE OF vc"
 
 
+async def _select_live(
+    conn: AsyncConnection[Any],
+    statement: LiteralString,
+    tenancy_id: uuid.UUID,
+    project_id: str,
+    branch_id: str,
+    **params: Any,
+) -> list[InvitationRow]:
+    """The live invitations of the branch that ``statement`` (``_LIVE`` and its own condition,
+    given ``params``) selects."""
+    branch = {"tenancy_id": tenancy_id, "project_id": project_id, "branch_id": branch_id}
+    return await fetch_all(conn, InvitationRow, statement, **branch, **params)
+
+
 async def select_team_invitations(
     conn: AsyncConnection[Any],
     tenancy_id: uuid.UUID,
@@ -63,13 +77,12 @@ async def select_team_invitations(
     branch_id: str,
     team_id: str,
 ) -> list[InvitationRow]:
-    return await fetch_all(
+    return await _select_live(
         conn,
-        InvitationRow,
         SELECT_TEAM_INVITATIONS,
-        tenancy_id=tenancy_id,
-        project_id=project_id,
-        branch_id=branch_id,
+        tenancy_id,
+        project_id,
+        branch_id,
         team_filter=Jsonb({"team_id": team_id}),
     )
 
@@ -82,14 +95,9 @@ async def select_invitations_to(
     emails: list[str],
 ) -> list[InvitationRow]:
     """Live invitations sent to any of ``emails`` (compared by ``email_key``: ASCII case only)."""
-    return await fetch_all(
-        conn,
-        InvitationRow,
-        SELECT_INVITATIONS_TO,
-        tenancy_id=tenancy_id,
-        project_id=project_id,
-        branch_id=branch_id,
-        emails=[email_key(e) for e in emails],
+    keys = [email_key(e) for e in emails]
+    return await _select_live(
+        conn, SELECT_INVITATIONS_TO, tenancy_id, project_id, branch_id, emails=keys
     )
 
 
@@ -101,15 +109,10 @@ async def select_invitation_for_update(
     invitation_id: str,
 ) -> InvitationRow | None:
     """A live invitation by id, row-locked so two accepts cannot both spend it."""
-    return await fetch_one(
-        conn,
-        InvitationRow,
-        SELECT_INVITATION_FOR_UPDATE,
-        tenancy_id=tenancy_id,
-        project_id=project_id,
-        branch_id=branch_id,
-        id=invitation_id,
+    rows = await _select_live(
+        conn, SELECT_INVITATION_FOR_UPDATE, tenancy_id, project_id, branch_id, id=invitation_id
     )
+    return rows[0] if rows else None
 
 
 MARK_USED = """

@@ -7,6 +7,8 @@ from typing import Any
 
 from psycopg import AsyncConnection
 
+from authstack_core.db.queries.run import changed, fetch_value
+
 SELECT_TOTP_SECRET = """
 SELECT totp_secret FROM users WHERE tenancy_id = %(tenancy_id)s AND id = %(user_id)s
 """
@@ -16,9 +18,9 @@ async def select_totp_secret(
     conn: AsyncConnection[Any], tenancy_id: uuid.UUID, user_id: str | uuid.UUID
 ) -> bytes | None:
     """The user's raw TOTP secret; None when the user has none (or does not exist)."""
-    cur = await conn.execute(SELECT_TOTP_SECRET, {"tenancy_id": tenancy_id, "user_id": user_id})
-    row = await cur.fetchone()
-    return bytes(row[0]) if row and row[0] is not None else None
+    return await fetch_value(
+        conn, bytes, SELECT_TOTP_SECRET, tenancy_id=tenancy_id, user_id=user_id
+    )
 
 
 # Conditional, so two requests racing with the same code cannot both pass: the second one finds
@@ -36,8 +38,6 @@ async def spend_totp_step(
     conn: AsyncConnection[Any], tenancy_id: uuid.UUID, user_id: str, secret: bytes, step: int
 ) -> bool:
     """Record ``step`` as used; False when it (or a later step) was already used."""
-    cur = await conn.execute(
-        SPEND_TOTP_STEP,
-        {"tenancy_id": tenancy_id, "user_id": user_id, "secret": secret, "step": step},
+    return await changed(
+        conn, SPEND_TOTP_STEP, tenancy_id=tenancy_id, user_id=user_id, secret=secret, step=step
     )
-    return cur.rowcount == 1

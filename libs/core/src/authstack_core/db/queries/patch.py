@@ -1,10 +1,11 @@
-"""Helpers shared by the areas' SQL: JSON parameters and PATCHes of typed column sets."""
+"""Helpers shared by the areas' SQL: JSON parameters, the profile columns users and teams share,
+and PATCHes of typed column sets."""
 
 from __future__ import annotations
 
 import uuid
 from collections.abc import Collection
-from typing import Any
+from typing import Any, Protocol
 
 import msgspec
 from psycopg import AsyncConnection, sql
@@ -14,6 +15,36 @@ from psycopg.types.json import Jsonb
 def jsonb_or_null(value: Any) -> Jsonb | None:
     """A JSON column's parameter: SQL NULL for None, jsonb otherwise."""
     return None if value is None else Jsonb(value)
+
+
+# The JSON columns of a user or a team: stored as jsonb, SQL NULL when absent.
+METADATA_COLUMNS = frozenset({"client_metadata", "client_read_only_metadata", "server_metadata"})
+
+
+class NewProfile(Protocol):
+    """What creating a user or a team sets alike: its name, its image and its three metadata."""
+
+    @property
+    def display_name(self) -> str | None: ...
+    @property
+    def profile_image_url(self) -> str | None: ...
+    @property
+    def client_metadata(self) -> Any: ...
+    @property
+    def client_read_only_metadata(self) -> Any: ...
+    @property
+    def server_metadata(self) -> Any: ...
+
+
+def profile_params(new: NewProfile) -> dict[str, Any]:
+    """The insert parameters of the profile columns (named as the columns)."""
+    return {
+        "display_name": new.display_name,
+        "profile_image_url": new.profile_image_url,
+        "client_metadata": jsonb_or_null(new.client_metadata),
+        "client_read_only_metadata": jsonb_or_null(new.client_read_only_metadata),
+        "server_metadata": jsonb_or_null(new.server_metadata),
+    }
 
 
 async def update_columns(

@@ -4,12 +4,12 @@ definition edits need. Definitions themselves live in the project's config overr
 from __future__ import annotations
 
 import uuid
-from typing import Any
+from typing import Any, LiteralString
 
-from psycopg import AsyncConnection
+from psycopg import AsyncConnection, sql
 from psycopg.types.json import Jsonb
 
-from authstack_core.db.queries.run import changed
+from authstack_core.db.queries.run import changed, fetch_value
 
 SELECT_TEAM_GRANTS = """
 SELECT team_id::text, user_id::text, permission_id FROM team_member_permissions
@@ -33,11 +33,47 @@ async def select_team_grants(
     return [(r[0], r[1], r[2]) for r in await cur.fetchall()]
 
 
-INSERT_TEAM_GRANT = """
-INSERT INTO team_member_permissions (tenancy_id, team_id, user_id, permission_id)
-VALUES (%(tenancy_id)s, %(team_id)s, %(user_id)s, %(permission_id)s)
-ON CONFLICT DO NOTHING
-"""
+class _GrantTable:
+    """One scope's grant table, whose rows are (tenancy, holder..., permission): a team grant is
+    held by a member (``team_id``, ``user_id``), a project grant by a user (``user_id``)."""
+
+    def __init__(self, table: str, *holder: str) -> None:
+        self.holder = holder
+        name = sql.Identifier(table)
+        cols = ("tenancy_id", *holder, "permission_id")
+        row = sql.SQL(", ").join([sql.Identifier(col) for col in cols])
+        values = sql.SQL(", ").join([sql.Placeholder(col) for col in cols])
+        self._insert = sql.SQL("INSERT INTO {} ({}) VALUES ({}) ON CONFLICT DO NOTHING").format(
+            name, row, values
+        )
+        self._delete = sql.SQL("DELETE FROM {} WHERE ({}) = ({})").format(name, row, values)
+        self.rename = sql.SQL(
+            "UPDATE {} SET permission_id = %(new_id)s"
+            " WHERE tenancy_id = %(tenancy_id)s AND permission_id = %(old_id)s"
+        ).format(name)
+        self.delete_all_of = sql.SQL(
+            "DELETE FROM {} WHERE tenancy_id = %(tenancy_id)s AND permission_id = %(permission_id)s"
+        ).format(name)
+
+    async def write(
+        self,
+        conn: AsyncConnection[Any],
+        tenancy_id: uuid.UUID,
+        holder: tuple[str | uuid.UUID, ...],
+        permission_id: str,
+        *,
+        granted: bool,
+    ) -> bool:
+        """Grant ``permission_id`` to ``holder`` (its columns' values, in order) or revoke it;
+        False when that changed nothing (already granted, or there was no such grant)."""
+        row = {"tenancy_id": tenancy_id, **dict(zip(self.holder, holder, strict=True))}
+        statement = self._insert if granted else self._delete
+        return await changed(conn, statement, **row, permission_id=permission_id)
+
+
+_TEAM_GRANTS = _GrantTable("team_member_permissions", "team_id", "user_id")
+_PROJECT_GRANTS = _GrantTable("project_user_permissions", "user_id")
+_GRANT_TABLES = (_TEAM_GRANTS, _PROJECT_GRANTS)
 
 
 async def insert_team_grant(
@@ -48,21 +84,9 @@ async def insert_team_grant(
     permission_id: str,
 ) -> bool:
     """Grant directly (the membership must exist); False if it was already granted."""
-    return await changed(
-        conn,
-        INSERT_TEAM_GRANT,
-        tenancy_id=tenancy_id,
-        team_id=team_id,
-        user_id=user_id,
-        permission_id=permission_id,
+    return await _TEAM_GRANTS.write(
+        conn, tenancy_id, (team_id, user_id), permission_id, granted=True
     )
-
-
-DELETE_TEAM_GRANT = """
-DELETE FROM team_member_permissions
-WHERE tenancy_id = %(tenancy_id)s AND team_id = %(team_id)s AND user_id = %(user_id)s
-  AND permission_id = %(permission_id)s
-"""
 
 
 async def delete_team_grant(
@@ -72,13 +96,8 @@ async def delete_team_grant(
     user_id: str,
     permission_id: str,
 ) -> bool:
-    return await changed(
-        conn,
-        DELETE_TEAM_GRANT,
-        tenancy_id=tenancy_id,
-        team_id=team_id,
-        user_id=user_id,
-        permission_id=permission_id,
+    return await _TEAM_GRANTS.write(
+        conn, tenancy_id, (team_id, user_id), permission_id, granted=False
     )
 
 
@@ -96,83 +115,44 @@ async def select_project_grants(
     return [(r[0], r[1]) for r in await cur.fetchall()]
 
 
-INSERT_PROJECT_GRANT = """
-INSERT INTO project_user_permissions (tenancy_id, user_id, permission_id)
-VALUES (%(tenancy_id)s, %(user_id)s, %(permission_id)s)
-ON CONFLICT DO NOTHING
-"""
-
-
 async def insert_project_grant(
     conn: AsyncConnection[Any], tenancy_id: uuid.UUID, user_id: str | uuid.UUID, permission_id: str
 ) -> bool:
-    return await changed(
-        conn,
-        INSERT_PROJECT_GRANT,
-        tenancy_id=tenancy_id,
-        user_id=user_id,
-        permission_id=permission_id,
-    )
-
-
-DELETE_PROJECT_GRANT = """
-DELETE FROM project_user_permissions
-WHERE tenancy_id = %(tenancy_id)s AND user_id = %(user_id)s AND permission_id = %(permission_id)s
-"""
+    return await _PROJECT_GRANTS.write(conn, tenancy_id, (user_id,), permission_id, granted=True)
 
 
 async def delete_project_grant(
     conn: AsyncConnection[Any], tenancy_id: uuid.UUID, user_id: str, permission_id: str
 ) -> bool:
-    return await changed(
-        conn,
-        DELETE_PROJECT_GRANT,
-        tenancy_id=tenancy_id,
-        user_id=user_id,
-        permission_id=permission_id,
-    )
-
-
-RENAME_TEAM_GRANTS = """
-UPDATE team_member_permissions SET permission_id = %(new_id)s
-WHERE tenancy_id = %(tenancy_id)s AND permission_id = %(old_id)s
-"""
-RENAME_PROJECT_GRANTS = """
-UPDATE project_user_permissions SET permission_id = %(new_id)s
-WHERE tenancy_id = %(tenancy_id)s AND permission_id = %(old_id)s
-"""
+    return await _PROJECT_GRANTS.write(conn, tenancy_id, (user_id,), permission_id, granted=False)
 
 
 async def rename_grants(
     conn: AsyncConnection[Any], tenancy_id: uuid.UUID, old_id: str, new_id: str
 ) -> None:
     """Follow a definition's rename in every grant of the tenancy (the new id is unused)."""
-    params = {"tenancy_id": tenancy_id, "old_id": old_id, "new_id": new_id}
-    await conn.execute(RENAME_TEAM_GRANTS, params)
-    await conn.execute(RENAME_PROJECT_GRANTS, params)
-
-
-DELETE_TEAM_GRANTS_OF = """
-DELETE FROM team_member_permissions
-WHERE tenancy_id = %(tenancy_id)s AND permission_id = %(permission_id)s
-"""
-DELETE_PROJECT_GRANTS_OF = """
-DELETE FROM project_user_permissions
-WHERE tenancy_id = %(tenancy_id)s AND permission_id = %(permission_id)s
-"""
+    for grants in _GRANT_TABLES:
+        await conn.execute(
+            grants.rename, {"tenancy_id": tenancy_id, "old_id": old_id, "new_id": new_id}
+        )
 
 
 async def delete_grants_of(
     conn: AsyncConnection[Any], tenancy_id: uuid.UUID, permission_id: str
 ) -> None:
     """Drop every grant of a definition that is being deleted."""
-    params = {"tenancy_id": tenancy_id, "permission_id": permission_id}
-    await conn.execute(DELETE_TEAM_GRANTS_OF, params)
-    await conn.execute(DELETE_PROJECT_GRANTS_OF, params)
+    for grants in _GRANT_TABLES:
+        await conn.execute(
+            grants.delete_all_of, {"tenancy_id": tenancy_id, "permission_id": permission_id}
+        )
 
 
+# FOR UPDATE for definition edits, FOR SHARE for grants: see the two functions below.
 SELECT_CONFIG_OVERRIDE_FOR_UPDATE = """
 SELECT config_override FROM projects WHERE id = %(project_id)s FOR UPDATE
+"""
+SELECT_CONFIG_OVERRIDE_FOR_SHARE = """
+SELECT config_override FROM projects WHERE id = %(project_id)s FOR SHARE
 """
 UPDATE_CONFIG_OVERRIDE = """
 UPDATE projects SET config_override = %(config_override)s, updated_at = now()
@@ -180,31 +160,25 @@ WHERE id = %(project_id)s
 """
 
 
-async def lock_config_override(conn: AsyncConnection[Any], project_id: str) -> dict[str, Any]:
-    """The project's stored override, row-locked until the transaction ends, so concurrent
-    definition edits apply one after the other instead of overwriting each other."""
-    cur = await conn.execute(SELECT_CONFIG_OVERRIDE_FOR_UPDATE, {"project_id": project_id})
-    row = await cur.fetchone()
-    if row is None:
+async def _locked_config_override(
+    conn: AsyncConnection[Any], statement: LiteralString, project_id: str
+) -> dict[str, Any]:
+    override = await fetch_value(conn, dict, statement, project_id=project_id)
+    if override is None:  # the column is NOT NULL: no row
         raise LookupError(project_id)
-    override: dict[str, Any] = row[0]
     return override
 
 
-SELECT_CONFIG_OVERRIDE_FOR_SHARE = """
-SELECT config_override FROM projects WHERE id = %(project_id)s FOR SHARE
-"""
+async def lock_config_override(conn: AsyncConnection[Any], project_id: str) -> dict[str, Any]:
+    """The project's stored override, row-locked until the transaction ends, so concurrent
+    definition edits apply one after the other instead of overwriting each other."""
+    return await _locked_config_override(conn, SELECT_CONFIG_OVERRIDE_FOR_UPDATE, project_id)
 
 
 async def share_config_override(conn: AsyncConnection[Any], project_id: str) -> dict[str, Any]:
     """The stored override, share-locked: a grant checks its definition against the config as it
     is at commit, so it cannot slip in beside a concurrent deletion of that definition."""
-    cur = await conn.execute(SELECT_CONFIG_OVERRIDE_FOR_SHARE, {"project_id": project_id})
-    row = await cur.fetchone()
-    if row is None:
-        raise LookupError(project_id)
-    override: dict[str, Any] = row[0]
-    return override
+    return await _locked_config_override(conn, SELECT_CONFIG_OVERRIDE_FOR_SHARE, project_id)
 
 
 async def write_config_override(

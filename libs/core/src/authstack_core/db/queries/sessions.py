@@ -10,6 +10,7 @@ from psycopg import AsyncConnection
 from psycopg.types.json import Jsonb
 
 from authstack_core.db.queries.run import changed, fetch_all, fetch_one, fetch_value
+from authstack_core.db.queries.users import PRIMARY_EMAIL_AND_SELECTED_TEAM
 from authstack_core.models.sessions import SessionRow, TokenClaimsRow
 
 INSERT_REFRESH_TOKEN = """
@@ -47,11 +48,6 @@ SELECT rt.id::text AS refresh_token_id, u.id::text AS user_id, u.display_name,
        tm.team_id::text AS selected_team_id, u.signed_up_at, u.is_anonymous,
        u.restricted_by_admin, u.requires_totp_mfa
 """
-_CLAIMS_JOINS = """
-LEFT JOIN contact_channels cc
-       ON cc.tenancy_id = u.tenancy_id AND cc.user_id = u.id AND cc.type = 'email' AND cc.is_primary
-LEFT JOIN team_members tm ON tm.tenancy_id = u.tenancy_id AND tm.user_id = u.id AND tm.is_selected
-"""
 
 # Marks the session and its user active and returns the token claims in one round trip.
 # (Concatenation of constant fragments only; every value is a bound parameter.)
@@ -73,7 +69,7 @@ WITH rt AS (
 )"""
     + _CLAIMS_SELECT
     + "FROM rt JOIN users u ON u.tenancy_id = rt.tenancy_id AND u.id = rt.user_id"
-    + _CLAIMS_JOINS
+    + PRIMARY_EMAIL_AND_SELECTED_TEAM
 )
 
 
@@ -98,7 +94,7 @@ SELECT_CLAIMS_FOR_SESSION = (
     _CLAIMS_SELECT
     + """FROM refresh_tokens rt
 JOIN users u ON u.tenancy_id = rt.tenancy_id AND u.id = rt.user_id"""
-    + _CLAIMS_JOINS
+    + PRIMARY_EMAIL_AND_SELECTED_TEAM
     + "WHERE rt.tenancy_id = %(tenancy_id)s AND rt.id = %(session_id)s"
 )
 

@@ -6,15 +6,17 @@ import uuid
 from typing import Any
 
 from msgspec import UNSET
-from psycopg import AsyncConnection
+from psycopg import AsyncConnection, sql
 
-from authstack_core.db.queries.patch import jsonb_or_null, update_columns
-from authstack_core.db.queries.run import changed, fetch_all, fetch_one
+from authstack_core.db.queries.pages import Keyset, contains_pattern
+from authstack_core.db.queries.patch import METADATA_COLUMNS, profile_params, update_columns
+from authstack_core.db.queries.run import changed, fetch_one
 from authstack_core.models.teams import MemberProfileChanges, NewTeam, TeamChanges, TeamRow
 
-_TEAM_COLUMNS = """
-t.id::text AS id, t.display_name, t.profile_image_url, t.client_metadata,
-t.client_read_only_metadata, t.server_metadata, t.created_at
+_SELECT_TEAMS = """
+SELECT t.id::text AS id, t.display_name, t.profile_image_url, t.client_metadata,
+       t.client_read_only_metadata, t.server_metadata, t.created_at
+FROM teams t
 """
 
 INSERT_TEAM = """
@@ -28,25 +30,11 @@ VALUES (%(tenancy_id)s, %(id)s, %(display_name)s, %(profile_image_url)s, %(clien
 async def insert_team(
     conn: AsyncConnection[Any], tenancy_id: uuid.UUID, team_id: uuid.UUID, new: NewTeam
 ) -> None:
-    await conn.execute(
-        INSERT_TEAM,
-        {
-            "tenancy_id": tenancy_id,
-            "id": team_id,
-            "display_name": new.display_name,
-            "profile_image_url": new.profile_image_url,
-            "client_metadata": jsonb_or_null(new.client_metadata),
-            "client_read_only_metadata": jsonb_or_null(new.client_read_only_metadata),
-            "server_metadata": jsonb_or_null(new.server_metadata),
-        },
-    )
+    params = {"tenancy_id": tenancy_id, "id": team_id, **profile_params(new)}
+    await conn.execute(INSERT_TEAM, params)
 
 
-SELECT_TEAM = (
-    "SELECT"
-    + _TEAM_COLUMNS
-    + "FROM teams t WHERE t.tenancy_id = %(tenancy_id)s AND t.id = %(team_id)s"
-)
+SELECT_TEAM = _SELECT_TEAMS + "WHERE t.tenancy_id = %(tenancy_id)s AND t.id = %(team_id)s"
 
 
 async def select_team(
@@ -63,31 +51,11 @@ WHERE t.tenancy_id = %(tenancy_id)s
   AND (%(query)s::text IS NULL OR t.id::text = lower(%(query)s::text)
        OR t.display_name ILIKE %(pattern)s)
 """
-SELECT_TEAMS_ASC = (
-    "SELECT"
-    + _TEAM_COLUMNS
-    + "FROM teams t"
-    + _LIST_WHERE
-    + """  AND (%(cursor_at)s::timestamptz IS NULL
-       OR (t.created_at, t.id) >= (%(cursor_at)s::timestamptz, %(cursor_id)s::uuid))
-ORDER BY t.created_at, t.id
-LIMIT %(limit)s"""
+_TEAM_PAGES = Keyset(
+    _SELECT_TEAMS + _LIST_WHERE,
+    sql.Identifier("t", "created_at"),
+    sql.Identifier("t", "id"),
 )
-SELECT_TEAMS_DESC = (
-    "SELECT"
-    + _TEAM_COLUMNS
-    + "FROM teams t"
-    + _LIST_WHERE
-    + """  AND (%(cursor_at)s::timestamptz IS NULL
-       OR (t.created_at, t.id) <= (%(cursor_at)s::timestamptz, %(cursor_id)s::uuid))
-ORDER BY t.created_at DESC, t.id DESC
-LIMIT %(limit)s"""
-)
-
-
-def _like_pattern(query: str) -> str:
-    escaped = query.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
-    return f"%{escaped}%"
 
 
 async def select_teams(
@@ -102,16 +70,17 @@ async def select_teams(
 ) -> list[TeamRow]:
     """Teams of the tenancy (only ``user_id``'s if given) in creation order, from ``cursor``
     (inclusive), at most ``limit``; ``query`` matches the name (case-insensitively) or the id."""
-    params = {
-        "tenancy_id": tenancy_id,
-        "user_id": user_id,
-        "query": query,
-        "pattern": _like_pattern(query) if query is not None else None,
-        "cursor_at": cursor.created_at if cursor else None,
-        "cursor_id": cursor.id if cursor else None,
-        "limit": limit,
-    }
-    return await fetch_all(conn, TeamRow, SELECT_TEAMS_DESC if desc else SELECT_TEAMS_ASC, **params)
+    return await _TEAM_PAGES.fetch(
+        conn,
+        TeamRow,
+        desc=desc,
+        cursor=(cursor.created_at, cursor.id) if cursor else None,
+        limit=limit,
+        tenancy_id=tenancy_id,
+        user_id=user_id,
+        query=query,
+        pattern=contains_pattern(query),
+    )
 
 
 SELECT_USER_TEAM_IDS = """
@@ -128,14 +97,11 @@ async def select_user_team_ids(
     return [row[0] for row in await cur.fetchall()]
 
 
-JSON_COLUMNS = frozenset({"client_metadata", "client_read_only_metadata", "server_metadata"})
-
-
 async def update_team_columns(
     conn: AsyncConnection[Any], tenancy_id: uuid.UUID, team_id: str, changes: TeamChanges
 ) -> None:
     """Set the columns of ``changes`` that are not UNSET."""
-    await update_columns(conn, "teams", tenancy_id, team_id, changes, json_columns=JSON_COLUMNS)
+    await update_columns(conn, "teams", tenancy_id, team_id, changes, json_columns=METADATA_COLUMNS)
 
 
 RENAME_PERSONAL_TEAM = """

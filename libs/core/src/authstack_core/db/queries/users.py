@@ -6,14 +6,22 @@ import uuid
 from datetime import datetime
 from typing import Any, NamedTuple
 
-from psycopg import AsyncConnection
-from psycopg.rows import class_row
+from psycopg import AsyncConnection, sql
 
-from authstack_core.db.queries.patch import jsonb_or_null, update_columns
+from authstack_core.db.queries.pages import Keyset, contains_pattern
+from authstack_core.db.queries.patch import METADATA_COLUMNS, profile_params, update_columns
 from authstack_core.db.queries.run import changed, fetch_all, fetch_flag, fetch_one, fetch_value
 from authstack_core.models.users import NewUser, UserColumns, UserRow
 
-USER_SELECT = """
+# The user ``u``'s primary email ``cc`` and selected membership ``tm`` (at most one of each).
+PRIMARY_EMAIL_AND_SELECTED_TEAM = """
+LEFT JOIN contact_channels cc
+       ON cc.tenancy_id = u.tenancy_id AND cc.user_id = u.id AND cc.type = 'email' AND cc.is_primary
+LEFT JOIN team_members tm ON tm.tenancy_id = u.tenancy_id AND tm.user_id = u.id AND tm.is_selected
+"""
+
+USER_SELECT = (
+    """
 SELECT u.id::text AS id, u.display_name, u.profile_image_url, u.client_metadata,
        u.client_read_only_metadata, u.server_metadata, u.requires_totp_mfa, u.otp_auth_enabled,
        u.passkey_auth_enabled, u.is_anonymous, u.restricted_by_admin, u.restricted_by_admin_reason,
@@ -26,13 +34,12 @@ SELECT u.id::text AS id, u.display_name, u.profile_image_url, u.client_metadata,
        t.profile_image_url AS team_profile_image_url, t.client_metadata AS team_client_metadata,
        t.client_read_only_metadata AS team_client_read_only_metadata,
        t.server_metadata AS team_server_metadata, t.created_at AS team_created_at
-FROM users u
-LEFT JOIN contact_channels cc
-       ON cc.tenancy_id = u.tenancy_id AND cc.user_id = u.id AND cc.type = 'email' AND cc.is_primary
-LEFT JOIN password_auth_methods pw ON pw.tenancy_id = u.tenancy_id AND pw.user_id = u.id
-LEFT JOIN team_members tm ON tm.tenancy_id = u.tenancy_id AND tm.user_id = u.id AND tm.is_selected
+FROM users u"""
+    + PRIMARY_EMAIL_AND_SELECTED_TEAM
+    + """LEFT JOIN password_auth_methods pw ON pw.tenancy_id = u.tenancy_id AND pw.user_id = u.id
 LEFT JOIN teams t ON t.tenancy_id = tm.tenancy_id AND t.id = tm.team_id
 """
+)
 
 SELECT_USER = USER_SELECT + "WHERE u.tenancy_id = %(tenancy_id)s AND u.id = %(user_id)s"
 
@@ -50,12 +57,9 @@ async def select_users_by_ids(
     conn: AsyncConnection[Any], tenancy_id: uuid.UUID, user_ids: list[str]
 ) -> dict[str, UserRow]:
     """The tenancy's users among ``user_ids``, by id (unknown ids are simply absent)."""
-    async with conn.cursor(row_factory=class_row(UserRow)) as cur:
-        await cur.execute(
-            SELECT_USERS_BY_IDS,
-            {"tenancy_id": tenancy_id, "ids": [uuid.UUID(i) for i in user_ids]},
-        )
-        return {row.id: row for row in await cur.fetchall()}
+    ids = [uuid.UUID(i) for i in user_ids]
+    rows = await fetch_all(conn, UserRow, SELECT_USERS_BY_IDS, tenancy_id=tenancy_id, ids=ids)
+    return {row.id: row for row in rows}
 
 
 # Restricted = anonymous, restricted by an admin, or unverified where verification is required.
@@ -76,21 +80,8 @@ WHERE u.tenancy_id = %(tenancy_id)s
                   WHERE c2.tenancy_id = u.tenancy_id AND c2.user_id = u.id
                     AND c2.value ILIKE %(pattern)s))
 """
-SELECT_USERS_ASC = (
-    USER_SELECT
-    + _LIST_WHERE
-    + """  AND (%(cursor_at)s::timestamptz IS NULL
-       OR (u.signed_up_at, u.id) >= (%(cursor_at)s::timestamptz, %(cursor_id)s::uuid))
-ORDER BY u.signed_up_at, u.id
-LIMIT %(limit)s"""
-)
-SELECT_USERS_DESC = (
-    USER_SELECT
-    + _LIST_WHERE
-    + """  AND (%(cursor_at)s::timestamptz IS NULL
-       OR (u.signed_up_at, u.id) <= (%(cursor_at)s::timestamptz, %(cursor_id)s::uuid))
-ORDER BY u.signed_up_at DESC, u.id DESC
-LIMIT %(limit)s"""
+_USER_PAGES = Keyset(
+    USER_SELECT + _LIST_WHERE, sql.Identifier("u", "signed_up_at"), sql.Identifier("u", "id")
 )
 SELECT_SIGNED_UP_AT = (
     "SELECT signed_up_at FROM users WHERE tenancy_id = %(tenancy_id)s AND id = %(user_id)s"
@@ -132,18 +123,13 @@ async def _search_hits(
         SELECT_SEARCH_HITS,
         {
             "tenancy_id": tenancy_id,
-            "pattern": _like_pattern(query),
+            "pattern": contains_pattern(query),
             "query_uuid": query_uuid,
             "cap": SEARCH_CAP + 1,
         },
     )
     ids = {row[0] for row in await cur.fetchall()}
     return list(ids) if len(ids) <= SEARCH_CAP else None
-
-
-def _like_pattern(query: str) -> str:
-    escaped = query.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
-    return f"%{escaped}%"
 
 
 async def select_users(
@@ -167,18 +153,15 @@ async def select_users(
     params = {
         "ids": ids,
         "tenancy_id": tenancy_id,
-        "limit": limit,
-        "cursor_at": cursor[0] if cursor else None,
-        "cursor_id": cursor[1] if cursor else None,
         "team_id": team_id,
         "query": query,
-        "pattern": _like_pattern(query) if query is not None else None,
+        "pattern": contains_pattern(query),
         "include_anonymous": include_anonymous,
         "only_anonymous": only_anonymous,
         "include_restricted": include_restricted,
         "require_verification": require_verification,
     }
-    return await fetch_all(conn, UserRow, SELECT_USERS_DESC if desc else SELECT_USERS_ASC, **params)
+    return await _USER_PAGES.fetch(conn, UserRow, desc=desc, cursor=cursor, limit=limit, **params)
 
 
 SELECT_PASSWORD_LOGIN = """
@@ -259,11 +242,7 @@ async def insert_user(
         {
             "tenancy_id": tenancy_id,
             "id": user_id,
-            "display_name": new.display_name,
-            "profile_image_url": new.profile_image_url,
-            "client_metadata": jsonb_or_null(new.client_metadata),
-            "client_read_only_metadata": jsonb_or_null(new.client_read_only_metadata),
-            "server_metadata": jsonb_or_null(new.server_metadata),
+            **profile_params(new),
             "otp_auth_enabled": new.otp_auth_enabled,
             "passkey_auth_enabled": new.passkey_auth_enabled,
             "is_anonymous": new.is_anonymous,
@@ -279,14 +258,11 @@ async def insert_user(
     )
 
 
-JSON_COLUMNS = frozenset({"client_metadata", "client_read_only_metadata", "server_metadata"})
-
-
 async def update_user_columns(
     conn: AsyncConnection[Any], tenancy_id: uuid.UUID, user_id: str, columns: UserColumns
 ) -> None:
     """Set the columns of ``columns`` that are not UNSET."""
-    await update_columns(conn, "users", tenancy_id, user_id, columns, json_columns=JSON_COLUMNS)
+    await update_columns(conn, "users", tenancy_id, user_id, columns, json_columns=METADATA_COLUMNS)
 
 
 DELETE_USER = "DELETE FROM users WHERE tenancy_id = %(tenancy_id)s AND id = %(user_id)s"

@@ -12,7 +12,10 @@ from psycopg.types.json import Jsonb
 from authstack_core.db.queries.run import changed, fetch_all, fetch_one
 from authstack_core.models.verification import VerificationCodeRow
 
-_COLUMNS = "id, type, expires_at, used_at, redirect_url, method, data, attempt_count, created_at"
+_SELECT_CODES = """
+SELECT id, type, expires_at, used_at, redirect_url, method, data, attempt_count, created_at
+FROM verification_codes
+"""
 
 INSERT_CODE = """
 INSERT INTO verification_codes (project_id, branch_id, id, type, code_hash, nonce_hash,
@@ -53,12 +56,13 @@ async def insert_code(
     )
 
 
-SELECT_CODE_FOR_UPDATE = f"""
-SELECT {_COLUMNS} FROM verification_codes
-WHERE project_id = %(project_id)s AND branch_id = %(branch_id)s AND code_hash = %(code_hash)s
-  AND type = %(type)s
+SELECT_CODE_FOR_UPDATE = (
+    _SELECT_CODES
+    + """WHERE project_id = %(project_id)s AND branch_id = %(branch_id)s
+  AND code_hash = %(code_hash)s AND type = %(type)s
 FOR UPDATE
 """
+)
 
 
 async def select_code_for_update(
@@ -104,12 +108,13 @@ async def mark_used(
     await conn.execute(MARK_USED, {"project_id": project_id, "branch_id": branch_id, "id": code_id})
 
 
-SELECT_LIVE_CODES = f"""
-SELECT {_COLUMNS} FROM verification_codes
-WHERE project_id = %(project_id)s AND branch_id = %(branch_id)s AND type = %(type)s
+SELECT_LIVE_CODES = (
+    _SELECT_CODES
+    + """WHERE project_id = %(project_id)s AND branch_id = %(branch_id)s AND type = %(type)s
   AND used_at IS NULL AND expires_at > now() AND data @> %(data_filter)s
 ORDER BY created_at, id
 """
+)
 
 
 async def select_live_codes(
