@@ -44,7 +44,7 @@ format: ## Apply ruff's fixes and formatting
 	$(UV) run ruff check --fix .
 	$(UV) run ruff format .
 
-bench: ## Benchmarks (wrk on loopback); prints figures, asserts nothing (bench/run.py --only ratelimit: one part)
-	$(UV) run python bench/run.py
+bench: ## Benchmarks (wrk on loopback); prints figures, asserts nothing (BENCH_ARGS="--only ratelimit" or "--baseline REV": one part)
+	$(UV) run python bench/run.py $(BENCH_ARGS)
 	$(UV) run python bench/dashboard_bench.py
 	$(UV) run python bench/email_bench.py

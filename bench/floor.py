@@ -25,7 +25,6 @@ from typing import Any
 from urllib.parse import parse_qsl
 
 import msgspec
-import uvicorn
 from psycopg_pool import AsyncConnectionPool
 
 from authstack_core.crypto.tokens import TokenService
@@ -35,6 +34,7 @@ from authstack_core.db.queries.sessions import refresh
 from authstack_core.db.queries.users import select_user
 from authstack_core.domain.sessions import sign_for
 from authstack_core.models.projects import ProjectRow
+from authstack_core.serving import serve
 from authstack_core.settings import Settings
 
 JSON_HEADERS = [(b"content-type", b"application/json; charset=utf-8")]
@@ -168,16 +168,8 @@ async def _send(send: Any, status: int, body: bytes) -> None:
 
 def main() -> int:
     port = int(os.environ["FLOOR_PORT"])
-    # The same uvicorn settings as authstack_api.__main__ (loop/http "auto": uvloop + httptools).
-    uvicorn.run(
-        Floor(),  # type: ignore[arg-type]
-        host="127.0.0.1",
-        port=port,
-        server_header=False,
-        log_config=None,
-        access_log=False,
-        lifespan="on",
-    )
+    # The same uvicorn settings as the API's (loop/http "auto": uvloop + httptools).
+    serve(Floor(), host="127.0.0.1", port=port)
     return 0
 
 

@@ -35,6 +35,7 @@ from authstack_core.logging import configure_logging
 from authstack_core.settings import Settings
 from authstack_migrator.runner import migrate
 from authstack_migrator.seed import seed
+from baseline import baseline_api, measure_baseline
 from benchdata import add_many_users, add_session_users, service_env
 from knobs import (
     ACCESS_TOKENS,
@@ -158,7 +159,7 @@ def forget_redis_keys() -> None:
         client.close()
 
 
-def run(work: Path, only: str | None) -> None:
+def run(work: Path, only: str | None, baseline: str | None = None) -> None:
     started = time.monotonic()
     print_table("Machine", ("what", "value"), machine_info())
     print(
@@ -169,7 +170,7 @@ def run(work: Path, only: str | None) -> None:
     summary: list[Row] = []
     with fresh_database("authstack_bench", ADMIN_URL) as database_url:
         env = service_env(database_url)
-        full = only is None
+        full = only is None and baseline is None
         project, big, data = prepare(
             database_url, env, work, big_users=BIG_PROJECT_USERS if full else 0
         )
@@ -197,25 +198,29 @@ def run(work: Path, only: str | None) -> None:
             files["access"].write_text("\n".join(access) + "\n")
             check_floor(floor, project, data["refresh_tokens"][0], access[0])
             setup = Setup(api, floor, project, big, database_url, files)
+            if baseline is not None:
+                with baseline_api(baseline, env, work) as then:
+                    summary += measure_baseline(setup, then, baseline)
             if full:
                 summary += measure_refresh(setup)
                 summary += measure_me(setup)
                 summary += measure_sign_in(setup)
                 summary += measure_list(setup)
-            unlimited_port = free_port()
-            unlimited = start_server(
-                "api-unlimited",
-                [sys.executable, "-m", "authstack_api"],
-                {
-                    **env,
-                    "STACK_RATE_LIMIT_ENABLED": "false",
-                    "STACK_API_PORT": str(unlimited_port),
-                    "STACK_API_HOST": "127.0.0.1",
-                },
-                unlimited_port,
-                work,
-            )
-            summary += measure_rate_limits(setup, unlimited, work)
+            if only == "ratelimit" or full:
+                unlimited_port = free_port()
+                unlimited = start_server(
+                    "api-unlimited",
+                    [sys.executable, "-m", "authstack_api"],
+                    {
+                        **env,
+                        "STACK_RATE_LIMIT_ENABLED": "false",
+                        "STACK_API_PORT": str(unlimited_port),
+                        "STACK_API_HOST": "127.0.0.1",
+                    },
+                    unlimited_port,
+                    work,
+                )
+                summary += measure_rate_limits(setup, unlimited, work)
             sampler.stop()
             mem = proc_memory(api.pid)
             log(
@@ -260,9 +265,15 @@ def main() -> int:
         help="run one part: ratelimit = the limiter's cost and users/me while one client is"
         " throttled (skips the 100,000-user project)",
     )
+    parser.add_argument(
+        "--baseline",
+        metavar="REV",
+        help="only refresh and users/me, today's API beside the API at git commit REV"
+        " (served from a throwaway worktree of REV)",
+    )
     args = parser.parse_args()
     with tempfile.TemporaryDirectory(prefix="authstack-bench-") as work:
-        run(Path(work), args.only)
+        run(Path(work), args.only, args.baseline)
     return 0
 
 

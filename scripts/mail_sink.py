@@ -26,7 +26,7 @@ import sys
 import threading
 import time
 import uuid
-from dataclasses import dataclass, field
+from dataclasses import asdict, dataclass, field
 from email.message import EmailMessage
 from http import HTTPStatus
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
@@ -78,12 +78,7 @@ class Behaviour:
     hold_after: int | None = None  # accept this many messages, then hold the rest
 
     def json(self) -> dict[str, Any]:
-        return {
-            "rcpt_reply": self.rcpt_reply,
-            "data_reply": self.data_reply,
-            "hold": self.hold,
-            "hold_after": self.hold_after,
-        }
+        return asdict(self)
 
 
 @dataclass

@@ -53,12 +53,7 @@ class Cookies:
         return self._session.dumps([session.refresh_token, session.access_token])
 
     def load_session(self, value: str | None) -> Session | None:
-        if not value:
-            return None
-        try:
-            data: Any = self._session.loads(value, max_age=SESSION_MAX_AGE_S)
-        except BadSignature:
-            return None
+        data = _unsign(self._session, value, SESSION_MAX_AGE_S)
         if (
             not isinstance(data, list)
             or len(data) != 2
@@ -90,14 +85,19 @@ class Cookies:
         return self._flash.dumps([flash.kind, flash.text[:500]])
 
     def load_flash(self, value: str | None) -> Flash | None:
-        if not value:
-            return None
-        try:
-            data: Any = self._flash.loads(value, max_age=FLASH_MAX_AGE_S)
-        except BadSignature:
-            return None
+        data = _unsign(self._flash, value, FLASH_MAX_AGE_S)
         if isinstance(data, list) and len(data) == 2 and data[0] in ("ok", "error"):
             return Flash(data[0], str(data[1]))
+        return None
+
+
+def _unsign(serializer: URLSafeTimedSerializer, value: str | None, max_age: int) -> Any:
+    """A cookie's payload; None when the cookie is absent, forged or older than ``max_age`` s."""
+    if not value:
+        return None
+    try:
+        return serializer.loads(value, max_age=max_age)
+    except BadSignature:
         return None
 
 

@@ -17,6 +17,7 @@ import structlog
 from jinja2 import Environment, FileSystemLoader, select_autoescape
 from starlette.requests import Request
 from starlette.responses import HTMLResponse, RedirectResponse, Response
+from starlette.routing import Route
 
 from authstack_core.settings import DashboardSettings
 from authstack_dashboard.client import (
@@ -184,6 +185,17 @@ class Ctx:
         )
 
     @property
+    def project_id(self) -> str:
+        """The project named in the path; a 404 page when the path names none."""
+        return project_id_of(self.request)
+
+    def item_path(self, collection: str, what: str) -> tuple[str, str, str]:
+        """The project id, the id of the ``what`` in the path (``{what}_id``) and its page."""
+        project_id = self.project_id
+        item_id = uuid_param(self.request, f"{what}_id", what)
+        return project_id, item_id, f"/projects/{project_id}/{collection}/{item_id}"
+
+    @property
     def back(self) -> str:
         """The page a form was sent from (its hidden ``back`` field), for redirects after it."""
         return safe_next(self.form.get("back"), default="/projects")
@@ -264,9 +276,10 @@ def csrf_refused(dash: Dashboard) -> HTMLResponse:
 
 
 Handler = Callable[[Ctx], Awaitable[Response]]
+Endpoint = Callable[[Request], Awaitable[Response]]
 
 
-def page(handler: Handler) -> Callable[[Request], Awaitable[Response]]:
+def page(handler: Handler) -> Endpoint:
     """Wrap a handler for signed-in admins: session, refresh, CSRF on POST, API errors."""
 
     async def endpoint(request: Request) -> Response:
@@ -311,6 +324,14 @@ def page(handler: Handler) -> Callable[[Request], Awaitable[Response]]:
 
     endpoint.__name__ = handler.__name__
     return endpoint
+
+
+def page_routes(path: str, show: Endpoint, forms: dict[str, Endpoint]) -> list[Route]:
+    """``GET path`` shows a page; ``POST path + suffix`` receives each of its ``forms``."""
+    return [
+        Route(path, show, methods=["GET"]),
+        *(Route(path + suffix, form, methods=["POST"]) for suffix, form in forms.items()),
+    ]
 
 
 def _api_error_response(ctx: Ctx, exc: ApiError) -> Response:

@@ -8,8 +8,8 @@ import sys
 import psycopg
 import structlog
 
-from authstack_core.logging import configure_logging
-from authstack_core.settings import Settings, SettingsError
+from authstack_core.runtime import start
+from authstack_core.settings import Settings
 from authstack_migrator.runner import MigrationError, MigrationTimeoutError, migrate
 from authstack_migrator.seed import seed
 
@@ -18,12 +18,7 @@ def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="authstack-migrator", description=__doc__)
     parser.add_argument("command", nargs="?", default="all", choices=["migrate", "seed", "all"])
     args = parser.parse_args(argv)
-    try:
-        settings = Settings.from_env()
-    except SettingsError as exc:
-        print(f"authstack-migrator: {exc}", file=sys.stderr)
-        return 2
-    configure_logging(settings, service="migrator")
+    settings = start(Settings, "migrator")
     log = structlog.get_logger("authstack_migrator")
     try:
         if args.command in ("migrate", "all"):

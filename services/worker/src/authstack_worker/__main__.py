@@ -12,8 +12,8 @@ import structlog
 
 from authstack_core.db.pool import make_pool
 from authstack_core.domain.context import Deps
-from authstack_core.logging import configure_logging
-from authstack_core.settings import Settings, SettingsError
+from authstack_core.runtime import start
+from authstack_core.settings import Settings
 from authstack_worker.actors import emails
 from authstack_worker.broker import ServiceLoop, make_worker_broker
 from authstack_worker.smtp import SmtpPool
@@ -63,12 +63,7 @@ def run(settings: Settings, stop: threading.Event) -> int:
 
 
 def main() -> int:
-    try:
-        settings = Settings.from_env()
-    except SettingsError as exc:
-        print(f"authstack-worker: {exc}", file=sys.stderr)
-        return 2
-    configure_logging(settings, service="worker")
+    settings = start(Settings, "worker")
     stop = threading.Event()
 
     def request_stop(signum: int, frame: FrameType | None) -> None:

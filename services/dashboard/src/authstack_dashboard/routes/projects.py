@@ -7,7 +7,7 @@ from typing import Any
 from starlette.responses import Response
 from starlette.routing import Route
 
-from authstack_dashboard.web import Ctx, FormError, gather, page, project_id_of
+from authstack_dashboard.web import Ctx, FormError, gather, page, page_routes
 
 MAX_NAME = 256
 
@@ -62,7 +62,7 @@ async def create_project(ctx: Ctx) -> Response:
 
 @page
 async def overview(ctx: Ctx) -> Response:
-    project_id = project_id_of(ctx.request)
+    project_id = ctx.project_id
     project, metrics = await gather(
         load_project(ctx, project_id), ctx.admin("GET", "/internal/metrics", project_id)
     )
@@ -70,7 +70,6 @@ async def overview(ctx: Ctx) -> Response:
 
 
 routes = [
-    Route("/projects", list_projects, methods=["GET"]),
-    Route("/projects/create", create_project, methods=["POST"]),
+    *page_routes("/projects", list_projects, {"/create": create_project}),
     Route("/projects/{project_id}", overview, methods=["GET"]),
 ]

@@ -6,10 +6,9 @@ from typing import Any
 from urllib.parse import urlsplit
 
 from starlette.responses import Response
-from starlette.routing import Route
 
 from authstack_dashboard.routes.projects import load_project
-from authstack_dashboard.web import Ctx, FormError, page, project_id_of
+from authstack_dashboard.web import Ctx, FormError, page, page_routes
 
 # Legacy config switches shown as checkboxes, with their labels: only those the API acts on.
 # (Passkey sign-in has a config switch but no implementation yet; saving this form leaves it as is,
@@ -30,15 +29,15 @@ EMAIL_FIELDS = ("host", "port", "username", "password", "sender_name", "sender_e
 
 
 def _paths(ctx: Ctx) -> tuple[str, str]:
-    project_id = project_id_of(ctx.request)
+    project_id = ctx.project_id
     return project_id, f"/projects/{project_id}/settings"
 
 
-async def _patch(ctx: Ctx, project_id: str, body: dict[str, Any]) -> dict[str, Any]:
-    project: dict[str, Any] = await ctx.admin(
-        "PATCH", "/internal/projects/current", project_id, json_body=body
-    )
-    return project
+async def _save(ctx: Ctx, body: dict[str, Any], message: str) -> Response:
+    """PATCH the project with ``body``, then back to the settings page showing ``message``."""
+    project_id, here = _paths(ctx)
+    await ctx.admin("PATCH", "/internal/projects/current", project_id, json_body=body)
+    return ctx.redirect(here, message)
 
 
 @page
@@ -50,22 +49,20 @@ async def show(ctx: Ctx) -> Response:
 
 @page
 async def update_project(ctx: Ctx) -> Response:
-    project_id, here = _paths(ctx)
+    _, here = _paths(ctx)
     name = ctx.form.get("display_name").strip()
     if not name:
         raise FormError("The project needs a name.", here)
-    await _patch(
-        ctx, project_id, {"display_name": name, "description": ctx.form.get("description").strip()}
-    )
-    return ctx.redirect(here, "Project saved.")
+    body = {"display_name": name, "description": ctx.form.get("description").strip()}
+    return await _save(ctx, body, "Project saved.")
 
 
 @page
 async def update_auth_methods(ctx: Ctx) -> Response:
-    project_id, here = _paths(ctx)
     config = {name: ctx.form.flag(name) for name, _ in AUTH_SWITCHES}
-    await _patch(ctx, project_id, {"config": config})
-    return ctx.redirect(here, "Sign-in settings saved. They apply from the next request.")
+    return await _save(
+        ctx, {"config": config}, "Sign-in settings saved. They apply from the next request."
+    )
 
 
 def _normalise_domain(value: str, here: str) -> str:
@@ -76,38 +73,36 @@ def _normalise_domain(value: str, here: str) -> str:
     return value
 
 
+async def _save_domain(ctx: Ctx, domain: str, handler_path: str | None, message: str) -> Response:
+    """Drop ``domain`` from the trusted domains, then add it back with ``handler_path`` if given."""
+    project = await load_project(ctx, ctx.project_id)
+    domains = [d for d in project["config"]["domains"] if d["domain"] != domain]
+    if handler_path is not None:
+        domains.append({"domain": domain, "handler_path": handler_path})
+    return await _save(ctx, {"config": {"domains": domains}}, message)
+
+
 @page
 async def add_domain(ctx: Ctx) -> Response:
-    project_id, here = _paths(ctx)
+    _, here = _paths(ctx)
     domain = _normalise_domain(ctx.form.get("domain"), here)
     handler_path = ctx.form.get("handler_path").strip() or "/handler"
     if not handler_path.startswith("/"):
         raise FormError("The handler path starts with a slash, such as /handler.", here)
-    project = await load_project(ctx, project_id)
-    domains = [d for d in project["config"]["domains"] if d["domain"] != domain]
-    domains.append({"domain": domain, "handler_path": handler_path})
-    await _patch(ctx, project_id, {"config": {"domains": domains}})
-    return ctx.redirect(here, f"{domain} is now a trusted domain.")
+    return await _save_domain(ctx, domain, handler_path, f"{domain} is now a trusted domain.")
 
 
 @page
 async def remove_domain(ctx: Ctx) -> Response:
-    project_id, here = _paths(ctx)
     domain = ctx.form.get("domain")
-    project = await load_project(ctx, project_id)
-    domains = [d for d in project["config"]["domains"] if d["domain"] != domain]
-    await _patch(ctx, project_id, {"config": {"domains": domains}})
-    return ctx.redirect(here, f"{domain} removed from the trusted domains.")
+    return await _save_domain(ctx, domain, None, f"{domain} removed from the trusted domains.")
 
 
 @page
 async def update_localhost(ctx: Ctx) -> Response:
-    project_id, here = _paths(ctx)
     allow = ctx.form.flag("allow_localhost")
-    await _patch(ctx, project_id, {"config": {"allow_localhost": allow}})
-    return ctx.redirect(
-        here, "Localhost redirects allowed." if allow else "Localhost redirects refused."
-    )
+    message = "Localhost redirects allowed." if allow else "Localhost redirects refused."
+    return await _save(ctx, {"config": {"allow_localhost": allow}}, message)
 
 
 @page
@@ -115,8 +110,8 @@ async def update_email(ctx: Ctx) -> Response:
     project_id, here = _paths(ctx)
     form = ctx.form
     if form.get("type") != "standard":
-        await _patch(ctx, project_id, {"config": {"email_config": {"type": "shared"}}})
-        return ctx.redirect(here, "Emails are sent through the shared server.")
+        shared = {"config": {"email_config": {"type": "shared"}}}
+        return await _save(ctx, shared, "Emails are sent through the shared server.")
     email: dict[str, Any] = {"type": "standard"}
     for name in EMAIL_FIELDS:
         email[name] = form.get(name).strip()
@@ -130,8 +125,7 @@ async def update_email(ctx: Ctx) -> Response:
     missing = [name for name in EMAIL_FIELDS if email[name] in ("", None)]
     if missing:
         raise FormError("A custom email server needs: " + ", ".join(missing) + ".", here)
-    await _patch(ctx, project_id, {"config": {"email_config": email}})
-    return ctx.redirect(here, "Email server saved.")
+    return await _save(ctx, {"config": {"email_config": email}}, "Email server saved.")
 
 
 @page
@@ -144,14 +138,16 @@ async def delete_project(ctx: Ctx) -> Response:
     return ctx.redirect("/projects", f"Project “{project['display_name']}” deleted.")
 
 
-_S = "/projects/{project_id}/settings"
-routes = [
-    Route(_S, show, methods=["GET"]),
-    Route(_S + "/project", update_project, methods=["POST"]),
-    Route(_S + "/auth-methods", update_auth_methods, methods=["POST"]),
-    Route(_S + "/domains/add", add_domain, methods=["POST"]),
-    Route(_S + "/domains/remove", remove_domain, methods=["POST"]),
-    Route(_S + "/localhost", update_localhost, methods=["POST"]),
-    Route(_S + "/email", update_email, methods=["POST"]),
-    Route(_S + "/delete", delete_project, methods=["POST"]),
-]
+routes = page_routes(
+    "/projects/{project_id}/settings",
+    show,
+    {
+        "/project": update_project,
+        "/auth-methods": update_auth_methods,
+        "/domains/add": add_domain,
+        "/domains/remove": remove_domain,
+        "/localhost": update_localhost,
+        "/email": update_email,
+        "/delete": delete_project,
+    },
+)

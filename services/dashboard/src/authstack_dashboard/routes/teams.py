@@ -5,10 +5,9 @@ from __future__ import annotations
 import re
 
 from starlette.responses import Response
-from starlette.routing import Route
 
 from authstack_dashboard.routes.projects import load_project
-from authstack_dashboard.web import Ctx, FormError, gather, page, project_id_of, uuid_param
+from authstack_dashboard.web import Ctx, FormError, gather, page, page_routes, uuid_param
 
 MAX_NAME = 256
 _UUID = re.compile(r"^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$")
@@ -16,7 +15,7 @@ _UUID = re.compile(r"^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{1
 
 @page
 async def list_teams(ctx: Ctx) -> Response:
-    project_id = project_id_of(ctx.request)
+    project_id = ctx.project_id
     project, teams = await gather(
         load_project(ctx, project_id),
         ctx.admin("GET", "/teams", project_id, params={"desc": "true"}),
@@ -26,7 +25,7 @@ async def list_teams(ctx: Ctx) -> Response:
 
 @page
 async def create_team(ctx: Ctx) -> Response:
-    project_id = project_id_of(ctx.request)
+    project_id = ctx.project_id
     here = f"/projects/{project_id}/teams"
     name = ctx.form.get("display_name").strip()
     if not name:
@@ -39,8 +38,7 @@ async def create_team(ctx: Ctx) -> Response:
 
 @page
 async def team_detail(ctx: Ctx) -> Response:
-    project_id = project_id_of(ctx.request)
-    team_id = uuid_param(ctx.request, "team_id", "team")
+    project_id, team_id, _ = _team_path(ctx)
     project, team, members = await gather(
         load_project(ctx, project_id),
         ctx.admin("GET", f"/teams/{team_id}", project_id),
@@ -52,9 +50,7 @@ async def team_detail(ctx: Ctx) -> Response:
 
 
 def _team_path(ctx: Ctx) -> tuple[str, str, str]:
-    project_id = project_id_of(ctx.request)
-    team_id = uuid_param(ctx.request, "team_id", "team")
-    return project_id, team_id, f"/projects/{project_id}/teams/{team_id}"
+    return ctx.item_path("teams", "team")
 
 
 @page
@@ -75,11 +71,11 @@ async def remove_member(ctx: Ctx) -> Response:
     return ctx.redirect(here, "Member removed.")
 
 
-_TEAM = "/projects/{project_id}/teams/{team_id}"
 routes = [
-    Route("/projects/{project_id}/teams", list_teams, methods=["GET"]),
-    Route("/projects/{project_id}/teams/create", create_team, methods=["POST"]),
-    Route(_TEAM, team_detail, methods=["GET"]),
-    Route(_TEAM + "/members/add", add_member, methods=["POST"]),
-    Route(_TEAM + "/members/{user_id}/remove", remove_member, methods=["POST"]),
+    *page_routes("/projects/{project_id}/teams", list_teams, {"/create": create_team}),
+    *page_routes(
+        "/projects/{project_id}/teams/{team_id}",
+        team_detail,
+        {"/members/add": add_member, "/members/{user_id}/remove": remove_member},
+    ),
 ]

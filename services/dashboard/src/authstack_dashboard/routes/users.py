@@ -10,7 +10,7 @@ from starlette.responses import Response
 from starlette.routing import Route
 
 from authstack_dashboard.routes.projects import load_project
-from authstack_dashboard.web import Ctx, FormError, gather, page, project_id_of, uuid_param
+from authstack_dashboard.web import Ctx, FormError, gather, page, page_routes, uuid_param
 
 PAGE_SIZE = 50
 MAX_QUERY = 256
@@ -24,7 +24,7 @@ METADATA_LABELS = {
 
 @page
 async def list_users(ctx: Ctx) -> Response:
-    project_id = project_id_of(ctx.request)
+    project_id = ctx.project_id
     query = ctx.request.query_params.get("q", "").strip()[:MAX_QUERY]
     cursor = ctx.request.query_params.get("cursor", "").strip()
     params = {"limit": str(PAGE_SIZE), "desc": "true", "include_restricted": "true"}
@@ -56,8 +56,7 @@ async def list_users(ctx: Ctx) -> Response:
 
 @page
 async def user_detail(ctx: Ctx) -> Response:
-    project_id = project_id_of(ctx.request)
-    user_id = uuid_param(ctx.request, "user_id", "user")
+    project_id, user_id, _ = _user_path(ctx)
     project, user, sessions, teams = await gather(
         load_project(ctx, project_id),
         ctx.admin("GET", f"/users/{user_id}", project_id),
@@ -76,9 +75,7 @@ async def user_detail(ctx: Ctx) -> Response:
 
 
 def _user_path(ctx: Ctx) -> tuple[str, str, str]:
-    project_id = project_id_of(ctx.request)
-    user_id = uuid_param(ctx.request, "user_id", "user")
-    return project_id, user_id, f"/projects/{project_id}/users/{user_id}"
+    return ctx.item_path("users", "user")
 
 
 @page
@@ -137,13 +134,17 @@ async def revoke_all_sessions(ctx: Ctx) -> Response:
     return ctx.redirect(here, f"{len(sessions['items'])} session(s) revoked.")
 
 
-_USER = "/projects/{project_id}/users/{user_id}"
 routes = [
     Route("/projects/{project_id}/users", list_users, methods=["GET"]),
-    Route(_USER, user_detail, methods=["GET"]),
-    Route(_USER + "/profile", update_profile, methods=["POST"]),
-    Route(_USER + "/restriction", update_restriction, methods=["POST"]),
-    Route(_USER + "/delete", delete_user, methods=["POST"]),
-    Route(_USER + "/sessions/revoke-all", revoke_all_sessions, methods=["POST"]),
-    Route(_USER + "/sessions/{session_id}/revoke", revoke_session, methods=["POST"]),
+    *page_routes(
+        "/projects/{project_id}/users/{user_id}",
+        user_detail,
+        {
+            "/profile": update_profile,
+            "/restriction": update_restriction,
+            "/delete": delete_user,
+            "/sessions/revoke-all": revoke_all_sessions,
+            "/sessions/{session_id}/revoke": revoke_session,
+        },
+    ),
 ]
