@@ -2,7 +2,8 @@
 
 ``make dev`` runs it when ``STACK_EMAIL_HOST`` names no real server; the tests and the email
 benchmark run it too. Open the page to read what the worker sent (links are clickable), or
-``curl http://127.0.0.1:<http-port>/api/messages`` for JSON. Messages live in memory and, with
+``curl http://127.0.0.1:<http-port>/api/messages`` for JSON (``/api/v1/mailbox/<local part>``:
+Inbucket's listing, for the email monitor). Messages live in memory and, with
 ``--dir``, as ``.eml`` files.
 
 For the tests it can also misbehave on request (``PUT /api/behaviour``): refuse recipients or
@@ -27,15 +28,19 @@ import threading
 import time
 import uuid
 from dataclasses import asdict, dataclass, field
+from datetime import UTC, datetime
 from email.message import EmailMessage
 from http import HTTPStatus
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 from typing import Any
-from urllib.parse import parse_qs, urlsplit
+from urllib.parse import parse_qs, unquote, urlsplit
 
 from aiosmtpd.controller import Controller
 from aiosmtpd.smtp import SMTP, AuthResult, Envelope, LoginPassword, Session
+
+# Inbucket's mailbox API, which the email monitor (GET /health/email) polls.
+MAILBOX_PREFIX = "/api/v1/mailbox/"
 
 
 @dataclass
@@ -272,6 +277,23 @@ def make_http_handler(box: Mailbox) -> type[BaseHTTPRequestHandler]:
                 out = [m for m in out if to.lower() in (r.lower() for r in m["rcpt_tos"])]
             return out
 
+        def _mailbox(self, name: str) -> list[dict[str, Any]]:
+            """Inbucket's mailbox listing (``GET /api/v1/mailbox/{name}``): the messages to
+            ``name@...`` (any domain), as the email monitor of /health/email reads them."""
+            name = name.lower()
+            return [
+                {
+                    "id": m["id"],
+                    "mailbox": name,
+                    "subject": m["subject"],
+                    "from": m["from"],
+                    "to": m["rcpt_tos"],
+                    "date": datetime.fromtimestamp(m["received_at"], UTC).isoformat(),
+                }
+                for m in self._messages(None)
+                if any(r.lower().rpartition("@")[0] == name for r in m["rcpt_tos"])
+            ]
+
         def do_GET(self) -> None:
             url = urlsplit(self.path)
             query = parse_qs(url.query)
@@ -279,6 +301,8 @@ def make_http_handler(box: Mailbox) -> type[BaseHTTPRequestHandler]:
                 self._send(200, render_page(self._messages(None)), "text/html; charset=utf-8")
             elif url.path == "/api/messages":
                 self._json({"messages": self._messages((query.get("to") or [None])[0])})
+            elif url.path.startswith(MAILBOX_PREFIX):
+                self._json(self._mailbox(unquote(url.path.removeprefix(MAILBOX_PREFIX))))
             elif url.path == "/api/state":
                 with box.lock:
                     state = {

@@ -234,7 +234,11 @@ PROBES: list[Probe] = [
 # Routes through which no id of another project can be named, and why.
 EXEMPT = {
     ("GET", "/health"): "liveness, no project",
+    ("GET", "/health/email"): "operator's bearer token; the project is the operator's setting",
+    ("POST", "/health/email"): "operator's bearer token; the project is the operator's setting",
     ("GET", "/api/v1"): "banner, names nothing",
+    ("POST", "/api/v1/check-version"): "compares a version string, no project",
+    ("POST", "/api/v1/check-feature-support"): "answers a fixed text, no project",
     ("GET", "/api/v1/projects/{project_id:str}/.well-known/jwks.json"): "public keys by design",
     # The project comes from client_id; test_tenant_isolation covers B's refresh token on A.
     ("POST", "/api/v1/auth/oauth/token"): "no project headers: client_id picks the project",

@@ -34,7 +34,9 @@ def test_every_builtin_template_renders_its_variables(template_id: str) -> None:
     template = BUILTIN_TEMPLATES[template_id]
     variables = sample_variables(template_id)
     email = render(template.source, variables)
-    assert "Example project" in email.subject
+    # The exact subjects are tests/core/test_email_subjects.py's; here: rendered, on one line.
+    assert email.subject
+    assert "{" not in email.subject
     assert "\n" not in email.subject
     for name in template.variables:
         value = str(variables[name])

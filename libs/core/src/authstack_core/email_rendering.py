@@ -99,19 +99,19 @@ BUILTIN_TEMPLATES: dict[str, BuiltinTemplate] = {
         _builtin(
             "magic_link",
             "Magic link / OTP",
-            "Your sign-in code for {{ projectDisplayName }}: {{ otp }}",
+            "Sign in to {{ projectDisplayName }}: Your code is {{ otp }}",
             ("magicLink", "otp"),
         ),
         _builtin(
             "team_invitation",
             "Team invitation",
-            "You are invited to join {{ teamDisplayName }} on {{ projectDisplayName }}",
+            "You have been invited to join {{ teamDisplayName }}",
             ("teamDisplayName", "teamInvitationLink"),  # optional: inviterDisplayName
         ),
         _builtin(
             "sign_in_invitation",
             "Sign-in invitation",
-            "You are invited to {{ projectDisplayName }}",
+            "You have been invited to sign in to {{ projectDisplayName }}",
             ("signInInvitationLink",),  # optional: teamDisplayName
         ),
     )

@@ -109,6 +109,8 @@ DEFAULT_RULES: dict[str, Limit] = {
     "api_key_check.ip": _rate(6000, 60, 1000),
     # Generous: an SDK refreshes about every 10 minutes per signed-in tab.
     "token_refresh.ip": _rate(3000, 60, 1000),
+    # GET /health/email signs a user up and sends a mail: an uptime checker needs a few a minute.
+    "email_monitor.ip": _rate(10, 60, 5),
 }
 
 

@@ -11,6 +11,7 @@ from authstack_core.settings.loader import ServiceSettings, env
 from authstack_core.settings.sections import (
     ApiSection,
     DatabaseSection,
+    EmailMonitorSection,
     EmailSection,
     LoggingSection,
     MigrationSection,
@@ -22,6 +23,7 @@ from authstack_core.settings.sections import (
 
 
 class Settings(
+    EmailMonitorSection,
     RateLimitSection,
     EmailSection,
     QueueSection,
@@ -42,6 +44,7 @@ class Settings(
     production_secrets: ClassVar[dict[str, Kind]] = {
         "server_secret": "server_secret",
         "cron_secret": "generated",
+        "email_monitor_secret_token": "generated",
         "seed_publishable_client_key": "project_key",
         "seed_secret_server_key": "project_key",
         "seed_super_secret_admin_key": "project_key",

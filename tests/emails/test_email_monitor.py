@@ -1,0 +1,102 @@
+"""GET|POST /health/email: a real sign-up whose verification email is awaited in the sink's
+Inbucket-compatible mailbox, then cleaned up; off, or refused, without its settings and token."""
+
+from __future__ import annotations
+
+import secrets
+from collections.abc import Iterator
+from typing import Any
+
+import httpx
+import pytest
+
+from tests.conftest import ApiServer, start_api, stop_api
+from tests.factories import Project, create_project, query_rows
+from tests.mail import MailSink, WorkerProcess
+
+TOKEN = secrets.token_urlsafe(32)
+
+
+@pytest.fixture(scope="module")
+def monitor_api(migrated_database: str, mail_sink: MailSink) -> Iterator[Any]:
+    project = create_project(migrated_database)  # password sign-up on, localhost trusted
+    server = start_api(
+        migrated_database,
+        STACK_EMAIL_MONITOR_SECRET_TOKEN=TOKEN,
+        STACK_EMAIL_MONITOR_PROJECT_ID=project.id,
+        STACK_EMAIL_MONITOR_INBUCKET_API_URL=mail_sink.http_url,
+        STACK_EMAIL_MONITOR_VERIFICATION_CALLBACK_URL="http://localhost:3000/handler/verify",
+        STACK_EMAIL_MONITOR_TIMEOUT_SECONDS="20",
+        STACK_RATE_LIMITS="email_monitor.ip=600/1min:100",
+    )
+    try:
+        yield server, project
+    finally:
+        stop_api(server)
+
+
+def users_of(database_url: str, project: Project) -> list[Any]:
+    return query_rows(
+        database_url, "SELECT id FROM users WHERE tenancy_id = %s", (project.tenancy_id,)
+    )
+
+
+@pytest.mark.parametrize("method", ["GET", "POST"])
+def test_the_monitor_round_trip_succeeds_and_leaves_no_user(
+    monitor_api: tuple[ApiServer, Project],
+    mail_worker: WorkerProcess,
+    mail_sink: MailSink,
+    method: str,
+) -> None:
+    server, project = monitor_api
+    with server.client() as http:
+        r = http.request(method, "/health/email", headers={"authorization": f"Bearer {TOKEN}"})
+    assert r.status_code == 200, r.text
+    assert r.json()["success"] is True
+    monitored = [m for m in mail_sink.messages() if m["rcpt_tos"][0].startswith("monitor+")]
+    assert any("Verify your email" in m["subject"] for m in monitored)
+    assert users_of(server.database_url, project) == []
+
+
+@pytest.mark.parametrize("authorization", [None, "Bearer wrong", TOKEN, f"bearer {TOKEN}x"])
+def test_without_the_token_it_is_refused_and_signs_nobody_up(
+    monitor_api: tuple[ApiServer, Project], authorization: str | None
+) -> None:
+    server, project = monitor_api
+    headers = {} if authorization is None else {"authorization": authorization}
+    with server.client() as http:
+        r = http.get("/health/email", headers=headers)
+    assert r.status_code == 401
+    assert users_of(server.database_url, project) == []
+
+
+def test_without_a_worker_the_monitor_reports_the_missing_email(
+    migrated_database: str, mail_sink: MailSink
+) -> None:
+    """A queue nobody consumes: the email never arrives, and the answer says so (503)."""
+    project = create_project(migrated_database)
+    server = start_api(
+        migrated_database,
+        STACK_EMAIL_MONITOR_SECRET_TOKEN=TOKEN,
+        STACK_EMAIL_MONITOR_PROJECT_ID=project.id,
+        STACK_EMAIL_MONITOR_INBUCKET_API_URL=mail_sink.http_url,
+        STACK_EMAIL_MONITOR_TIMEOUT_SECONDS="2",
+        STACK_QUEUE_NAMESPACE=f"monitor-{secrets.token_hex(4)}",
+    )
+    try:
+        with server.client() as http:
+            r = http.get("/health/email", headers={"authorization": f"Bearer {TOKEN}"})
+        assert r.status_code == 503
+        assert "no verification email within 2 s" in r.text
+        assert users_of(migrated_database, project) == []
+    finally:
+        stop_api(server)
+
+
+def test_the_monitor_is_off_unless_configured_and_rate_limited(http: httpx.Client) -> None:
+    answers = [
+        http.get("/health/email", headers={"authorization": f"Bearer {TOKEN}"}).status_code
+        for _ in range(7)
+    ]
+    assert answers[:5] == [404] * 5  # off: no monitor settings on the session's API
+    assert answers[-1] == 429  # email_monitor.ip: burst 5
