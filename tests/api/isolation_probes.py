@@ -187,6 +187,9 @@ PROBES: list[Probe] = [
     p("GET", "/api/v1/internal/projects", "client", "denied"),
     p("POST", "/api/v1/internal/projects", "client", "denied",
       body={"display_name": "x", "owner_team_id": "{b_team}"}),
+    *(p("POST", "/api/v1/internal/projects/transfer", as_, "denied",
+        body={"project_id": "{b_project}", "new_team_id": "{a_team}"})
+      for as_ in ("client", "server", "admin")),
     p("GET", "/api/v1/internal/projects/current", "admin", "own"),
     p("GET", "/api/v1/internal/metrics", "admin", "own"),
     p("GET", "/api/v1/internal/api-keys", "admin", "own"),

@@ -199,6 +199,7 @@ def world(api: ApiServer, mail_worker: WorkerProcess, mail_sink: MailSink) -> It
             "a_user": a_user.id,
             "a_team": a_team["id"],
             "b_user": b_user.id,
+            "b_project": b.id,
             "b_email": b_email,
             "b_team": team["id"],
             "b_channel": channel["id"],

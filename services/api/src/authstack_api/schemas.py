@@ -229,6 +229,11 @@ class ProjectCreate(Strict):
     config: LegacyProjectConfig | None = None
 
 
+class ProjectTransfer(Strict):
+    project_id: str
+    new_team_id: str
+
+
 class ApiKeySetCreate(Strict):
     description: Description
     expires_at_millis: int

@@ -11,9 +11,12 @@ from msgspec import UNSET
 from authstack_core.db.queries import projects as q
 from authstack_core.db.queries import users as user_q
 from authstack_core.domain.context import Deps
+from authstack_core.domain.permissions import require_team_permission
 from authstack_core.errors import (
     CurrentProjectNotFound,
     InternalProjectUndeletable,
+    ProjectNotFound,
+    ProjectWithoutOwnerTeam,
     SchemaError,
     TeamMembershipNotFound,
 )
@@ -127,6 +130,24 @@ async def update_project(
         )
         await q.update_project(conn, updated)
     return updated
+
+
+async def transfer_project(
+    deps: Deps, internal: TenantProject, user_id: str, project_id: str, new_team_id: str
+) -> None:
+    """Give ``project_id`` to another internal team. The acting internal user must hold
+    ``team_admin`` in the current owner team and belong to the new one."""
+    async with deps.pool.connection() as conn, conn.transaction():
+        row = await q.select_project_for_update(conn, project_id)
+        if row is None:
+            raise ProjectNotFound(project_id=project_id)
+        if row.owner_team_id is None:
+            raise ProjectWithoutOwnerTeam()
+        owner = str(row.owner_team_id)
+        await require_team_permission(conn, internal, owner, user_id, "team_admin")
+        if not await user_q.select_is_member(conn, internal.tenancy_id, new_team_id, user_id):
+            raise TeamMembershipNotFound(team_id=new_team_id, user_id=user_id)
+        await q.update_owner_team(conn, project_id, new_team_id)
 
 
 async def delete_project(deps: Deps, project_id: str) -> None:

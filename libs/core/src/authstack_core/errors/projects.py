@@ -47,10 +47,25 @@ class InvalidOauthClientIdOrSecret(KnownError):
         self.details = {"client_id": client_id}
 
 
+class ProjectNotFound(KnownError):
+    code = "PROJECT_NOT_FOUND"
+    status = 404
+    message = "Project not found."
+
+    def __init__(self, *, project_id: str) -> None:
+        super().__init__()
+        self.details = {"project_id": project_id}
+
+
 # --- plain errors (text/plain) --------------------------------------------------------------------
 class InternalProjectUndeletable(PlainError):
     status = 400
     message = "The internal project cannot be deleted."
+
+
+class ProjectWithoutOwnerTeam(PlainError):
+    status = 400
+    message = "Project must have an owner team to be transferred."
 
 
 class ApiKeySetNotFound(PlainError):

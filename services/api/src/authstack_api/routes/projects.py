@@ -10,7 +10,7 @@ from litestar import Response, delete, get, patch, post
 from authstack_api.auth import AdminAuth, AnyAuth, Auth
 from authstack_api.ids import check_uuid
 from authstack_api.responses import SUCCESS, json_response
-from authstack_api.schemas import LegacyProjectConfig, ProjectCreate, ProjectUpdate
+from authstack_api.schemas import LegacyProjectConfig, ProjectCreate, ProjectTransfer, ProjectUpdate
 from authstack_core.domain import projects
 from authstack_core.domain.context import Deps
 from authstack_core.errors import (
@@ -109,6 +109,18 @@ async def create_project(auth: AnyAuth, deps: Deps, data: ProjectCreate) -> Resp
         legacy=_legacy(data.config),
     )
     return json_response(row.admin_json(), status=201)
+
+
+@post("/api/v1/internal/projects/transfer", status_code=200)
+async def transfer_project(auth: AnyAuth, deps: Deps, data: ProjectTransfer) -> Response[bytes]:
+    """Move a project to another internal team: the caller must be ``team_admin`` of the current
+    owner team and a member of the new one."""
+    user_id = _full_internal_user(auth)
+    internal = auth.project
+    await projects.transfer_project(
+        deps, internal, user_id, data.project_id, check_uuid(data.new_team_id, "new_team_id")
+    )
+    return json_response({"success": "true"})  # a string, as upstream answers
 
 
 @get("/api/v1/internal/projects/current")

@@ -151,6 +151,15 @@ async def update_project(conn: AsyncConnection[Any], row: AdminProjectRow) -> No
     )
 
 
+UPDATE_OWNER_TEAM = """
+UPDATE projects SET owner_team_id = %(team_id)s, updated_at = now() WHERE id = %(project_id)s
+"""
+
+
+async def update_owner_team(conn: AsyncConnection[Any], project_id: str, team_id: str) -> None:
+    await conn.execute(UPDATE_OWNER_TEAM, {"project_id": project_id, "team_id": team_id})
+
+
 DELETE_PROJECT = "DELETE FROM projects WHERE id = %(project_id)s"
 
 
