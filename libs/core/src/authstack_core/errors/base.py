@@ -41,7 +41,9 @@ class KnownError(Exception):
     ) -> None:
         super().__init_subclass__(**kwargs)
         _set_given(cls, code=code, status=status, message=message)
-        cls._detail_names = (*cls._detail_names, *inspect.get_annotations(cls))
+        own = inspect.get_annotations(cls).items()
+        fields = [name for name, hint in own if "ClassVar" not in str(hint)]  # as mypy sees them
+        cls._detail_names = (*cls._detail_names, *fields)
         if cls._detail_names and "__init__" not in cls.__dict__:
             cls.__init__ = _details_init(cls)  # type: ignore[method-assign]
 
