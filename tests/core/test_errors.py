@@ -88,6 +88,23 @@ def test_missing_or_misspelt_details_are_refused() -> None:
         errors.UserNotFound(user_id="u")  # type: ignore[call-arg]
 
 
+def test_details_are_the_declared_fields_in_order_inherited_first() -> None:
+    class ParentError(KnownError, code="PARENT_ERROR", status=400, message="Parent."):
+        second: int
+        first: str
+
+    class ChildError(ParentError):
+        third: bool
+
+    error = ChildError(first="a", second=2, third=True)
+    assert error.details is not None
+    assert list(error.details.items()) == [("second", 2), ("first", "a"), ("third", True)]
+    assert (error.first, error.second, error.third) == ("a", 2, True)
+    assert (error.code, error.status, str(error)) == ("PARENT_ERROR", 400, "Parent.")
+    with pytest.raises(TypeError):
+        ChildError(first="a", second=2)  # type: ignore[call-arg]
+
+
 def test_wire_names_and_texts_that_clients_rely_on() -> None:
     assert errors.PasswordTooLong(maxLength=256).body() == {
         "code": "PASSWORD_TOO_LONG",

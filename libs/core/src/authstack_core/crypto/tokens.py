@@ -7,6 +7,7 @@ so tokens and JWKS are interchangeable with it.
 from __future__ import annotations
 
 import base64
+import functools
 import hashlib
 import json
 import time
@@ -218,26 +219,19 @@ class TokenService:
             self.issuer_and_audience(project_id, is_anonymous=a, is_restricted=r)[0]
             for a, r in ((False, False), (False, True), (True, True))
         ]
+        decode = functools.partial(
+            jwt.decode,
+            token,
+            key.private_key.public_key(),
+            algorithms=["ES256"],
+            audience=audience,
+            issuer=issuers,
+        )
         try:
-            payload = jwt.decode(
-                token,
-                key.private_key.public_key(),
-                algorithms=["ES256"],
-                audience=audience,
-                issuer=issuers,
-                options={"require": ["exp", "iat", "sub", "iss", "aud"]},
-                leeway=0,
-            )
+            payload = decode(options={"require": ["exp", "iat", "sub", "iss", "aud"]}, leeway=0)
         except jwt.ExpiredSignatureError:
-            payload = jwt.decode(
-                token,
-                key.private_key.public_key(),
-                algorithms=["ES256"],
-                audience=audience,
-                issuer=issuers,
-                options={"verify_exp": False},
-            )
-            raise TokenExpiredError(payload) from None
+            # Read again without the expiry check: the error names whose token it was.
+            raise TokenExpiredError(decode(options={"verify_exp": False})) from None
         except jwt.PyJWTError as exc:
             raise TokenInvalidError(str(exc)) from None
         if payload.get("branch_id") != "main" or not isinstance(payload.get("sub"), str):

@@ -15,18 +15,15 @@ from psycopg import AsyncConnection
 from authstack_core.crypto.api_keys import ApiKeyType, new_api_key, parse_api_key
 from authstack_core.crypto.codes import sha256_bytes
 from authstack_core.db.queries import api_keys as q
-from authstack_core.db.queries import teams as teams_q
-from authstack_core.db.queries import users as users_q
 from authstack_core.domain.context import Deps
 from authstack_core.domain.permissions import require_team_permission
+from authstack_core.domain.teams import require_team_in, require_user_in
 from authstack_core.errors import (
     ApiKeyExpired,
     ApiKeyNotFound,
     ApiKeyRevoked,
     ApiKeysNotEnabled,
     NotOwnApiKeys,
-    TeamNotFound,
-    UserNotFound,
     WrongApiKeyType,
 )
 from authstack_core.models.api_keys import ApiKeyRow
@@ -87,13 +84,10 @@ async def create_key(
         await _authorise(
             conn, project, user_id=user_id, team_id=team_id, acting_user_id=acting_user_id
         )
-        if (
-            user_id is not None
-            and await users_q.select_signed_up_at(conn, tenancy_id, user_id) is None
-        ):
-            raise UserNotFound()
-        if team_id is not None and await teams_q.select_team(conn, tenancy_id, team_id) is None:
-            raise TeamNotFound(team_id=team_id)
+        if user_id is not None:
+            await require_user_in(conn, project, user_id)
+        if team_id is not None:
+            await require_team_in(conn, project, team_id)
         await q.insert_key(
             conn,
             tenancy_id,

@@ -33,33 +33,44 @@ class EmailConfigError(Exception):
     """The project's or the deployment's email server settings cannot be used."""
 
 
+def _shared_server(settings: Settings) -> EmailServerConfig:
+    """The deployment's ``STACK_EMAIL_*`` server, as a project's ``emails.server`` would name it."""
+    if not settings.email_host:
+        raise EmailConfigError(
+            "no email server is configured: set STACK_EMAIL_HOST (shared server) or the "
+            "project's own SMTP server (emails.server)"
+        )
+    return EmailServerConfig(
+        is_shared=True,
+        provider="smtp",
+        host=settings.email_host,
+        port=settings.email_port,
+        username=settings.email_username,
+        password=settings.email_password,
+        sender_name=None,
+        sender_email=settings.email_sender,
+        secure=settings.email_secure,
+    )
+
+
 def smtp_target(
     settings: Settings, server: EmailServerConfig, project_display_name: str
 ) -> SmtpTarget:
     """Where a project's email goes: its own SMTP server, or the shared ``STACK_EMAIL_*`` one."""
     if server.is_shared:
-        if not settings.email_host:
-            raise EmailConfigError(
-                "no email server is configured: set STACK_EMAIL_HOST (shared server) or the "
-                "project's own SMTP server (emails.server)"
-            )
-        return SmtpTarget(
-            host=settings.email_host,
-            port=settings.email_port,
-            username=settings.email_username,
-            password=settings.email_password,
-            implicit_tls=settings.email_secure,
-            sender=formataddr((project_display_name, settings.email_sender)),
-            sender_address=settings.email_sender,
-        )
-    if server.provider != "smtp":
+        server = _shared_server(settings)
+    elif server.provider != "smtp":
         raise EmailConfigError(
             f"email provider {server.provider!r} is not supported here; configure an SMTP server"
         )
-    if not server.host or not server.port or not server.sender_email:
+    elif not server.host or not server.port or not server.sender_email:
         raise EmailConfigError(
             "the project's SMTP server needs host, port and senderEmail (emails.server)"
         )
+    # Either kind is complete now (the shared one's host was checked; the rest has defaults).
+    assert server.host is not None
+    assert server.port is not None
+    assert server.sender_email is not None
     return SmtpTarget(
         host=server.host,
         port=server.port,
@@ -68,7 +79,8 @@ def smtp_target(
         implicit_tls=server.secure if server.secure is not None else server.port == 465,
         sender=formataddr((server.sender_name or project_display_name, server.sender_email)),
         sender_address=server.sender_email,
-        public_only=not settings.outbound_allow_private_networks,
+        # The shared server is the operator's own; a project's is held to public addresses.
+        public_only=not server.is_shared and not settings.outbound_allow_private_networks,
     )
 
 

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import uuid
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
 
@@ -15,6 +14,7 @@ from authstack_core.domain.email_outbox import enqueue_emails, queue_email
 from authstack_core.errors import RequiresCustomEmailServer, UserIdDoesNotExist
 from authstack_core.models.emails import CUSTOM_HTML, OutboxRow
 from authstack_core.models.projects import TenantProject
+from authstack_core.models.shapes import Page
 
 
 async def send_email(
@@ -71,29 +71,22 @@ async def send_email(
     return [str(u) for u in targets]
 
 
-@dataclass(frozen=True, slots=True)
-class OutboxPage:
-    items: list[OutboxRow]
-    next_cursor: str | None
-
-
 async def list_outbox(
     deps: Deps, project: TenantProject, *, limit: int, cursor: str | None, status: str | None
-) -> OutboxPage:
-    """Newest first; ``next_cursor`` is the first row of the next page (inclusive)."""
+) -> Page[OutboxRow]:
+    """Newest first."""
     tenancy_id = project.tenancy_id
     async with deps.pool.connection() as conn:
         cursor_key = None
         if cursor is not None:
             created_at = await q.select_outbox_created_at(conn, tenancy_id, cursor)
             if created_at is None:
-                return OutboxPage([], None)
+                return Page([], None)
             cursor_key = (created_at, cursor)
         rows = await q.select_outbox_page(
             conn, tenancy_id, limit=limit + 1, status=status, cursor=cursor_key
         )
-    next_cursor = str(rows[limit].id) if len(rows) > limit else None
-    return OutboxPage(rows[:limit], next_cursor)
+    return Page.cut(rows, limit)
 
 
 async def get_outbox(deps: Deps, project: TenantProject, outbox_id: str) -> OutboxRow | None:

@@ -11,18 +11,13 @@ from psycopg import AsyncConnection
 from authstack_core.crypto.codes import sha256_bytes
 from authstack_core.db.queries import contact_channels as channels_q
 from authstack_core.db.queries import invitations as q
-from authstack_core.db.queries import teams as teams_q
 from authstack_core.db.queries import users as users_q
 from authstack_core.domain import email_outbox, verification
 from authstack_core.domain.context import Deps
 from authstack_core.domain.permissions import require_team_permission
-from authstack_core.domain.teams import add_member_in
+from authstack_core.domain.teams import add_member_in, require_team_in, require_user_in
 from authstack_core.email_address import email_key
-from authstack_core.errors import (
-    TeamNotFound,
-    UserNotFound,
-    VerificationCodeNotFound,
-)
+from authstack_core.errors import VerificationCodeNotFound
 from authstack_core.models.invitations import InvitationRow
 from authstack_core.models.projects import TenantProject
 from authstack_core.models.teams import TeamRow
@@ -30,15 +25,6 @@ from authstack_core.models.verification import VerificationCodeRow
 from authstack_core.redirects import require_trusted_redirect
 
 BRANCH = "main"
-
-
-async def _require_team(
-    conn: AsyncConnection[Any], project: TenantProject, team_id: str
-) -> TeamRow:
-    team = await teams_q.select_team(conn, project.tenancy_id, team_id)
-    if team is None:
-        raise TeamNotFound(team_id=team_id)
-    return team
 
 
 async def send_invitation(
@@ -58,7 +44,7 @@ async def send_invitation(
     async with deps.pool.connection() as conn, conn.transaction():
         if acting_user_id is not None:
             await require_team_permission(conn, project, team_id, acting_user_id, "$invite_members")
-        team = await _require_team(conn, project, team_id)
+        team = await require_team_in(conn, project, team_id)
         code = await verification.create_code(
             conn,
             project_id=project.id,
@@ -108,7 +94,7 @@ async def list_team_invitations(
             for permission_id in ("$read_members", "$invite_members"):
                 await require_team_permission(conn, project, team_id, acting_user_id, permission_id)
         else:
-            await _require_team(conn, project, team_id)
+            await require_team_in(conn, project, team_id)
         return await q.select_team_invitations(
             conn, project.tenancy_id, project.id, BRANCH, team_id
         )
@@ -147,7 +133,7 @@ async def revoke_invitation(
         if acting_user_id is not None:
             await require_team_permission(conn, project, team_id, acting_user_id, "$remove_members")
         else:
-            await _require_team(conn, project, team_id)
+            await require_team_in(conn, project, team_id)
         if not await q.delete_team_invitation(conn, project.id, BRANCH, team_id, invitation_id):
             raise VerificationCodeNotFound()
 
@@ -156,9 +142,8 @@ async def _join(
     conn: AsyncConnection[Any], project: TenantProject, team_id: str, user_id: str
 ) -> None:
     # A token can outlive its user; joining must then fail cleanly, not on a foreign key.
-    if await users_q.select_signed_up_at(conn, project.tenancy_id, user_id) is None:
-        raise UserNotFound()
-    await _require_team(conn, project, team_id)
+    await require_user_in(conn, project, user_id)
+    await require_team_in(conn, project, team_id)
     if not await users_q.select_is_member(conn, project.tenancy_id, team_id, user_id):
         await add_member_in(conn, project, team_id, user_id, creator=False)
 
@@ -179,9 +164,10 @@ async def accept_with_code(deps: Deps, project: TenantProject, code: str, user_i
     )
 
 
-async def check_code(deps: Deps, project: TenantProject, code: str) -> None:
-    """Raise the verification error the code would give on accept; counts as an attempt."""
-    await verification.check_code(
+async def check_code(deps: Deps, project: TenantProject, code: str) -> VerificationCodeRow:
+    """Raise the verification error the code would give on accept; counts as an attempt.
+    Returns the code's row (the code stays unused)."""
+    return await verification.check_code(
         deps.pool,
         project_id=project.id,
         branch_id=BRANCH,
@@ -192,15 +178,9 @@ async def check_code(deps: Deps, project: TenantProject, code: str) -> None:
 
 async def code_details(deps: Deps, project: TenantProject, code: str) -> TeamRow:
     """The team an unused, valid code invites to (the code stays unused)."""
-    row = await verification.check_code(
-        deps.pool,
-        project_id=project.id,
-        branch_id=BRANCH,
-        type=verification.CodeType.TEAM_INVITATION,
-        code=code,
-    )
+    row = await check_code(deps, project, code)
     async with deps.pool.connection() as conn:
-        return await _require_team(conn, project, str(row.data["team_id"]))
+        return await require_team_in(conn, project, str(row.data["team_id"]))
 
 
 async def accept_by_id(
@@ -209,8 +189,7 @@ async def accept_by_id(
     """Accept for a user one of whose verified e-mail addresses the invitation was sent to;
     VERIFICATION_CODE_NOT_FOUND otherwise (so ids of others' invitations reveal nothing)."""
     async with deps.pool.connection() as conn, conn.transaction():
-        if await users_q.select_signed_up_at(conn, project.tenancy_id, user_id) is None:
-            raise UserNotFound()
+        await require_user_in(conn, project, user_id)
         invitation = await q.select_invitation_for_update(
             conn, project.tenancy_id, project.id, BRANCH, invitation_id
         )

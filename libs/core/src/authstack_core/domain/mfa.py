@@ -28,7 +28,7 @@ from authstack_core.db.queries import mfa as q
 from authstack_core.db.queries import verification as verification_q
 from authstack_core.domain import verification
 from authstack_core.domain.context import Deps
-from authstack_core.domain.sessions import IssuedSession, create_session_in
+from authstack_core.domain.sessions import IssuedSession, SignIn, create_session_in
 from authstack_core.domain.verification import MFA_ATTEMPT_LIFETIME, CodeType
 from authstack_core.errors import (
     InvalidTotpCode,
@@ -126,15 +126,6 @@ def matching_step(secret: bytes, totp: str, at: float) -> int | None:
     return found
 
 
-@dataclass(frozen=True, slots=True)
-class MfaSignIn:
-    session: IssuedSession
-    is_new_user: bool
-
-    def json(self) -> dict[str, Any]:
-        return {**self.session.json(), "is_new_user": self.is_new_user}
-
-
 async def attempt_owner(deps: Deps, project: TenantProject, code: str) -> str | None:
     """The user an attempt code belongs to, or None for a code that is malformed or unknown.
 
@@ -153,7 +144,7 @@ async def attempt_owner(deps: Deps, project: TenantProject, code: str) -> str | 
     return str(row.data["user_id"]) if row is not None else None
 
 
-async def sign_in(deps: Deps, project: TenantProject, *, code: str, totp: str) -> MfaSignIn:
+async def sign_in(deps: Deps, project: TenantProject, *, code: str, totp: str) -> SignIn:
     """Spend the attempt code and a TOTP step, and issue the session, in one transaction.
 
     Raise the verification-code errors for the attempt code (VERIFICATION_CODE_MAX_ATTEMPTS_REACHED
@@ -163,7 +154,7 @@ async def sign_in(deps: Deps, project: TenantProject, *, code: str, totp: str) -
     tenancy_id = project.tenancy_id
     now = time.time()
 
-    async def complete(conn: AsyncConnection[Any], row: VerificationCodeRow) -> MfaSignIn:
+    async def complete(conn: AsyncConnection[Any], row: VerificationCodeRow) -> SignIn:
         user_id = str(row.data["user_id"])
         secret = await q.select_totp_secret(conn, tenancy_id, user_id)
         if secret is None:
@@ -172,7 +163,7 @@ async def sign_in(deps: Deps, project: TenantProject, *, code: str, totp: str) -
         if step is None or not await q.spend_totp_step(conn, tenancy_id, user_id, secret, step):
             raise InvalidTotpCode()
         session = await create_session_in(conn, deps, project, user_id)
-        return MfaSignIn(session, bool(row.data.get("is_new_user", False)))
+        return SignIn(session, bool(row.data.get("is_new_user", False)))
 
     return await verification.use_code(
         deps.pool,

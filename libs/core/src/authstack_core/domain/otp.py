@@ -6,11 +6,7 @@ the API hands the rest (the nonce) to the client, which submits ``lower(otp) + n
 
 from __future__ import annotations
 
-import asyncio
-import random
-import time
 import uuid
-from dataclasses import dataclass
 from datetime import timedelta
 from typing import Any
 
@@ -21,7 +17,7 @@ from authstack_core.db.queries import email_verification as email_q
 from authstack_core.db.queries import users as users_q
 from authstack_core.domain import email_outbox, mfa, users, verification
 from authstack_core.domain.context import Deps
-from authstack_core.domain.sessions import IssuedSession
+from authstack_core.domain.sessions import SignIn
 from authstack_core.domain.verification import CodeType
 from authstack_core.errors import (
     AccountCreatedMeanwhile,
@@ -32,12 +28,6 @@ from authstack_core.errors import (
 from authstack_core.models.projects import TenantProject
 from authstack_core.models.users import NewUser
 from authstack_core.models.verification import VerificationCodeRow
-
-# send-sign-in-code answers no sooner than this whatever the address, as send-reset-code does, so
-# that the time taken does not tell an existing account from a new one (the work itself takes a
-# few milliseconds; the jitter covers what differs).
-SEND_ANSWER_FLOOR_SECONDS = 0.4
-SEND_ANSWER_JITTER_SECONDS = 0.1
 
 
 def _require_otp(project: TenantProject) -> None:
@@ -56,15 +46,11 @@ async def send_sign_in_code(
     answer). Otherwise the answer is the same for a new address and an existing account, even
     when sign-up is off: the mail goes out either way and SIGN_UP_NOT_ENABLED comes from
     ``sign_in``, to whoever holds the mailbox, rather than from here, to anyone who asks.
-    Answers no sooner than ``SEND_ANSWER_FLOOR_SECONDS``.
+    Answers no sooner than ``verification.SEND_ANSWER_FLOOR_SECONDS``, as send-reset-code does.
     """
     _require_otp(project)
-    started = time.monotonic()
-    try:
+    async with verification.answering_no_sooner():
         return await _send_sign_in_code(deps, project, email=email, callback_url=callback_url)
-    finally:
-        floor = SEND_ANSWER_FLOOR_SECONDS + random.uniform(0, SEND_ANSWER_JITTER_SECONDS)  # noqa: S311
-        await asyncio.sleep(max(0.0, floor - (time.monotonic() - started)))
 
 
 async def _send_sign_in_code(
@@ -102,16 +88,7 @@ async def _send_sign_in_code(
     return verification.nonce_of(code)
 
 
-@dataclass(frozen=True, slots=True)
-class OtpSignIn:
-    session: IssuedSession
-    is_new_user: bool
-
-    def json(self) -> dict[str, Any]:
-        return {**self.session.json(), "is_new_user": self.is_new_user}
-
-
-async def sign_in(deps: Deps, project: TenantProject, code: str) -> OtpSignIn:
+async def sign_in(deps: Deps, project: TenantProject, code: str) -> SignIn:
     """Use the code: sign the address's account in, or create it when sign-up is allowed.
 
     The address becomes verified (the code reached it). Verification-code errors as
@@ -124,7 +101,7 @@ async def sign_in(deps: Deps, project: TenantProject, code: str) -> OtpSignIn:
 
     async def sign_in_or_up(
         conn: AsyncConnection[Any], row: VerificationCodeRow
-    ) -> OtpSignIn | mfa.MfaRequired:
+    ) -> SignIn | mfa.MfaRequired:
         email = str(row.data["email"])
         owner = await users_q.select_auth_email_owner(conn, tenancy_id, email)
         if owner is not None:
@@ -151,7 +128,7 @@ async def sign_in(deps: Deps, project: TenantProject, code: str) -> OtpSignIn:
         result = await mfa.session_or_mfa_in(
             conn, deps, project, user_id, first_factor="otp", is_new_user=is_new
         )
-        return result if isinstance(result, mfa.MfaRequired) else OtpSignIn(result, is_new)
+        return result if isinstance(result, mfa.MfaRequired) else SignIn(result, is_new)
 
     try:
         outcome = await verification.use_code(

@@ -2,9 +2,6 @@
 
 from __future__ import annotations
 
-import asyncio
-import random
-import time
 from datetime import timedelta
 from typing import Any
 
@@ -29,10 +26,6 @@ from authstack_core.errors import (
 from authstack_core.models.projects import TenantProject
 from authstack_core.models.verification import VerificationCodeRow
 
-# send-reset-code answers no sooner than this, whether or not the email has an account, so its
-# timing tells nothing (the real work takes a few milliseconds; the jitter hides the rest).
-RESET_ANSWER_FLOOR_SECONDS = 0.4
-RESET_ANSWER_JITTER_SECONDS = 0.1
 RESET_SENT_ANSWER = {"success": "maybe, only if user with e-mail exists"}
 
 
@@ -45,11 +38,10 @@ async def send_reset_code(
     both cases (enumeration-safe); raise PASSWORD_AUTHENTICATION_NOT_ENABLED if passwords are
     off for the project.
     """
-    started = time.monotonic()
     if not project.config.password_sign_in:
         raise PasswordAuthenticationNotEnabled()
     tenancy_id = project.tenancy_id
-    try:
+    async with verification.answering_no_sooner():
         outbox_id = None
         async with deps.pool.connection() as conn, conn.transaction():
             owner = await users_q.select_auth_email_owner(conn, tenancy_id, email)
@@ -82,9 +74,27 @@ async def send_reset_code(
                 )
         if outbox_id is not None:
             await email_outbox.enqueue_emails(deps, [outbox_id])
-    finally:
-        floor = RESET_ANSWER_FLOOR_SECONDS + random.uniform(0, RESET_ANSWER_JITTER_SECONDS)  # noqa: S311
-        await asyncio.sleep(max(0.0, floor - (time.monotonic() - started)))
+
+
+async def _store_password_in(
+    conn: AsyncConnection[Any],
+    project: TenantProject,
+    user_id: str,
+    password_hash: str,
+    *,
+    keep_refresh_token: str | None,
+) -> None:
+    """Set the hash, then revoke every session of the user but the one whose refresh token is
+    ``keep_refresh_token`` (the caller's own), and every reset link still live."""
+    tenancy_id = project.tenancy_id
+    keep = None
+    if keep_refresh_token:
+        keep = await session_q.select_session_id_by_hash(
+            conn, tenancy_id, sha256_bytes(keep_refresh_token)
+        )
+    await users_q.set_password_hash(conn, tenancy_id, user_id, password_hash)
+    await session_q.delete_user_sessions(conn, tenancy_id, user_id, keep_id=keep)
+    await verification.expire_password_reset_codes(conn, project_id=project.id, user_id=user_id)
 
 
 async def check_reset_code(deps: Deps, project: TenantProject, code: str) -> None:
@@ -109,10 +119,8 @@ async def reset_password(deps: Deps, project: TenantProject, *, code: str, passw
         user_id = str(row.data["user_id"])
         if not await users_q.select_user(conn, tenancy_id, user_id):
             raise UserNotFound()
-        await users_q.set_password_hash(conn, tenancy_id, user_id, password_hash)
-        await session_q.delete_user_sessions(conn, tenancy_id, user_id)
-        # Any other reset link of the user dies with this one (this one is marked used already).
-        await verification.expire_password_reset_codes(conn, project_id=project.id, user_id=user_id)
+        # Every session ends, and any other reset link dies with this one (used already).
+        await _store_password_in(conn, project, user_id, password_hash, keep_refresh_token=None)
         # The link reached the address, which proves the user controls it.
         await email_q.mark_user_email_verified(conn, tenancy_id, user_id, str(row.data["email"]))
 
@@ -145,14 +153,7 @@ async def update_password(
         raise PasswordConfirmationMismatch()
     new_hash = await deps.passwords.hash(new_password)
     async with deps.pool.connection() as conn, conn.transaction():
-        keep = None
-        if refresh_token:
-            keep = await session_q.select_session_id_by_hash(
-                conn, tenancy_id, sha256_bytes(refresh_token)
-            )
-        await users_q.set_password_hash(conn, tenancy_id, user_id, new_hash)
-        await session_q.delete_user_sessions(conn, tenancy_id, user_id, keep_id=keep)
-        await verification.expire_password_reset_codes(conn, project_id=project.id, user_id=user_id)
+        await _store_password_in(conn, project, user_id, new_hash, keep_refresh_token=refresh_token)
 
 
 async def set_password(
@@ -182,15 +183,8 @@ async def set_password(
         async with deps.pool.connection() as conn, conn.transaction():
             if await users_q.select_password_hash(conn, tenancy_id, user_id) is not None:
                 raise UserAlreadyHasPassword("This user already has a password.")
-            keep = None
-            if refresh_token:
-                keep = await session_q.select_session_id_by_hash(
-                    conn, tenancy_id, sha256_bytes(refresh_token)
-                )
-            await users_q.set_password_hash(conn, tenancy_id, user_id, password_hash)
-            await session_q.delete_user_sessions(conn, tenancy_id, user_id, keep_id=keep)
-            await verification.expire_password_reset_codes(
-                conn, project_id=project.id, user_id=user_id
+            await _store_password_in(
+                conn, project, user_id, password_hash, keep_refresh_token=refresh_token
             )
     except ForeignKeyViolation:  # deleted while the password was being hashed
         raise UserNotFound() from None

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import uuid
-from dataclasses import dataclass
+from dataclasses import asdict, dataclass
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
@@ -31,11 +31,18 @@ class IssuedSession:
     user_id: str
 
     def json(self) -> dict[str, str]:
-        return {
-            "access_token": self.access_token,
-            "refresh_token": self.refresh_token,
-            "user_id": self.user_id,
-        }
+        return asdict(self)
+
+
+@dataclass(frozen=True, slots=True)
+class SignIn:
+    """A session from a sign-in that may have created its user (by OTP; completed by MFA)."""
+
+    session: IssuedSession
+    is_new_user: bool
+
+    def json(self) -> dict[str, Any]:
+        return {**self.session.json(), "is_new_user": self.is_new_user}
 
 
 def sign_for(deps: Deps, project: TenantProject, claims: TokenClaimsRow) -> str:

@@ -7,7 +7,6 @@ same transaction as the change; servers and admins pass None.
 from __future__ import annotations
 
 import uuid
-from dataclasses import dataclass
 from typing import Any
 
 from psycopg import AsyncConnection
@@ -27,6 +26,7 @@ from authstack_core.errors import (
     UserNotFound,
 )
 from authstack_core.models.projects import TenantProject
+from authstack_core.models.shapes import Page
 from authstack_core.models.teams import (
     MemberProfile,
     MemberProfileChanges,
@@ -36,22 +36,23 @@ from authstack_core.models.teams import (
     membership_json,
 )
 
+# --- used inside other use cases' transactions ----------------------------------------------------
 
-async def _require_user(conn: AsyncConnection[Any], project: TenantProject, user_id: str) -> None:
+
+async def require_user_in(conn: AsyncConnection[Any], project: TenantProject, user_id: str) -> None:
+    """USER_NOT_FOUND unless the user exists."""
     if await users_q.select_signed_up_at(conn, project.tenancy_id, user_id) is None:
         raise UserNotFound()
 
 
-async def _require_team(
+async def require_team_in(
     conn: AsyncConnection[Any], project: TenantProject, team_id: str
 ) -> TeamRow:
+    """The team, or TEAM_NOT_FOUND."""
     team = await q.select_team(conn, project.tenancy_id, team_id)
     if team is None:
         raise TeamNotFound(team_id=team_id)
     return team
-
-
-# --- used inside other use cases' transactions ----------------------------------------------------
 
 
 async def create_team_in(
@@ -94,7 +95,7 @@ async def create_team(
     """Create a team; the creator (if any) joins it with the ``teamCreator`` permissions."""
     async with deps.pool.connection() as conn, conn.transaction():
         if creator_user_id is not None:
-            await _require_user(conn, project, creator_user_id)
+            await require_user_in(conn, project, creator_user_id)
         team = await create_team_in(conn, project, new)
         if creator_user_id is not None:
             await add_member_in(conn, project, team.id, creator_user_id, creator=True)
@@ -110,13 +111,7 @@ async def get_team(
             conn, project.tenancy_id, team_id, acting_user_id
         ):
             raise TeamMembershipNotFound(team_id=team_id, user_id=acting_user_id)
-        return await _require_team(conn, project, team_id)
-
-
-@dataclass(frozen=True, slots=True)
-class TeamPage:
-    items: list[TeamRow]
-    next_cursor: str | None
+        return await require_team_in(conn, project, team_id)
 
 
 async def list_teams(
@@ -124,20 +119,19 @@ async def list_teams(
     project: TenantProject,
     *,
     user_id: str | None,
-    query: str | None = None,
-    desc: bool = False,
-    cursor: str | None = None,
-    limit: int | None = None,
-) -> TeamPage:
-    """Teams in creation order; with ``limit``, a page whose ``next_cursor`` is the first team of
-    the next page (inclusive, like user listing)."""
+    query: str | None,
+    desc: bool,
+    cursor: str | None,
+    limit: int | None,
+) -> Page[TeamRow]:
+    """Teams in creation order; with ``limit``, a page of them."""
     tenancy_id = project.tenancy_id
     async with deps.pool.connection() as conn:
         start = None
         if cursor is not None:
             start = await q.select_team(conn, tenancy_id, cursor)
             if start is None:
-                return TeamPage([], None)
+                return Page([], None)
         rows = await q.select_teams(
             conn,
             tenancy_id,
@@ -147,9 +141,7 @@ async def list_teams(
             cursor=start,
             limit=limit + 1 if limit is not None else None,
         )
-    if limit is not None and len(rows) > limit:
-        return TeamPage(rows[:limit], rows[limit].id)
-    return TeamPage(rows, None)
+    return Page.cut(rows, limit)
 
 
 async def update_team(
@@ -164,9 +156,9 @@ async def update_team(
     async with deps.pool.connection() as conn, conn.transaction():
         if acting_user_id is not None:
             await require_team_permission(conn, project, team_id, acting_user_id, "$update_team")
-        await _require_team(conn, project, team_id)
+        await require_team_in(conn, project, team_id)
         await q.update_team_columns(conn, project.tenancy_id, team_id, changes)
-        team = await _require_team(conn, project, team_id)
+        team = await require_team_in(conn, project, team_id)
         await record(conn, project, "team.updated", team.json("server"))
     return team
 
@@ -190,8 +182,8 @@ async def delete_team(
 async def add_member(deps: Deps, project: TenantProject, team_id: str, user_id: str) -> None:
     """Server-side: add a user with the ``teamMember`` default permissions."""
     async with deps.pool.connection() as conn, conn.transaction():
-        await _require_user(conn, project, user_id)
-        await _require_team(conn, project, team_id)
+        await require_user_in(conn, project, user_id)
+        await require_team_in(conn, project, team_id)
         await add_member_in(conn, project, team_id, user_id, creator=False)
 
 
@@ -203,7 +195,7 @@ async def remove_member(
     async with deps.pool.connection() as conn, conn.transaction():
         if acting_user_id is not None and acting_user_id != user_id:
             await require_team_permission(conn, project, team_id, acting_user_id, "$remove_members")
-        await _require_user(conn, project, user_id)
+        await require_user_in(conn, project, user_id)
         if not await q.delete_member(conn, project.tenancy_id, team_id, user_id):
             raise TeamMembershipNotFound(team_id=team_id, user_id=user_id)
         await record(conn, project, "team_membership.deleted", membership_json(team_id, user_id))
@@ -259,9 +251,9 @@ async def list_member_profiles(
                 )
         else:
             if team_id is not None:
-                await _require_team(conn, project, team_id)
+                await require_team_in(conn, project, team_id)
             if user_id is not None:
-                await _require_user(conn, project, user_id)
+                await require_user_in(conn, project, user_id)
         return await _profiles(conn, project, team_id=team_id, user_id=user_id)
 
 
@@ -277,7 +269,7 @@ async def get_member_profile(
 async def _one_profile(
     conn: AsyncConnection[Any], project: TenantProject, team_id: str, user_id: str
 ) -> MemberProfile:
-    await _require_user(conn, project, user_id)
+    await require_user_in(conn, project, user_id)
     found = await _profiles(conn, project, team_id=team_id, user_id=user_id)
     if not found:
         raise TeamMembershipNotFound(team_id=team_id, user_id=user_id)

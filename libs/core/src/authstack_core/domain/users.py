@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import uuid
-from dataclasses import dataclass, replace
+from dataclasses import replace
 from typing import Any
 
 from msgspec import UNSET, UnsetType
@@ -36,6 +36,7 @@ from authstack_core.errors import (
 )
 from authstack_core.models.config import ProjectConfig
 from authstack_core.models.projects import TenantProject
+from authstack_core.models.shapes import Page
 from authstack_core.models.teams import NewTeam
 from authstack_core.models.users import NewUser, UserChanges, UserColumns, UserRow
 
@@ -134,12 +135,6 @@ async def get_user(deps: Deps, project: TenantProject, user_id: str) -> UserRow 
         return await q.select_user(conn, project.tenancy_id, user_id)
 
 
-@dataclass(frozen=True, slots=True)
-class UserPage:
-    items: list[UserRow]
-    next_cursor: str | None
-
-
 async def list_users(
     deps: Deps,
     project: TenantProject,
@@ -152,8 +147,8 @@ async def list_users(
     include_anonymous: bool,
     only_anonymous: bool,
     include_restricted: bool,
-) -> UserPage:
-    """A page in sign-up order; ``next_cursor`` is the first user of the next page (inclusive)."""
+) -> Page[UserRow]:
+    """A page of users in sign-up order (100 without ``limit``)."""
     tenancy_id = project.tenancy_id
     page_size = limit if limit is not None else 100
     async with deps.pool.connection() as conn:
@@ -161,7 +156,7 @@ async def list_users(
         if cursor is not None:
             signed_up_at = await q.select_signed_up_at(conn, tenancy_id, cursor)
             if signed_up_at is None:
-                return UserPage([], None)
+                return Page([], None)
             cursor_key = (signed_up_at, cursor)
         rows = await q.select_users(
             conn,
@@ -176,8 +171,7 @@ async def list_users(
             include_restricted=include_restricted or include_anonymous or only_anonymous,
             require_verification=project.config.require_email_verification,
         )
-    next_cursor = rows[page_size].id if len(rows) > page_size else None
-    return UserPage(rows[:page_size], next_cursor)
+    return Page.cut(rows, page_size)
 
 
 async def create_user(

@@ -11,8 +11,12 @@ code) or ``check_code`` from the endpoint that receives it.
 
 from __future__ import annotations
 
+import asyncio
+import random
+import time
 import uuid
-from collections.abc import Awaitable, Callable
+from collections.abc import AsyncIterator, Awaitable, Callable
+from contextlib import asynccontextmanager
 from datetime import UTC, datetime, timedelta
 from typing import Any, TypeVar
 from urllib.parse import quote, unquote_plus
@@ -38,6 +42,11 @@ NONCE_LENGTH = CODE_LENGTH - OTP_LENGTH
 MAX_ATTEMPTS_PER_CODE = 20
 DEFAULT_LIFETIME = timedelta(days=7)  # e-mail verification, invitations; see settings for others
 MFA_ATTEMPT_LIFETIME = timedelta(minutes=5)
+# The endpoints that e-mail a code to an address answer no sooner than this whether or not an
+# account has it, so that the time taken does not tell (the work itself takes a few
+# milliseconds; the jitter covers what differs).
+SEND_ANSWER_FLOOR_SECONDS = 0.4
+SEND_ANSWER_JITTER_SECONDS = 0.1
 _ALPHABET = frozenset(CROCKFORD)
 T = TypeVar("T")
 
@@ -57,6 +66,18 @@ class CodeType:
 def otp_of(code: str) -> str:
     """What an e-mail shows: the first six characters, upper case."""
     return code[:OTP_LENGTH].upper()
+
+
+@asynccontextmanager
+async def answering_no_sooner() -> AsyncIterator[None]:
+    """Hold the answer until ``SEND_ANSWER_FLOOR_SECONDS`` (plus jitter) have passed since entry,
+    however the block ends."""
+    started = time.monotonic()
+    try:
+        yield
+    finally:
+        floor = SEND_ANSWER_FLOOR_SECONDS + random.uniform(0, SEND_ANSWER_JITTER_SECONDS)  # noqa: S311
+        await asyncio.sleep(max(0.0, floor - (time.monotonic() - started)))
 
 
 def nonce_of(code: str) -> str:

@@ -9,79 +9,72 @@ from authstack_core.errors.base import KnownError, PlainError
 
 
 # --- API keys and OAuth clients -------------------------------------------------------------------
-class ApiKeyNotFound(KnownError):
-    code = "API_KEY_NOT_FOUND"
-    status = 404
-    message = "API key not found."
+class ApiKeyNotFound(
+    KnownError, code="API_KEY_NOT_FOUND", status=404, message="API key not found."
+):
+    pass
 
 
-class ApiKeyRevoked(KnownError):
-    code = "API_KEY_REVOKED"
-    status = 401
-    message = "This API key has been revoked."
+class ApiKeyRevoked(
+    KnownError, code="API_KEY_REVOKED", status=401, message="This API key has been revoked."
+):
+    pass
 
 
-class ApiKeyExpired(KnownError):
-    code = "API_KEY_EXPIRED"
-    status = 401
-    message = "This API key has expired."
+class ApiKeyExpired(
+    KnownError, code="API_KEY_EXPIRED", status=401, message="This API key has expired."
+):
+    pass
 
 
-class WrongApiKeyType(KnownError):
-    code = "WRONG_API_KEY_TYPE"
-    status = 400
-    message = "This endpoint checks another type of API key."
-
-    def __init__(self, *, expected_type: str, actual_type: str) -> None:
-        super().__init__()
-        self.details = {"expected_type": expected_type, "actual_type": actual_type}
-
-
-class InvalidOauthClientIdOrSecret(KnownError):
-    code = "INVALID_OAUTH_CLIENT_ID_OR_SECRET"
-    status = 400
-    message = "The OAuth client id or secret is not valid."
-
-    def __init__(self, *, client_id: str) -> None:
-        super().__init__()
-        self.details = {"client_id": client_id}
+class WrongApiKeyType(
+    KnownError,
+    code="WRONG_API_KEY_TYPE",
+    status=400,
+    message="This endpoint checks another type of API key.",
+):
+    expected_type: str
+    actual_type: str
 
 
-class ProjectNotFound(KnownError):
-    code = "PROJECT_NOT_FOUND"
-    status = 404
-    message = "Project not found."
+class InvalidOauthClientIdOrSecret(
+    KnownError,
+    code="INVALID_OAUTH_CLIENT_ID_OR_SECRET",
+    status=400,
+    message="The OAuth client id or secret is not valid.",
+):
+    client_id: str
 
-    def __init__(self, *, project_id: str) -> None:
-        super().__init__()
-        self.details = {"project_id": project_id}
+
+class ProjectNotFound(
+    KnownError, code="PROJECT_NOT_FOUND", status=404, message="Project not found."
+):
+    project_id: str
 
 
 # --- plain errors (text/plain) --------------------------------------------------------------------
-class InternalProjectUndeletable(PlainError):
-    status = 400
-    message = "The internal project cannot be deleted."
+class InternalProjectUndeletable(
+    PlainError, status=400, message="The internal project cannot be deleted."
+):
+    pass
 
 
-class ProjectWithoutOwnerTeam(PlainError):
-    status = 400
-    message = "Project must have an owner team to be transferred."
+class ProjectWithoutOwnerTeam(
+    PlainError, status=400, message="Project must have an owner team to be transferred."
+):
+    pass
 
 
-class ApiKeySetNotFound(PlainError):
-    status = 404
-    message = "API key set not found."
+class ApiKeySetNotFound(PlainError, status=404, message="API key set not found."):
+    pass
 
 
-class ApiKeysNotEnabled(PlainError):
+class ApiKeysNotEnabled(PlainError, status=400):
     """User or team API keys (``key_type``) are switched off in the project's config."""
-
-    status = 400
 
     def __init__(self, key_type: str) -> None:
         super().__init__(f"{key_type.capitalize()} API keys are not enabled for this project.")
 
 
-class NotOwnApiKeys(PlainError):
-    status = 403
-    message = "A client can only manage its own API keys."
+class NotOwnApiKeys(PlainError, status=403, message="A client can only manage its own API keys."):
+    pass

@@ -4,9 +4,30 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import datetime
-from typing import Any
+from typing import Any, Protocol
 
 from authstack_core.models.shapes import millis
+
+
+class Expiring(Protocol):
+    """A key or key set: created, and possibly expiring or revoked."""
+
+    @property
+    def created_at(self) -> datetime: ...
+    @property
+    def expires_at(self) -> datetime | None: ...
+    @property
+    def manually_revoked_at(self) -> datetime | None: ...
+
+
+def times_json(key: Expiring) -> dict[str, int]:
+    """The key's times in milliseconds; expiry and revocation only when set."""
+    out = {"created_at_millis": millis(key.created_at)}
+    if key.expires_at is not None:
+        out["expires_at_millis"] = millis(key.expires_at)
+    if key.manually_revoked_at is not None:
+        out["manually_revoked_at_millis"] = millis(key.manually_revoked_at)
+    return out
 
 
 @dataclass(slots=True)
@@ -31,12 +52,8 @@ class ApiKeyRow:
             "id": self.id,
             "description": self.description,
             "is_public": self.is_public,
-            "created_at_millis": millis(self.created_at),
+            **times_json(self),
         }
-        if self.expires_at is not None:
-            out["expires_at_millis"] = millis(self.expires_at)
-        if self.manually_revoked_at is not None:
-            out["manually_revoked_at_millis"] = millis(self.manually_revoked_at)
         out["value"] = full_value if full_value is not None else {"last_four": self.last_four}
         out["type"] = self.type
         if self.user_id is not None:

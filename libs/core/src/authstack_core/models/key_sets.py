@@ -7,7 +7,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from authstack_core.models.shapes import millis
+from authstack_core.models.api_keys import times_json
 
 KEY_KINDS = ("publishable_client_key", "secret_server_key", "super_secret_admin_key")
 KEY_PREFIXES = {
@@ -35,12 +35,8 @@ class ApiKeySetRow:
         out: dict[str, Any] = {
             "id": str(self.id),
             "description": self.description,
-            "created_at_millis": millis(self.created_at),
+            **times_json(self),
         }
-        if self.expires_at is not None:
-            out["expires_at_millis"] = millis(self.expires_at)
-        if self.manually_revoked_at is not None:
-            out["manually_revoked_at_millis"] = millis(self.manually_revoked_at)
         for kind in KEY_KINDS:
             if full_keys is not None and kind in full_keys:
                 out[kind] = full_keys[kind]

@@ -111,6 +111,12 @@ LEGACY_PERMISSION_GROUPS: dict[str, str] = {
     "team_member_default_permissions": "teamMember",
     "user_default_permissions": "signUp",
 }
+# Optional per-provider settings: the legacy wire name and the stored one.
+LEGACY_OAUTH_EXTRAS: dict[str, str] = {
+    "facebook_config_id": "facebookConfigId",
+    "microsoft_tenant_id": "microsoftTenantId",
+    "apple_bundle_ids": "appleBundles",
+}
 DEFAULT_EMAIL_THEME = "default-light"
 
 
@@ -131,11 +137,7 @@ def legacy_config(config: ProjectConfig) -> dict[str, Any]:
         if not shared:
             item["client_id"] = p.get("clientId")
             item["client_secret"] = p.get("clientSecret")
-        for wire, stored in (
-            ("facebook_config_id", "facebookConfigId"),
-            ("microsoft_tenant_id", "microsoftTenantId"),
-            ("apple_bundle_ids", "appleBundles"),
-        ):
+        for wire, stored in LEGACY_OAUTH_EXTRAS.items():
             if p.get(stored) is not None:
                 item[wire] = p[stored]
         oauth.append(item)
@@ -188,11 +190,7 @@ def legacy_config_changes(legacy: dict[str, Any]) -> dict[str, Any]:
             if not shared:
                 entry["clientId"] = p.get("client_id")
                 entry["clientSecret"] = p.get("client_secret")
-            for wire, stored in (
-                ("facebook_config_id", "facebookConfigId"),
-                ("microsoft_tenant_id", "microsoftTenantId"),
-                ("apple_bundle_ids", "appleBundles"),
-            ):
+            for wire, stored in LEGACY_OAUTH_EXTRAS.items():
                 if p.get(wire) is not None:
                     entry[stored] = p[wire]
             providers[p["id"]] = entry

@@ -7,6 +7,7 @@ from datetime import datetime
 from typing import Any
 
 from authstack_core.models.shapes import millis
+from authstack_core.models.users import Restrictable
 
 
 @dataclass(slots=True)
@@ -33,7 +34,7 @@ class SessionRow:
 
 
 @dataclass(slots=True)
-class TokenClaimsRow:
+class TokenClaimsRow(Restrictable):
     """What an access token says about its user, read in the same statement as the refresh."""
 
     refresh_token_id: str
@@ -46,12 +47,3 @@ class TokenClaimsRow:
     is_anonymous: bool
     restricted_by_admin: bool
     requires_totp_mfa: bool
-
-    def restricted_reason(self, *, require_email_verification: bool) -> dict[str, str] | None:
-        if self.is_anonymous:
-            return {"type": "anonymous"}
-        if require_email_verification and not self.primary_email_verified:
-            return {"type": "email_not_verified"}
-        if self.restricted_by_admin:
-            return {"type": "restricted_by_administrator"}
-        return None

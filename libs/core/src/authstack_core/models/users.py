@@ -15,8 +15,27 @@ from authstack_core.models.shapes import Audience, millis
 from authstack_core.models.teams import TeamRow
 
 
+class Restrictable:
+    """A row that tells whether its user is restricted (a user, or an access token's claims)."""
+
+    __slots__ = ()
+    is_anonymous: bool
+    primary_email_verified: bool
+    restricted_by_admin: bool
+
+    def restricted_reason(self, *, require_email_verification: bool) -> dict[str, str] | None:
+        """Why the user is restricted, or None; an anonymous user is always restricted."""
+        if self.is_anonymous:
+            return {"type": "anonymous"}
+        if require_email_verification and not self.primary_email_verified:
+            return {"type": "email_not_verified"}
+        if self.restricted_by_admin:
+            return {"type": "restricted_by_administrator"}
+        return None
+
+
 @dataclass(slots=True)
-class UserRow:
+class UserRow(Restrictable):
     """A user joined with its primary email, password flag and selected team."""
 
     id: str
@@ -48,16 +67,6 @@ class UserRow:
     team_client_read_only_metadata: Any
     team_server_metadata: Any
     team_created_at: datetime | None
-
-    def restricted_reason(self, *, require_email_verification: bool) -> dict[str, str] | None:
-        """Why the user is restricted, or None; an anonymous user is always restricted."""
-        if self.is_anonymous:
-            return {"type": "anonymous"}
-        if require_email_verification and not self.primary_email_verified:
-            return {"type": "email_not_verified"}
-        if self.restricted_by_admin:
-            return {"type": "restricted_by_administrator"}
-        return None
 
     def selected_team(self) -> TeamRow | None:
         if self.team_id is None:
