@@ -160,6 +160,11 @@ PLAIN_CASES: list[tuple[PlainError, int, str]] = [
     ),
     (errors.EmailTemplateNotFound("welcome"), 404, "Email template 'welcome' not found."),
     (errors.InternalProjectUndeletable(), 400, "The internal project cannot be deleted."),
+    (
+        errors.ProjectWithoutOwnerTeam(),
+        400,
+        "Project must have an owner team to be transferred.",
+    ),
     (errors.NotOwnApiKeys(), 403, "A client can only manage its own API keys."),
     (
         errors.NotOwnTeamMemberProfile(),
