@@ -7,7 +7,6 @@ import uuid
 from typing import Any
 
 from psycopg import AsyncConnection
-from psycopg.types.json import Jsonb
 
 from authstack_core.db.queries.run import changed
 
@@ -169,47 +168,3 @@ async def delete_grants_of(
     params = {"tenancy_id": tenancy_id, "permission_id": permission_id}
     await conn.execute(DELETE_TEAM_GRANTS_OF, params)
     await conn.execute(DELETE_PROJECT_GRANTS_OF, params)
-
-
-SELECT_CONFIG_OVERRIDE_FOR_UPDATE = """
-SELECT config_override FROM projects WHERE id = %(project_id)s FOR UPDATE
-"""
-UPDATE_CONFIG_OVERRIDE = """
-UPDATE projects SET config_override = %(config_override)s, updated_at = now()
-WHERE id = %(project_id)s
-"""
-
-
-async def lock_config_override(conn: AsyncConnection[Any], project_id: str) -> dict[str, Any]:
-    """The project's stored override, row-locked until the transaction ends, so concurrent
-    definition edits apply one after the other instead of overwriting each other."""
-    cur = await conn.execute(SELECT_CONFIG_OVERRIDE_FOR_UPDATE, {"project_id": project_id})
-    row = await cur.fetchone()
-    if row is None:
-        raise LookupError(project_id)
-    override: dict[str, Any] = row[0]
-    return override
-
-
-SELECT_CONFIG_OVERRIDE_FOR_SHARE = """
-SELECT config_override FROM projects WHERE id = %(project_id)s FOR SHARE
-"""
-
-
-async def share_config_override(conn: AsyncConnection[Any], project_id: str) -> dict[str, Any]:
-    """The stored override, share-locked: a grant checks its definition against the config as it
-    is at commit, so it cannot slip in beside a concurrent deletion of that definition."""
-    cur = await conn.execute(SELECT_CONFIG_OVERRIDE_FOR_SHARE, {"project_id": project_id})
-    row = await cur.fetchone()
-    if row is None:
-        raise LookupError(project_id)
-    override: dict[str, Any] = row[0]
-    return override
-
-
-async def write_config_override(
-    conn: AsyncConnection[Any], project_id: str, override: dict[str, Any]
-) -> None:
-    await conn.execute(
-        UPDATE_CONFIG_OVERRIDE, {"project_id": project_id, "config_override": Jsonb(override)}
-    )
