@@ -128,6 +128,11 @@ PLAIN_CASES: list[tuple[PlainError, int, str]] = [
     ),
     (errors.ApiKeySetNotFound(), 404, "API key set not found."),
     (errors.ApiKeysNotEnabled("team"), 400, "Team API keys are not enabled for this project."),
+    (
+        errors.BranchConfigSourceRequired(),
+        400,
+        "source is required for branch level config",
+    ),
     (errors.ClientNeedsTeamId(), 400, "team_id is required for client access."),
     (
         errors.ContactChannelAlreadyExists(),
@@ -143,6 +148,7 @@ PLAIN_CASES: list[tuple[PlainError, int, str]] = [
     ),
     (errors.EmailTemplateNotFound("welcome"), 404, "Email template 'welcome' not found."),
     (errors.InternalProjectUndeletable(), 400, "The internal project cannot be deleted."),
+    (errors.InvalidConfigJson(), 400, "Invalid config JSON"),
     (errors.NotOwnApiKeys(), 403, "A client can only manage its own API keys."),
     (
         errors.NotOwnTeamMemberProfile(),
@@ -150,6 +156,11 @@ PLAIN_CASES: list[tuple[PlainError, int, str]] = [
         "A client can only update its own team member profile.",
     ),
     (errors.OtpSignInNotEnabled(), 403, "OTP sign-in is not enabled for this project."),
+    (
+        errors.ServerAccessBranchOnly(),
+        403,
+        "Server access can only manage branch config overrides.",
+    ),
     (errors.SystemPermissionReadOnly(), 400, "System permissions cannot be changed or deleted."),
     (
         errors.UserAlreadyHasPassword(),
