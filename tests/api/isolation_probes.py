@@ -226,7 +226,7 @@ PROBES: list[Probe] = [
     p("GET", "/api/v1/emails/outbox/{outbox_id:str}", "server", "denied",
       path="/api/v1/emails/outbox/{b_outbox}"),
     p("GET", "/api/v1/internal/email-templates", "admin", "own"),
-    # --- config overrides: each names only the caller's own project (writes that change nothing) ---
+    # --- config overrides: only the caller's own project (the writes change nothing) ---
     p("GET", "/api/v1/internal/config", "admin", "own"),
     p("GET", "/api/v1/internal/config/source", "admin", "own"),
     p("DELETE", "/api/v1/internal/config/source", "admin", "own"),

@@ -13,6 +13,8 @@ from tests.conftest import Project
 
 CONFIG = "/api/v1/internal/config"
 SOURCE = "/api/v1/internal/config/source"
+TEAMS, PERSONAL = "teams.allowClientTeamCreation", "teams.createPersonalTeamOnSignUp"
+DELETION = "users.allowClientUserDeletion"
 GITHUB = {
     "type": "pushed-from-github",
     "owner": "org",
@@ -131,10 +133,11 @@ def test_a_write_is_stored_on_its_level_and_rendered(
 def test_patch_keys_replace_the_stored_keys_they_cover(
     http: httpx.Client, project: Project
 ) -> None:
-    ok(write(http, project, "PUT", "environment", {"teams.allowClientTeamCreation": True}))
-    ok(write(http, project, "PATCH", "environment", {"teams": {"createPersonalTeamOnSignUp": True}}))
-    assert stored(http, project, "environment") == {"teams": {"createPersonalTeamOnSignUp": True}}
-    ok(write(http, project, "PATCH", "environment", {"teams.allowClientTeamCreation": True}))
+    ok(write(http, project, "PUT", "environment", {TEAMS: True}))
+    nested = {"teams": {"createPersonalTeamOnSignUp": True}}
+    ok(write(http, project, "PATCH", "environment", nested))
+    assert stored(http, project, "environment") == nested
+    ok(write(http, project, "PATCH", "environment", {TEAMS: True}))
     teams = rendered(http, project)["teams"]
     assert teams == {"allowClientTeamCreation": True, "createPersonalTeamOnSignUp": True}
     ok(write(http, project, "PATCH", "environment", {"teams": None}))
@@ -143,21 +146,18 @@ def test_patch_keys_replace_the_stored_keys_they_cover(
 
 # (level, the level's override before, keys to reset, its override after)
 RESETS = [
-    ("environment", {"teams.allowClientTeamCreation": True, "users.allowClientUserDeletion": True},
-     ["teams.allowClientTeamCreation"], {"users.allowClientUserDeletion": True}),
-    ("environment", {"teams.allowClientTeamCreation": True, "teams.createPersonalTeamOnSignUp": True,
-                     "users.allowClientUserDeletion": True},
-     ["teams"], {"users.allowClientUserDeletion": True}),
-    ("environment", {"teams": {"allowClientTeamCreation": True, "createPersonalTeamOnSignUp": True}},
-     ["teams.allowClientTeamCreation"], {"teams": {"createPersonalTeamOnSignUp": True}}),
+    ("environment", {TEAMS: True, DELETION: True}, [TEAMS], {DELETION: True}),
+    ("environment", {TEAMS: True, PERSONAL: True, DELETION: True}, ["teams"], {DELETION: True}),
+    ("environment",
+     {"teams": {"allowClientTeamCreation": True, "createPersonalTeamOnSignUp": True}},
+     [TEAMS], {"teams": {"createPersonalTeamOnSignUp": True}}),
     ("environment", {"teams": {"allowClientTeamCreation": True}, "auth.allowSignUp": False},
-     ["teams.allowClientTeamCreation"], {"auth.allowSignUp": False}),
+     [TEAMS], {"auth.allowSignUp": False}),
     ("environment", {"auth": {"oauth.providers.google": {"type": "google"}, "allowSignUp": False}},
      ["auth.oauth.providers.google", "auth.passkey"], {"auth": {"allowSignUp": False}}),
     ("environment", {"auth.allowSignUp": False}, ["nonExistent.key"], {"auth.allowSignUp": False}),
     ("environment", {"auth.allowSignUp": False}, [], {"auth.allowSignUp": False}),
-    ("branch", {"teams.allowClientTeamCreation": True, "users.allowClientUserDeletion": True},
-     ["users"], {"teams.allowClientTeamCreation": True}),
+    ("branch", {TEAMS: True, DELETION: True}, ["users"], {TEAMS: True}),
 ]  # fmt: skip
 
 
@@ -339,7 +339,7 @@ def test_a_projects_override_never_reaches_another_project(
 def test_branch_source_is_recorded_kept_and_unlinked(http: httpx.Client, project: Project) -> None:
     admin = project.headers("admin")
     assert http.get(SOURCE, headers=admin).json() == {"source": {"type": "unlinked"}}
-    ok(write(http, project, "PUT", "branch", {"teams.allowClientTeamCreation": True}, source=GITHUB))
+    ok(write(http, project, "PUT", "branch", {TEAMS: True}, source=GITHUB))
     ok(write(http, project, "PATCH", "branch", {"users.allowClientUserDeletion": True}))
     assert http.get(SOURCE, headers=admin).json() == {"source": GITHUB}
     ok(http.delete(SOURCE, headers=admin))
