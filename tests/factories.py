@@ -55,11 +55,12 @@ ADMIN_URL = os.environ.get(
 
 # What the project-creation endpoint writes, minus the admin bookkeeping a test does not need.
 INSERT_PROJECT = (
-    "INSERT INTO projects (id, display_name, config_override, owner_team_id) "
-    "VALUES (%(id)s, %(display_name)s, %(config)s, %(owner_team_id)s)"
+    "INSERT INTO projects (id, display_name, owner_team_id) "
+    "VALUES (%(id)s, %(display_name)s, %(owner_team_id)s)"
 )
 INSERT_TENANCY = (
-    "INSERT INTO tenancies (id, project_id, branch_id) VALUES (%(id)s, %(project_id)s, 'main')"
+    "INSERT INTO tenancies (id, project_id, branch_id, environment_config_override) "
+    "VALUES (%(id)s, %(project_id)s, 'main', %(config)s)"
 )
 INSERT_KEY_SET = (
     "INSERT INTO api_key_sets (project_id, id, publishable_client_key_hash, "
@@ -149,11 +150,13 @@ def create_project(
             {
                 "id": project_id,
                 "display_name": f"{name} {project_id[:8]}",
-                "config": Jsonb(override),
                 "owner_team_id": INTERNAL_TEAM_ID,
             },
         )
-        conn.execute(INSERT_TENANCY, {"id": tenancy_id, "project_id": project_id})
+        conn.execute(
+            INSERT_TENANCY,
+            {"id": tenancy_id, "project_id": project_id, "config": Jsonb(override)},
+        )
         conn.execute(
             INSERT_KEY_SET,
             {

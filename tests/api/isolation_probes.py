@@ -54,6 +54,7 @@ TK = "/api/v1/team-api-keys/{api_key_id:str}"
 INV = "/api/v1/team-invitations/{invitation_id:str}"
 TD = "/api/v1/team-permission-definitions/{permission_id:str}"
 PD = "/api/v1/project-permission-definitions/{permission_id:str}"
+CO = "/api/v1/internal/config/override/{level:str}"
 
 PROBES: list[Probe] = [
     # --- the spine: users, sessions, tokens ---
@@ -228,6 +229,18 @@ PROBES: list[Probe] = [
     p("GET", "/api/v1/emails/outbox/{outbox_id:str}", "server", "denied",
       path="/api/v1/emails/outbox/{b_outbox}"),
     p("GET", "/api/v1/internal/email-templates", "admin", "own"),
+    # --- config overrides: only the caller's own project (the writes change nothing) ---
+    p("GET", "/api/v1/internal/config", "admin", "own"),
+    p("GET", "/api/v1/internal/config/source", "admin", "own"),
+    p("DELETE", "/api/v1/internal/config/source", "admin", "own"),
+    p("GET", CO, "admin", "own", path="/api/v1/internal/config/override/environment"),
+    p("GET", CO, "server", "own", path="/api/v1/internal/config/override/branch"),
+    p("PATCH", CO, "admin", "own", path="/api/v1/internal/config/override/environment",
+      body={"config_override_string": "{}"}),
+    p("PUT", CO, "server", "own", path="/api/v1/internal/config/override/branch",
+      body={"config_string": "{}", "source": {"type": "unlinked"}}),
+    p("POST", CO + "/reset-keys", "admin", "own",
+      path="/api/v1/internal/config/override/environment/reset-keys", body={"keys": []}),
     p("PATCH", "/api/v1/internal/email-templates/{template_id:str}", "admin", "denied",
       path="/api/v1/internal/email-templates/{b_template}", body={"display_name": "x"}),
     p("DELETE", "/api/v1/internal/email-templates/{template_id:str}", "admin", "denied",

@@ -114,12 +114,13 @@ def test_create_update_rename_and_delete_a_definition(
     assert_known_error(missing, "PERMISSION_NOT_FOUND", 404, {"permission_id": "invoices:read"})
     system = http.patch(f"{TEAM_DEFS}/$update_team", headers=admin, json={"description": "x"})
     assert system.status_code == 400
-    # The edits went into the project's stored config, not a side table.
+    # The edits went into the project's stored config (its environment level), not a side table.
     import psycopg  # noqa: PLC0415
 
     with psycopg.connect(migrated_database) as conn:
         override = conn.execute(
-            "SELECT config_override FROM projects WHERE id = %s", (project.id,)
+            "SELECT environment_config_override FROM tenancies WHERE id = %s",
+            (project.tenancy_id,),
         ).fetchone()
     assert override is not None
     assert "billing:write" in override[0]["rbac.permissions"]

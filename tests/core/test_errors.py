@@ -145,6 +145,11 @@ PLAIN_CASES: list[tuple[PlainError, int, str]] = [
     ),
     (errors.ApiKeySetNotFound(), 404, "API key set not found."),
     (errors.ApiKeysNotEnabled("team"), 400, "Team API keys are not enabled for this project."),
+    (
+        errors.BranchConfigSourceRequired(),
+        400,
+        "source is required for branch level config",
+    ),
     (errors.ClientNeedsTeamId(), 400, "team_id is required for client access."),
     (
         errors.ContactChannelAlreadyExists(),
@@ -165,6 +170,7 @@ PLAIN_CASES: list[tuple[PlainError, int, str]] = [
         400,
         "Project must have an owner team to be transferred.",
     ),
+    (errors.InvalidConfigJson(), 400, "Invalid config JSON"),
     (errors.NotOwnApiKeys(), 403, "A client can only manage its own API keys."),
     (
         errors.NotOwnTeamMemberProfile(),
@@ -172,6 +178,11 @@ PLAIN_CASES: list[tuple[PlainError, int, str]] = [
         "A client can only update its own team member profile.",
     ),
     (errors.OtpSignInNotEnabled(), 403, "OTP sign-in is not enabled for this project."),
+    (
+        errors.ServerAccessBranchOnly(),
+        403,
+        "Server access can only manage branch config overrides.",
+    ),
     (errors.SystemPermissionReadOnly(), 400, "System permissions cannot be changed or deleted."),
     (
         errors.UserAlreadyHasPassword(),

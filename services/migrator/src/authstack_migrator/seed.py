@@ -29,15 +29,19 @@ DUMMY_PROJECT_ID = "6fbbf22e-f4b2-4c6e-95a1-beab6fa41063"
 # Tenancy ids are derived so that every deploy computes the same one for a project.
 _TENANCY_NAMESPACE = uuid.UUID("0b6f6f8e-3c64-4f55-9a51-3d2f8d0c6a11")
 
-UPSERT_PROJECT = """
-INSERT INTO projects (id, display_name, description, owner_team_id, config_override)
-VALUES (%(id)s, %(display_name)s, %(description)s, %(owner_team_id)s, %(config)s)
-ON CONFLICT (id) DO UPDATE
-SET config_override = projects.config_override || EXCLUDED.config_override, updated_at = now()
+INSERT_PROJECT = """
+INSERT INTO projects (id, display_name, description, owner_team_id)
+VALUES (%(id)s, %(display_name)s, %(description)s, %(owner_team_id)s)
+ON CONFLICT (id) DO NOTHING
 """
-INSERT_TENANCY = """
-INSERT INTO tenancies (id, project_id, branch_id) VALUES (%(id)s, %(project_id)s, 'main')
-ON CONFLICT (project_id, branch_id) DO NOTHING
+# The seeded settings go to the environment level (where the API writes a project's settings),
+# and win over what is stored there on every deploy.
+UPSERT_TENANCY = """
+INSERT INTO tenancies (id, project_id, branch_id, environment_config_override)
+VALUES (%(id)s, %(project_id)s, 'main', %(config)s)
+ON CONFLICT (project_id, branch_id) DO UPDATE
+SET environment_config_override =
+    tenancies.environment_config_override || EXCLUDED.environment_config_override
 """
 SELECT_TENANCY = "SELECT id FROM tenancies WHERE project_id = %(project_id)s AND branch_id = 'main'"
 INSERT_TEAM = """
@@ -100,18 +104,21 @@ def _ensure_project(
     owner_team_id: str | None,
 ) -> uuid.UUID:
     conn.execute(
-        UPSERT_PROJECT,
+        INSERT_PROJECT,
         {
             "id": project_id,
             "display_name": display_name,
             "description": "",
             "owner_team_id": owner_team_id,
-            "config": Jsonb(override),
         },
     )
     conn.execute(
-        INSERT_TENANCY,
-        {"id": uuid.uuid5(_TENANCY_NAMESPACE, project_id), "project_id": project_id},
+        UPSERT_TENANCY,
+        {
+            "id": uuid.uuid5(_TENANCY_NAMESPACE, project_id),
+            "project_id": project_id,
+            "config": Jsonb(override),
+        },
     )
     row = conn.execute(SELECT_TENANCY, {"project_id": project_id}).fetchone()
     assert row is not None  # just inserted or already there

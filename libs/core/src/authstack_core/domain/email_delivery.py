@@ -144,7 +144,9 @@ def _plan(settings: Settings, row: ClaimedRow) -> Delivery | _Skip | _Fail:
     try:
         target = smtp_target(
             settings,
-            ProjectConfig.from_override(row.config_override).email_server,
+            ProjectConfig.from_levels(
+                row.config_override, row.branch_config_override, row.environment_config_override
+            ).email_server,
             row.project_display_name,
         )
     except EmailConfigError as exc:

@@ -9,12 +9,15 @@ from typing import Any
 from msgspec import UNSET, UnsetType
 from psycopg import AsyncConnection
 
+from authstack_core.db.queries import config as config_q
 from authstack_core.db.queries import permissions as q
 from authstack_core.db.queries import users as users_q
+from authstack_core.domain import config_overrides
 from authstack_core.domain.context import Deps
 from authstack_core.domain.webhooks import record
 from authstack_core.errors import (
     ContainedPermissionNotFound,
+    CurrentProjectNotFound,
     PermissionIdAlreadyExists,
     PermissionNotFound,
     PermissionScopeMismatch,
@@ -53,7 +56,12 @@ def _definition_in(config: ProjectConfig, scope: Scope, permission_id: str) -> N
 
 
 async def _current_config(conn: AsyncConnection[Any], project: TenantProject) -> ProjectConfig:
-    return ProjectConfig.from_override(await q.share_config_override(conn, project.id))
+    """The config share-locked: a grant checks its definition against the config as it is at
+    commit, so it cannot slip in beside a concurrent deletion of that definition."""
+    levels = await config_q.share_levels(conn, project.id, project.tenancy_id)
+    if levels is None:
+        raise CurrentProjectNotFound(project_id=project.id)
+    return levels.config()
 
 
 # --- checks -------------------------------------------------------------------------------------
@@ -301,8 +309,16 @@ def _custom_or_raise(
 async def _edit_config(
     conn: AsyncConnection[Any], project: TenantProject
 ) -> tuple[dict[str, Any], ProjectConfig]:
-    override = await q.lock_config_override(conn, project.id)
-    return override, ProjectConfig.from_override(override)
+    """The environment level (where definition edits go, as the legacy config's do) and the
+    config, locked so that concurrent edits apply one after the other."""
+    levels = await config_overrides.lock(conn, project)
+    return levels.environment_config_override, levels.config()
+
+
+async def _write(
+    conn: AsyncConnection[Any], project: TenantProject, override: dict[str, Any]
+) -> None:
+    await config_overrides.write(conn, project, "environment", override)
 
 
 async def create_definition(
@@ -323,7 +339,7 @@ async def create_definition(
         contained = _check_contained(config, scope, contained_permission_ids, own_id="")
         created = PermissionDefinition(permission_id, scope, description, contained)
         custom[permission_id] = created
-        await q.write_config_override(conn, project.id, override_with(override, custom, {}))
+        await _write(conn, project, override_with(override, custom, {}))
     return created
 
 
@@ -367,7 +383,7 @@ async def update_definition(
             await q.rename_grants(conn, project.tenancy_id, permission_id, target_id)
         custom[target_id] = updated
         _check_acyclic(custom, scope)
-        await q.write_config_override(conn, project.id, override_with(override, custom, groups))
+        await _write(conn, project, override_with(override, custom, groups))
     return updated
 
 
@@ -403,4 +419,4 @@ async def delete_definition(
         custom = {pid: _renamed_inside(d, permission_id, None) for pid, d in custom.items()}
         groups = _groups_renamed(config, permission_id, None)
         await q.delete_grants_of(conn, project.tenancy_id, permission_id)
-        await q.write_config_override(conn, project.id, override_with(override, custom, groups))
+        await _write(conn, project, override_with(override, custom, groups))

@@ -10,6 +10,8 @@ from msgspec import UNSET
 
 from authstack_core.db.queries import projects as q
 from authstack_core.db.queries import users as user_q
+from authstack_core.domain import config_overrides
+from authstack_core.domain.config_overrides import refuse_internal_smtp_host
 from authstack_core.domain.context import Deps
 from authstack_core.domain.permissions import require_team_permission
 from authstack_core.errors import (
@@ -17,39 +19,26 @@ from authstack_core.errors import (
     InternalProjectUndeletable,
     ProjectNotFound,
     ProjectWithoutOwnerTeam,
-    SchemaError,
     TeamMembershipNotFound,
 )
 from authstack_core.models.config import NEW_PROJECT_OVERRIDE
+from authstack_core.models.config_format import merge_overrides
 from authstack_core.models.projects import (
     AdminProjectRow,
     ProjectChanges,
     TenantProject,
-    apply_override_changes,
     legacy_config_changes,
 )
 from authstack_core.models.users import UserRow
-from authstack_core.outbound import OutboundAddressError, check_host
 from authstack_core.settings import Settings
 
 INTERNAL_PROJECT_ID = "internal"
 
 
 def _check_email_server(settings: Settings, legacy: dict[str, Any]) -> None:
-    """Refuse a project SMTP host that is obviously internal (loopback, private, link-local,
-    ...) unless the operator allows private networks. A host *name* is checked again, resolved,
-    each time the worker connects (DNS can change after this)."""
     email = legacy.get("email_config")
-    if not email or email.get("type") != "standard" or not email.get("host"):
-        return
-    try:
-        check_host(str(email["host"]), allow_private=settings.outbound_allow_private_networks)
-    except OutboundAddressError as exc:
-        raise SchemaError(
-            message=f"config.email_config.host: {exc}. A project's SMTP server must be on a "
-            "public network (the operator may allow private networks with "
-            "STACK_OUTBOUND_ALLOW_PRIVATE_NETWORKS)."
-        ) from None
+    if email and email.get("type") == "standard" and email.get("host"):
+        refuse_internal_smtp_host(settings, str(email["host"]), "config.email_config.host")
 
 
 async def list_owned_projects(deps: Deps, user_id: str) -> list[AdminProjectRow]:
@@ -71,13 +60,14 @@ async def create_project(
     """Create a project owned by an internal team the user is a member of.
 
     Raises TEAM_MEMBERSHIP_NOT_FOUND when the user is not in ``owner_team_id``. New projects
-    refuse localhost redirects unless the legacy config asks for them (``allow_localhost``):
+    start with their config on the environment level. They refuse localhost redirects unless the
+    legacy config asks for them (``allow_localhost``):
     upstream allows them by default, but then any page on the victim's own machine, or a
     ``*.localhost`` name, can receive a reset or sign-in code. SCHEMA_ERROR for an SMTP host on
     an internal network (see ``outbound``).
     """
     _check_email_server(deps.settings, legacy)
-    override = apply_override_changes(NEW_PROJECT_OVERRIDE, legacy_config_changes(legacy))
+    override = merge_overrides(NEW_PROJECT_OVERRIDE, legacy_config_changes(legacy))
     project_id = str(uuid.uuid4())
     async with deps.pool.connection() as conn, conn.transaction():
         if not await q.select_is_internal_team_member(conn, owner_team_id, user_id):
@@ -89,7 +79,7 @@ async def create_project(
             description=description,
             is_production_mode=is_production_mode,
             owner_team_id=owner_team_id,
-            config_override=override,
+            environment_config_override=override,
         )
         row = await q.select_project_for_update(conn, project_id)
     assert row is not None
@@ -97,10 +87,10 @@ async def create_project(
 
 
 async def update_project(
-    deps: Deps, project_id: str, changes: ProjectChanges, legacy: dict[str, Any] | None
+    deps: Deps, project: TenantProject, changes: ProjectChanges, legacy: dict[str, Any] | None
 ) -> AdminProjectRow:
     """Apply a validated PATCH (plain fields in ``changes``, the legacy config's JSON in
-    ``legacy``).
+    ``legacy``, which is written to the environment level as upstream does).
 
     The row is locked while its config is rewritten, so concurrent edits do not lose each other;
     requests read the project afresh, so the change applies from the next request on.
@@ -109,12 +99,14 @@ async def update_project(
     if legacy:
         _check_email_server(deps.settings, legacy)
     async with deps.pool.connection() as conn, conn.transaction():
-        row = await q.select_project_for_update(conn, project_id)
+        row = await q.select_project_for_update(conn, project.id)
         if row is None:
-            raise CurrentProjectNotFound(project_id=project_id)
-        override = row.config_override
+            raise CurrentProjectNotFound(project_id=project.id)
+        levels = await config_overrides.lock(conn, project)
+        environment = levels.environment_config_override
         if legacy:
-            override = apply_override_changes(override, legacy_config_changes(legacy))
+            environment = merge_overrides(environment, legacy_config_changes(legacy))
+            await config_overrides.write(conn, project, "environment", environment)
         updated = AdminProjectRow(
             row.id,
             row.display_name if changes.display_name is UNSET else changes.display_name,
@@ -125,8 +117,10 @@ async def update_project(
                 else changes.is_production_mode
             ),
             row.owner_team_id,
-            override,
+            levels.config_override,
             row.created_at,
+            levels.branch_config_override,
+            environment,
         )
         await q.update_project(conn, updated)
     return updated

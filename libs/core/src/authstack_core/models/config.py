@@ -2,13 +2,16 @@
 
 from __future__ import annotations
 
-import copy
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
 import msgspec
 
+from authstack_core.models.config_format import merge_overrides, render_override
+
 DEFAULTS: dict[str, Any] = {
+    "sourceOfTruth": {"type": "hosted"},
     "project": {"requirePublishableClientKey": False},
     "auth": {
         "allowSignUp": True,
@@ -18,6 +21,8 @@ DEFAULTS: dict[str, Any] = {
         "otp": {"allowSignIn": False},
         "passkey": {"allowSignIn": False},
         "oauth": {"accountMergeStrategy": "link_method", "providers": {}},
+        "signUpRules": {},
+        "signUpRulesDefaultAction": "allow",
     },
     "onboarding": {"requireEmailVerification": False},
     "domains": {"allowLocalhost": False, "trustedDomains": {}},
@@ -28,6 +33,21 @@ DEFAULTS: dict[str, Any] = {
         "permissions": {},
         "defaultPermissions": {"teamCreator": {}, "teamMember": {}, "signUp": {}},
     },
+    "apps": {"installed": {}},
+    "emails": {"server": {"isShared": True}, "themes": {}, "templates": {}},
+    "dbSync": {"externalDatabases": {}},
+    "dataVault": {"stores": {}},
+}
+# The fields every entry of these records has unless it says otherwise (upstream's per-key
+# defaults).
+ENTRY_DEFAULTS: dict[str, dict[str, Any]] = {
+    "auth.oauth.providers": {
+        "isShared": True,
+        "allowSignIn": False,
+        "allowConnectedAccounts": False,
+    },
+    "domains.trustedDomains": {"handlerPath": "/handler"},
+    "rbac.permissions": {"containedPermissionIds": {}},
 }
 
 SYSTEM_TEAM_PERMISSIONS = (
@@ -61,19 +81,8 @@ NEW_PROJECT_OVERRIDE: dict[str, Any] = {
 
 
 def render(override: dict[str, Any]) -> dict[str, Any]:
-    """Apply dot-path keys over a copy of the defaults, shallower paths first, so that a key
-    always refines its ancestors whatever order the stored JSON object came back in."""
-    out = copy.deepcopy(DEFAULTS)
-    for path, value in sorted(override.items(), key=lambda item: item[0].count(".")):
-        node = out
-        *parents, leaf = path.split(".")
-        for part in parents:
-            child = node.get(part)
-            if not isinstance(child, dict):
-                child = node[part] = {}
-            node = child
-        node[leaf] = copy.deepcopy(value)
-    return out
+    """The rendered config of one (merged) override (see ``config_format.render_override``)."""
+    return render_override(DEFAULTS, ENTRY_DEFAULTS, override)
 
 
 @dataclass(frozen=True, slots=True)
@@ -118,6 +127,11 @@ class ProjectConfig:
                 _CONFIG_CACHE.clear()
             config = _CONFIG_CACHE[key] = cls(render(override))
         return config
+
+    @classmethod
+    def from_levels(cls, *overrides: Mapping[str, Any]) -> ProjectConfig:
+        """The config of the project, branch and environment overrides, in that order."""
+        return cls.from_override(merge_overrides(*overrides))
 
     def _get(self, path: str) -> Any:
         node: Any = self.raw

@@ -98,7 +98,9 @@ class ClaimedRow:
     attempt_count: int
     project_id: str
     project_display_name: str
-    config_override: dict[str, Any]
+    config_override: dict[str, Any]  # the project level, then the tenancy's two levels
+    branch_config_override: dict[str, Any]
+    environment_config_override: dict[str, Any]
     user_exists: bool
     user_display_name: str | None
     user_primary_email: str | None

@@ -12,6 +12,7 @@ import msgspec
 from msgspec import UNSET, UnsetType
 
 from authstack_core.models.config import ProjectConfig
+from authstack_core.models.config_schema import ConfigLevels
 
 
 @dataclass(slots=True)
@@ -25,9 +26,17 @@ class ProjectColumns:
     owner_team_id: uuid.UUID | None
     config_override: dict[str, Any]
     created_at: datetime
+    # The config overrides of the tenancy's branch and environment levels (contract §10).
+    branch_config_override: dict[str, Any]
+    environment_config_override: dict[str, Any]
 
     def columns(self) -> dict[str, Any]:
         return {name: getattr(self, name) for name in _PROJECT_COLUMNS}
+
+    def config_levels(self) -> ConfigLevels:
+        return ConfigLevels(
+            self.config_override, self.branch_config_override, self.environment_config_override
+        )
 
 
 _PROJECT_COLUMNS = tuple(f.name for f in fields(ProjectColumns))
@@ -45,7 +54,7 @@ class ProjectRow(ProjectColumns):
     config: ProjectConfig = field(init=False)
 
     def __post_init__(self) -> None:
-        self.config = ProjectConfig.from_override(self.config_override)
+        self.config = self.config_levels().config()
 
     def tenant_project(self) -> TenantProject | None:
         """This project on its branch, or None when that branch has no tenancy."""
@@ -71,7 +80,7 @@ class AdminProjectRow(ProjectColumns):
     config: ProjectConfig = field(init=False)
 
     def __post_init__(self) -> None:
-        self.config = ProjectConfig.from_override(self.config_override)
+        self.config = self.config_levels().config()
 
     @classmethod
     def of(cls, row: TenantProject) -> AdminProjectRow:
@@ -227,16 +236,6 @@ def legacy_config_changes(legacy: dict[str, Any]) -> dict[str, Any]:
     if "oauth_account_merge_strategy" in legacy:
         changes["auth.oauth.accountMergeStrategy"] = legacy["oauth_account_merge_strategy"]
     return changes
-
-
-def apply_override_changes(override: dict[str, Any], changes: dict[str, Any]) -> dict[str, Any]:
-    """``override`` with each changed path set, dropping stored keys below it (it replaces them)."""
-    out = dict(override)
-    for path, value in changes.items():
-        for key in [k for k in out if k.startswith(path + ".")]:
-            del out[key]
-        out[path] = value
-    return out
 
 
 class ProjectChanges(msgspec.Struct, kw_only=True):

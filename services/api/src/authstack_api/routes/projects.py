@@ -131,7 +131,7 @@ async def get_current(auth: AdminAuth) -> Response[bytes]:
 @patch("/api/v1/internal/projects/current")
 async def update_current(auth: AdminAuth, deps: Deps, data: ProjectUpdate) -> Response[bytes]:
     config = None if isinstance(data.config, msgspec.UnsetType) else data.config
-    row = await projects.update_project(deps, auth.project.id, data, _legacy(config))
+    row = await projects.update_project(deps, auth.project, data, _legacy(config))
     return json_response(row.admin_json())
 
 

@@ -80,7 +80,8 @@ WITH c AS (
 )
 SELECT c.id, c.tenancy_id, c.template, c.to_user_id, c.to_email, c.content_sealed, c.subject,
        c.attempt_count, p.id AS project_id, p.display_name AS project_display_name,
-       p.config_override, (u.id IS NOT NULL) AS user_exists, u.display_name AS user_display_name,
+       p.config_override, tn.branch_config_override, tn.environment_config_override,
+       (u.id IS NOT NULL) AS user_exists, u.display_name AS user_display_name,
        cc.value AS user_primary_email, t.subject AS override_subject, t.html AS override_html,
        t.text AS override_text, (t.id IS NOT NULL) AS override_exists
 FROM c

@@ -4,12 +4,11 @@ definition edits need. Definitions themselves live in the project's config overr
 from __future__ import annotations
 
 import uuid
-from typing import Any, LiteralString
+from typing import Any
 
 from psycopg import AsyncConnection, sql
-from psycopg.types.json import Jsonb
 
-from authstack_core.db.queries.run import changed, fetch_value
+from authstack_core.db.queries.run import changed
 
 SELECT_TEAM_GRANTS = """
 SELECT team_id::text, user_id::text, permission_id FROM team_member_permissions
@@ -145,45 +144,3 @@ async def delete_grants_of(
         await conn.execute(
             grants.delete_all_of, {"tenancy_id": tenancy_id, "permission_id": permission_id}
         )
-
-
-# FOR UPDATE for definition edits, FOR SHARE for grants: see the two functions below.
-SELECT_CONFIG_OVERRIDE_FOR_UPDATE = """
-SELECT config_override FROM projects WHERE id = %(project_id)s FOR UPDATE
-"""
-SELECT_CONFIG_OVERRIDE_FOR_SHARE = """
-SELECT config_override FROM projects WHERE id = %(project_id)s FOR SHARE
-"""
-UPDATE_CONFIG_OVERRIDE = """
-UPDATE projects SET config_override = %(config_override)s, updated_at = now()
-WHERE id = %(project_id)s
-"""
-
-
-async def _locked_config_override(
-    conn: AsyncConnection[Any], statement: LiteralString, project_id: str
-) -> dict[str, Any]:
-    override = await fetch_value(conn, dict, statement, project_id=project_id)
-    if override is None:  # the column is NOT NULL: no row
-        raise LookupError(project_id)
-    return override
-
-
-async def lock_config_override(conn: AsyncConnection[Any], project_id: str) -> dict[str, Any]:
-    """The project's stored override, row-locked until the transaction ends, so concurrent
-    definition edits apply one after the other instead of overwriting each other."""
-    return await _locked_config_override(conn, SELECT_CONFIG_OVERRIDE_FOR_UPDATE, project_id)
-
-
-async def share_config_override(conn: AsyncConnection[Any], project_id: str) -> dict[str, Any]:
-    """The stored override, share-locked: a grant checks its definition against the config as it
-    is at commit, so it cannot slip in beside a concurrent deletion of that definition."""
-    return await _locked_config_override(conn, SELECT_CONFIG_OVERRIDE_FOR_SHARE, project_id)
-
-
-async def write_config_override(
-    conn: AsyncConnection[Any], project_id: str, override: dict[str, Any]
-) -> None:
-    await conn.execute(
-        UPDATE_CONFIG_OVERRIDE, {"project_id": project_id, "config_override": Jsonb(override)}
-    )

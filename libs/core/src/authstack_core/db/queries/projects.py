@@ -15,6 +15,8 @@ from authstack_core.models.projects import AdminProjectRow, ProjectRow
 SELECT_PROJECT_FOR_REQUEST = """
 SELECT p.id, p.display_name, p.description, p.is_production_mode, p.owner_team_id,
        p.config_override, p.created_at, t.id AS tenancy_id,
+       coalesce(t.branch_config_override, '{}') AS branch_config_override,
+       coalesce(t.environment_config_override, '{}') AS environment_config_override,
        ARRAY(SELECT k.publishable_client_key_hash FROM api_key_sets k WHERE k.project_id = p.id
              AND k.publishable_client_key_hash IS NOT NULL AND k.manually_revoked_at IS NULL
              AND (k.expires_at IS NULL OR k.expires_at > now())) AS publishable_client_key_hashes,
@@ -63,10 +65,14 @@ async def select_user_exists(conn: AsyncConnection[Any], tenancy_id: Any, user_i
     return await fetch_flag(conn, SELECT_USER_EXISTS, tenancy_id=tenancy_id, user_id=user_id)
 
 
+# With the config levels of the main branch (the one the admin project object describes).
 _ADMIN_COLUMNS = """
 SELECT p.id, p.display_name, p.description, p.is_production_mode, p.owner_team_id,
-       p.config_override, p.created_at
+       p.config_override, p.created_at,
+       coalesce(t.branch_config_override, '{}') AS branch_config_override,
+       coalesce(t.environment_config_override, '{}') AS environment_config_override
 FROM projects p
+LEFT JOIN tenancies t ON t.project_id = p.id AND t.branch_id = 'main'
 """
 # Projects owned by any internal team the user is a member of.
 SELECT_OWNED_PROJECTS = (
@@ -83,7 +89,7 @@ async def select_owned_projects(conn: AsyncConnection[Any], user_id: str) -> lis
     return await fetch_all(conn, AdminProjectRow, SELECT_OWNED_PROJECTS, user_id=user_id)
 
 
-SELECT_PROJECT_FOR_UPDATE = _ADMIN_COLUMNS + "WHERE p.id = %(project_id)s FOR UPDATE"
+SELECT_PROJECT_FOR_UPDATE = _ADMIN_COLUMNS + "WHERE p.id = %(project_id)s FOR UPDATE OF p"
 
 
 async def select_project_for_update(
@@ -94,13 +100,12 @@ async def select_project_for_update(
 
 
 INSERT_PROJECT = """
-INSERT INTO projects (id, display_name, description, is_production_mode, owner_team_id,
-                      config_override)
-VALUES (%(id)s, %(display_name)s, %(description)s, %(is_production_mode)s, %(owner_team_id)s,
-        %(config_override)s)
+INSERT INTO projects (id, display_name, description, is_production_mode, owner_team_id)
+VALUES (%(id)s, %(display_name)s, %(description)s, %(is_production_mode)s, %(owner_team_id)s)
 """
 INSERT_TENANCY = """
-INSERT INTO tenancies (id, project_id, branch_id) VALUES (%(id)s, %(project_id)s, 'main')
+INSERT INTO tenancies (id, project_id, branch_id, environment_config_override)
+VALUES (%(id)s, %(project_id)s, 'main', %(environment_config_override)s)
 """
 
 
@@ -112,9 +117,10 @@ async def insert_project(
     description: str,
     is_production_mode: bool,
     owner_team_id: str,
-    config_override: dict[str, Any],
+    environment_config_override: dict[str, Any],
 ) -> None:
-    """Insert a project and its main-branch tenancy."""
+    """Insert a project and its main-branch tenancy, whose environment level holds the config
+    the project starts with."""
     await conn.execute(
         INSERT_PROJECT,
         {
@@ -123,22 +129,28 @@ async def insert_project(
             "description": description,
             "is_production_mode": is_production_mode,
             "owner_team_id": owner_team_id,
-            "config_override": Jsonb(config_override),
         },
     )
-    await conn.execute(INSERT_TENANCY, {"id": uuid.uuid4(), "project_id": project_id})
+    await conn.execute(
+        INSERT_TENANCY,
+        {
+            "id": uuid.uuid4(),
+            "project_id": project_id,
+            "environment_config_override": Jsonb(environment_config_override),
+        },
+    )
 
 
 UPDATE_PROJECT = """
 UPDATE projects
 SET display_name = %(display_name)s, description = %(description)s,
-    is_production_mode = %(is_production_mode)s, config_override = %(config_override)s,
-    updated_at = now()
+    is_production_mode = %(is_production_mode)s, updated_at = now()
 WHERE id = %(project_id)s
 """
 
 
 async def update_project(conn: AsyncConnection[Any], row: AdminProjectRow) -> None:
+    """Write the plain fields of the project (its config is written level by level)."""
     await conn.execute(
         UPDATE_PROJECT,
         {
@@ -146,7 +158,6 @@ async def update_project(conn: AsyncConnection[Any], row: AdminProjectRow) -> No
             "display_name": row.display_name,
             "description": row.description,
             "is_production_mode": row.is_production_mode,
-            "config_override": Jsonb(row.config_override),
         },
     )
 

@@ -1,0 +1,152 @@
+"""The config override API (contract §1.5, §10): replace, merge into or reset one level of a
+project's config, and track where its branch level came from.
+
+Requests read the project and its levels afresh, so every change applies from the next request.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterable
+from typing import Any
+
+import msgspec
+from psycopg import AsyncConnection
+
+from authstack_core.db.queries import config as q
+from authstack_core.domain.context import Deps
+from authstack_core.errors import (
+    BranchConfigSourceRequired,
+    CurrentProjectNotFound,
+    InvalidConfigJson,
+    SchemaError,
+)
+from authstack_core.models.config import ProjectConfig
+from authstack_core.models.config_format import merge_overrides, reset_keys
+from authstack_core.models.config_schema import UNLINKED, ConfigLevels, Level, override_problems
+from authstack_core.models.projects import TenantProject
+from authstack_core.outbound import OutboundAddressError, check_host
+from authstack_core.settings import Settings
+
+
+def refuse_internal_smtp_host(settings: Settings, host: str, field: str) -> None:
+    """SCHEMA_ERROR for a project SMTP host that is obviously internal (loopback, private,
+    link-local, ...) unless the operator allows private networks. A host *name* is checked again,
+    resolved, each time the worker connects (DNS can change after this)."""
+    try:
+        check_host(host, allow_private=settings.outbound_allow_private_networks)
+    except OutboundAddressError as exc:
+        raise SchemaError(
+            message=f"{field}: {exc}. A project's SMTP server must be on a public network (the "
+            "operator may allow private networks with STACK_OUTBOUND_ALLOW_PRIVATE_NETWORKS)."
+        ) from None
+
+
+def _check_email_server(settings: Settings, before: ProjectConfig, after: ProjectConfig) -> None:
+    server, old = after.email_server, before.email_server
+    if server.is_shared or not server.host:
+        return
+    if not old.is_shared and old.host == server.host:
+        return  # already in use: accepted when it was saved
+    refuse_internal_smtp_host(settings, server.host, "emails.server.host")
+
+
+def parse_override(level: Level, text: str) -> dict[str, Any]:
+    """The override a config string holds, checked against the schema of ``level``.
+
+    ``Invalid config JSON`` (400) when it is not JSON; SCHEMA_ERROR listing every problem when it
+    is not an object, or names a key the level cannot hold, or a value of the wrong type.
+    """
+    try:
+        value: object = msgspec.json.decode(text)
+    except msgspec.DecodeError:
+        raise InvalidConfigJson() from None
+    problems = (
+        override_problems(level, value)
+        if isinstance(value, dict)
+        else ["The config override must be a JSON object."]
+    )
+    if problems or not isinstance(value, dict):
+        raise SchemaError(
+            message=f"Invalid config override for the {level} level:\n"
+            + "\n".join(f"  - {problem}" for problem in problems)
+        )
+    return value
+
+
+async def lock(conn: AsyncConnection[Any], project: TenantProject) -> ConfigLevels:
+    """The project's config levels, locked for a read-modify-write until the transaction ends."""
+    levels = await q.lock_levels(conn, project.id, project.tenancy_id)
+    if levels is None:
+        raise CurrentProjectNotFound(project_id=project.id)
+    return levels
+
+
+async def write(
+    conn: AsyncConnection[Any], project: TenantProject, level: Level, override: dict[str, Any]
+) -> None:
+    """Store ``override`` as the whole of ``level`` (after ``lock``)."""
+    await q.write_level(conn, project.id, project.tenancy_id, level, override)
+
+
+async def _edit(
+    deps: Deps,
+    project: TenantProject,
+    level: Level,
+    change: Callable[[dict[str, Any]], dict[str, Any]],
+    source: dict[str, Any] | None = None,
+) -> None:
+    async with deps.pool.connection() as conn, conn.transaction():
+        levels = await lock(conn, project)
+        override = change(levels.of(level))
+        _check_email_server(deps.settings, levels.config(), levels.with_level(level, override))
+        await write(conn, project, level, override)
+        if source is not None:
+            await q.write_source(conn, project.id, project.tenancy_id, source)
+
+
+async def replace_level(
+    deps: Deps,
+    project: TenantProject,
+    level: Level,
+    config_string: str,
+    source: dict[str, Any] | None,
+) -> None:
+    """Make ``config_string`` the whole of ``level``; a branch also records its ``source``
+    (required there: the source is what the branch level was pushed from)."""
+    override = parse_override(level, config_string)
+    if level == "branch" and source is None:
+        raise BranchConfigSourceRequired()
+    await _edit(deps, project, level, lambda _: override, source if level == "branch" else None)
+
+
+async def merge_into_level(
+    deps: Deps, project: TenantProject, level: Level, config_override_string: str
+) -> None:
+    """Lay the override ``config_override_string`` holds over what ``level`` has: each of its keys
+    replaces the stored keys it covers (see ``config_format.merge_overrides``)."""
+    override = parse_override(level, config_override_string)
+    await _edit(deps, project, level, lambda stored: merge_overrides(stored, override))
+
+
+async def reset_level_keys(
+    deps: Deps, project: TenantProject, level: Level, keys: Iterable[str]
+) -> None:
+    """Remove ``keys`` and everything below them from ``level``, flat or nested."""
+    keys = list(keys)
+    await _edit(deps, project, level, lambda stored: reset_keys(stored, keys))
+
+
+async def read_source(deps: Deps, project: TenantProject) -> dict[str, Any]:
+    """Where the branch level came from: ``{"type": "unlinked"}`` unless a push said otherwise."""
+    async with deps.pool.connection() as conn:
+        source = await q.select_source(conn, project.id, project.tenancy_id)
+    if source is None:
+        raise CurrentProjectNotFound(project_id=project.id)
+    return source
+
+
+async def unlink_source(deps: Deps, project: TenantProject) -> None:
+    """Mark the branch level as no longer tied to where it was pushed from (its config stays)."""
+    async with deps.pool.connection() as conn, conn.transaction():
+        await lock(conn, project)
+        await q.write_source(conn, project.id, project.tenancy_id, UNLINKED)
