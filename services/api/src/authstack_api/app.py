@@ -36,12 +36,12 @@ def discover_routes() -> list[HTTPRouteHandler]:
     found: list[HTTPRouteHandler] = []
     for info in sorted(pkgutil.iter_modules(routes.__path__), key=lambda m: m.name):
         module = importlib.import_module(f"{routes.__name__}.{info.name}")
-        # Only handlers defined in that module, so an imported one is not registered twice.
-        found.extend(
-            v
-            for v in vars(module).values()
-            if isinstance(v, HTTPRouteHandler) and v.fn.__module__ == module.__name__
-        )
+        for value in vars(module).values():
+            # A handler by name, or a list of them that a factory built (one set per variant).
+            for v in value if isinstance(value, list) else [value]:
+                # Only handlers defined in that module, so an imported one is not registered twice.
+                if isinstance(v, HTTPRouteHandler) and v.fn.__module__ == module.__name__:
+                    found.append(v)
     for handler in found:
         bind_request_context(handler)
     return found
