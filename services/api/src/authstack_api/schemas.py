@@ -307,18 +307,20 @@ class ContactChannelUpdate(ContactChannelChanges, Strict):
     type: Literal["email"] | UnsetType = UNSET
 
 
-class UserApiKeyCreate(Strict):
+class ApiKeyCreate(Strict, kw_only=True):
+    """Creating a key of either kind; each kind's body adds its owner (user_id or team_id)."""
+
     description: str
     expires_at_millis: MillisTimestamp | None
+    is_public: bool = False
+
+
+class UserApiKeyCreate(ApiKeyCreate, kw_only=True):
     user_id: str
-    is_public: bool = False
 
 
-class TeamApiKeyCreate(Strict):
-    description: str
-    expires_at_millis: MillisTimestamp | None
+class TeamApiKeyCreate(ApiKeyCreate, kw_only=True):
     team_id: str
-    is_public: bool = False
 
 
 class ApiKeyUpdate(Strict):
