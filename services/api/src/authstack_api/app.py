@@ -13,6 +13,7 @@ from litestar.di import Provide
 from litestar.handlers import HTTPRouteHandler
 from litestar.openapi import OpenAPIConfig
 from litestar.openapi.plugins import JsonRenderPlugin
+from litestar.routes import HTTPRoute
 
 from authstack_api import routes
 from authstack_api.auth import HttpRequest
@@ -47,8 +48,18 @@ def discover_routes() -> list[HTTPRouteHandler]:
     return found
 
 
+def allow_declared_query(app: Litestar) -> None:
+    """Let each handler take the query parameters it declares, its own and its dependencies'
+    (by their query names), and no other: ``reject_unknown_query`` reads the list."""
+    for route in app.routes:
+        if isinstance(route, HTTPRoute):
+            for handler, kwargs in route.route_handler_map.values():
+                names = frozenset(param.field_alias for param in kwargs.expected_query_params)
+                handler.opt["query"] = names
+
+
 async def reject_unknown_query(request: HttpRequest) -> None:
-    """Unknown query parameters are a SCHEMA_ERROR, as upstream's strict validation makes them.
+    """Undeclared query parameters are a SCHEMA_ERROR, as upstream's strict validation makes them.
 
     So is a NUL in any query or path value (PostgreSQL text cannot hold one).
     """
@@ -111,4 +122,5 @@ def create_app(settings: Settings) -> Litestar:
         logging_config=None,
         debug=False,
     )
+    allow_declared_query(app)
     return app

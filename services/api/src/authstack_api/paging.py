@@ -1,14 +1,13 @@
 """The query parameters paged listings share, taken as one dependency.
 
 Litestar fills a ``PageQuery`` from the query string (checking only the types, as for any
-parameter) before the handler authenticates; the handler checks the values afterwards, in its
-own order, so a request that is wrong in several ways gets the same first error as ever.
+parameter) before the handler authenticates; the handler checks the values afterwards.
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Annotated
+from typing import Annotated, TypedDict
 
 from litestar.di import Provide
 from litestar.params import Parameter
@@ -24,13 +23,17 @@ class PageQuery:
     limit: int | None = None
     cursor: str | None = None
 
-    def checked_limit(self, max_page: int) -> int | None:
-        if self.limit is not None and not 1 <= self.limit <= max_page:
-            raise SchemaError(message=f"limit must be between 1 and {max_page}")
-        return self.limit
-
     def checked_cursor(self) -> str | None:
         return check_uuid(self.cursor, "cursor") if self.cursor is not None else None
+
+
+class SearchArgs(TypedDict):
+    """A checked page of a searched listing, as the domain's listings take it."""
+
+    limit: int | None
+    query: str | None
+    desc: bool
+    cursor: str | None
 
 
 @dataclass(frozen=True, slots=True)
@@ -42,17 +45,21 @@ class SearchQuery(PageQuery):
     # Litestar reserves the argument name `query`, so the search text goes by another.
     text: Annotated[str | None, Parameter(query="query")] = None
 
-    def check_order(self, key: str) -> None:
-        if self.order_by not in (None, key):
-            raise SchemaError(message=f"order_by must be {key}")
-
-    def descending(self) -> bool:
-        return parse_bool(self.desc, "desc")
-
-    def search_text(self) -> str | None:
+    def checked(self, *, order_by: str, max_page: int) -> SearchArgs:
+        """The page, checked in this order: ``order_by`` (the one key the listing sorts by),
+        ``limit`` (1 to ``max_page``), ``query``, ``desc``, ``cursor``."""
+        if self.order_by not in (None, order_by):
+            raise SchemaError(message=f"order_by must be {order_by}")
+        if self.limit is not None and not 1 <= self.limit <= max_page:
+            raise SchemaError(message=f"limit must be between 1 and {max_page}")
         if self.text is not None and len(self.text) > MAX_QUERY_LENGTH:
             raise SchemaError(message=f"query must be at most {MAX_QUERY_LENGTH} characters")
-        return self.text or None
+        return {
+            "limit": self.limit,
+            "query": self.text or None,
+            "desc": parse_bool(self.desc, "desc"),
+            "cursor": self.checked_cursor(),
+        }
 
 
 # A handler takes ``page: PageQuery`` (or ``SearchQuery``) and declares the matching provider.

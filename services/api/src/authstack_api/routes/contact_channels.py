@@ -34,7 +34,7 @@ def _check_verified_flag(auth: Auth, sent: bool) -> None:
         raise StatusError(400, "A client cannot set is_verified.")
 
 
-@get("/api/v1/contact-channels", opt={"query": frozenset({"user_id", "contact_channel_id"})})
+@get("/api/v1/contact-channels")
 async def list_channels(
     auth: AnyAuth,
     deps: Deps,

@@ -83,11 +83,7 @@ async def send_email(
     return json_response({"results": [{"user_id": u} for u in user_ids]})
 
 
-@get(
-    "/api/v1/emails/outbox",
-    opt={"query": frozenset({"limit", "cursor", "status"})},
-    dependencies=PAGE,
-)
+@get("/api/v1/emails/outbox", dependencies=PAGE)
 async def list_outbox(
     auth: ServerAuth, deps: Deps, request: HttpRequest, page: PageQuery, status: str | None = None
 ) -> Response[bytes]:

@@ -23,8 +23,6 @@ from authstack_core.domain.context import Deps
 from authstack_core.errors import SchemaError
 from authstack_core.models.permissions import PERMISSION_ID, Scope
 
-_LIST_QUERY = frozenset({"team_id", "user_id", "permission_id", "recursive"})
-
 
 def _permission_id(value: str) -> str:
     if len(value) > 256 or not PERMISSION_ID.match(value):
@@ -70,7 +68,7 @@ _FILTER = {"where": Provide(GrantFilter, sync_to_thread=False)}
 # --- team permissions ---------------------------------------------------------------------------
 
 
-@get("/api/v1/team-permissions", opt={"query": _LIST_QUERY}, dependencies=_FILTER)
+@get("/api/v1/team-permissions", dependencies=_FILTER)
 async def list_team_permissions(
     auth: AnyAuth, deps: Deps, where: GrantFilter, team_id: str | None = None
 ) -> Response[bytes]:
@@ -113,11 +111,7 @@ async def revoke_team_permission(
 # --- project permissions ------------------------------------------------------------------------
 
 
-@get(
-    "/api/v1/project-permissions",
-    opt={"query": _LIST_QUERY - {"team_id"}},
-    dependencies=_FILTER,
-)
+@get("/api/v1/project-permissions", dependencies=_FILTER)
 async def list_project_permissions(
     auth: AnyAuth, deps: Deps, where: GrantFilter
 ) -> Response[bytes]:

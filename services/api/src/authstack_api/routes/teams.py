@@ -50,7 +50,7 @@ def _check_client_image(url: str | None | UnsetType) -> None:
 # --- teams ---------------------------------------------------------------------------------------
 
 
-@post("/api/v1/teams", status_code=201, opt={"query": frozenset({"add_current_user"})})
+@post("/api/v1/teams", status_code=201)
 async def create_team(
     auth: AnyAuth,
     deps: Deps,
@@ -95,28 +95,16 @@ async def create_team(
     return json_response(team.json(auth.type), status=201)
 
 
-_LIST_QUERY = frozenset({"user_id", "order_by", "desc", "cursor", "limit", "query"})
-
-
-@get("/api/v1/teams", opt={"query": _LIST_QUERY}, dependencies=SEARCH_PAGE)
+@get("/api/v1/teams", dependencies=SEARCH_PAGE)
 async def list_teams(
     auth: AnyAuth, deps: Deps, page: SearchQuery, user_id: str | None = None
 ) -> Response[bytes]:
     target = listed_user(auth, user_id, "teams")
-    page.check_order("created_at")
-    limit = page.checked_limit(MAX_PAGE)
-    found = await teams.list_teams(
-        deps,
-        auth.project,
-        user_id=target,
-        query=page.search_text(),
-        desc=page.descending(),
-        cursor=page.checked_cursor(),
-        limit=limit,
-    )
+    paged = page.checked(order_by="created_at", max_page=MAX_PAGE)
+    found = await teams.list_teams(deps, auth.project, user_id=target, **paged)
     return list_response(
         (team.json(auth.type) for team in found.items),
-        next_cursor=found.next_cursor if limit is not None else UNSET,
+        next_cursor=found.next_cursor if paged["limit"] is not None else UNSET,
     )
 
 
@@ -199,7 +187,7 @@ def _profile_reader(auth: Auth) -> str | None:
     return acting_client(auth)
 
 
-@get("/api/v1/team-member-profiles", opt={"query": frozenset({"team_id", "user_id"})})
+@get("/api/v1/team-member-profiles")
 async def list_member_profiles(
     auth: AnyAuth, deps: Deps, team_id: str | None = None, user_id: str | None = None
 ) -> Response[bytes]:

@@ -76,15 +76,7 @@ async def delete_me(auth: MeAuth, deps: Deps) -> Response[bytes]:
     return json_response(SUCCESS)
 
 
-_LIST_QUERY = frozenset(
-    {
-        "team_id", "limit", "cursor", "order_by", "desc", "query",
-        "include_anonymous", "only_anonymous", "include_restricted",
-    }
-)  # fmt: skip
-
-
-@get("/api/v1/users", opt={"query": _LIST_QUERY}, dependencies=SEARCH_PAGE)
+@get("/api/v1/users", dependencies=SEARCH_PAGE)
 async def list_users(
     auth: ServerAuth,
     deps: Deps,
@@ -94,24 +86,19 @@ async def list_users(
     only_anonymous: str | None = None,
     include_restricted: str | None = None,
 ) -> Response[bytes]:
-    limit = page.checked_limit(MAX_PAGE)
-    page.check_order("signed_up_at")
+    paged = page.checked(order_by="signed_up_at", max_page=MAX_PAGE)
     anonymous = parse_bool(include_anonymous, "include_anonymous")
     only = parse_bool(only_anonymous, "only_anonymous")
     if only and not anonymous:
         raise SchemaError(message="only_anonymous requires include_anonymous=true")
-    query = page.search_text()
     found = await users.list_users(
         deps,
         auth.project,
-        limit=limit,
-        cursor=page.checked_cursor(),
-        desc=page.descending(),
         team_id=check_uuid(team_id, "team_id") if team_id is not None else None,
-        query=query,
         include_anonymous=anonymous,
         only_anonymous=only,
         include_restricted=parse_bool(include_restricted, "include_restricted"),
+        **paged,
     )
     return list_response(
         (row.json(auth.type, auth.project.config) for row in found.items),
