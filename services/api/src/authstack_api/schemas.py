@@ -91,6 +91,12 @@ class SignUpBody(BotChallenge):
     verification_callback_url: Url | None = None
 
 
+class CallbackBody(Strict):
+    """The (trusted) page the link of an emailed code opens."""
+
+    callback_url: Url
+
+
 class EmailCallbackBody(Strict):
     """An address to email a code to, and the (trusted) page the email's link opens."""
 

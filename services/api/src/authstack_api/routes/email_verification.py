@@ -8,15 +8,11 @@ from authstack_api.auth import AnyAuth, UserAuth, resolve_user_id
 from authstack_api.ids import check_uuid
 from authstack_api.limits import Limit
 from authstack_api.responses import SUCCESS, json_response
-from authstack_api.schemas import CodeBody, EmailCallbackBody, Strict, Url
+from authstack_api.schemas import CallbackBody, CodeBody, EmailCallbackBody
 from authstack_core.domain import email_verification
 from authstack_core.domain.context import Deps
 from authstack_core.errors import StatusError
 from authstack_core.redirects import require_trusted_redirect
-
-
-class CallbackBody(Strict):
-    callback_url: Url
 
 
 @post(
