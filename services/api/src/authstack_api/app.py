@@ -13,6 +13,7 @@ from litestar.di import Provide
 from litestar.handlers import HTTPRouteHandler
 from litestar.openapi import OpenAPIConfig
 from litestar.openapi.plugins import JsonRenderPlugin
+from litestar.routes import HTTPRoute
 
 from authstack_api import routes
 from authstack_api.auth import HttpRequest
@@ -36,19 +37,29 @@ def discover_routes() -> list[HTTPRouteHandler]:
     found: list[HTTPRouteHandler] = []
     for info in sorted(pkgutil.iter_modules(routes.__path__), key=lambda m: m.name):
         module = importlib.import_module(f"{routes.__name__}.{info.name}")
-        # Only handlers defined in that module, so an imported one is not registered twice.
-        found.extend(
-            v
-            for v in vars(module).values()
-            if isinstance(v, HTTPRouteHandler) and v.fn.__module__ == module.__name__
-        )
+        for value in vars(module).values():
+            # A handler by name, or a list of them that a factory built (one set per variant).
+            for v in value if isinstance(value, list) else [value]:
+                # Only handlers defined in that module, so an imported one is not registered twice.
+                if isinstance(v, HTTPRouteHandler) and v.fn.__module__ == module.__name__:
+                    found.append(v)
     for handler in found:
         bind_request_context(handler)
     return found
 
 
+def allow_declared_query(app: Litestar) -> None:
+    """Let each handler take the query parameters it declares, its own and its dependencies'
+    (by their query names), and no other: ``reject_unknown_query`` reads the list."""
+    for route in app.routes:
+        if isinstance(route, HTTPRoute):
+            for handler, kwargs in route.route_handler_map.values():
+                names = frozenset(param.field_alias for param in kwargs.expected_query_params)
+                handler.opt["query"] = names
+
+
 async def reject_unknown_query(request: HttpRequest) -> None:
-    """Unknown query parameters are a SCHEMA_ERROR, as upstream's strict validation makes them.
+    """Undeclared query parameters are a SCHEMA_ERROR, as upstream's strict validation makes them.
 
     So is a NUL in any query or path value (PostgreSQL text cannot hold one).
     """
@@ -111,4 +122,5 @@ def create_app(settings: Settings) -> Litestar:
         logging_config=None,
         debug=False,
     )
+    allow_declared_query(app)
     return app

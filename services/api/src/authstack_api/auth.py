@@ -279,6 +279,24 @@ def user_id_param(auth: Auth, user_id: str, name: str = "user_id") -> str:
     return check_uuid(resolve_user_id(auth, user_id), name)
 
 
+def own_user_only(auth: Auth, target: str | None, refusal: str) -> None:
+    """Let a client name only its own user: CANNOT_GET_OWN_USER_WITHOUT_USER without a signed-in
+    user, 403 ``refusal`` for another user (or none). Server and admin access may name any."""
+    if auth.type != "client":
+        return
+    if auth.user is None:
+        raise CannotGetOwnUserWithoutUser()
+    if target != auth.user.user_id:
+        raise StatusError(403, refusal)
+
+
+def listed_user(auth: Auth, user_id: str | None, listing: str) -> str | None:
+    """The user a listing of ``listing`` is filtered by; a client may list only its own."""
+    target = user_id_param(auth, user_id) if user_id is not None else None
+    own_user_only(auth, target, f"A client can only list its own {listing}: send user_id=me.")
+    return target
+
+
 def acting_client(auth: Auth) -> str | None:
     """The signed-in user whose client rules apply, or None for server and admin access.
 

@@ -3,10 +3,12 @@
 from __future__ import annotations
 
 import json
+from collections.abc import Iterable
 from typing import Any
 
 import msgspec
 from litestar import Response
+from msgspec import UNSET, UnsetType
 
 JSON_TYPE = "application/json; charset=utf-8"
 
@@ -17,6 +19,16 @@ def json_response(
     return Response(
         msgspec.json.encode(data), status_code=status, media_type=JSON_TYPE, headers=headers
     )
+
+
+def list_response(
+    items: Iterable[Any], *, next_cursor: str | None | UnsetType = UNSET
+) -> Response[bytes]:
+    """The contract's list answer, paginated when ``next_cursor`` is given (None: the last page)."""
+    body: dict[str, Any] = {"items": list(items), "is_paginated": next_cursor is not UNSET}
+    if next_cursor is not UNSET:
+        body["pagination"] = {"next_cursor": next_cursor}
+    return json_response(body)
 
 
 def error_json_body(body: dict[str, Any]) -> bytes:

@@ -8,27 +8,33 @@ from __future__ import annotations
 from litestar import Response, delete, get, patch, post
 from msgspec import UNSET
 
-from authstack_api.auth import AnyAuth, Auth, user_id_param
+from authstack_api.auth import AnyAuth, Auth, own_user_only, user_id_param
 from authstack_api.ids import check_uuid
-from authstack_api.responses import SUCCESS, json_response
+from authstack_api.responses import SUCCESS, json_response, list_response
 from authstack_api.schemas import ContactChannelCreate, ContactChannelUpdate
 from authstack_core.domain import contact_channels
 from authstack_core.domain.context import Deps
-from authstack_core.errors import CannotGetOwnUserWithoutUser, StatusError
+from authstack_core.errors import StatusError
 
 
 def _owner(auth: Auth, user_id: str, action: str) -> str:
     """The channel owner named by the request; a client may only act on its own channels."""
     target = user_id_param(auth, user_id)
-    if auth.type == "client":
-        if auth.user is None:
-            raise CannotGetOwnUserWithoutUser()
-        if target != auth.user.user_id:
-            raise StatusError(403, f"A client can only {action} contact channels of its own user.")
+    own_user_only(auth, target, f"A client can only {action} contact channels of its own user.")
     return target
 
 
-@get("/api/v1/contact-channels", opt={"query": frozenset({"user_id", "contact_channel_id"})})
+def _channel(auth: Auth, user_id: str, contact_channel_id: str, action: str) -> tuple[str, str]:
+    """The owner and the channel a ``/contact-channels/{user_id}/{id}`` path names."""
+    return _owner(auth, user_id, action), check_uuid(contact_channel_id, "contact_channel_id")
+
+
+def _check_verified_flag(auth: Auth, sent: bool) -> None:
+    if auth.type == "client" and sent:
+        raise StatusError(400, "A client cannot set is_verified.")
+
+
+@get("/api/v1/contact-channels")
 async def list_channels(
     auth: AnyAuth,
     deps: Deps,
@@ -48,14 +54,13 @@ async def list_channels(
             else None
         ),
     )
-    return json_response({"items": [r.json() for r in rows], "is_paginated": False})
+    return list_response(r.json() for r in rows)
 
 
 @post("/api/v1/contact-channels", status_code=201)
 async def create_channel(auth: AnyAuth, deps: Deps, data: ContactChannelCreate) -> Response[bytes]:
     owner = _owner(auth, data.user_id, "create")
-    if auth.type == "client" and data.is_verified is not None:
-        raise StatusError(400, "A client cannot set is_verified.")
+    _check_verified_flag(auth, data.is_verified is not None)
     row = await contact_channels.create_channel(
         deps,
         auth.project,
@@ -76,12 +81,8 @@ _ONE = "/api/v1/contact-channels/{user_id:str}/{contact_channel_id:str}"
 async def get_channel(
     auth: AnyAuth, deps: Deps, user_id: str, contact_channel_id: str
 ) -> Response[bytes]:
-    row = await contact_channels.get_channel(
-        deps,
-        auth.project,
-        _owner(auth, user_id, "read"),
-        check_uuid(contact_channel_id, "contact_channel_id"),
-    )
+    owner, channel = _channel(auth, user_id, contact_channel_id, "read")
+    row = await contact_channels.get_channel(deps, auth.project, owner, channel)
     return json_response(row.json())
 
 
@@ -94,15 +95,9 @@ async def update_channel(
     data: ContactChannelUpdate,
 ) -> Response[bytes]:
     owner = _owner(auth, user_id, "update")
-    if auth.type == "client" and data.is_verified is not UNSET:
-        raise StatusError(400, "A client cannot set is_verified.")
-    row = await contact_channels.update_channel(
-        deps,
-        auth.project,
-        owner,
-        check_uuid(contact_channel_id, "contact_channel_id"),
-        data,
-    )
+    _check_verified_flag(auth, data.is_verified is not UNSET)
+    channel = check_uuid(contact_channel_id, "contact_channel_id")
+    row = await contact_channels.update_channel(deps, auth.project, owner, channel, data)
     return json_response(row.json())
 
 
@@ -110,10 +105,6 @@ async def update_channel(
 async def delete_channel(
     auth: AnyAuth, deps: Deps, user_id: str, contact_channel_id: str
 ) -> Response[bytes]:
-    await contact_channels.delete_channel(
-        deps,
-        auth.project,
-        _owner(auth, user_id, "delete"),
-        check_uuid(contact_channel_id, "contact_channel_id"),
-    )
+    owner, channel = _channel(auth, user_id, contact_channel_id, "delete")
+    await contact_channels.delete_channel(deps, auth.project, owner, channel)
     return json_response(SUCCESS)

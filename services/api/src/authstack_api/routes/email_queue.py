@@ -20,12 +20,15 @@ def _check_cron_secret(deps: Deps, request: HttpRequest) -> None:
         raise StatusError(401, "Unauthorized: send Authorization: Bearer $CRON_SECRET.")
 
 
-@get("/api/v1/internal/email-queue-step", opt={"query": frozenset({"only_one_step"})})
-async def email_queue_step(deps: Deps, request: HttpRequest) -> Response[bytes]:
+@get("/api/v1/internal/email-queue-step")
+async def email_queue_step(
+    deps: Deps, request: HttpRequest, only_one_step: str | None = None
+) -> Response[bytes]:
     """Re-enqueue outbox rows whose wake-up was lost and rows stuck past their sending lease.
 
     One bounded pass per call (a cron calls it every minute). 503 if Redis does not answer;
-    nothing is lost then, and the next call tries again.
+    nothing is lost then, and the next call tries again. ``only_one_step``, which upstream's cron
+    sends, is accepted and changes nothing: every call is one step.
     """
     _check_cron_secret(deps, request)
     try:

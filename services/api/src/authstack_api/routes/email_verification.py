@@ -8,20 +8,11 @@ from authstack_api.auth import AnyAuth, UserAuth, resolve_user_id
 from authstack_api.ids import check_uuid
 from authstack_api.limits import Limit
 from authstack_api.responses import SUCCESS, json_response
-from authstack_api.schemas import CodeBody, Email, Strict, Url
+from authstack_api.schemas import CallbackBody, CodeBody, EmailCallbackBody
 from authstack_core.domain import email_verification
 from authstack_core.domain.context import Deps
 from authstack_core.errors import StatusError
 from authstack_core.redirects import require_trusted_redirect
-
-
-class CallbackBody(Strict):
-    callback_url: Url
-
-
-class PrimaryEmailCallbackBody(Strict):
-    email: Email
-    callback_url: Url
 
 
 @post(
@@ -53,7 +44,7 @@ async def send_verification_code(
     opt={"limit": Limit("verification_send", recipient="data.email")},
 )
 async def send_primary_verification_code(
-    auth: UserAuth, deps: Deps, data: PrimaryEmailCallbackBody
+    auth: UserAuth, deps: Deps, data: EmailCallbackBody
 ) -> Response[bytes]:
     """Deprecated form: the signed-in user's primary email, named in the body."""
     callback_url = require_trusted_redirect(auth.project.config, data.callback_url)

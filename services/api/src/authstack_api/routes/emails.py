@@ -10,7 +10,8 @@ from msgspec import Meta
 
 from authstack_api.auth import HttpRequest, ServerAuth
 from authstack_api.ids import check_uuid
-from authstack_api.responses import json_response
+from authstack_api.paging import PAGE, PageQuery
+from authstack_api.responses import json_response, list_response
 from authstack_api.schemas import Strict
 from authstack_core.domain import emails
 from authstack_core.domain.context import Deps
@@ -82,34 +83,23 @@ async def send_email(
     return json_response({"results": [{"user_id": u} for u in user_ids]})
 
 
-@get("/api/v1/emails/outbox", opt={"query": frozenset({"limit", "cursor", "status"})})
+@get("/api/v1/emails/outbox", dependencies=PAGE)
 async def list_outbox(
-    auth: ServerAuth,
-    deps: Deps,
-    request: HttpRequest,
-    limit: int | None = None,
-    cursor: str | None = None,
-    status: str | None = None,
+    auth: ServerAuth, deps: Deps, request: HttpRequest, page: PageQuery, status: str | None = None
 ) -> Response[bytes]:
     """The project's emails, newest first, each with its delivery status and last error."""
-    if limit is not None and not 1 <= limit <= MAX_PAGE:
+    if page.limit is not None and not 1 <= page.limit <= MAX_PAGE:
         raise _schema_error(request, f"limit must be between 1 and {MAX_PAGE}")
     if status is not None and status not in STATUSES:
         raise _schema_error(request, f"status must be one of {', '.join(sorted(STATUSES))}")
-    page = await emails.list_outbox(
+    found = await emails.list_outbox(
         deps,
         auth.project,
-        limit=limit or 50,
-        cursor=check_uuid(cursor, "cursor") if cursor is not None else None,
+        limit=page.limit or 50,
+        cursor=page.checked_cursor(),
         status=status,
     )
-    return json_response(
-        {
-            "items": [row.json() for row in page.items],
-            "is_paginated": True,
-            "pagination": {"next_cursor": page.next_cursor},
-        }
-    )
+    return list_response((row.json() for row in found.items), next_cursor=found.next_cursor)
 
 
 @get("/api/v1/emails/outbox/{outbox_id:str}")

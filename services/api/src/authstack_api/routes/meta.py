@@ -9,7 +9,7 @@ from authstack_api.responses import json_response, text_response
 from authstack_core.domain.context import Deps
 
 
-@get("/health", opt={"query": frozenset({"db"})}, include_in_schema=True)
+@get("/health", include_in_schema=True)
 async def health(deps: Deps, db: str | None = None) -> Response[bytes]:
     """Liveness; with ``?db=1`` also proves the database answers."""
     if db not in (None, "", "0", "false"):
@@ -34,10 +34,7 @@ async def banner(auth: OptionalAuth) -> Response[bytes]:
     return text_response("\n".join(lines))
 
 
-@get(
-    "/api/v1/projects/{project_id:str}/.well-known/jwks.json",
-    opt={"query": frozenset({"include_restricted", "include_anonymous"})},
-)
+@get("/api/v1/projects/{project_id:str}/.well-known/jwks.json")
 async def jwks(
     deps: Deps,
     project_id: str,

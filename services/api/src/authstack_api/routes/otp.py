@@ -7,18 +7,15 @@ from litestar import Response, post
 from authstack_api.auth import AnyAuth
 from authstack_api.limits import Limit
 from authstack_api.responses import json_response
-from authstack_api.schemas import CodeBody, Email, Strict, Url
+from authstack_api.schemas import BotChallenge, CodeBody, Email, Url
 from authstack_core.domain import otp
 from authstack_core.domain.context import Deps
 from authstack_core.redirects import require_trusted_redirect
 
 
-class SendSignInCodeBody(Strict):
+class SendSignInCodeBody(BotChallenge):
     email: Email
     callback_url: Url
-    bot_challenge_token: str | None = None
-    bot_challenge_phase: str | None = None
-    bot_challenge_unavailable: str | None = None
 
 
 @post(

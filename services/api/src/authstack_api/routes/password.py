@@ -9,12 +9,11 @@ from authstack_api.limits import Limit, cleared
 from authstack_api.responses import SUCCESS, json_response
 from authstack_api.schemas import (
     CodeBody,
-    Email,
+    EmailCallbackBody,
     Password,
     SignInBody,
     SignUpBody,
     Strict,
-    Url,
     VerificationCode,
 )
 from authstack_core.domain import accounts, passwords
@@ -54,11 +53,6 @@ async def sign_in(
     return json_response(session.json())
 
 
-class SendResetCodeBody(Strict):
-    email: Email
-    callback_url: Url
-
-
 class ResetBody(Strict):
     code: VerificationCode
     password: Password
@@ -78,7 +72,7 @@ class SetPasswordBody(Strict):
     status_code=200,
     opt={"limit": Limit("password_reset_send", recipient="data.email")},
 )
-async def send_reset_code(auth: AnyAuth, deps: Deps, data: SendResetCodeBody) -> Response[bytes]:
+async def send_reset_code(auth: AnyAuth, deps: Deps, data: EmailCallbackBody) -> Response[bytes]:
     """The same answer, no sooner than a fixed floor, whether or not the email has an account."""
     callback_url = require_trusted_redirect(auth.project.config, data.callback_url)
     await passwords.send_reset_code(deps, auth.project, email=data.email, callback_url=callback_url)

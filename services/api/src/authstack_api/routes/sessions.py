@@ -42,7 +42,7 @@ async def sign_out(auth: UserAuth, deps: Deps) -> Response[bytes]:
     return json_response(SUCCESS)
 
 
-@get("/api/v1/auth/sessions", opt={"query": frozenset({"user_id"})})
+@get("/api/v1/auth/sessions")
 async def list_sessions(auth: AnyAuth, deps: Deps, user_id: str) -> Response[bytes]:
     target = resolve_user_id(auth, user_id)
     check_uuid(target, "user_id")

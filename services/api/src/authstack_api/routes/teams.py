@@ -5,18 +5,21 @@ from __future__ import annotations
 from typing import Any
 
 from litestar import Response, delete, get, patch, post
-from msgspec import UnsetType
+from msgspec import UNSET, UnsetType
 
 from authstack_api.auth import (
     AnyAuth,
+    Auth,
     HttpRequest,
     ServerAuth,
     acting_client,
+    listed_user,
     resolve_user_id,
     user_id_param,
 )
 from authstack_api.ids import check_uuid, parse_bool
-from authstack_api.responses import SUCCESS, json_response
+from authstack_api.paging import SEARCH_PAGE, SearchQuery
+from authstack_api.responses import SUCCESS, json_response, list_response
 from authstack_api.schemas import (
     ClientTeamCreate,
     ClientTeamUpdate,
@@ -31,7 +34,6 @@ from authstack_core.domain import teams
 from authstack_core.domain.context import Deps
 from authstack_core.errors import (
     CannotGetOwnUserWithoutUser,
-    SchemaError,
     StatusError,
     UserAuthenticationRequired,
 )
@@ -48,7 +50,7 @@ def _check_client_image(url: str | None | UnsetType) -> None:
 # --- teams ---------------------------------------------------------------------------------------
 
 
-@post("/api/v1/teams", status_code=201, opt={"query": frozenset({"add_current_user"})})
+@post("/api/v1/teams", status_code=201)
 async def create_team(
     auth: AnyAuth,
     deps: Deps,
@@ -93,49 +95,17 @@ async def create_team(
     return json_response(team.json(auth.type), status=201)
 
 
-_LIST_QUERY = frozenset({"user_id", "order_by", "desc", "cursor", "limit", "query"})
-
-
-@get("/api/v1/teams", opt={"query": _LIST_QUERY})
+@get("/api/v1/teams", dependencies=SEARCH_PAGE)
 async def list_teams(
-    auth: AnyAuth,
-    deps: Deps,
-    request: HttpRequest,
-    user_id: str | None = None,
-    order_by: str | None = None,
-    desc: str | None = None,
-    cursor: str | None = None,
-    limit: int | None = None,
+    auth: AnyAuth, deps: Deps, page: SearchQuery, user_id: str | None = None
 ) -> Response[bytes]:
-    query: str | None = request.query_params.get("query")  # `query` is reserved by Litestar
-    target = user_id_param(auth, user_id) if user_id is not None else None
-    if auth.type == "client":
-        if auth.user is None:
-            raise CannotGetOwnUserWithoutUser()
-        if target != auth.user.user_id:
-            raise StatusError(403, "A client can only list its own teams: send user_id=me.")
-    if order_by not in (None, "created_at"):
-        raise SchemaError(message="order_by must be created_at")
-    if limit is not None and not 1 <= limit <= MAX_PAGE:
-        raise SchemaError(message=f"limit must be between 1 and {MAX_PAGE}")
-    if query is not None and len(query) > 256:
-        raise SchemaError(message="query must be at most 256 characters")
-    page = await teams.list_teams(
-        deps,
-        auth.project,
-        user_id=target,
-        query=query or None,
-        desc=parse_bool(desc, "desc"),
-        cursor=check_uuid(cursor, "cursor") if cursor is not None else None,
-        limit=limit,
+    target = listed_user(auth, user_id, "teams")
+    paged = page.checked(order_by="created_at", max_page=MAX_PAGE)
+    found = await teams.list_teams(deps, auth.project, user_id=target, **paged)
+    return list_response(
+        (team.json(auth.type) for team in found.items),
+        next_cursor=found.next_cursor if paged["limit"] is not None else UNSET,
     )
-    out: dict[str, Any] = {
-        "items": [team.json(auth.type) for team in page.items],
-        "is_paginated": limit is not None,
-    }
-    if limit is not None:
-        out["pagination"] = {"next_cursor": page.next_cursor}
-    return json_response(out)
 
 
 @get("/api/v1/teams/{team_id:str}")
@@ -184,12 +154,16 @@ async def delete_team(auth: AnyAuth, deps: Deps, team_id: str) -> Response[bytes
 # --- memberships ---------------------------------------------------------------------------------
 
 
+def _membership(auth: Auth, team_id: str, user_id: str) -> tuple[str, str]:
+    """The team and the user a membership path names (``me`` resolved), checked to be UUIDs."""
+    return check_uuid(team_id, "team_id"), user_id_param(auth, user_id)
+
+
 @post("/api/v1/team-memberships/{team_id:str}/{user_id:str}", status_code=201)
 async def add_member(
     auth: ServerAuth, deps: Deps, team_id: str, user_id: str, data: EmptyBody | None = None
 ) -> Response[bytes]:
-    team = check_uuid(team_id, "team_id")
-    user = user_id_param(auth, user_id)
+    team, user = _membership(auth, team_id, user_id)
     await teams.add_member(deps, auth.project, team, user)
     return json_response(membership_json(team, user), status=201)
 
@@ -197,50 +171,44 @@ async def add_member(
 @delete("/api/v1/team-memberships/{team_id:str}/{user_id:str}", status_code=200)
 async def remove_member(auth: AnyAuth, deps: Deps, team_id: str, user_id: str) -> Response[bytes]:
     acting = acting_client(auth)
-    await teams.remove_member(
-        deps,
-        auth.project,
-        check_uuid(team_id, "team_id"),
-        user_id_param(auth, user_id),
-        acting_user_id=acting,
-    )
+    team, user = _membership(auth, team_id, user_id)
+    await teams.remove_member(deps, auth.project, team, user, acting_user_id=acting)
     return json_response(SUCCESS)
 
 
 # --- member profiles ----------------------------------------------------------------------------
 
 
-@get("/api/v1/team-member-profiles", opt={"query": frozenset({"team_id", "user_id"})})
+def _profile_reader(auth: Auth) -> str | None:
+    """The acting client user of a member-profile request; a client must have one
+    (CANNOT_GET_OWN_USER_WITHOUT_USER). None for server and admin access."""
+    if auth.type == "client" and auth.user is None:
+        raise CannotGetOwnUserWithoutUser()
+    return acting_client(auth)
+
+
+@get("/api/v1/team-member-profiles")
 async def list_member_profiles(
     auth: AnyAuth, deps: Deps, team_id: str | None = None, user_id: str | None = None
 ) -> Response[bytes]:
-    if auth.type == "client" and auth.user is None:
-        raise CannotGetOwnUserWithoutUser()
+    acting = _profile_reader(auth)
     profiles = await teams.list_member_profiles(
         deps,
         auth.project,
         team_id=check_uuid(team_id, "team_id") if team_id is not None else None,
         user_id=user_id_param(auth, user_id) if user_id is not None else None,
-        acting_user_id=acting_client(auth),
+        acting_user_id=acting,
     )
-    return json_response(
-        {"items": [p.json(auth.type, auth.project.config) for p in profiles], "is_paginated": False}
-    )
+    return list_response(p.json(auth.type, auth.project.config) for p in profiles)
 
 
 @get("/api/v1/team-member-profiles/{team_id:str}/{user_id:str}")
 async def get_member_profile(
     auth: AnyAuth, deps: Deps, team_id: str, user_id: str
 ) -> Response[bytes]:
-    if auth.type == "client" and auth.user is None:
-        raise CannotGetOwnUserWithoutUser()
-    profile = await teams.get_member_profile(
-        deps,
-        auth.project,
-        check_uuid(team_id, "team_id"),
-        user_id_param(auth, user_id),
-        acting_user_id=acting_client(auth),
-    )
+    acting = _profile_reader(auth)
+    team, user = _membership(auth, team_id, user_id)
+    profile = await teams.get_member_profile(deps, auth.project, team, user, acting_user_id=acting)
     return json_response(profile.json(auth.type, auth.project.config))
 
 
@@ -248,16 +216,11 @@ async def get_member_profile(
 async def update_member_profile(
     auth: AnyAuth, deps: Deps, team_id: str, user_id: str, data: MemberProfileUpdate
 ) -> Response[bytes]:
-    if auth.type == "client" and auth.user is None:
-        raise CannotGetOwnUserWithoutUser()
+    acting = _profile_reader(auth)
     if auth.type == "client":
         _check_client_image(data.profile_image_url)
+    team, user = _membership(auth, team_id, user_id)
     profile = await teams.update_member_profile(
-        deps,
-        auth.project,
-        check_uuid(team_id, "team_id"),
-        user_id_param(auth, user_id),
-        data,
-        acting_user_id=acting_client(auth),
+        deps, auth.project, team, user, data, acting_user_id=acting
     )
     return json_response(profile.json(auth.type, auth.project.config))

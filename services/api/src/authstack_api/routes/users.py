@@ -8,7 +8,8 @@ from litestar import Response, delete, get, patch, post
 
 from authstack_api.auth import HttpRequest, MeAuth, ServerAuth, user_id_param
 from authstack_api.ids import check_uuid, parse_bool
-from authstack_api.responses import SUCCESS, json_response
+from authstack_api.paging import SEARCH_PAGE, SearchQuery
+from authstack_api.responses import SUCCESS, json_response, list_response
 from authstack_api.schemas import (
     ClientUserUpdate,
     ServerUserCreate,
@@ -75,58 +76,33 @@ async def delete_me(auth: MeAuth, deps: Deps) -> Response[bytes]:
     return json_response(SUCCESS)
 
 
-_LIST_QUERY = frozenset(
-    {
-        "team_id", "limit", "cursor", "order_by", "desc", "query",
-        "include_anonymous", "only_anonymous", "include_restricted",
-    }
-)  # fmt: skip
-
-
-@get("/api/v1/users", opt={"query": _LIST_QUERY})
+@get("/api/v1/users", dependencies=SEARCH_PAGE)
 async def list_users(
     auth: ServerAuth,
     deps: Deps,
-    request: HttpRequest,
+    page: SearchQuery,
     team_id: str | None = None,
-    limit: int | None = None,
-    cursor: str | None = None,
-    order_by: str | None = None,
-    desc: str | None = None,
     include_anonymous: str | None = None,
     only_anonymous: str | None = None,
     include_restricted: str | None = None,
 ) -> Response[bytes]:
-    # `query` is a reserved Litestar handler argument (the whole query MultiDict): read it here.
-    query: str | None = request.query_params.get("query")
-    if limit is not None and not 1 <= limit <= MAX_PAGE:
-        raise SchemaError(message=f"limit must be between 1 and {MAX_PAGE}")
-    if order_by not in (None, "signed_up_at"):
-        raise SchemaError(message="order_by must be signed_up_at")
+    paged = page.checked(order_by="signed_up_at", max_page=MAX_PAGE)
     anonymous = parse_bool(include_anonymous, "include_anonymous")
     only = parse_bool(only_anonymous, "only_anonymous")
     if only and not anonymous:
         raise SchemaError(message="only_anonymous requires include_anonymous=true")
-    if query is not None and len(query) > 256:
-        raise SchemaError(message="query must be at most 256 characters")
-    page = await users.list_users(
+    found = await users.list_users(
         deps,
         auth.project,
-        limit=limit,
-        cursor=check_uuid(cursor, "cursor") if cursor is not None else None,
-        desc=parse_bool(desc, "desc"),
         team_id=check_uuid(team_id, "team_id") if team_id is not None else None,
-        query=query or None,
         include_anonymous=anonymous,
         only_anonymous=only,
         include_restricted=parse_bool(include_restricted, "include_restricted"),
+        **paged,
     )
-    return json_response(
-        {
-            "items": [row.json(auth.type, auth.project.config) for row in page.items],
-            "is_paginated": True,
-            "pagination": {"next_cursor": page.next_cursor},
-        }
+    return list_response(
+        (row.json(auth.type, auth.project.config) for row in found.items),
+        next_cursor=found.next_cursor,
     )
 
 
