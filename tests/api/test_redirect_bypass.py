@@ -20,14 +20,7 @@ from tests.api.helpers import PASSWORD, unique_email
 from tests.api.team_helpers import create_team, new_user
 from tests.conftest import ApiServer, Project, create_project, start_api, stop_api
 from tests.factories import query_row
-from tests.redirect_cases import (
-    ACCEPTED,
-    BYPASSES,
-    LOCALHOST_ACCEPTED,
-    LOCALHOST_BYPASSES,
-    LOCALHOST_CONFIG,
-    TRUSTED_CONFIG,
-)
+from tests.redirect_cases import ACCEPTED_TABLES, CONFIGS, REFUSED_TABLES
 
 Send = Callable[[httpx.Client, str], httpx.Response]
 
@@ -131,10 +124,12 @@ def api(migrated_database: str) -> Iterator[ApiServer]:
 @pytest.fixture(scope="module")
 def setups(api: ApiServer) -> Iterator[dict[str, dict[str, Endpoint]]]:
     otp_on = {"auth.otp.allowSignIn": True}
-    trusted = create_project(api.database_url, {**TRUSTED_CONFIG, **otp_on})
-    localhost = create_project(api.database_url, {**LOCALHOST_CONFIG, **otp_on})
+    projects = {
+        name: create_project(api.database_url, {**config, **otp_on})
+        for name, config in CONFIGS.items()
+    }
     with api.client() as http:
-        yield {"trusted": _endpoints(http, trusted), "localhost": _endpoints(http, localhost)}
+        yield {name: _endpoints(http, project) for name, project in projects.items()}
 
 
 def _queued(database_url: str, project: Project) -> tuple[int, int]:
@@ -170,9 +165,17 @@ def _is_not_whitelisted(r: httpx.Response) -> bool:
     )
 
 
-def _assert_all_refused(
-    http: httpx.Client, api: ApiServer, endpoint: Endpoint, urls: list[str]
+@pytest.mark.parametrize("name", ENDPOINTS)
+@pytest.mark.parametrize(("setup", "urls"), list(REFUSED_TABLES.values()), ids=list(REFUSED_TABLES))
+def test_refused_urls_are_refused_and_nothing_is_queued(
+    http: httpx.Client,
+    api: ApiServer,
+    setups: dict[str, dict[str, Endpoint]],
+    name: str,
+    setup: str,
+    urls: list[str],
 ) -> None:
+    endpoint = setups[setup][name]
     before = _queued(api.database_url, endpoint.project)
     let_through = []
     for url in urls:
@@ -183,47 +186,22 @@ def _assert_all_refused(
     assert _queued(api.database_url, endpoint.project) == before
 
 
-def _assert_all_accepted(
-    http: httpx.Client, api: ApiServer, endpoint: Endpoint, cases: list[tuple[str, str]]
+@pytest.mark.parametrize("name", ENDPOINTS)
+@pytest.mark.parametrize(
+    ("setup", "cases"), list(ACCEPTED_TABLES.values()), ids=list(ACCEPTED_TABLES)
+)
+def test_accepted_urls_are_stored_as_a_browser_reads_them(
+    http: httpx.Client,
+    api: ApiServer,
+    setups: dict[str, dict[str, Endpoint]],
+    name: str,
+    setup: str,
+    cases: list[tuple[str, str]],
 ) -> None:
+    endpoint = setups[setup][name]
     for url, serialised in cases:
         codes, mails = _queued(api.database_url, endpoint.project)
         r = endpoint.send(http, url)
         assert r.status_code == 200, (url, r.text)
         assert _queued(api.database_url, endpoint.project) == (codes + 1, mails + 1), url
         assert _latest_redirect_url(api.database_url, endpoint.project) == serialised
-
-
-@pytest.mark.parametrize("name", ENDPOINTS)
-def test_bypass_table_is_refused_and_nothing_is_queued(
-    http: httpx.Client, api: ApiServer, setups: dict[str, dict[str, Endpoint]], name: str
-) -> None:
-    _assert_all_refused(http, api, setups["trusted"][name], BYPASSES)
-
-
-@pytest.mark.parametrize("name", ENDPOINTS)
-def test_localhost_bypasses_are_refused_where_localhost_is_allowed(
-    http: httpx.Client, api: ApiServer, setups: dict[str, dict[str, Endpoint]], name: str
-) -> None:
-    _assert_all_refused(http, api, setups["localhost"][name], LOCALHOST_BYPASSES)
-
-
-@pytest.mark.parametrize("name", ENDPOINTS)
-def test_loopback_urls_are_refused_where_localhost_is_not_allowed(
-    http: httpx.Client, api: ApiServer, setups: dict[str, dict[str, Endpoint]], name: str
-) -> None:
-    _assert_all_refused(http, api, setups["trusted"][name], [u for u, _ in LOCALHOST_ACCEPTED])
-
-
-@pytest.mark.parametrize("name", ENDPOINTS)
-def test_trusted_urls_are_accepted_and_stored_as_a_browser_reads_them(
-    http: httpx.Client, api: ApiServer, setups: dict[str, dict[str, Endpoint]], name: str
-) -> None:
-    _assert_all_accepted(http, api, setups["trusted"][name], ACCEPTED)
-
-
-@pytest.mark.parametrize("name", ENDPOINTS)
-def test_loopback_urls_are_accepted_where_localhost_is_allowed(
-    http: httpx.Client, api: ApiServer, setups: dict[str, dict[str, Endpoint]], name: str
-) -> None:
-    _assert_all_accepted(http, api, setups["localhost"][name], LOCALHOST_ACCEPTED)
