@@ -98,10 +98,17 @@ def create_user(http: httpx.Client, project: Project, **body: Any) -> dict[str, 
     return user
 
 
-def create_session(http: httpx.Client, project: Project, user_id: str) -> dict[str, Any]:
-    """Sign ``user_id`` in with the server key (POST /auth/sessions); returns its tokens."""
+def create_session(
+    http: httpx.Client, project: Project, user_id: str, **body: Any
+) -> dict[str, Any]:
+    """Sign ``user_id`` in with the server key (POST /auth/sessions); returns its tokens.
+
+    ``body`` adds fields to the request (``is_impersonation=True``).
+    """
     r = http.post(
-        "/api/v1/auth/sessions", headers=project.headers("server"), json={"user_id": user_id}
+        "/api/v1/auth/sessions",
+        headers=project.headers("server"),
+        json={"user_id": user_id, **body},
     )
     assert r.status_code == 200, r.text
     session: dict[str, Any] = r.json()

@@ -4,7 +4,13 @@ from __future__ import annotations
 
 import httpx
 
-from tests.api.helpers import PASSWORD, assert_known_error, sign_up, unique_email
+from tests.api.helpers import (
+    PASSWORD,
+    assert_known_error,
+    sign_in_with_password,
+    sign_up,
+    unique_email,
+)
 from tests.api.team_helpers import new_user
 from tests.conftest import Project
 
@@ -106,11 +112,7 @@ def test_a_value_used_for_sign_in_by_someone_else_cannot_be_used_for_sign_in(
     )
     assert_known_error(switch, "CONTACT_CHANNEL_ALREADY_USED_FOR_AUTH_BY_SOMEONE_ELSE", 409)
     # The owner still signs in with it.
-    sign_in = http.post(
-        "/api/v1/auth/password/sign-in",
-        headers=project.headers(),
-        json={"email": email, "password": PASSWORD},
-    )
+    sign_in = sign_in_with_password(http, project, email, PASSWORD)
     assert sign_in.json()["user_id"] == owner["user_id"]
 
 

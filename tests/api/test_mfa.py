@@ -19,6 +19,7 @@ from tests.api.helpers import (
     PASSWORD,
     as_user,
     assert_known_error,
+    create_session,
     jwt_parts,
     refresh,
     sign_up,
@@ -340,13 +341,8 @@ def test_server_created_user_with_a_secret_needs_mfa(http: httpx.Client, project
 def test_server_session_creation_is_not_gated(http: httpx.Client, project: Project) -> None:
     """POST /auth/sessions with the secret server key is the admin/impersonation path."""
     user = totp_user(http, project)
-    r = http.post(
-        "/api/v1/auth/sessions",
-        headers=project.headers("server"),
-        json={"user_id": user.user_id},
-    )
-    assert r.status_code == 200, r.text
-    assert set(r.json()) >= {"access_token", "refresh_token"}
+    session = create_session(http, project, user.user_id)
+    assert set(session) >= {"access_token", "refresh_token"}
 
 
 @pytest.mark.parametrize(

@@ -10,20 +10,13 @@ from tests.api.helpers import (
     assert_known_error,
     create_session,
     refresh,
+    sign_in_with_password,
     sign_up,
     unique_email,
 )
 from tests.conftest import Project
 
 NEW = "the-changed-password-5"
-
-
-def sign_in(http: httpx.Client, project: Project, email: str, password: str) -> httpx.Response:
-    return http.post(
-        "/api/v1/auth/password/sign-in",
-        headers=project.headers(),
-        json={"email": email, "password": password},
-    )
 
 
 def refresh_works(http: httpx.Client, project: Project, refresh_token: str) -> bool:
@@ -39,7 +32,7 @@ def test_update_revokes_every_other_session_and_keeps_the_callers(
 ) -> None:
     email = unique_email("change")
     first = sign_up(http, project, email)
-    second = sign_in(http, project, email, PASSWORD).json()
+    second = sign_in_with_password(http, project, email, PASSWORD).json()
     headers = as_user(project, first["access_token"])
     headers["x-stack-refresh-token"] = first["refresh_token"]
 
@@ -65,8 +58,10 @@ def test_update_revokes_every_other_session_and_keeps_the_callers(
     assert r.json() == {"success": True}
     assert refresh_works(http, project, first["refresh_token"])
     assert not refresh_works(http, project, second["refresh_token"])
-    assert sign_in(http, project, email, NEW).status_code == 200
-    assert_known_error(sign_in(http, project, email, PASSWORD), "EMAIL_PASSWORD_MISMATCH", 400)
+    assert sign_in_with_password(http, project, email, NEW).status_code == 200
+    assert_known_error(
+        sign_in_with_password(http, project, email, PASSWORD), "EMAIL_PASSWORD_MISMATCH", 400
+    )
 
 
 def test_update_and_set_need_a_user(http: httpx.Client, project: Project) -> None:
@@ -99,7 +94,7 @@ def test_set_gives_a_passwordless_user_a_password_once(
 
     r = http.post("/api/v1/auth/password/set", headers=user, json={"password": NEW})
     assert r.status_code == 200, r.text
-    assert sign_in(http, project, email, NEW).status_code == 200
+    assert sign_in_with_password(http, project, email, NEW).status_code == 200
 
     twice = http.post("/api/v1/auth/password/set", headers=user, json={"password": NEW})
     assert twice.status_code == 400
