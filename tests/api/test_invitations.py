@@ -9,7 +9,15 @@ import httpx
 import psycopg
 
 from tests.api.helpers import assert_known_error, unique_email
-from tests.api.team_helpers import User, add_member, create_team, new_user, team_permission_ids
+from tests.api.team_helpers import (
+    User,
+    add_member,
+    assert_team_permission_error,
+    create_team,
+    new_user,
+    team_permission_ids,
+    team_with_member,
+)
 from tests.conftest import Project
 from tests.mail import MailSink, WorkerProcess, code_in
 
@@ -140,15 +148,10 @@ def test_sending_needs_invite_members_a_trusted_callback_and_a_team(
     http: httpx.Client, make_project: Callable[..., Project]
 ) -> None:
     project = make_project({"rbac.defaultPermissions.teamMember": {}})
-    admin, member = new_user(http, project), new_user(http, project)
-    team = create_team(http, project, admin)
-    add_member(http, project, team["id"], member)
+    admin, member, team = team_with_member(http, project)
     denied = _send(http, member.client(project), team["id"], unique_email())
-    assert_known_error(
-        denied,
-        "TEAM_PERMISSION_REQUIRED",
-        401,
-        {"team_id": team["id"], "user_id": member.id, "permission_id": "$invite_members"},
+    assert_team_permission_error(
+        denied, "TEAM_PERMISSION_REQUIRED", team, member, "$invite_members"
     )
     untrusted = _send(
         http, admin.client(project), team["id"], unique_email(), "https://evil.test/x"
@@ -210,9 +213,7 @@ def test_a_refused_invitation_queues_no_email(
     http: httpx.Client, make_project: Callable[..., Project], migrated_database: str
 ) -> None:
     project = make_project({"rbac.defaultPermissions.teamMember": {}})
-    admin, member = new_user(http, project), new_user(http, project)
-    team = create_team(http, project, admin)
-    add_member(http, project, team["id"], member)
+    _admin, member, team = team_with_member(http, project)
     r = _send(http, member.client(project), team["id"], unique_email())
     assert r.status_code == 401
     with psycopg.connect(migrated_database) as conn:
