@@ -77,6 +77,28 @@ def sign_in_with_password(
     )
 
 
+def assert_sign_in_refused(http: httpx.Client, project: Project, email: str, password: str) -> None:
+    """Signing in as ``email`` with ``password`` is refused with EMAIL_PASSWORD_MISMATCH."""
+    r = sign_in_with_password(http, project, email, password)
+    assert_known_error(r, "EMAIL_PASSWORD_MISMATCH", 400)
+
+
+def set_password(http: httpx.Client, headers: dict[str, str], password: str) -> httpx.Response:
+    """A signed-in user without a password sets one (``headers`` carry the user); unchecked."""
+    return http.post("/api/v1/auth/password/set", headers=headers, json={"password": password})
+
+
+def update_password(
+    http: httpx.Client, headers: dict[str, str], old_password: str, new_password: str
+) -> httpx.Response:
+    """A signed-in user changes its password (``headers`` carry the user); unchecked."""
+    return http.post(
+        "/api/v1/auth/password/update",
+        headers=headers,
+        json={"old_password": old_password, "new_password": new_password},
+    )
+
+
 def as_user(project: Project, access_token: str, access_type: str = "client") -> dict[str, str]:
     return project.headers(access_type, **{"x-stack-access-token": access_token})
 

@@ -12,7 +12,7 @@ from typing import Any
 import httpx
 import psycopg
 
-from tests.api.helpers import assert_known_error, unique_email
+from tests.api.helpers import assert_known_error, create_session, create_user, unique_email
 from tests.conftest import Project
 
 # The keys of a team object as a client and as a server read it (contract §5.4).
@@ -54,23 +54,16 @@ class User:
 def new_user(http: httpx.Client, project: Project, *, verified: bool = True, **body: Any) -> User:
     """A user with a verified sign-in email (unless ``verified=False``), signed in."""
     email = body.pop("primary_email", unique_email())
-    r = http.post(
-        "/api/v1/users",
-        headers=project.headers("server"),
-        json={
-            "primary_email": email,
-            "primary_email_verified": verified,
-            "primary_email_auth_enabled": True,
-            **body,
-        },
+    user = create_user(
+        http,
+        project,
+        primary_email=email,
+        primary_email_verified=verified,
+        primary_email_auth_enabled=True,
+        **body,
     )
-    assert r.status_code == 201, r.text
-    user_id = r.json()["id"]
-    s = http.post(
-        "/api/v1/auth/sessions", headers=project.headers("server"), json={"user_id": user_id}
-    )
-    assert s.status_code == 200, s.text
-    return User(user_id, email, s.json()["access_token"], s.json()["refresh_token"])
+    session = create_session(http, project, user["id"])
+    return User(user["id"], email, session["access_token"], session["refresh_token"])
 
 
 def create_team(

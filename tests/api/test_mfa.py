@@ -19,7 +19,7 @@ from tests.api.helpers import (
     PASSWORD,
     as_user,
     assert_known_error,
-    create_session,
+    create_user,
     jwt_parts,
     refresh,
     sign_up,
@@ -319,19 +319,16 @@ def test_unusable_totp_secret_is_a_schema_error(
 def test_server_created_user_with_a_secret_needs_mfa(http: httpx.Client, project: Project) -> None:
     email = unique_email("mfa-server")
     secret = os.urandom(20)
-    r = http.post(
-        "/api/v1/users",
-        headers=project.headers("server"),
-        json={
-            "primary_email": email,
-            "primary_email_auth_enabled": True,
-            "password": PASSWORD,
-            "totp_secret_base64": base64.b64encode(secret).decode(),
-        },
+    created = create_user(
+        http,
+        project,
+        primary_email=email,
+        primary_email_auth_enabled=True,
+        password=PASSWORD,
+        totp_secret_base64=base64.b64encode(secret).decode(),
     )
-    assert r.status_code == 201, r.text
-    assert r.json()["requires_totp_mfa"] is True
-    user = TotpUser(email, r.json()["id"], secret)
+    assert created["requires_totp_mfa"] is True
+    user = TotpUser(email, created["id"], secret)
     away_from_step_edge()
     done = mfa_sign_in(http, project, attempt_code(http, project, user), user.code())
     assert done.status_code == 200, done.text
@@ -341,8 +338,13 @@ def test_server_created_user_with_a_secret_needs_mfa(http: httpx.Client, project
 def test_server_session_creation_is_not_gated(http: httpx.Client, project: Project) -> None:
     """POST /auth/sessions with the secret server key is the admin/impersonation path."""
     user = totp_user(http, project)
-    session = create_session(http, project, user.user_id)
-    assert set(session) >= {"access_token", "refresh_token"}
+    r = http.post(
+        "/api/v1/auth/sessions",
+        headers=project.headers("server"),
+        json={"user_id": user.user_id},
+    )
+    assert r.status_code == 200, r.text
+    assert set(r.json()) >= {"access_token", "refresh_token"}
 
 
 @pytest.mark.parametrize(

@@ -7,7 +7,7 @@ from typing import Any
 
 import httpx
 
-from tests.api.helpers import assert_known_error
+from tests.api.helpers import assert_known_error, create_user
 from tests.conftest import ApiServer
 from tests.dashboard.conftest import DashboardServer, screenshot, sign_in
 from tests.dashboard.helpers import (
@@ -80,13 +80,9 @@ def test_edit_display_name_and_server_metadata(page: Any, api: ApiServer) -> Non
     with _http(api) as http:
         admin = internal_sign_in(http)
         project = api_project(http, admin, unique("Edit users"))
-        r = http.post(
-            "/api/v1/users",
-            headers=project.headers("server"),
-            json={"primary_email": f"{unique('edit')}@example.com", "display_name": "Before"},
-        )
-        assert r.status_code == 201, r.text
-        user_id = r.json()["id"]
+        user_id = create_user(
+            http, project, primary_email=f"{unique('edit')}@example.com", display_name="Before"
+        )["id"]
 
     sign_in(page)
     page.goto(f"/projects/{project.id}/users/{user_id}")
@@ -297,13 +293,7 @@ def test_create_a_team_add_a_member_and_see_it_on_both_pages(page: Any, api: Api
     with _http(api) as http:
         admin = internal_sign_in(http)
         project = api_project(http, admin, unique("Team app"))
-        r = http.post(
-            "/api/v1/users",
-            headers=project.headers("server"),
-            json={"primary_email": email, "display_name": "Grace Hopper"},
-        )
-        assert r.status_code == 201, r.text
-        user_id = r.json()["id"]
+        user_id = create_user(http, project, primary_email=email, display_name="Grace Hopper")["id"]
 
     sign_in(page)
     page.goto(f"/projects/{project.id}")

@@ -22,8 +22,11 @@ from tests.api.helpers import (
     as_user,
     assert_known_error,
     create_session,
+    create_user,
+    set_password,
     sign_up,
     unique_email,
+    update_password,
 )
 from tests.conftest import ApiServer, Project, start_api, stop_api
 from tests.factories import query_rows
@@ -141,11 +144,7 @@ def test_completing_a_reset_retires_the_users_other_live_codes(
 
 
 def _change_by_update(http: httpx.Client, project: Project, tokens: dict[str, Any]) -> None:
-    r = http.post(
-        "/api/v1/auth/password/update",
-        headers=as_user(project, tokens["access_token"]),
-        json={"old_password": PASSWORD, "new_password": NEW_PASSWORD},
-    )
+    r = update_password(http, as_user(project, tokens["access_token"]), PASSWORD, NEW_PASSWORD)
     assert r.status_code == 200, r.text
 
 
@@ -194,19 +193,11 @@ def test_setting_a_first_password_retires_outstanding_reset_codes(
     http: httpx.Client, project: Project, mail_worker: WorkerProcess, mail_sink: MailSink
 ) -> None:
     email = unique_email("first-password")
-    user = http.post(
-        "/api/v1/users",
-        headers=project.headers("server"),
-        json={"primary_email": email, "primary_email_auth_enabled": True},
-    ).json()
+    user = create_user(http, project, primary_email=email, primary_email_auth_enabled=True)
     send_reset(http, project, email)
     code = code_in(mail_sink.wait_for(email)[0])
     session = create_session(http, project, user["id"])
-    r = http.post(
-        "/api/v1/auth/password/set",
-        headers=as_user(project, session["access_token"]),
-        json={"password": NEW_PASSWORD},
-    )
+    r = set_password(http, as_user(project, session["access_token"]), NEW_PASSWORD)
     assert r.status_code == 200, r.text
     assert_known_error(
         reset(http, project, code, "attacker-password-1"), "VERIFICATION_CODE_EXPIRED", 400

@@ -10,7 +10,7 @@ from typing import Any
 import httpx
 import psycopg
 
-from tests.api.helpers import as_user, assert_known_error, sign_up, unique_email
+from tests.api.helpers import as_user, assert_known_error, create_user, sign_up, unique_email
 from tests.conftest import ApiServer, Project
 from tests.mail import MailSink, WorkerProcess, custom_server_config, wait_until
 
@@ -139,11 +139,9 @@ def test_custom_template_sent_with_send_email_escapes_its_variables(
     assert created.status_code == 201, created.text
     template_id = created.json()["id"]
     email = unique_email("news")
-    user = http.post(
-        "/api/v1/users",
-        headers=project.headers("server"),
-        json={"primary_email": email, "display_name": "Ada\r\nBcc: victim@example.com"},
-    ).json()
+    user = create_user(
+        http, project, primary_email=email, display_name="Ada\r\nBcc: victim@example.com"
+    )
     r = http.post(
         "/api/v1/emails/send-email",
         headers=project.headers("server"),
