@@ -12,7 +12,7 @@ import socket
 import subprocess
 import time
 import uuid
-from collections.abc import Iterator, Sequence
+from collections.abc import Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
@@ -45,6 +45,7 @@ __all__ = [
     "fresh_database",
     "query_row",
     "query_rows",
+    "run_captured",
     "stop_process",
     "wait_healthy",
 ]
@@ -165,6 +166,28 @@ def create_project(
             },
         )
     return Project(project_id, tenancy_id, pck, ssk, sak)
+
+
+def run_captured(
+    argv: Sequence[str],
+    *,
+    timeout: float,
+    cwd: Path | None = None,
+    env: Mapping[str, str] | None = None,
+    stdin: str | None = None,
+) -> subprocess.CompletedProcess[str]:
+    """Run ``argv`` to its end (at most ``timeout`` s), output captured as text; the caller
+    judges the exit code."""
+    return subprocess.run(
+        list(argv),
+        cwd=cwd,
+        env=env,
+        input=stdin,
+        capture_output=True,
+        text=True,
+        timeout=timeout,
+        check=False,
+    )
 
 
 def stop_process(process: subprocess.Popen[bytes], timeout: float = 10) -> None:

@@ -17,6 +17,7 @@ import pytest
 
 from authstack_cron.runner import ENDPOINTS
 from tests.conftest import free_port, start_api, stop_api
+from tests.factories import run_captured
 
 SECRET = secrets.token_urlsafe(32)
 
@@ -77,13 +78,8 @@ def runner_env(api_url: str, **extra: str) -> dict[str, str]:
 
 
 def run_once(env: dict[str, str], *args: str) -> subprocess.CompletedProcess[str]:
-    return subprocess.run(
-        [sys.executable, "-m", "authstack_cron", "--once", *args],
-        env=env,
-        capture_output=True,
-        text=True,
-        timeout=60,
-        check=False,
+    return run_captured(
+        [sys.executable, "-m", "authstack_cron", "--once", *args], timeout=60, env=env
     )
 
 

@@ -29,6 +29,7 @@ from typing import IO
 import pytest
 
 from tests.conftest import ApiServer, Project, create_project, start_api, stop_api
+from tests.factories import run_captured
 
 SDK_DIR = Path(__file__).parent / "sdk"
 SDK_PACKAGES = {  # version -> the package name it is installed under
@@ -60,13 +61,8 @@ def node_ready() -> None:
     npm = shutil.which("npm")
     if npm is None:
         pytest.fail(f"{SDK_DIR}/node_modules is missing or stale and `npm` is not installed")
-    result = subprocess.run(
-        [npm, "ci", "--no-audit", "--no-fund"],
-        cwd=SDK_DIR,
-        capture_output=True,
-        text=True,
-        timeout=NPM_CI_TIMEOUT_S,
-        check=False,
+    result = run_captured(
+        [npm, "ci", "--no-audit", "--no-fund"], timeout=NPM_CI_TIMEOUT_S, cwd=SDK_DIR
     )
     if result.returncode != 0:
         pytest.fail(f"`npm ci` in {SDK_DIR} failed:\n{result.stdout}\n{result.stderr}")
