@@ -94,6 +94,11 @@ def api_project(
     )
 
 
+def admin_project(http: httpx.Client, tag: str) -> Project:
+    """A new project of the internal team, named after ``tag``, made by the seeded admin."""
+    return api_project(http, internal_sign_in(http), unique(tag))
+
+
 def sdk_sign_up(api_url: str, project_id: str, keys: dict[str, str], email: str) -> dict[str, Any]:
     """The official @stackframe/js signs ``email`` up with the given keys (node, real SDK)."""
     env = {
