@@ -18,7 +18,7 @@ import pytest
 
 from tests.api.helpers import PASSWORD, unique_email
 from tests.api.team_helpers import create_team, new_user
-from tests.conftest import ApiServer, Project, create_project, start_api, stop_api
+from tests.conftest import ApiServer, Project, create_project, running_api
 from tests.factories import query_row
 from tests.redirect_cases import ACCEPTED_TABLES, CONFIGS, REFUSED_TABLES
 
@@ -114,11 +114,8 @@ def api(migrated_database: str) -> Iterator[ApiServer]:
     """An API of this module's own with rate limits off: the tables send about 80 mails' worth
     of requests per endpoint from one address, and what they test is the redirect check (the
     limits have their own tests in test_rate_limits.py)."""
-    server = start_api(migrated_database, STACK_RATE_LIMIT_ENABLED="false")
-    try:
+    with running_api(migrated_database, STACK_RATE_LIMIT_ENABLED="false") as server:
         yield server
-    finally:
-        stop_api(server)
 
 
 @pytest.fixture(scope="module")

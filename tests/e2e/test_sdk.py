@@ -28,7 +28,7 @@ from typing import IO
 
 import pytest
 
-from tests.conftest import ApiServer, Project, create_project, start_api, stop_api
+from tests.conftest import ApiServer, Project, create_project, running_api
 from tests.factories import run_captured
 
 SDK_DIR = Path(__file__).parent / "sdk"
@@ -150,11 +150,10 @@ class NodeRun:
 @pytest.fixture(scope="module")
 def short_token_api(migrated_database: str) -> Iterator[ApiServer]:
     """A second API on the same database, issuing access tokens that expire after 30 s."""
-    server = start_api(migrated_database, STACK_ACCESS_TOKEN_EXPIRATION_TIME=SHORT_TOKEN_LIFETIME)
-    try:
+    with running_api(
+        migrated_database, STACK_ACCESS_TOKEN_EXPIRATION_TIME=SHORT_TOKEN_LIFETIME
+    ) as server:
         yield server
-    finally:
-        stop_api(server)
 
 
 @pytest.fixture(scope="module", autouse=True)

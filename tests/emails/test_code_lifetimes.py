@@ -28,7 +28,7 @@ from tests.api.helpers import (
     unique_email,
     update_password,
 )
-from tests.conftest import ApiServer, Project, start_api, stop_api
+from tests.conftest import ApiServer, Project, running_api
 from tests.factories import query_rows
 from tests.mail import MailSink, WorkerProcess, code_in
 
@@ -240,15 +240,10 @@ def test_sign_in_and_reset_codes_live_an_hour_verification_codes_a_week(
 @pytest.fixture(scope="module")
 def short_lived_api(migrated_database: str) -> Iterator[ApiServer]:
     """An API whose reset codes live 2 s (time-span form) and sign-in codes 2 s (bare seconds)."""
-    server = start_api(
-        migrated_database,
-        STACK_PASSWORD_RESET_CODE_LIFETIME="2s",
-        STACK_SIGN_IN_CODE_LIFETIME="2",
-    )
-    try:
+    with running_api(
+        migrated_database, STACK_PASSWORD_RESET_CODE_LIFETIME="2s", STACK_SIGN_IN_CODE_LIFETIME="2"
+    ) as server:
         yield server
-    finally:
-        stop_api(server)
 
 
 def test_configured_lifetimes_expire_the_codes(
