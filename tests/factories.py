@@ -45,6 +45,7 @@ __all__ = [
     "fresh_database",
     "query_row",
     "query_rows",
+    "query_value",
     "run_captured",
     "stop_process",
     "wait_healthy",
@@ -102,6 +103,13 @@ def query_row(
     """The first row ``statement`` returns (None if none), on a connection of its own."""
     with psycopg.connect(database_url) as conn:
         return conn.execute(statement, params).fetchone()  # type: ignore[arg-type]
+
+
+def query_value(database_url: str, statement: str, params: Sequence[Any] = ()) -> Any:
+    """The first column of the first row ``statement`` returns; the test fails if there is none."""
+    row = query_row(database_url, statement, params)
+    assert row is not None, statement
+    return row[0]
 
 
 def query_rows(database_url: str, statement: str, params: Sequence[Any] = ()) -> list[Any]:

@@ -10,6 +10,7 @@ from typing import Any
 import httpx
 
 from tests.conftest import Project
+from tests.factories import query_value
 
 PASSWORD = "correct-horse-battery-1"
 
@@ -135,6 +136,18 @@ def create_session(
     assert r.status_code == 200, r.text
     session: dict[str, Any] = r.json()
     return session
+
+
+def stored_password_hash(database_url: str, project: Project, user_id: str) -> str:
+    """The user's password hash as the database holds it."""
+    return str(
+        query_value(
+            database_url,
+            "SELECT password_hash FROM password_auth_methods "
+            "WHERE tenancy_id = %s AND user_id = %s",
+            (project.tenancy_id, user_id),
+        )
+    )
 
 
 def jwt_parts(token: str) -> tuple[dict[str, Any], dict[str, Any]]:

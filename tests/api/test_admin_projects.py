@@ -5,7 +5,6 @@ from __future__ import annotations
 from typing import Any
 
 import httpx
-import psycopg
 import pytest
 
 from tests.api.helpers import (
@@ -18,7 +17,7 @@ from tests.api.helpers import (
 )
 from tests.api.team_helpers import create_team, new_user
 from tests.conftest import ApiServer, Project
-from tests.factories import INTERNAL_TEAM_ID
+from tests.factories import INTERNAL_TEAM_ID, query_value
 
 
 def as_internal_user(internal: Project, access_token: str) -> dict[str, str]:
@@ -357,12 +356,11 @@ def test_new_projects_refuse_localhost_redirects_unless_asked(
 
 
 def _owned_project_count(database_url: str, team_id: str) -> int:
-    with psycopg.connect(database_url) as conn:
-        row = conn.execute(
-            "SELECT count(*) FROM projects WHERE owner_team_id = %s", (team_id,)
-        ).fetchone()
-    assert row is not None
-    return int(row[0])
+    return int(
+        query_value(
+            database_url, "SELECT count(*) FROM projects WHERE owner_team_id = %s", (team_id,)
+        )
+    )
 
 
 def test_anonymous_internal_user_cannot_create_a_project(

@@ -26,7 +26,7 @@ from tests.api.helpers import (
     unique_email,
 )
 from tests.conftest import ApiServer, Project
-from tests.factories import query_row
+from tests.factories import query_row, query_value
 
 SIGN_IN = "/api/v1/auth/password/sign-in"
 MFA_SIGN_IN = "/api/v1/auth/mfa/sign-in"
@@ -96,13 +96,11 @@ def wrong(totp: str) -> str:
 
 
 def session_count(database_url: str, project: Project, user_id: str) -> int:
-    row = query_row(
+    count: int = query_value(
         database_url,
         "SELECT count(*) FROM refresh_tokens WHERE tenancy_id = %s AND user_id = %s",
         (project.tenancy_id, user_id),
     )
-    assert row is not None
-    count: int = row[0]
     return count
 
 

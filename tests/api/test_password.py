@@ -18,6 +18,7 @@ from tests.api.helpers import (
     create_session,
     sign_in_with_password,
     sign_up,
+    stored_password_hash,
     unique_email,
 )
 from tests.conftest import Project
@@ -255,18 +256,12 @@ def test_password_is_stored_as_a_pre_hashed_bcrypt_hash(
     http: httpx.Client, project: Project, migrated_database: str
 ) -> None:
     tokens = sign_up(http, project)
-    with psycopg.connect(migrated_database) as conn:
-        row = conn.execute(
-            "SELECT password_hash FROM password_auth_methods "
-            "WHERE tenancy_id = %s AND user_id = %s",
-            (project.tenancy_id, tokens["user_id"]),
-        ).fetchone()
-    assert row is not None
+    stored = stored_password_hash(migrated_database, project, tokens["user_id"])
     # passlib's bcrypt_sha256 v2 format: bcrypt cost 10 over base64(HMAC-SHA256(salt, password)).
     assert re.fullmatch(
-        r"\$bcrypt-sha256\$v=2,t=2b,r=10\$[./A-Za-z0-9]{22}\$[./A-Za-z0-9]{31}", row[0]
+        r"\$bcrypt-sha256\$v=2,t=2b,r=10\$[./A-Za-z0-9]{22}\$[./A-Za-z0-9]{31}", stored
     )
-    assert PASSWORD not in row[0]
+    assert PASSWORD not in stored
 
 
 def test_sign_up_with_anonymous_token_upgrades_that_user(

@@ -26,11 +26,11 @@ from tests.api.helpers import (
     set_password,
     sign_in_with_password,
     sign_up,
+    stored_password_hash,
     unique_email,
     update_password,
 )
 from tests.conftest import Project
-from tests.factories import query_row
 
 SIGN_UP = "/api/v1/auth/password/sign-up"
 USERS = "/api/v1/users"
@@ -39,16 +39,6 @@ TOO_COMMON = {
     "message": "This password is too common. Choose a less predictable one.",
     "reason": "PASSWORD_TOO_COMMON",
 }
-
-
-def _stored_hash(database_url: str, project: Project, user_id: str) -> str:
-    row = query_row(
-        database_url,
-        "SELECT password_hash FROM password_auth_methods WHERE tenancy_id = %s AND user_id = %s",
-        (project.tenancy_id, user_id),
-    )
-    assert row is not None
-    return str(row[0])
 
 
 def _assert_too_common(r: httpx.Response) -> None:
@@ -190,13 +180,15 @@ def test_imported_hash_signs_in_and_is_upgraded(
     )
     assert user["has_password"] is True
     assert "password_hash" not in user  # the stored hash never leaves the server
-    assert _stored_hash(migrated_database, project, user["id"]) == imported
+    assert stored_password_hash(migrated_database, project, user["id"]) == imported
 
     assert_sign_in_refused(http, project, email, IMPORTED_PASSWORD + "x")
-    assert _stored_hash(migrated_database, project, user["id"]) == imported  # no upgrade on a miss
+    assert (
+        stored_password_hash(migrated_database, project, user["id"]) == imported
+    )  # no upgrade on a miss
 
     assert sign_in_with_password(http, project, email, IMPORTED_PASSWORD).status_code == 200
-    upgraded = _stored_hash(migrated_database, project, user["id"])
+    upgraded = stored_password_hash(migrated_database, project, user["id"])
     assert upgraded.startswith("$bcrypt-sha256$v=2,t=2b,r=10$"), upgraded
     assert sign_in_with_password(http, project, email, IMPORTED_PASSWORD).status_code == 200
     assert_sign_in_refused(http, project, email, IMPORTED_PASSWORD[:-1])

@@ -13,13 +13,12 @@ from dataclasses import dataclass
 from typing import Any
 
 import httpx
-import psycopg
 import pytest
 
 from tests.api.helpers import PASSWORD, unique_email
 from tests.api.team_helpers import create_team, new_user
 from tests.conftest import ApiServer, Project, create_project, running_api
-from tests.factories import query_row
+from tests.factories import query_value
 from tests.redirect_cases import ACCEPTED_TABLES, CONFIGS, REFUSED_TABLES
 
 Send = Callable[[httpx.Client, str], httpx.Response]
@@ -131,27 +130,26 @@ def setups(api: ApiServer) -> Iterator[dict[str, dict[str, Endpoint]]]:
 
 def _queued(database_url: str, project: Project) -> tuple[int, int]:
     """(verification codes, queued e-mails) of the project."""
-    with psycopg.connect(database_url) as conn:
-        codes = conn.execute(
-            "SELECT count(*) FROM verification_codes WHERE project_id = %s", (project.id,)
-        ).fetchone()
-        mails = conn.execute(
-            "SELECT count(*) FROM email_outbox WHERE tenancy_id = %s", (project.tenancy_id,)
-        ).fetchone()
-    assert codes is not None
-    assert mails is not None
-    return int(codes[0]), int(mails[0])
+    codes = query_value(
+        database_url, "SELECT count(*) FROM verification_codes WHERE project_id = %s", (project.id,)
+    )
+    mails = query_value(
+        database_url,
+        "SELECT count(*) FROM email_outbox WHERE tenancy_id = %s",
+        (project.tenancy_id,),
+    )
+    return int(codes), int(mails)
 
 
 def _latest_redirect_url(database_url: str, project: Project) -> str:
-    row = query_row(
-        database_url,
-        "SELECT redirect_url FROM verification_codes WHERE project_id = %s "
-        "ORDER BY created_at DESC LIMIT 1",
-        (project.id,),
+    return str(
+        query_value(
+            database_url,
+            "SELECT redirect_url FROM verification_codes WHERE project_id = %s "
+            "ORDER BY created_at DESC LIMIT 1",
+            (project.id,),
+        )
     )
-    assert row is not None
-    return str(row[0])
 
 
 def _is_not_whitelisted(r: httpx.Response) -> bool:

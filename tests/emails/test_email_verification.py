@@ -6,7 +6,6 @@ import httpx
 
 from tests.api.helpers import as_user, assert_known_error, sign_up, unique_email
 from tests.conftest import Project
-from tests.factories import query_row
 from tests.mail import MailSink, WorkerProcess, code_in
 
 CALLBACK = "http://localhost:3000/handler/email-verification"
@@ -45,15 +44,14 @@ def verify(http: httpx.Client, project: Project, code: str) -> httpx.Response:
     )
 
 
-def primary_channel_id(project: Project, database_url: str, user_id: str) -> str:
-    row = query_row(
-        database_url,
-        "SELECT id::text FROM contact_channels WHERE tenancy_id = %s AND user_id = %s"
-        " AND is_primary",
-        (project.tenancy_id, user_id),
+def primary_channel_id(http: httpx.Client, project: Project, user_id: str) -> str:
+    """The id of the user's primary contact channel, as the server lists it."""
+    r = http.get(
+        "/api/v1/contact-channels", headers=project.headers("server"), params={"user_id": user_id}
     )
-    assert row is not None
-    return str(row[0])
+    assert r.status_code == 200, r.text
+    [primary] = [channel for channel in r.json()["items"] if channel["is_primary"]]
+    return str(primary["id"])
 
 
 def test_sign_up_with_a_callback_mails_a_link_that_verifies_the_email(
@@ -96,13 +94,12 @@ def test_sign_up_without_a_callback_sends_nothing(
 def test_send_verification_code_for_a_channel_then_verify(
     http: httpx.Client,
     project: Project,
-    migrated_database: str,
     mail_worker: WorkerProcess,
     mail_sink: MailSink,
 ) -> None:
     email = unique_email("channel")
     tokens = sign_up(http, project, email)
-    channel_id = primary_channel_id(project, migrated_database, tokens["user_id"])
+    channel_id = primary_channel_id(http, project, tokens["user_id"])
     user = as_user(project, tokens["access_token"])
 
     sent = send_channel_code(http, user, "me", channel_id)
@@ -119,11 +116,11 @@ def test_send_verification_code_for_a_channel_then_verify(
 
 
 def test_channel_rules_other_users_unknown_channels_untrusted_callbacks(
-    http: httpx.Client, project: Project, migrated_database: str
+    http: httpx.Client, project: Project
 ) -> None:
     a = sign_up(http, project, unique_email("a"))
     b = sign_up(http, project, unique_email("b"))
-    b_channel = primary_channel_id(project, migrated_database, b["user_id"])
+    b_channel = primary_channel_id(http, project, b["user_id"])
     as_a = as_user(project, a["access_token"])
 
     other = send_channel_code(http, as_a, b["user_id"], b_channel)
