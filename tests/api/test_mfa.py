@@ -104,6 +104,20 @@ def session_count(database_url: str, project: Project, user_id: str) -> int:
     return count
 
 
+def latest_mfa_attempt(
+    database_url: str, project: Project
+) -> tuple[timedelta, dict[str, Any], int]:
+    """(lifetime, data, attempt_count) of the project's newest MFA attempt code."""
+    row = query_row(
+        database_url,
+        "SELECT expires_at - created_at, data, attempt_count FROM verification_codes "
+        "WHERE project_id = %s AND type = 'MFA_ATTEMPT' ORDER BY created_at DESC LIMIT 1",
+        (project.id,),
+    )
+    assert row is not None
+    return row[0], row[1], row[2]
+
+
 def test_password_sign_in_of_a_totp_user_issues_no_tokens_until_the_totp(
     http: httpx.Client, project: Project, migrated_database: str
 ) -> None:
@@ -120,16 +134,10 @@ def test_password_sign_in_of_a_totp_user_issues_no_tokens_until_the_totp(
     assert "refresh_token" not in r.text
     assert session_count(migrated_database, project, user.user_id) == before
 
-    row = query_row(
-        migrated_database,
-        "SELECT expires_at - created_at, data FROM verification_codes "
-        "WHERE project_id = %s AND type = 'MFA_ATTEMPT'",
-        (project.id,),
-    )
-    assert row is not None
-    assert abs(row[0] - timedelta(minutes=5)) < timedelta(seconds=5)
-    assert row[1]["user_id"] == user.user_id
-    assert code not in str(row[1])
+    lifetime, data, _ = latest_mfa_attempt(migrated_database, project)
+    assert abs(lifetime - timedelta(minutes=5)) < timedelta(seconds=5)
+    assert data["user_id"] == user.user_id
+    assert code not in str(data)
 
     away_from_step_edge()
     done = mfa_sign_in(http, project, code, user.code())
@@ -213,13 +221,7 @@ def test_wrong_totps_are_counted_and_the_cap_kills_the_attempt_code(
     dead = mfa_sign_in(http, project, code, user.code(+1))
     assert_known_error(dead, "VERIFICATION_CODE_MAX_ATTEMPTS_REACHED", 400)
     assert session_count(migrated_database, project, user.user_id) == sessions
-    row = query_row(
-        migrated_database,
-        "SELECT attempt_count FROM verification_codes WHERE project_id = %s "
-        "AND type = 'MFA_ATTEMPT' ORDER BY created_at DESC LIMIT 1",
-        (project.id,),
-    )
-    assert row == (MAX_TOTP_GUESSES + 1,)
+    assert latest_mfa_attempt(migrated_database, project)[2] == MAX_TOTP_GUESSES + 1
 
 
 def test_expired_attempt_code_is_refused(
