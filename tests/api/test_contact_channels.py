@@ -26,15 +26,11 @@ def test_a_user_starts_with_its_primary_email_channel(http: httpx.Client, projec
     user = new_user(http, project)
     r = http.get(CHANNELS, headers=user.client(project), params={"user_id": "me"})
     assert r.status_code == 200, r.text
-    items = r.json()["items"]
-    assert len(items) == 1
-    assert set(items[0]) == KEYS
-    assert items[0]["value"] == user.email
-    assert (items[0]["is_primary"], items[0]["is_verified"], items[0]["used_for_auth"]) == (
-        True,
-        True,
-        True,
-    )
+    [channel] = r.json()["items"]
+    assert set(channel) == KEYS
+    assert channel["value"] == user.email
+    flags = (channel["is_primary"], channel["is_verified"], channel["used_for_auth"])
+    assert flags == (True, True, True)
 
 
 def test_client_creates_reads_updates_and_deletes_its_own_channel(
