@@ -11,6 +11,7 @@ import secrets
 import subprocess
 import sys
 from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 from typing import Any
 
@@ -135,13 +136,20 @@ def stop_api(server: ApiServer) -> None:
     stop_process(server.process)
 
 
-@pytest.fixture(scope="session")
-def api(migrated_database: str) -> Iterator[ApiServer]:
-    server = start_api(migrated_database)
+@contextmanager
+def running_api(database_url: str, **extra_env: str) -> Iterator[ApiServer]:
+    """An API of its own (``start_api``) for the ``with`` block, stopped after it."""
+    server = start_api(database_url, **extra_env)
     try:
         yield server
     finally:
         stop_api(server)
+
+
+@pytest.fixture(scope="session")
+def api(migrated_database: str) -> Iterator[ApiServer]:
+    with running_api(migrated_database) as server:
+        yield server
 
 
 @pytest.fixture

@@ -12,7 +12,7 @@ import socket
 import subprocess
 import time
 import uuid
-from collections.abc import Iterator, Sequence
+from collections.abc import Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
@@ -45,6 +45,8 @@ __all__ = [
     "fresh_database",
     "query_row",
     "query_rows",
+    "query_value",
+    "run_captured",
     "stop_process",
     "wait_healthy",
 ]
@@ -102,6 +104,13 @@ def query_row(
     """The first row ``statement`` returns (None if none), on a connection of its own."""
     with psycopg.connect(database_url) as conn:
         return conn.execute(statement, params).fetchone()  # type: ignore[arg-type]
+
+
+def query_value(database_url: str, statement: str, params: Sequence[Any] = ()) -> Any:
+    """The first column of the first row ``statement`` returns; the test fails if there is none."""
+    row = query_row(database_url, statement, params)
+    assert row is not None, statement
+    return row[0]
 
 
 def query_rows(database_url: str, statement: str, params: Sequence[Any] = ()) -> list[Any]:
@@ -168,6 +177,28 @@ def create_project(
             },
         )
     return Project(project_id, tenancy_id, pck, ssk, sak)
+
+
+def run_captured(
+    argv: Sequence[str],
+    *,
+    timeout: float,
+    cwd: Path | None = None,
+    env: Mapping[str, str] | None = None,
+    stdin: str | None = None,
+) -> subprocess.CompletedProcess[str]:
+    """Run ``argv`` to its end (at most ``timeout`` s), output captured as text; the caller
+    judges the exit code."""
+    return subprocess.run(
+        list(argv),
+        cwd=cwd,
+        env=env,
+        input=stdin,
+        capture_output=True,
+        text=True,
+        timeout=timeout,
+        check=False,
+    )
 
 
 def stop_process(process: subprocess.Popen[bytes], timeout: float = 10) -> None:

@@ -271,6 +271,17 @@ def custom_server_config(sink: MailSink, **extra: Any) -> dict[str, Any]:
     }
 
 
+def send_email(
+    http: httpx.Client, project: Project, user_ids: list[str], **body: Any
+) -> httpx.Response:
+    """``POST /emails/send-email`` to ``user_ids`` with the server key; the answer unchecked."""
+    return http.post(
+        "/api/v1/emails/send-email",
+        headers=project.headers("server"),
+        json={"user_ids": user_ids, **body},
+    )
+
+
 def outbox_item(http: httpx.Client, project: Project, outbox_id: str) -> dict[str, Any]:
     r = http.get(f"/api/v1/emails/outbox/{outbox_id}", headers=project.headers("server"))
     assert r.status_code == 200, r.text

@@ -19,12 +19,13 @@ import redis
 from authstack_core.settings import Settings
 from authstack_migrator.runner import migrate
 from authstack_migrator.seed import seed
-from tests.conftest import QUEUE_NAMESPACE, TEST_REDIS_URL, settings_env
+from tests.conftest import QUEUE_NAMESPACE, TEST_REDIS_URL, Project, settings_env
 from tests.factories import free_port, fresh_database
 from tests.mail import (
     PRIVATE_TARGETS_ENV,
     MailSink,
     WorkerProcess,
+    custom_server_config,
     start_sink,
     start_worker,
     wait_until,
@@ -37,6 +38,10 @@ from tests.mail import (
 class TlsFiles:
     cert: Path
     key: Path
+
+    def sink_args(self, *more: str) -> tuple[str, ...]:
+        """The mail sink's arguments to serve this certificate (then ``more``)."""
+        return ("--tls-cert", str(self.cert), "--tls-key", str(self.key), *more)
 
 
 def make_certificate(directory: Path, name: str = "localhost") -> TlsFiles:
@@ -224,3 +229,12 @@ def make_sink() -> Iterator[Callable[..., MailSink]]:
     finally:
         for sink in sinks:
             sink.stop()
+
+
+@pytest.fixture
+def own_server(
+    make_sink: Callable[..., MailSink], make_project: Callable[..., Project]
+) -> tuple[MailSink, Project]:
+    """(sink, project): a new mail sink, and a new project sending through it as its own server."""
+    sink = make_sink()
+    return sink, make_project(custom_server_config(sink))

@@ -131,3 +131,16 @@ LOCALHOST_ACCEPTED: list[tuple[str, str]] = [
     ("http://app.localhost:5173/cb", "http://app.localhost:5173/cb"),
     ("http://LOCALHOST:3000/cb", "http://localhost:3000/cb"),
 ]
+
+# The endpoint tests run each table against a project set up one of these two ways: what each
+# setup must refuse, and what it must accept (with the serialisation it stores), by case name.
+CONFIGS: dict[str, dict[str, Any]] = {"trusted": TRUSTED_CONFIG, "localhost": LOCALHOST_CONFIG}
+REFUSED_TABLES: dict[str, tuple[str, list[str]]] = {
+    "bypasses": ("trusted", BYPASSES),
+    "localhost-bypasses-where-localhost-is-allowed": ("localhost", LOCALHOST_BYPASSES),
+    "loopback-where-localhost-is-not-allowed": ("trusted", [u for u, _ in LOCALHOST_ACCEPTED]),
+}
+ACCEPTED_TABLES: dict[str, tuple[str, list[tuple[str, str]]]] = {
+    "trusted": ("trusted", ACCEPTED),
+    "loopback-where-localhost-is-allowed": ("localhost", LOCALHOST_ACCEPTED),
+}

@@ -27,7 +27,7 @@ import httpx
 import pytest
 
 from tests.conftest import TEST_REDIS_URL
-from tests.factories import free_port, fresh_database
+from tests.factories import free_port, fresh_database, run_captured
 from tests.mail import MailSink
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -49,15 +49,7 @@ def makefile_targets() -> set[str]:
 def make(
     *args: str, env: dict[str, str] | None = None, timeout: float = 60
 ) -> subprocess.CompletedProcess[str]:
-    return subprocess.run(
-        ["make", "--no-print-directory", *args],
-        cwd=ROOT,
-        env=env,
-        capture_output=True,
-        text=True,
-        timeout=timeout,
-        check=False,
-    )
+    return run_captured(["make", "--no-print-directory", *args], timeout=timeout, cwd=ROOT, env=env)
 
 
 def test_every_target_the_readme_names_exists_and_dry_runs() -> None:

@@ -10,6 +10,7 @@ from typing import Any
 import httpx
 
 from tests.conftest import Project
+from tests.factories import query_value
 
 PASSWORD = "correct-horse-battery-1"
 
@@ -77,6 +78,28 @@ def sign_in_with_password(
     )
 
 
+def assert_sign_in_refused(http: httpx.Client, project: Project, email: str, password: str) -> None:
+    """Signing in as ``email`` with ``password`` is refused with EMAIL_PASSWORD_MISMATCH."""
+    r = sign_in_with_password(http, project, email, password)
+    assert_known_error(r, "EMAIL_PASSWORD_MISMATCH", 400)
+
+
+def set_password(http: httpx.Client, headers: dict[str, str], password: str) -> httpx.Response:
+    """A signed-in user without a password sets one (``headers`` carry the user); unchecked."""
+    return http.post("/api/v1/auth/password/set", headers=headers, json={"password": password})
+
+
+def update_password(
+    http: httpx.Client, headers: dict[str, str], old_password: str, new_password: str
+) -> httpx.Response:
+    """A signed-in user changes its password (``headers`` carry the user); unchecked."""
+    return http.post(
+        "/api/v1/auth/password/update",
+        headers=headers,
+        json={"old_password": old_password, "new_password": new_password},
+    )
+
+
 def as_user(project: Project, access_token: str, access_type: str = "client") -> dict[str, str]:
     return project.headers(access_type, **{"x-stack-access-token": access_token})
 
@@ -98,14 +121,33 @@ def create_user(http: httpx.Client, project: Project, **body: Any) -> dict[str, 
     return user
 
 
-def create_session(http: httpx.Client, project: Project, user_id: str) -> dict[str, Any]:
-    """Sign ``user_id`` in with the server key (POST /auth/sessions); returns its tokens."""
+def create_session(
+    http: httpx.Client, project: Project, user_id: str, **body: Any
+) -> dict[str, Any]:
+    """Sign ``user_id`` in with the server key (POST /auth/sessions); returns its tokens.
+
+    ``body`` adds fields to the request (``is_impersonation=True``).
+    """
     r = http.post(
-        "/api/v1/auth/sessions", headers=project.headers("server"), json={"user_id": user_id}
+        "/api/v1/auth/sessions",
+        headers=project.headers("server"),
+        json={"user_id": user_id, **body},
     )
     assert r.status_code == 200, r.text
     session: dict[str, Any] = r.json()
     return session
+
+
+def stored_password_hash(database_url: str, project: Project, user_id: str) -> str:
+    """The user's password hash as the database holds it."""
+    return str(
+        query_value(
+            database_url,
+            "SELECT password_hash FROM password_auth_methods "
+            "WHERE tenancy_id = %s AND user_id = %s",
+            (project.tenancy_id, user_id),
+        )
+    )
 
 
 def jwt_parts(token: str) -> tuple[dict[str, Any], dict[str, Any]]:

@@ -56,6 +56,20 @@ TD = "/api/v1/team-permission-definitions/{permission_id:str}"
 PD = "/api/v1/project-permission-definitions/{permission_id:str}"
 CO = "/api/v1/internal/config/override/{level:str}"
 
+
+def _definition_probes(scope: str, route: str) -> list[Probe]:
+    """A's admin lists its own ``scope`` definitions and cannot name B's ``b_only_<scope>``."""
+    listing = f"/api/v1/{scope}-permission-definitions"
+    b_only = f"b_only_{scope}"
+    return [
+        p("GET", listing, "admin", "own"),
+        p("POST", listing, "admin", "denied",
+          body={"id": "probe", "contained_permission_ids": [b_only]}),
+        p("PATCH", route, "admin", "denied", path=f"{listing}/{b_only}", body={"description": "x"}),
+        p("DELETE", route, "admin", "denied", path=f"{listing}/{b_only}"),
+    ]  # fmt: skip
+
+
 PROBES: list[Probe] = [
     # --- the spine: users, sessions, tokens ---
     p("GET", U, "server", "denied", path="/api/v1/users/{b_user}"),
@@ -134,19 +148,8 @@ PROBES: list[Probe] = [
     p("POST", PP, "server", "denied", path="/api/v1/project-permissions/{b_user}/b_only_project",
       body={}),
     p("DELETE", PP, "server", "denied", path="/api/v1/project-permissions/{b_user}/b_only_project"),
-    p("GET", "/api/v1/team-permission-definitions", "admin", "own"),
-    p("POST", "/api/v1/team-permission-definitions", "admin", "denied",
-      body={"id": "probe", "contained_permission_ids": ["b_only_team"]}),
-    p("PATCH", TD, "admin", "denied", path="/api/v1/team-permission-definitions/b_only_team",
-      body={"description": "x"}),
-    p("DELETE", TD, "admin", "denied", path="/api/v1/team-permission-definitions/b_only_team"),
-    p("GET", "/api/v1/project-permission-definitions", "admin", "own"),
-    p("POST", "/api/v1/project-permission-definitions", "admin", "denied",
-      body={"id": "probe", "contained_permission_ids": ["b_only_project"]}),
-    p("PATCH", PD, "admin", "denied", path="/api/v1/project-permission-definitions/b_only_project",
-      body={"description": "x"}),
-    p("DELETE", PD, "admin", "denied",
-      path="/api/v1/project-permission-definitions/b_only_project"),
+    *_definition_probes("team", TD),
+    *_definition_probes("project", PD),
     # --- contact channels ---
     p("GET", "/api/v1/contact-channels", "server", "empty", params={"user_id": "{b_user}"}),
     p("GET", "/api/v1/contact-channels", "server", "empty",

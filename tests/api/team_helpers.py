@@ -12,7 +12,7 @@ from typing import Any
 import httpx
 import psycopg
 
-from tests.api.helpers import unique_email
+from tests.api.helpers import assert_known_error, create_session, create_user, unique_email
 from tests.conftest import Project
 
 # The keys of a team object as a client and as a server read it (contract §5.4).
@@ -24,6 +24,16 @@ CLIENT_TEAM_KEYS = {
     "client_read_only_metadata",
 }
 SERVER_TEAM_KEYS = CLIENT_TEAM_KEYS | {"server_metadata", "created_at_millis"}
+# The six system team permissions of the contract, spelled out here rather than imported from
+# the code under test; team_admin contains them all.
+SYSTEM_TEAM_PERMISSIONS = [
+    "$delete_team",
+    "$invite_members",
+    "$manage_api_keys",
+    "$read_members",
+    "$remove_members",
+    "$update_team",
+]
 
 
 @dataclass
@@ -44,23 +54,16 @@ class User:
 def new_user(http: httpx.Client, project: Project, *, verified: bool = True, **body: Any) -> User:
     """A user with a verified sign-in email (unless ``verified=False``), signed in."""
     email = body.pop("primary_email", unique_email())
-    r = http.post(
-        "/api/v1/users",
-        headers=project.headers("server"),
-        json={
-            "primary_email": email,
-            "primary_email_verified": verified,
-            "primary_email_auth_enabled": True,
-            **body,
-        },
+    user = create_user(
+        http,
+        project,
+        primary_email=email,
+        primary_email_verified=verified,
+        primary_email_auth_enabled=True,
+        **body,
     )
-    assert r.status_code == 201, r.text
-    user_id = r.json()["id"]
-    s = http.post(
-        "/api/v1/auth/sessions", headers=project.headers("server"), json={"user_id": user_id}
-    )
-    assert s.status_code == 200, s.text
-    return User(user_id, email, s.json()["access_token"], s.json()["refresh_token"])
+    session = create_session(http, project, user["id"])
+    return User(user["id"], email, session["access_token"], session["refresh_token"])
 
 
 def create_team(
@@ -74,6 +77,17 @@ def create_team(
     assert r.status_code == 201, r.text
     team: dict[str, Any] = r.json()
     return team
+
+
+def team_with_member(
+    http: httpx.Client, project: Project, **body: Any
+) -> tuple[User, User, dict[str, Any]]:
+    """(admin, member, team): a team made for a new user, who gets the teamCreator permissions,
+    joined by a second new user with the default member permissions."""
+    admin, member = new_user(http, project), new_user(http, project)
+    team = create_team(http, project, admin, **body)
+    add_member(http, project, team["id"], member)
+    return admin, member, team
 
 
 def add_member(http: httpx.Client, project: Project, team_id: str, user: User) -> None:
@@ -92,6 +106,15 @@ def grant(http: httpx.Client, project: Project, team_id: str, user: User, permis
         json={},
     )
     assert r.status_code == 201, r.text
+
+
+def assert_team_permission_error(
+    r: httpx.Response, code: str, team: dict[str, Any], user: User, permission_id: str
+) -> None:
+    """``r`` is the 401 KnownError ``code`` naming the team, the user and the permission."""
+    assert_known_error(
+        r, code, 401, {"team_id": team["id"], "user_id": user.id, "permission_id": permission_id}
+    )
 
 
 def define(

@@ -5,7 +5,6 @@ from __future__ import annotations
 from typing import Any
 
 import httpx
-import psycopg
 import pytest
 
 from tests.api.helpers import (
@@ -18,7 +17,7 @@ from tests.api.helpers import (
 )
 from tests.api.team_helpers import create_team, new_user
 from tests.conftest import ApiServer, Project
-from tests.factories import INTERNAL_TEAM_ID
+from tests.factories import INTERNAL_TEAM_ID, query_value
 
 
 def as_internal_user(internal: Project, access_token: str) -> dict[str, str]:
@@ -36,6 +35,12 @@ def create_owned_project(
     assert r.status_code == 201, r.text
     project: dict[str, Any] = r.json()
     return project
+
+
+@pytest.fixture
+def created(http: httpx.Client, internal: Project, admin_access_token: str) -> dict[str, Any]:
+    """A project the seeded admin creates for the internal owner team."""
+    return create_owned_project(http, internal, admin_access_token, INTERNAL_TEAM_ID)
 
 
 @pytest.fixture
@@ -96,9 +101,8 @@ def test_project_list_needs_a_signed_in_internal_user(
 
 
 def test_patch_legacy_config_takes_effect_on_the_next_request(
-    http: httpx.Client, internal: Project, admin_access_token: str
+    http: httpx.Client, admin_access_token: str, created: dict[str, Any]
 ) -> None:
-    created = create_owned_project(http, internal, admin_access_token, INTERNAL_TEAM_ID)
     admin = admin_headers(created["id"], admin_access_token)
     client = {"x-stack-access-type": "client", "x-stack-project-id": created["id"]}
     body = {"email": unique_email(), "password": PASSWORD}
@@ -130,9 +134,8 @@ def test_patch_legacy_config_takes_effect_on_the_next_request(
 
 
 def test_patch_translates_every_legacy_field_and_reads_it_back(
-    http: httpx.Client, internal: Project, admin_access_token: str
+    http: httpx.Client, admin_access_token: str, created: dict[str, Any]
 ) -> None:
-    created = create_owned_project(http, internal, admin_access_token, INTERNAL_TEAM_ID)
     config = {
         "sign_up_enabled": False,
         "credential_enabled": False,
@@ -227,9 +230,8 @@ def test_patch_translates_every_legacy_field_and_reads_it_back(
     ],
 )
 def test_invalid_project_updates_are_schema_errors(
-    http: httpx.Client, internal: Project, admin_access_token: str, body: dict[str, Any]
+    http: httpx.Client, admin_access_token: str, created: dict[str, Any], body: dict[str, Any]
 ) -> None:
-    created = create_owned_project(http, internal, admin_access_token, INTERNAL_TEAM_ID)
     r = http.patch(
         "/api/v1/internal/projects/current",
         headers=admin_headers(created["id"], admin_access_token),
@@ -239,9 +241,8 @@ def test_invalid_project_updates_are_schema_errors(
 
 
 def test_delete_current_project_removes_it(
-    http: httpx.Client, internal: Project, admin_access_token: str
+    http: httpx.Client, internal: Project, admin_access_token: str, created: dict[str, Any]
 ) -> None:
-    created = create_owned_project(http, internal, admin_access_token, INTERNAL_TEAM_ID)
     admin = admin_headers(created["id"], admin_access_token)
     r = http.delete("/api/v1/internal/projects/current", headers=admin)
     assert r.status_code == 200
@@ -312,9 +313,8 @@ def test_non_admin_internal_user_cannot_see_or_change_another_teams_projects(
 
 
 def test_metrics_count_users_and_list_recent_sign_ups(
-    http: httpx.Client, internal: Project, admin_access_token: str
+    http: httpx.Client, admin_access_token: str, created: dict[str, Any]
 ) -> None:
-    created = create_owned_project(http, internal, admin_access_token, INTERNAL_TEAM_ID)
     client = {"x-stack-access-type": "client", "x-stack-project-id": created["id"]}
     emails = [unique_email("m") for _ in range(3)]
     for email in emails:
@@ -356,12 +356,11 @@ def test_new_projects_refuse_localhost_redirects_unless_asked(
 
 
 def _owned_project_count(database_url: str, team_id: str) -> int:
-    with psycopg.connect(database_url) as conn:
-        row = conn.execute(
-            "SELECT count(*) FROM projects WHERE owner_team_id = %s", (team_id,)
-        ).fetchone()
-    assert row is not None
-    return int(row[0])
+    return int(
+        query_value(
+            database_url, "SELECT count(*) FROM projects WHERE owner_team_id = %s", (team_id,)
+        )
+    )
 
 
 def test_anonymous_internal_user_cannot_create_a_project(

@@ -13,7 +13,13 @@ import pytest
 from authstack_core.crypto.api_keys import parse_api_key
 from authstack_core.crypto.codes import sha256_bytes
 from tests.api.helpers import assert_known_error
-from tests.api.team_helpers import add_member, create_team, grant, new_user
+from tests.api.team_helpers import (
+    add_member,
+    assert_team_permission_error,
+    create_team,
+    grant,
+    new_user,
+)
 from tests.conftest import Project
 
 ENABLED = {"apiKeys.enabled.user": True, "apiKeys.enabled.team": True}
@@ -167,11 +173,8 @@ def test_team_keys_need_manage_api_keys(http: httpx.Client, keyed: Project) -> N
     add_member(http, keyed, team["id"], member)
     body = {"description": "t", "expires_at_millis": None, "team_id": team["id"]}
     denied = http.post("/api/v1/team-api-keys", headers=member.client(keyed), json=body)
-    assert_known_error(
-        denied,
-        "TEAM_PERMISSION_REQUIRED",
-        401,
-        {"team_id": team["id"], "user_id": member.id, "permission_id": "$manage_api_keys"},
+    assert_team_permission_error(
+        denied, "TEAM_PERMISSION_REQUIRED", team, member, "$manage_api_keys"
     )
     not_member = http.post("/api/v1/team-api-keys", headers=outsider.client(keyed), json=body)
     assert_known_error(not_member, "TEAM_MEMBERSHIP_NOT_FOUND", 404)

@@ -4,7 +4,13 @@ from __future__ import annotations
 
 import httpx
 
-from tests.api.helpers import PASSWORD, assert_known_error, sign_up, unique_email
+from tests.api.helpers import (
+    PASSWORD,
+    assert_known_error,
+    sign_in_with_password,
+    sign_up,
+    unique_email,
+)
 from tests.api.team_helpers import new_user
 from tests.conftest import Project
 
@@ -20,15 +26,11 @@ def test_a_user_starts_with_its_primary_email_channel(http: httpx.Client, projec
     user = new_user(http, project)
     r = http.get(CHANNELS, headers=user.client(project), params={"user_id": "me"})
     assert r.status_code == 200, r.text
-    items = r.json()["items"]
-    assert len(items) == 1
-    assert set(items[0]) == KEYS
-    assert items[0]["value"] == user.email
-    assert (items[0]["is_primary"], items[0]["is_verified"], items[0]["used_for_auth"]) == (
-        True,
-        True,
-        True,
-    )
+    [channel] = r.json()["items"]
+    assert set(channel) == KEYS
+    assert channel["value"] == user.email
+    flags = (channel["is_primary"], channel["is_verified"], channel["used_for_auth"])
+    assert flags == (True, True, True)
 
 
 def test_client_creates_reads_updates_and_deletes_its_own_channel(
@@ -106,11 +108,7 @@ def test_a_value_used_for_sign_in_by_someone_else_cannot_be_used_for_sign_in(
     )
     assert_known_error(switch, "CONTACT_CHANNEL_ALREADY_USED_FOR_AUTH_BY_SOMEONE_ELSE", 409)
     # The owner still signs in with it.
-    sign_in = http.post(
-        "/api/v1/auth/password/sign-in",
-        headers=project.headers(),
-        json={"email": email, "password": PASSWORD},
-    )
+    sign_in = sign_in_with_password(http, project, email, PASSWORD)
     assert sign_in.json()["user_id"] == owner["user_id"]
 
 

@@ -9,7 +9,15 @@ import httpx
 import psycopg
 
 from tests.api.helpers import assert_known_error, unique_email
-from tests.api.team_helpers import User, add_member, create_team, new_user, team_permission_ids
+from tests.api.team_helpers import (
+    User,
+    add_member,
+    assert_team_permission_error,
+    create_team,
+    new_user,
+    team_permission_ids,
+    team_with_member,
+)
 from tests.conftest import Project
 from tests.mail import MailSink, WorkerProcess, code_in
 
@@ -25,6 +33,30 @@ def _send(
         f"{INVITATIONS}/send-code",
         headers=headers,
         json={"team_id": team_id, "email": email, "callback_url": callback},
+    )
+
+
+def _invitation_id(http: httpx.Client, headers: dict[str, str], team_id: str, email: str) -> str:
+    """Invite ``email`` to the team; returns the invitation's id."""
+    r = _send(http, headers, team_id, email)
+    assert r.status_code == 200, r.text
+    invitation_id: str = r.json()["id"]
+    return invitation_id
+
+
+def _listed(http: httpx.Client, headers: dict[str, str], **params: str) -> list[dict[str, Any]]:
+    """The invitations ``GET /team-invitations`` lists for ``params`` (team_id or user_id)."""
+    r = http.get(INVITATIONS, headers=headers, params=params)
+    assert r.status_code == 200, r.text
+    items: list[dict[str, Any]] = r.json()["items"]
+    return items
+
+
+def _accept_by_id(
+    http: httpx.Client, headers: dict[str, str], invitation_id: str, user_id: str = "me"
+) -> httpx.Response:
+    return http.post(
+        f"{INVITATIONS}/{invitation_id}/accept", headers=headers, params={"user_id": user_id}
     )
 
 
@@ -47,9 +79,7 @@ def test_invite_list_and_accept_by_id(http: httpx.Client, project: Project) -> N
     assert r.status_code == 200, r.text
     assert r.json()["success"] is True
     invitation_id = r.json()["id"]
-    listed = http.get(INVITATIONS, headers=admin.client(project), params={"team_id": team["id"]})
-    assert listed.status_code == 200, listed.text
-    [item] = listed.json()["items"]
+    [item] = _listed(http, admin.client(project), team_id=team["id"])
     assert set(item) == ITEM_KEYS
     assert (item["id"], item["team_id"], item["team_display_name"]) == (
         invitation_id,
@@ -57,30 +87,17 @@ def test_invite_list_and_accept_by_id(http: httpx.Client, project: Project) -> N
         "Crew",
     )
     assert item["recipient_email"] == invitee.email.upper()
-    mine = http.get(INVITATIONS, headers=invitee.client(project), params={"user_id": "me"})
-    assert [i["id"] for i in mine.json()["items"]] == [invitation_id]
-    accepted = http.post(
-        f"{INVITATIONS}/{invitation_id}/accept",
-        headers=invitee.client(project),
-        params={"user_id": "me"},
-    )
+    mine = _listed(http, invitee.client(project), user_id="me")
+    assert [i["id"] for i in mine] == [invitation_id]
+    accepted = _accept_by_id(http, invitee.client(project), invitation_id)
     assert accepted.status_code == 200, accepted.text
     assert accepted.json() == {}
     assert team_permission_ids(http, project, team["id"], invitee, recursive=False) == {
         "team_member"
     }
-    again = http.post(
-        f"{INVITATIONS}/{invitation_id}/accept",
-        headers=invitee.client(project),
-        params={"user_id": "me"},
-    )
+    again = _accept_by_id(http, invitee.client(project), invitation_id)
     assert_known_error(again, "VERIFICATION_CODE_NOT_FOUND", 404)
-    assert (
-        http.get(INVITATIONS, headers=admin.client(project), params={"team_id": team["id"]}).json()[
-            "items"
-        ]
-        == []
-    )
+    assert _listed(http, admin.client(project), team_id=team["id"]) == []
 
 
 def test_accept_by_id_needs_the_invited_address_verified(
@@ -90,25 +107,12 @@ def test_accept_by_id_needs_the_invited_address_verified(
     unverified, stranger = new_user(http, project, verified=False), new_user(http, project)
     team = create_team(http, project, admin)
     assert unverified.email is not None
-    invitation_id = _send(http, admin.client(project), team["id"], unverified.email).json()["id"]
+    invitation_id = _invitation_id(http, admin.client(project), team["id"], unverified.email)
     for user in (unverified, stranger):
-        r = http.post(
-            f"{INVITATIONS}/{invitation_id}/accept",
-            headers=user.client(project),
-            params={"user_id": "me"},
-        )
+        r = _accept_by_id(http, user.client(project), invitation_id)
         assert_known_error(r, "VERIFICATION_CODE_NOT_FOUND", 404)
-    assert (
-        http.get(INVITATIONS, headers=unverified.client(project), params={"user_id": "me"}).json()[
-            "items"
-        ]
-        == []
-    )
-    on_behalf = http.post(
-        f"{INVITATIONS}/{invitation_id}/accept",
-        headers=stranger.client(project),
-        params={"user_id": unverified.id},
-    )
+    assert _listed(http, unverified.client(project), user_id="me") == []
+    on_behalf = _accept_by_id(http, stranger.client(project), invitation_id, unverified.id)
     assert_known_error(on_behalf, "CANNOT_GET_OWN_USER_WITHOUT_USER", 400)
 
 
@@ -120,13 +124,9 @@ def test_restricted_users_cannot_accept(
     team = create_team(http, project, admin)
     restricted = new_user(http, project, restricted_by_admin=True)
     assert restricted.email is not None
-    invitation_id = _send(http, project.headers("server"), team["id"], restricted.email).json()[
-        "id"
-    ]
-    r = http.post(
-        f"{INVITATIONS}/{invitation_id}/accept",
-        headers=restricted.client(project, **{"x-stack-allow-restricted-user": "true"}),
-        params={"user_id": "me"},
+    invitation_id = _invitation_id(http, project.headers("server"), team["id"], restricted.email)
+    r = _accept_by_id(
+        http, restricted.client(project, **{"x-stack-allow-restricted-user": "true"}), invitation_id
     )
     assert_known_error(
         r,
@@ -140,15 +140,10 @@ def test_sending_needs_invite_members_a_trusted_callback_and_a_team(
     http: httpx.Client, make_project: Callable[..., Project]
 ) -> None:
     project = make_project({"rbac.defaultPermissions.teamMember": {}})
-    admin, member = new_user(http, project), new_user(http, project)
-    team = create_team(http, project, admin)
-    add_member(http, project, team["id"], member)
+    admin, member, team = team_with_member(http, project)
     denied = _send(http, member.client(project), team["id"], unique_email())
-    assert_known_error(
-        denied,
-        "TEAM_PERMISSION_REQUIRED",
-        401,
-        {"team_id": team["id"], "user_id": member.id, "permission_id": "$invite_members"},
+    assert_team_permission_error(
+        denied, "TEAM_PERMISSION_REQUIRED", team, member, "$invite_members"
     )
     untrusted = _send(
         http, admin.client(project), team["id"], unique_email(), "https://evil.test/x"
@@ -176,7 +171,7 @@ def test_revoking_needs_remove_members_and_the_right_team(
     admin, member = new_user(http, project), new_user(http, project)
     team, other_team = create_team(http, project, admin), create_team(http, project, admin)
     add_member(http, project, team["id"], member)
-    invitation_id = _send(http, admin.client(project), team["id"], unique_email()).json()["id"]
+    invitation_id = _invitation_id(http, admin.client(project), team["id"], unique_email())
     one = f"{INVITATIONS}/{invitation_id}"
     denied = http.delete(one, headers=member.client(project), params={"team_id": team["id"]})
     assert_known_error(denied, "TEAM_PERMISSION_REQUIRED", 401)
@@ -187,12 +182,7 @@ def test_revoking_needs_remove_members_and_the_right_team(
     assert http.delete(one, headers=project.headers("server")).status_code == 400
     ok = http.delete(one, headers=admin.client(project), params={"team_id": team["id"]})
     assert ok.json() == {"success": True}
-    assert (
-        http.get(
-            INVITATIONS, headers=project.headers("server"), params={"team_id": team["id"]}
-        ).json()["items"]
-        == []
-    )
+    assert _listed(http, project.headers("server"), team_id=team["id"]) == []
 
 
 def test_the_invitation_email_carries_a_link_to_the_callback(
@@ -210,9 +200,7 @@ def test_a_refused_invitation_queues_no_email(
     http: httpx.Client, make_project: Callable[..., Project], migrated_database: str
 ) -> None:
     project = make_project({"rbac.defaultPermissions.teamMember": {}})
-    admin, member = new_user(http, project), new_user(http, project)
-    team = create_team(http, project, admin)
-    add_member(http, project, team["id"], member)
+    _admin, member, team = team_with_member(http, project)
     r = _send(http, member.client(project), team["id"], unique_email())
     assert r.status_code == 401
     with psycopg.connect(migrated_database) as conn:
@@ -271,22 +259,11 @@ def test_accepting_as_an_existing_member_is_fine_and_a_deleted_team_drops_invita
     gone_team = create_team(http, project, admin)
     invited: User = new_user(http, project)
     assert invited.email is not None
-    invitation_id = _send(http, project.headers("server"), gone_team["id"], invited.email).json()[
-        "id"
-    ]
+    invitation_id = _invitation_id(http, project.headers("server"), gone_team["id"], invited.email)
     late_code, _ = _emailed_code(http, mail_sink, project.headers("server"), gone_team["id"])
     http.delete(f"/api/v1/teams/{gone_team['id']}", headers=project.headers("server"))
-    assert (
-        http.get(INVITATIONS, headers=invited.client(project), params={"user_id": "me"}).json()[
-            "items"
-        ]
-        == []
-    )
-    by_id = http.post(
-        f"{INVITATIONS}/{invitation_id}/accept",
-        headers=invited.client(project),
-        params={"user_id": "me"},
-    )
+    assert _listed(http, invited.client(project), user_id="me") == []
+    by_id = _accept_by_id(http, invited.client(project), invitation_id)
     assert_known_error(by_id, "VERIFICATION_CODE_NOT_FOUND", 404)
     by_code = http.post(
         f"{INVITATIONS}/accept", headers=invited.client(project), json={"code": late_code}

@@ -24,7 +24,7 @@ import httpx
 import pytest
 
 from authstack_api.app import discover_routes
-from tests.api.helpers import sign_up, unique_email
+from tests.api.helpers import create_user, sign_in_with_password, sign_up, unique_email
 from tests.api.isolation_probes import CALLBACK, EXEMPT, PROBES, As, Probe
 from tests.api.team_helpers import User, create_team, define, new_user
 from tests.conftest import ApiServer, Project, create_project
@@ -114,22 +114,15 @@ def _b_mfa_attempt_code(http: httpx.Client, b: Project) -> dict[str, str]:
     """A live MFA attempt code of B: a TOTP user of B passed its password."""
     email = unique_email("b-secret-mfa")
     password = "b-secret-mfa-password-1"
-    created = http.post(
-        "/api/v1/users",
-        headers=b.headers("server"),
-        json={
-            "primary_email": email,
-            "primary_email_auth_enabled": True,
-            "password": password,
-            "totp_secret_base64": base64.b64encode(os.urandom(20)).decode(),
-        },
+    create_user(
+        http,
+        b,
+        primary_email=email,
+        primary_email_auth_enabled=True,
+        password=password,
+        totp_secret_base64=base64.b64encode(os.urandom(20)).decode(),
     )
-    assert created.status_code == 201, created.text
-    r = http.post(
-        "/api/v1/auth/password/sign-in",
-        headers=b.headers(),
-        json={"email": email, "password": password},
-    )
+    r = sign_in_with_password(http, b, email, password)
     assert r.headers.get("x-stack-known-error") == "MULTI_FACTOR_AUTHENTICATION_REQUIRED", r.text
     return {"b_mfa_attempt_code": r.json()["details"]["attempt_code"]}
 

@@ -19,13 +19,14 @@ from tests.api.helpers import (
     PASSWORD,
     as_user,
     assert_known_error,
+    create_user,
     jwt_parts,
     refresh,
     sign_up,
     unique_email,
 )
 from tests.conftest import ApiServer, Project
-from tests.factories import query_row
+from tests.factories import query_row, query_value
 
 SIGN_IN = "/api/v1/auth/password/sign-in"
 MFA_SIGN_IN = "/api/v1/auth/mfa/sign-in"
@@ -95,14 +96,26 @@ def wrong(totp: str) -> str:
 
 
 def session_count(database_url: str, project: Project, user_id: str) -> int:
-    row = query_row(
+    count: int = query_value(
         database_url,
         "SELECT count(*) FROM refresh_tokens WHERE tenancy_id = %s AND user_id = %s",
         (project.tenancy_id, user_id),
     )
-    assert row is not None
-    count: int = row[0]
     return count
+
+
+def latest_mfa_attempt(
+    database_url: str, project: Project
+) -> tuple[timedelta, dict[str, Any], int]:
+    """(lifetime, data, attempt_count) of the project's newest MFA attempt code."""
+    row = query_row(
+        database_url,
+        "SELECT expires_at - created_at, data, attempt_count FROM verification_codes "
+        "WHERE project_id = %s AND type = 'MFA_ATTEMPT' ORDER BY created_at DESC LIMIT 1",
+        (project.id,),
+    )
+    assert row is not None
+    return row[0], row[1], row[2]
 
 
 def test_password_sign_in_of_a_totp_user_issues_no_tokens_until_the_totp(
@@ -121,16 +134,10 @@ def test_password_sign_in_of_a_totp_user_issues_no_tokens_until_the_totp(
     assert "refresh_token" not in r.text
     assert session_count(migrated_database, project, user.user_id) == before
 
-    row = query_row(
-        migrated_database,
-        "SELECT expires_at - created_at, data FROM verification_codes "
-        "WHERE project_id = %s AND type = 'MFA_ATTEMPT'",
-        (project.id,),
-    )
-    assert row is not None
-    assert abs(row[0] - timedelta(minutes=5)) < timedelta(seconds=5)
-    assert row[1]["user_id"] == user.user_id
-    assert code not in str(row[1])
+    lifetime, data, _ = latest_mfa_attempt(migrated_database, project)
+    assert abs(lifetime - timedelta(minutes=5)) < timedelta(seconds=5)
+    assert data["user_id"] == user.user_id
+    assert code not in str(data)
 
     away_from_step_edge()
     done = mfa_sign_in(http, project, code, user.code())
@@ -214,13 +221,7 @@ def test_wrong_totps_are_counted_and_the_cap_kills_the_attempt_code(
     dead = mfa_sign_in(http, project, code, user.code(+1))
     assert_known_error(dead, "VERIFICATION_CODE_MAX_ATTEMPTS_REACHED", 400)
     assert session_count(migrated_database, project, user.user_id) == sessions
-    row = query_row(
-        migrated_database,
-        "SELECT attempt_count FROM verification_codes WHERE project_id = %s "
-        "AND type = 'MFA_ATTEMPT' ORDER BY created_at DESC LIMIT 1",
-        (project.id,),
-    )
-    assert row == (MAX_TOTP_GUESSES + 1,)
+    assert latest_mfa_attempt(migrated_database, project)[2] == MAX_TOTP_GUESSES + 1
 
 
 def test_expired_attempt_code_is_refused(
@@ -318,19 +319,16 @@ def test_unusable_totp_secret_is_a_schema_error(
 def test_server_created_user_with_a_secret_needs_mfa(http: httpx.Client, project: Project) -> None:
     email = unique_email("mfa-server")
     secret = os.urandom(20)
-    r = http.post(
-        "/api/v1/users",
-        headers=project.headers("server"),
-        json={
-            "primary_email": email,
-            "primary_email_auth_enabled": True,
-            "password": PASSWORD,
-            "totp_secret_base64": base64.b64encode(secret).decode(),
-        },
+    created = create_user(
+        http,
+        project,
+        primary_email=email,
+        primary_email_auth_enabled=True,
+        password=PASSWORD,
+        totp_secret_base64=base64.b64encode(secret).decode(),
     )
-    assert r.status_code == 201, r.text
-    assert r.json()["requires_totp_mfa"] is True
-    user = TotpUser(email, r.json()["id"], secret)
+    assert created["requires_totp_mfa"] is True
+    user = TotpUser(email, created["id"], secret)
     away_from_step_edge()
     done = mfa_sign_in(http, project, attempt_code(http, project, user), user.code())
     assert done.status_code == 200, done.text

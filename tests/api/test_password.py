@@ -14,8 +14,11 @@ from tests.api.helpers import (
     PASSWORD,
     as_user,
     assert_known_error,
+    assert_sign_in_refused,
     create_session,
+    sign_in_with_password,
     sign_up,
+    stored_password_hash,
     unique_email,
 )
 from tests.conftest import Project
@@ -92,9 +95,7 @@ def test_password_limits_are_inclusive(http: httpx.Client, project: Project) -> 
     for password in ("p4Q!x9Lz", "p" * 70):
         email = unique_email()
         sign_up(http, project, email, password)
-        r = http.post(
-            SIGN_IN, headers=project.headers(), json={"email": email, "password": password}
-        )
+        r = sign_in_with_password(http, project, email, password)
         assert r.status_code == 200, r.text
 
 
@@ -105,7 +106,7 @@ def test_seventy_character_multibyte_password_signs_in(
     assert len(password) == 70
     email = unique_email()
     sign_up(http, project, email, password)
-    r = http.post(SIGN_IN, headers=project.headers(), json={"email": email, "password": password})
+    r = sign_in_with_password(http, project, email, password)
     assert r.status_code == 200, r.text
 
 
@@ -172,43 +173,27 @@ def test_untrusted_verification_callback_url_is_refused(
 
 
 @pytest.mark.parametrize(
-    "url",
+    ("config", "url"),
     [
-        "https://app.example.com/handler/email-verification",
-        "https://app.example.com:443/handler/email-verification?after=1",
+        (TRUSTED, "https://app.example.com/handler/email-verification"),
+        (TRUSTED, "https://app.example.com:443/handler/email-verification?after=1"),
+        # A new project allows localhost.
+        (None, "http://localhost:3000/handler/email-verification"),
     ],
 )
 def test_trusted_verification_callback_url_is_accepted(
-    http: httpx.Client, make_project: Callable[..., Project], url: str
+    http: httpx.Client,
+    make_project: Callable[..., Project],
+    config: dict[str, object] | None,
+    url: str,
 ) -> None:
-    project = make_project(TRUSTED)
-    r = http.post(
-        SIGN_UP,
-        headers=project.headers(),
-        json={"email": unique_email(), "password": PASSWORD, "verification_callback_url": url},
-    )
-    assert r.status_code == 200, r.text
-
-
-def test_localhost_callback_is_accepted_when_localhost_is_allowed(
-    http: httpx.Client, project: Project
-) -> None:
-    r = http.post(
-        SIGN_UP,
-        headers=project.headers(),
-        json={
-            "email": unique_email(),
-            "password": PASSWORD,
-            "verification_callback_url": "http://localhost:3000/handler/email-verification",
-        },
-    )
-    assert r.status_code == 200, r.text
+    sign_up(http, make_project(config), verification_callback_url=url)
 
 
 def test_sign_in_returns_a_new_session(http: httpx.Client, project: Project) -> None:
     email = unique_email()
     first = sign_up(http, project, email)
-    r = http.post(SIGN_IN, headers=project.headers(), json={"email": email, "password": PASSWORD})
+    r = sign_in_with_password(http, project, email, PASSWORD)
     assert r.status_code == 200, r.text
     body = r.json()
     assert set(body) == {"access_token", "refresh_token", "user_id"}
@@ -220,9 +205,7 @@ def test_sign_in_returns_a_new_session(http: httpx.Client, project: Project) -> 
 def test_sign_in_email_is_case_insensitive(http: httpx.Client, project: Project) -> None:
     email = unique_email()
     user = sign_up(http, project, email)
-    r = http.post(
-        SIGN_IN, headers=project.headers(), json={"email": email.upper(), "password": PASSWORD}
-    )
+    r = sign_in_with_password(http, project, email.upper(), PASSWORD)
     assert r.status_code == 200, r.text
     assert r.json()["user_id"] == user["user_id"]
 
@@ -232,14 +215,8 @@ def test_wrong_password_and_unknown_email_give_identical_answers(
 ) -> None:
     email = unique_email()
     sign_up(http, project, email)
-    wrong = http.post(
-        SIGN_IN, headers=project.headers(), json={"email": email, "password": "wrong-password-1"}
-    )
-    unknown = http.post(
-        SIGN_IN,
-        headers=project.headers(),
-        json={"email": unique_email("nobody"), "password": "wrong-password-1"},
-    )
+    wrong = sign_in_with_password(http, project, email, "wrong-password-1")
+    unknown = sign_in_with_password(http, project, unique_email("nobody"), "wrong-password-1")
     body = assert_known_error(wrong, "EMAIL_PASSWORD_MISMATCH", 400)
     assert "details" not in body
     assert_known_error(unknown, "EMAIL_PASSWORD_MISMATCH", 400)
@@ -252,8 +229,7 @@ def test_user_of_another_project_cannot_sign_in_here(
     a, b = make_project(), make_project()
     email = unique_email()
     sign_up(http, a, email)
-    r = http.post(SIGN_IN, headers=b.headers(), json={"email": email, "password": PASSWORD})
-    assert_known_error(r, "EMAIL_PASSWORD_MISMATCH", 400)
+    assert_sign_in_refused(http, b, email, PASSWORD)
 
 
 def test_refresh_token_is_stored_only_as_its_sha256(
@@ -280,18 +256,12 @@ def test_password_is_stored_as_a_pre_hashed_bcrypt_hash(
     http: httpx.Client, project: Project, migrated_database: str
 ) -> None:
     tokens = sign_up(http, project)
-    with psycopg.connect(migrated_database) as conn:
-        row = conn.execute(
-            "SELECT password_hash FROM password_auth_methods "
-            "WHERE tenancy_id = %s AND user_id = %s",
-            (project.tenancy_id, tokens["user_id"]),
-        ).fetchone()
-    assert row is not None
+    stored = stored_password_hash(migrated_database, project, tokens["user_id"])
     # passlib's bcrypt_sha256 v2 format: bcrypt cost 10 over base64(HMAC-SHA256(salt, password)).
     assert re.fullmatch(
-        r"\$bcrypt-sha256\$v=2,t=2b,r=10\$[./A-Za-z0-9]{22}\$[./A-Za-z0-9]{31}", row[0]
+        r"\$bcrypt-sha256\$v=2,t=2b,r=10\$[./A-Za-z0-9]{22}\$[./A-Za-z0-9]{31}", stored
     )
-    assert PASSWORD not in row[0]
+    assert PASSWORD not in stored
 
 
 def test_sign_up_with_anonymous_token_upgrades_that_user(

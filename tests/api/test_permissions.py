@@ -9,26 +9,21 @@ import httpx
 
 from tests.api.helpers import assert_known_error
 from tests.api.team_helpers import (
+    SYSTEM_TEAM_PERMISSIONS,
     add_member,
+    assert_team_permission_error,
     create_team,
     define,
     grant,
     new_user,
     team_permission_ids,
+    team_with_member,
     webhook_events,
 )
 from tests.conftest import Project
 
 TEAM_DEFS = "/api/v1/team-permission-definitions"
 PROJECT_DEFS = "/api/v1/project-permission-definitions"
-SYSTEM = [
-    "$delete_team",
-    "$invite_members",
-    "$manage_api_keys",
-    "$read_members",
-    "$remove_members",
-    "$update_team",
-]
 
 
 # --- definitions ---------------------------------------------------------------------------------
@@ -41,9 +36,9 @@ def test_new_projects_define_team_member_team_admin_and_the_system_permissions(
     assert r.status_code == 200, r.text
     items = {d["id"]: d for d in r.json()["items"]}
     assert [d["id"] for d in r.json()["items"]] == sorted(items)
-    assert set(items) == {*SYSTEM, "team_admin", "team_member"}
+    assert set(items) == {*SYSTEM_TEAM_PERMISSIONS, "team_admin", "team_member"}
     assert items["team_member"]["contained_permission_ids"] == ["$invite_members", "$read_members"]
-    assert items["team_admin"]["contained_permission_ids"] == SYSTEM
+    assert items["team_admin"]["contained_permission_ids"] == SYSTEM_TEAM_PERMISSIONS
     assert items["$update_team"]["contained_permission_ids"] == []
     assert isinstance(items["$update_team"]["description"], str)
     assert http.get(PROJECT_DEFS, headers=project.headers("admin")).json()["items"] == []
@@ -229,9 +224,7 @@ def test_a_team_admin_cannot_grant_a_project_permission(
     http: httpx.Client, project: Project
 ) -> None:
     define(http, project, "project", "export")
-    admin, member = new_user(http, project), new_user(http, project)
-    team = create_team(http, project, admin)
-    add_member(http, project, team["id"], member)
+    admin, member, team = team_with_member(http, project)
     # Granting is for servers: a client holding every team permission still cannot.
     as_client = http.post(
         f"/api/v1/project-permissions/{member.id}/export", headers=admin.client(project), json={}
@@ -262,9 +255,7 @@ def test_a_team_admin_cannot_grant_a_project_permission(
 
 
 def test_a_removed_member_loses_access_at_once(http: httpx.Client, project: Project) -> None:
-    admin, member = new_user(http, project), new_user(http, project)
-    team = create_team(http, project, admin)
-    add_member(http, project, team["id"], member)
+    admin, member, team = team_with_member(http, project)
     grant(http, project, team["id"], member, "$update_team")
     path = f"/api/v1/teams/{team['id']}"
     ok = http.patch(path, headers=member.client(project), json={"display_name": "Before"})
@@ -294,12 +285,7 @@ def test_team_grant_and_revoke(
     assert http.post(path, headers=project.headers("server"), json={}).status_code == 201
     assert http.delete(path, headers=project.headers("server")).json() == {"success": True}
     again = http.delete(path, headers=project.headers("server"))
-    assert_known_error(
-        again,
-        "TEAM_PERMISSION_NOT_FOUND",
-        401,
-        {"team_id": team["id"], "user_id": user.id, "permission_id": "$delete_team"},
-    )
+    assert_team_permission_error(again, "TEAM_PERMISSION_NOT_FOUND", team, user, "$delete_team")
     unknown = http.post(
         f"/api/v1/team-permissions/{team['id']}/{user.id}/nope", headers=project.headers("server")
     )
@@ -365,9 +351,7 @@ def test_sign_up_default_project_permissions(
 def test_server_lists_team_permissions_across_teams_sorted(
     http: httpx.Client, project: Project
 ) -> None:
-    a, b = new_user(http, project), new_user(http, project)
-    team = create_team(http, project, a)
-    add_member(http, project, team["id"], b)
+    a, b, team = team_with_member(http, project)
     r = http.get(
         "/api/v1/team-permissions",
         headers=project.headers("server"),

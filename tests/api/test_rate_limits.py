@@ -25,8 +25,7 @@ from tests.conftest import (
     ApiServer,
     Project,
     free_port,
-    start_api,
-    stop_api,
+    running_api,
 )
 from tests.mail import MailSink, WorkerProcess
 
@@ -52,17 +51,11 @@ def proxied(migrated_database: str) -> Iterator[tuple[ApiServer, ApiServer]]:
         "STACK_TRUSTED_PROXY_NETWORKS": "127.0.0.1/32",
         "STACK_RATE_LIMITS": LOW_LIMITS,
     }
-    first = start_api(migrated_database, **env)
-    try:
-        second = start_api(migrated_database, **env)
-    except BaseException:
-        stop_api(first)
-        raise
-    try:
+    with (
+        running_api(migrated_database, **env) as first,
+        running_api(migrated_database, **env) as second,
+    ):
         yield first, second
-    finally:
-        stop_api(first)
-        stop_api(second)
 
 
 def client_ip() -> str:
@@ -165,22 +158,21 @@ def test_forwarded_addresses_count_only_behind_a_trusted_proxy(
 ) -> None:
     project = make_project()
     path = "/api/v1/auth/anonymous/sign-up"
-    untrusting = start_api(
-        migrated_database,
-        STACK_QUEUE_NAMESPACE=_namespace(),
-        STACK_TRUSTED_PROXY_NETWORKS="10.0.0.0/8",  # not loopback, where the tests connect from
-        STACK_RATE_LIMITS="anonymous_sign_up.ip=1/1h:2",
-    )
-    try:
-        with untrusting.client() as http:
-            statuses = [
-                http.post(path, headers=project.headers(**{"x-forwarded-for": client_ip()}))
-                for _ in range(3)
-            ]
-        assert [r.status_code for r in statuses[:2]] == [200, 200]
-        assert_rate_limited(statuses[2])  # rotating X-Forwarded-For: still one client
-    finally:
-        stop_api(untrusting)
+    with (
+        running_api(
+            migrated_database,
+            STACK_QUEUE_NAMESPACE=_namespace(),
+            STACK_TRUSTED_PROXY_NETWORKS="10.0.0.0/8",  # not loopback, where the tests connect from
+            STACK_RATE_LIMITS="anonymous_sign_up.ip=1/1h:2",
+        ) as untrusting,
+        untrusting.client() as http,
+    ):
+        statuses = [
+            http.post(path, headers=project.headers(**{"x-forwarded-for": client_ip()}))
+            for _ in range(3)
+        ]
+    assert [r.status_code for r in statuses[:2]] == [200, 200]
+    assert_rate_limited(statuses[2])  # rotating X-Forwarded-For: still one client
 
     with proxied[0].client() as http:
         for _ in range(3):  # behind the trusted proxy each address is its own client
@@ -350,27 +342,26 @@ def test_sign_in_works_while_redis_is_down(
 ) -> None:
     """Fail open: nothing is limited, nothing waits for Redis (documented behaviour)."""
     project = make_project()
-    api = start_api(
-        migrated_database,
-        STACK_REDIS_URL=f"redis://127.0.0.1:{free_port()}/0",
-        STACK_RATE_LIMITS="password_sign_in.account=free=1",
-    )
-    try:
-        with api.client() as http:
-            email = unique_email("noredis")
-            sign_up(http, project, email)
-            started = time.perf_counter()
-            for _ in range(4):
-                assert_known_error(
-                    sign_in(http, project, email, "wrong-password-1"),
-                    "EMAIL_PASSWORD_MISMATCH",
-                    400,
-                )
-            r = sign_in(http, project, email, PASSWORD)
-            assert r.status_code == 200, r.text
-            assert time.perf_counter() - started < 5
-    finally:
-        stop_api(api)
+    with (
+        running_api(
+            migrated_database,
+            STACK_REDIS_URL=f"redis://127.0.0.1:{free_port()}/0",
+            STACK_RATE_LIMITS="password_sign_in.account=free=1",
+        ) as api,
+        api.client() as http,
+    ):
+        email = unique_email("noredis")
+        sign_up(http, project, email)
+        started = time.perf_counter()
+        for _ in range(4):
+            assert_known_error(
+                sign_in(http, project, email, "wrong-password-1"),
+                "EMAIL_PASSWORD_MISMATCH",
+                400,
+            )
+        r = sign_in(http, project, email, PASSWORD)
+        assert r.status_code == 200, r.text
+        assert time.perf_counter() - started < 5
 
 
 # --- MFA: TOTP guesses per user, across attempt codes ------------------------------------------

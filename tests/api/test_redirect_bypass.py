@@ -13,21 +13,13 @@ from dataclasses import dataclass
 from typing import Any
 
 import httpx
-import psycopg
 import pytest
 
 from tests.api.helpers import PASSWORD, unique_email
 from tests.api.team_helpers import create_team, new_user
-from tests.conftest import ApiServer, Project, create_project, start_api, stop_api
-from tests.factories import query_row
-from tests.redirect_cases import (
-    ACCEPTED,
-    BYPASSES,
-    LOCALHOST_ACCEPTED,
-    LOCALHOST_BYPASSES,
-    LOCALHOST_CONFIG,
-    TRUSTED_CONFIG,
-)
+from tests.conftest import ApiServer, Project, create_project, running_api
+from tests.factories import query_value
+from tests.redirect_cases import ACCEPTED_TABLES, CONFIGS, REFUSED_TABLES
 
 Send = Callable[[httpx.Client, str], httpx.Response]
 
@@ -121,45 +113,43 @@ def api(migrated_database: str) -> Iterator[ApiServer]:
     """An API of this module's own with rate limits off: the tables send about 80 mails' worth
     of requests per endpoint from one address, and what they test is the redirect check (the
     limits have their own tests in test_rate_limits.py)."""
-    server = start_api(migrated_database, STACK_RATE_LIMIT_ENABLED="false")
-    try:
+    with running_api(migrated_database, STACK_RATE_LIMIT_ENABLED="false") as server:
         yield server
-    finally:
-        stop_api(server)
 
 
 @pytest.fixture(scope="module")
 def setups(api: ApiServer) -> Iterator[dict[str, dict[str, Endpoint]]]:
     otp_on = {"auth.otp.allowSignIn": True}
-    trusted = create_project(api.database_url, {**TRUSTED_CONFIG, **otp_on})
-    localhost = create_project(api.database_url, {**LOCALHOST_CONFIG, **otp_on})
+    projects = {
+        name: create_project(api.database_url, {**config, **otp_on})
+        for name, config in CONFIGS.items()
+    }
     with api.client() as http:
-        yield {"trusted": _endpoints(http, trusted), "localhost": _endpoints(http, localhost)}
+        yield {name: _endpoints(http, project) for name, project in projects.items()}
 
 
 def _queued(database_url: str, project: Project) -> tuple[int, int]:
     """(verification codes, queued e-mails) of the project."""
-    with psycopg.connect(database_url) as conn:
-        codes = conn.execute(
-            "SELECT count(*) FROM verification_codes WHERE project_id = %s", (project.id,)
-        ).fetchone()
-        mails = conn.execute(
-            "SELECT count(*) FROM email_outbox WHERE tenancy_id = %s", (project.tenancy_id,)
-        ).fetchone()
-    assert codes is not None
-    assert mails is not None
-    return int(codes[0]), int(mails[0])
+    codes = query_value(
+        database_url, "SELECT count(*) FROM verification_codes WHERE project_id = %s", (project.id,)
+    )
+    mails = query_value(
+        database_url,
+        "SELECT count(*) FROM email_outbox WHERE tenancy_id = %s",
+        (project.tenancy_id,),
+    )
+    return int(codes), int(mails)
 
 
 def _latest_redirect_url(database_url: str, project: Project) -> str:
-    row = query_row(
-        database_url,
-        "SELECT redirect_url FROM verification_codes WHERE project_id = %s "
-        "ORDER BY created_at DESC LIMIT 1",
-        (project.id,),
+    return str(
+        query_value(
+            database_url,
+            "SELECT redirect_url FROM verification_codes WHERE project_id = %s "
+            "ORDER BY created_at DESC LIMIT 1",
+            (project.id,),
+        )
     )
-    assert row is not None
-    return str(row[0])
 
 
 def _is_not_whitelisted(r: httpx.Response) -> bool:
@@ -170,9 +160,17 @@ def _is_not_whitelisted(r: httpx.Response) -> bool:
     )
 
 
-def _assert_all_refused(
-    http: httpx.Client, api: ApiServer, endpoint: Endpoint, urls: list[str]
+@pytest.mark.parametrize("name", ENDPOINTS)
+@pytest.mark.parametrize(("setup", "urls"), list(REFUSED_TABLES.values()), ids=list(REFUSED_TABLES))
+def test_refused_urls_are_refused_and_nothing_is_queued(
+    http: httpx.Client,
+    api: ApiServer,
+    setups: dict[str, dict[str, Endpoint]],
+    name: str,
+    setup: str,
+    urls: list[str],
 ) -> None:
+    endpoint = setups[setup][name]
     before = _queued(api.database_url, endpoint.project)
     let_through = []
     for url in urls:
@@ -183,47 +181,22 @@ def _assert_all_refused(
     assert _queued(api.database_url, endpoint.project) == before
 
 
-def _assert_all_accepted(
-    http: httpx.Client, api: ApiServer, endpoint: Endpoint, cases: list[tuple[str, str]]
+@pytest.mark.parametrize("name", ENDPOINTS)
+@pytest.mark.parametrize(
+    ("setup", "cases"), list(ACCEPTED_TABLES.values()), ids=list(ACCEPTED_TABLES)
+)
+def test_accepted_urls_are_stored_as_a_browser_reads_them(
+    http: httpx.Client,
+    api: ApiServer,
+    setups: dict[str, dict[str, Endpoint]],
+    name: str,
+    setup: str,
+    cases: list[tuple[str, str]],
 ) -> None:
+    endpoint = setups[setup][name]
     for url, serialised in cases:
         codes, mails = _queued(api.database_url, endpoint.project)
         r = endpoint.send(http, url)
         assert r.status_code == 200, (url, r.text)
         assert _queued(api.database_url, endpoint.project) == (codes + 1, mails + 1), url
         assert _latest_redirect_url(api.database_url, endpoint.project) == serialised
-
-
-@pytest.mark.parametrize("name", ENDPOINTS)
-def test_bypass_table_is_refused_and_nothing_is_queued(
-    http: httpx.Client, api: ApiServer, setups: dict[str, dict[str, Endpoint]], name: str
-) -> None:
-    _assert_all_refused(http, api, setups["trusted"][name], BYPASSES)
-
-
-@pytest.mark.parametrize("name", ENDPOINTS)
-def test_localhost_bypasses_are_refused_where_localhost_is_allowed(
-    http: httpx.Client, api: ApiServer, setups: dict[str, dict[str, Endpoint]], name: str
-) -> None:
-    _assert_all_refused(http, api, setups["localhost"][name], LOCALHOST_BYPASSES)
-
-
-@pytest.mark.parametrize("name", ENDPOINTS)
-def test_loopback_urls_are_refused_where_localhost_is_not_allowed(
-    http: httpx.Client, api: ApiServer, setups: dict[str, dict[str, Endpoint]], name: str
-) -> None:
-    _assert_all_refused(http, api, setups["trusted"][name], [u for u, _ in LOCALHOST_ACCEPTED])
-
-
-@pytest.mark.parametrize("name", ENDPOINTS)
-def test_trusted_urls_are_accepted_and_stored_as_a_browser_reads_them(
-    http: httpx.Client, api: ApiServer, setups: dict[str, dict[str, Endpoint]], name: str
-) -> None:
-    _assert_all_accepted(http, api, setups["trusted"][name], ACCEPTED)
-
-
-@pytest.mark.parametrize("name", ENDPOINTS)
-def test_loopback_urls_are_accepted_where_localhost_is_allowed(
-    http: httpx.Client, api: ApiServer, setups: dict[str, dict[str, Endpoint]], name: str
-) -> None:
-    _assert_all_accepted(http, api, setups["localhost"][name], LOCALHOST_ACCEPTED)

@@ -22,7 +22,7 @@ from tests.api.helpers import (
     spell,
     unique_email,
 )
-from tests.conftest import SERVER_SECRET, ApiServer, Project, start_api, stop_api
+from tests.conftest import SERVER_SECRET, Project, running_api
 
 ME = "/api/v1/users/me"
 USERS = "/api/v1/users"
@@ -277,21 +277,20 @@ def test_access_token_lifetime_follows_expiration_setting(
 ) -> None:
     """STACK_ACCESS_TOKEN_EXPIRATION_TIME=1s: the token says so, and is refused once past exp."""
     project = make_project()
-    server: ApiServer = start_api(migrated_database, STACK_ACCESS_TOKEN_EXPIRATION_TIME="1s")
-    try:
-        with server.client() as http:
-            tokens = sign_up(http, project)
-            claims = jwt_parts(tokens["access_token"])[1]
-            assert claims["exp"] - claims["iat"] == 1
-            time.sleep(max(0.0, claims["exp"] + 1.1 - time.time()))
-            r = http.get(ME, headers=as_user(project, tokens["access_token"]))
-            body = assert_known_error(r, "ACCESS_TOKEN_EXPIRED", 401)
-            assert body["details"]["user_id"] == tokens["user_id"]
-            assert body["details"]["refresh_token_id"] == claims["refresh_token_id"]
-            assert body["details"]["project_id"] == project.id
-            assert body["details"]["expired_at_millis"] == claims["exp"] * 1000
-    finally:
-        stop_api(server)
+    with (
+        running_api(migrated_database, STACK_ACCESS_TOKEN_EXPIRATION_TIME="1s") as server,
+        server.client() as http,
+    ):
+        tokens = sign_up(http, project)
+        claims = jwt_parts(tokens["access_token"])[1]
+        assert claims["exp"] - claims["iat"] == 1
+        time.sleep(max(0.0, claims["exp"] + 1.1 - time.time()))
+        r = http.get(ME, headers=as_user(project, tokens["access_token"]))
+        body = assert_known_error(r, "ACCESS_TOKEN_EXPIRED", 401)
+        assert body["details"]["user_id"] == tokens["user_id"]
+        assert body["details"]["refresh_token_id"] == claims["refresh_token_id"]
+        assert body["details"]["project_id"] == project.id
+        assert body["details"]["expired_at_millis"] == claims["exp"] * 1000
 
 
 @pytest.mark.parametrize(

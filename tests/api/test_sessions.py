@@ -14,9 +14,11 @@ from tests.api.helpers import (
     PASSWORD,
     as_user,
     assert_known_error,
+    create_session,
     create_user,
     jwt_parts,
     refresh,
+    sign_in_with_password,
     sign_up,
     unique_email,
 )
@@ -167,10 +169,8 @@ def test_refresh_token_expiry_is_honoured(
 
 def test_sign_out_revokes_the_refresh_token(http: httpx.Client, project: Project) -> None:
     tokens = sign_up(http, project)
-    other = http.post(
-        "/api/v1/auth/password/sign-in",
-        headers=project.headers(),
-        json={"email": jwt_parts(tokens["access_token"])[1]["email"], "password": PASSWORD},
+    other = sign_in_with_password(
+        http, project, jwt_parts(tokens["access_token"])[1]["email"], PASSWORD
     ).json()
     r = http.request(
         "DELETE",
@@ -196,11 +196,7 @@ def test_sign_out_without_user_is_refused(http: httpx.Client, project: Project) 
 def test_list_own_sessions_marks_the_current_one(http: httpx.Client, project: Project) -> None:
     email = unique_email()
     tokens = sign_up(http, project, email)
-    http.post(
-        "/api/v1/auth/password/sign-in",
-        headers=project.headers(),
-        json={"email": email, "password": PASSWORD},
-    )
+    sign_in_with_password(http, project, email, PASSWORD)
     r = http.get(f"{SESSIONS}?user_id=me", headers=as_user(project, tokens["access_token"]))
     assert r.status_code == 200, r.text
     items = r.json()["items"]
@@ -270,11 +266,7 @@ def _session_ids(http: httpx.Client, project: Project, user_id: str) -> list[str
 def test_client_deletes_its_own_other_session(http: httpx.Client, project: Project) -> None:
     email = unique_email()
     tokens = sign_up(http, project, email)
-    second = http.post(
-        "/api/v1/auth/password/sign-in",
-        headers=project.headers(),
-        json={"email": email, "password": PASSWORD},
-    ).json()
+    second = sign_in_with_password(http, project, email, PASSWORD).json()
     second_id = jwt_parts(second["access_token"])[1]["refresh_token_id"]
     r = http.delete(f"{SESSIONS}/{second_id}", headers=as_user(project, tokens["access_token"]))
     assert r.status_code == 200, r.text
@@ -352,11 +344,7 @@ def test_setting_password_revokes_all_refresh_tokens(
 ) -> None:
     email = unique_email()
     first = sign_up(http, project, email)
-    second = http.post(
-        "/api/v1/auth/password/sign-in",
-        headers=project.headers(),
-        json={"email": email, "password": PASSWORD},
-    ).json()
+    second = sign_in_with_password(http, project, email, PASSWORD).json()
     r = http.patch(
         f"/api/v1/users/{first['user_id']}", headers=project.headers("server"), json=change
     )
@@ -381,12 +369,7 @@ def test_impersonation_sessions_are_listed_only_for_admins(
     http: httpx.Client, project: Project
 ) -> None:
     user = create_user(http, project)
-    r = http.post(
-        SESSIONS,
-        headers=project.headers("server"),
-        json={"user_id": user["id"], "is_impersonation": True},
-    )
-    assert r.status_code == 200, r.text
+    create_session(http, project, user["id"], is_impersonation=True)
     as_server = http.get(f"{SESSIONS}?user_id={user['id']}", headers=project.headers("server"))
     assert as_server.json()["items"] == []
     as_admin = http.get(f"{SESSIONS}?user_id={user['id']}", headers=project.headers("admin"))

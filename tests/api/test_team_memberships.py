@@ -13,6 +13,7 @@ from tests.api.team_helpers import (
     grant,
     new_user,
     team_permission_ids,
+    team_with_member,
     webhook_events,
 )
 from tests.conftest import Project
@@ -120,9 +121,7 @@ def test_reading_other_profiles_needs_read_members(
     http: httpx.Client, make_project: Callable[..., Project]
 ) -> None:
     project = make_project({"rbac.defaultPermissions.teamMember": {}})
-    admin, member = new_user(http, project), new_user(http, project)
-    team = create_team(http, project, admin)
-    add_member(http, project, team["id"], member)
+    admin, member, team = team_with_member(http, project)
     profiles = "/api/v1/team-member-profiles"
     everyone = http.get(profiles, headers=member.client(project), params={"team_id": team["id"]})
     assert_known_error(everyone, "TEAM_PERMISSION_REQUIRED", 401)

@@ -10,23 +10,17 @@ from tests.api.helpers import as_user, assert_known_error, jwt_parts, refresh, s
 from tests.api.team_helpers import (
     CLIENT_TEAM_KEYS,
     SERVER_TEAM_KEYS,
-    add_member,
+    SYSTEM_TEAM_PERMISSIONS,
+    assert_team_permission_error,
     create_team,
     new_user,
     team_permission_ids,
+    team_with_member,
     webhook_events,
 )
 from tests.conftest import Project
 
 TEAMS = "/api/v1/teams"
-ALL_SYSTEM = {
-    "$update_team",
-    "$delete_team",
-    "$read_members",
-    "$remove_members",
-    "$invite_members",
-    "$manage_api_keys",
-}
 IMAGE = "data:image/png;base64,iVBORw0KGgo="
 
 
@@ -37,19 +31,15 @@ def test_server_creates_a_team_whose_creator_gets_the_team_creator_permissions(
     http: httpx.Client, project: Project
 ) -> None:
     creator = new_user(http, project)
-    r = http.post(
-        TEAMS,
-        headers=project.headers("server"),
-        json={
-            "display_name": "Acme",
-            "creator_user_id": creator.id,
-            "client_metadata": {"a": 1},
-            "client_read_only_metadata": {"b": 2},
-            "server_metadata": {"c": 3},
-        },
+    team = create_team(
+        http,
+        project,
+        creator,
+        display_name="Acme",
+        client_metadata={"a": 1},
+        client_read_only_metadata={"b": 2},
+        server_metadata={"c": 3},
     )
-    assert r.status_code == 201, r.text
-    team = r.json()
     assert set(team) == SERVER_TEAM_KEYS
     assert team["display_name"] == "Acme"
     assert (team["client_metadata"], team["client_read_only_metadata"]) == ({"a": 1}, {"b": 2})
@@ -59,7 +49,10 @@ def test_server_creates_a_team_whose_creator_gets_the_team_creator_permissions(
     assert team_permission_ids(http, project, team["id"], creator, recursive=False) == {
         "team_admin"
     }
-    assert team_permission_ids(http, project, team["id"], creator) == {"team_admin", *ALL_SYSTEM}
+    assert team_permission_ids(http, project, team["id"], creator) == {
+        "team_admin",
+        *SYSTEM_TEAM_PERMISSIONS,
+    }
 
 
 def test_server_team_without_creator_has_no_members(http: httpx.Client, project: Project) -> None:
@@ -206,17 +199,10 @@ def test_unknown_team_and_malformed_id(http: httpx.Client, project: Project) -> 
 
 
 def test_client_update_needs_update_team(http: httpx.Client, project: Project) -> None:
-    admin, member = new_user(http, project), new_user(http, project)
-    team = create_team(http, project, admin)
-    add_member(http, project, team["id"], member)
+    admin, member, team = team_with_member(http, project)
     path = f"{TEAMS}/{team['id']}"
     denied = http.patch(path, headers=member.client(project), json={"display_name": "Mine now"})
-    assert_known_error(
-        denied,
-        "TEAM_PERMISSION_REQUIRED",
-        401,
-        {"team_id": team["id"], "user_id": member.id, "permission_id": "$update_team"},
-    )
+    assert_team_permission_error(denied, "TEAM_PERMISSION_REQUIRED", team, member, "$update_team")
     ok = http.patch(
         path,
         headers=admin.client(project),
@@ -247,9 +233,7 @@ def test_client_update_needs_update_team(http: httpx.Client, project: Project) -
 def test_client_delete_needs_delete_team_and_takes_memberships_with_it(
     http: httpx.Client, project: Project
 ) -> None:
-    admin, member = new_user(http, project), new_user(http, project)
-    team = create_team(http, project, admin)
-    add_member(http, project, team["id"], member)
+    admin, member, team = team_with_member(http, project)
     path = f"{TEAMS}/{team['id']}"
     denied = http.delete(path, headers=member.client(project))
     assert_known_error(denied, "TEAM_PERMISSION_REQUIRED", 401)
@@ -292,9 +276,7 @@ def test_selected_team_shows_in_the_user_and_the_refreshed_token(
 def test_team_changes_are_written_to_the_webhook_outbox(
     http: httpx.Client, project: Project, migrated_database: str
 ) -> None:
-    creator, joiner = new_user(http, project), new_user(http, project)
-    team = create_team(http, project, creator, display_name="Evented")
-    add_member(http, project, team["id"], joiner)
+    creator, _joiner, team = team_with_member(http, project, display_name="Evented")
     http.patch(
         f"{TEAMS}/{team['id']}", headers=project.headers("server"), json={"display_name": "E2"}
     )

@@ -13,6 +13,7 @@ from authstack_core.crypto.codes import CROCKFORD, new_project_key
 from authstack_core.secret_policy import check_value
 from authstack_core.settings import DashboardSettings, Settings, SettingsError
 from tests.conftest import ADMIN_PASSWORD, INTERNAL_KEYS, SERVER_SECRET
+from tests.environment import settings_error, use_only
 
 
 def strong_environment() -> dict[str, str]:
@@ -34,19 +35,13 @@ def strong_environment() -> dict[str, str]:
 
 @pytest.fixture
 def env(monkeypatch: pytest.MonkeyPatch) -> pytest.MonkeyPatch:
-    for name in list(os.environ):
-        if name.startswith(("STACK_", "NEXT_PUBLIC_STACK_", "CRON_SECRET")):
-            monkeypatch.delenv(name)
-    for name, value in strong_environment().items():
-        monkeypatch.setenv(name, value)
+    use_only(monkeypatch, strong_environment())
     return monkeypatch
 
 
 def refusal(env: pytest.MonkeyPatch) -> str:
     """The start-up error; some values are already refused by the checks of every mode."""
-    with pytest.raises(SettingsError) as caught:
-        Settings.from_env()
-    message = str(caught.value)
+    message = settings_error()
     assert message.startswith(("refusing to start in production mode", "invalid configuration"))
     return message
 
@@ -174,9 +169,7 @@ def test_random_secrets_of_every_kind_pass_many_times() -> None:
 
 def test_unknown_environment_name_is_an_error(env: pytest.MonkeyPatch) -> None:
     env.setenv("STACK_ENVIRONMENT", "prod")
-    with pytest.raises(SettingsError) as caught:
-        Settings.from_env()
-    assert "  - STACK_ENVIRONMENT: " in str(caught.value)
+    assert "  - STACK_ENVIRONMENT: " in settings_error()
 
 
 @pytest.mark.parametrize(
@@ -194,9 +187,7 @@ def test_dashboard_refuses_example_secrets_in_production(
     env.setenv("NEXT_PUBLIC_STACK_PUBLISHABLE_CLIENT_KEY", new_project_key("pck"))
     assert DashboardSettings.from_env().is_production
     env.setenv(variable, value)
-    with pytest.raises(SettingsError) as caught:
-        DashboardSettings.from_env()
-    message = str(caught.value)
+    message = settings_error(DashboardSettings.from_env)
     assert message.startswith("refusing to start in production mode")
     assert f"  - {variable}: " in message
     assert value not in message

@@ -2,12 +2,11 @@
 
 from __future__ import annotations
 
-import os
-
 import pytest
 
 from authstack_core.settings import Settings, SettingsError
 from authstack_core.timespan import parse_timespan
+from tests.environment import settings_error, use_only
 
 SECRET = "dGVzdC1zZXJ2ZXItc2VjcmV0LWZvci1hdXRoc3RhY2stdGVzdHM"
 DB = "postgresql://postgres@127.0.0.1:5432/authstack"
@@ -16,11 +15,7 @@ DB = "postgresql://postgres@127.0.0.1:5432/authstack"
 @pytest.fixture
 def env(monkeypatch: pytest.MonkeyPatch) -> pytest.MonkeyPatch:
     """A process environment holding only the two required variables."""
-    for name in list(os.environ):
-        if name.startswith(("STACK_", "NEXT_PUBLIC_STACK_", "CRON_SECRET")):
-            monkeypatch.delenv(name)
-    monkeypatch.setenv("STACK_DATABASE_CONNECTION_STRING", DB)
-    monkeypatch.setenv("STACK_SERVER_SECRET", SECRET)
+    use_only(monkeypatch, {"STACK_DATABASE_CONNECTION_STRING": DB, "STACK_SERVER_SECRET": SECRET})
     return monkeypatch
 
 
@@ -74,9 +69,7 @@ def test_bad_value_error_names_the_variable(
     env: pytest.MonkeyPatch, variable: str, value: str
 ) -> None:
     env.setenv(variable, value)
-    with pytest.raises(SettingsError) as caught:
-        Settings.from_env()
-    message = str(caught.value)
+    message = settings_error()
     assert f"  - {variable}: " in message
     assert message.startswith("invalid configuration:")
 
@@ -91,17 +84,14 @@ def test_missing_required_variable_is_named(env: pytest.MonkeyPatch, variable: s
 def test_every_bad_variable_is_reported_at_once(env: pytest.MonkeyPatch) -> None:
     env.delenv("STACK_SERVER_SECRET")
     env.setenv("STACK_API_PORT", "eighty")
-    with pytest.raises(SettingsError) as caught:
-        Settings.from_env()
-    assert "STACK_SERVER_SECRET" in str(caught.value)
-    assert "STACK_API_PORT" in str(caught.value)
+    message = settings_error()
+    assert "STACK_SERVER_SECRET" in message
+    assert "STACK_API_PORT" in message
 
 
 def test_error_message_does_not_echo_the_secret(env: pytest.MonkeyPatch) -> None:
     env.setenv("STACK_SERVER_SECRET", "c2hvcnQ")
-    with pytest.raises(SettingsError) as caught:
-        Settings.from_env()
-    assert "c2hvcnQ" not in str(caught.value)
+    assert "c2hvcnQ" not in settings_error()
 
 
 @pytest.mark.parametrize(

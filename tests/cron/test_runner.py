@@ -16,7 +16,8 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 import pytest
 
 from authstack_cron.runner import ENDPOINTS
-from tests.conftest import free_port, start_api, stop_api
+from tests.conftest import free_port, running_api
+from tests.factories import run_captured
 
 SECRET = secrets.token_urlsafe(32)
 
@@ -77,13 +78,8 @@ def runner_env(api_url: str, **extra: str) -> dict[str, str]:
 
 
 def run_once(env: dict[str, str], *args: str) -> subprocess.CompletedProcess[str]:
-    return subprocess.run(
-        [sys.executable, "-m", "authstack_cron", "--once", *args],
-        env=env,
-        capture_output=True,
-        text=True,
-        timeout=60,
-        check=False,
+    return run_captured(
+        [sys.executable, "-m", "authstack_cron", "--once", *args], timeout=60, env=env
     )
 
 
@@ -184,11 +180,8 @@ def test_schedule_keeps_running_through_failures_and_stops_on_sigterm(
 
 def test_runner_against_the_real_api(migrated_database: str) -> None:
     """Whatever the API implements so far answers 2xx; the rest answers 404 and is tolerated."""
-    server = start_api(migrated_database, CRON_SECRET=SECRET)
-    try:
+    with running_api(migrated_database, CRON_SECRET=SECRET) as server:
         result = run_once(runner_env(server.url))
-    finally:
-        stop_api(server)
     assert result.returncode == 0, result.stderr
     statuses = {r["endpoint"]: r["status"] for r in log_lines(result.stderr)}
     assert set(statuses) == set(ENDPOINTS)

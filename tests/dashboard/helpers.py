@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import json
 import os
-import subprocess
 import time
 import uuid
 from pathlib import Path
@@ -14,7 +13,7 @@ import httpx
 
 from tests.api.helpers import PASSWORD, admin_headers
 from tests.conftest import ADMIN_EMAIL, ADMIN_PASSWORD, INTERNAL_KEYS, Project
-from tests.factories import INTERNAL_PROJECT_ID, INTERNAL_TEAM_ID
+from tests.factories import INTERNAL_PROJECT_ID, INTERNAL_TEAM_ID, run_captured
 
 SDK_DIR = Path(__file__).resolve().parent.parent / "e2e" / "sdk"
 __all__ = ["INTERNAL_TEAM_ID", "PASSWORD", "admin_headers"]  # what the browser tests take from here
@@ -95,6 +94,11 @@ def api_project(
     )
 
 
+def admin_project(http: httpx.Client, tag: str) -> Project:
+    """A new project of the internal team, named after ``tag``, made by the seeded admin."""
+    return api_project(http, internal_sign_in(http), unique(tag))
+
+
 def sdk_sign_up(api_url: str, project_id: str, keys: dict[str, str], email: str) -> dict[str, Any]:
     """The official @stackframe/js signs ``email`` up with the given keys (node, real SDK)."""
     env = {
@@ -107,15 +111,7 @@ def sdk_sign_up(api_url: str, project_id: str, keys: dict[str, str], email: str)
         "SIGN_UP_EMAIL": email,
         "NO_COLOR": "1",
     }
-    done = subprocess.run(
-        ["node", "dashboard/sign-up.mjs"],
-        cwd=SDK_DIR,
-        env=env,
-        capture_output=True,
-        text=True,
-        timeout=120,
-        check=False,
-    )
+    done = run_captured(["node", "dashboard/sign-up.mjs"], timeout=120, cwd=SDK_DIR, env=env)
     assert done.returncode == 0, f"SDK sign-up failed:\n{done.stdout}\n{done.stderr}"
     result: dict[str, Any] = json.loads(done.stdout.strip().splitlines()[-1])
     return result

@@ -7,13 +7,14 @@ from typing import Any
 
 import httpx
 
-from tests.api.helpers import assert_known_error
+from tests.api.helpers import assert_known_error, create_user
 from tests.conftest import ApiServer
 from tests.dashboard.conftest import DashboardServer, screenshot, sign_in
 from tests.dashboard.helpers import (
     INTERNAL_TEAM_ID,
     PASSWORD,
     admin_headers,
+    admin_project,
     api_project,
     internal_sign_in,
     internal_sign_up,
@@ -72,21 +73,12 @@ def test_admin_creates_project_and_keys_then_sdk_user_appears_in_user_list(
     screenshot(page, "03_project_overview")
 
 
-def _http(api: ApiServer) -> httpx.Client:
-    return api.client()
-
-
 def test_edit_display_name_and_server_metadata(page: Any, api: ApiServer) -> None:
-    with _http(api) as http:
-        admin = internal_sign_in(http)
-        project = api_project(http, admin, unique("Edit users"))
-        r = http.post(
-            "/api/v1/users",
-            headers=project.headers("server"),
-            json={"primary_email": f"{unique('edit')}@example.com", "display_name": "Before"},
-        )
-        assert r.status_code == 201, r.text
-        user_id = r.json()["id"]
+    with api.client() as http:
+        project = admin_project(http, "Edit users")
+        user_id = create_user(
+            http, project, primary_email=f"{unique('edit')}@example.com", display_name="Before"
+        )["id"]
 
     sign_in(page)
     page.goto(f"/projects/{project.id}/users/{user_id}")
@@ -99,7 +91,7 @@ def test_edit_display_name_and_server_metadata(page: Any, api: ApiServer) -> Non
     assert page.locator("#user-heading").inner_text() == "Ada Lovelace"
     screenshot(page, "04_user_edited")
 
-    with _http(api) as http:
+    with api.client() as http:
         user = http.get(f"/api/v1/users/{user_id}", headers=project.headers("server")).json()
     assert user["display_name"] == "Ada Lovelace"
     assert user["server_metadata"] == {"plan": "pro", "seats": 5}
@@ -111,7 +103,7 @@ def test_edit_display_name_and_server_metadata(page: Any, api: ApiServer) -> Non
     error = page.locator(".flash-error").inner_text()
     assert "Server metadata is not valid JSON" in error
     screenshot(page, "05_user_metadata_invalid_json")
-    with _http(api) as http:
+    with api.client() as http:
         user = http.get(f"/api/v1/users/{user_id}", headers=project.headers("server")).json()
     assert user["server_metadata"] == {"plan": "pro", "seats": 5}
 
@@ -123,7 +115,7 @@ def test_edit_display_name_and_server_metadata(page: Any, api: ApiServer) -> Non
     page.get_by_role("button", name="Delete user").click()
     page.wait_for_url(f"**/projects/{project.id}/users")
     assert page.locator(".flash-ok").inner_text() == "User deleted."
-    with _http(api) as http:
+    with api.client() as http:
         r = http.get(f"/api/v1/users/{user_id}", headers=project.headers("server"))
     assert_known_error(r, "USER_NOT_FOUND", 404)
 
@@ -131,9 +123,8 @@ def test_edit_display_name_and_server_metadata(page: Any, api: ApiServer) -> Non
 def test_non_admin_internal_user_cannot_see_or_change_another_teams_project(
     page: Any, api: ApiServer
 ) -> None:
-    with _http(api) as http:
-        admin = internal_sign_in(http)
-        theirs = api_project(http, admin, unique("Admins only"))
+    with api.client() as http:
+        theirs = admin_project(http, "Admins only")
         email = f"{unique('outsider')}@example.com"
         outsider_token, outsider_team = internal_sign_up(http, email)
         mine = api_project(http, outsider_token, unique("Outsider app"), outsider_team)
@@ -166,9 +157,10 @@ def test_non_admin_internal_user_cannot_see_or_change_another_teams_project(
     assert response.status == 303
     page.goto("/projects")
     assert "not a member of the team" in page.locator(".flash-error").inner_text()
-    with _http(api) as http:
+    with api.client() as http:
         config = http.get(
-            "/api/v1/internal/projects/current", headers=admin_headers(theirs.id, admin)
+            "/api/v1/internal/projects/current",
+            headers=admin_headers(theirs.id, internal_sign_in(http)),
         ).json()["config"]
         listed_api = http.get(
             "/api/v1/internal/projects",
@@ -185,9 +177,8 @@ def test_non_admin_internal_user_cannot_see_or_change_another_teams_project(
 def test_forms_without_a_valid_csrf_token_are_refused(
     page: Any, api: ApiServer, dashboard: DashboardServer
 ) -> None:
-    with _http(api) as http:
-        admin = internal_sign_in(http)
-        project = api_project(http, admin, unique("CSRF"))
+    with api.client() as http:
+        project = admin_project(http, "CSRF")
     sign_in(page)
     page.goto(f"/projects/{project.id}/settings")
     # Strip the token from the real form, as a cross-site form would lack it, and submit.
@@ -212,7 +203,7 @@ def test_forms_without_a_valid_csrf_token_are_refused(
         assert r.status_code == 403
         r = bare.post("/projects/create", data={"display_name": "x"})
         assert r.status_code == 403
-    with _http(api) as http:
+    with api.client() as http:
         config = http.get("/api/v1/projects/current", headers=project.headers()).json()["config"]
     assert config["sign_up_enabled"] is True  # nothing was changed
 
@@ -294,16 +285,9 @@ def test_narrow_screen_and_keyboard_only_use(browser: Any, dashboard: DashboardS
 def test_create_a_team_add_a_member_and_see_it_on_both_pages(page: Any, api: ApiServer) -> None:
     """Teams: create one, add an existing user by id, the team page and user page agree."""
     email = f"{unique('member')}@example.com"
-    with _http(api) as http:
-        admin = internal_sign_in(http)
-        project = api_project(http, admin, unique("Team app"))
-        r = http.post(
-            "/api/v1/users",
-            headers=project.headers("server"),
-            json={"primary_email": email, "display_name": "Grace Hopper"},
-        )
-        assert r.status_code == 201, r.text
-        user_id = r.json()["id"]
+    with api.client() as http:
+        project = admin_project(http, "Team app")
+        user_id = create_user(http, project, primary_email=email, display_name="Grace Hopper")["id"]
 
     sign_in(page)
     page.goto(f"/projects/{project.id}")
@@ -335,7 +319,7 @@ def test_create_a_team_add_a_member_and_see_it_on_both_pages(page: Any, api: Api
     assert page.locator("#member-count").inner_text() == "1"
     screenshot(page, "12_team_members")
 
-    with _http(api) as http:
+    with api.client() as http:
         r = http.get(
             "/api/v1/teams", headers=project.headers("server"), params={"user_id": user_id}
         )

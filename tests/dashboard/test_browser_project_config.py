@@ -5,35 +5,28 @@ from __future__ import annotations
 import re
 from typing import Any
 
-import httpx
-
 from tests.api.helpers import assert_known_error
 from tests.conftest import ApiServer
 from tests.dashboard.conftest import screenshot, sign_in
 from tests.dashboard.helpers import (
     PASSWORD,
     admin_headers,
-    api_project,
+    admin_project,
     internal_sign_in,
     unique,
 )
 
 
-def _http(api: ApiServer) -> httpx.Client:
-    return api.client()
-
-
 def test_toggle_sign_up_off_then_the_api_answers_sign_up_not_enabled(
     page: Any, api: ApiServer
 ) -> None:
-    with _http(api) as http:
-        admin = internal_sign_in(http)
-        project = api_project(http, admin, unique("Sign-up toggle"))
+    with api.client() as http:
+        project = admin_project(http, "Sign-up toggle")
         # Passkey sign-in is not implemented: set through the API, the page neither shows the
         # switch nor turns it off when saving.
         r = http.patch(
             "/api/v1/internal/projects/current",
-            headers=admin_headers(project.id, admin),
+            headers=admin_headers(project.id, internal_sign_in(http)),
             json={"config": {"passkey_enabled": True}},
         )
         assert r.status_code == 200, r.text
@@ -54,7 +47,7 @@ def test_toggle_sign_up_off_then_the_api_answers_sign_up_not_enabled(
     screenshot(page, "06_sign_up_disabled")
 
     body = {"email": f"{unique('late')}@example.com", "password": PASSWORD}
-    with _http(api) as http:
+    with api.client() as http:
         r = http.post("/api/v1/auth/password/sign-up", headers=project.headers(), json=body)
         assert_known_error(r, "SIGN_UP_NOT_ENABLED", 400)
         # Other switches were saved as shown (password sign-in stays on).
@@ -65,7 +58,7 @@ def test_toggle_sign_up_off_then_the_api_answers_sign_up_not_enabled(
 
     page.get_by_label("Allow new users to sign up").check()
     page.get_by_role("button", name="Save sign-in settings").click()
-    with _http(api) as http:
+    with api.client() as http:
         r = http.post("/api/v1/auth/password/sign-up", headers=project.headers(), json=body)
     assert r.status_code == 200, r.text
 
@@ -73,9 +66,8 @@ def test_toggle_sign_up_off_then_the_api_answers_sign_up_not_enabled(
 def test_toggle_common_password_refusal_off_then_the_api_accepts_one(
     page: Any, api: ApiServer
 ) -> None:
-    with _http(api) as http:
-        admin = internal_sign_in(http)
-        project = api_project(http, admin, unique("Common passwords"))
+    with api.client() as http:
+        project = admin_project(http, "Common passwords")
         body = {"email": f"{unique('common')}@example.com", "password": "password"}
         r = http.post("/api/v1/auth/password/sign-up", headers=project.headers(), json=body)
         assert_known_error(r, "PASSWORD_REQUIREMENTS_NOT_MET", 400)
@@ -87,22 +79,21 @@ def test_toggle_common_password_refusal_off_then_the_api_accepts_one(
     page.get_by_role("button", name="Save sign-in settings").click()
     page.wait_for_url(f"**/projects/{project.id}/settings")
     assert not page.get_by_label("Refuse common passwords").is_checked()
-    with _http(api) as http:
+    with api.client() as http:
         r = http.post("/api/v1/auth/password/sign-up", headers=project.headers(), json=body)
     assert r.status_code == 200, r.text
 
 
 def test_add_a_trusted_domain(page: Any, api: ApiServer) -> None:
-    with _http(api) as http:
-        admin = internal_sign_in(http)
-        project = api_project(http, admin, unique("Domains"))
+    with api.client() as http:
+        project = admin_project(http, "Domains")
     callback = "https://app.example.com/handler/email-verification"
     body = {
         "email": f"{unique('dom')}@example.com",
         "password": PASSWORD,
         "verification_callback_url": callback,
     }
-    with _http(api) as http:
+    with api.client() as http:
         r = http.post("/api/v1/auth/password/sign-up", headers=project.headers(), json=body)
         assert_known_error(r, "REDIRECT_URL_NOT_WHITELISTED", 400)
 
@@ -117,7 +108,7 @@ def test_add_a_trusted_domain(page: Any, api: ApiServer) -> None:
     assert page.locator("code.domain").all_inner_texts() == ["https://app.example.com"]
     screenshot(page, "07_trusted_domain_added")
 
-    with _http(api) as http:
+    with api.client() as http:
         r = http.post("/api/v1/auth/password/sign-up", headers=project.headers(), json=body)
         assert r.status_code == 200, r.text
         current = http.get(
@@ -146,7 +137,7 @@ def test_new_project_allows_localhost_only_when_the_box_is_ticked(
         page.get_by_role("button", name="Create project").click()
         page.wait_for_url(re.compile(r"/projects/[0-9a-f-]{36}/api-keys$"))
         created[tick] = page.url.rstrip("/").split("/")[-2]
-    with _http(api) as http:
+    with api.client() as http:
         admin = internal_sign_in(http)
         for tick, project_id in created.items():
             config = http.get(

@@ -3,22 +3,19 @@
 from __future__ import annotations
 
 import os
-import subprocess
 import sys
 
 import pytest
 
 from authstack_core.settings import DashboardSettings, SettingsError
+from tests.environment import use_only
+from tests.factories import run_captured
 
 SECRET = "s" * 32
 
 
 def from_env(monkeypatch: pytest.MonkeyPatch, **env: str) -> DashboardSettings:
-    for name in list(os.environ):
-        if name.startswith(("STACK_", "NEXT_PUBLIC_STACK_")):
-            monkeypatch.delenv(name)
-    for name, value in env.items():
-        monkeypatch.setenv(name, value)
+    use_only(monkeypatch, env)
     return DashboardSettings.from_env()
 
 
@@ -61,14 +58,7 @@ def test_a_missing_or_short_session_secret_is_named(
 
 def test_the_service_refuses_to_start_without_its_secret() -> None:
     env = {k: v for k, v in os.environ.items() if not k.startswith("STACK_DASHBOARD_")}
-    done = subprocess.run(
-        [sys.executable, "-m", "authstack_dashboard"],
-        env=env,
-        capture_output=True,
-        text=True,
-        timeout=60,
-        check=False,
-    )
+    done = run_captured([sys.executable, "-m", "authstack_dashboard"], timeout=60, env=env)
     assert done.returncode == 2
     assert "STACK_DASHBOARD_SESSION_SECRET" in done.stderr
     assert "Traceback" not in done.stderr

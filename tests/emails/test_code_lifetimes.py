@@ -22,10 +22,13 @@ from tests.api.helpers import (
     as_user,
     assert_known_error,
     create_session,
+    create_user,
+    set_password,
     sign_up,
     unique_email,
+    update_password,
 )
-from tests.conftest import ApiServer, Project, start_api, stop_api
+from tests.conftest import ApiServer, Project, running_api
 from tests.factories import query_rows
 from tests.mail import MailSink, WorkerProcess, code_in
 
@@ -141,11 +144,7 @@ def test_completing_a_reset_retires_the_users_other_live_codes(
 
 
 def _change_by_update(http: httpx.Client, project: Project, tokens: dict[str, Any]) -> None:
-    r = http.post(
-        "/api/v1/auth/password/update",
-        headers=as_user(project, tokens["access_token"]),
-        json={"old_password": PASSWORD, "new_password": NEW_PASSWORD},
-    )
+    r = update_password(http, as_user(project, tokens["access_token"]), PASSWORD, NEW_PASSWORD)
     assert r.status_code == 200, r.text
 
 
@@ -194,19 +193,11 @@ def test_setting_a_first_password_retires_outstanding_reset_codes(
     http: httpx.Client, project: Project, mail_worker: WorkerProcess, mail_sink: MailSink
 ) -> None:
     email = unique_email("first-password")
-    user = http.post(
-        "/api/v1/users",
-        headers=project.headers("server"),
-        json={"primary_email": email, "primary_email_auth_enabled": True},
-    ).json()
+    user = create_user(http, project, primary_email=email, primary_email_auth_enabled=True)
     send_reset(http, project, email)
     code = code_in(mail_sink.wait_for(email)[0])
     session = create_session(http, project, user["id"])
-    r = http.post(
-        "/api/v1/auth/password/set",
-        headers=as_user(project, session["access_token"]),
-        json={"password": NEW_PASSWORD},
-    )
+    r = set_password(http, as_user(project, session["access_token"]), NEW_PASSWORD)
     assert r.status_code == 200, r.text
     assert_known_error(
         reset(http, project, code, "attacker-password-1"), "VERIFICATION_CODE_EXPIRED", 400
@@ -249,15 +240,10 @@ def test_sign_in_and_reset_codes_live_an_hour_verification_codes_a_week(
 @pytest.fixture(scope="module")
 def short_lived_api(migrated_database: str) -> Iterator[ApiServer]:
     """An API whose reset codes live 2 s (time-span form) and sign-in codes 2 s (bare seconds)."""
-    server = start_api(
-        migrated_database,
-        STACK_PASSWORD_RESET_CODE_LIFETIME="2s",
-        STACK_SIGN_IN_CODE_LIFETIME="2",
-    )
-    try:
+    with running_api(
+        migrated_database, STACK_PASSWORD_RESET_CODE_LIFETIME="2s", STACK_SIGN_IN_CODE_LIFETIME="2"
+    ) as server:
         yield server
-    finally:
-        stop_api(server)
 
 
 def test_configured_lifetimes_expire_the_codes(
@@ -269,13 +255,8 @@ def test_configured_lifetimes_expire_the_codes(
     project = make_project({"auth.otp.allowSignIn": True})
     with short_lived_api.client() as http:
         email = unique_email("short")
-        sign_up(http, project, email)
+        user_id = sign_up(http, project, email)["user_id"]
         # The account's address must be verified for OTP; verify it as the server may.
-        user_id = http.post(
-            "/api/v1/auth/password/sign-in",
-            headers=project.headers(),
-            json={"email": email, "password": PASSWORD},
-        ).json()["user_id"]
         http.patch(
             f"/api/v1/users/{user_id}",
             headers=project.headers("server"),

@@ -10,37 +10,34 @@ from typing import Any
 
 import httpx
 import psycopg
+import pytest
 
 from authstack_core.jobs import SEND_EMAIL, JobQueue
 from authstack_core.settings import Settings
-from tests.api.helpers import assert_known_error, unique_email
+from tests.api.helpers import assert_known_error, create_user, unique_email
 from tests.conftest import CRON_SECRET, Project, free_port, settings_env
-from tests.mail import MailSink, WorkerProcess, custom_server_config, outbox_item, wait_until
+from tests.mail import (
+    MailSink,
+    WorkerProcess,
+    custom_server_config,
+    outbox_item,
+    send_email,
+    wait_until,
+)
 from tests.mail_fixtures import TlsFiles, make_certificate
 
 MakeProject = Callable[[dict[str, Any] | None], Project]
 
 
 def create_users(http: httpx.Client, project: Project, count: int) -> list[tuple[str, str]]:
-    out = []
-    for _ in range(count):
-        email = unique_email("to")
-        r = http.post(
-            "/api/v1/users", headers=project.headers("server"), json={"primary_email": email}
-        )
-        assert r.status_code == 201, r.text
-        out.append((r.json()["id"], email))
-    return out
+    emails = [unique_email("to") for _ in range(count)]
+    return [(create_user(http, project, primary_email=email)["id"], email) for email in emails]
 
 
 def send_html(
     http: httpx.Client, project: Project, user_ids: list[str], **extra: Any
 ) -> httpx.Response:
-    return http.post(
-        "/api/v1/emails/send-email",
-        headers=project.headers("server"),
-        json={"user_ids": user_ids, "html": "<p>Hello there</p>", "subject": "Hello", **extra},
-    )
+    return send_email(http, project, user_ids, html="<p>Hello there</p>", subject="Hello", **extra)
 
 
 def outbox(http: httpx.Client, project: Project, **query: Any) -> list[dict[str, Any]]:
@@ -61,11 +58,26 @@ def wait_status(
     return found
 
 
+def failed_send(http: httpx.Client, project: Project) -> dict[str, Any]:
+    """Send a new user of the project a mail; returns its outbox row once the row has failed."""
+    [(user_id, _)] = create_users(http, project, 1)
+    assert send_html(http, project, [user_id]).status_code == 200
+    [item] = wait_status(http, project, "failed", 1)
+    return item
+
+
+def delivered_send(http: httpx.Client, project: Project, sink: MailSink) -> dict[str, Any]:
+    """Send a new user of the project a mail; returns the message once the sink has it."""
+    [(user_id, email)] = create_users(http, project, 1)
+    assert send_html(http, project, [user_id]).status_code == 200
+    [message] = sink.wait_for(email)
+    return message
+
+
 def test_send_email_delivers_through_the_projects_server_and_the_outbox_says_sent(
-    http: httpx.Client, make_project: MakeProject, make_sink: Any, mail_worker: WorkerProcess
+    http: httpx.Client, own_server: tuple[MailSink, Project], mail_worker: WorkerProcess
 ) -> None:
-    sink: MailSink = make_sink()
-    project = make_project(custom_server_config(sink))
+    sink, project = own_server
     [(user_id, email)] = create_users(http, project, 1)
 
     r = send_html(http, project, [user_id])
@@ -132,36 +144,30 @@ def test_send_email_needs_a_custom_server_and_valid_input(
     assert outbox(http, custom) == []
 
 
-def test_temporary_refusal_is_retried_then_failed_with_the_servers_reason(
-    http: httpx.Client, make_project: MakeProject, make_sink: Any, mail_worker: WorkerProcess
+@pytest.mark.parametrize(
+    ("reply", "attempts"),
+    [
+        # A temporary refusal is retried, up to STACK_EMAIL_MAX_ATTEMPTS (3 in the tests).
+        pytest.param("451 4.7.1 Greylisted, try again later", 3, id="temporary-retried"),
+        pytest.param("550 5.1.1 No such mailbox", 1, id="permanent-fails-at-once"),
+    ],
+)
+def test_a_refused_recipient_fails_with_the_servers_reason(
+    http: httpx.Client,
+    own_server: tuple[MailSink, Project],
+    mail_worker: WorkerProcess,
+    reply: str,
+    attempts: int,
 ) -> None:
-    sink: MailSink = make_sink()
-    sink.behave(rcpt_reply="451 4.7.1 Greylisted, try again later")
-    project = make_project(custom_server_config(sink))
-    [(user_id, _)] = create_users(http, project, 1)
-    assert send_html(http, project, [user_id]).status_code == 200
-
-    [item] = wait_status(http, project, "failed", 1)
-    assert item["attempt_count"] == 3  # STACK_EMAIL_MAX_ATTEMPTS in the tests
-    assert "451 4.7.1 Greylisted, try again later" in item["error"]
+    sink, project = own_server
+    sink.behave(rcpt_reply=reply)
+    item = failed_send(http, project)
+    assert item["attempt_count"] == attempts
+    assert reply in item["error"]
     assert "RCPT TO" in item["error"]
     assert item["simple_status"] == "error"
-    assert sink.state()["refused"] == 3
+    assert sink.state()["refused"] == attempts
     assert sink.state()["received"] == 0
-
-
-def test_permanent_refusal_fails_at_once(
-    http: httpx.Client, make_project: MakeProject, make_sink: Any, mail_worker: WorkerProcess
-) -> None:
-    sink: MailSink = make_sink()
-    sink.behave(rcpt_reply="550 5.1.1 No such mailbox")
-    project = make_project(custom_server_config(sink))
-    [(user_id, _)] = create_users(http, project, 1)
-    send_html(http, project, [user_id])
-    [item] = wait_status(http, project, "failed", 1)
-    assert item["attempt_count"] == 1
-    assert "550 5.1.1 No such mailbox" in item["error"]
-    assert sink.state()["refused"] == 1
 
 
 def test_unreachable_server_is_retried_then_failed(
@@ -178,9 +184,7 @@ def test_unreachable_server_is_retried_then_failed(
             }
         }
     )
-    [(user_id, _)] = create_users(http, project, 1)
-    send_html(http, project, [user_id])
-    [item] = wait_status(http, project, "failed", 1)
+    item = failed_send(http, project)
     assert item["attempt_count"] == 3
     assert f"127.0.0.1:{port}" in item["error"]
     assert "connect" in item["error"]
@@ -190,9 +194,7 @@ def test_unusable_server_settings_fail_with_a_clear_reason(
     http: httpx.Client, make_project: MakeProject, mail_worker: WorkerProcess
 ) -> None:
     project = make_project({"emails.server": {"isShared": False, "host": "127.0.0.1"}})
-    [(user_id, _)] = create_users(http, project, 1)
-    send_html(http, project, [user_id])
-    [item] = wait_status(http, project, "failed", 1)
+    item = failed_send(http, project)
     assert "host, port and senderEmail" in item["error"]
 
 
@@ -204,20 +206,15 @@ def test_starttls_with_login(
     mail_worker: WorkerProcess,
 ) -> None:
     sink: MailSink = make_sink(
-        "--tls-cert", str(tls_files.cert), "--tls-key", str(tls_files.key),
-        "--require-starttls", "--auth", "mailer:s3cret-pass",
-    )  # fmt: skip
+        *tls_files.sink_args("--require-starttls", "--auth", "mailer:s3cret-pass")
+    )
     project = make_project(custom_server_config(sink, username="mailer", password="s3cret-pass"))
-    [(user_id, email)] = create_users(http, project, 1)
-    send_html(http, project, [user_id])
-    [message] = sink.wait_for(email)
+    message = delivered_send(http, project, sink)
     assert message["tls"] is True
     assert message["authenticated_as"] == "mailer"
 
     wrong = make_project(custom_server_config(sink, username="mailer", password="wrong"))
-    [(user_id, _)] = create_users(http, wrong, 1)
-    send_html(http, wrong, [user_id])
-    [item] = wait_status(http, wrong, "failed", 1)
+    item = failed_send(http, wrong)
     assert item["attempt_count"] == 1
     assert "535" in item["error"]
 
@@ -229,14 +226,9 @@ def test_implicit_tls(
     tls_files: TlsFiles,
     mail_worker: WorkerProcess,
 ) -> None:
-    sink: MailSink = make_sink(
-        "--tls-cert", str(tls_files.cert), "--tls-key", str(tls_files.key), "--implicit-tls"
-    )
+    sink: MailSink = make_sink(*tls_files.sink_args("--implicit-tls"))
     project = make_project(custom_server_config(sink, secure=True))
-    [(user_id, email)] = create_users(http, project, 1)
-    send_html(http, project, [user_id])
-    [message] = sink.wait_for(email)
-    assert message["tls"] is True
+    assert delivered_send(http, project, sink)["tls"] is True
 
 
 def test_untrusted_certificate_is_a_permanent_failure(
@@ -244,23 +236,18 @@ def test_untrusted_certificate_is_a_permanent_failure(
     mail_worker: WorkerProcess,
 ) -> None:  # fmt: skip
     stranger = make_certificate(tmp_path, "stranger")
-    sink: MailSink = make_sink(
-        "--tls-cert", str(stranger.cert), "--tls-key", str(stranger.key), "--implicit-tls"
-    )
+    sink: MailSink = make_sink(*stranger.sink_args("--implicit-tls"))
     project = make_project(custom_server_config(sink, secure=True))
-    [(user_id, _)] = create_users(http, project, 1)
-    send_html(http, project, [user_id])
-    [item] = wait_status(http, project, "failed", 1)
+    item = failed_send(http, project)
     assert item["attempt_count"] == 1
     assert "not trusted" in item["error"]
     assert sink.state()["received"] == 0
 
 
 def test_a_burst_reuses_connections(
-    http: httpx.Client, make_project: MakeProject, make_sink: Any, mail_worker: WorkerProcess
+    http: httpx.Client, own_server: tuple[MailSink, Project], mail_worker: WorkerProcess
 ) -> None:
-    sink: MailSink = make_sink()
-    project = make_project(custom_server_config(sink))
+    sink, project = own_server
     users = create_users(http, project, 20)
     assert send_html(http, project, [u for u, _ in users]).status_code == 200
     wait_until(lambda: sink.state()["received"] == 20, what="20 messages")
@@ -271,13 +258,11 @@ def test_a_burst_reuses_connections(
 
 def test_a_redelivered_wakeup_never_sends_twice(
     http: httpx.Client,
-    make_project: MakeProject,
-    make_sink: Any,
+    own_server: tuple[MailSink, Project],
     migrated_database: str,
     mail_worker: WorkerProcess,
 ) -> None:
-    sink: MailSink = make_sink()
-    project = make_project(custom_server_config(sink))
+    sink, project = own_server
     [(user_id, email)] = create_users(http, project, 1)
     send_html(http, project, [user_id])
     [item] = wait_status(http, project, "sent", 1)
@@ -296,10 +281,9 @@ def test_a_redelivered_wakeup_never_sends_twice(
 
 
 def test_scheduled_email_waits_for_its_time(
-    http: httpx.Client, make_project: MakeProject, make_sink: Any, mail_worker: WorkerProcess
+    http: httpx.Client, own_server: tuple[MailSink, Project], mail_worker: WorkerProcess
 ) -> None:
-    sink: MailSink = make_sink()
-    project = make_project(custom_server_config(sink))
+    sink, project = own_server
     [(user_id, email)] = create_users(http, project, 1)
     at = int(time.time() * 1000) + 2500
     send_html(http, project, [user_id], scheduled_at_millis=at)
@@ -313,11 +297,10 @@ def test_scheduled_email_waits_for_its_time(
 
 
 def test_outbox_lists_newest_first_with_pagination_and_status_filter(
-    http: httpx.Client, make_project: MakeProject, make_sink: Any, mail_worker: WorkerProcess,
+    http: httpx.Client, own_server: tuple[MailSink, Project], mail_worker: WorkerProcess,
     project: Project,
 ) -> None:  # fmt: skip
-    sink: MailSink = make_sink()
-    custom = make_project(custom_server_config(sink))
+    _sink, custom = own_server
     users = create_users(http, custom, 3)
     for user_id, _ in users:
         send_html(http, custom, [user_id])
@@ -402,10 +385,9 @@ def test_cron_endpoint_needs_the_bearer_secret(http: httpx.Client) -> None:
 
 
 def test_recipient_deleted_before_sending_is_skipped_with_the_reason(
-    http: httpx.Client, make_project: MakeProject, make_sink: Any, mail_worker: WorkerProcess
+    http: httpx.Client, own_server: tuple[MailSink, Project], mail_worker: WorkerProcess
 ) -> None:
-    sink: MailSink = make_sink()
-    project = make_project(custom_server_config(sink))
+    sink, project = own_server
     [(gone, _), (no_email, _)] = create_users(http, project, 2)
     r = http.patch(
         f"/api/v1/users/{no_email}", headers=project.headers("server"), json={"primary_email": None}

@@ -6,7 +6,6 @@ import httpx
 
 from tests.api.helpers import as_user, assert_known_error, sign_up, unique_email
 from tests.conftest import Project
-from tests.factories import query_row
 from tests.mail import MailSink, WorkerProcess, code_in
 
 CALLBACK = "http://localhost:3000/handler/email-verification"
@@ -23,15 +22,36 @@ def me(http: httpx.Client, project: Project, access_token: str) -> dict[str, obj
     return body
 
 
-def primary_channel_id(project: Project, database_url: str, user_id: str) -> str:
-    row = query_row(
-        database_url,
-        "SELECT id::text FROM contact_channels WHERE tenancy_id = %s AND user_id = %s"
-        " AND is_primary",
-        (project.tenancy_id, user_id),
+def send_channel_code(
+    http: httpx.Client,
+    headers: dict[str, str],
+    user_id: str,
+    channel_id: str,
+    callback: str = CALLBACK,
+) -> httpx.Response:
+    """Ask for a verification mail for the contact channel (``user_id`` may be ``me``)."""
+    return http.post(
+        f"/api/v1/contact-channels/{user_id}/{channel_id}/send-verification-code",
+        headers=headers,
+        json={"callback_url": callback},
     )
-    assert row is not None
-    return str(row[0])
+
+
+def verify(http: httpx.Client, project: Project, code: str) -> httpx.Response:
+    """Verify a contact channel with a mailed code (no user needed)."""
+    return http.post(
+        "/api/v1/contact-channels/verify", headers=project.headers(), json={"code": code}
+    )
+
+
+def primary_channel_id(http: httpx.Client, project: Project, user_id: str) -> str:
+    """The id of the user's primary contact channel, as the server lists it."""
+    r = http.get(
+        "/api/v1/contact-channels", headers=project.headers("server"), params={"user_id": user_id}
+    )
+    assert r.status_code == 200, r.text
+    [primary] = [channel for channel in r.json()["items"] if channel["is_primary"]]
+    return str(primary["id"])
 
 
 def test_sign_up_with_a_callback_mails_a_link_that_verifies_the_email(
@@ -51,14 +71,12 @@ def test_sign_up_with_a_callback_mails_a_link_that_verifies_the_email(
         json={"code": code},
     )
     assert check.json() == {"is_code_valid": True}
-    r = http.post("/api/v1/contact-channels/verify", headers=project.headers(), json={"code": code})
+    r = verify(http, project, code)
     assert r.status_code == 200, r.text
     assert r.json() == {"success": True}
     assert me(http, project, tokens["access_token"])["primary_email_verified"] is True
 
-    again = http.post(
-        "/api/v1/contact-channels/verify", headers=project.headers(), json={"code": code}
-    )
+    again = verify(http, project, code)
     assert_known_error(again, "VERIFICATION_CODE_ALREADY_USED", 409)
 
 
@@ -76,69 +94,44 @@ def test_sign_up_without_a_callback_sends_nothing(
 def test_send_verification_code_for_a_channel_then_verify(
     http: httpx.Client,
     project: Project,
-    migrated_database: str,
     mail_worker: WorkerProcess,
     mail_sink: MailSink,
 ) -> None:
     email = unique_email("channel")
     tokens = sign_up(http, project, email)
-    channel_id = primary_channel_id(project, migrated_database, tokens["user_id"])
+    channel_id = primary_channel_id(http, project, tokens["user_id"])
     user = as_user(project, tokens["access_token"])
 
-    sent = http.post(
-        f"/api/v1/contact-channels/me/{channel_id}/send-verification-code",
-        headers=user,
-        json={"callback_url": CALLBACK},
-    )
+    sent = send_channel_code(http, user, "me", channel_id)
     assert sent.status_code == 200, sent.text
     assert sent.json() == {"success": True}
     code = code_in(mail_sink.wait_for(email)[0])
-    verified = http.post(
-        "/api/v1/contact-channels/verify", headers=project.headers(), json={"code": code}
-    )
+    verified = verify(http, project, code)
     assert verified.status_code == 200, verified.text
     assert me(http, project, tokens["access_token"])["primary_email_verified"] is True
 
     # Verified already: asking again is the contract's error, and no mail goes out.
-    again = http.post(
-        f"/api/v1/contact-channels/me/{channel_id}/send-verification-code",
-        headers=user,
-        json={"callback_url": CALLBACK},
-    )
+    again = send_channel_code(http, user, "me", channel_id)
     assert_known_error(again, "EMAIL_ALREADY_VERIFIED", 409)
 
 
 def test_channel_rules_other_users_unknown_channels_untrusted_callbacks(
-    http: httpx.Client, project: Project, migrated_database: str
+    http: httpx.Client, project: Project
 ) -> None:
     a = sign_up(http, project, unique_email("a"))
     b = sign_up(http, project, unique_email("b"))
-    b_channel = primary_channel_id(project, migrated_database, b["user_id"])
+    b_channel = primary_channel_id(http, project, b["user_id"])
     as_a = as_user(project, a["access_token"])
 
-    other = http.post(
-        f"/api/v1/contact-channels/{b['user_id']}/{b_channel}/send-verification-code",
-        headers=as_a,
-        json={"callback_url": CALLBACK},
-    )
+    other = send_channel_code(http, as_a, b["user_id"], b_channel)
     assert other.status_code == 403
-    missing = http.post(
-        f"/api/v1/contact-channels/me/{b_channel}/send-verification-code",
-        headers=as_a,
-        json={"callback_url": CALLBACK},
-    )
+    missing = send_channel_code(http, as_a, "me", b_channel)
     assert missing.status_code == 404
-    untrusted = http.post(
-        f"/api/v1/contact-channels/{b['user_id']}/{b_channel}/send-verification-code",
-        headers=project.headers("server"),
-        json={"callback_url": "https://evil.example/verify"},
+    untrusted = send_channel_code(
+        http, project.headers("server"), b["user_id"], b_channel, "https://evil.example/verify"
     )
     assert_known_error(untrusted, "REDIRECT_URL_NOT_WHITELISTED", 400)
-    bad_id = http.post(
-        "/api/v1/contact-channels/me/not-a-uuid/send-verification-code",
-        headers=as_a,
-        json={"callback_url": CALLBACK},
-    )
+    bad_id = send_channel_code(http, as_a, "me", "not-a-uuid")
     assert_known_error(bad_id, "SCHEMA_ERROR", 400)
 
 
@@ -181,9 +174,7 @@ def test_code_mailed_to_an_old_address_does_not_verify_the_new_one(
         json={"primary_email": new},
     )
     assert r.status_code == 200, r.text
-    refused = http.post(
-        "/api/v1/contact-channels/verify", headers=project.headers(), json={"code": code}
-    )
+    refused = verify(http, project, code)
     assert refused.status_code == 400
     user = http.get(f"/api/v1/users/{tokens['user_id']}", headers=project.headers("server"))
     assert user.json()["primary_email"] == new

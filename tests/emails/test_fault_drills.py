@@ -13,7 +13,7 @@ from typing import Any
 import httpx
 import pytest
 
-from tests.api.helpers import sign_up, unique_email
+from tests.api.helpers import create_user, sign_up, unique_email
 from tests.conftest import ApiServer, Project, create_project, start_api, stop_api
 from tests.mail import (
     PRIVATE_TARGETS_ENV,
@@ -23,6 +23,7 @@ from tests.mail import (
     held_by_workers,
     outbox_rows,
     queue_step,
+    send_email,
     start_worker,
     unacked_wakeups,
     wait_until,
@@ -144,20 +145,13 @@ def test_worker_killed_mid_batch_and_restarted_delivers_every_email_once(
     user_ids = []
     for _ in range(30):
         email = unique_email("batch")
-        r = http.post(
-            "/api/v1/users", headers=project.headers("server"), json={"primary_email": email}
-        )
         recipients.append(email)
-        user_ids.append(r.json()["id"])
+        user_ids.append(create_user(http, project, primary_email=email)["id"])
 
     # The server accepts 10 messages, then holds its reply to DATA: the worker's 4 threads are
     # then each mid-send, with the rest of the batch waiting in Redis or prefetched.
     sink.behave(hold_after=10)
-    r = http.post(
-        "/api/v1/emails/send-email",
-        headers=project.headers("server"),
-        json={"user_ids": user_ids, "html": "<p>batch</p>", "subject": "Batch"},
-    )
+    r = send_email(http, project, user_ids, html="<p>batch</p>", subject="Batch")
     assert r.status_code == 200, r.text
     wait_until(lambda: sink.state()["held"] == 4, what="4 deliveries held mid-DATA")
     assert sink.state()["received"] == 10

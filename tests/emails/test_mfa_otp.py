@@ -10,10 +10,14 @@ import httpx
 import pyotp
 
 from tests.api.helpers import as_user, assert_known_error, unique_email
-from tests.api.test_mfa import away_from_step_edge, mfa_sign_in, session_count
+from tests.api.test_mfa import (
+    away_from_step_edge,
+    latest_mfa_attempt,
+    mfa_sign_in,
+    session_count,
+)
 from tests.conftest import Project
 from tests.emails.test_otp import OTP_ON, send_code, sign_in
-from tests.factories import query_row
 from tests.mail import MailSink, WorkerProcess, code_in
 
 
@@ -46,13 +50,7 @@ def test_otp_sign_in_of_a_totp_user_needs_the_totp(
     assert session_count(migrated_database, project, user_id) == sessions
     # The emailed code is spent: replaying it yields neither tokens nor a second attempt code.
     assert_known_error(sign_in(http, project, magic), "VERIFICATION_CODE_ALREADY_USED", 409)
-    row = query_row(
-        migrated_database,
-        "SELECT data->>'first_factor' FROM verification_codes "
-        "WHERE project_id = %s AND type = 'MFA_ATTEMPT'",
-        (project.id,),
-    )
-    assert row == ("otp",)
+    assert latest_mfa_attempt(migrated_database, project)[1]["first_factor"] == "otp"
 
     away_from_step_edge()
     totp = pyotp.TOTP(base64.b32encode(secret).decode()).now()

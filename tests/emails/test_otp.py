@@ -9,7 +9,7 @@ from typing import Any
 import httpx
 import pytest
 
-from tests.api.helpers import as_user, assert_known_error, sign_up, unique_email
+from tests.api.helpers import as_user, assert_known_error, create_user, sign_up, unique_email
 from tests.conftest import Project
 from tests.mail import MailSink, WorkerProcess, code_in, otp_in
 
@@ -118,16 +118,13 @@ def test_with_sign_up_off_a_new_address_is_refused_only_to_the_mailbox_holder(
     """Sending answers as for an existing account (no enumeration); using the code says no."""
     closed = make_project({**OTP_ON, "auth.allowSignUp": False})
     member = unique_email("member")
-    created = http.post(
-        "/api/v1/users",
-        headers=closed.headers("server"),
-        json={
-            "primary_email": member,
-            "primary_email_verified": True,
-            "primary_email_auth_enabled": True,
-        },
+    create_user(
+        http,
+        closed,
+        primary_email=member,
+        primary_email_verified=True,
+        primary_email_auth_enabled=True,
     )
-    assert created.status_code == 201, created.text
     stranger = unique_email("stranger")
 
     answers = [send_code(http, closed, email) for email in (member, stranger)]

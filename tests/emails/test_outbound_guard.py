@@ -11,12 +11,13 @@ from typing import Any
 import httpx
 import pytest
 
-from tests.api.helpers import PASSWORD, assert_known_error, unique_email
+from tests.api.helpers import PASSWORD, assert_known_error, create_user, unique_email
 from tests.conftest import TEST_REDIS_URL, Project, create_project, start_api, stop_api
 from tests.mail import (
     MailSink,
     WorkerProcess,
     custom_server_config,
+    send_email,
     start_worker,
     wait_until,
 )
@@ -93,17 +94,13 @@ def strict_stack(drill_database: str, mail_sink: MailSink) -> Iterator[tuple[htt
         delete_namespace(TEST_REDIS_URL, namespace)
 
 
-def send_one(http: httpx.Client, project: Project) -> None:
-    user = http.post(
-        "/api/v1/users", headers=project.headers("server"), json={"primary_email": unique_email()}
-    )
-    assert user.status_code == 201, user.text
-    r = http.post(
-        "/api/v1/emails/send-email",
-        headers=project.headers("server"),
-        json={"user_ids": [user.json()["id"]], "html": "<p>Hello</p>", "subject": "Hello"},
-    )
+def send_one(http: httpx.Client, project: Project) -> str:
+    """Send a new user of the project one mail; returns the user's address."""
+    email = unique_email()
+    user = create_user(http, project, primary_email=email)
+    r = send_email(http, project, [user["id"]], html="<p>Hello</p>", subject="Hello")
     assert r.status_code == 200, r.text
+    return email
 
 
 def failed_item(http: httpx.Client, project: Project) -> dict[str, Any]:
@@ -159,20 +156,10 @@ def test_worker_refuses_internal_smtp_targets_without_connecting(
 
 
 def test_with_private_networks_allowed_the_same_server_receives_the_mail(
-    http: httpx.Client, make_project: Any, make_sink: Any, mail_worker: WorkerProcess
+    http: httpx.Client, own_server: tuple[MailSink, Project], mail_worker: WorkerProcess
 ) -> None:
     """The session's worker runs with STACK_OUTBOUND_ALLOW_PRIVATE_NETWORKS=true."""
-    sink: MailSink = make_sink()
-    project: Project = make_project(custom_server_config(sink))
-    user = http.post(
-        "/api/v1/users", headers=project.headers("server"), json={"primary_email": unique_email()}
-    ).json()
-    r = http.post(
-        "/api/v1/emails/send-email",
-        headers=project.headers("server"),
-        json={"user_ids": [user["id"]], "html": "<p>Hello</p>", "subject": "Hello"},
-    )
-    assert r.status_code == 200, r.text
-    [message] = sink.wait_for(user["primary_email"])
+    sink, project = own_server
+    [message] = sink.wait_for(send_one(http, project))
     assert message["subject"] == "Hello"
     assert sink.state()["sessions"] == 1

@@ -7,7 +7,15 @@ import time
 
 import httpx
 
-from tests.api.helpers import PASSWORD, as_user, assert_known_error, sign_up, unique_email
+from tests.api.helpers import (
+    PASSWORD,
+    as_user,
+    assert_known_error,
+    assert_sign_in_refused,
+    sign_in_with_password,
+    sign_up,
+    unique_email,
+)
 from tests.conftest import Project
 from tests.mail import MailSink, WorkerProcess, code_in
 
@@ -54,17 +62,8 @@ def test_reset_code_from_the_mailbox_sets_a_new_password_and_ends_every_session(
     assert r.status_code == 200, r.text
     assert r.json() == {"success": True}
 
-    old = http.post(
-        "/api/v1/auth/password/sign-in",
-        headers=project.headers(),
-        json={"email": email, "password": PASSWORD},
-    )
-    assert_known_error(old, "EMAIL_PASSWORD_MISMATCH", 400)
-    new = http.post(
-        "/api/v1/auth/password/sign-in",
-        headers=project.headers(),
-        json={"email": email, "password": NEW_PASSWORD},
-    )
+    assert_sign_in_refused(http, project, email, PASSWORD)
+    new = sign_in_with_password(http, project, email, NEW_PASSWORD)
     assert new.status_code == 200, new.text
 
     # The reset ended the session that existed before it.

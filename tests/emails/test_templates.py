@@ -10,9 +10,9 @@ from typing import Any
 import httpx
 import psycopg
 
-from tests.api.helpers import as_user, assert_known_error, sign_up, unique_email
+from tests.api.helpers import as_user, assert_known_error, create_user, sign_up, unique_email
 from tests.conftest import ApiServer, Project
-from tests.mail import MailSink, WorkerProcess, custom_server_config, wait_until
+from tests.mail import MailSink, WorkerProcess, send_email, wait_until
 
 CALLBACK = "http://localhost:3000/handler/password-reset"
 HOSTILE_NAME = '<script>alert("x")</script>{{ 7*7 }}{% if true %}IF{% endif %}'
@@ -120,12 +120,10 @@ def test_templates_that_break_the_sandbox_or_do_not_compile_are_refused(
 
 def test_custom_template_sent_with_send_email_escapes_its_variables(
     http: httpx.Client,
-    make_project: Any,
-    make_sink: Any,
+    own_server: tuple[MailSink, Project],
     mail_worker: WorkerProcess,
 ) -> None:
-    sink: MailSink = make_sink()
-    project: Project = make_project(custom_server_config(sink))
+    sink, project = own_server
     admin = project.headers("admin")
     created = http.post(
         "/api/v1/internal/email-templates",
@@ -139,19 +137,15 @@ def test_custom_template_sent_with_send_email_escapes_its_variables(
     assert created.status_code == 201, created.text
     template_id = created.json()["id"]
     email = unique_email("news")
-    user = http.post(
-        "/api/v1/users",
-        headers=project.headers("server"),
-        json={"primary_email": email, "display_name": "Ada\r\nBcc: victim@example.com"},
-    ).json()
-    r = http.post(
-        "/api/v1/emails/send-email",
-        headers=project.headers("server"),
-        json={
-            "user_ids": [user["id"]],
-            "template_id": template_id,
-            "variables": {"headline": "<img src=x onerror=alert(1)>"},
-        },
+    user = create_user(
+        http, project, primary_email=email, display_name="Ada\r\nBcc: victim@example.com"
+    )
+    r = send_email(
+        http,
+        project,
+        [user["id"]],
+        template_id=template_id,
+        variables={"headline": "<img src=x onerror=alert(1)>"},
     )
     assert r.status_code == 200, r.text
     [message] = sink.wait_for(email)
@@ -239,29 +233,21 @@ def test_health_stays_responsive_while_templates_over_budget_are_refused(
 
 def test_a_stored_template_over_budget_fails_at_send_time_with_the_reason(
     http: httpx.Client,
+    own_server: tuple[MailSink, Project],
     migrated_database: str,
-    make_project: Any,
-    make_sink: Any,
     mail_worker: WorkerProcess,
 ) -> None:
     """A template saved before the budget existed (written straight to the table) is not
     rendered to the end by the worker: the outbox row fails and says why; nothing is sent."""
-    sink: MailSink = make_sink()
-    project: Project = make_project(custom_server_config(sink))
+    sink, project = own_server
     with psycopg.connect(migrated_database) as conn, conn.transaction():
         conn.execute(
             "INSERT INTO email_templates (tenancy_id, id, display_name, subject, html, text)"
             " VALUES (%s, 'legacy-heavy', 'Heavy', 'Hi', %s, NULL)",
             (project.tenancy_id, NESTED_LOOPS),
         )
-    user = http.post(
-        "/api/v1/users", headers=project.headers("server"), json={"primary_email": unique_email()}
-    ).json()
-    r = http.post(
-        "/api/v1/emails/send-email",
-        headers=project.headers("server"),
-        json={"user_ids": [user["id"]], "template_id": "legacy-heavy", "variables": {}},
-    )
+    user = create_user(http, project, primary_email=unique_email())
+    r = send_email(http, project, [user["id"]], template_id="legacy-heavy", variables={})
     assert r.status_code == 200, r.text
 
     def failed() -> dict[str, Any] | None:

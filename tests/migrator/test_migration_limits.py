@@ -40,6 +40,17 @@ def _shipped(upto: int) -> list[Migration]:
     return [m for m in load_migrations() if m.version <= upto]
 
 
+def _probe_table(version: int, *then: str) -> Migration:
+    """Migration ``version``: CREATE TABLE probe (x integer), then the statements ``then``."""
+    return Migration(version, "probe", " ".join(["CREATE TABLE probe (x integer);", *then]))
+
+
+def _index_probe(version: int, *lines: str, options: str = "") -> Migration:
+    """Migration ``version``: a no-transaction file (with more header ``options``) of ``lines``."""
+    header = "-- migrate: no-transaction" + (f", {options}" if options else "")
+    return Migration(version, "index_probe", "\n".join([header, *lines]) + "\n")
+
+
 def _index_state(url: str, name: str) -> tuple[bool, bool] | None:
     """(valid, ready) of an index, or None if there is none of that name."""
     row = one_row(
@@ -120,9 +131,7 @@ def test_shipped_0004_builds_its_indexes_concurrently_without_a_transaction() ->
 
 
 def test_no_transaction_migration_runs_create_index_concurrently(fresh_db: str) -> None:
-    table = Migration(
-        9200, "probe", "CREATE TABLE probe (x integer); INSERT INTO probe VALUES (1);"
-    )
+    table = _probe_table(9200, "INSERT INTO probe VALUES (1);")
     body = "CREATE INDEX CONCURRENTLY IF NOT EXISTS probe_x_idx ON probe (x);"
     in_transaction = Migration(9201, "index_probe", body)
     # Inside a transaction PostgreSQL refuses a concurrent build outright ...
@@ -130,7 +139,7 @@ def test_no_transaction_migration_runs_create_index_concurrently(fresh_db: str) 
         migrate(fresh_db, [*load_migrations(), table, in_transaction])
     assert _index_state(fresh_db, "probe_x_idx") is None
     # ... so the header takes the file out of it.
-    concurrent = Migration(9201, "index_probe", "-- migrate: no-transaction\n" + body)
+    concurrent = _index_probe(9201, body)
     assert migrate(fresh_db, [*load_migrations(), table, concurrent]) == [concurrent]
     assert _index_state(fresh_db, "probe_x_idx") == (True, True)
     assert [r[0] for r in ledger_rows(fresh_db)][-2:] == [9200, 9201]
@@ -157,7 +166,7 @@ def test_no_transaction_file_that_could_not_be_rerun_is_refused(fresh_db: str) -
 
 
 def test_migration_waiting_for_a_held_lock_fails_fast_and_records_nothing(fresh_db: str) -> None:
-    table = Migration(9400, "probe", "CREATE TABLE probe (x integer);")
+    table = _probe_table(9400)
     migrate(fresh_db, [*load_migrations(), table])
     alter = Migration(9401, "alter_probe", "ALTER TABLE probe ADD COLUMN y integer;")
     with psycopg.connect(fresh_db) as holder:
@@ -187,15 +196,11 @@ def test_statement_timeout_applies_and_a_file_header_can_raise_it(fresh_db: str)
 
 def test_interrupted_no_transaction_migration_is_finished_by_the_next_run(fresh_db: str) -> None:
     """A unique build that fails leaves an INVALID index; the re-run drops and rebuilds it."""
-    table = Migration(
-        9600, "probe", "CREATE TABLE probe (x integer); INSERT INTO probe VALUES (1), (1);"
-    )
-    indexes = Migration(
+    table = _probe_table(9600, "INSERT INTO probe VALUES (1), (1);")
+    indexes = _index_probe(
         9601,
-        "index_probe",
-        "-- migrate: no-transaction\n"
-        "CREATE INDEX CONCURRENTLY IF NOT EXISTS probe_x_idx ON probe (x);\n"
-        "CREATE UNIQUE INDEX CONCURRENTLY IF NOT EXISTS probe_x_key ON probe (x);\n",
+        "CREATE INDEX CONCURRENTLY IF NOT EXISTS probe_x_idx ON probe (x);",
+        "CREATE UNIQUE INDEX CONCURRENTLY IF NOT EXISTS probe_x_key ON probe (x);",
     )
     shipped = [*load_migrations(), table, indexes]
     with pytest.raises(psycopg.errors.UniqueViolation):
@@ -216,17 +221,14 @@ def test_interrupted_no_transaction_migration_is_finished_by_the_next_run(fresh_
 
 
 def test_migrator_session_killed_mid_file_is_finished_by_the_next_run(fresh_db: str) -> None:
-    table = Migration(
-        9700, "probe", "CREATE TABLE probe (x integer); CREATE TABLE crash_switch ();"
-    )
+    table = _probe_table(9700, "CREATE TABLE crash_switch ();")
     # Sleeps (long enough to be killed) only while crash_switch exists.
-    indexes = Migration(
+    indexes = _index_probe(
         9701,
-        "index_probe",
-        "-- migrate: no-transaction, statement_timeout=1min\n"
-        "CREATE INDEX CONCURRENTLY IF NOT EXISTS probe_a_idx ON probe (x);\n"
-        "SELECT pg_sleep(CASE WHEN to_regclass('crash_switch') IS NULL THEN 0 ELSE 30 END);\n"
-        "CREATE INDEX CONCURRENTLY IF NOT EXISTS probe_b_idx ON probe (x);\n",
+        "CREATE INDEX CONCURRENTLY IF NOT EXISTS probe_a_idx ON probe (x);",
+        "SELECT pg_sleep(CASE WHEN to_regclass('crash_switch') IS NULL THEN 0 ELSE 30 END);",
+        "CREATE INDEX CONCURRENTLY IF NOT EXISTS probe_b_idx ON probe (x);",
+        options="statement_timeout=1min",
     )
     shipped = [*load_migrations(), table, indexes]
     thread, _, errors = _in_thread(lambda: migrate(fresh_db, shipped))

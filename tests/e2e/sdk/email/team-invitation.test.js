@@ -6,7 +6,7 @@
 import assert from "node:assert/strict";
 import { test } from "node:test";
 
-import { clientApp, serverApp, signUp, sleep, uniqueEmail } from "../lib/harness.js";
+import { clientApp, serverApp, signedUpUser, signUp, sleep, uniqueEmail } from "../lib/harness.js";
 
 const MAIL_URL = process.env.AUTHSTACK_MAIL_URL;
 if (!MAIL_URL) throw new Error("AUTHSTACK_MAIL_URL is required (run through tests/e2e/test_sdk_email.py)");
@@ -25,10 +25,7 @@ async function invitationMailTo(to, timeoutMs = 20_000) {
 }
 
 test("inviteUser → the link's code from the mailbox → details → acceptTeamInvitation", async () => {
-  const ownerEmail = uniqueEmail("inviter");
-  const owner = clientApp();
-  await signUp(owner, ownerEmail);
-  const ownerUser = await owner.getUser();
+  const { user: ownerUser } = await signedUpUser("inviter");
   await serverApp().createTeam({ displayName: "Mailed Team", creatorUserId: ownerUser.id });
   const [team] = await ownerUser.listTeams();
   assert.ok(team, "the owner is in the team");

@@ -13,21 +13,16 @@ import {
   requests,
   requestsSince,
   serverApp,
-  signUp,
+  signedUpUser,
   sleep,
   TOKEN_PATH,
   tokensOf,
-  uniqueEmail,
 } from "../lib/harness.js";
 
 const MAX_LIFETIME_S = 60;
 
 test("an expired access token is refreshed transparently", async () => {
-  const app = clientApp();
-  const email = uniqueEmail("expiry");
-  await signUp(app, email);
-  const user = await app.getUser();
-  assert.ok(user);
+  const { app, email, user } = await signedUpUser("expiry");
   const first = await tokensOf(app);
   const claims = decodeJwt(first.accessToken);
   const lifetime = claims.exp - claims.iat;

@@ -114,6 +114,16 @@ export async function signUp(app, email, password = PASSWORD) {
   return result;
 }
 
+/** A new client app whose new password user (`label`'s unique address) is signed in. */
+export async function signedUpUser(label) {
+  const app = clientApp();
+  const email = uniqueEmail(label);
+  await signUp(app, email);
+  const user = await app.getUser();
+  assert.ok(user, `${label} is signed in after sign-up`);
+  return { app, email, user };
+}
+
 export async function signIn(app, email, password = PASSWORD) {
   const result = await app.signInWithCredential({ email, password, noRedirect: true });
   assert.equal(result.status, "ok", `sign-in failed: ${result.error?.errorCode} ${result.error?.message}`);

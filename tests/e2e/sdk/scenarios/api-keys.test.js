@@ -3,12 +3,10 @@
 import assert from "node:assert/strict";
 import { test } from "node:test";
 
-import { clientApp, serverApp, signUp, uniqueEmail } from "../lib/harness.js";
+import { serverApp, signedUpUser } from "../lib/harness.js";
 
 test("create, list and revoke a user API key, and check it server-side", async () => {
-  const app = clientApp();
-  await signUp(app, uniqueEmail("keys"));
-  const user = await app.getUser();
+  const { user } = await signedUpUser("keys");
 
   const first = await user.createApiKey({ description: "CI deploys", expiresAt: null });
   assert.equal(typeof first.value, "string");
@@ -37,9 +35,7 @@ test("create, list and revoke a user API key, and check it server-side", async (
 });
 
 test("a team admin creates a team API key the server resolves to the team", async () => {
-  const app = clientApp();
-  await signUp(app, uniqueEmail("team-keys"));
-  const user = await app.getUser();
+  const { user } = await signedUpUser("team-keys");
   const team = await user.createTeam({ displayName: "Keyed Team" });
   const key = await team.createApiKey({ description: "team bot", expiresAt: null });
   assert.match(key.value, /team1574ck4u7h[0-9a-f]{8}$/);

@@ -12,6 +12,7 @@ import {
   requests,
   requestsSince,
   serverApp,
+  signedUpUser,
   signIn,
   signUp,
   TOKEN_PATH,
@@ -113,10 +114,7 @@ test("sign up, read and update the user, sign out, sign in again", async () => {
 });
 
 test("an access token the server rejects is refreshed and the request retried", async () => {
-  const app = clientApp();
-  const email = uniqueEmail("tampered");
-  await signUp(app, email);
-  const user = await app.getUser();
+  const { app, email, user } = await signedUpUser("tampered");
   const { accessToken, refreshToken } = await tokensOf(app);
 
   // Same payload (so the SDK considers it valid and unexpired), broken signature: the server
@@ -164,9 +162,7 @@ test("a common password is PASSWORD_REQUIREMENTS_NOT_MET, returned as the SDK's 
   assert.match(refused.error.message, /too common/);
 
   // The same through a signed-in user's password change.
-  const app = clientApp();
-  await signUp(app, uniqueEmail("changer"));
-  const user = await app.getUser({ or: "throw" });
+  const { user } = await signedUpUser("changer");
   // updatePassword returns the caught KnownError itself (undefined on success), not a Result.
   const change = await user.updatePassword({ oldPassword: PASSWORD, newPassword: "12345678" });
   assert.equal(change?.errorCode, "PASSWORD_REQUIREMENTS_NOT_MET");

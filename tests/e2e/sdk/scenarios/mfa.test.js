@@ -15,9 +15,8 @@ import {
   requests,
   requestsSince,
   serverApp,
-  signUp,
+  signedUpUser,
   tokensOf,
-  uniqueEmail,
 } from "../lib/harness.js";
 
 const MFA_PATH = "/api/v1/auth/mfa/sign-in";
@@ -63,10 +62,7 @@ async function inPage(fn) {
 }
 
 async function userWithTotp(label) {
-  const email = uniqueEmail(label);
-  const setupApp = clientApp();
-  await signUp(setupApp, email);
-  const user = await setupApp.getUser();
+  const { email, user } = await signedUpUser(label);
   assert.equal(user.isMultiFactorRequired, false);
   const secret = new Uint8Array(randomBytes(20));
   await user.update({ totpMultiFactorSecret: secret });

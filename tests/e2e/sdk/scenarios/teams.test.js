@@ -10,8 +10,8 @@ import {
   requests,
   requestsSince,
   serverApp,
+  signedUpUser,
   signIn,
-  signUp,
   uniqueEmail,
   UUID,
 } from "../lib/harness.js";
@@ -36,9 +36,7 @@ async function verifiedUser(label) {
 }
 
 test("create a team, invite by email, accept, list members, grant and check a permission", async () => {
-  const owner = clientApp();
-  await signUp(owner, uniqueEmail("owner"));
-  const ownerUser = await owner.getUser();
+  const { user: ownerUser } = await signedUpUser("owner");
 
   const mark = requests.length;
   const team = await ownerUser.createTeam({ displayName: "SDK Team" });
