@@ -5,34 +5,46 @@ from __future__ import annotations
 
 import secrets
 from collections.abc import Iterator
+from contextlib import contextmanager
 from typing import Any
 
 import httpx
 import pytest
 
-from tests.conftest import ApiServer, start_api, stop_api
+from tests.conftest import ApiServer, running_api
 from tests.factories import Project, create_project, query_rows
 from tests.mail import MailSink, WorkerProcess
 
 TOKEN = secrets.token_urlsafe(32)
 
 
-@pytest.fixture(scope="module")
-def monitor_api(migrated_database: str, mail_sink: MailSink) -> Iterator[Any]:
-    project = create_project(migrated_database)  # password sign-up on, localhost trusted
-    server = start_api(
-        migrated_database,
+@contextmanager
+def monitoring_api(
+    database_url: str, sink: MailSink, **extra: str
+) -> Iterator[tuple[ApiServer, Project]]:
+    """An API whose email monitor signs up on a fresh project (password sign-up on, localhost
+    trusted) and reads the sink's Inbucket-style mailbox."""
+    project = create_project(database_url)
+    with running_api(
+        database_url,
         STACK_EMAIL_MONITOR_SECRET_TOKEN=TOKEN,
         STACK_EMAIL_MONITOR_PROJECT_ID=project.id,
-        STACK_EMAIL_MONITOR_INBUCKET_API_URL=mail_sink.http_url,
+        STACK_EMAIL_MONITOR_INBUCKET_API_URL=sink.http_url,
+        **extra,
+    ) as server:
+        yield server, project
+
+
+@pytest.fixture(scope="module")
+def monitor_api(migrated_database: str, mail_sink: MailSink) -> Iterator[tuple[ApiServer, Project]]:
+    with monitoring_api(
+        migrated_database,
+        mail_sink,
         STACK_EMAIL_MONITOR_VERIFICATION_CALLBACK_URL="http://localhost:3000/handler/verify",
         STACK_EMAIL_MONITOR_TIMEOUT_SECONDS="20",
         STACK_RATE_LIMITS="email_monitor.ip=600/1min:100",
-    )
-    try:
-        yield server, project
-    finally:
-        stop_api(server)
+    ) as running:
+        yield running
 
 
 def users_of(database_url: str, project: Project) -> list[Any]:
@@ -74,23 +86,19 @@ def test_without_a_worker_the_monitor_reports_the_missing_email(
     migrated_database: str, mail_sink: MailSink
 ) -> None:
     """A queue nobody consumes: the email never arrives, and the answer says so (503)."""
-    project = create_project(migrated_database)
-    server = start_api(
-        migrated_database,
-        STACK_EMAIL_MONITOR_SECRET_TOKEN=TOKEN,
-        STACK_EMAIL_MONITOR_PROJECT_ID=project.id,
-        STACK_EMAIL_MONITOR_INBUCKET_API_URL=mail_sink.http_url,
-        STACK_EMAIL_MONITOR_TIMEOUT_SECONDS="2",
-        STACK_QUEUE_NAMESPACE=f"monitor-{secrets.token_hex(4)}",
-    )
-    try:
-        with server.client() as http:
-            r = http.get("/health/email", headers={"authorization": f"Bearer {TOKEN}"})
-        assert r.status_code == 503
-        assert "no verification email within 2 s" in r.text
-        assert users_of(migrated_database, project) == []
-    finally:
-        stop_api(server)
+    with (
+        monitoring_api(
+            migrated_database,
+            mail_sink,
+            STACK_EMAIL_MONITOR_TIMEOUT_SECONDS="2",
+            STACK_QUEUE_NAMESPACE=f"monitor-{secrets.token_hex(4)}",
+        ) as (server, project),
+        server.client() as http,
+    ):
+        r = http.get("/health/email", headers={"authorization": f"Bearer {TOKEN}"})
+    assert r.status_code == 503
+    assert "no verification email within 2 s" in r.text
+    assert users_of(migrated_database, project) == []
 
 
 def test_the_monitor_is_off_unless_configured_and_rate_limited(http: httpx.Client) -> None:
