@@ -12,7 +12,7 @@ from psycopg.errors import UniqueViolation
 from authstack_core.db.queries import email_verification as email_q
 from authstack_core.db.queries import teams as teams_q
 from authstack_core.db.queries import users as q
-from authstack_core.domain import email_outbox, email_verification, mfa, users
+from authstack_core.domain import email_outbox, email_verification, mfa, sign_up_rules, users
 from authstack_core.domain.context import Deps
 from authstack_core.domain.sessions import IssuedSession, create_session_in
 from authstack_core.domain.users import check_password_rules
@@ -23,6 +23,7 @@ from authstack_core.errors import (
     UserEmailAlreadyExists,
 )
 from authstack_core.models.projects import TenantProject
+from authstack_core.models.sign_up_rules import SignUpContext
 from authstack_core.models.users import NewUser, UserColumns
 
 
@@ -51,6 +52,8 @@ async def sign_up_with_password(
     if not config.allow_sign_up:
         raise SignUpNotEnabled()
     check_password_rules(password, config)
+    signing_up = SignUpContext.of(email=email, auth_method="password")
+    rules = await sign_up_rules.check_sign_up(deps, project, signing_up)
     password_hash = await deps.passwords.hash(password)
     tenancy_id = project.tenancy_id
     try:
@@ -64,6 +67,7 @@ async def sign_up_with_password(
                 await q.update_user_columns(
                     conn, tenancy_id, anonymous_user_id, UserColumns(is_anonymous=False)
                 )
+                await sign_up_rules.restrict_upgraded_in(conn, project, anonymous_user_id, rules)
                 await q.set_primary_email(
                     conn, tenancy_id, anonymous_user_id, email, verified=False, used_for_auth=True
                 )
@@ -84,10 +88,12 @@ async def sign_up_with_password(
                     conn,
                     deps,
                     project,
-                    NewUser(
-                        primary_email=email,
-                        primary_email_auth_enabled=True,
-                        password_hash=password_hash,
+                    rules.restrict(
+                        NewUser(
+                            primary_email=email,
+                            primary_email_auth_enabled=True,
+                            password_hash=password_hash,
+                        )
                     ),
                 )
             session = await create_session_in(conn, deps, project, user_id)

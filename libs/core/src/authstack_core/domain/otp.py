@@ -15,7 +15,7 @@ from psycopg.errors import UniqueViolation
 
 from authstack_core.db.queries import email_verification as email_q
 from authstack_core.db.queries import users as users_q
-from authstack_core.domain import email_outbox, mfa, users, verification
+from authstack_core.domain import email_outbox, mfa, sign_up_rules, users, verification
 from authstack_core.domain.context import Deps
 from authstack_core.domain.sessions import SignIn
 from authstack_core.domain.verification import CodeType
@@ -26,6 +26,7 @@ from authstack_core.errors import (
     UserEmailAlreadyExists,
 )
 from authstack_core.models.projects import TenantProject
+from authstack_core.models.sign_up_rules import SignUpContext
 from authstack_core.models.users import NewUser
 from authstack_core.models.verification import VerificationCodeRow
 
@@ -92,12 +93,13 @@ async def sign_in(deps: Deps, project: TenantProject, code: str) -> SignIn:
     """Use the code: sign the address's account in, or create it when sign-up is allowed.
 
     The address becomes verified (the code reached it). Verification-code errors as
-    ``verification.use_code``; SIGN_UP_NOT_ENABLED leaves the code unused. For a user with
-    TOTP the code is spent but MULTI_FACTOR_AUTHENTICATION_REQUIRED is raised instead of a
-    session (see ``mfa``).
+    ``verification.use_code``; SIGN_UP_NOT_ENABLED and SIGN_UP_REJECTED (a sign-up rule) leave
+    the code unused. For a user with TOTP the code is spent but
+    MULTI_FACTOR_AUTHENTICATION_REQUIRED is raised instead of a session (see ``mfa``).
     """
     _require_otp(project)
     tenancy_id = project.tenancy_id
+    rules = sign_up_rules.Gate(deps, project)
 
     async def sign_in_or_up(
         conn: AsyncConnection[Any], row: VerificationCodeRow
@@ -111,15 +113,18 @@ async def sign_in(deps: Deps, project: TenantProject, code: str) -> SignIn:
         else:
             if not project.config.allow_sign_up:
                 raise SignUpNotEnabled()
+            verdict = rules.admit(SignUpContext.of(email=email, auth_method="otp"))
             user_id = await users.insert_user_in(
                 conn,
                 deps,
                 project,
-                NewUser(
-                    primary_email=email,
-                    primary_email_verified=True,
-                    primary_email_auth_enabled=True,
-                    otp_auth_enabled=True,
+                verdict.restrict(
+                    NewUser(
+                        primary_email=email,
+                        primary_email_verified=True,
+                        primary_email_auth_enabled=True,
+                        otp_auth_enabled=True,
+                    )
                 ),
             )
             is_new = True
@@ -140,6 +145,8 @@ async def sign_in(deps: Deps, project: TenantProject, code: str) -> SignIn:
         )
     except UniqueViolation:  # the same address signed up by another route meanwhile
         raise AccountCreatedMeanwhile() from None
+    finally:
+        await rules.record()  # after the code's transaction, which a rejection rolls back
     if isinstance(outcome, mfa.MfaRequired):
         raise outcome.error()
     return outcome

@@ -286,3 +286,16 @@ class AccountCreatedMeanwhile(
 class EmailTemplateNotFound(PlainError, status=404):
     def __init__(self, template_id: str) -> None:
         super().__init__(f"Email template {template_id!r} not found.")
+
+
+class SignUpRejected(KnownError):
+    """A sign-up rule (or the rules' default action) refused the sign-up. The rule's own message
+    is for the project's eyes only, so the answer never carries it (nor which rule matched)."""
+
+    code = "SIGN_UP_REJECTED"
+    status = 403
+    message = "Your sign-up was rejected by a sign-up rule of this project."
+
+    def __init__(self, *, message: str = message) -> None:
+        super().__init__(message)
+        self.details = {"message": message}

@@ -9,6 +9,7 @@ from typing import Any
 import msgspec
 
 from authstack_core.models.config_format import merge_overrides, render_override
+from authstack_core.models.sign_up_rules import SignUpRule, parse_rules
 
 DEFAULTS: dict[str, Any] = {
     "sourceOfTruth": {"type": "hosted"},
@@ -192,6 +193,16 @@ class ProjectConfig:
     @property
     def team_api_keys(self) -> bool:
         return bool(self._get("apiKeys.enabled.team"))
+
+    @property
+    def sign_up_rules(self) -> list[tuple[str, SignUpRule]]:
+        """``auth.signUpRules`` by id, in evaluation order (see ``parse_rules``)."""
+        return parse_rules(self._get("auth.signUpRules"))
+
+    @property
+    def sign_up_rules_reject_by_default(self) -> bool:
+        """``auth.signUpRulesDefaultAction`` is "reject": a sign-up no rule decides is refused."""
+        return bool(self._get("auth.signUpRulesDefaultAction") == "reject")
 
     @property
     def trusted_domains(self) -> list[TrustedDomain]:

@@ -14,6 +14,7 @@ from dataclasses import dataclass, field
 from typing import Any, Literal
 
 from authstack_core.models.config import ProjectConfig
+from authstack_core.models.sign_up_rules import check_condition
 from authstack_core.urls import parse_web_url
 
 Level = Literal["project", "branch", "environment"]
@@ -62,6 +63,16 @@ class WebUrl(Kind):
         return "must not carry credentials" if url.has_credentials else None
 
 
+class CelCondition(Kind):
+    """A sign-up rule's condition: CEL that compiles (models.sign_up_rules)."""
+
+    def check(self, value: Any) -> str | None:
+        if not isinstance(value, str):
+            return "must be a string"
+        problem = check_condition(value)
+        return None if problem is None else f"must be a valid CEL expression ({problem})"
+
+
 def one_of(*values: str) -> Kind:
     return Kind("one of the following values: " + ", ".join(values), lambda v: v in values)
 
@@ -87,7 +98,7 @@ ANY = Kind("any JSON value")  # opaque: stored as given
 URL = WebUrl("a URL")
 HANDLER_PATH = text_like("a path starting with /", r"/.*")
 EMAIL = text_like("an email address", r"[^@\s]+@[^@\s]+")
-SIGN_UP_ACTIONS = ("allow", "reject", "restrict", "log", "add_metadata")
+SIGN_UP_ACTIONS = ("allow", "reject", "restrict", "log")
 
 _PROVIDER = "auth.oauth.providers.<id>"
 _SERVER = "emails.server"
@@ -119,10 +130,9 @@ SCHEMA: dict[str, tuple[Kind, frozenset[Level]]] = {
     f"{_RULE}.enabled": (BOOL, BRANCH),
     f"{_RULE}.displayName": (TEXT, BRANCH),
     f"{_RULE}.priority": (NUMBER, BRANCH),
-    f"{_RULE}.condition": (TEXT, BRANCH),
+    f"{_RULE}.condition": (CelCondition("a CEL expression"), BRANCH),
     f"{_RULE}.action.type": (one_of(*SIGN_UP_ACTIONS), BRANCH),
     f"{_RULE}.action.message": (TEXT, BRANCH),
-    f"{_RULE}.action.metadata": (ANY, BRANCH),
     "auth.signUpRulesDefaultAction": (one_of("allow", "reject"), BRANCH),
     "onboarding.requireEmailVerification": (BOOL, BRANCH),
     "domains.allowLocalhost": (BOOL, BRANCH),
