@@ -268,7 +268,9 @@ def test_client_deletes_its_own_other_session(http: httpx.Client, project: Proje
     tokens = sign_up(http, project, email)
     second = sign_in_with_password(http, project, email, PASSWORD).json()
     second_id = jwt_parts(second["access_token"])[1]["refresh_token_id"]
-    r = http.delete(f"{SESSIONS}/{second_id}", headers=as_user(project, tokens["access_token"]))
+    r = http.delete(
+        f"{SESSIONS}/{second_id}?user_id=me", headers=as_user(project, tokens["access_token"])
+    )
     assert r.status_code == 200, r.text
     assert r.json() == {"success": True}
     _assert_refresh_fails(http, project, second["refresh_token"])
@@ -278,7 +280,9 @@ def test_client_deletes_its_own_other_session(http: httpx.Client, project: Proje
 def test_deleting_the_current_session_is_refused(http: httpx.Client, project: Project) -> None:
     tokens = sign_up(http, project)
     current = jwt_parts(tokens["access_token"])[1]["refresh_token_id"]
-    r = http.delete(f"{SESSIONS}/{current}", headers=as_user(project, tokens["access_token"]))
+    r = http.delete(
+        f"{SESSIONS}/{current}?user_id=me", headers=as_user(project, tokens["access_token"])
+    )
     assert_known_error(r, "CANNOT_DELETE_CURRENT_SESSION", 400)
     assert refresh(http, project, tokens["refresh_token"]).status_code == 200
 
@@ -286,7 +290,9 @@ def test_deleting_the_current_session_is_refused(http: httpx.Client, project: Pr
 def test_client_cannot_delete_another_users_session(http: httpx.Client, project: Project) -> None:
     me, victim = sign_up(http, project), sign_up(http, project)
     victim_session = jwt_parts(victim["access_token"])[1]["refresh_token_id"]
-    r = http.delete(f"{SESSIONS}/{victim_session}", headers=as_user(project, me["access_token"]))
+    r = http.delete(
+        f"{SESSIONS}/{victim_session}?user_id=me", headers=as_user(project, me["access_token"])
+    )
     assert 400 <= r.status_code < 500
     assert refresh(http, project, victim["refresh_token"]).status_code == 200
 
@@ -294,7 +300,9 @@ def test_client_cannot_delete_another_users_session(http: httpx.Client, project:
 def test_server_deletes_any_session_of_its_project(http: httpx.Client, project: Project) -> None:
     tokens = sign_up(http, project)
     session_id = jwt_parts(tokens["access_token"])[1]["refresh_token_id"]
-    r = http.delete(f"{SESSIONS}/{session_id}", headers=project.headers("server"))
+    r = http.delete(
+        f"{SESSIONS}/{session_id}?user_id={tokens['user_id']}", headers=project.headers("server")
+    )
     assert r.status_code == 200, r.text
     _assert_refresh_fails(http, project, tokens["refresh_token"])
 
@@ -305,7 +313,9 @@ def test_server_cannot_delete_a_session_of_another_project(
     a, b = make_project(), make_project()
     tokens = sign_up(http, b)
     session_id = jwt_parts(tokens["access_token"])[1]["refresh_token_id"]
-    r = http.delete(f"{SESSIONS}/{session_id}", headers=a.headers("server"))
+    r = http.delete(
+        f"{SESSIONS}/{session_id}?user_id={tokens['user_id']}", headers=a.headers("server")
+    )
     assert r.status_code == 404
     assert refresh(http, b, tokens["refresh_token"]).status_code == 200
 

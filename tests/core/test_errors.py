@@ -166,6 +166,11 @@ PLAIN_CASES: list[tuple[PlainError, int, str]] = [
     (errors.EmailTemplateNotFound("welcome"), 404, "Email template 'welcome' not found."),
     (errors.InternalProjectUndeletable(), 400, "The internal project cannot be deleted."),
     (
+        errors.InvalidPasswordHash(),
+        400,
+        "Invalid password hash. Make sure it's a supported algorithm in Modular Crypt Format.",
+    ),
+    (
         errors.ProjectWithoutOwnerTeam(),
         400,
         "Project must have an owner team to be transferred.",

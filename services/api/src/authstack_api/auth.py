@@ -43,6 +43,7 @@ from authstack_core.errors import (
     ProjectKeyWithoutAccessType,
     PublishableClientKeyRequiredForProject,
     RestrictedUserNotAllowed,
+    SchemaError,
     ServerAuthenticationRequired,
     StatusError,
     UnparsableAccessToken,
@@ -104,8 +105,17 @@ class Access:
 AnyAuth: TypeAlias = Annotated[Auth, Access(ALL_ACCESS)]
 ServerAuth: TypeAlias = Annotated[Auth, Access(("server", "admin"))]
 AdminAuth: TypeAlias = Annotated[Auth, Access(("admin",))]
-# Any access type with a signed-in user; the two differ only in the error a request without one
-# gets, as upstream: the "own user" routes say CANNOT_GET_OWN_USER_WITHOUT_USER.
+
+
+def _user_must_be_defined() -> SchemaError:
+    return SchemaError(message="auth.user must be defined")
+
+
+# Any access type with a signed-in user; they differ only in the error a request without one gets,
+# as upstream's: where its request schema requires the user (``auth.user ... .defined()``), it is
+# part of the request's shape (SCHEMA_ERROR); where its handler checks, it is
+# USER_AUTHENTICATION_REQUIRED; the "own user" routes say CANNOT_GET_OWN_USER_WITHOUT_USER.
+SchemaUserAuth: TypeAlias = Annotated[SignedIn, Access(ALL_ACCESS, _user_must_be_defined)]
 UserAuth: TypeAlias = Annotated[SignedIn, Access(ALL_ACCESS, UserAuthenticationRequired)]
 MeAuth: TypeAlias = Annotated[SignedIn, Access(ALL_ACCESS, CannotGetOwnUserWithoutUser)]
 OptionalAuth: TypeAlias = Annotated[Auth | None, Access(ALL_ACCESS, optional=True)]

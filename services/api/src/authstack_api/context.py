@@ -50,8 +50,8 @@ def bind_request_context(handler: HTTPRouteHandler) -> None:
         if param == "auth":
             if found is None:
                 raise ImproperlyConfiguredException(
-                    f"{name}: annotate auth with an access type of authstack_api.auth "
-                    "(AnyAuth, ServerAuth, AdminAuth, UserAuth, MeAuth, OptionalAuth)"
+                    f"{name}: annotate auth with an access type of authstack_api.auth (AnyAuth, "
+                    "ServerAuth, AdminAuth, SchemaUserAuth, UserAuth, MeAuth, OptionalAuth)"
                 )
             access = found
         elif found is not None:

@@ -16,6 +16,7 @@ from litestar.exceptions import (
 
 from authstack_api.middleware import request_id_var
 from authstack_api.responses import JSON_TYPE, error_json_body, text_response
+from authstack_api.validation import schema_error
 from authstack_core.errors import BodyParsingError, KnownError, PlainError, SchemaError
 from authstack_core.ratelimit_rules import RateLimitedError
 
@@ -35,23 +36,6 @@ def known_error_response(error: KnownError) -> Response[bytes]:
     )
 
 
-def _validation_message(request: Request[Any, Any, Any], exc: ValidationException) -> str:
-    lines = []
-    extra = exc.extra if isinstance(exc.extra, list) else []
-    for item in extra:
-        if isinstance(item, dict):
-            key = item.get("key")
-            message = str(item.get("message", "invalid"))
-            if message in (f"'{key}'", "'data'"):
-                message = "a request body is required" if key == "data" else f"{key} is required"
-            source = item.get("source")
-            where = f"{source}.{key}" if source and key and key != "data" else (key or "body")
-            lines.append(f"  - {where}: {message}")
-    if not lines:
-        lines.append(f"  - {exc.detail}")
-    return f"Request validation failed on {request.method} {request.url.path}:\n" + "\n".join(lines)
-
-
 def rate_limited_response(exc: RateLimitedError) -> Response[bytes]:
     """429 without a known-error code: the SDK then waits ``Retry-After`` seconds and retries
     (a known error would be thrown to the app at once)."""
@@ -66,12 +50,12 @@ def rate_limited_response(exc: RateLimitedError) -> Response[bytes]:
 def handle_exception(request: Request[Any, Any, Any], exc: Exception) -> Response[bytes]:
     if isinstance(exc, RateLimitedError):
         return rate_limited_response(exc)
+    if isinstance(exc, SchemaError | ValidationException):
+        return known_error_response(schema_error(request, exc))
     if isinstance(exc, KnownError):
         return known_error_response(exc)
     if isinstance(exc, PlainError):  # StatusError included
         return text_response(exc.text, exc.status)
-    if isinstance(exc, ValidationException):
-        return known_error_response(SchemaError(message=_validation_message(request, exc)))
     if isinstance(exc, NotFoundException):
         return text_response("404 — this API endpoint does not exist.", 404)
     # Litestar wraps every body decode failure ("JSON is malformed", "Input data was truncated")

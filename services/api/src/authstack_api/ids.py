@@ -15,7 +15,7 @@ def is_uuid(value: str) -> bool:
 
 def check_uuid(value: str, name: str) -> str:
     if not is_uuid(value):
-        raise SchemaError(message=f"{name} must be a UUID")
+        raise SchemaError(message=f"{name} must be a valid UUID")
     return value.lower()
 
 
@@ -23,5 +23,5 @@ def parse_bool(value: str | None, name: str) -> bool:
     if value is None:
         return False
     if value not in ("true", "false"):
-        raise SchemaError(message=f"{name} must be 'true' or 'false'")
+        raise SchemaError(message=f"{name} must be one of the following values: true, false")
     return value == "true"

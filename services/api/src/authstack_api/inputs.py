@@ -17,14 +17,20 @@ from authstack_core.errors import BodyParsingError, KnownError, SchemaError
 MAX_JSON_DEPTH = 64
 
 
-def _nul_error(request: Request[Any, Any, Any], where: str) -> KnownError:
-    return SchemaError(
-        message=f"Request validation failed on {request.method} {request.url.path}:\n"
-        f"  - {where}: text must not contain NUL (\\u0000) characters"
-    )
+# Where ``ApiRequest.json`` leaves the body it read, for the SCHEMA_ERROR text (``validation``).
+_BODY_STATE = "authstack_parsed_body"
 
 
-def check_json_value(request: Request[Any, Any, Any], value: Any) -> None:
+def _nul_error(where: str) -> KnownError:
+    return SchemaError(message=f"{where} must not contain NUL (\\u0000) characters")
+
+
+def parsed_body(request: Request[Any, Any, Any]) -> Any:
+    """The JSON body this request's validation read, or None if none was read."""
+    return request.state.get(_BODY_STATE)
+
+
+def check_json_value(value: Any) -> None:
     """Raise BODY_PARSING_ERROR past MAX_JSON_DEPTH levels, SCHEMA_ERROR for a NUL anywhere."""
     # Iterative, so a hostile document cannot exhaust the stack while being checked.
     stack: list[tuple[Any, int, str]] = [(value, 0, "body")]
@@ -32,7 +38,7 @@ def check_json_value(request: Request[Any, Any, Any], value: Any) -> None:
         item, depth, where = stack.pop()
         if isinstance(item, str):
             if "\x00" in item:
-                raise _nul_error(request, where)
+                raise _nul_error(where)
         elif isinstance(item, dict | list):
             if depth >= MAX_JSON_DEPTH:
                 raise BodyParsingError(
@@ -41,7 +47,7 @@ def check_json_value(request: Request[Any, Any, Any], value: Any) -> None:
             if isinstance(item, dict):
                 for key, child in item.items():
                     if isinstance(key, str) and "\x00" in key:
-                        raise _nul_error(request, where)
+                        raise _nul_error(where)
                     stack.append((child, depth + 1, f"{where}.{key}"))
             else:
                 stack.extend((child, depth + 1, f"{where}[{i}]") for i, child in enumerate(item))
@@ -51,10 +57,10 @@ def check_url_values(request: Request[Any, Any, Any]) -> None:
     """Raise SCHEMA_ERROR if a query or path parameter holds a NUL."""
     for name, value in request.query_params.multi_items():
         if "\x00" in name or "\x00" in value:
-            raise _nul_error(request, f"query.{name}")
+            raise _nul_error(f"query.{name}")
     for name, value in request.path_params.items():
         if isinstance(value, str) and "\x00" in value:
-            raise _nul_error(request, f"path.{name}")
+            raise _nul_error(f"params.{name}")
 
 
 class ApiRequest(Request[Any, Any, Any]):
@@ -69,5 +75,6 @@ class ApiRequest(Request[Any, Any, Any]):
             raise BodyParsingError(
                 f"The request body is nested deeper than {MAX_JSON_DEPTH} levels."
             ) from None
-        check_json_value(self, value)
+        check_json_value(value)
+        self.state[_BODY_STATE] = value
         return value

@@ -49,11 +49,12 @@ class SearchQuery(PageQuery):
         """The page, checked in this order: ``order_by`` (the one key the listing sorts by),
         ``limit`` (1 to ``max_page``), ``query``, ``desc``, ``cursor``."""
         if self.order_by not in (None, order_by):
-            raise SchemaError(message=f"order_by must be {order_by}")
+            raise SchemaError(message=f"order_by must be one of the following values: {order_by}")
         if self.limit is not None and not 1 <= self.limit <= max_page:
             raise SchemaError(message=f"limit must be between 1 and {max_page}")
         if self.text is not None and len(self.text) > MAX_QUERY_LENGTH:
-            raise SchemaError(message=f"query must be at most {MAX_QUERY_LENGTH} characters")
+            # "query" alone would read as the whole query string: located here, not by name.
+            raise SchemaError(message=f"query.query must be at most {MAX_QUERY_LENGTH} characters")
         return {
             "limit": self.limit,
             "query": self.text or None,

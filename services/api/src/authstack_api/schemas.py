@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import (
     TYPE_CHECKING,
     Annotated,
@@ -14,10 +15,11 @@ from typing import (
 )
 
 import msgspec
+from litestar.exceptions import ValidationException
 from msgspec import UNSET, Meta, UnsetType
 
 from authstack_core.email_address import EmailError, normalize_email
-from authstack_core.errors import SchemaError
+from authstack_core.errors import StatusError
 from authstack_core.models import users as user_models
 from authstack_core.models.contact_channels import ContactChannelChanges
 from authstack_core.models.projects import (
@@ -26,55 +28,74 @@ from authstack_core.models.projects import (
     ProjectChanges,
 )
 from authstack_core.models.teams import MemberProfileChanges, TeamChanges
+from authstack_core.urls import parse_web_url
 
 T = TypeVar("T")
 
+
+def _normalized_email(name: str, value: str) -> str:
+    try:
+        return normalize_email(value)
+    except EmailError as exc:
+        raise ValueError(f"{name} must be a valid email ({exc})") from None
+
+
+def _absolute_url(name: str, value: str) -> str:
+    if parse_web_url(value) is None:
+        raise ValueError(f"{name} is not a valid URL")
+    return value
+
+
+# Checks Strict.__post_init__ runs on the fields annotated with them (msgspec ignores annotations
+# that are not its own): each returns the value to keep or raises ValueError, which msgspec turns
+# into a validation error (SCHEMA_ERROR on the wire).
+_CHECKS = (_normalized_email, _absolute_url)
 # The pattern documents the shape in the OpenAPI document and refuses obvious garbage early;
 # every Email field is then normalised by authstack_core.email_address in Strict.__post_init__,
 # which is the real gate (NFKC, IDNA domain, no control or invisible characters). ``\Z``, not
 # ``$``: Python's ``$`` also matches before a trailing newline, which let "a@b.com\n" through.
-_EMAIL_META = Meta(
-    max_length=256,
-    pattern=r"^[^\s@\"<>()\[\],;:\\]+@[^\s@\"<>()\[\],;:\\]+\.[^\s@\"<>()\[\],;:\\.]+\Z",
-)
-Email = Annotated[str, _EMAIL_META]
+EMAIL_PATTERN = r"^[^\s@\"<>()\[\],;:\\]+@[^\s@\"<>()\[\],;:\\]+\.[^\s@\"<>()\[\],;:\\.]+\Z"
+Email = Annotated[str, Meta(max_length=256, pattern=EMAIL_PATTERN), _normalized_email]
 Password = Annotated[str, Meta(max_length=4096)]  # rules (8-70) give their own errors
 DisplayName = Annotated[str, Meta(max_length=256)]
 Url = Annotated[str, Meta(max_length=4096)]
+# Profile images: an absolute URL (a data: URL included), as upstream's URL schema wants.
+ImageUrl = Annotated[str, Meta(max_length=4096), _absolute_url]
 Score = Annotated[int, Meta(ge=0, le=100)]
-# The shape (45 base32 characters, any case) is checked where the code is used.
+# The shape (45 characters) is checked where the code is used.
 VerificationCode = Annotated[str, Meta(max_length=64)]
 CountryCode = Annotated[str, Meta(pattern=r"^[A-Z]{2}\Z")]
 
 
-def _has_email(hint: Any) -> bool:
-    if get_origin(hint) is Annotated and _EMAIL_META in hint.__metadata__:
-        return True
-    return any(_has_email(arg) for arg in get_args(hint))
+def _check_of(hint: Any) -> Callable[[str, str], str] | None:
+    if get_origin(hint) is Annotated:
+        found = next((m for m in hint.__metadata__ if m in _CHECKS), None)
+        if found is not None:
+            return found  # type: ignore[no-any-return]
+    return next(filter(None, map(_check_of, get_args(hint))), None)
 
 
-_EMAIL_FIELDS: dict[type, tuple[str, ...]] = {}
-
-
-def _email_fields(cls: type) -> tuple[str, ...]:
-    fields = _EMAIL_FIELDS.get(cls)
-    if fields is None:
-        hints = get_type_hints(cls, include_extras=True)
-        fields = tuple(name for name, hint in hints.items() if _has_email(hint))
-        _EMAIL_FIELDS[cls] = fields
-    return fields
+_FIELD_CHECKS: dict[type, list[tuple[str, Callable[[str, str], str]]]] = {}
 
 
 class Strict(msgspec.Struct, forbid_unknown_fields=True):
     def __post_init__(self) -> None:
-        # msgspec turns a ValueError here into a validation error (SCHEMA_ERROR on the wire).
-        for name in _email_fields(type(self)):
+        checks = _FIELD_CHECKS.get(type(self))
+        if checks is None:
+            hints = get_type_hints(type(self), include_extras=True).items()
+            found = ((name, _check_of(hint)) for name, hint in hints)
+            checks = _FIELD_CHECKS[type(self)] = [(n, c) for n, c in found if c is not None]
+        for name, check in checks:
             value = getattr(self, name)
             if isinstance(value, str):
-                try:
-                    setattr(self, name, normalize_email(value))
-                except EmailError as exc:
-                    raise ValueError(f"{name} is not a valid email address: {exc}") from None
+                setattr(self, name, check(name, value))
+
+
+def check_client_image(url: str | None | UnsetType) -> None:
+    """A client may set a profile image only as a base64 data URL of an image (upstream's plain
+    400 otherwise; the server may also link one)."""
+    if isinstance(url, str) and not url.startswith("data:image/"):
+        raise StatusError(400, "Invalid profile image URL")
 
 
 class BotChallenge(Strict, kw_only=True):
@@ -132,7 +153,7 @@ class RiskScores(user_models.RiskScores, Strict):
 
 class ClientUserUpdate(Strict):
     display_name: DisplayName | None | UnsetType = UNSET
-    profile_image_url: Url | None | UnsetType = UNSET
+    profile_image_url: ImageUrl | None | UnsetType = UNSET
     client_metadata: Any | UnsetType = UNSET
     selected_team_id: str | None | UnsetType = UNSET
     totp_secret_base64: str | None | UnsetType = UNSET
@@ -145,7 +166,7 @@ class ClientUserUpdate(Strict):
 # some (the rest are inherited as they are), goes to the domain as it was decoded.
 class ServerUserUpdate(user_models.UserChanges, Strict):
     display_name: DisplayName | None | UnsetType = UNSET
-    profile_image_url: Url | None | UnsetType = UNSET
+    profile_image_url: ImageUrl | None | UnsetType = UNSET
     primary_email: Email | None | UnsetType = UNSET
     password: Password | None | UnsetType = UNSET
     country_code: CountryCode | None | UnsetType = UNSET
@@ -160,7 +181,7 @@ class OAuthProviderInput(Strict):
 
 class ServerUserCreate(Strict):
     display_name: DisplayName | None = None
-    profile_image_url: Url | None = None
+    profile_image_url: ImageUrl | None = None
     client_metadata: Any = None
     client_read_only_metadata: Any = None
     server_metadata: Any = None
@@ -283,7 +304,7 @@ class ApiKeySetUpdate(Strict):
 # --- teams, permissions, contact channels, API keys (contract §5.4) -------------------------------
 # PermissionId (system ids allowed) is defined with the admin structs above.
 CustomPermissionId = Annotated[str, Meta(pattern=r"^[a-z0-9_:]{1,128}\Z")]
-TeamImageUrl = Annotated[str, Meta(max_length=1_000_000)]
+TeamImageUrl = Annotated[str, Meta(max_length=1_000_000), _absolute_url]
 MillisTimestamp = Annotated[int, Meta(ge=0, le=253_402_300_799_999)]  # up to year 9999
 
 
@@ -390,9 +411,14 @@ def changes_as(update: msgspec.Struct, changes: type[T]) -> T:
     return msgspec.convert(msgspec.to_builtins(update), changes)
 
 
-def convert(data: Any, model: type[T], where: str) -> T:
-    """Validate an already-decoded body against ``model``; raise SCHEMA_ERROR on mismatch."""
+def convert(data: Any, model: type[T]) -> T:
+    """Validate an already-decoded body against ``model``; refused as Litestar refuses a body
+    that does not fit a handler's ``data`` type (SCHEMA_ERROR, see ``validation``)."""
     try:
         return msgspec.convert(data, model)
     except msgspec.ValidationError as exc:
-        raise SchemaError(message=f"Request validation failed on {where}:\n  - {exc}") from None
+        message, _, path = str(exc).partition(" - at `$")
+        key = path.removeprefix(".").removesuffix("`") or "data"
+        raise ValidationException(
+            extra=[{"message": message, "key": key, "source": "body"}]
+        ) from None

@@ -26,6 +26,7 @@ from authstack_core.domain.permissions import grant_sign_up_defaults_in
 from authstack_core.domain.teams import add_member_in, create_team_in
 from authstack_core.domain.webhooks import EventType, record
 from authstack_core.errors import (
+    InvalidPasswordHash,
     PasswordTooCommon,
     PasswordTooLong,
     PasswordTooShort,
@@ -59,9 +60,9 @@ def check_password_rules(password: str, config: ProjectConfig) -> None:
 
 def _check_imported_hash(value: str) -> None:
     if not is_importable_hash(value):
-        raise SchemaError(
-            message=f"password_hash must be a {IMPORTABLE_HASH_FORMATS} hash, "
-            "with cost parameters within the accepted bounds"
+        raise InvalidPasswordHash(
+            "Invalid password hash. Make sure it's a supported algorithm"
+            f" ({IMPORTABLE_HASH_FORMATS}) with cost parameters within the accepted bounds."
         )
 
 

@@ -241,6 +241,14 @@ class PasswordTooCommon(PasswordRequirementsNotMet):
 
 
 # --- plain errors (text/plain) --------------------------------------------------------------------
+class InvalidPasswordHash(
+    PlainError,
+    status=400,
+    message="Invalid password hash. Make sure it's a supported algorithm in Modular Crypt Format.",
+):
+    """An imported ``password_hash`` of an unsupported format or over-costly parameters."""
+
+
 class UserAlreadyHasPassword(
     PlainError,
     status=400,

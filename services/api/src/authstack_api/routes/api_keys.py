@@ -74,7 +74,7 @@ def _key_routes(key_type: ApiKeyType, create_body: type[ApiKeyCreate]) -> list[H
     async def list_keys(auth: AnyAuth, deps: Deps, owner: Owner = None) -> Response[bytes]:
         acting = acting_client(auth)
         if owner is None:
-            raise SchemaError(message=f"query.{owner_param} is required")
+            raise SchemaError(message=f"query.{owner_param} must be defined")
         rows = await api_keys.list_keys(
             deps, auth.project, key_type, parse_owner(auth, owner), acting_user_id=acting
         )

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from litestar import Response, post
 
-from authstack_api.auth import AnyAuth, UserAuth, resolve_user_id
+from authstack_api.auth import AnyAuth, SchemaUserAuth, resolve_user_id
 from authstack_api.ids import check_uuid
 from authstack_api.limits import Limit
 from authstack_api.responses import SUCCESS, json_response
@@ -44,7 +44,7 @@ async def send_verification_code(
     opt={"limit": Limit("verification_send", recipient="data.email")},
 )
 async def send_primary_verification_code(
-    auth: UserAuth, deps: Deps, data: EmailCallbackBody
+    auth: SchemaUserAuth, deps: Deps, data: EmailCallbackBody
 ) -> Response[bytes]:
     """Deprecated form: the signed-in user's primary email, named in the body."""
     callback_url = require_trusted_redirect(auth.project.config, data.callback_url)

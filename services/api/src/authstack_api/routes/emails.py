@@ -8,14 +8,14 @@ from typing import Annotated, Any
 from litestar import Response, get, post
 from msgspec import Meta
 
-from authstack_api.auth import HttpRequest, ServerAuth
+from authstack_api.auth import ServerAuth
 from authstack_api.ids import check_uuid
 from authstack_api.paging import PAGE, PageQuery
 from authstack_api.responses import json_response, list_response
 from authstack_api.schemas import Strict
 from authstack_core.domain import emails
 from authstack_core.domain.context import Deps
-from authstack_core.errors import KnownError, SchemaError, StatusError
+from authstack_core.errors import SchemaError, StatusError
 
 MAX_PAGE = 200
 MAX_SCHEDULE_AHEAD = timedelta(days=365)
@@ -37,37 +37,29 @@ class SendEmailBody(Strict):
     scheduled_at_millis: int | None = None
 
 
-def _schema_error(request: HttpRequest, text: str) -> KnownError:
-    return SchemaError(
-        message=f"Request validation failed on {request.method} {request.url.path}:\n  - {text}"
-    )
-
-
 @post("/api/v1/emails/send-email", status_code=200)
-async def send_email(
-    auth: ServerAuth, deps: Deps, request: HttpRequest, data: SendEmailBody
-) -> Response[bytes]:
+async def send_email(auth: ServerAuth, deps: Deps, data: SendEmailBody) -> Response[bytes]:
     """Queue an email per user; needs the project's own SMTP server. ``theme_id`` and
     ``notification_category_name`` are accepted and have no effect yet."""
     if (data.user_ids is not None) == (data.all_users is True):
-        raise _schema_error(request, "send exactly one of user_ids or all_users: true")
+        raise SchemaError(message="send exactly one of user_ids or all_users: true")
     contents = [v for v in (data.html, data.template_id, data.draft_id) if v is not None]
     if len(contents) != 1:
-        raise _schema_error(request, "send exactly one of html, template_id or draft_id")
+        raise SchemaError(message="send exactly one of html, template_id or draft_id")
     if data.draft_id is not None:
-        raise _schema_error(request, "draft_id: email drafts are not supported yet")
+        raise SchemaError(message="draft_id: email drafts are not supported yet")
     if data.html is not None and not (data.subject or "").strip():
-        raise _schema_error(request, "subject is required with html")
-    for user_id in data.user_ids or []:
-        check_uuid(user_id, "user_ids[]")
+        raise SchemaError(message="subject is required with html")
+    for i, user_id in enumerate(data.user_ids or []):
+        check_uuid(user_id, f"user_ids[{i}]")
     scheduled_at = None
     if data.scheduled_at_millis is not None:
         try:
             scheduled_at = datetime.fromtimestamp(data.scheduled_at_millis / 1000, tz=UTC)
         except (OverflowError, OSError, ValueError):
-            raise _schema_error(request, "scheduled_at_millis is out of range") from None
+            raise SchemaError(message="scheduled_at_millis is out of range") from None
         if scheduled_at > datetime.now(UTC) + MAX_SCHEDULE_AHEAD:
-            raise _schema_error(request, "scheduled_at_millis is more than a year ahead")
+            raise SchemaError(message="scheduled_at_millis is more than a year ahead")
     user_ids = await emails.send_email(
         deps,
         auth.project,
@@ -85,13 +77,15 @@ async def send_email(
 
 @get("/api/v1/emails/outbox", dependencies=PAGE)
 async def list_outbox(
-    auth: ServerAuth, deps: Deps, request: HttpRequest, page: PageQuery, status: str | None = None
+    auth: ServerAuth, deps: Deps, page: PageQuery, status: str | None = None
 ) -> Response[bytes]:
     """The project's emails, newest first, each with its delivery status and last error."""
     if page.limit is not None and not 1 <= page.limit <= MAX_PAGE:
-        raise _schema_error(request, f"limit must be between 1 and {MAX_PAGE}")
+        raise SchemaError(message=f"limit must be between 1 and {MAX_PAGE}")
     if status is not None and status not in STATUSES:
-        raise _schema_error(request, f"status must be one of {', '.join(sorted(STATUSES))}")
+        raise SchemaError(
+            message=f"status must be one of the following values: {', '.join(sorted(STATUSES))}"
+        )
     found = await emails.list_outbox(
         deps,
         auth.project,

@@ -43,7 +43,7 @@ async def _form_fields(request: HttpRequest) -> dict[str, str]:
         if not isinstance(data, dict):
             raise BodyParsingError("The request body must be an object.")
         strings = {k: v for k, v in data.items() if isinstance(v, str)}
-        check_json_value(request, strings)
+        check_json_value(strings)
         return strings
     try:
         pairs = parse_qsl(body.decode("utf-8"), keep_blank_values=True)
@@ -52,7 +52,7 @@ async def _form_fields(request: HttpRequest) -> dict[str, str]:
     fields: dict[str, str] = {}
     for key, value in pairs:
         fields.setdefault(key, value)
-    check_json_value(request, fields)
+    check_json_value(fields)
     return fields
 
 

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from litestar import Response, post
 
-from authstack_api.auth import AnyAuth, HttpRequest, UserAuth
+from authstack_api.auth import AnyAuth, HttpRequest, SchemaUserAuth
 from authstack_api.limits import Limit, cleared
 from authstack_api.responses import SUCCESS, json_response
 from authstack_api.schemas import (
@@ -96,7 +96,7 @@ async def check_reset_code(auth: AnyAuth, deps: Deps, data: CodeBody) -> Respons
 
 @post("/api/v1/auth/password/update", status_code=200)
 async def update_password(
-    auth: UserAuth, deps: Deps, request: HttpRequest, data: UpdatePasswordBody
+    auth: SchemaUserAuth, deps: Deps, request: HttpRequest, data: UpdatePasswordBody
 ) -> Response[bytes]:
     """Change the password; every other session ends (the one in x-stack-refresh-token stays)."""
     await passwords.update_password(
@@ -112,7 +112,7 @@ async def update_password(
 
 @post("/api/v1/auth/password/set", status_code=200)
 async def set_password(
-    auth: UserAuth, deps: Deps, request: HttpRequest, data: SetPasswordBody
+    auth: SchemaUserAuth, deps: Deps, request: HttpRequest, data: SetPasswordBody
 ) -> Response[bytes]:
     """Set a first password; every other session ends (the one in x-stack-refresh-token stays)."""
     await passwords.set_password(

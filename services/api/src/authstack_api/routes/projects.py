@@ -115,6 +115,14 @@ async def create_project(auth: AnyAuth, deps: Deps, data: ProjectCreate) -> Resp
 async def transfer_project(auth: AnyAuth, deps: Deps, data: ProjectTransfer) -> Response[bytes]:
     """Move a project to another internal team: the caller must be ``team_admin`` of the current
     owner team and a member of the new one."""
+    # Upstream's request schema asks for the internal project and a user: both are its shape.
+    problems = []
+    if auth.project.id != projects.INTERNAL_PROJECT_ID:
+        problems.append("auth.project.id must be one of the following values: internal")
+    if auth.user is None:
+        problems.append("auth.user must be defined")
+    if problems:
+        raise SchemaError(message="\n".join(problems))
     user_id = _full_internal_user(auth)
     internal = auth.project
     await projects.transfer_project(

@@ -2,11 +2,12 @@
 
 from __future__ import annotations
 
+import time
 from datetime import timedelta
 
 from litestar import Response, delete, get, post
 
-from authstack_api.auth import AnyAuth, HttpRequest, ServerAuth, UserAuth, resolve_user_id
+from authstack_api.auth import AnyAuth, HttpRequest, ServerAuth, resolve_user_id, user_id_param
 from authstack_api.ids import check_uuid
 from authstack_api.limits import Limit
 from authstack_api.responses import SUCCESS, json_response
@@ -14,9 +15,9 @@ from authstack_api.schemas import CreateSessionBody
 from authstack_core.domain import sessions, users
 from authstack_core.domain.context import Deps
 from authstack_core.errors import (
+    AccessTokenExpired,
     RefreshTokenNotFoundOrExpired,
     StatusError,
-    UserAuthenticationRequired,
     UserIdDoesNotExist,
 )
 
@@ -35,9 +36,15 @@ async def refresh_current(auth: AnyAuth, deps: Deps, request: HttpRequest) -> Re
 
 
 @delete("/api/v1/auth/sessions/current", status_code=200)
-async def sign_out(auth: UserAuth, deps: Deps) -> Response[bytes]:
+async def sign_out(auth: AnyAuth, deps: Deps) -> Response[bytes]:
     if auth.refresh_token_id is None:
-        raise RefreshTokenNotFoundOrExpired()
+        # As upstream: with no session to end (no signed-in user), the access token is expired.
+        raise AccessTokenExpired(
+            expired_at_millis=int(time.time() * 1000),
+            project_id=None,
+            user_id=None,
+            refresh_token_id=None,
+        )
     await sessions.sign_out(deps, auth.project, auth.refresh_token_id)
     return json_response(SUCCESS)
 
@@ -79,13 +86,16 @@ async def create_session(auth: ServerAuth, deps: Deps, data: CreateSessionBody) 
 
 
 @delete("/api/v1/auth/sessions/{session_id:str}", status_code=200)
-async def delete_session(auth: AnyAuth, deps: Deps, session_id: str) -> Response[bytes]:
+async def delete_session(
+    auth: AnyAuth, deps: Deps, session_id: str, user_id: str
+) -> Response[bytes]:
+    """Revoke one session. ``user_id`` (``me`` allowed) is required as on the listing and, as
+    upstream, only checked: a client may revoke any session of its own user but the current one."""
+    user_id_param(auth, user_id)
     check_uuid(session_id, "session_id")
     if auth.type == "client":
-        if auth.user is None:
-            raise UserAuthenticationRequired()
         owner = await sessions.session_owner(deps, auth.project, session_id)
-        if owner != auth.user_id:
+        if auth.user is None or owner != auth.user_id:
             raise StatusError(404, "Session not found.")
     deleted = await sessions.revoke_session(
         deps, auth.project, session_id, current_session_id=auth.refresh_token_id

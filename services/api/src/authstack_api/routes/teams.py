@@ -5,12 +5,11 @@ from __future__ import annotations
 from typing import Any
 
 from litestar import Response, delete, get, patch, post
-from msgspec import UNSET, UnsetType
+from msgspec import UNSET
 
 from authstack_api.auth import (
     AnyAuth,
     Auth,
-    HttpRequest,
     ServerAuth,
     acting_client,
     listed_user,
@@ -28,6 +27,7 @@ from authstack_api.schemas import (
     ServerTeamCreate,
     ServerTeamUpdate,
     changes_as,
+    check_client_image,
     convert,
 )
 from authstack_core.domain import teams
@@ -42,11 +42,6 @@ from authstack_core.models.teams import NewTeam, TeamChanges, membership_json
 MAX_PAGE = 1000
 
 
-def _check_client_image(url: str | None | UnsetType) -> None:
-    if isinstance(url, str) and not url.startswith("data:image/"):
-        raise StatusError(400, "A client must send profile_image_url as a base64 data URL image.")
-
-
 # --- teams ---------------------------------------------------------------------------------------
 
 
@@ -54,12 +49,10 @@ def _check_client_image(url: str | None | UnsetType) -> None:
 async def create_team(
     auth: AnyAuth,
     deps: Deps,
-    request: HttpRequest,
     data: dict[str, Any],
     add_current_user: str | None = None,
 ) -> Response[bytes]:
-    where = f"POST {request.url.path}"
-    body = convert(data, ClientTeamCreate if auth.type == "client" else ServerTeamCreate, where)
+    body = convert(data, ClientTeamCreate if auth.type == "client" else ServerTeamCreate)
     add_me = parse_bool(add_current_user, "add_current_user")
     if add_me and body.creator_user_id is not None:
         raise StatusError(400, "Send creator_user_id only; add_current_user is deprecated.")
@@ -69,7 +62,7 @@ async def create_team(
             raise UserAuthenticationRequired()
         if not auth.project.config.client_team_creation:
             raise StatusError(403, "Client team creation is disabled for this project.")
-        _check_client_image(body.profile_image_url)
+        check_client_image(body.profile_image_url)
         creator = auth.user.user_id
         if (
             body.creator_user_id is not None
@@ -121,15 +114,13 @@ async def get_team(auth: AnyAuth, deps: Deps, team_id: str) -> Response[bytes]:
 
 @patch("/api/v1/teams/{team_id:str}")
 async def update_team(
-    auth: AnyAuth, deps: Deps, request: HttpRequest, team_id: str, data: dict[str, Any]
+    auth: AnyAuth, deps: Deps, team_id: str, data: dict[str, Any]
 ) -> Response[bytes]:
-    where = f"PATCH {request.url.path}"
     changes = changes_as(
-        convert(data, ClientTeamUpdate if auth.type == "client" else ServerTeamUpdate, where),
-        TeamChanges,
+        convert(data, ClientTeamUpdate if auth.type == "client" else ServerTeamUpdate), TeamChanges
     )
     if auth.type == "client":
-        _check_client_image(changes.profile_image_url)
+        check_client_image(changes.profile_image_url)
     team = await teams.update_team(
         deps,
         auth.project,
@@ -218,7 +209,7 @@ async def update_member_profile(
 ) -> Response[bytes]:
     acting = _profile_reader(auth)
     if auth.type == "client":
-        _check_client_image(data.profile_image_url)
+        check_client_image(data.profile_image_url)
     team, user = _membership(auth, team_id, user_id)
     profile = await teams.update_member_profile(
         deps, auth.project, team, user, data, acting_user_id=acting

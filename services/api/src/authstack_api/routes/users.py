@@ -6,7 +6,7 @@ from typing import Any
 
 from litestar import Response, delete, get, patch, post
 
-from authstack_api.auth import HttpRequest, MeAuth, ServerAuth, user_id_param
+from authstack_api.auth import MeAuth, ServerAuth, user_id_param
 from authstack_api.ids import check_uuid, parse_bool
 from authstack_api.paging import SEARCH_PAGE, SearchQuery
 from authstack_api.responses import SUCCESS, json_response, list_response
@@ -15,6 +15,7 @@ from authstack_api.schemas import (
     ServerUserCreate,
     ServerUserUpdate,
     changes_as,
+    check_client_image,
     convert,
 )
 from authstack_core.domain import mfa, users
@@ -38,23 +39,16 @@ async def get_me(auth: MeAuth, deps: Deps) -> Response[bytes]:
     return json_response(row.json(auth.type, auth.project.config))
 
 
-def _client_changes(body: Any, where: str) -> UserChanges:
-    update = convert(body, ClientUserUpdate, where)
-    image = update.profile_image_url
-    if isinstance(image, str) and not image.startswith("data:image/"):
-        raise SchemaError(message="profile_image_url must be a base64 data URL of an image")
+def _client_changes(body: Any) -> UserChanges:
+    update = convert(body, ClientUserUpdate)
+    check_client_image(update.profile_image_url)
     return changes_as(update, UserChanges)
 
 
 @patch("/api/v1/users/me")
-async def update_me(
-    auth: MeAuth, deps: Deps, request: HttpRequest, data: dict[str, Any]
-) -> Response[bytes]:
-    where = f"PATCH {request.url.path}"
-    if auth.type == "client":
-        changes = _client_changes(data, where)
-    else:
-        changes = convert(data, ServerUserUpdate, where)
+async def update_me(auth: MeAuth, deps: Deps, data: dict[str, Any]) -> Response[bytes]:
+    client = auth.type == "client"
+    changes = _client_changes(data) if client else convert(data, ServerUserUpdate)
     try:
         row = await users.update_user(deps, auth.project, auth.user.user_id, changes)
     except UserNotFound:
@@ -108,8 +102,12 @@ async def list_users(
 
 @post("/api/v1/users", status_code=201)
 async def create_user(auth: ServerAuth, deps: Deps, data: ServerUserCreate) -> Response[bytes]:
+    # Upstream's plain 400s, in its words.
     if data.password is not None and data.password_hash is not None:
-        raise SchemaError(message="send either password or password_hash, not both")
+        raise StatusError(400, "Cannot set both password and password_hash at the same time.")
+    for flag in ("primary_email_auth_enabled", "primary_email_verified"):
+        if data.primary_email is None and getattr(data, flag):
+            raise StatusError(400, f"{flag} cannot be true without primary_email")
     if not data.restricted_by_admin and (
         data.restricted_by_admin_reason is not None
         or data.restricted_by_admin_private_details is not None
@@ -142,7 +140,12 @@ async def create_user(auth: ServerAuth, deps: Deps, data: ServerUserCreate) -> R
 
 
 @get("/api/v1/users/{user_id:str}")
-async def get_user(auth: ServerAuth, deps: Deps, user_id: str) -> Response[bytes]:
+async def get_user(
+    auth: ServerAuth, deps: Deps, user_id: str, include_anonymous: str | None = None
+) -> Response[bytes]:
+    """One user by id, anonymous or not; ``include_anonymous`` is accepted (and checked) as on
+    the listing, whose query upstream's read shares."""
+    parse_bool(include_anonymous, "include_anonymous")
     row = await users.get_user(deps, auth.project, user_id_param(auth, user_id))
     if row is None:
         raise UserNotFound()
