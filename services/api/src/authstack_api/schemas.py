@@ -11,8 +11,9 @@ from authstack_core.email_address import EmailError, normalize_email
 from authstack_core.errors import SchemaError
 from authstack_core.models import users as user_models
 from authstack_core.models.contact_channels import ContactChannelChanges
-from authstack_core.models.projects import ProjectChanges
+from authstack_core.models.projects import LOGO_FIELDS, ProjectChanges
 from authstack_core.models.teams import MemberProfileChanges, TeamChanges
+from authstack_core.urls import parse_web_url
 
 T = TypeVar("T")
 
@@ -214,19 +215,41 @@ class LegacyProjectConfig(Strict):
     reject_common_passwords: bool | UnsetType = UNSET  # authstack's own, see LEGACY_FLAGS
 
 
+# A logo is an http(s) URL or an image as a data URL, up to upstream's 1 MB (projectLogoUrlSchema).
+LogoUrl = Annotated[str, Meta(max_length=1_000_000)]
+
+
+def _is_logo_url(value: str) -> bool:
+    url = parse_web_url(value)
+    if url is None:
+        return False
+    if url.scheme == "data":
+        return url.path.startswith("image/")
+    return url.scheme in ("http", "https") and url.host_kind != "none"
+
+
 class ProjectUpdate(ProjectChanges, Strict):
     display_name: ProjectName | UnsetType = UNSET
     description: Description | None | UnsetType = UNSET
     is_production_mode: bool | UnsetType = UNSET
+    logo_url: LogoUrl | None | UnsetType = UNSET
+    logo_full_url: LogoUrl | None | UnsetType = UNSET
+    logo_dark_mode_url: LogoUrl | None | UnsetType = UNSET
+    logo_full_dark_mode_url: LogoUrl | None | UnsetType = UNSET
     config: LegacyProjectConfig | None | UnsetType = UNSET
 
+    def __post_init__(self) -> None:
+        super().__post_init__()
+        for name in LOGO_FIELDS:
+            value = getattr(self, name)
+            if isinstance(value, str) and not _is_logo_url(value):
+                raise ValueError(f"{name} is not a valid http(s) or data:image URL")
 
-class ProjectCreate(Strict):
+
+class ProjectCreate(ProjectUpdate, kw_only=True):
     display_name: ProjectName
     owner_team_id: str
-    description: Description | None = None
-    is_production_mode: bool = False
-    config: LegacyProjectConfig | None = None
+    is_development_environment: bool = False
 
 
 class ProjectTransfer(Strict):
