@@ -15,10 +15,10 @@ from authstack_api.schemas import Strict
 from authstack_core.domain import emails
 from authstack_core.domain.context import Deps
 from authstack_core.errors import KnownError, SchemaError, StatusError
+from authstack_core.models.emails import SIMPLE_STATUSES, STATUS_FILTERS, StatusFilter
 
 MAX_PAGE = 200
 MAX_SCHEDULE_AHEAD = timedelta(days=365)
-STATUSES = frozenset({"pending", "sending", "retry_scheduled", "sent", "failed", "skipped"})
 Text = Annotated[str, Meta(max_length=500)]
 
 
@@ -82,7 +82,18 @@ async def send_email(
     return json_response({"results": [{"user_id": u} for u in user_ids]})
 
 
-@get("/api/v1/emails/outbox", opt={"query": frozenset({"limit", "cursor", "status"})})
+def _status_filter(
+    request: HttpRequest, name: str, value: str | None, known: dict[str, StatusFilter]
+) -> StatusFilter | None:
+    if value is not None and value not in known:
+        raise _schema_error(request, f"{name} must be one of {', '.join(sorted(known))}")
+    return None if value is None else known[value]
+
+
+@get(
+    "/api/v1/emails/outbox",
+    opt={"query": frozenset({"limit", "cursor", "status", "simple_status"})},
+)
 async def list_outbox(
     auth: ServerAuth,
     deps: Deps,
@@ -90,18 +101,24 @@ async def list_outbox(
     limit: int | None = None,
     cursor: str | None = None,
     status: str | None = None,
+    simple_status: str | None = None,
 ) -> Response[bytes]:
-    """The project's emails, newest first, each with its delivery status and last error."""
+    """The project's emails, newest first, each with its delivery status and last error.
+    ``status`` takes upstream's statuses and this outbox's stored ones; ``simple_status``
+    upstream's in-progress / ok / error."""
     if limit is not None and not 1 <= limit <= MAX_PAGE:
         raise _schema_error(request, f"limit must be between 1 and {MAX_PAGE}")
-    if status is not None and status not in STATUSES:
-        raise _schema_error(request, f"status must be one of {', '.join(sorted(STATUSES))}")
+    wanted = _status_filter(request, "status", status, STATUS_FILTERS)
+    simple = _status_filter(request, "simple_status", simple_status, SIMPLE_STATUSES)
+    if wanted and simple:
+        stored = tuple(s for s in wanted.stored if s in simple.stored)
+        wanted = StatusFilter(stored, wanted.due)
     page = await emails.list_outbox(
         deps,
         auth.project,
         limit=limit or 50,
         cursor=check_uuid(cursor, "cursor") if cursor is not None else None,
-        status=status,
+        status=wanted or simple,
     )
     return json_response(
         {
