@@ -1,9 +1,9 @@
-"""Projects as their administrators manage them: list, create, read, update, delete, metrics."""
+"""Projects as their administrators manage them: list, create, read, update, delete."""
 
 from __future__ import annotations
 
 import uuid
-from dataclasses import dataclass, replace
+from dataclasses import replace
 from typing import Any
 
 from authstack_core.db.queries import projects as q
@@ -28,7 +28,6 @@ from authstack_core.models.projects import (
     TenantProject,
     legacy_config_changes,
 )
-from authstack_core.models.users import UserRow
 from authstack_core.settings import Settings
 
 INTERNAL_PROJECT_ID = "internal"
@@ -163,29 +162,3 @@ async def delete_project(deps: Deps, project_id: str) -> None:
     async with deps.pool.connection() as conn, conn.transaction():
         if not await q.delete_project(conn, project_id):
             raise CurrentProjectNotFound(project_id=project_id)
-
-
-@dataclass(frozen=True, slots=True)
-class Metrics:
-    total_users: int
-    recently_registered: list[UserRow]
-
-
-async def metrics(deps: Deps, project: TenantProject, *, recent: int = 5) -> Metrics:
-    """User count and the latest sign-ups of a project (the dashboard's overview)."""
-    async with deps.pool.connection() as conn:
-        total = await q.count_users(conn, project.tenancy_id)
-        latest = await user_q.select_users(
-            conn,
-            project.tenancy_id,
-            limit=recent,
-            desc=True,
-            cursor=None,
-            team_id=None,
-            query=None,
-            include_anonymous=False,
-            only_anonymous=False,
-            include_restricted=True,
-            require_verification=project.config.require_email_verification,
-        )
-    return Metrics(total, latest)

@@ -49,7 +49,7 @@ SIMPLE_STATUSES: dict[str, StatusFilter] = {
     "ok": StatusFilter(("sent", "skipped")),
     "error": StatusFilter(("failed",)),
 }
-_SIMPLE_OF = {stored: simple for simple, f in SIMPLE_STATUSES.items() for stored in f.stored}
+SIMPLE_STATUS_OF = {stored: simple for simple, f in SIMPLE_STATUSES.items() for stored in f.stored}
 
 
 def _ms(at: datetime | None) -> int | None:
@@ -116,7 +116,7 @@ class OutboxRow:
             ),
             "send_attempt_errors": None,
             "status": self.wire_status,
-            "simple_status": _SIMPLE_OF[self.status],
+            "simple_status": SIMPLE_STATUS_OF[self.status],
             "is_paused": False,
             "has_rendered": self.subject is not None,
             "has_delivered": self.status == "sent",

@@ -141,17 +141,3 @@ async def update_current(auth: AdminAuth, deps: Deps, data: ProjectUpdate) -> Re
 async def delete_current(auth: AdminAuth, deps: Deps) -> Response[bytes]:
     await projects.delete_project(deps, auth.project.id)
     return json_response(SUCCESS)
-
-
-@get("/api/v1/internal/metrics")
-async def metrics(auth: AdminAuth, deps: Deps) -> Response[bytes]:
-    """A subset of upstream's metrics: the user count and the latest sign-ups."""
-    result = await projects.metrics(deps, auth.project)
-    return json_response(
-        {
-            "total_users": result.total_users,
-            "recently_registered": [
-                row.json(auth.type, auth.project.config) for row in result.recently_registered
-            ],
-        }
-    )
