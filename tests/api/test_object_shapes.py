@@ -1,5 +1,6 @@
-"""Object shapes as upstream sends them (issue 11, item 4): projects, personal teams, the email
-conflict's details, the sign-up country and the default permissions."""
+"""Object shapes as upstream sends them (issue 11, item 4): projects, personal teams, the sign-up
+country and the default permissions. (The email conflict's normalised details: test_users.py and
+test_password.py.)"""
 
 from __future__ import annotations
 
@@ -187,24 +188,6 @@ def test_server_created_users_get_a_personal_team_only_where_sign_ups_do(
     assert user["selected_team"]["display_name"] == f"{email}'s Team"
     assert [t["id"] for t in teams[user["id"]]] == [user["selected_team_id"]]
     assert len(teams[signed_up["user_id"]]) == 1
-
-
-def test_email_conflict_details_carry_the_normalised_email(
-    http: httpx.Client, project: Project
-) -> None:
-    email = unique_email("Conflict")
-    create_user(http, project, primary_email=email, primary_email_auth_enabled=True)
-    r = http.post(
-        "/api/v1/users",
-        headers=project.headers("server"),
-        json={"primary_email": email.upper(), "primary_email_auth_enabled": True},
-    )
-    assert_known_error(
-        r,
-        "USER_EMAIL_ALREADY_EXISTS",
-        409,
-        {"email": email.lower(), "would_work_if_email_was_verified": False},
-    )
 
 
 @pytest.fixture(scope="module")
