@@ -193,6 +193,7 @@ PROBES: list[Probe] = [
       for as_ in ("client", "server", "admin")),
     p("GET", "/api/v1/internal/projects/current", "admin", "own"),
     p("GET", "/api/v1/internal/metrics", "admin", "own"),
+    p("GET", "/api/v1/internal/metrics/user-counts", "admin", "own"),
     p("GET", "/api/v1/internal/api-keys", "admin", "own"),
     p("GET", "/api/v1/internal/api-keys/{key_set_id:str}", "admin", "denied",
       path="/api/v1/internal/api-keys/{b_key_set}"),
