@@ -17,6 +17,7 @@ from tests.api.helpers import (
     sign_up,
     unique_email,
 )
+from tests.api.test_admin_projects import create_owned_project
 from tests.conftest import ApiServer, Project, start_api, stop_api
 from tests.factories import INTERNAL_TEAM_ID
 
@@ -45,20 +46,9 @@ DARK_THEME = "a0172b5d-cff0-463b-83bb-85124697373a"
 PNG = "data:image/png;base64,iVBORw0KGgoAAAANSUhEUgAAAAEAAAABCAIAAACQd1PeAAAAD0lEQVR4AQEEAPv/ALHBwQRaAjRgT7lCAAAAAElFTkSuQmCC"  # noqa: E501
 
 
-def create(http: httpx.Client, internal: Project, token: str, **body: Any) -> httpx.Response:
-    return http.post(
-        "/api/v1/internal/projects",
-        headers=internal.headers("client", **{"x-stack-access-token": token}),
-        json={"display_name": "Shapes", "owner_team_id": INTERNAL_TEAM_ID, **body},
-    )
-
-
 @pytest.fixture
 def created(http: httpx.Client, internal: Project, admin_access_token: str) -> dict[str, Any]:
-    r = create(http, internal, admin_access_token)
-    assert r.status_code == 201, r.text
-    project: dict[str, Any] = r.json()
-    return project
+    return create_owned_project(http, internal, admin_access_token, INTERNAL_TEAM_ID)
 
 
 # --- projects ------------------------------------------------------------------------------------
@@ -92,17 +82,16 @@ def test_admin_and_client_project_objects_have_upstreams_fields_and_no_others(
 def test_logos_are_set_on_create_and_patch_and_cleared_with_null(
     http: httpx.Client, internal: Project, admin_access_token: str
 ) -> None:
-    r = create(
+    project = create_owned_project(
         http,
         internal,
         admin_access_token,
+        INTERNAL_TEAM_ID,
         logo_url="https://cdn.example.com/logo.png",
         logo_full_dark_mode_url=PNG,
         is_development_environment=True,
         onboarding_status="auth_setup",
     )
-    assert r.status_code == 201, r.text
-    project = r.json()
     assert project["logo_url"] == "https://cdn.example.com/logo.png"
     assert project["logo_full_dark_mode_url"] == PNG
     assert project["logo_full_url"] is None

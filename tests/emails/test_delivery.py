@@ -158,9 +158,12 @@ def test_permanent_refusal_fails_at_once(
     project = make_project(custom_server_config(sink))
     [(user_id, _)] = create_users(http, project, 1)
     send_html(http, project, [user_id])
-    [item] = wait_status(http, project, "failed", 1)
+    [item] = wait_status(http, project, "failed", 1)  # the stored name; upstream's on the wire:
+    assert (item["status"], item["simple_status"]) == ("server-error", "error")
     assert item["attempt_count"] == 1
     assert "550 5.1.1 No such mailbox" in item["error"]
+    assert item["server_error"] == item["error"]
+    assert item["error_at_millis"] == item["finished_at_millis"]
     assert sink.state()["refused"] == 1
 
 
@@ -420,4 +423,7 @@ def test_recipient_deleted_before_sending_is_skipped_with_the_reason(
     reasons = {i["to"]["user_id"]: i["skipped_reason"] for i in items}
     assert reasons == {gone: "USER_ACCOUNT_DELETED", no_email: "USER_HAS_NO_PRIMARY_EMAIL"}
     assert all(i["simple_status"] == "ok" and i["finished_at_millis"] for i in items)
+    # upstream's skipped entry: when, and details (none here)
+    assert all(i["skipped_at_millis"] == i["finished_at_millis"] for i in items)
+    assert all(i["skipped_details"] == {} and not i["has_delivered"] for i in items)
     assert sink.state()["received"] == 0

@@ -215,10 +215,6 @@ class LegacyProjectConfig(Strict):
     reject_common_passwords: bool | UnsetType = UNSET  # authstack's own, see LEGACY_FLAGS
 
 
-# A logo is an http(s) URL or an image as a data URL, up to upstream's 1 MB (projectLogoUrlSchema).
-LogoUrl = Annotated[str, Meta(max_length=1_000_000)]
-
-
 def _is_logo_url(value: str) -> bool:
     url = parse_web_url(value)
     if url is None:
@@ -232,13 +228,10 @@ class ProjectUpdate(ProjectChanges, Strict):
     display_name: ProjectName | UnsetType = UNSET
     description: Description | None | UnsetType = UNSET
     is_production_mode: bool | UnsetType = UNSET
-    logo_url: LogoUrl | None | UnsetType = UNSET
-    logo_full_url: LogoUrl | None | UnsetType = UNSET
-    logo_dark_mode_url: LogoUrl | None | UnsetType = UNSET
-    logo_full_dark_mode_url: LogoUrl | None | UnsetType = UNSET
     config: LegacyProjectConfig | None | UnsetType = UNSET
 
     def __post_init__(self) -> None:
+        """A logo (the fields of ProjectChanges) is an http(s) URL or an image's data URL."""
         super().__post_init__()
         for name in LOGO_FIELDS:
             value = getattr(self, name)

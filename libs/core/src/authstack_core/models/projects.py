@@ -6,7 +6,7 @@ import hashlib
 import uuid
 from dataclasses import dataclass, field, fields, replace
 from datetime import datetime
-from typing import Any, Literal
+from typing import Annotated, Any, Literal
 
 import msgspec
 from msgspec import UNSET, UnsetType
@@ -263,16 +263,21 @@ def legacy_config_changes(legacy: dict[str, Any]) -> dict[str, Any]:
     return changes
 
 
+# A logo is at most upstream's 1 MB (projectLogoUrlSchema); the API checks it is an http(s) URL or
+# an image's data URL.
+LogoUrl = Annotated[str, msgspec.Meta(max_length=1_000_000)]
+
+
 class ProjectChanges(msgspec.Struct, kw_only=True):
     """A project PATCH's plain fields; UNSET keeps the stored value (a None description: "")."""
 
     display_name: str | UnsetType = UNSET
     description: str | None | UnsetType = UNSET
     is_production_mode: bool | UnsetType = UNSET
-    logo_url: str | None | UnsetType = UNSET
-    logo_full_url: str | None | UnsetType = UNSET
-    logo_dark_mode_url: str | None | UnsetType = UNSET
-    logo_full_dark_mode_url: str | None | UnsetType = UNSET
+    logo_url: LogoUrl | None | UnsetType = UNSET
+    logo_full_url: LogoUrl | None | UnsetType = UNSET
+    logo_dark_mode_url: LogoUrl | None | UnsetType = UNSET
+    logo_full_dark_mode_url: LogoUrl | None | UnsetType = UNSET
     onboarding_status: OnboardingStatus | UnsetType = UNSET
 
     def applied_to(self, row: AdminProjectRow) -> AdminProjectRow:
