@@ -15,7 +15,14 @@ from authstack_core.jobs import SEND_EMAIL, JobQueue
 from authstack_core.settings import Settings
 from tests.api.helpers import assert_known_error, unique_email
 from tests.conftest import CRON_SECRET, Project, free_port, settings_env
-from tests.mail import MailSink, WorkerProcess, custom_server_config, outbox_item, wait_until
+from tests.mail import (
+    OUTBOX_BASE_KEYS,
+    MailSink,
+    WorkerProcess,
+    custom_server_config,
+    outbox_item,
+    wait_until,
+)
 from tests.mail_fixtures import TlsFiles, make_certificate
 
 MakeProject = Callable[[dict[str, Any] | None], Project]
@@ -89,6 +96,17 @@ def test_send_email_delivers_through_the_projects_server_and_the_outbox_says_sen
     assert item["sent_at_millis"] >= item["created_at_millis"]
     assert message["message_id"] == f"<{item['id']}@project.test>"
     assert outbox_item(http, project, item["id"]) == item
+    # upstream's sent entry (email-outbox.ts)
+    assert set(item) >= OUTBOX_BASE_KEYS
+    flags = ("is_paused", "has_rendered", "has_delivered", "can_have_delivery_info")
+    assert [item[k] for k in flags] == [False, True, True, False]  # SMTP tells of no opens
+    assert item["started_sending_at_millis"] == item["delivered_at_millis"]
+    assert item["delivered_at_millis"] == item["sent_at_millis"]
+    assert (item["send_retries"], item["send_attempt_errors"]) == (0, None)
+    assert item["created_with"] == "programmatic-call"
+    assert item["email_programmatic_call_template_id"] is None  # literal HTML, no template
+    assert [i["id"] for i in outbox(http, project, simple_status="ok")] == [item["id"]]
+    assert outbox(http, project, status="sent", simple_status="in-progress") == []
 
 
 def test_send_email_needs_a_custom_server_and_valid_input(
