@@ -287,3 +287,16 @@ def outbox_item(http: httpx.Client, project: Project, outbox_id: str) -> dict[st
     assert r.status_code == 200, r.text
     item: dict[str, Any] = r.json()
     return item
+
+
+# The fields of every outbox entry, whatever its status (upstream's emailOutboxBaseSchema, less
+# the content this outbox withholds).
+OUTBOX_BASE_KEYS = frozenset(
+    {
+        "id", "created_at_millis", "updated_at_millis", "theme_id", "to",
+        "skip_deliverability_check", "scheduled_at_millis", "created_with", "email_draft_id",
+        "email_programmatic_call_template_id", "send_retries", "next_send_retry_at_millis",
+        "send_attempt_errors", "status", "simple_status", "is_paused", "has_rendered",
+        "has_delivered",
+    }
+)  # fmt: skip

@@ -172,3 +172,11 @@ def refresh(http: httpx.Client, project: Project, refresh_token: str) -> httpx.R
             "client_secret": project.publishable_client_key,
         },
     )
+
+
+def rendered_config(http: httpx.Client, admin: dict[str, str]) -> dict[str, Any]:
+    """The project's rendered config (``GET /internal/config``), read with admin ``headers``."""
+    r = http.get("/api/v1/internal/config", headers=admin)
+    assert r.status_code == 200, r.text
+    config: dict[str, Any] = json.loads(r.json()["config_string"])
+    return config

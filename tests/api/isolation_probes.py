@@ -197,6 +197,7 @@ PROBES: list[Probe] = [
     p("POST", "/api/v1/internal/sign-up-rules-test", "admin", "own",
       body={"email": "{b_email}", "auth_method": "password", "oauth_provider": None,
             "country_code": None}),
+    p("GET", "/api/v1/internal/metrics/user-counts", "admin", "own"),
     p("GET", "/api/v1/internal/api-keys", "admin", "own"),
     p("GET", "/api/v1/internal/api-keys/{key_set_id:str}", "admin", "denied",
       path="/api/v1/internal/api-keys/{b_key_set}"),

@@ -62,7 +62,8 @@ def test_duplicate_email_is_user_email_already_exists(
         r,
         "USER_EMAIL_ALREADY_EXISTS",
         409,
-        details={"email": again, "would_work_if_email_was_verified": False},
+        # The details carry the normalised address, whatever spelling the request used.
+        details={"email": again.lower(), "would_work_if_email_was_verified": False},
     )
 
 

@@ -176,6 +176,7 @@ PLAIN_CASES: list[tuple[PlainError, int, str]] = [
         "Project must have an owner team to be transferred.",
     ),
     (errors.InvalidConfigJson(), 400, "Invalid config JSON"),
+    (errors.InvalidEmailTheme(), 400, "Invalid email theme"),
     (errors.NotOwnApiKeys(), 403, "A client can only manage its own API keys."),
     (
         errors.NotOwnTeamMemberProfile(),

@@ -17,6 +17,7 @@ from authstack_core.settings import Settings
 from tests.api.helpers import assert_known_error, create_user, unique_email
 from tests.conftest import CRON_SECRET, Project, free_port, settings_env
 from tests.mail import (
+    OUTBOX_BASE_KEYS,
     MailSink,
     WorkerProcess,
     custom_server_config,
@@ -101,6 +102,17 @@ def test_send_email_delivers_through_the_projects_server_and_the_outbox_says_sen
     assert item["sent_at_millis"] >= item["created_at_millis"]
     assert message["message_id"] == f"<{item['id']}@project.test>"
     assert outbox_item(http, project, item["id"]) == item
+    # upstream's sent entry (email-outbox.ts)
+    assert set(item) >= OUTBOX_BASE_KEYS
+    flags = ("is_paused", "has_rendered", "has_delivered", "can_have_delivery_info")
+    assert [item[k] for k in flags] == [False, True, True, False]  # SMTP tells of no opens
+    assert item["started_sending_at_millis"] == item["delivered_at_millis"]
+    assert item["delivered_at_millis"] == item["sent_at_millis"]
+    assert (item["send_retries"], item["send_attempt_errors"]) == (0, None)
+    assert item["created_with"] == "programmatic-call"
+    assert item["email_programmatic_call_template_id"] is None  # literal HTML, no template
+    assert [i["id"] for i in outbox(http, project, simple_status="ok")] == [item["id"]]
+    assert outbox(http, project, status="sent", simple_status="in-progress") == []
 
 
 def test_send_email_needs_a_custom_server_and_valid_input(
@@ -161,11 +173,13 @@ def test_a_refused_recipient_fails_with_the_servers_reason(
 ) -> None:
     sink, project = own_server
     sink.behave(rcpt_reply=reply)
-    item = failed_send(http, project)
+    item = failed_send(http, project)  # stored "failed"; upstream's names on the wire:
+    assert (item["status"], item["simple_status"]) == ("server-error", "error")
     assert item["attempt_count"] == attempts
     assert reply in item["error"]
     assert "RCPT TO" in item["error"]
-    assert item["simple_status"] == "error"
+    assert item["server_error"] == item["error"]
+    assert item["error_at_millis"] == item["finished_at_millis"]
     assert sink.state()["refused"] == attempts
     assert sink.state()["received"] == 0
 
@@ -288,7 +302,7 @@ def test_scheduled_email_waits_for_its_time(
     at = int(time.time() * 1000) + 2500
     send_html(http, project, [user_id], scheduled_at_millis=at)
     [item] = outbox(http, project)
-    assert item["status"] == "pending"
+    assert item["status"] == "scheduled"  # upstream's name for a row waiting for its time
     assert item["scheduled_at_millis"] == at
     time.sleep(1)
     assert sink.messages(email) == []
@@ -400,9 +414,9 @@ def test_recipient_deleted_before_sending_is_skipped_with_the_reason(
 
     items = wait_status(http, project, "skipped", 2)
     reasons = {i["to"]["user_id"]: i["skipped_reason"] for i in items}
-    assert reasons == {
-        gone: "the recipient user no longer exists",
-        no_email: "the recipient user has no primary email",
-    }
+    assert reasons == {gone: "USER_ACCOUNT_DELETED", no_email: "USER_HAS_NO_PRIMARY_EMAIL"}
     assert all(i["simple_status"] == "ok" and i["finished_at_millis"] for i in items)
+    # upstream's skipped entry: when, and details (none here)
+    assert all(i["skipped_at_millis"] == i["finished_at_millis"] for i in items)
+    assert all(i["skipped_details"] == {} and not i["has_delivered"] for i in items)
     assert sink.state()["received"] == 0

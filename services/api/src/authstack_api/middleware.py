@@ -9,9 +9,10 @@ from __future__ import annotations
 import asyncio
 import contextvars
 import ipaddress
+import re
 import time
 import uuid
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from typing import Any
 
 import structlog
@@ -67,6 +68,10 @@ ACCEPTED_BODY_TYPES = frozenset(
 )
 _HEXCLAVE = b"x-hexclave-"
 _STACK = b"x-stack-"
+# The client's country as a CDN in front of us reports it (Cloudflare, Vercel), in this order of
+# preference. Anyone can write these headers, so they reach the app only from a trusted proxy.
+COUNTRY_HEADERS = (b"cf-ipcountry", b"x-vercel-ip-country")
+_COUNTRY_CODE = re.compile(r"[A-Z]{2}")
 
 
 # An answer sent before the request body was read (413 for an oversized body, a refused content
@@ -85,6 +90,19 @@ def _address(text: str) -> ipaddress.IPv4Address | ipaddress.IPv6Address | None:
     if isinstance(address, ipaddress.IPv6Address) and address.ipv4_mapped is not None:
         return address.ipv4_mapped
     return address
+
+
+def proxy_country(headers: Mapping[str, str]) -> str | None:
+    """The client's country (a 2-letter code, upper case) as a trusted proxy reported it, or None.
+
+    EdgeMiddleware drops the country headers of requests that did not come through one. "XX",
+    Cloudflare's "unknown", is no country.
+    """
+    for name in COUNTRY_HEADERS:
+        value = headers.get(name.decode(), "").strip().upper()
+        if _COUNTRY_CODE.fullmatch(value) and value != "XX":
+            return value
+    return None
 
 
 def client_address(
@@ -141,6 +159,7 @@ class EdgeMiddleware:
         forwarded_for: list[bytes] = []
         forwarded_proto = b""
         headers: list[tuple[bytes, bytes]] = []
+        proxy_only: list[tuple[bytes, bytes]] = []
         for raw_name, value in scope["headers"]:
             name = (
                 _STACK + raw_name[len(_HEXCLAVE) :] if raw_name.startswith(_HEXCLAVE) else raw_name
@@ -158,13 +177,16 @@ class EdgeMiddleware:
                 forwarded_for.append(value)
             elif name == b"x-forwarded-proto":
                 forwarded_proto = value
+            elif name in COUNTRY_HEADERS:
+                proxy_only.append((name, value))
+                continue
             headers.append((name, value))
         path: str = scope["path"]
         if path.startswith("/api/latest/") or path == "/api/latest":
             path = "/api/v1" + path[len("/api/latest") :]
         scope = {**scope, "headers": headers, "path": path, "raw_path": path.encode()}
-        if self.trusted_proxies:
-            self._apply_proxy(scope, forwarded_for, forwarded_proto)
+        if self.trusted_proxies and self._apply_proxy(scope, forwarded_for, forwarded_proto):
+            headers.extend(proxy_only)
         status_seen = 0
         body_done = not has_body
 
@@ -237,19 +259,21 @@ class EdgeMiddleware:
 
     def _apply_proxy(
         self, scope: dict[str, Any], forwarded_for: list[bytes], forwarded_proto: bytes
-    ) -> None:
+    ) -> bool:
         """Behind a trusted proxy: the client address and scheme it reports (uvicorn's own
-        proxy handling is off, so this is the only place they are believed)."""
+        proxy handling is off, so this is the only place they are believed). Whether the request
+        came through one."""
         peer: tuple[str, int] | None = scope.get("client")
         if peer is None:
-            return
+            return False
         address = _address(peer[0])
         if address is None or not any(address in net for net in self.trusted_proxies):
-            return
+            return False
         scope["client"] = (client_address(peer[0], forwarded_for, self.trusted_proxies), peer[1])
         proto = forwarded_proto.split(b",")[-1].strip().lower()
         if proto in (b"http", b"https"):
             scope["scheme"] = proto.decode()
+        return True
 
 
 async def _respond(

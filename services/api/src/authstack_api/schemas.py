@@ -25,6 +25,8 @@ from authstack_core.models.contact_channels import ContactChannelChanges
 from authstack_core.models.projects import (
     LEGACY_FLAGS,
     LEGACY_PERMISSION_GROUPS,
+    LEGACY_WRITE_ONLY_FLAGS,
+    LOGO_FIELDS,
     ProjectChanges,
 )
 from authstack_core.models.teams import MemberProfileChanges, TeamChanges
@@ -254,18 +256,28 @@ class _LegacyConfigObjects(Strict):
 
 
 # The flat boolean flags and the default-permission lists are the fields the core's tables name
-# (LEGACY_FLAGS, LEGACY_PERMISSION_GROUPS), so one added there is accepted here too. The body is
-# only ever read as builtins (routes/projects.py), so type checkers need no more than the base.
+# (LEGACY_FLAGS, LEGACY_WRITE_ONLY_FLAGS, LEGACY_PERMISSION_GROUPS), so one added there is
+# accepted here too. The body is only ever read as builtins (routes/projects.py), so type
+# checkers need no more than the base.
 if TYPE_CHECKING:
     LegacyProjectConfig = _LegacyConfigObjects
 else:
     LegacyProjectConfig = msgspec.defstruct(
         "LegacyProjectConfig",
-        [(name, bool | UnsetType, UNSET) for name in LEGACY_FLAGS]
+        [(name, bool | UnsetType, UNSET) for name in (*LEGACY_FLAGS, *LEGACY_WRITE_ONLY_FLAGS)]
         + [(name, list[PermissionRef] | UnsetType, UNSET) for name in LEGACY_PERMISSION_GROUPS],
         bases=(_LegacyConfigObjects,),
         module=__name__,
     )
+
+
+def _is_logo_url(value: str) -> bool:
+    url = parse_web_url(value)
+    if url is None:
+        return False
+    if url.scheme == "data":
+        return url.path.startswith("image/")
+    return url.scheme in ("http", "https") and url.host_kind != "none"
 
 
 class ProjectUpdate(ProjectChanges, Strict):
@@ -274,13 +286,19 @@ class ProjectUpdate(ProjectChanges, Strict):
     is_production_mode: bool | UnsetType = UNSET
     config: LegacyProjectConfig | None | UnsetType = UNSET
 
+    def __post_init__(self) -> None:
+        """A logo (the fields of ProjectChanges) is an http(s) URL or an image's data URL."""
+        super().__post_init__()
+        for name in LOGO_FIELDS:
+            value = getattr(self, name)
+            if isinstance(value, str) and not _is_logo_url(value):
+                raise ValueError(f"{name} is not a valid http(s) or data:image URL")
 
-class ProjectCreate(Strict):
+
+class ProjectCreate(ProjectUpdate, kw_only=True):
     display_name: ProjectName
     owner_team_id: str
-    description: Description | None = None
-    is_production_mode: bool = False
-    config: LegacyProjectConfig | None = None
+    is_development_environment: bool = False
 
 
 class ProjectTransfer(Strict):

@@ -40,11 +40,13 @@ async def sign_up_with_password(
     password: str,
     anonymous_user_id: str | None = None,
     verification_callback_url: str | None = None,
+    country_code: str | None = None,
 ) -> IssuedSession:
     """Create a password user (or upgrade the signed-in anonymous one) and sign it in.
 
     With ``verification_callback_url`` (already checked against the trusted domains), a
-    verification email is queued in the same transaction and sent after commit.
+    verification email is queued in the same transaction and sent after commit. A new user
+    records ``country_code``, the country the sign-up came from.
     """
     config = project.config
     if not config.password_sign_in:
@@ -52,7 +54,7 @@ async def sign_up_with_password(
     if not config.allow_sign_up:
         raise SignUpNotEnabled()
     check_password_rules(password, config)
-    signing_up = SignUpContext.of(email=email, auth_method="password")
+    signing_up = SignUpContext.of(email=email, auth_method="password", country_code=country_code)
     rules = await sign_up_rules.check_sign_up(deps, project, signing_up)
     password_hash = await deps.passwords.hash(password)
     tenancy_id = project.tenancy_id
@@ -93,6 +95,7 @@ async def sign_up_with_password(
                             primary_email=email,
                             primary_email_auth_enabled=True,
                             password_hash=password_hash,
+                            country_code=country_code,
                         )
                     ),
                 )
@@ -122,11 +125,14 @@ async def sign_up_with_password(
     return session
 
 
-async def sign_up_anonymously(deps: Deps, project: TenantProject) -> IssuedSession:
-    """Create an anonymous user and sign it in. Works even where sign-up is off: the user can
-    only become a full account through a sign-up, which checks that setting."""
+async def sign_up_anonymously(
+    deps: Deps, project: TenantProject, *, country_code: str | None = None
+) -> IssuedSession:
+    """Create an anonymous user (from ``country_code``) and sign it in. Works even where sign-up
+    is off: the user can only become a full account through a sign-up, which checks that."""
+    new = NewUser(is_anonymous=True, country_code=country_code)
     async with deps.pool.connection() as conn, conn.transaction():
-        user_id = await users.insert_user_in(conn, deps, project, NewUser(is_anonymous=True))
+        user_id = await users.insert_user_in(conn, deps, project, new)
         return await create_session_in(conn, deps, project, user_id)
 
 

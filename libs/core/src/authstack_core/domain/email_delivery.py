@@ -23,7 +23,13 @@ from authstack_core.email_rendering import (
     run_off_loop,
 )
 from authstack_core.models.config import EmailServerConfig, ProjectConfig
-from authstack_core.models.emails import CUSTOM_HTML, ClaimedRow, SmtpTarget
+from authstack_core.models.emails import (
+    CUSTOM_HTML,
+    USER_ACCOUNT_DELETED,
+    USER_HAS_NO_PRIMARY_EMAIL,
+    ClaimedRow,
+    SmtpTarget,
+)
 from authstack_core.settings import Settings
 
 log = structlog.get_logger(__name__)
@@ -104,7 +110,7 @@ class Delivery:
 
 @dataclass(frozen=True, slots=True)
 class _Skip:
-    reason: str
+    reason: str  # upstream's skip reason code
 
 
 @dataclass(frozen=True, slots=True)
@@ -114,10 +120,10 @@ class _Fail:
 
 def _plan(settings: Settings, row: ClaimedRow) -> Delivery | _Skip | _Fail:
     if row.to_user_id is not None and not row.user_exists:
-        return _Skip("the recipient user no longer exists")
+        return _Skip(USER_ACCOUNT_DELETED)
     recipient = row.to_email or row.user_primary_email
     if not recipient:
-        return _Skip("the recipient user has no primary email")
+        return _Skip(USER_HAS_NO_PRIMARY_EMAIL)
     if row.content_sealed is None:
         return _Fail("the email's content is gone (the row was already finished)")
     try:

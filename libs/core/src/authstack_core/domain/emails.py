@@ -12,7 +12,7 @@ from authstack_core.domain import email_templates
 from authstack_core.domain.context import Deps
 from authstack_core.domain.email_outbox import enqueue_emails, queue_email
 from authstack_core.errors import RequiresCustomEmailServer, UserIdDoesNotExist
-from authstack_core.models.emails import CUSTOM_HTML, OutboxRow
+from authstack_core.models.emails import CUSTOM_HTML, OutboxRow, StatusFilter
 from authstack_core.models.projects import TenantProject
 from authstack_core.models.shapes import Page
 
@@ -72,9 +72,14 @@ async def send_email(
 
 
 async def list_outbox(
-    deps: Deps, project: TenantProject, *, limit: int, cursor: str | None, status: str | None
+    deps: Deps,
+    project: TenantProject,
+    *,
+    limit: int,
+    cursor: str | None,
+    status: StatusFilter | None,
 ) -> Page[OutboxRow]:
-    """Newest first."""
+    """Newest first; only rows of ``status`` when given (see models.emails.STATUS_FILTERS)."""
     tenancy_id = project.tenancy_id
     async with deps.pool.connection() as conn:
         cursor_key = None

@@ -89,8 +89,11 @@ async def _send_sign_in_code(
     return verification.nonce_of(code)
 
 
-async def sign_in(deps: Deps, project: TenantProject, code: str) -> SignIn:
-    """Use the code: sign the address's account in, or create it when sign-up is allowed.
+async def sign_in(
+    deps: Deps, project: TenantProject, code: str, *, country_code: str | None = None
+) -> SignIn:
+    """Use the code: sign the address's account in, or create it (from ``country_code``) when
+    sign-up is allowed.
 
     The address becomes verified (the code reached it). Verification-code errors as
     ``verification.use_code``; SIGN_UP_NOT_ENABLED and SIGN_UP_REJECTED (a sign-up rule) leave
@@ -113,7 +116,9 @@ async def sign_in(deps: Deps, project: TenantProject, code: str) -> SignIn:
         else:
             if not project.config.allow_sign_up:
                 raise SignUpNotEnabled()
-            verdict = rules.admit(SignUpContext.of(email=email, auth_method="otp"))
+            verdict = rules.admit(
+                SignUpContext.of(email=email, auth_method="otp", country_code=country_code)
+            )
             user_id = await users.insert_user_in(
                 conn,
                 deps,
@@ -124,6 +129,7 @@ async def sign_in(deps: Deps, project: TenantProject, code: str) -> SignIn:
                         primary_email_verified=True,
                         primary_email_auth_enabled=True,
                         otp_auth_enabled=True,
+                        country_code=country_code,
                     )
                 ),
             )

@@ -1,12 +1,10 @@
-"""Projects as their administrators manage them: list, create, read, update, delete, metrics."""
+"""Projects as their administrators manage them: list, create, read, update, delete."""
 
 from __future__ import annotations
 
 import uuid
-from dataclasses import dataclass
+from dataclasses import replace
 from typing import Any
-
-from msgspec import UNSET
 
 from authstack_core.db.queries import projects as q
 from authstack_core.db.queries import users as user_q
@@ -17,11 +15,12 @@ from authstack_core.domain.permissions import require_team_permission
 from authstack_core.errors import (
     CurrentProjectNotFound,
     InternalProjectUndeletable,
+    InvalidEmailTheme,
     ProjectNotFound,
     ProjectWithoutOwnerTeam,
     TeamMembershipNotFound,
 )
-from authstack_core.models.config import NEW_PROJECT_OVERRIDE
+from authstack_core.models.config import NEW_PROJECT_OVERRIDE, ProjectConfig
 from authstack_core.models.config_format import merge_overrides
 from authstack_core.models.projects import (
     AdminProjectRow,
@@ -29,10 +28,15 @@ from authstack_core.models.projects import (
     TenantProject,
     legacy_config_changes,
 )
-from authstack_core.models.users import UserRow
 from authstack_core.settings import Settings
 
 INTERNAL_PROJECT_ID = "internal"
+
+
+def _check_email_theme(config: ProjectConfig, legacy: dict[str, Any]) -> None:
+    theme = legacy.get("email_theme")
+    if theme is not None and theme not in config.email_theme_ids:
+        raise InvalidEmailTheme()
 
 
 def _check_email_server(settings: Settings, legacy: dict[str, Any]) -> None:
@@ -52,22 +56,24 @@ async def create_project(
     user_id: str,
     *,
     owner_team_id: str,
-    display_name: str,
-    description: str,
-    is_production_mode: bool,
+    details: ProjectChanges,
+    is_development_environment: bool,
     legacy: dict[str, Any],
 ) -> AdminProjectRow:
-    """Create a project owned by an internal team the user is a member of.
+    """Create a project owned by an internal team the user is a member of, with the plain fields
+    of ``details`` (its display name is required) and the legacy config.
 
     Raises TEAM_MEMBERSHIP_NOT_FOUND when the user is not in ``owner_team_id``. New projects
     start with their config on the environment level. They refuse localhost redirects unless the
     legacy config asks for them (``allow_localhost``):
     upstream allows them by default, but then any page on the victim's own machine, or a
     ``*.localhost`` name, can receive a reset or sign-in code. SCHEMA_ERROR for an SMTP host on
-    an internal network (see ``outbound``).
+    an internal network (see ``outbound``); a plain 400 for an email theme no project has.
     """
     _check_email_server(deps.settings, legacy)
     override = merge_overrides(NEW_PROJECT_OVERRIDE, legacy_config_changes(legacy))
+    _check_email_theme(ProjectConfig.from_override(override), legacy)
+    assert isinstance(details.display_name, str)
     project_id = str(uuid.uuid4())
     async with deps.pool.connection() as conn, conn.transaction():
         if not await q.select_is_internal_team_member(conn, owner_team_id, user_id):
@@ -75,14 +81,24 @@ async def create_project(
         await q.insert_project(
             conn,
             project_id,
-            display_name=display_name,
-            description=description,
-            is_production_mode=is_production_mode,
+            display_name=details.display_name,
             owner_team_id=owner_team_id,
+            is_development_environment=is_development_environment,
             environment_config_override=override,
         )
         row = await q.select_project_for_update(conn, project_id)
-    assert row is not None
+        assert row is not None
+        row = details.applied_to(row)
+        await q.update_project(conn, row)
+    return row
+
+
+async def get_project(deps: Deps, project: TenantProject) -> AdminProjectRow:
+    """The admin object of the request's project (CURRENT_PROJECT_NOT_FOUND if it went)."""
+    async with deps.pool.connection() as conn:
+        row = await q.select_project(conn, project.id)
+    if row is None:
+        raise CurrentProjectNotFound(project_id=project.id)
     return row
 
 
@@ -94,10 +110,12 @@ async def update_project(
 
     The row is locked while its config is rewritten, so concurrent edits do not lose each other;
     requests read the project afresh, so the change applies from the next request on.
-    SCHEMA_ERROR for an SMTP host on an internal network (see ``outbound``).
+    SCHEMA_ERROR for an SMTP host on an internal network (see ``outbound``); a plain 400 for an
+    ``email_theme`` that is neither built in nor one of the project's themes.
     """
     if legacy:
         _check_email_server(deps.settings, legacy)
+        _check_email_theme(project.config, legacy)
     async with deps.pool.connection() as conn, conn.transaction():
         row = await q.select_project_for_update(conn, project.id)
         if row is None:
@@ -107,20 +125,13 @@ async def update_project(
         if legacy:
             environment = merge_overrides(environment, legacy_config_changes(legacy))
             await config_overrides.write(conn, project, "environment", environment)
-        updated = AdminProjectRow(
-            row.id,
-            row.display_name if changes.display_name is UNSET else changes.display_name,
-            row.description if changes.description is UNSET else changes.description or "",
-            (
-                row.is_production_mode
-                if changes.is_production_mode is UNSET
-                else changes.is_production_mode
-            ),
-            row.owner_team_id,
-            levels.config_override,
-            row.created_at,
-            levels.branch_config_override,
-            environment,
+        updated = changes.applied_to(
+            replace(
+                row,
+                config_override=levels.config_override,
+                branch_config_override=levels.branch_config_override,
+                environment_config_override=environment,
+            )
         )
         await q.update_project(conn, updated)
     return updated
@@ -151,29 +162,3 @@ async def delete_project(deps: Deps, project_id: str) -> None:
     async with deps.pool.connection() as conn, conn.transaction():
         if not await q.delete_project(conn, project_id):
             raise CurrentProjectNotFound(project_id=project_id)
-
-
-@dataclass(frozen=True, slots=True)
-class Metrics:
-    total_users: int
-    recently_registered: list[UserRow]
-
-
-async def metrics(deps: Deps, project: TenantProject, *, recent: int = 5) -> Metrics:
-    """User count and the latest sign-ups of a project (the dashboard's overview)."""
-    async with deps.pool.connection() as conn:
-        total = await q.count_users(conn, project.tenancy_id)
-        latest = await user_q.select_users(
-            conn,
-            project.tenancy_id,
-            limit=recent,
-            desc=True,
-            cursor=None,
-            team_id=None,
-            query=None,
-            include_anonymous=False,
-            only_anonymous=False,
-            include_restricted=True,
-            require_verification=project.config.require_email_verification,
-        )
-    return Metrics(total, latest)

@@ -59,6 +59,10 @@ class InternalProjectUndeletable(
     pass
 
 
+class InvalidEmailTheme(PlainError, status=400, message="Invalid email theme"):
+    """The legacy ``email_theme`` names neither a built-in theme nor one of the project's."""
+
+
 class ProjectWithoutOwnerTeam(
     PlainError, status=400, message="Project must have an owner team to be transferred."
 ):

@@ -5,6 +5,7 @@
 
 from __future__ import annotations
 
+from authstack_core.email_address import email_key
 from authstack_core.errors.base import KnownError, PlainError
 
 
@@ -17,6 +18,18 @@ class UserEmailAlreadyExists(
 ):
     email: str
     would_work_if_email_was_verified: bool
+
+    def __init__(self, *, email: str, would_work_if_email_was_verified: bool) -> None:
+        # ``email`` in its normalised form, whatever spelling the request used: upstream lowers
+        # the case; ours folds ASCII letters only (email_key, the rule that says two addresses
+        # are the same account).
+        KnownError.__init__(self)
+        self.email = email_key(email)
+        self.would_work_if_email_was_verified = would_work_if_email_was_verified
+        self.details = {
+            "email": self.email,
+            "would_work_if_email_was_verified": would_work_if_email_was_verified,
+        }
 
 
 class EmailPasswordMismatch(

@@ -51,6 +51,16 @@ ENTRY_DEFAULTS: dict[str, dict[str, Any]] = {
     "rbac.permissions": {"containedPermissionIds": {}},
 }
 
+# Upstream's built-in email themes (contract era, stack-shared helpers/emails): id -> name. The
+# legacy ``email_theme`` and ``emails.selectedThemeId`` name one of these or a custom
+# ``emails.themes.<id>``.
+DEFAULT_EMAIL_THEME_ID = "1df07ae6-abf3-4a40-83a5-a1a2cbe336ac"
+BUILT_IN_EMAIL_THEMES: dict[str, str] = {
+    DEFAULT_EMAIL_THEME_ID: "Default Light",
+    "a0172b5d-cff0-463b-83bb-85124697373a": "Default Dark",
+    "c7e2d94f-8a1b-4e6d-b3f5-9d0a2e7c1b8f": "Default Colorful",
+}
+
 SYSTEM_TEAM_PERMISSIONS = (
     "$update_team",
     "$delete_team",
@@ -221,6 +231,19 @@ class ProjectConfig:
         )
 
     @property
+    def email_theme_ids(self) -> frozenset[str]:
+        """The built-in themes and the project's own (``emails.themes.<id>``)."""
+        custom = self._get("emails.themes")
+        return frozenset(BUILT_IN_EMAIL_THEMES).union(custom if isinstance(custom, dict) else ())
+
+    @property
+    def email_theme(self) -> str:
+        """The selected theme; the default one when the selection names no theme (upstream
+        renders ``emails.selectedThemeId`` the same way)."""
+        selected = self._get("emails.selectedThemeId")
+        return selected if selected in self.email_theme_ids else DEFAULT_EMAIL_THEME_ID
+
+    @property
     def email_server(self) -> EmailServerConfig:
         server = self._get("emails.server")
         server = server if isinstance(server, dict) else {}
@@ -249,7 +272,8 @@ class ProjectConfig:
         return sorted(pid for pid, on in perms.items() if on)
 
     def client_view(self) -> dict[str, Any]:
-        """The ``config`` block of ``GET /projects/current`` (contract §1.5)."""
+        """The ``config`` block of ``GET /projects/current`` (contract §1.5; ``allow_localhost``
+        as upstream's client read schema has it)."""
         return {
             "sign_up_enabled": self.allow_sign_up,
             "credential_enabled": self.password_sign_in,
@@ -257,6 +281,7 @@ class ProjectConfig:
             "passkey_enabled": self.passkey_sign_in,
             "client_team_creation_enabled": self.client_team_creation,
             "client_user_deletion_enabled": self.client_user_deletion,
+            "allow_localhost": self.allow_localhost,
             "allow_user_api_keys": self.user_api_keys,
             "allow_team_api_keys": self.team_api_keys,
             "enabled_oauth_providers": [{"id": p} for p in self.enabled_oauth_providers],

@@ -6,7 +6,7 @@ import hashlib
 import uuid
 from dataclasses import dataclass, field
 from datetime import datetime
-from typing import Any, Literal
+from typing import Any, Literal, get_args
 
 import msgspec
 from msgspec import UNSET, UnsetType
@@ -14,16 +14,42 @@ from msgspec import UNSET, UnsetType
 from authstack_core.models.shapes import millis
 
 OutboxStatus = Literal["pending", "sending", "retry_scheduled", "sent", "failed", "skipped"]
-# The coarse status upstream's dashboard shows next to the detailed one.
-SIMPLE_STATUS: dict[str, str] = {
-    "pending": "in-progress",
-    "sending": "in-progress",
-    "retry_scheduled": "in-progress",
-    "sent": "ok",
-    "failed": "error",
-    "skipped": "ok",
-}
 CUSTOM_HTML = "custom_html"  # the template of a send-email with literal HTML
+# Why an email was not sent: upstream's EmailOutboxSkippedReason codes.
+USER_ACCOUNT_DELETED = "USER_ACCOUNT_DELETED"
+USER_HAS_NO_PRIMARY_EMAIL = "USER_HAS_NO_PRIMARY_EMAIL"
+
+
+@dataclass(frozen=True, slots=True)
+class StatusFilter:
+    """The stored statuses a listing's ``status`` names, and whether their time must have come
+    (None: either)."""
+
+    stored: tuple[str, ...]
+    due: bool | None = None
+
+
+# The statuses of the wire (upstream's email-outbox.ts), each as the stored ones it covers. A row
+# waiting for its time is "scheduled", then "queued" (again between retries); one that failed for
+# good is a "server-error". The stored names are accepted too.
+WIRE_STATUSES: dict[str, StatusFilter] = {
+    "scheduled": StatusFilter(("pending",), due=False),
+    "queued": StatusFilter(("pending", "retry_scheduled"), due=True),
+    "sending": StatusFilter(("sending",)),
+    "sent": StatusFilter(("sent",)),
+    "server-error": StatusFilter(("failed",)),
+    "skipped": StatusFilter(("skipped",)),
+}
+STATUS_FILTERS: dict[str, StatusFilter] = {
+    **WIRE_STATUSES,
+    **{stored: StatusFilter((stored,)) for stored in get_args(OutboxStatus)},
+}
+SIMPLE_STATUSES: dict[str, StatusFilter] = {
+    "in-progress": StatusFilter(("pending", "sending", "retry_scheduled")),
+    "ok": StatusFilter(("sent", "skipped")),
+    "error": StatusFilter(("failed",)),
+}
+SIMPLE_STATUS_OF = {stored: simple for simple, f in SIMPLE_STATUSES.items() for stored in f.stored}
 
 
 def _ms(at: datetime | None) -> int | None:
@@ -40,6 +66,7 @@ class OutboxRow:
     to_email: str | None
     is_high_priority: bool
     status: str
+    is_due: bool  # scheduled_at has come
     scheduled_at: datetime
     next_attempt_at: datetime
     attempt_count: int
@@ -53,7 +80,15 @@ class OutboxRow:
     created_at: datetime
     updated_at: datetime
 
+    @property
+    def wire_status(self) -> str:
+        if self.status == "pending":
+            return "queued" if self.is_due else "scheduled"
+        return next(w for w, f in WIRE_STATUSES.items() if self.status in f.stored)
+
     def json(self) -> dict[str, Any]:
+        """Upstream's outbox entry (the fields its status carries that this outbox knows; the
+        content is left out), then this outbox's own account of the attempts."""
         to: dict[str, Any] = (
             {"type": "user-primary-email", "user_id": str(self.to_user_id)}
             if self.to_email is None
@@ -62,26 +97,69 @@ class OutboxRow:
         if self.to_email is not None and self.to_user_id is not None:
             to["user_id"] = str(self.to_user_id)
         waiting = self.status in ("pending", "retry_scheduled")
-        return {
+        out: dict[str, Any] = {
             "id": str(self.id),
-            "template_id": self.template,
-            "to": to,
-            "recipient": self.recipient,
-            "subject": self.subject,
-            "is_high_priority": self.is_high_priority,
-            "status": self.status,
-            "simple_status": SIMPLE_STATUS[self.status],
-            "attempt_count": self.attempt_count,
-            "scheduled_at_millis": millis(self.scheduled_at),
-            "next_attempt_at_millis": millis(self.next_attempt_at) if waiting else None,
-            "sent_at_millis": _ms(self.sent_at),
-            "finished_at_millis": _ms(self.finished_at),
-            "smtp_response": self.smtp_response,
-            "error": self.error,
-            "skipped_reason": self.skipped_reason,
             "created_at_millis": millis(self.created_at),
             "updated_at_millis": millis(self.updated_at),
+            "theme_id": None,
+            "to": to,
+            "skip_deliverability_check": True,  # no deliverability check runs here
+            "scheduled_at_millis": millis(self.scheduled_at),
+            "created_with": "programmatic-call",
+            "email_draft_id": None,
+            "email_programmatic_call_template_id": (
+                None if self.template == CUSTOM_HTML else self.template
+            ),
+            "send_retries": max(self.attempt_count - 1, 0),
+            "next_send_retry_at_millis": (
+                millis(self.next_attempt_at) if self.status == "retry_scheduled" else None
+            ),
+            "send_attempt_errors": None,
+            "status": self.wire_status,
+            "simple_status": SIMPLE_STATUS_OF[self.status],
+            "is_paused": False,
+            "has_rendered": self.subject is not None,
+            "has_delivered": self.status == "sent",
+            "is_high_priority": self.is_high_priority,
         }
+        if self.subject is not None:
+            out.update(subject=self.subject, html=None, text=None)
+        out.update(self._status_fields())
+        out.update(
+            template_id=self.template,
+            recipient=self.recipient,
+            attempt_count=self.attempt_count,
+            next_attempt_at_millis=millis(self.next_attempt_at) if waiting else None,
+            sent_at_millis=_ms(self.sent_at),
+            finished_at_millis=_ms(self.finished_at),
+            smtp_response=self.smtp_response,
+            error=self.error,
+            skipped_reason=self.skipped_reason,
+        )
+        return out
+
+    def _status_fields(self) -> dict[str, Any]:
+        """What upstream's entry of this status adds. The start of sending is the time the last
+        attempt began (``updated_at`` while it runs) or ended: no finer time is kept."""
+        if self.status == "sending":
+            return {"started_sending_at_millis": millis(self.updated_at)}
+        if self.status == "sent":
+            sent = _ms(self.sent_at)
+            return {
+                "started_sending_at_millis": sent,
+                "delivered_at_millis": sent,
+                "can_have_delivery_info": False,  # plain SMTP reports no opens or clicks
+            }
+        if self.status == "failed":
+            failed = _ms(self.finished_at)
+            return {
+                "started_sending_at_millis": failed,
+                "error_at_millis": failed,
+                "server_error": self.error,
+            }
+        if self.status == "skipped":
+            return {"skipped_at_millis": _ms(self.finished_at), "skipped_details": {}}
+        return {}
 
 
 @dataclass(slots=True)

@@ -28,13 +28,14 @@ DEFAULT_GROUP_SCOPES: dict[str, Scope] = {
 _PERMISSIONS_KEY = "rbac.permissions"
 _DEFAULTS_KEY = "rbac.defaultPermissions"
 
+# Upstream's descriptions of the system permissions (lib/permissions.tsx), word for word.
 SYSTEM_DESCRIPTIONS = {
-    "$update_team": "Update the team's information",
+    "$update_team": "Update the team information",
     "$delete_team": "Delete the team",
-    "$read_members": "Read and list the team's other members",
+    "$read_members": "Read and list the other members of the team",
     "$remove_members": "Remove other members from the team",
     "$invite_members": "Invite other users to the team",
-    "$manage_api_keys": "Create and manage the team's API keys",
+    "$manage_api_keys": "Create and manage API keys for the team",
 }
 
 

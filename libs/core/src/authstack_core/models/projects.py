@@ -4,9 +4,9 @@ from __future__ import annotations
 
 import hashlib
 import uuid
-from dataclasses import dataclass, field, fields
+from dataclasses import dataclass, field, fields, replace
 from datetime import datetime
-from typing import Any
+from typing import Annotated, Any, Literal
 
 import msgspec
 from msgspec import UNSET, UnsetType
@@ -73,27 +73,49 @@ class TenantProject(ProjectColumns):
     config: ProjectConfig
 
 
+# Upstream's onboarding stages (projectOnboardingStatusValues); projects made through the API are
+# "completed" unless they say otherwise.
+OnboardingStatus = Literal[
+    "config_choice",
+    "apps_selection",
+    "auth_setup",
+    "domain_setup",
+    "email_theme_setup",
+    "payments_setup",
+    "welcome",
+    "completed",
+]
+LOGO_FIELDS = ("logo_url", "logo_full_url", "logo_dark_mode_url", "logo_full_dark_mode_url")
+
+
 @dataclass(slots=True)
 class AdminProjectRow(ProjectColumns):
-    """A project as its administrators see it (``GET /internal/projects*``)."""
+    """A project as its administrators see it (``GET /internal/projects*``): with the columns
+    request authentication leaves out (the logos can be data URLs of up to a megabyte each)."""
 
+    logo_url: str | None
+    logo_full_url: str | None
+    logo_dark_mode_url: str | None
+    logo_full_dark_mode_url: str | None
+    is_development_environment: bool
+    onboarding_status: str
     config: ProjectConfig = field(init=False)
 
     def __post_init__(self) -> None:
         self.config = self.config_levels().config()
 
-    @classmethod
-    def of(cls, row: TenantProject) -> AdminProjectRow:
-        return cls(**row.columns())
-
     def admin_json(self) -> dict[str, Any]:
+        """Upstream's admin read object (``projectsCrudAdminReadSchema``), nothing more."""
         return {
             "id": self.id,
             "display_name": self.display_name,
             "description": self.description,
+            **{name: getattr(self, name) for name in LOGO_FIELDS},
             "created_at_millis": int(self.created_at.timestamp() * 1000),
             "is_production_mode": self.is_production_mode,
+            "is_development_environment": self.is_development_environment,
             "owner_team_id": str(self.owner_team_id) if self.owner_team_id else None,
+            "onboarding_status": self.onboarding_status,
             "config": legacy_config(self.config),
         }
 
@@ -111,6 +133,10 @@ LEGACY_FLAGS: dict[str, str] = {
     "allow_user_api_keys": "apiKeys.enabled.user",
     "allow_team_api_keys": "apiKeys.enabled.team",
     "create_team_on_sign_up": "teams.createPersonalTeamOnSignUp",
+}
+# Flags a legacy PATCH may set but the admin object does not show (upstream's read schema has
+# neither; GET /internal/config shows them).
+LEGACY_WRITE_ONLY_FLAGS: dict[str, str] = {
     "require_email_verification": "onboarding.requireEmailVerification",
     # authstack's own flag (Stack Auth has none): refuse passwords on the common-password list.
     "reject_common_passwords": "auth.password.rejectCommonPasswords",
@@ -126,7 +152,6 @@ LEGACY_OAUTH_EXTRAS: dict[str, str] = {
     "microsoft_tenant_id": "microsoftTenantId",
     "apple_bundle_ids": "appleBundles",
 }
-DEFAULT_EMAIL_THEME = "default-light"
 
 
 def legacy_config(config: ProjectConfig) -> dict[str, Any]:
@@ -168,7 +193,7 @@ def legacy_config(config: ProjectConfig) -> dict[str, Any]:
             "sender_name": server.get("senderName"),
             "sender_email": server.get("senderEmail"),
         }
-    out["email_theme"] = config._get("emails.selectedThemeId") or DEFAULT_EMAIL_THEME
+    out["email_theme"] = config.email_theme
     for name, group in LEGACY_PERMISSION_GROUPS.items():
         out[name] = [{"id": pid} for pid in config.default_permissions(group)]
     out["oauth_account_merge_strategy"] = (
@@ -183,7 +208,7 @@ def legacy_config_changes(legacy: dict[str, Any]) -> dict[str, Any]:
     List-valued fields (OAuth providers, domains, permissions) replace their whole subtree.
     """
     changes: dict[str, Any] = {}
-    for name, path in LEGACY_FLAGS.items():
+    for name, path in {**LEGACY_FLAGS, **LEGACY_WRITE_ONLY_FLAGS}.items():
         if name in legacy:
             changes[path] = bool(legacy[name])
     if "oauth_providers" in legacy:
@@ -238,9 +263,30 @@ def legacy_config_changes(legacy: dict[str, Any]) -> dict[str, Any]:
     return changes
 
 
+# A logo is at most upstream's 1 MB (projectLogoUrlSchema); the API checks it is an http(s) URL or
+# an image's data URL.
+LogoUrl = Annotated[str, msgspec.Meta(max_length=1_000_000)]
+
+
 class ProjectChanges(msgspec.Struct, kw_only=True):
     """A project PATCH's plain fields; UNSET keeps the stored value (a None description: "")."""
 
     display_name: str | UnsetType = UNSET
     description: str | None | UnsetType = UNSET
     is_production_mode: bool | UnsetType = UNSET
+    logo_url: LogoUrl | None | UnsetType = UNSET
+    logo_full_url: LogoUrl | None | UnsetType = UNSET
+    logo_dark_mode_url: LogoUrl | None | UnsetType = UNSET
+    logo_full_dark_mode_url: LogoUrl | None | UnsetType = UNSET
+    onboarding_status: OnboardingStatus | UnsetType = UNSET
+
+    def applied_to(self, row: AdminProjectRow) -> AdminProjectRow:
+        """``row`` with the fields this PATCH sets (only these, whatever a subclass adds)."""
+        changed = {
+            name: getattr(self, name)
+            for name in ProjectChanges.__struct_fields__
+            if getattr(self, name) is not UNSET
+        }
+        if "description" in changed:
+            changed["description"] = changed["description"] or ""
+        return replace(row, **changed)

@@ -16,10 +16,10 @@ from authstack_api.schemas import Strict
 from authstack_core.domain import emails
 from authstack_core.domain.context import Deps
 from authstack_core.errors import SchemaError, StatusError
+from authstack_core.models.emails import SIMPLE_STATUSES, STATUS_FILTERS, StatusFilter
 
 MAX_PAGE = 200
 MAX_SCHEDULE_AHEAD = timedelta(days=365)
-STATUSES = frozenset({"pending", "sending", "retry_scheduled", "sent", "failed", "skipped"})
 Text = Annotated[str, Meta(max_length=500)]
 
 
@@ -75,23 +75,38 @@ async def send_email(auth: ServerAuth, deps: Deps, data: SendEmailBody) -> Respo
     return json_response({"results": [{"user_id": u} for u in user_ids]})
 
 
+def _status_filter(
+    name: str, value: str | None, known: dict[str, StatusFilter]
+) -> StatusFilter | None:
+    if value is not None and value not in known:
+        raise SchemaError(message=f"{name} must be one of {', '.join(sorted(known))}")
+    return None if value is None else known[value]
+
+
 @get("/api/v1/emails/outbox", dependencies=PAGE)
 async def list_outbox(
-    auth: ServerAuth, deps: Deps, page: PageQuery, status: str | None = None
+    auth: ServerAuth,
+    deps: Deps,
+    page: PageQuery,
+    status: str | None = None,
+    simple_status: str | None = None,
 ) -> Response[bytes]:
-    """The project's emails, newest first, each with its delivery status and last error."""
+    """The project's emails, newest first, each with its delivery status and last error.
+    ``status`` takes upstream's statuses and this outbox's stored ones; ``simple_status``
+    upstream's in-progress / ok / error."""
     if page.limit is not None and not 1 <= page.limit <= MAX_PAGE:
         raise SchemaError(message=f"limit must be between 1 and {MAX_PAGE}")
-    if status is not None and status not in STATUSES:
-        raise SchemaError(
-            message=f"status must be one of the following values: {', '.join(sorted(STATUSES))}"
-        )
+    wanted = _status_filter("status", status, STATUS_FILTERS)
+    simple = _status_filter("simple_status", simple_status, SIMPLE_STATUSES)
+    if wanted and simple:
+        stored = tuple(s for s in wanted.stored if s in simple.stored)
+        wanted = StatusFilter(stored, wanted.due)
     found = await emails.list_outbox(
         deps,
         auth.project,
         limit=page.limit or 50,
         cursor=page.checked_cursor(),
-        status=status,
+        status=wanted or simple,
     )
     return list_response((row.json() for row in found.items), next_cursor=found.next_cursor)
 

@@ -4,8 +4,9 @@ from __future__ import annotations
 
 from litestar import Response, post
 
-from authstack_api.auth import AnyAuth
+from authstack_api.auth import AnyAuth, HttpRequest
 from authstack_api.limits import Limit
+from authstack_api.middleware import proxy_country
 from authstack_api.responses import json_response
 from authstack_api.schemas import BotChallenge, CodeBody, Email, Url
 from authstack_core.domain import otp
@@ -36,9 +37,12 @@ _OTP_CHECK = {"limit": Limit("otp_check")}
 
 
 @post("/api/v1/auth/otp/sign-in", status_code=200, opt=_OTP_CHECK)
-async def sign_in(auth: AnyAuth, deps: Deps, data: CodeBody) -> Response[bytes]:
+async def sign_in(
+    auth: AnyAuth, deps: Deps, request: HttpRequest, data: CodeBody
+) -> Response[bytes]:
     """Sign in (or up) with the link's code, or with ``lower(otp) + nonce``."""
-    result = await otp.sign_in(deps, auth.project, data.code)
+    country = proxy_country(request.headers)
+    result = await otp.sign_in(deps, auth.project, data.code, country_code=country)
     return json_response(result.json())
 
 

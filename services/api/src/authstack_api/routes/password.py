@@ -6,6 +6,7 @@ from litestar import Response, post
 
 from authstack_api.auth import AnyAuth, HttpRequest, SchemaUserAuth
 from authstack_api.limits import Limit, cleared
+from authstack_api.middleware import proxy_country
 from authstack_api.responses import SUCCESS, json_response
 from authstack_api.schemas import (
     CodeBody,
@@ -22,7 +23,9 @@ from authstack_core.redirects import require_trusted_redirect
 
 
 @post("/api/v1/auth/password/sign-up", status_code=200, opt={"limit": Limit("password_sign_up")})
-async def sign_up(auth: AnyAuth, deps: Deps, data: SignUpBody) -> Response[bytes]:
+async def sign_up(
+    auth: AnyAuth, deps: Deps, request: HttpRequest, data: SignUpBody
+) -> Response[bytes]:
     callback_url = require_trusted_redirect(auth.project.config, data.verification_callback_url)
     anonymous = auth.user.user_id if auth.user and auth.user.is_anonymous else None
     session = await accounts.sign_up_with_password(
@@ -32,6 +35,7 @@ async def sign_up(auth: AnyAuth, deps: Deps, data: SignUpBody) -> Response[bytes
         password=data.password,
         anonymous_user_id=anonymous,
         verification_callback_url=callback_url,
+        country_code=proxy_country(request.headers),
     )
     return json_response(session.json())
 

@@ -20,7 +20,6 @@ from authstack_core.errors import (
     SchemaError,
     UserAuthenticationRequired,
 )
-from authstack_core.models.projects import AdminProjectRow
 from authstack_core.urls import parse_web_url
 
 _EMAIL_FIELDS = ("host", "port", "username", "password", "sender_name", "sender_email")
@@ -60,6 +59,10 @@ def _check_domain(base_url: str) -> None:
         raise SchemaError(message=f"config.domains: {base_url!r} is not a valid http(s) URL")
     if url.has_credentials:
         raise SchemaError(message=f"config.domains: {base_url!r} must not carry credentials")
+
+
+def _config(data: ProjectUpdate) -> LegacyProjectConfig | None:
+    return None if isinstance(data.config, msgspec.UnsetType) else data.config
 
 
 def _legacy(config: LegacyProjectConfig | None) -> dict[str, Any]:
@@ -103,10 +106,9 @@ async def create_project(auth: AnyAuth, deps: Deps, data: ProjectCreate) -> Resp
         deps,
         user_id,
         owner_team_id=check_uuid(data.owner_team_id, "owner_team_id"),
-        display_name=data.display_name,
-        description=data.description or "",
-        is_production_mode=data.is_production_mode,
-        legacy=_legacy(data.config),
+        details=data,
+        is_development_environment=data.is_development_environment,
+        legacy=_legacy(_config(data)),
     )
     return json_response(row.admin_json(), status=201)
 
@@ -132,14 +134,14 @@ async def transfer_project(auth: AnyAuth, deps: Deps, data: ProjectTransfer) -> 
 
 
 @get("/api/v1/internal/projects/current")
-async def get_current(auth: AdminAuth) -> Response[bytes]:
-    return json_response(AdminProjectRow.of(auth.project).admin_json())
+async def get_current(auth: AdminAuth, deps: Deps) -> Response[bytes]:
+    row = await projects.get_project(deps, auth.project)
+    return json_response(row.admin_json())
 
 
 @patch("/api/v1/internal/projects/current")
 async def update_current(auth: AdminAuth, deps: Deps, data: ProjectUpdate) -> Response[bytes]:
-    config = None if isinstance(data.config, msgspec.UnsetType) else data.config
-    row = await projects.update_project(deps, auth.project, data, _legacy(config))
+    row = await projects.update_project(deps, auth.project, data, _legacy(_config(data)))
     return json_response(row.admin_json())
 
 
@@ -147,17 +149,3 @@ async def update_current(auth: AdminAuth, deps: Deps, data: ProjectUpdate) -> Re
 async def delete_current(auth: AdminAuth, deps: Deps) -> Response[bytes]:
     await projects.delete_project(deps, auth.project.id)
     return json_response(SUCCESS)
-
-
-@get("/api/v1/internal/metrics")
-async def metrics(auth: AdminAuth, deps: Deps) -> Response[bytes]:
-    """A subset of upstream's metrics: the user count and the latest sign-ups."""
-    result = await projects.metrics(deps, auth.project)
-    return json_response(
-        {
-            "total_users": result.total_users,
-            "recently_registered": [
-                row.json(auth.type, auth.project.config) for row in result.recently_registered
-            ],
-        }
-    )

@@ -2,13 +2,14 @@
 
 from __future__ import annotations
 
+import json
 from typing import Any
 from urllib.parse import urlsplit
 
 from starlette.responses import Response
 
 from authstack_dashboard.routes.projects import load_project
-from authstack_dashboard.web import Ctx, FormError, page, page_routes
+from authstack_dashboard.web import Ctx, FormError, gather, page, page_routes
 
 # Legacy config switches shown as checkboxes, with their labels: only those the API acts on.
 # (Passkey sign-in has a config switch but no implementation yet; saving this form leaves it as is,
@@ -26,6 +27,12 @@ AUTH_SWITCHES = (
     ("allow_team_api_keys", "Allow team API keys"),
 )
 EMAIL_FIELDS = ("host", "port", "username", "password", "sender_name", "sender_email")
+# Switches the legacy config object takes but does not show (Stack Auth's admin object has no
+# such fields): their state is read from the rendered config, at these paths.
+WRITE_ONLY_SWITCHES = {
+    "require_email_verification": ("onboarding", "requireEmailVerification"),
+    "reject_common_passwords": ("auth", "password", "rejectCommonPasswords"),
+}
 
 
 def _paths(ctx: Ctx) -> tuple[str, str]:
@@ -40,10 +47,21 @@ async def _save(ctx: Ctx, body: dict[str, Any], message: str) -> Response:
     return ctx.redirect(here, message)
 
 
+def _dig(node: Any, path: tuple[str, ...]) -> Any:
+    for key in path:
+        node = node.get(key) if isinstance(node, dict) else None
+    return node
+
+
 @page
 async def show(ctx: Ctx) -> Response:
     project_id, _ = _paths(ctx)
-    project = await load_project(ctx, project_id)
+    project, rendered = await gather(
+        load_project(ctx, project_id), ctx.admin("GET", "/internal/config", project_id)
+    )
+    config = json.loads(rendered["config_string"])
+    for name, path in WRITE_ONLY_SWITCHES.items():
+        project["config"][name] = bool(_dig(config, path))
     return ctx.render("settings.html", project=project, switches=AUTH_SWITCHES, section="settings")
 
 

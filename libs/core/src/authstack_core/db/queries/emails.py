@@ -10,20 +10,21 @@ from psycopg import AsyncConnection, sql
 
 from authstack_core.db.queries.pages import Keyset
 from authstack_core.db.queries.run import fetch_one
-from authstack_core.models.emails import OutboxRow
+from authstack_core.models.emails import OutboxRow, StatusFilter
 
 # --- the admin listing ------------------------------------------------------------------------
 
 _OUTBOX_COLUMNS = """
-SELECT id, template, to_user_id, to_email, is_high_priority, status, scheduled_at,
-       next_attempt_at, attempt_count, recipient, subject, smtp_response, error, skipped_reason,
-       sent_at, finished_at, created_at, updated_at
+SELECT id, template, to_user_id, to_email, is_high_priority, status,
+       scheduled_at <= now() AS is_due, scheduled_at, next_attempt_at, attempt_count, recipient,
+       subject, smtp_response, error, skipped_reason, sent_at, finished_at, created_at, updated_at
 FROM email_outbox
 """
 _OUTBOX_PAGES = Keyset(
     _OUTBOX_COLUMNS
     + """WHERE tenancy_id = %(tenancy_id)s
-  AND (%(status)s::text IS NULL OR status = %(status)s::text)
+  AND (%(statuses)s::text[] IS NULL OR status = ANY(%(statuses)s::text[]))
+  AND (%(due)s::boolean IS NULL OR (scheduled_at <= now()) = %(due)s::boolean)
 """,
     sql.Identifier("created_at"),
     sql.Identifier("id"),
@@ -43,12 +44,19 @@ async def select_outbox_page(
     tenancy_id: uuid.UUID,
     *,
     limit: int,
-    status: str | None,
+    status: StatusFilter | None,
     cursor: tuple[datetime, str] | None,
 ) -> list[OutboxRow]:
-    """Rows newest first, from ``cursor`` (inclusive)."""
+    """Rows newest first, from ``cursor`` (inclusive), of ``status`` if given."""
     return await _OUTBOX_PAGES.fetch(
-        conn, OutboxRow, desc=True, cursor=cursor, limit=limit, tenancy_id=tenancy_id, status=status
+        conn,
+        OutboxRow,
+        desc=True,
+        cursor=cursor,
+        limit=limit,
+        tenancy_id=tenancy_id,
+        statuses=list(status.stored) if status else None,
+        due=status.due if status else None,
     )
 
 

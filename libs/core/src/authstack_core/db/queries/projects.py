@@ -9,7 +9,7 @@ from psycopg import AsyncConnection
 from psycopg.types.json import Jsonb
 
 from authstack_core.db.queries.run import changed, fetch_all, fetch_flag, fetch_one
-from authstack_core.models.projects import AdminProjectRow, ProjectRow
+from authstack_core.models.projects import LOGO_FIELDS, AdminProjectRow, ProjectRow
 
 # One round trip per request: the project, its tenancy on the branch, and its live key hashes.
 SELECT_PROJECT_FOR_REQUEST = """
@@ -68,7 +68,8 @@ async def select_user_exists(conn: AsyncConnection[Any], tenancy_id: Any, user_i
 # With the config levels of the main branch (the one the admin project object describes).
 _ADMIN_COLUMNS = """
 SELECT p.id, p.display_name, p.description, p.is_production_mode, p.owner_team_id,
-       p.config_override, p.created_at,
+       p.config_override, p.created_at, p.logo_url, p.logo_full_url, p.logo_dark_mode_url,
+       p.logo_full_dark_mode_url, p.is_development_environment, p.onboarding_status,
        coalesce(t.branch_config_override, '{}') AS branch_config_override,
        coalesce(t.environment_config_override, '{}') AS environment_config_override
 FROM projects p
@@ -89,7 +90,12 @@ async def select_owned_projects(conn: AsyncConnection[Any], user_id: str) -> lis
     return await fetch_all(conn, AdminProjectRow, SELECT_OWNED_PROJECTS, user_id=user_id)
 
 
-SELECT_PROJECT_FOR_UPDATE = _ADMIN_COLUMNS + "WHERE p.id = %(project_id)s FOR UPDATE OF p"
+SELECT_PROJECT = _ADMIN_COLUMNS + "WHERE p.id = %(project_id)s"
+SELECT_PROJECT_FOR_UPDATE = SELECT_PROJECT + " FOR UPDATE OF p"
+
+
+async def select_project(conn: AsyncConnection[Any], project_id: str) -> AdminProjectRow | None:
+    return await fetch_one(conn, AdminProjectRow, SELECT_PROJECT, project_id=project_id)
 
 
 async def select_project_for_update(
@@ -100,8 +106,8 @@ async def select_project_for_update(
 
 
 INSERT_PROJECT = """
-INSERT INTO projects (id, display_name, description, is_production_mode, owner_team_id)
-VALUES (%(id)s, %(display_name)s, %(description)s, %(is_production_mode)s, %(owner_team_id)s)
+INSERT INTO projects (id, display_name, owner_team_id, is_development_environment)
+VALUES (%(id)s, %(display_name)s, %(owner_team_id)s, %(is_development_environment)s)
 """
 INSERT_TENANCY = """
 INSERT INTO tenancies (id, project_id, branch_id, environment_config_override)
@@ -114,21 +120,19 @@ async def insert_project(
     project_id: str,
     *,
     display_name: str,
-    description: str,
-    is_production_mode: bool,
     owner_team_id: str,
+    is_development_environment: bool,
     environment_config_override: dict[str, Any],
 ) -> None:
     """Insert a project and its main-branch tenancy, whose environment level holds the config
-    the project starts with."""
+    the project starts with. The other plain fields keep their defaults (see update_project)."""
     await conn.execute(
         INSERT_PROJECT,
         {
             "id": project_id,
             "display_name": display_name,
-            "description": description,
-            "is_production_mode": is_production_mode,
             "owner_team_id": owner_team_id,
+            "is_development_environment": is_development_environment,
         },
     )
     await conn.execute(
@@ -144,7 +148,10 @@ async def insert_project(
 UPDATE_PROJECT = """
 UPDATE projects
 SET display_name = %(display_name)s, description = %(description)s,
-    is_production_mode = %(is_production_mode)s, updated_at = now()
+    is_production_mode = %(is_production_mode)s, logo_url = %(logo_url)s,
+    logo_full_url = %(logo_full_url)s, logo_dark_mode_url = %(logo_dark_mode_url)s,
+    logo_full_dark_mode_url = %(logo_full_dark_mode_url)s,
+    onboarding_status = %(onboarding_status)s, updated_at = now()
 WHERE id = %(project_id)s
 """
 
@@ -158,6 +165,8 @@ async def update_project(conn: AsyncConnection[Any], row: AdminProjectRow) -> No
             "display_name": row.display_name,
             "description": row.description,
             "is_production_mode": row.is_production_mode,
+            **{name: getattr(row, name) for name in LOGO_FIELDS},
+            "onboarding_status": row.onboarding_status,
         },
     )
 
