@@ -20,6 +20,7 @@ from authstack_core.errors import (
     SchemaError,
     UserAuthenticationRequired,
 )
+from authstack_core.models.oauth import BUILTIN_PROVIDER_TYPES
 from authstack_core.models.projects import AdminProjectRow
 from authstack_core.urls import parse_web_url
 
@@ -62,6 +63,22 @@ def _check_domain(base_url: str) -> None:
         raise SchemaError(message=f"config.domains: {base_url!r} must not carry credentials")
 
 
+def _check_oauth_provider(provider: dict[str, Any]) -> None:
+    """A built-in provider by its type, or a generic OpenID Connect one (own keys) by issuer."""
+    generic = provider.get("issuer_url") is not None
+    if generic == (provider["id"] in BUILTIN_PROVIDER_TYPES):
+        raise SchemaError(
+            message=f"config.oauth_providers: {provider['id']} must be one of "
+            f"{', '.join(BUILTIN_PROVIDER_TYPES)}, or another id with an issuer_url (a generic "
+            "OpenID Connect provider)"
+        )
+    if generic and provider["type"] != "standard":
+        raise SchemaError(
+            message=f"config.oauth_providers: {provider['id']} has an issuer_url, so it needs "
+            "its own keys (type standard)"
+        )
+
+
 def _legacy(config: LegacyProjectConfig | None) -> dict[str, Any]:
     if config is None:
         return {}
@@ -82,6 +99,7 @@ def _legacy(config: LegacyProjectConfig | None) -> dict[str, Any]:
                 message=f"OAuth provider {provider['id']} of type standard needs client_id "
                 "and client_secret"
             )
+        _check_oauth_provider(provider)
     for domain in legacy.get("domains", []):
         _check_domain(domain["domain"])
     ids = [p["id"] for p in legacy.get("oauth_providers", [])]
