@@ -116,9 +116,10 @@ class ApiServer:
         return httpx.Client(base_url=self.url, timeout=30)
 
 
-def start_api(database_url: str, **extra_env: str) -> ApiServer:
-    """Start ``python -m authstack_api`` on a free port and wait until it answers."""
-    port = free_port()
+def start_api(database_url: str, *, port: int | None = None, **extra_env: str) -> ApiServer:
+    """Start ``python -m authstack_api`` on ``port`` (a free one by default) and wait until it
+    answers."""
+    port = port or free_port()
     env = {
         **os.environ,
         **settings_env(database_url, **extra_env),
