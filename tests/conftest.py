@@ -8,10 +8,12 @@ from __future__ import annotations
 
 import os
 import secrets
+import shutil
 import subprocess
 import sys
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
+from pathlib import Path
 from typing import Any
 
 import httpx
@@ -104,6 +106,33 @@ def migrated_database(database_url: str) -> str:
     env = settings_env(database_url)
     seed(Settings(**env))  # type: ignore[arg-type]
     return database_url
+
+
+NPM_CI_TIMEOUT_S = 600
+
+
+def ensure_node_modules(folder: Path, installed: Callable[[], bool], purpose: str) -> None:
+    """Fail unless ``node`` is on PATH and ``installed()`` holds, running ``npm ci`` in ``folder``
+    once when it does not (what ``make install`` does)."""
+    if shutil.which("node") is None:
+        pytest.fail(f"`node` (>= 20.14) is required for {purpose}; install Node.js")
+    if installed():
+        return
+    npm = shutil.which("npm")
+    if npm is None:
+        pytest.fail(f"{folder}/node_modules is missing or stale and `npm` is not installed")
+    done = subprocess.run(
+        [npm, "ci", "--no-audit", "--no-fund"],
+        cwd=folder,
+        capture_output=True,
+        text=True,
+        timeout=NPM_CI_TIMEOUT_S,
+        check=False,
+    )
+    if done.returncode != 0:
+        pytest.fail(f"`npm ci` in {folder} failed:\n{done.stdout}\n{done.stderr}")
+    if not installed():
+        pytest.fail(f"after `npm ci` in {folder}, the pinned packages are still not installed")
 
 
 @dataclass

@@ -11,7 +11,6 @@ from __future__ import annotations
 
 import json
 import os
-import shutil
 import subprocess
 from collections.abc import Iterator
 from dataclasses import dataclass
@@ -20,14 +19,13 @@ from pathlib import Path
 import httpx
 import pytest
 
-from tests.conftest import ApiServer, start_api, stop_api
+from tests.conftest import ApiServer, ensure_node_modules, start_api, stop_api
 from tests.factories import free_port, stop_process, wait_healthy
 from tests.oauth.flow import BUILTIN, GENERIC_SECRET, OAuthEnv
 from tests.oauth.rogue_issuer import rogue_issuer
 
 PROVIDER_DIR = Path(__file__).parent / "provider"
 OIDC_PROVIDER_VERSION = "9.13.3"
-NPM_CI_TIMEOUT_S = 600
 # The generic provider's config ids the provider registers callbacks for.
 GENERIC_IDS = ("acme-sso", "acme-legacy")
 
@@ -43,23 +41,7 @@ def _installed() -> bool:
 @pytest.fixture(scope="session")
 def node_provider_ready() -> None:
     """Node is on PATH and the provider's node_modules is installed (``npm ci`` if not)."""
-    if shutil.which("node") is None:
-        pytest.fail("`node` (>= 20.14) is required for the OAuth tests; install Node.js")
-    if _installed():
-        return
-    npm = shutil.which("npm")
-    if npm is None:
-        pytest.fail(f"{PROVIDER_DIR}/node_modules is missing and `npm` is not installed")
-    done = subprocess.run(
-        [npm, "ci", "--no-audit", "--no-fund"],
-        cwd=PROVIDER_DIR,
-        capture_output=True,
-        text=True,
-        timeout=NPM_CI_TIMEOUT_S,
-        check=False,
-    )
-    if done.returncode != 0 or not _installed():
-        pytest.fail(f"`npm ci` in {PROVIDER_DIR} failed:\n{done.stdout}\n{done.stderr}")
+    ensure_node_modules(PROVIDER_DIR, _installed, "the OAuth tests")
 
 
 @dataclass

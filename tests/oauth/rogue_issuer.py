@@ -59,7 +59,7 @@ def _id_token(mode: str, issuer: str, client_id: str, nonce: str | None) -> str:
 class _Handler(BaseHTTPRequestHandler):
     server: _RogueServer
 
-    def log_message(self, format: str, *args: Any) -> None:  # noqa: A002  # the base signature
+    def log_message(self, format: str, *args: Any) -> None:  # the base signature
         pass
 
     def _send(self, status: int, body: Any = None, location: str | None = None) -> None:

@@ -101,7 +101,7 @@ def test_the_callback_also_accepts_a_posted_answer(env: OAuthEnv) -> None:
 
 
 # --- the outer flow: PKCE, one use, the redirect URI ---------------------------------------------
-def _code(env: OAuthEnv, browser: Browser, flow: Flow) -> str:
+def _code(browser: Browser, flow: Flow) -> str:
     return code_from(browser.callback(browser.to_callback(flow, unique_login())), flow)
 
 
@@ -110,7 +110,7 @@ def test_the_code_needs_its_pkce_verifier(env: OAuthEnv, verifier: str | None) -
     project = oauth_project(env, shared("github"))
     flow = Flow(project, "github")
     with Browser(env) as browser:
-        code = _code(env, browser, flow)
+        code = _code(browser, flow)
         form = flow.token_form(code)
         if verifier is None:
             del form["code_verifier"]
@@ -125,7 +125,7 @@ def test_a_code_works_once(env: OAuthEnv) -> None:
     project = oauth_project(env, shared("github"))
     flow = Flow(project, "github")
     with Browser(env) as browser:
-        code = _code(env, browser, flow)
+        code = _code(browser, flow)
         assert browser.token(flow.token_form(code)).status_code == 200
         assert_known_error(browser.token(flow.token_form(code)), "INVALID_AUTHORIZATION_CODE", 400)
 
@@ -134,7 +134,7 @@ def test_the_code_is_bound_to_its_redirect_uri(env: OAuthEnv) -> None:
     project = oauth_project(env, shared("github"))
     flow = Flow(project, "github")
     with Browser(env) as browser:
-        code = _code(env, browser, flow)
+        code = _code(browser, flow)
         # Trusted too (localhost is allowed), but not the one the code was issued for.
         swapped = flow.token_form(code, redirect_uri="http://localhost:3000/elsewhere")
         r = browser.token(swapped)
@@ -147,7 +147,7 @@ def test_a_code_of_another_project_is_invalid(env: OAuthEnv) -> None:
     project, other = oauth_project(env, shared("github")), oauth_project(env, shared("github"))
     flow = Flow(project, "github")
     with Browser(env) as browser:
-        code = _code(env, browser, flow)
+        code = _code(browser, flow)
         stolen = flow.token_form(
             code, client_id=other.id, client_secret=other.publishable_client_key
         )

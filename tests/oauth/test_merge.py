@@ -8,7 +8,10 @@ linked to another.
 
 from __future__ import annotations
 
+import json
+
 import httpx
+import pytest
 
 from tests.api.helpers import PASSWORD, create_user, sign_in_with_password
 from tests.factories import Project, query_rows
@@ -69,40 +72,45 @@ def test_link_method_merges_when_both_emails_are_verified(
     assert sign_in_with_password(http, project, email, PASSWORD).status_code == 200
 
 
-def test_link_method_never_takes_over_an_unverified_account(
-    env: OAuthEnv, http: httpx.Client
+@pytest.mark.parametrize(
+    ("strategy", "account_verified", "provider_verified", "would_work"),
+    [
+        # An unverified account is never taken over, whatever the provider says.
+        ("link_method", False, True, True),
+        # The attacker's provider account claims the victim's verified address without having
+        # verified it.
+        ("link_method", True, False, False),
+        ("raise_error", True, True, False),
+    ],
+    ids=["unverified-account", "unverified-provider-email", "raise-error"],
+)
+def test_a_merge_by_email_is_refused_and_links_nothing(
+    env: OAuthEnv,
+    http: httpx.Client,
+    strategy: str,
+    account_verified: bool,
+    provider_verified: bool,
+    would_work: bool,
 ) -> None:
-    project = oauth_project(env, shared("github"))
-    email = unique_login("squatted")
-    user_id = _existing_user(http, project, email, verified=False)
-    error = error_from(_callback(env, project, "github", email))
-    assert error["errorCode"] == "CONTACT_CHANNEL_ALREADY_USED_FOR_AUTH_BY_SOMEONE_ELSE"
-    assert '"would_work_if_email_was_verified":true' in error["details"]
-    assert _linked(env, user_id) == []
-
-
-def test_an_unverified_provider_email_does_not_auto_link(env: OAuthEnv, http: httpx.Client) -> None:
-    """The attacker's provider account claims the victim's (verified) address without having
-    verified it: refused, and nothing is linked to the victim."""
-    project = oauth_project(env, generic("acme-sso", env.provider_url))
-    victim = unique_login("victim")
-    victim_id = _existing_user(http, project, victim, verified=True)
-    error = error_from(_callback(env, project, "acme-sso", f"unverified:{victim}"))
-    assert error["errorCode"] == "CONTACT_CHANNEL_ALREADY_USED_FOR_AUTH_BY_SOMEONE_ELSE"
-    assert error["message"] and error["details"]
-    assert _linked(env, victim_id) == []
-
-
-def test_raise_error_refuses_an_email_that_signs_someone_in(
-    env: OAuthEnv, http: httpx.Client
-) -> None:
+    """The callback goes to error_redirect_url with the contract's error, and the account that
+    holds the address gains no provider. (The generic provider, unlike MOCK, can leave an email
+    unverified: its login ``unverified:<address>``.)"""
     project = oauth_project(
-        env, shared("github"), **{"auth.oauth.accountMergeStrategy": "raise_error"}
+        env,
+        generic("acme-sso", env.provider_url),
+        **{"auth.oauth.accountMergeStrategy": strategy},
     )
     email = unique_login("taken")
-    user_id = _existing_user(http, project, email, verified=True)
-    error = error_from(_callback(env, project, "github", email))
+    user_id = _existing_user(http, project, email, verified=account_verified)
+    login = email if provider_verified else f"unverified:{email}"
+    error = error_from(_callback(env, project, "acme-sso", login))
     assert error["errorCode"] == "CONTACT_CHANNEL_ALREADY_USED_FOR_AUTH_BY_SOMEONE_ELSE"
+    assert error["message"]
+    assert json.loads(error["details"]) == {
+        "type": "email",
+        "contact_channel_value": email,
+        "would_work_if_email_was_verified": would_work,
+    }
     assert _linked(env, user_id) == []
 
 

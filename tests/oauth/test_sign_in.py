@@ -6,7 +6,7 @@ from __future__ import annotations
 import httpx
 import pytest
 
-from tests.api.helpers import as_user, sign_up
+from tests.api.helpers import as_user, refresh, sign_up
 from tests.oauth.flow import (
     BUILTIN,
     Browser,
@@ -56,15 +56,7 @@ def test_token_response_has_the_contracts_fields(env: OAuthEnv, http: httpx.Clie
     assert body["scope"] == "legacy"
     assert (body["is_new_user"], body["newUser"]) == (True, True)
     assert body["after_callback_redirect_url"] == body["afterCallbackRedirectUrl"] == after
-    refreshed = http.post(
-        "/api/v1/auth/oauth/token",
-        data={
-            "grant_type": "refresh_token",
-            "refresh_token": body["refresh_token"],
-            "client_id": project.id,
-            "client_secret": project.publishable_client_key,
-        },
-    )
+    refreshed = refresh(http, project, body["refresh_token"])
     assert refreshed.status_code == 200, refreshed.text
 
 

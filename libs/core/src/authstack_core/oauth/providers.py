@@ -66,6 +66,7 @@ class ProfileSource:
 
 
 ProfileReader = Callable[[ProfileSource], Awaitable[ProviderProfile]]
+_OFFLINE: Mapping[str, str] = {"access_type": "offline", "prompt": "consent"}
 
 
 @dataclass(frozen=True, slots=True)
@@ -82,7 +83,8 @@ class ProviderSpec:
     issuer: str | None = None
     token_auth: TokenAuth = "client_secret_basic"
     pkce: bool = True
-    extra_params: Mapping[str, str] = field(default_factory=dict)
+    # Stack Auth asks every provider for offline access and a fresh consent.
+    extra_params: Mapping[str, str] = field(default_factory=lambda: _OFFLINE)
     # An ID token is where the profile comes from: the token response must carry one.
     needs_id_token: bool = False
     # Lifetime of an access token whose response states none (GitHub's last 8 hours of disuse).
@@ -271,92 +273,73 @@ async def _mock(src: ProfileSource) -> ProviderProfile:
 
 
 # --- the table ----------------------------------------------------------------------------------
-_OFFLINE = {"access_type": "offline", "prompt": "consent"}
 _MS = "https://login.microsoftonline.com/{tenant}"
 
 BUILTIN: dict[str, ProviderSpec] = {
     "github": ProviderSpec(
-        scope="user:email", read_profile=_github, extra_params=_OFFLINE,
-        authorize_url="https://github.com/login/oauth/authorize",
-        token_url="https://github.com/login/oauth/access_token",
-        default_expires_in=8 * 3600,
+        "user:email", _github, "https://github.com/login/oauth/authorize",
+        "https://github.com/login/oauth/access_token", default_expires_in=8 * 3600,
     ),
     "google": ProviderSpec(
-        scope="https://www.googleapis.com/auth/userinfo.email "
+        "https://www.googleapis.com/auth/userinfo.email "
         "https://www.googleapis.com/auth/userinfo.profile",
-        read_profile=_userinfo,
-        extra_params={**_OFFLINE, "include_granted_scopes": "true"},
-        authorize_url="https://accounts.google.com/o/oauth2/v2/auth",
-        token_url="https://oauth2.googleapis.com/token",
+        _userinfo, "https://accounts.google.com/o/oauth2/v2/auth",
+        "https://oauth2.googleapis.com/token",
         userinfo_url="https://openidconnect.googleapis.com/v1/userinfo",
         jwks_url="https://www.googleapis.com/oauth2/v3/certs",
         issuer="https://accounts.google.com",
+        extra_params={**_OFFLINE, "include_granted_scopes": "true"},
     ),
     "microsoft": ProviderSpec(
-        scope="User.Read openid", read_profile=_microsoft, extra_params=_OFFLINE,
-        authorize_url=_MS + "/oauth2/v2.0/authorize", token_url=_MS + "/oauth2/v2.0/token",
-        jwks_url=_MS + "/discovery/v2.0/keys",
-        issuer="https://login.microsoftonline.com/{tenantid}/v2.0",
-        scope_in_token_request=True,
+        "User.Read openid", _microsoft, _MS + "/oauth2/v2.0/authorize",
+        _MS + "/oauth2/v2.0/token", jwks_url=_MS + "/discovery/v2.0/keys",
+        issuer="https://login.microsoftonline.com/{tenantid}/v2.0", scope_in_token_request=True,
     ),
     "discord": ProviderSpec(
-        scope="identify email", read_profile=_discord, extra_params=_OFFLINE,
-        authorize_url="https://discord.com/oauth2/authorize",
-        token_url="https://discord.com/api/oauth2/token",
+        "identify email", _discord, "https://discord.com/oauth2/authorize",
+        "https://discord.com/api/oauth2/token",
     ),
     "gitlab": ProviderSpec(
-        scope="read_user", read_profile=_gitlab, extra_params=_OFFLINE,
-        authorize_url="https://gitlab.com/oauth/authorize",
-        token_url="https://gitlab.com/oauth/token",
+        "read_user", _gitlab, "https://gitlab.com/oauth/authorize",
+        "https://gitlab.com/oauth/token",
     ),
     "bitbucket": ProviderSpec(
-        scope="account email", read_profile=_bitbucket, extra_params=_OFFLINE,
-        authorize_url="https://bitbucket.org/site/oauth2/authorize",
-        token_url="https://bitbucket.org/site/oauth2/access_token",
+        "account email", _bitbucket, "https://bitbucket.org/site/oauth2/authorize",
+        "https://bitbucket.org/site/oauth2/access_token",
     ),
     "linkedin": ProviderSpec(
-        scope="openid profile email", read_profile=_userinfo, extra_params=_OFFLINE,
-        authorize_url="https://www.linkedin.com/oauth/v2/authorization",
-        token_url="https://www.linkedin.com/oauth/v2/accessToken",
+        "openid profile email", _userinfo, "https://www.linkedin.com/oauth/v2/authorization",
+        "https://www.linkedin.com/oauth/v2/accessToken",
         userinfo_url="https://api.linkedin.com/v2/userinfo",
         jwks_url="https://www.linkedin.com/oauth/openid/jwks",
-        issuer="https://www.linkedin.com/oauth",
-        token_auth="client_secret_post", pkce=False,
+        issuer="https://www.linkedin.com/oauth", token_auth="client_secret_post", pkce=False,
     ),
     "spotify": ProviderSpec(
-        scope="user-read-email user-read-private", read_profile=_spotify, extra_params=_OFFLINE,
-        authorize_url="https://accounts.spotify.com/authorize",
-        token_url="https://accounts.spotify.com/api/token",
+        "user-read-email user-read-private", _spotify, "https://accounts.spotify.com/authorize",
+        "https://accounts.spotify.com/api/token",
     ),
     "twitch": ProviderSpec(
-        scope="user:read:email", read_profile=_twitch, extra_params=_OFFLINE,
-        authorize_url="https://id.twitch.tv/oauth2/authorize",
-        token_url="https://id.twitch.tv/oauth2/token", token_auth="client_secret_post",
+        "user:read:email", _twitch, "https://id.twitch.tv/oauth2/authorize",
+        "https://id.twitch.tv/oauth2/token", token_auth="client_secret_post",
     ),
     "x": ProviderSpec(
-        scope="users.read offline.access tweet.read", read_profile=_x, extra_params=_OFFLINE,
-        authorize_url="https://twitter.com/i/oauth2/authorize",
-        token_url="https://api.x.com/2/oauth2/token",
+        "users.read offline.access tweet.read", _x, "https://twitter.com/i/oauth2/authorize",
+        "https://api.x.com/2/oauth2/token",
     ),
     "facebook": ProviderSpec(
-        scope="openid public_profile email", read_profile=_facebook, extra_params=_OFFLINE,
-        authorize_url="https://facebook.com/v20.0/dialog/oauth/",
-        token_url="https://graph.facebook.com/v20.0/oauth/access_token",
+        "openid public_profile email", _facebook, "https://facebook.com/v20.0/dialog/oauth/",
+        "https://graph.facebook.com/v20.0/oauth/access_token",
         jwks_url="https://www.facebook.com/.well-known/oauth/openid/jwks",
         issuer="https://www.facebook.com",
     ),
     "apple": ProviderSpec(
-        scope="name email", read_profile=_from_id_token, needs_id_token=True,
-        extra_params={**_OFFLINE, "response_mode": "form_post"},
-        authorize_url="https://appleid.apple.com/auth/authorize",
-        token_url="https://appleid.apple.com/auth/token",
-        jwks_url="https://appleid.apple.com/auth/keys", issuer="https://appleid.apple.com",
-        token_auth="client_secret_post",
+        "name email", _from_id_token, "https://appleid.apple.com/auth/authorize",
+        "https://appleid.apple.com/auth/token", jwks_url="https://appleid.apple.com/auth/keys",
+        issuer="https://appleid.apple.com", token_auth="client_secret_post",
+        needs_id_token=True, extra_params={**_OFFLINE, "response_mode": "form_post"},
     ),
 }  # fmt: skip
 
 # Discovered OpenID Connect providers: STACK_<TYPE>_CLIENT_ID=MOCK, and any generic one.
-MOCK = ProviderSpec(
-    scope="openid offline_access", read_profile=_mock, extra_params=_OFFLINE, needs_id_token=True
-)
-GENERIC_OIDC = ProviderSpec(scope="openid email profile", read_profile=_openid, needs_id_token=True)
+MOCK = ProviderSpec("openid offline_access", _mock, needs_id_token=True)
+GENERIC_OIDC = ProviderSpec("openid email profile", _openid, needs_id_token=True)
