@@ -22,6 +22,7 @@ from tests.oauth.flow import (
     Browser,
     Flow,
     OAuthEnv,
+    code_from,
     me,
     oauth_project,
     shared,
@@ -135,3 +136,28 @@ def test_shared_keys_come_from_the_environment_and_mock_needs_its_url() -> None:
             STACK_GITHUB_CLIENT_ID="MOCK",
             STACK_GITHUB_CLIENT_SECRET="real-secret",
         )
+
+
+def test_flows_and_codes_left_an_hour_are_cleared_by_the_projects_next_ones(
+    env: OAuthEnv,
+) -> None:
+    project = oauth_project(env, shared("github"))
+    flow = Flow(project, "github")
+    with Browser(env) as browser:
+        code_from(browser.callback(browser.to_callback(flow, unique_login())), flow)
+        browser.authorize(Flow(project, "github"))  # a flow never finished
+    for table in ("oauth_outer_infos", "oauth_authorization_codes"):
+        query_rows(
+            env.database_url,
+            f"UPDATE {table} SET expires_at = now() - interval '2 hours' "
+            "WHERE tenancy_id = %s RETURNING 1",
+            (project.tenancy_id,),
+        )
+    sign_in(env, Flow(project, "github"), unique_login())
+    for table in ("oauth_outer_infos", "oauth_authorization_codes"):
+        left = query_rows(
+            env.database_url,
+            f"SELECT expires_at < now() FROM {table} WHERE tenancy_id = %s",
+            (project.tenancy_id,),
+        )
+        assert [row[0] for row in left] == [], table

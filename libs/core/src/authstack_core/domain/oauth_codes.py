@@ -48,6 +48,7 @@ async def issue_code_in(
 ) -> str:
     """A new code for ``user_id``, bound to the flow's redirect URI and PKCE challenge."""
     code = random_code(45)
+    await q.delete_stale_authorization_codes(conn, project.tenancy_id)
     await q.insert_authorization_code(
         conn,
         project.tenancy_id,

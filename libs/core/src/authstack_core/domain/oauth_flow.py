@@ -23,6 +23,7 @@ from datetime import UTC, datetime, timedelta
 from urllib.parse import parse_qsl, urlencode, urlsplit, urlunsplit
 
 import msgspec
+from psycopg.errors import UniqueViolation
 
 from authstack_core.crypto.codes import sha256_bytes
 from authstack_core.db.queries import oauth as q
@@ -135,7 +136,8 @@ async def start(
         cookie_required=not request.json_mode,
         expires_at=datetime.now(UTC) + OUTER_FLOW_LIFETIME,
     )
-    async with deps.pool.connection() as conn:
+    async with deps.pool.connection() as conn, conn.transaction():
+        await q.delete_stale_outer_infos(conn, project.tenancy_id)
         await q.insert_outer_info(conn, sha256_bytes(inner_state), info)
     location = authorization_url(
         app,
@@ -199,11 +201,19 @@ async def _finish(
         nonce=info.nonce,
         extra_scope=info.provider_scope,
     )
-    async with deps.pool.connection() as conn, conn.transaction():
-        user = await oauth_accounts.sign_in_in(conn, deps, project, info, profile, tokens)
-        code = await oauth_codes.issue_code_in(
-            conn, project, info, user.user_id, is_new_user=user.is_new_user
-        )
+    for attempt in range(2):
+        try:
+            async with deps.pool.connection() as conn, conn.transaction():
+                user = await oauth_accounts.sign_in_in(conn, deps, project, info, profile, tokens)
+                code = await oauth_codes.issue_code_in(
+                    conn, project, info, user.user_id, is_new_user=user.is_new_user
+                )
+            break
+        except UniqueViolation:
+            # Another callback created the same account or email meanwhile (a double click):
+            # once more, that account now exists and the rules above apply to it.
+            if attempt:
+                raise
     return with_query(info.redirect_uri, {"code": code, "state": info.outer_state})
 
 

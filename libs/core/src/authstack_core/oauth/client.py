@@ -58,7 +58,8 @@ LEEWAY_SECONDS = 60
 _DENIED = frozenset({"access_denied", "consent_required", "login_required", "interaction_required"})
 _UNSAFE_ALGORITHMS = frozenset({"none", "HS256", "HS384", "HS512"})
 
-_cache: dict[str, tuple[float, Any]] = {}
+# (URL, whether private addresses were allowed) -> (monotonic expiry, document)
+_cache: dict[tuple[str, bool], tuple[float, Any]] = {}
 
 
 @dataclass(frozen=True, slots=True)
@@ -103,7 +104,8 @@ def provider_errors() -> Iterator[None]:
 
 async def _fetch_json(url: str, *, allow_private: bool) -> Any:
     """A provider document (discovery, key set), reused for CACHE_SECONDS."""
-    cached = _cache.get(url)
+    key = (url, allow_private)
+    cached = _cache.get(key)
     if cached is not None and cached[0] > time.monotonic():
         return cached[1]
     with provider_errors():
@@ -115,7 +117,7 @@ async def _fetch_json(url: str, *, allow_private: bool) -> Any:
             document = response.json()
     if len(_cache) > 256:
         _cache.clear()
-    _cache[url] = (time.monotonic() + CACHE_SECONDS, document)
+    _cache[key] = (time.monotonic() + CACHE_SECONDS, document)
     return document
 
 
@@ -273,7 +275,7 @@ def authorization_url(
 
 async def _key_set(url: str, *, allow_private: bool, fresh: bool = False) -> KeySet:
     if fresh:
-        _cache.pop(url, None)
+        _cache.pop((url, allow_private), None)
     document = await _fetch_json(url, allow_private=allow_private)
     try:
         return KeySet.import_key_set(document)

@@ -77,7 +77,8 @@ CREATE TABLE oauth_outer_infos (
     created_at                  timestamptz NOT NULL DEFAULT now(),
     CHECK (flow_type = 'authenticate' OR user_id IS NOT NULL)
 );
-CREATE INDEX oauth_outer_infos_expires_idx ON oauth_outer_infos (expires_at);
+-- Each authorize clears its project's flows that ended an hour ago or more (never taken).
+CREATE INDEX oauth_outer_infos_expires_idx ON oauth_outer_infos (tenancy_id, expires_at);
 
 -- One-time authorization codes (5 minutes), stored as their SHA-256 and bound to the app's
 -- redirect_uri and S256 PKCE challenge; the token endpoint deletes a code as it redeems it.
@@ -93,4 +94,6 @@ CREATE TABLE oauth_authorization_codes (
     created_at                  timestamptz NOT NULL DEFAULT now(),
     FOREIGN KEY (tenancy_id, user_id) REFERENCES users (tenancy_id, id) ON DELETE CASCADE
 );
-CREATE INDEX oauth_authorization_codes_expires_idx ON oauth_authorization_codes (expires_at);
+-- Each new code clears its project's codes that expired an hour ago or more (never redeemed).
+CREATE INDEX oauth_authorization_codes_expires_idx
+    ON oauth_authorization_codes (tenancy_id, expires_at);

@@ -35,6 +35,21 @@ async def insert_outer_info(
     await conn.execute(INSERT_OUTER_INFO, {**asdict(info), "inner_state_hash": inner_state_hash})
 
 
+# A few at a time, so that no request pays for a long backlog.
+DELETE_STALE_OUTER_INFOS = """
+DELETE FROM oauth_outer_infos WHERE inner_state_hash IN (
+    SELECT inner_state_hash FROM oauth_outer_infos
+    WHERE tenancy_id = %(tenancy_id)s AND expires_at < now() - interval '1 hour'
+    LIMIT 100
+)
+"""
+
+
+async def delete_stale_outer_infos(conn: AsyncConnection[Any], tenancy_id: uuid.UUID) -> None:
+    """Forget up to 100 of the tenancy's flows that ended an hour ago or more."""
+    await conn.execute(DELETE_STALE_OUTER_INFOS, {"tenancy_id": tenancy_id})
+
+
 # Taken, not read: a callback replayed with the same state finds nothing.
 TAKE_OUTER_INFO = """
 DELETE FROM oauth_outer_infos WHERE inner_state_hash = %(inner_state_hash)s
@@ -67,6 +82,22 @@ async def insert_authorization_code(
         INSERT_AUTHORIZATION_CODE,
         {**asdict(code), "code_hash": code_hash, "tenancy_id": tenancy_id},
     )
+
+
+DELETE_STALE_AUTHORIZATION_CODES = """
+DELETE FROM oauth_authorization_codes WHERE code_hash IN (
+    SELECT code_hash FROM oauth_authorization_codes
+    WHERE tenancy_id = %(tenancy_id)s AND expires_at < now() - interval '1 hour'
+    LIMIT 100
+)
+"""
+
+
+async def delete_stale_authorization_codes(
+    conn: AsyncConnection[Any], tenancy_id: uuid.UUID
+) -> None:
+    """Forget up to 100 of the tenancy's codes that expired an hour ago or more."""
+    await conn.execute(DELETE_STALE_AUTHORIZATION_CODES, {"tenancy_id": tenancy_id})
 
 
 SELECT_AUTHORIZATION_CODE_FOR_UPDATE = """
