@@ -78,6 +78,9 @@ class _Handler(BaseHTTPRequestHandler):
         return mode, "/" + rest, parts.query
 
     def do_GET(self) -> None:
+        if self.path == "/large":  # a document past any sane size (the transport's cap)
+            self._send(200, "x" * (2 << 20))
+            return
         mode, path, query = self._route()
         if mode not in MODES:
             self._send(404, {"error": "unknown mode"})

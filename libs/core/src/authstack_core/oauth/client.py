@@ -37,7 +37,7 @@ from authstack_core.errors import (
     OAuthProviderUnavailable,
 )
 from authstack_core.models.oauth import ProviderConfig, ProviderProfile, ProviderTokens
-from authstack_core.oauth.http import TIMEOUT, public_only_transport
+from authstack_core.oauth.http import TIMEOUT, get_json, public_only_transport
 from authstack_core.oauth.providers import (
     BUILTIN,
     GENERIC_OIDC,
@@ -112,9 +112,7 @@ async def _fetch_json(url: str, *, allow_private: bool) -> Any:
         async with httpx2.AsyncClient(
             transport=public_only_transport(allow_private=allow_private), timeout=TIMEOUT
         ) as http:
-            response = await http.get(url, headers={"Accept": "application/json"})
-            response.raise_for_status()
-            document = response.json()
+            document = await get_json(http, url, headers={"Accept": "application/json"})
     if len(_cache) > 256:
         _cache.clear()
     _cache[key] = (time.monotonic() + CACHE_SECONDS, document)

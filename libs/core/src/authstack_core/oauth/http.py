@@ -10,8 +10,10 @@ the name. Environment proxies are ignored: a proxy would make the checked addres
 
 from __future__ import annotations
 
+import json
 import socket
 from collections.abc import Iterable
+from typing import Any
 
 import httpcore2
 import httpx2
@@ -21,6 +23,8 @@ from authstack_core.outbound import resolve_public
 
 # Seconds a provider may take to answer one request (connect, then each read or write).
 TIMEOUT = httpx2.Timeout(10.0, connect=5.0)
+# The largest document read from a provider (discovery, key set, profile): far above real ones.
+MAX_RESPONSE_BYTES = 1 << 20
 
 
 class _CheckedAddressBackend(httpcore2.AsyncNetworkBackend):
@@ -83,3 +87,19 @@ def public_only_transport(*, allow_private: bool) -> httpx2.AsyncHTTPTransport:
         network_backend=_CheckedAddressBackend(allow_private=allow_private),
     )
     return transport
+
+
+async def get_json(client: httpx2.AsyncClient, url: str, **kwargs: Any) -> Any:
+    """GET ``url`` with ``client`` (``kwargs`` go to its ``stream``) and parse the JSON answer.
+
+    Raise ``httpx2.HTTPStatusError`` for a non-2xx answer and ValueError for a body that is not
+    JSON or is larger than MAX_RESPONSE_BYTES (read no further than that).
+    """
+    async with client.stream("GET", url, **kwargs) as response:
+        response.raise_for_status()
+        body = bytearray()
+        async for chunk in response.aiter_bytes():
+            body += chunk
+            if len(body) > MAX_RESPONSE_BYTES:
+                raise ValueError(f"{url} answered more than {MAX_RESPONSE_BYTES} bytes")
+    return json.loads(body)

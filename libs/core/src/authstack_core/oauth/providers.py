@@ -18,6 +18,7 @@ from authlib.integrations.httpx_client import AsyncOAuth2Client
 
 from authstack_core.errors import OAuthProviderUnavailable
 from authstack_core.models.oauth import ProviderProfile
+from authstack_core.oauth.http import get_json
 
 TokenAuth = Literal["client_secret_basic", "client_secret_post"]
 Obj = dict[str, Any]
@@ -39,14 +40,12 @@ class ProfileSource:
     async def _get(self, url: str, headers: Mapping[str, str] | None) -> Any:
         try:
             # The token goes in the header here, not through authlib's token refresh logic.
-            response = await self.http.request(
-                "GET",
+            return await get_json(
+                self.http,
                 url,
                 withhold_token=True,
                 headers={"Authorization": f"Bearer {self.access_token}", **(headers or {})},
             )
-            response.raise_for_status()
-            return response.json()
         except (httpx2.HTTPError, ValueError):
             raise OAuthProviderUnavailable() from None
 
