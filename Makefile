@@ -8,10 +8,11 @@ UV ?= uv
 help: ## List the targets
 	@grep -hE '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-10s %s\n", $$1, $$2}'
 
-install: ## Install Python (uv) and Node (npm ci: SDK tests, KEDA schema check) dependencies
+install: ## Install Python (uv) and Node (npm ci: SDK tests, KEDA schema check, OpenID provider) dependencies
 	$(UV) sync --locked
 	cd tests/e2e/sdk && npm ci --no-audit --no-fund
 	cd tests/deploy/crd && npm ci --no-audit --no-fund
+	cd tests/oauth/provider && npm ci --no-audit --no-fund
 
 dev: ## Run migrator, API, dashboard, worker and a mail sink locally (embedded services if needed)
 	$(UV) run python scripts/dev.py

@@ -8,11 +8,13 @@ from __future__ import annotations
 
 import os
 import secrets
+import shutil
 import subprocess
 import sys
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
+from pathlib import Path
 from typing import Any
 
 import httpx
@@ -107,6 +109,33 @@ def migrated_database(database_url: str) -> str:
     return database_url
 
 
+NPM_CI_TIMEOUT_S = 600
+
+
+def ensure_node_modules(folder: Path, installed: Callable[[], bool], purpose: str) -> None:
+    """Fail unless ``node`` is on PATH and ``installed()`` holds, running ``npm ci`` in ``folder``
+    once when it does not (what ``make install`` does)."""
+    if shutil.which("node") is None:
+        pytest.fail(f"`node` (>= 20.14) is required for {purpose}; install Node.js")
+    if installed():
+        return
+    npm = shutil.which("npm")
+    if npm is None:
+        pytest.fail(f"{folder}/node_modules is missing or stale and `npm` is not installed")
+    done = subprocess.run(
+        [npm, "ci", "--no-audit", "--no-fund"],
+        cwd=folder,
+        capture_output=True,
+        text=True,
+        timeout=NPM_CI_TIMEOUT_S,
+        check=False,
+    )
+    if done.returncode != 0:
+        pytest.fail(f"`npm ci` in {folder} failed:\n{done.stdout}\n{done.stderr}")
+    if not installed():
+        pytest.fail(f"after `npm ci` in {folder}, the pinned packages are still not installed")
+
+
 @dataclass
 class ApiServer:
     url: str
@@ -117,9 +146,10 @@ class ApiServer:
         return httpx.Client(base_url=self.url, timeout=30)
 
 
-def start_api(database_url: str, **extra_env: str) -> ApiServer:
-    """Start ``python -m authstack_api`` on a free port and wait until it answers."""
-    port = free_port()
+def start_api(database_url: str, *, port: int | None = None, **extra_env: str) -> ApiServer:
+    """Start ``python -m authstack_api`` on ``port`` (a free one by default) and wait until it
+    answers."""
+    port = port or free_port()
     env = {
         **os.environ,
         **settings_env(database_url, **extra_env),

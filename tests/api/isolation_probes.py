@@ -263,6 +263,13 @@ EXEMPT = {
     ("GET", "/api/v1/projects/{project_id:str}/.well-known/jwks.json"): "public keys by design",
     # The project comes from client_id; test_tenant_isolation covers B's refresh token on A.
     ("POST", "/api/v1/auth/oauth/token"): "no project headers: client_id picks the project",
+    # OAuth sign-in takes no project headers either. tests/oauth covers the cross-project cases:
+    # another project's access token at authorize (test_a_token_of_another_project_cannot_link)
+    # and its authorization code at the token endpoint (test_a_code_of_another_project_is_invalid).
+    ("GET", "/api/v1/auth/oauth/authorize/{provider_id:str}"): "client_id picks the project",
+    # The flow's state picks the project; a state is a 256-bit secret found by its hash only.
+    ("GET", "/api/v1/auth/oauth/callback/{provider_id:str}"): "the flow's state picks the project",
+    ("POST", "/api/v1/auth/oauth/callback/{provider_id:str}"): "the flow's state picks the project",
     ("POST", "/api/v1/auth/password/sign-up"): "creates in the caller's project; names no id",
     ("POST", "/api/v1/auth/anonymous/sign-up"): "creates in the caller's project; names no id",
     ("POST", "/api/v1/users"): "creates in the caller's project; names no id",

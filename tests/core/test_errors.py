@@ -190,6 +190,51 @@ PLAIN_CASES: list[tuple[PlainError, int, str]] = [
         "Server access can only manage branch config overrides.",
     ),
     (errors.SystemPermissionReadOnly(), 400, "System permissions cannot be changed or deleted."),
+    # OAuth sign-in (errors/oauth.py); the callback's texts are upstream's.
+    (
+        errors.InnerOAuthCookieNotFound(),
+        400,
+        "Inner OAuth cookie not found. This is likely because you refreshed the page during the "
+        "OAuth sign in process. Please try signing in again",
+    ),
+    (errors.InvalidOAuthState(), 400, "Invalid OAuth state. Please try signing in again."),
+    (
+        errors.InnerOAuthCallbackFailed(),
+        400,
+        "Inner OAuth callback failed due to invalid grant. Please try again.",
+    ),
+    (
+        errors.InvalidProviderIdToken(),
+        400,
+        "The OAuth provider's ID token is not valid (signature, issuer, audience, nonce or "
+        "expiry). Please try signing in again.",
+    ),
+    (
+        errors.OAuthProviderUnavailable(),
+        502,
+        "The OAuth provider could not be reached, or answered in a way this server does not "
+        "understand. Please try again later.",
+    ),
+    (
+        errors.OAuthProviderAddressRefused(),
+        400,
+        "The OAuth provider's address is on a private or reserved network, which this server "
+        "does not connect to for a project's own provider.",
+    ),
+    (
+        errors.OAuthProviderNotConfigured(),
+        400,
+        "This OAuth provider has no client keys: the operator sets the shared ones "
+        "(STACK_<PROVIDER>_CLIENT_ID and _CLIENT_SECRET), or the project sets its own.",
+    ),
+    (errors.OAuthLinkNeedsToken(), 400, "?token= query parameter is required for link type"),
+    (errors.OAuthTokenForAnotherProject(), 403, "The access token is not valid for this project"),
+    (
+        errors.OAuthRedirectUriMismatch(),
+        400,
+        "Invalid redirect URI. Your redirect URI must be the same as the one used to get the "
+        "authorization code.",
+    ),
     (
         errors.UserAlreadyHasPassword(),
         400,

@@ -16,7 +16,6 @@ from __future__ import annotations
 
 import json
 import os
-import shutil
 import signal
 import subprocess
 import tempfile
@@ -28,8 +27,13 @@ from typing import IO
 
 import pytest
 
-from tests.conftest import ApiServer, Project, create_project, running_api
-from tests.factories import run_captured
+from tests.conftest import (
+    ApiServer,
+    Project,
+    create_project,
+    ensure_node_modules,
+    running_api,
+)
 
 SDK_DIR = Path(__file__).parent / "sdk"
 SDK_PACKAGES = {  # version -> the package name it is installed under
@@ -38,7 +42,6 @@ SDK_PACKAGES = {  # version -> the package name it is installed under
 }
 VERSIONS = list(SDK_PACKAGES)
 NODE_TIMEOUT_S = 240
-NPM_CI_TIMEOUT_S = 600
 SHORT_TOKEN_LIFETIME = "30s"  # the SDK refuses fresh tokens living less than 20 s
 
 
@@ -54,22 +57,11 @@ def _installed_version(package: str) -> str | None:
 @pytest.fixture(scope="module")
 def node_ready() -> None:
     """Node is on PATH and node_modules holds both pinned SDK versions (``npm ci`` if not)."""
-    if shutil.which("node") is None:
-        pytest.fail("`node` (>= 20.14) is required for the SDK end-to-end tests; install Node.js")
-    if all(_installed_version(p) == v for v, p in SDK_PACKAGES.items()):
-        return
-    npm = shutil.which("npm")
-    if npm is None:
-        pytest.fail(f"{SDK_DIR}/node_modules is missing or stale and `npm` is not installed")
-    result = run_captured(
-        [npm, "ci", "--no-audit", "--no-fund"], timeout=NPM_CI_TIMEOUT_S, cwd=SDK_DIR
+    ensure_node_modules(
+        SDK_DIR,
+        lambda: all(_installed_version(p) == v for v, p in SDK_PACKAGES.items()),
+        "the SDK end-to-end tests",
     )
-    if result.returncode != 0:
-        pytest.fail(f"`npm ci` in {SDK_DIR} failed:\n{result.stdout}\n{result.stderr}")
-    for version, package in SDK_PACKAGES.items():
-        installed = _installed_version(package)
-        if installed != version:
-            pytest.fail(f"after `npm ci`, {package} is {installed}, expected {version}")
 
 
 def _scenario_files(folder: str) -> list[str]:

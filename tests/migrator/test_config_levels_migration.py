@@ -37,6 +37,7 @@ def test_settings_stored_before_the_levels_are_copied_to_the_environment_level(
             "INSERT INTO tenancies (id, project_id, branch_id) VALUES (%s, %s, 'main')",
             (tenancy_id, project_id),
         )
+    # Up to 0008 only: later files have nothing to do with this copy.
     assert [m.version for m in migrate(fresh_db, [m for m in shipped if m.version <= 8])] == [8]
     project, branch, environment, source = one_row(
         fresh_db,

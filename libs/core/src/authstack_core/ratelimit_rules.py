@@ -107,6 +107,11 @@ DEFAULT_RULES: dict[str, Limit] = {
     "mfa_sign_in.ip": _IP_CODE,
     "mfa_sign_in.account": _FAILURES,
     "api_key_check.ip": _rate(6000, 60, 1000),
+    # Sign-in with OAuth: each authorize stores a flow, each callback calls the provider, and the
+    # token endpoint's authorization-code grant redeems the code (its refresh grant: below).
+    "oauth_authorize.ip": _IP_CODE,
+    "oauth_callback.ip": _IP_CODE,
+    "oauth_token.ip": _IP_CODE,
     # Generous: an SDK refreshes about every 10 minutes per signed-in tab.
     "token_refresh.ip": _rate(3000, 60, 1000),
     # GET /health/email signs a user up and sends a mail: an uptime checker needs a few a minute.

@@ -59,12 +59,14 @@ def allow_declared_query(app: Litestar) -> None:
 
 
 async def reject_unknown_query(request: HttpRequest) -> None:
-    """Undeclared query parameters are a SCHEMA_ERROR, as upstream's strict validation makes them.
+    """Undeclared query parameters are a SCHEMA_ERROR, as upstream's strict validation makes them
+    (except on handlers with ``opt={"any_query": True}``).
 
     So is a NUL in any query or path value (PostgreSQL text cannot hold one).
     """
     check_url_values(request)
-    if not request.query_params:
+    # OAuth's authorize and callback take parameters nobody lists (contract §0, §5.2).
+    if not request.query_params or request.route_handler.opt.get("any_query"):
         return
     allowed: frozenset[str] = request.route_handler.opt.get("query", frozenset())
     unknown = sorted(set(request.query_params) - allowed)

@@ -228,18 +228,7 @@ def _check_access_token(
     token = headers.get("x-stack-access-token")
     if not token:
         return None
-    try:
-        claims = deps.tokens.verify_access_token(token)
-    except TokenExpiredError as exc:
-        p = exc.payload
-        raise AccessTokenExpired(
-            expired_at_millis=_millis(int(p["exp"])),
-            project_id=p.get("project_id"),
-            user_id=p.get("sub"),
-            refresh_token_id=p.get("refresh_token_id"),
-        ) from None
-    except TokenInvalidError:
-        raise UnparsableAccessToken() from None
+    claims = verify_user_token(deps, token)
     if claims.project_id != project.id:
         raise InvalidProjectForAccessToken(
             expected_project_id=project.id, actual_project_id=claims.project_id
@@ -251,6 +240,22 @@ def _check_access_token(
     if claims.is_restricted and not allow_restricted:
         raise RestrictedUserNotAllowed(restricted_reason=claims.restricted_reason)
     return claims
+
+
+def verify_user_token(deps: Deps, token: str) -> AccessTokenClaims:
+    """The claims of a user's access token; ACCESS_TOKEN_EXPIRED or UNPARSABLE_ACCESS_TOKEN."""
+    try:
+        return deps.tokens.verify_access_token(token)
+    except TokenExpiredError as exc:
+        p = exc.payload
+        raise AccessTokenExpired(
+            expired_at_millis=_millis(int(p["exp"])),
+            project_id=p.get("project_id"),
+            user_id=p.get("sub"),
+            refresh_token_id=p.get("refresh_token_id"),
+        ) from None
+    except TokenInvalidError:
+        raise UnparsableAccessToken() from None
 
 
 def _truthy(value: str | None) -> bool:

@@ -222,6 +222,8 @@ class OAuthProviderConfig(Strict):
     facebook_config_id: ShortText | None = None
     microsoft_tenant_id: ShortText | None = None
     apple_bundle_ids: list[ShortText] | None = None
+    # ours: a generic OpenID Connect provider (an id no built-in provider has) by its issuer
+    issuer_url: HttpUrl | None = None
 
 
 class DomainConfig(Strict):

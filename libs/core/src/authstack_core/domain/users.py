@@ -131,6 +131,43 @@ async def insert_user_in(
     return user_id
 
 
+async def upgrade_anonymous_in(
+    conn: AsyncConnection[Any],
+    project: TenantProject,
+    user_id: str,
+    *,
+    email: str | None,
+    email_verified: bool,
+    email_signs_in: bool,
+    display_name: str | None = None,
+    profile_image_url: str | None = None,
+) -> None:
+    """Make the anonymous user a full one inside the caller's transaction: its primary email
+    (if any), a name and picture where it has none, its personal team named after it, and a
+    ``user.updated`` event. The caller has checked that ``email`` is free to sign in with."""
+    tenancy_id = project.tenancy_id
+    current = await q.select_user(conn, tenancy_id, user_id)
+    assert current is not None
+    columns = UserColumns(is_anonymous=False)
+    if display_name is not None and current.display_name is None:
+        columns.display_name = display_name
+    if profile_image_url is not None and current.profile_image_url is None:
+        columns.profile_image_url = profile_image_url
+    await q.update_user_columns(conn, tenancy_id, user_id, columns)
+    if email is not None:
+        await q.set_primary_email(
+            conn, tenancy_id, user_id, email, verified=email_verified, used_for_auth=email_signs_in
+        )
+    await teams_q.rename_user_teams_named(
+        conn,
+        tenancy_id,
+        user_id,
+        ANONYMOUS_TEAM_NAME,
+        personal_team_name(current.display_name or display_name, email),
+    )
+    await record_user(conn, project, "user.updated", user_id)
+
+
 async def get_user(deps: Deps, project: TenantProject, user_id: str) -> UserRow | None:
     async with deps.pool.connection() as conn:
         return await q.select_user(conn, project.tenancy_id, user_id)

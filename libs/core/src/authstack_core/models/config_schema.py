@@ -14,6 +14,7 @@ from dataclasses import dataclass, field
 from typing import Any, Literal
 
 from authstack_core.models.config import ProjectConfig
+from authstack_core.models.oauth import BUILTIN_PROVIDER_TYPES, GENERIC_OIDC_TYPE
 from authstack_core.models.sign_up_rules import check_condition
 from authstack_core.urls import parse_web_url
 
@@ -36,10 +37,7 @@ KEY_PATTERNS: dict[str, re.Pattern[str]] = {
     "<permission>": re.compile(r"[a-z0-9_:]+"),
     "<permission_ref>": re.compile(r"\$?[a-z0-9_:]+"),
 }
-OAUTH_PROVIDER_TYPES = (
-    "google", "github", "microsoft", "spotify", "facebook", "discord", "gitlab", "bitbucket",
-    "linkedin", "apple", "x", "twitch", "custom_oidc",
-)  # fmt: skip
+OAUTH_PROVIDER_TYPES = (*BUILTIN_PROVIDER_TYPES, GENERIC_OIDC_TYPE)
 
 
 @dataclass(frozen=True, slots=True)
@@ -127,6 +125,9 @@ SCHEMA: dict[str, tuple[Kind, frozenset[Level]]] = {
     f"{_PROVIDER}.facebookConfigId": (TEXT, ENVIRONMENT),
     f"{_PROVIDER}.microsoftTenantId": (TEXT, ENVIRONMENT),
     f"{_PROVIDER}.appleBundles": (ANY, ENVIRONMENT),
+    # ours: the issuer of a generic OpenID Connect provider (type custom_oidc), discovered from
+    # <issuerUrl>/.well-known/openid-configuration.
+    f"{_PROVIDER}.issuerUrl": (URL, ENVIRONMENT),
     f"{_RULE}.enabled": (BOOL, BRANCH),
     f"{_RULE}.displayName": (TEXT, BRANCH),
     f"{_RULE}.priority": (NUMBER, BRANCH),

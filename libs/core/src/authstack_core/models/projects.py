@@ -13,6 +13,7 @@ from msgspec import UNSET, UnsetType
 
 from authstack_core.models.config import ProjectConfig
 from authstack_core.models.config_schema import ConfigLevels
+from authstack_core.models.oauth import GENERIC_OIDC_TYPE
 
 
 @dataclass(slots=True)
@@ -151,6 +152,7 @@ LEGACY_OAUTH_EXTRAS: dict[str, str] = {
     "facebook_config_id": "facebookConfigId",
     "microsoft_tenant_id": "microsoftTenantId",
     "apple_bundle_ids": "appleBundles",
+    "issuer_url": "issuerUrl",
 }
 
 
@@ -165,7 +167,10 @@ def legacy_config(config: ProjectConfig) -> dict[str, Any]:
         shared = p.get("isShared", True) is not False
         item: dict[str, Any] = {
             "provider_config_id": provider_config_id,
-            "id": str(p.get("type") or provider_config_id),
+            # A generic OpenID Connect provider is known by its own id; a built-in one by type.
+            "id": provider_config_id
+            if p.get("type") == GENERIC_OIDC_TYPE
+            else str(p.get("type") or provider_config_id),
             "type": "shared" if shared else "standard",
         }
         if not shared:
@@ -216,7 +221,7 @@ def legacy_config_changes(legacy: dict[str, Any]) -> dict[str, Any]:
         for p in legacy["oauth_providers"]:
             shared = p["type"] == "shared"
             entry: dict[str, Any] = {
-                "type": p["id"],
+                "type": GENERIC_OIDC_TYPE if p.get("issuer_url") else p["id"],
                 "isShared": shared,
                 "allowSignIn": True,
                 "allowConnectedAccounts": True,

@@ -10,11 +10,12 @@ import base64
 import binascii
 import ipaddress
 import os
-from typing import Annotated, Literal
+from typing import Annotated, Any, Literal, NamedTuple
 
-from pydantic import Field, field_validator
+from pydantic import Field, field_validator, model_validator
 from pydantic_settings import NoDecode
 
+from authstack_core.models.oauth import BUILTIN_PROVIDER_TYPES
 from authstack_core.ratelimit_rules import parse_overrides
 from authstack_core.settings.loader import Section, env
 from authstack_core.timespan import parse_timespan
@@ -292,6 +293,54 @@ class EmailMonitorSection(Section):
             and self.email_monitor_project_id
             and self.email_monitor_inbox_url
         )
+
+
+class SharedOAuthKeys(NamedTuple):
+    """The operator's OAuth app of one provider type; ``MOCK`` for both: the mock provider."""
+
+    client_id: str
+    client_secret: str
+
+
+MOCK_OAUTH_KEY = "MOCK"
+
+
+class OAuthSection(Section):
+    """Shared OAuth keys (``STACK_<TYPE>_CLIENT_ID`` / ``_CLIENT_SECRET`` for each built-in type)
+    and Stack Auth's development convention: both set to ``MOCK`` make that provider an OpenID
+    Connect client of the provider at ``STACK_OAUTH_MOCK_URL``."""
+
+    oauth_mock_url: str | None = Field(default=None, validation_alias=env("STACK_OAUTH_MOCK_URL"))
+    # Built-in provider type -> its shared keys; read from the variables above (one pair per type,
+    # so a table rather than 24 fields). A type without both variables has no shared keys.
+    oauth_shared_keys: dict[str, SharedOAuthKeys] = Field(default_factory=dict, repr=False)
+
+    @model_validator(mode="before")
+    @classmethod
+    def _read_shared_keys(cls, data: Any) -> Any:
+        if not isinstance(data, dict) or "oauth_shared_keys" in data:
+            return data
+        keys: dict[str, SharedOAuthKeys] = {}
+        for provider_type in BUILTIN_PROVIDER_TYPES:
+            names = [f"STACK_{provider_type.upper()}_CLIENT_{part}" for part in ("ID", "SECRET")]
+            client_id, secret = (data.get(n, os.environ.get(n)) for n in names)
+            if client_id and secret:
+                keys[provider_type] = SharedOAuthKeys(str(client_id), str(secret))
+        return {**data, "oauth_shared_keys": keys}
+
+    @model_validator(mode="after")
+    def _check_mock(self) -> OAuthSection:
+        for provider_type, keys in self.oauth_shared_keys.items():
+            if (keys.client_id == MOCK_OAUTH_KEY) != (keys.client_secret == MOCK_OAUTH_KEY):
+                raise ValueError(
+                    f"STACK_{provider_type.upper()}_CLIENT_ID and _CLIENT_SECRET must both be "
+                    "MOCK, or neither"
+                )
+            if keys.client_id == MOCK_OAUTH_KEY and not self.oauth_mock_url:
+                raise ValueError(
+                    f"STACK_{provider_type.upper()}_CLIENT_ID=MOCK needs STACK_OAUTH_MOCK_URL"
+                )
+        return self
 
 
 class RateLimitSection(Section):

@@ -15,6 +15,7 @@ from authstack_core.settings.sections import (
     EmailSection,
     LoggingSection,
     MigrationSection,
+    OAuthSection,
     QueueSection,
     RateLimitSection,
     SeedSection,
@@ -23,6 +24,7 @@ from authstack_core.settings.sections import (
 
 
 class Settings(
+    OAuthSection,
     EmailMonitorSection,
     RateLimitSection,
     EmailSection,

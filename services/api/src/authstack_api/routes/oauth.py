@@ -1,4 +1,5 @@
-"""The OAuth2 token endpoint the SDK refreshes through (form-encoded, no Stack headers)."""
+"""The OAuth2 token endpoint (form-encoded, no Stack headers): the SDK refreshes through it, and
+redeems the authorization code of an OAuth sign-in (contract §3)."""
 
 from __future__ import annotations
 
@@ -11,6 +12,7 @@ from authstack_api.auth import HttpRequest, authenticate_oauth_client
 from authstack_api.inputs import check_json_value
 from authstack_api.limits import limit
 from authstack_api.responses import json_response
+from authstack_core.domain import oauth_codes
 from authstack_core.domain.context import Deps
 from authstack_core.domain.sessions import refresh_access_token
 from authstack_core.errors import (
@@ -27,7 +29,7 @@ def _oauth_error(error: str, description: str, status: int = 400) -> Response[by
     )
 
 
-async def _form_fields(request: HttpRequest) -> dict[str, str]:
+async def form_fields(request: HttpRequest) -> dict[str, str]:
     """The urlencoded body as a flat dict (first value wins); JSON bodies are accepted too.
 
     Parsed directly: the token endpoint is the SDK's hottest call and Litestar's general form
@@ -56,20 +58,39 @@ async def _form_fields(request: HttpRequest) -> dict[str, str]:
     return fields
 
 
+_TOKEN_FIELDS = {
+    "refresh_token": ("client_id", "client_secret", "refresh_token"),
+    "authorization_code": ("client_id", "client_secret", "code", "redirect_uri"),
+}
+
+
 @post("/api/v1/auth/oauth/token", status_code=200)
 async def token(deps: Deps, request: HttpRequest) -> Response[bytes]:
-    """Refresh grant: a new access token for a live refresh token (which is not rotated)."""
-    await limit(request, "token_refresh")
-    fields = await _form_fields(request)
+    """The refresh grant (a new access token for a live refresh token, which is not rotated) and
+    the authorization-code grant (the session of an OAuth sign-in, PKCE-checked)."""
+    fields = await form_fields(request)
     grant_type = fields.get("grant_type")
-    if grant_type != "refresh_token":
+    await limit(request, "token_refresh" if grant_type == "refresh_token" else "oauth_token")
+    required = _TOKEN_FIELDS.get(grant_type or "")
+    if required is None:
         return _oauth_error(
-            "unsupported_grant_type", "Only the refresh_token grant is supported by this server."
+            "unsupported_grant_type",
+            "Only the refresh_token and authorization_code grants are supported by this server.",
         )
-    missing = [f for f in ("client_id", "client_secret", "refresh_token") if not fields.get(f)]
+    missing = [f for f in required if not fields.get(f)]
     if missing:
         return _oauth_error("invalid_request", f"Missing parameter(s): {', '.join(missing)}")
     project = await authenticate_oauth_client(deps, fields["client_id"], fields["client_secret"])
+    body: dict[str, object] = {"token_type": "Bearer", "expires_in": 3600, "scope": "legacy"}
+    if grant_type == "authorization_code":
+        signed_in = await oauth_codes.redeem(
+            deps,
+            project,
+            code=fields["code"],
+            redirect_uri=fields["redirect_uri"],
+            code_verifier=fields.get("code_verifier"),
+        )
+        return json_response({**body, **signed_in.json()}, headers=_NO_STORE)
     refresh_token = fields["refresh_token"]
     if len(refresh_token) > 256:
         raise RefreshTokenNotFoundOrExpired()
@@ -77,9 +98,7 @@ async def token(deps: Deps, request: HttpRequest) -> Response[bytes]:
     return json_response(
         {
             "access_token": access_token,
-            "token_type": "Bearer",
-            "expires_in": 3600,
-            "scope": "legacy",
+            **body,
             "afterCallbackRedirectUrl": None,
             "after_callback_redirect_url": None,
         },

@@ -20,6 +20,7 @@ from authstack_core.errors import (
     SchemaError,
     UserAuthenticationRequired,
 )
+from authstack_core.models.oauth import BUILTIN_PROVIDER_TYPES
 from authstack_core.urls import parse_web_url
 
 _EMAIL_FIELDS = ("host", "port", "username", "password", "sender_name", "sender_email")
@@ -65,6 +66,22 @@ def _config(data: ProjectUpdate) -> LegacyProjectConfig | None:
     return None if isinstance(data.config, msgspec.UnsetType) else data.config
 
 
+def _check_oauth_provider(provider: dict[str, Any]) -> None:
+    """A built-in provider by its type, or a generic OpenID Connect one (own keys) by issuer."""
+    generic = provider.get("issuer_url") is not None
+    if generic == (provider["id"] in BUILTIN_PROVIDER_TYPES):
+        raise SchemaError(
+            message=f"config.oauth_providers: {provider['id']} must be one of "
+            f"{', '.join(BUILTIN_PROVIDER_TYPES)}, or another id with an issuer_url (a generic "
+            "OpenID Connect provider)"
+        )
+    if generic and provider["type"] != "standard":
+        raise SchemaError(
+            message=f"config.oauth_providers: {provider['id']} has an issuer_url, so it needs "
+            "its own keys (type standard)"
+        )
+
+
 def _legacy(config: LegacyProjectConfig | None) -> dict[str, Any]:
     if config is None:
         return {}
@@ -85,6 +102,7 @@ def _legacy(config: LegacyProjectConfig | None) -> dict[str, Any]:
                 message=f"OAuth provider {provider['id']} of type standard needs client_id "
                 "and client_secret"
             )
+        _check_oauth_provider(provider)
     for domain in legacy.get("domains", []):
         _check_domain(domain["domain"])
     ids = [p["id"] for p in legacy.get("oauth_providers", [])]
