@@ -71,9 +71,12 @@ def dashboard(api: ApiServer) -> Iterator[DashboardServer]:
         stop_process(server.process)
 
 
-@pytest.fixture(scope="session")
+@pytest.fixture(scope="package")
 def browser() -> Iterator[Any]:
-    """Debian's Chromium under Playwright; a missing browser fails the test (never skips)."""
+    """Debian's Chromium under Playwright; a missing browser fails the test (never skips).
+
+    Package-scoped: Playwright's sync API keeps an event loop running in this thread while it is
+    open, and the asyncio tests of later packages cannot start theirs beside it."""
     if not Path(CHROMIUM).is_file():
         pytest.fail(
             f"{CHROMIUM} is missing: install Debian's chromium (apt-get install chromium); "
