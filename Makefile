@@ -47,5 +47,6 @@ format: ## Apply ruff's fixes and formatting
 
 bench: ## Benchmarks (wrk on loopback); prints figures, asserts nothing (BENCH_ARGS="--only ratelimit" or "--baseline REV": one part)
 	$(UV) run python bench/run.py $(BENCH_ARGS)
+	$(UV) run python bench/calls.py --baseline HEAD~1
 	$(UV) run python bench/dashboard_bench.py
 	$(UV) run python bench/email_bench.py

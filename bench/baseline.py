@@ -25,17 +25,28 @@ from wrkload import Row, Server, Target, compare, log, ratio, start_server
 ROOT = BENCH_DIR.parent
 
 
+SOURCES = ("libs/core/src", "services/api/src")
+
+
 @contextmanager
-def baseline_api(rev: str, env: dict[str, str], work: Path) -> Iterator[Server]:
-    """The API at ``rev``, served from a throwaway worktree; removed again on the way out."""
-    tree = work / "baseline"
+def revision_sources(rev: str, work: Path) -> Iterator[str]:
+    """A ``PYTHONPATH`` that imports ``authstack_core`` and ``authstack_api`` as they were at
+    ``rev`` (a throwaway worktree under ``work``, removed on the way out)."""
+    tree = work / f"rev-{rev}"
     git = ["git", "-C", str(ROOT)]
     subprocess.run([*git, "worktree", "add", "--quiet", "--detach", str(tree), rev], check=True)
-    server = None
     try:
-        sources = ("libs/core/src", "services/api/src")
-        pythonpath = os.pathsep.join(str(tree / s) for s in sources)
+        pythonpath = os.pathsep.join(str(tree / s) for s in SOURCES)
         check_sources(pythonpath, tree)
+        yield pythonpath
+    finally:
+        subprocess.run([*git, "worktree", "remove", "--force", str(tree)], check=False)
+
+
+@contextmanager
+def baseline_api(rev: str, env: dict[str, str], work: Path) -> Iterator[Server]:
+    """The API at ``rev``, served from a throwaway worktree."""
+    with revision_sources(rev, work) as pythonpath:
         port = free_port()
         server = start_server(
             "baseline",
@@ -49,11 +60,10 @@ def baseline_api(rev: str, env: dict[str, str], work: Path) -> Iterator[Server]:
             port,
             work,
         )
-        yield server
-    finally:
-        if server is not None:
+        try:
+            yield server
+        finally:
             server.stop()
-        subprocess.run([*git, "worktree", "remove", "--force", str(tree)], check=False)
 
 
 def check_sources(pythonpath: str, tree: Path) -> None:
