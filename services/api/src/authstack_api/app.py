@@ -104,12 +104,12 @@ def create_app(settings: Settings) -> Litestar:
         # signature-model parse on every request (~15 µs, measured).
         return cast(Deps, app.state.deps)
 
-    def wake_webhook_workers(inner: ASGIApp) -> ASGIApp:
+    def wake_webhook_workers(app: ASGIApp) -> ASGIApp:
         """After each request, one wake-up per project whose webhook events it recorded."""
 
         async def handle(scope: Scope, receive: Receive, send: Send) -> None:
             async with webhooks.wakeups_after(current_deps()):
-                await inner(scope, receive, send)
+                await app(scope, receive, send)
 
         return handle
 

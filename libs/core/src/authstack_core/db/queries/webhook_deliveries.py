@@ -155,7 +155,7 @@ WITH c AS (
     RETURNING d.id, d.tenancy_id, d.endpoint_id, d.event_id, d.attempt_count
 ), a AS (
     INSERT INTO webhook_attempts (tenancy_id, delivery_id, endpoint_id)
-    SELECT tenancy_id, id, endpoint_id FROM c
+    SELECT tenancy_id, id, endpoint_id FROM c ORDER BY id
     RETURNING id, delivery_id
 )
 SELECT c.id, a.id AS attempt_id, c.attempt_count, e.event_id, e.project_id, e.event_type,
