@@ -43,6 +43,15 @@ class Received:
         return json.loads(self.body)
 
 
+class _QuietServer(ThreadingHTTPServer):
+    daemon_threads = True
+
+    def handle_error(self, request: Any, client_address: Any) -> None:
+        # A sender that went away mid-answer (a worker killed, a timeout) is no news here.
+        if not isinstance(sys.exc_info()[1], ConnectionError):
+            super().handle_error(request, client_address)
+
+
 class Receiver:
     """A threaded HTTP/1.1 server (keep-alive) recording and verifying every POST."""
 
@@ -56,6 +65,7 @@ class Receiver:
         self._thread: threading.Thread | None = None
         self.port = port
         self.on_receive: Any = None  # optional callable(Received), e.g. to print
+        self.delay = 0.0  # seconds each answer waits (a slow endpoint)
 
     # --- set-up ---------------------------------------------------------------------------------
 
@@ -79,8 +89,7 @@ class Receiver:
             def log_message(self, format: str, *args: Any) -> None:  # noqa: A002
                 pass
 
-        self._server = ThreadingHTTPServer((self.host, self.port), Handler)
-        self._server.daemon_threads = True
+        self._server = _QuietServer((self.host, self.port), Handler)
         self.port = self._server.server_address[1]
         self._thread = threading.Thread(target=self._server.serve_forever, daemon=True)
         self._thread.start()
@@ -135,6 +144,8 @@ class Receiver:
             self._received.append(record)
         if self.on_receive is not None:
             self.on_receive(record)
+        if self.delay:
+            time.sleep(self.delay)
         return status
 
 

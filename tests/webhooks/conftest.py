@@ -17,7 +17,15 @@ import pytest
 from authstack_core.settings import Settings
 from authstack_migrator.runner import migrate
 from authstack_migrator.seed import seed
-from tests.conftest import ApiServer, Project, create_project, running_api, settings_env
+from tests.conftest import (
+    ApiServer,
+    Project,
+    create_project,
+    running_api,
+    settings_env,
+    start_api,
+    stop_api,
+)
 from tests.factories import fresh_database
 from tests.mail import WorkerProcess, start_worker
 from tests.mail_fixtures import delete_namespace
@@ -70,3 +78,44 @@ def receiver() -> Iterator[Any]:
         yield server
     finally:
         server.stop()
+
+
+class OwnStack:
+    """An API and workers of one test's own, on a Redis and namespace of its own."""
+
+    def __init__(self, database_url: str) -> None:
+        self.database_url = database_url
+        self.env: dict[str, str] = {}
+        self.started: list[ApiServer | WorkerProcess] = []
+
+    def start(self, redis_url: str, **extra: str) -> tuple[ApiServer, WorkerProcess]:
+        self.env = {
+            **HOOKS_ENV,
+            "STACK_REDIS_URL": redis_url,
+            "STACK_QUEUE_NAMESPACE": f"hooks_own_{secrets.token_hex(4)}",
+            **extra,
+        }
+        api = start_api(self.database_url, **self.env)
+        self.started.append(api)
+        return api, self.worker()
+
+    def worker(self) -> WorkerProcess:
+        worker = start_worker(self.database_url, None, **self.env)
+        self.started.append(worker)
+        return worker
+
+    def stop(self) -> None:
+        for thing in reversed(self.started):
+            if isinstance(thing, ApiServer):
+                stop_api(thing)
+            else:
+                thing.stop()
+
+
+@pytest.fixture
+def own_stack(hooks_database: str) -> Iterator[OwnStack]:
+    stack = OwnStack(hooks_database)
+    try:
+        yield stack
+    finally:
+        stack.stop()

@@ -40,6 +40,7 @@ FAN_OUT_BATCH = 500
 LANE_BUDGET_SECONDS = 30.0  # then the lane goes on in a fresh wake-up (bounded actor time)
 LANES_AT_ONCE = 4  # per wake-up; each lane holds a database connection while it runs
 STEP_LIMIT = 2000
+UNREACHABLE_WAIT_SECONDS = 5.0  # before a stopped lane tries again, when there are no retries
 
 LaneEnd = Literal["drained", "stopped", "budget"]
 
@@ -233,8 +234,12 @@ class Deliverer:
                     attempt=item.attempt_count,
                     error=outcome.error,
                 )
-        # One delayed wake-up per distinct retry time (a lost one is the cron step's to find).
-        for delay in sorted({round(r[4], 1) for r in rows if r[4] is not None}):
+        # One delayed wake-up per distinct retry time (a lost one is the cron step's to find);
+        # a stopped lane tries its next message after the first retry's wait.
+        delays = {round(r[4], 1) for r in rows if r[4] is not None}
+        if unsent:
+            delays.add(self.schedule[0] if self.schedule else UNREACHABLE_WAIT_SECONDS)
+        for delay in sorted(delays):
             await enqueue_deliveries(self.deps, [tenancy_id], delay_seconds=delay)
 
 

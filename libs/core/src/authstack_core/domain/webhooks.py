@@ -87,8 +87,8 @@ async def enqueue_deliveries(
     try:
         taken = await deps.jobs.send(DELIVER_WEBHOOKS, payloads, delay_seconds=delay_seconds)
     except EnqueueError as exc:
-        taken = 0
         log.warning("webhook wake-up not enqueued; the cron step will", error=str(exc))
+        return
     if taken < len(payloads):
         log.warning(
             "webhook wake-ups missing; the cron step will send them", missing=len(payloads) - taken
