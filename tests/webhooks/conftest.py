@@ -99,6 +99,9 @@ class OwnStack:
         self.started.append(api)
         return api, self.worker()
 
+    def project(self, config: dict[str, Any] | None = None) -> Project:
+        return create_project(self.database_url, config)
+
     def worker(self) -> WorkerProcess:
         worker = start_worker(self.database_url, None, **self.env)
         self.started.append(worker)

@@ -11,7 +11,6 @@ import httpx
 from authstack_core.domain.webhook_delivery import BATCH
 from tests.api.helpers import create_user
 from tests.api.team_helpers import new_user
-from tests.conftest import Project, create_project
 from tests.factories import query_value
 from tests.mail import queue_step, wait_until
 from tests.mail_fixtures import PrivateRedis
@@ -92,7 +91,7 @@ def test_worker_killed_mid_batch_loses_nothing(
     own_stack: OwnStack, private_redis: PrivateRedis, receiver: Any
 ) -> None:
     api, worker = own_stack.start(private_redis.url)
-    project = create_project_for(own_stack)
+    project = own_stack.project()
     http = api.client()
     add_endpoint(http, project, receiver)
     receiver.delay = 0.15  # a slow endpoint: the worker is mid-batch for seconds
@@ -134,7 +133,7 @@ def test_redis_down_during_the_changes_delivers_after_it_returns_and_the_cron_st
     own_stack: OwnStack, private_redis: PrivateRedis, receiver: Any
 ) -> None:
     api, _ = own_stack.start(private_redis.url)
-    project = create_project_for(own_stack)
+    project = own_stack.project()
     http = api.client()
     add_endpoint(http, project, receiver)
     create_user(http, project)
@@ -164,6 +163,3 @@ def _overdue(stack: OwnStack) -> bool:
         )
     )
 
-
-def create_project_for(stack: OwnStack) -> Project:
-    return create_project(stack.database_url)
