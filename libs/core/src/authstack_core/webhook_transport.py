@@ -26,7 +26,6 @@ from svix.webhooks import Webhook
 
 from authstack_core.models.webhooks import Outcome
 from authstack_core.outbound import OutboundAddressError, check_host, resolve_public
-from authstack_core.settings import Settings
 
 log = structlog.get_logger(__name__)
 
@@ -196,12 +195,9 @@ def _describe(exc: BaseException) -> str:
 RATE_LIMIT_WAITS = (0.5, 1.0, 2.0, 4.0, 8.0)
 
 
-def svix_client(settings: Settings) -> SvixAsync:
-    assert settings.svix_api_key is not None
-    return SvixAsync(
-        settings.svix_api_key,
-        SvixOptions(server_url=settings.svix_server_url, timeout=TOTAL_SECONDS),
-    )
+def svix_client(api_key: str, server_url: str | None) -> SvixAsync:
+    """A Svix client: Svix's cloud (the region the key names) or the server at ``server_url``."""
+    return SvixAsync(api_key, SvixOptions(server_url=server_url, timeout=TOTAL_SECONDS))
 
 
 class SvixSender:

@@ -27,11 +27,12 @@ from authstack_core.db.queries import webhooks as endpoints_q
 from authstack_core.domain.context import Deps
 from authstack_core.domain.email_queue import QueueUnavailableError
 from authstack_core.domain.webhook_endpoints import open_secret
+from authstack_core.domain.webhook_svix import sender_for
 from authstack_core.domain.webhooks import enqueue_deliveries
 from authstack_core.jobs import DELIVER_WEBHOOKS, EnqueueError
 from authstack_core.models.config import ProjectConfig
 from authstack_core.models.webhooks import SVIX_LANE, ClaimedDelivery, Outcome, message_id
-from authstack_core.webhook_transport import HttpSender, SvixSender, body_of, svix_client
+from authstack_core.webhook_transport import HttpSender, SvixSender, body_of
 
 log = structlog.get_logger(__name__)
 
@@ -81,7 +82,7 @@ class Deliverer:
         settings = deps.settings
         self.schedule = settings.webhooks_retry_schedule
         self.max_attempts = len(self.schedule) + 1
-        self.svix = SvixSender(svix_client(settings)) if settings.svix_api_key else None
+        self.svix = sender_for(settings)
 
     async def deliver(self, tenancy: str) -> None:
         """Dispatch the project's queued events and run its due lanes."""

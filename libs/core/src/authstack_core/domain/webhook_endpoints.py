@@ -18,6 +18,7 @@ from authstack_core.crypto.sealing import Sealer, sealer_for
 from authstack_core.db.queries import webhook_deliveries as dq
 from authstack_core.db.queries import webhooks as q
 from authstack_core.domain.context import Deps
+from authstack_core.domain.webhook_svix import admin_for
 from authstack_core.domain.webhooks import enqueue_deliveries
 from authstack_core.errors import (
     WebhookEndpointNotFound,
@@ -106,6 +107,8 @@ async def create_endpoint(
     event_types: list[str] | None,
 ) -> tuple[EndpointRow, str]:
     """The new endpoint and its secret (returned this once; kept sealed)."""
+    if (svix := admin_for(deps.settings)) is not None:
+        return await svix.create(project, url, description, event_types)
     await check_endpoint_url(deps.settings, project, url)
     endpoint_id = uuid.uuid4()
     secret = new_secret()
@@ -123,12 +126,16 @@ async def create_endpoint(
 
 
 async def list_endpoints(deps: Deps, project: TenantProject) -> list[EndpointRow]:
+    if (svix := admin_for(deps.settings)) is not None:
+        return await svix.list_endpoints(project)
     async with deps.pool.connection() as conn:
         return await q.select_endpoints(conn, project.tenancy_id)
 
 
 async def get_endpoint(deps: Deps, project: TenantProject, endpoint: str) -> EndpointRow:
     """Raise WebhookEndpointNotFound unless the project has it."""
+    if (svix := admin_for(deps.settings)) is not None:
+        return await svix.get(project, endpoint)
     endpoint_id = _parse(endpoint)
     async with deps.pool.connection() as conn:
         row = await q.select_endpoint(conn, project.tenancy_id, endpoint_id)
@@ -141,6 +148,8 @@ async def update_endpoint(
     deps: Deps, project: TenantProject, endpoint: str, changes: EndpointChanges
 ) -> EndpointRow:
     """Apply the changes. Disabling fails what the endpoint still had to receive (replayable)."""
+    if (svix := admin_for(deps.settings)) is not None:
+        return await svix.update(project, endpoint, changes)
     endpoint_id = _parse(endpoint)
     if changes.url is not None:
         await check_endpoint_url(deps.settings, project, changes.url)
@@ -163,6 +172,9 @@ async def update_endpoint(
 
 
 async def delete_endpoint(deps: Deps, project: TenantProject, endpoint: str) -> None:
+    if (svix := admin_for(deps.settings)) is not None:
+        await svix.delete(project, endpoint)
+        return
     endpoint_id = _parse(endpoint)
     async with deps.pool.connection() as conn, conn.transaction():
         if not await q.delete_endpoint(conn, project.tenancy_id, endpoint_id):
@@ -171,6 +183,8 @@ async def delete_endpoint(deps: Deps, project: TenantProject, endpoint: str) -> 
 
 async def rotate_secret(deps: Deps, project: TenantProject, endpoint: str) -> str:
     """A new secret, used for every request from now on; the old one stops at once."""
+    if (svix := admin_for(deps.settings)) is not None:
+        return await svix.rotate_secret(project, endpoint)
     endpoint_id = _parse(endpoint)
     secret = new_secret()
     sealed = seal_secret(deps.settings, endpoint_id, secret)
@@ -182,6 +196,8 @@ async def rotate_secret(deps: Deps, project: TenantProject, endpoint: str) -> st
 
 async def list_attempts(deps: Deps, project: TenantProject, endpoint: str) -> list[AttemptRow]:
     """The endpoint's latest attempts, newest first."""
+    if (svix := admin_for(deps.settings)) is not None:
+        return await svix.attempts(project, endpoint, ATTEMPTS_LISTED)
     endpoint_id = _parse(endpoint)
     async with deps.pool.connection() as conn:
         if await q.select_endpoint(conn, project.tenancy_id, endpoint_id) is None:
@@ -191,6 +207,8 @@ async def list_attempts(deps: Deps, project: TenantProject, endpoint: str) -> li
 
 async def retry_message(deps: Deps, project: TenantProject, message: str) -> int:
     """Send a finished message again to each endpoint it went to; how many deliveries that is."""
+    if (svix := admin_for(deps.settings)) is not None:
+        return await svix.retry(project, message)
     event_id = event_id_of(message)
     if event_id is None:
         raise WebhookMessageNotFound()
@@ -206,6 +224,8 @@ async def retry_message(deps: Deps, project: TenantProject, message: str) -> int
 async def send_test(deps: Deps, project: TenantProject, endpoint: str) -> str | None:
     """POST a signed ``stack.test`` event to the endpoint now; None when it answered 2xx, else
     what went wrong. Not recorded as an attempt."""
+    if (svix := admin_for(deps.settings)) is not None:
+        return await svix.send_test(project, endpoint)
     try:
         endpoint_id = _parse(endpoint)
     except WebhookEndpointNotFound:
@@ -237,4 +257,6 @@ async def send_test(deps: Deps, project: TenantProject, endpoint: str) -> str | 
 async def portal_access(deps: Deps, project: TenantProject) -> tuple[str, str | None]:
     """(token, url) for Svix's app portal; built in there is none: ("", None), as upstream
     answers without Svix."""
+    if (svix := admin_for(deps.settings)) is not None:
+        return await svix.portal_access(project)
     return "", None

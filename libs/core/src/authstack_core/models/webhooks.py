@@ -34,9 +34,10 @@ def event_id_of(message: str) -> uuid.UUID | None:
 
 @dataclass(slots=True)
 class EndpointRow:
-    """A project's endpoint as the admin API shows it (the secret only when it is created)."""
+    """A project's endpoint as the admin API shows it (the secret only when it is created).
+    Its id is a UUID built in, Svix's ``ep_...`` in Svix mode."""
 
-    id: uuid.UUID
+    id: uuid.UUID | str
     url: str
     description: str
     event_types: list[str] | None
@@ -55,9 +56,6 @@ class EndpointRow:
         if secret is not None:
             out["secret"] = secret
         return out
-
-    def receives(self, event_type: str) -> bool:
-        return not self.disabled and (self.event_types is None or event_type in self.event_types)
 
 
 @dataclass(slots=True)
@@ -78,7 +76,7 @@ class EndpointTarget:
 class AttemptRow:
     """One attempt, as ``GET .../endpoints/{id}/attempts`` lists it."""
 
-    event_id: uuid.UUID
+    message_id: str
     event_type: str
     status: str
     response_status_code: int | None
@@ -87,7 +85,7 @@ class AttemptRow:
 
     def json(self) -> dict[str, Any]:
         return {
-            "message_id": message_id(self.event_id),
+            "message_id": self.message_id,
             "event_type": self.event_type,
             "status": self.status,
             "response_status_code": self.response_status_code,

@@ -280,7 +280,8 @@ async def drop_lane(
 # --- the admin API --------------------------------------------------------------------------------
 
 SELECT_ATTEMPTS = """
-SELECT e.event_id, e.event_type, a.status, a.response_status_code, a.error, a.attempted_at
+SELECT 'msg_' || replace(e.event_id::text, '-', '') AS message_id, e.event_type, a.status,
+       a.response_status_code, a.error, a.attempted_at
 FROM webhook_attempts a
 JOIN webhook_deliveries d ON d.id = a.delivery_id
 JOIN webhook_events e ON e.event_id = d.event_id
