@@ -74,9 +74,7 @@ def _snapshot(http: httpx.Client, b: Project, ids: dict[str, str]) -> dict[str, 
         "key_sets": http.get("/api/v1/internal/api-keys", headers=admin).json(),
         "project": http.get("/api/v1/internal/projects/current", headers=admin).json(),
         "templates": http.get("/api/v1/internal/email-templates", headers=admin).json(),
-        "webhook_endpoints": http.get(
-            "/api/v1/internal/webhooks/endpoints", headers=admin
-        ).json(),
+        "webhook_endpoints": http.get("/api/v1/internal/webhooks/endpoints", headers=admin).json(),
     }
 
 
@@ -244,11 +242,14 @@ def world(api: ApiServer, mail_worker: WorkerProcess, mail_sink: MailSink) -> It
             json={"url": B_WEBHOOK_URL, "description": "B secret endpoint"},
         ).json()
         ids["b_endpoint"] = endpoint["id"]
-        ids["b_message"] = "msg_" + query_value(
-            api.database_url,
-            "SELECT event_id FROM webhook_events WHERE project_id = %s ORDER BY id LIMIT 1",
-            (b.id,),
-        ).hex
+        ids["b_message"] = (
+            "msg_"
+            + query_value(
+                api.database_url,
+                "SELECT event_id FROM webhook_events WHERE project_id = %s ORDER BY id LIMIT 1",
+                (b.id,),
+            ).hex
+        )
         secrets += [endpoint["id"], endpoint["secret"], B_WEBHOOK_URL, "B secret endpoint"]
         yield World(a, b, a_user, ids, secrets, _snapshot(http, b, ids))
 

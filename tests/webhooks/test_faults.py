@@ -59,8 +59,9 @@ def test_a_receiver_down_for_good_fails_after_the_schedule_and_can_be_replayed(
     new_user(hooks_http, project)
     new_user(hooks_http, project)
     wait_until(
-        lambda: deliveries(hooks.database_url, project)
-        == [("user.created", "failed", ATTEMPTS)] * 2,
+        lambda: (
+            deliveries(hooks.database_url, project) == [("user.created", "failed", ATTEMPTS)] * 2
+        ),
         timeout=30,
         what="both deliveries to fail after the whole schedule",
     )
@@ -162,4 +163,3 @@ def _overdue(stack: OwnStack) -> bool:
             " AND created_at < now() - interval '1 second'",
         )
     )
-

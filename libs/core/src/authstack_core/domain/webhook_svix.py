@@ -9,6 +9,7 @@ from collections.abc import Awaitable
 from typing import TYPE_CHECKING, Any, TypeVar
 
 import httpx
+import pydantic
 from svix.api import (
     AppPortalAccessIn,
     EndpointIn,
@@ -59,6 +60,8 @@ async def _call(call: Awaitable[T], missing: type[Exception] = WebhookEndpointNo
         ) from None
     except (httpx.HTTPError, OSError) as exc:
         raise SvixUnavailable(f"Svix is unreachable: {type(exc).__name__}: {exc}") from None
+    except (pydantic.ValidationError, ValueError) as exc:  # an answer not in Svix's shapes
+        raise SvixUnavailable(f"Svix answered something unexpected: {exc}") from None
 
 
 def _row(out: Any) -> EndpointRow:
