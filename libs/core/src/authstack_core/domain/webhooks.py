@@ -15,7 +15,7 @@ import contextlib
 import uuid
 from collections.abc import AsyncIterator, Iterable
 from contextvars import ContextVar
-from typing import Any, Literal
+from typing import Any
 
 import structlog
 from psycopg import AsyncConnection
@@ -24,24 +24,10 @@ from authstack_core.db.queries import webhooks as q
 from authstack_core.domain.context import Deps
 from authstack_core.jobs import DELIVER_WEBHOOKS, EnqueueError
 from authstack_core.models.projects import TenantProject
+from authstack_core.models.webhooks import EVENT_TYPES, EventType
 
 log = structlog.get_logger(__name__)
-
-EventType = Literal[
-    "user.created",
-    "user.updated",
-    "user.deleted",
-    "team.created",
-    "team.updated",
-    "team.deleted",
-    "team_membership.created",
-    "team_membership.deleted",
-    "team_permission.created",
-    "team_permission.deleted",
-    "project_permission.created",
-    "project_permission.deleted",
-]
-EVENT_TYPES: tuple[str, ...] = EventType.__args__  # type: ignore[attr-defined]
+__all__ = ["EVENT_TYPES", "EventType", "enqueue_deliveries", "record", "wakeups_after"]
 
 # The projects whose events the current request (or job) recorded; None outside wakeups_after.
 _recorded: ContextVar[set[uuid.UUID] | None] = ContextVar("webhook_tenancies", default=None)

@@ -5,15 +5,31 @@ from __future__ import annotations
 import uuid
 from dataclasses import dataclass
 from datetime import datetime
-from typing import Any, Literal
+from typing import Any, Literal, get_args
 
 from authstack_core.models.shapes import millis
+
+# The events of contract §7.3 (upstream also sends project_permission.* without listing them).
+EventType = Literal[
+    "user.created",
+    "user.updated",
+    "user.deleted",
+    "team.created",
+    "team.updated",
+    "team.deleted",
+    "team_membership.created",
+    "team_membership.deleted",
+    "team_permission.created",
+    "team_permission.deleted",
+    "project_permission.created",
+    "project_permission.deleted",
+]
+EVENT_TYPES: tuple[str, ...] = get_args(EventType)
 
 # The lane of deliveries to the project's Svix application (Svix mode) in place of an endpoint id.
 SVIX_LANE = uuid.UUID(int=0)
 # The event a "send test event" carries (upstream's name and data).
 TEST_EVENT_TYPE = "stack.test"
-AttemptStatus = Literal["succeeded", "pending", "failed"]
 
 
 def message_id(event_id: uuid.UUID) -> str:
