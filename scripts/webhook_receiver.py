@@ -74,6 +74,9 @@ class Receiver:
 
         class Handler(BaseHTTPRequestHandler):
             protocol_version = "HTTP/1.1"
+            # The answer's head and body are two writes: without this, a kept-alive connection
+            # waits for the sender's delayed ACK (40 ms) on every request.
+            disable_nagle_algorithm = True
 
             def do_POST(self) -> None:
                 length = int(self.headers.get("content-length") or 0)
