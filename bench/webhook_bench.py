@@ -19,13 +19,11 @@ from __future__ import annotations
 
 import argparse
 import contextlib
-import importlib.util
 import json
 import os
 import platform
 import statistics
 import sys
-import tempfile
 import time
 import uuid
 from pathlib import Path
@@ -41,32 +39,19 @@ from bench.email_bench import (
     SECRET,
     _cpu_model,
     _http_ok,
-    _redis_up,
     percentile,
     process,
-    redis_binary,
+    service_env,
+    start_database_and_redis,
     wait,
 )
 from tests.factories import create_project, free_port, fresh_database
+from tests.webhooks.support import Receiver
 
 from authstack_core.jobs import DELIVER_WEBHOOKS, JobQueue
 from authstack_core.settings import Settings
-from authstack_migrator.runner import migrate
-from authstack_migrator.seed import seed
 
 ROOT = Path(__file__).resolve().parent.parent
-
-
-def _receiver_class() -> Any:
-    spec = importlib.util.spec_from_file_location(
-        "webhook_receiver", ROOT / "scripts" / "webhook_receiver.py"
-    )
-    assert spec is not None
-    assert spec.loader is not None
-    module = importlib.util.module_from_spec(spec)
-    sys.modules["webhook_receiver"] = module
-    spec.loader.exec_module(module)
-    return module.Receiver
 
 
 def record_events(url: str, tenancy_id: str, project_id: str, count: int) -> None:
@@ -165,33 +150,15 @@ def main() -> int:
 
     api_port, redis_port = free_port(), free_port()
     api_url = f"http://127.0.0.1:{api_port}"
-    redis_dir = tempfile.mkdtemp(prefix="bench-redis-")
-    receiver = _receiver_class()().start()
+    receiver = Receiver().start()
     with contextlib.ExitStack() as stack:
         stack.callback(receiver.stop)
         db = stack.enter_context(fresh_database("authstack_bench_webhooks"))
-        env = {
-            **os.environ,
-            "STACK_DATABASE_CONNECTION_STRING": db,
-            "STACK_SERVER_SECRET": SECRET,
-            "STACK_REDIS_URL": f"redis://127.0.0.1:{redis_port}/0",
-            "STACK_QUEUE_NAMESPACE": "bench",
-            "STACK_API_PORT": str(api_port),
-            "STACK_WORKER_THREADS": str(args.threads),
-            "STACK_DB_POOL_MAX_SIZE": str(max(10, args.threads + 2)),
-            "STACK_LOG_LEVEL": "warning",
-            "STACK_LOG_FORMAT": "json",
-            "STACK_WEBHOOKS_ALLOW_PRIVATE_TARGETS": "true",  # the receiver is on 127.0.0.1
-        }
-        migrate(db)
-        seed(Settings(STACK_DATABASE_CONNECTION_STRING=db, STACK_SERVER_SECRET=SECRET))  # type: ignore[call-arg]
-        stack.enter_context(
-            process(
-                [redis_binary(), "--port", str(redis_port), "--bind", "127.0.0.1", "--save", "",
-                 "--appendonly", "no", "--dir", redis_dir]
-            )
-        )  # fmt: skip
-        wait(lambda: _redis_up(redis_port), 10, "redis-server")
+        # The receiver is on 127.0.0.1: a private target.
+        env = service_env(
+            db, redis_port, api_port, args.threads, STACK_WEBHOOKS_ALLOW_PRIVATE_TARGETS="true"
+        )
+        start_database_and_redis(stack, db, redis_port)
         stack.enter_context(process([sys.executable, "-m", "authstack_api"], env))
         wait(lambda: _http_ok(f"{api_url}/health"), 30, "the API")
 

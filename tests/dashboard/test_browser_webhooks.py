@@ -22,7 +22,9 @@ from tests.dashboard.helpers import admin_headers, admin_project, internal_sign_
 from tests.factories import stop_process
 from tests.mail import start_worker, wait_until
 from tests.mail_fixtures import delete_namespace
-from tests.webhooks.support import HOOKS_ENV, Receiver
+from tests.webhooks.support import HOOKS_ENV, receiver
+
+__all__ = ["receiver"]  # the fixture
 
 
 @pytest.fixture(scope="module")
@@ -40,15 +42,6 @@ def hooks_site(migrated_database: str, session_redis: str) -> Iterator[tuple[Api
     finally:
         worker.stop()
         delete_namespace(session_redis, env["STACK_QUEUE_NAMESPACE"])
-
-
-@pytest.fixture
-def receiver() -> Iterator[Any]:
-    server = Receiver().start()
-    try:
-        yield server
-    finally:
-        server.stop()
 
 
 def test_add_an_endpoint_test_it_watch_an_event_arrive_then_disable_rotate_delete(

@@ -29,7 +29,9 @@ from tests.conftest import (
 from tests.factories import fresh_database
 from tests.mail import WorkerProcess, start_worker
 from tests.mail_fixtures import delete_namespace
-from tests.webhooks.support import HOOKS_ENV, Receiver
+from tests.webhooks.support import HOOKS_ENV, receiver
+
+__all__ = ["receiver"]  # the fixture, for every webhook test
 
 
 @dataclass
@@ -69,15 +71,6 @@ def hooks(hooks_database: str, session_redis: str) -> Iterator[Hooks]:
 def hooks_http(hooks: Hooks) -> Iterator[httpx.Client]:
     with hooks.api.client() as client:
         yield client
-
-
-@pytest.fixture
-def receiver() -> Iterator[Any]:
-    server = Receiver().start()
-    try:
-        yield server
-    finally:
-        server.stop()
 
 
 class OwnStack:

@@ -8,11 +8,13 @@ from __future__ import annotations
 
 import importlib.util
 import sys
+from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
 import httpx
 import psycopg
+import pytest
 
 from tests.conftest import Project
 from tests.mail import wait_until
@@ -76,6 +78,28 @@ def deliveries(database_url: str, project: Project) -> list[tuple[str, str, int]
             (project.tenancy_id,),
         ).fetchall()
     return [(r[0], r[1], r[2]) for r in rows]
+
+
+@pytest.fixture
+def receiver() -> Iterator[Any]:
+    """A verifying receiver on a free loopback port (a fixture: import it where it is used)."""
+    server = Receiver().start()
+    try:
+        yield server
+    finally:
+        server.stop()
+
+
+def send_test(http: httpx.Client, project: Project, endpoint_id: str) -> dict[str, Any]:
+    """``POST /internal/send-test-webhook``'s answer."""
+    r = http.post(
+        "/api/v1/internal/send-test-webhook",
+        headers=project.headers("admin"),
+        json={"endpoint_id": endpoint_id},
+    )
+    assert r.status_code == 200, r.text
+    answer: dict[str, Any] = r.json()
+    return answer
 
 
 def wait_received(receiver: Any, count: int, path: str = "/hook", timeout: float = 30) -> list[Any]:

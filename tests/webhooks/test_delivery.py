@@ -14,7 +14,13 @@ from svix.webhooks import Webhook, WebhookVerificationError
 from tests.api.team_helpers import add_member, create_team, define, grant, new_user
 from tests.factories import query_rows, query_value
 from tests.webhooks.conftest import Hooks
-from tests.webhooks.support import add_endpoint, attempts, wait_received, wait_settled
+from tests.webhooks.support import (
+    add_endpoint,
+    attempts,
+    send_test,
+    wait_received,
+    wait_settled,
+)
 
 
 def _events_in_commit_order(hooks: Hooks, project_id: str) -> list[tuple[str, str, Any]]:
@@ -211,31 +217,19 @@ def test_send_test_webhook_posts_a_signed_test_event(
     http = hooks_http
     project = hooks.project()
     endpoint = add_endpoint(http, project, receiver)
-    r = http.post(
-        "/api/v1/internal/send-test-webhook",
-        headers=project.headers("admin"),
-        json={"endpoint_id": endpoint["id"]},
-    )
-    assert r.status_code == 200, r.text
-    assert r.json() == {"success": True}
+    assert send_test(http, project, endpoint["id"]) == {"success": True}
     [request] = receiver.received("/hook")
     assert request.verified
     assert request.json()["type"] == "stack.test"
     assert request.json()["data"]["endpointUrl"] == endpoint["url"]
     receiver.answer("/hook", 503)
-    r = http.post(
-        "/api/v1/internal/send-test-webhook",
-        headers=project.headers("admin"),
-        json={"endpoint_id": endpoint["id"]},
-    )
-    assert r.json() == {"success": False, "error_message": "HTTP 503: no"}
-    missing = http.post(
-        "/api/v1/internal/send-test-webhook",
-        headers=project.headers("admin"),
-        json={"endpoint_id": "00000000-0000-4000-8000-000000000000"},
-    )
-    assert missing.json()["success"] is False
-    assert "not found" in missing.json()["error_message"]
+    assert send_test(http, project, endpoint["id"]) == {
+        "success": False,
+        "error_message": "HTTP 503: no",
+    }
+    missing = send_test(http, project, "00000000-0000-4000-8000-000000000000")
+    assert missing["success"] is False
+    assert "not found" in missing["error_message"]
 
 
 def test_events_recorded_before_delivery_existed_are_not_sent(

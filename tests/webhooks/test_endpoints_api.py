@@ -16,7 +16,7 @@ from tests.factories import query_value
 from tests.mail import wait_until
 from tests.mail_fixtures import PrivateRedis
 from tests.webhooks.conftest import Hooks, OwnStack
-from tests.webhooks.support import ENDPOINTS, add_endpoint, attempts, deliveries
+from tests.webhooks.support import ENDPOINTS, add_endpoint, attempts, deliveries, send_test
 
 PUBLIC_URL = "https://hooks.example.invalid/receive"  # never resolves: never delivered to
 
@@ -152,10 +152,7 @@ def test_one_project_cannot_reach_anothers_endpoints(
     assert hooks_http.post(f"{base}/rotate-secret", headers=admin).status_code == 404
     assert hooks_http.get(f"{base}/attempts", headers=admin).status_code == 404
     assert hooks_http.delete(base, headers=admin).status_code == 404
-    tested = hooks_http.post(
-        "/api/v1/internal/send-test-webhook", headers=admin, json={"endpoint_id": endpoint["id"]}
-    )
-    assert tested.json()["success"] is False
+    assert send_test(hooks_http, a, endpoint["id"])["success"] is False
     assert receiver.received() == []
     assert hooks_http.get(ENDPOINTS, headers=admin).json() == {"items": []}
     still = hooks_http.get(base, headers=b.headers("admin")).json()

@@ -27,11 +27,11 @@ from authstack_core.errors import (
 )
 from authstack_core.models.projects import TenantProject
 from authstack_core.models.webhooks import (
-    TEST_EVENT_TYPE,
     AttemptRow,
     EndpointRow,
     event_id_of,
     message_id,
+    test_payload,
 )
 from authstack_core.outbound import OutboundAddressError, resolve_public
 from authstack_core.settings import Settings
@@ -234,13 +234,7 @@ async def send_test(deps: Deps, project: TenantProject, endpoint: str) -> str | 
         target = await q.select_target(conn, project.tenancy_id, endpoint_id)
     if target is None:
         return "Endpoint not found. Make sure it still exists."
-    payload = {
-        "type": TEST_EVENT_TYPE,
-        "data": {
-            "message": "authstack webhook test event triggered from the dashboard.",
-            "endpointUrl": target.url,
-        },
-    }
+    payload = test_payload(target.url)
     sender = HttpSender(
         target.url,
         open_secret(deps.settings, endpoint_id, target.secret_sealed),

@@ -24,7 +24,7 @@ from svix.exceptions import HttpError, HTTPValidationError
 
 from authstack_core.errors import SvixUnavailable, WebhookEndpointNotFound, WebhookMessageNotFound
 from authstack_core.models.projects import TenantProject
-from authstack_core.models.webhooks import TEST_EVENT_TYPE, AttemptRow, EndpointRow
+from authstack_core.models.webhooks import TEST_EVENT_TYPE, AttemptRow, EndpointRow, test_payload
 from authstack_core.settings import Settings
 from authstack_core.webhook_transport import SvixSender, svix_client
 
@@ -168,13 +168,7 @@ class SvixAdmin:
             target = await _call(self.client.endpoint.get(app, endpoint))
         except (WebhookEndpointNotFound, SvixUnavailable):
             return "Endpoint not found. Make sure it still exists."
-        payload = {
-            "type": TEST_EVENT_TYPE,
-            "data": {
-                "message": "authstack webhook test event triggered from the dashboard.",
-                "endpointUrl": target.url,
-            },
-        }
+        payload = test_payload(target.url)
         try:
             sent = await _call(
                 self.client.message.create(

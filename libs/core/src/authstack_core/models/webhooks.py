@@ -32,6 +32,17 @@ SVIX_LANE = uuid.UUID(int=0)
 TEST_EVENT_TYPE = "stack.test"
 
 
+def test_payload(endpoint_url: str) -> dict[str, Any]:
+    """The body of a "send test event" (upstream's ``stack.test`` and its data)."""
+    return {
+        "type": TEST_EVENT_TYPE,
+        "data": {
+            "message": "authstack webhook test event triggered from the dashboard.",
+            "endpointUrl": endpoint_url,
+        },
+    }
+
+
 def message_id(event_id: uuid.UUID) -> str:
     """The message id receivers see (``webhook-id``): one per event, the same on every retry
     and for every endpoint, Svix's ``msg_`` form."""

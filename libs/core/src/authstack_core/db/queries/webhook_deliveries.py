@@ -109,35 +109,61 @@ async def unlock(conn: AsyncConnection[Any], tenancy_id: uuid.UUID, endpoint_id:
 
 _UNKNOWN = "the worker stopped during this attempt; its outcome is unknown"
 
-# Under the lane's lock: what a dead worker left 'sending' goes back (or fails, when that was its
-# last attempt: a message that kills workers must not loop), and its attempt is closed.
-RECOVER = """
-WITH stale AS (
+# A lane's open deliveries, closed with their open attempts. Recovery (under the lane's lock):
+# what a dead worker left 'sending' goes back, or fails when that was its last attempt (a
+# message that kills workers must not loop). Failing (fail): every open delivery fails.
+CLOSE_OPEN = """
+WITH closed AS (
     UPDATE webhook_deliveries
-    SET status = CASE WHEN attempt_count >= %(max_attempts)s THEN 'failed' ELSE 'pending' END,
+    SET status = CASE WHEN %(fail)s OR attempt_count >= %(max_attempts)s THEN 'failed'
+                      ELSE 'pending' END,
         claimed_at = NULL, next_attempt_at = now(), last_error = %(error)s,
-        finished_at = CASE WHEN attempt_count >= %(max_attempts)s THEN now() END
-    WHERE tenancy_id = %(tenancy_id)s AND endpoint_id = %(endpoint_id)s AND status = 'sending'
+        finished_at = CASE WHEN %(fail)s OR attempt_count >= %(max_attempts)s THEN now() END
+    WHERE tenancy_id = %(tenancy_id)s AND endpoint_id = %(endpoint_id)s
+      AND (status = 'sending' OR (%(fail)s AND status = 'pending'))
     RETURNING id
 )
 UPDATE webhook_attempts a SET status = 'failed', error = %(error)s
-FROM stale WHERE a.delivery_id = stale.id AND a.status = 'pending'
+FROM closed WHERE a.delivery_id = closed.id AND a.status = 'pending'
 """
+
+
+async def _close_open(
+    conn: AsyncConnection[Any],
+    tenancy_id: uuid.UUID,
+    endpoint_id: uuid.UUID,
+    *,
+    fail: bool,
+    max_attempts: int,
+    error: str,
+) -> int:
+    cur = await conn.execute(
+        CLOSE_OPEN,
+        {
+            "tenancy_id": tenancy_id,
+            "endpoint_id": endpoint_id,
+            "fail": fail,
+            "max_attempts": max_attempts,
+            "error": error,
+        },
+    )
+    return cur.rowcount
 
 
 async def recover(
     conn: AsyncConnection[Any], tenancy_id: uuid.UUID, endpoint_id: uuid.UUID, max_attempts: int
 ) -> int:
-    cur = await conn.execute(
-        RECOVER,
-        {
-            "tenancy_id": tenancy_id,
-            "endpoint_id": endpoint_id,
-            "max_attempts": max_attempts,
-            "error": _UNKNOWN,
-        },
+    """Take back what a dead worker left 'sending' on the lane; how many attempts that closed."""
+    return await _close_open(
+        conn, tenancy_id, endpoint_id, fail=False, max_attempts=max_attempts, error=_UNKNOWN
     )
-    return cur.rowcount
+
+
+async def fail_open(
+    conn: AsyncConnection[Any], tenancy_id: uuid.UUID, endpoint_id: uuid.UUID, error: str
+) -> None:
+    """Fail what the lane still had to send (its endpoint was disabled); replayable."""
+    await _close_open(conn, tenancy_id, endpoint_id, fail=True, max_attempts=0, error=error)
 
 
 SET_ASYNC_COMMIT = "SET LOCAL synchronous_commit TO OFF"
@@ -241,28 +267,6 @@ DELETE FROM webhook_attempts a USING r WHERE a.delivery_id = r.id AND a.status =
 
 async def release(conn: AsyncConnection[Any], ids: list[int]) -> None:
     await conn.execute(RELEASE, {"ids": ids})
-
-
-# A lane whose endpoint was disabled: what it still had to send fails, replayable once enabled.
-FAIL_OPEN = """
-WITH f AS (
-    UPDATE webhook_deliveries
-    SET status = 'failed', claimed_at = NULL, finished_at = now(), last_error = %(error)s
-    WHERE tenancy_id = %(tenancy_id)s AND endpoint_id = %(endpoint_id)s
-      AND status IN ('pending', 'sending')
-    RETURNING id
-)
-UPDATE webhook_attempts a SET status = 'failed', error = %(error)s
-FROM f WHERE a.delivery_id = f.id AND a.status = 'pending'
-"""
-
-
-async def fail_open(
-    conn: AsyncConnection[Any], tenancy_id: uuid.UUID, endpoint_id: uuid.UUID, error: str
-) -> None:
-    await conn.execute(
-        FAIL_OPEN, {"tenancy_id": tenancy_id, "endpoint_id": endpoint_id, "error": error}
-    )
 
 
 DROP_LANE = """
