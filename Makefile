@@ -26,7 +26,7 @@ api: ## Run only the API against STACK_DATABASE_CONNECTION_STRING
 dashboard: ## Run only the dashboard against the API at STACK_DASHBOARD_API_URL
 	$(UV) run python -m authstack_dashboard
 
-worker: ## Run one worker (email delivery) against STACK_DATABASE_CONNECTION_STRING and STACK_REDIS_URL
+worker: ## Run one worker (email and webhook delivery) against STACK_DATABASE_CONNECTION_STRING and STACK_REDIS_URL
 	$(UV) run python -m authstack_worker
 
 mail: ## Print the last messages the `make dev` mail sink received (inbox page: http://127.0.0.1:8125/)
@@ -50,3 +50,4 @@ bench: ## Benchmarks (wrk on loopback); prints figures, asserts nothing (BENCH_A
 	$(UV) run python bench/calls.py --baseline HEAD~1
 	$(UV) run python bench/dashboard_bench.py
 	$(UV) run python bench/email_bench.py
+	$(UV) run python bench/webhook_bench.py

@@ -97,6 +97,41 @@ def project_with_users(url: str, smtp_port: int, users: int) -> tuple[dict[str, 
     return project.headers("server"), [str(u) for u in ids]
 
 
+def service_env(
+    db: str, redis_port: int, api_port: int, threads: int, **extra: str
+) -> dict[str, str]:
+    """The environment of the bench's API and worker processes."""
+    return {
+        **os.environ,
+        "STACK_DATABASE_CONNECTION_STRING": db,
+        "STACK_SERVER_SECRET": SECRET,
+        "STACK_REDIS_URL": f"redis://127.0.0.1:{redis_port}/0",
+        "STACK_QUEUE_NAMESPACE": "bench",
+        "STACK_API_PORT": str(api_port),
+        "STACK_WORKER_THREADS": str(threads),
+        "STACK_DB_POOL_MAX_SIZE": str(max(10, threads + 2)),
+        "STACK_LOG_LEVEL": "warning",
+        "STACK_LOG_FORMAT": "json",
+        **extra,
+    }
+
+
+def start_database_and_redis(stack: contextlib.ExitStack, db: str, redis_port: int) -> None:
+    """Migrate and seed ``db``, and start a redis-server of the bench's own (stopped by
+    ``stack``)."""
+    migrate(db)
+    seed(Settings(STACK_DATABASE_CONNECTION_STRING=db, STACK_SERVER_SECRET=SECRET))  # type: ignore[call-arg]
+    redis_dir = tempfile.mkdtemp(prefix="bench-redis-")
+    stack.callback(shutil.rmtree, redis_dir, True)
+    stack.enter_context(
+        process(
+            [redis_binary(), "--port", str(redis_port), "--bind", "127.0.0.1", "--save", "",
+             "--appendonly", "no", "--dir", redis_dir]
+        )
+    )  # fmt: skip
+    wait(lambda: _redis_up(redis_port), 10, "redis-server")
+
+
 def sink_messages(http_url: str) -> list[dict[str, Any]]:
     r = httpx.get(f"{http_url}/api/messages", timeout=60)
     r.raise_for_status()
@@ -125,37 +160,13 @@ def main() -> int:
     smtp_port, http_port, api_port, redis_port = free_port(), free_port(), free_port(), free_port()
     sink_url = f"http://127.0.0.1:{http_port}"
     api_url = f"http://127.0.0.1:{api_port}"
-    redis_dir = tempfile.mkdtemp(prefix="bench-redis-")
     with contextlib.ExitStack() as stack:
         db = stack.enter_context(fresh_database("authstack_bench_email"))
-        env = {
-            **os.environ,
-            "STACK_DATABASE_CONNECTION_STRING": db,
-            "STACK_SERVER_SECRET": SECRET,
-            "STACK_REDIS_URL": f"redis://127.0.0.1:{redis_port}/0",
-            "STACK_QUEUE_NAMESPACE": "bench",
-            "STACK_API_PORT": str(api_port),
-            "STACK_WORKER_THREADS": str(args.threads),
-            "STACK_DB_POOL_MAX_SIZE": str(max(10, args.threads + 2)),
-            "STACK_LOG_LEVEL": "warning",
-            "STACK_LOG_FORMAT": "json",
-            # The project's SMTP server is the sink on 127.0.0.1: a private target.
-            "STACK_OUTBOUND_ALLOW_PRIVATE_NETWORKS": "true",
-        }
-        migrate(db)
-        seed(Settings(STACK_DATABASE_CONNECTION_STRING=db, STACK_SERVER_SECRET=SECRET))  # type: ignore[call-arg]
-        stack.enter_context(
-            process(
-                [redis_binary(), "--port", str(redis_port), "--bind", "127.0.0.1", "--save", "",
-                 "--appendonly", "no", "--dir", redis_dir]
-            )
-        )  # fmt: skip
-        stack.callback(shutil.rmtree, redis_dir, True)
-        wait(
-            lambda: _redis_up(redis_port),
-            10,
-            "redis-server",
+        # The project's SMTP server is the sink on 127.0.0.1: a private target.
+        env = service_env(
+            db, redis_port, api_port, args.threads, STACK_OUTBOUND_ALLOW_PRIVATE_NETWORKS="true"
         )
+        start_database_and_redis(stack, db, redis_port)
         stack.enter_context(
             process(
                 [sys.executable, str(ROOT / "scripts" / "mail_sink.py"), "--smtp-port",

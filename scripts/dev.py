@@ -316,7 +316,12 @@ def serve(env: Env, password: str | None, started: float, stack: contextlib.Exit
     private = env.get("STACK_OUTBOUND_ALLOW_PRIVATE_NETWORKS", "false")
     print(
         f" Private SMTP targets    STACK_OUTBOUND_ALLOW_PRIVATE_NETWORKS={private}"
-        " (projects may send through servers on this machine/network)\n",
+        " (projects may send through servers on this machine/network)",
+        flush=True,
+    )
+    print(
+        " Webhooks                built in; watch them: "
+        "uv run python scripts/webhook_receiver.py (then add its URL in a project's Webhooks)\n",
         flush=True,
     )
     while api.poll() is None and dashboard.poll() is None and worker.poll() is None:

@@ -35,6 +35,8 @@ DEV_DEFAULTS = {
     # A project's own SMTP server may be on this machine (e.g. the mail sink): allow private
     # targets here; production keeps the default (false).
     "STACK_OUTBOUND_ALLOW_PRIVATE_NETWORKS": "true",
+    # Webhook endpoints may be local receivers (scripts/webhook_receiver.py).
+    "STACK_WEBHOOKS_ALLOW_PRIVATE_TARGETS": "true",
 }
 Env = dict[str, str]
 

@@ -55,6 +55,7 @@ INV = "/api/v1/team-invitations/{invitation_id:str}"
 TD = "/api/v1/team-permission-definitions/{permission_id:str}"
 PD = "/api/v1/project-permission-definitions/{permission_id:str}"
 CO = "/api/v1/internal/config/override/{level:str}"
+WH = "/api/v1/internal/webhooks/endpoints/{endpoint_id:str}"
 
 
 def _definition_probes(scope: str, route: str) -> list[Probe]:
@@ -250,6 +251,22 @@ PROBES: list[Probe] = [
       path="/api/v1/internal/email-templates/{b_template}", body={"display_name": "x"}),
     p("DELETE", "/api/v1/internal/email-templates/{template_id:str}", "admin", "denied",
       path="/api/v1/internal/email-templates/{b_template}"),
+    # --- webhooks: B's endpoint and messages ---
+    p("GET", "/api/v1/internal/webhooks/endpoints", "admin", "empty"),
+    p("GET", WH, "admin", "denied", path="/api/v1/internal/webhooks/endpoints/{b_endpoint}"),
+    p("PATCH", WH, "admin", "denied", path="/api/v1/internal/webhooks/endpoints/{b_endpoint}",
+      body={"disabled": True}),
+    p("DELETE", WH, "admin", "denied", path="/api/v1/internal/webhooks/endpoints/{b_endpoint}"),
+    p("POST", WH + "/rotate-secret", "admin", "denied",
+      path="/api/v1/internal/webhooks/endpoints/{b_endpoint}/rotate-secret"),
+    p("GET", WH + "/attempts", "admin", "denied",
+      path="/api/v1/internal/webhooks/endpoints/{b_endpoint}/attempts"),
+    p("POST", "/api/v1/internal/webhooks/messages/{message_id:str}/retry", "admin", "denied",
+      path="/api/v1/internal/webhooks/messages/{b_message}/retry"),
+    # As upstream, an unknown endpoint is {success: false} with a 200; nothing is sent to B's.
+    p("POST", "/api/v1/internal/send-test-webhook", "admin", "own",
+      body={"endpoint_id": "{b_endpoint}"}),
+    p("POST", "/api/v1/webhooks/svix-token", "admin", "own"),
 ]  # fmt: skip
 
 # Routes through which no id of another project can be named, and why.
@@ -280,6 +297,7 @@ EXEMPT = {
     ("PATCH", "/api/v1/internal/projects/current"): "the caller's own project",
     ("DELETE", "/api/v1/internal/projects/current"): "the caller's own project",
     ("POST", "/api/v1/internal/email-templates"): "creates in the caller's project; names no id",
+    ("POST", "/api/v1/internal/webhooks/endpoints"): "creates in the caller's project; names no id",
     ("GET", "/api/v1/internal/email-queue-step"): "cron endpoint: CRON_SECRET, no project",
     # As upstream, a request from any other project is refused by its shape (SCHEMA_ERROR) before
     # an id is read; an internal outsider naming a project is in test_project_transfer.py.

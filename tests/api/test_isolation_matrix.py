@@ -28,8 +28,11 @@ from tests.api.helpers import create_user, sign_in_with_password, sign_up, uniqu
 from tests.api.isolation_probes import CALLBACK, EXEMPT, PROBES, As, Probe
 from tests.api.team_helpers import User, create_team, define, new_user
 from tests.conftest import ApiServer, Project, create_project
+from tests.factories import query_value
 from tests.mail import MailSink, WorkerProcess, code_in, custom_server_config
 
+# Never resolves, so nothing is ever delivered there.
+B_WEBHOOK_URL = "https://hooks.b-secret.invalid/receive"
 ENABLED = {
     "apiKeys.enabled.user": True,
     "apiKeys.enabled.team": True,
@@ -71,6 +74,7 @@ def _snapshot(http: httpx.Client, b: Project, ids: dict[str, str]) -> dict[str, 
         "key_sets": http.get("/api/v1/internal/api-keys", headers=admin).json(),
         "project": http.get("/api/v1/internal/projects/current", headers=admin).json(),
         "templates": http.get("/api/v1/internal/email-templates", headers=admin).json(),
+        "webhook_endpoints": http.get("/api/v1/internal/webhooks/endpoints", headers=admin).json(),
     }
 
 
@@ -232,6 +236,21 @@ def world(api: ApiServer, mail_worker: WorkerProcess, mail_sink: MailSink) -> It
         ids["b_outbox"] = http.get("/api/v1/emails/outbox", headers=b.headers("server")).json()[
             "items"
         ][0]["id"]
+        endpoint = http.post(
+            "/api/v1/internal/webhooks/endpoints",
+            headers=b.headers("admin"),
+            json={"url": B_WEBHOOK_URL, "description": "B secret endpoint"},
+        ).json()
+        ids["b_endpoint"] = endpoint["id"]
+        ids["b_message"] = (
+            "msg_"
+            + query_value(
+                api.database_url,
+                "SELECT event_id FROM webhook_events WHERE project_id = %s ORDER BY id LIMIT 1",
+                (b.id,),
+            ).hex
+        )
+        secrets += [endpoint["id"], endpoint["secret"], B_WEBHOOK_URL, "B secret endpoint"]
         yield World(a, b, a_user, ids, secrets, _snapshot(http, b, ids))
 
 

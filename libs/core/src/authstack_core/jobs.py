@@ -32,6 +32,8 @@ class Job:
 
 # Deliver one email_outbox row. Args: (outbox_id: str).
 SEND_EMAIL = Job(queue="emails", actor="send_email")
+# Deliver a project's queued webhook events and due deliveries. Args: (tenancy_id: str).
+DELIVER_WEBHOOKS = Job(queue="webhooks", actor="deliver_webhooks")
 
 
 class EnqueueError(Exception):

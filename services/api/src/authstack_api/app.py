@@ -14,6 +14,7 @@ from litestar.handlers import HTTPRouteHandler
 from litestar.openapi import OpenAPIConfig
 from litestar.openapi.plugins import JsonRenderPlugin
 from litestar.routes import HTTPRoute
+from litestar.types import ASGIApp, Receive, Scope, Send
 
 from authstack_api import routes
 from authstack_api.auth import HttpRequest
@@ -22,6 +23,7 @@ from authstack_api.errors import handle_exception
 from authstack_api.inputs import ApiRequest, check_url_values
 from authstack_api.middleware import DRAIN_LIMIT_FACTOR, EdgeMiddleware
 from authstack_core.db.pool import make_pool
+from authstack_core.domain import webhooks
 from authstack_core.domain.context import Deps
 from authstack_core.errors import SchemaError
 from authstack_core.ratelimit import RateLimiter
@@ -104,8 +106,18 @@ def create_app(settings: Settings) -> Litestar:
         # signature-model parse on every request (~15 µs, measured).
         return cast(Deps, app.state.deps)
 
+    def wake_webhook_workers(app: ASGIApp) -> ASGIApp:
+        """After each request, one wake-up per project whose webhook events it recorded."""
+
+        async def handle(scope: Scope, receive: Receive, send: Send) -> None:
+            async with webhooks.wakeups_after(current_deps()):
+                await app(scope, receive, send)
+
+        return handle
+
     app = Litestar(
         route_handlers=discover_routes(),
+        middleware=[wake_webhook_workers],
         dependencies={"deps": Provide(current_deps, sync_to_thread=False)},
         lifespan=[lifespan],
         before_request=reject_unknown_query,

@@ -17,7 +17,7 @@ from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from authstack_core.settings import DashboardSettings
 from authstack_dashboard.client import ApiClient
-from authstack_dashboard.routes import api_keys, auth, projects, teams, users
+from authstack_dashboard.routes import api_keys, auth, projects, teams, users, webhooks
 from authstack_dashboard.routes import settings as settings_pages
 from authstack_dashboard.web import Dashboard, error_page, request_id
 
@@ -83,6 +83,7 @@ def create_app(settings: DashboardSettings) -> Starlette:
         *teams.routes,
         *settings_pages.routes,
         *api_keys.routes,
+        *webhooks.routes,
     ]
 
     async def not_found(request: Request, exc: Exception) -> Response:

@@ -12,9 +12,10 @@ import structlog
 
 from authstack_core.db.pool import make_pool
 from authstack_core.domain.context import Deps
+from authstack_core.domain.webhook_delivery import Deliverer
 from authstack_core.runtime import start
 from authstack_core.settings import Settings
-from authstack_worker.actors import emails
+from authstack_worker.actors import emails, webhooks
 from authstack_worker.broker import ServiceLoop, make_worker_broker
 from authstack_worker.smtp import SmtpPool
 
@@ -24,6 +25,9 @@ SHUTDOWN_TIMEOUT_MS = 30_000
 # An idle consumer polls Redis at most this far apart (dramatiq's default is 1 s): the worst
 # wait a new email has before a worker picks it up. A poll is one cheap Lua call.
 IDLE_POLL_MS = 200
+# A webhook wake-up stops taking new batches after 30 s; a batch of slow answers (15 s each at
+# most) can still take minutes.
+WEBHOOK_TIME_LIMIT_MS = 10 * 60_000
 
 
 def run(settings: Settings, stop: threading.Event) -> int:
@@ -42,6 +46,7 @@ def run(settings: Settings, stop: threading.Event) -> int:
     broker = make_worker_broker(settings, ServiceLoop(on_start, on_stop))
     lease_ms = int(settings.email_send_lease_seconds * 1000)
     emails.register(broker, emails.EmailDelivery(deps, smtp), time_limit_ms=lease_ms)
+    webhooks.register(broker, Deliverer(deps), time_limit_ms=WEBHOOK_TIME_LIMIT_MS)
     worker = dramatiq.Worker(
         broker, worker_threads=settings.worker_threads, worker_timeout=IDLE_POLL_MS
     )

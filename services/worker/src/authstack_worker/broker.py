@@ -5,6 +5,7 @@ from __future__ import annotations
 from collections.abc import Awaitable, Callable
 from typing import Any
 
+import dramatiq
 import structlog
 from dramatiq import Broker, Worker
 from dramatiq.asyncio import get_event_loop_thread
@@ -12,7 +13,7 @@ from dramatiq.broker import MessageProxy
 from dramatiq.brokers.redis import RedisBroker
 from dramatiq.middleware import AsyncIO, Middleware, default_middleware
 
-from authstack_core.jobs import make_broker
+from authstack_core.jobs import Job, make_broker
 from authstack_core.settings import Settings
 
 
@@ -64,6 +65,25 @@ class BindMessageId(Middleware):
 
     def after_skip_message(self, broker: Broker, message: MessageProxy) -> None:
         structlog.contextvars.unbind_contextvars("message_id", "actor")
+
+
+def declare_actor(
+    broker: Broker, job: Job, fn: Callable[..., Awaitable[None]], *, time_limit_ms: int
+) -> None:
+    """Declare ``fn`` as the actor of ``job`` (name and queue from the job contract).
+
+    dramatiq's own retries cover infrastructure trouble (the database down); the outbox rows keep
+    their own retry schedules, and claiming them makes a repeated message harmless.
+    """
+    dramatiq.actor(
+        broker=broker,
+        actor_name=job.actor,
+        queue_name=job.queue,
+        max_retries=3,
+        min_backoff=1000,
+        max_backoff=30000,
+        time_limit=time_limit_ms,
+    )(fn)
 
 
 def make_worker_broker(settings: Settings, loop: ServiceLoop) -> RedisBroker:

@@ -13,3 +13,4 @@ from authstack_core.errors.projects import *  # noqa: F403
 from authstack_core.errors.request import *  # noqa: F403
 from authstack_core.errors.teams import *  # noqa: F403
 from authstack_core.errors.users import *  # noqa: F403
+from authstack_core.errors.webhooks import *  # noqa: F403

@@ -262,6 +262,56 @@ class EmailSection(Section):
     )
 
 
+class WebhooksSection(Section):
+    """Webhook delivery: through Svix when STACK_SVIX_API_KEY is set, else built in (the worker
+    signs and POSTs to the endpoints each project keeps)."""
+
+    svix_api_key: str | None = Field(
+        default=None, validation_alias=env("STACK_SVIX_API_KEY"), repr=False
+    )
+    # A self-hosted Svix server; unset: Svix's cloud (the region the key names).
+    svix_server_url: str | None = Field(default=None, validation_alias=env("STACK_SVIX_SERVER_URL"))
+    # Built-in mode: endpoints may be on loopback, private or link-local addresses. Either this or
+    # STACK_OUTBOUND_ALLOW_PRIVATE_NETWORKS allows them (Settings.webhooks_private_allowed).
+    webhooks_allow_private_targets: bool = Field(
+        default=False, validation_alias=env("STACK_WEBHOOKS_ALLOW_PRIVATE_TARGETS")
+    )
+    # Waits before each retry; one attempt more than entries. Svix's schedule by default.
+    webhooks_retry_schedule: Annotated[tuple[float, ...], NoDecode] = Field(
+        default=(5, 300, 1800, 7200, 18000, 36000, 36000),
+        validation_alias=env("STACK_WEBHOOKS_RETRY_SCHEDULE"),
+    )
+    webhooks_requeue_after_seconds: float = Field(
+        default=60.0, ge=0, validation_alias=env("STACK_WEBHOOKS_REQUEUE_AFTER_SECONDS")
+    )
+
+    @field_validator("svix_api_key", "svix_server_url", mode="before")
+    @classmethod
+    def _blank_is_unset(cls, value: object) -> object:
+        return None if isinstance(value, str) and not value.strip() else value
+
+    @field_validator("webhooks_retry_schedule", mode="before")
+    @classmethod
+    def _parse_schedule(cls, value: object) -> tuple[float, ...]:
+        # "5s,5min,30min" or seconds ("0.5,1"); an empty value: no retries.
+        items = value.replace(",", " ").split() if isinstance(value, str) else value
+        if not isinstance(items, list | tuple):
+            raise ValueError("expected comma-separated time spans, e.g. 5s,5min,30min")  # noqa: TRY004  # pydantic reports ValueErrors
+        out = []
+        for item in items:
+            text = str(item).strip()
+            try:
+                seconds = float(text)
+            except ValueError:
+                seconds = parse_timespan(text)
+            if not 0 <= seconds <= 6 * 86400:
+                raise ValueError(f"each wait must be between 0 and 6 days: {text!r}")
+            out.append(seconds)
+        if len(out) > 20:
+            raise ValueError("at most 20 retries")
+        return tuple(out)
+
+
 class EmailMonitorSection(Section):
     """GET /health/email: a sign-up on a monitor project whose verification email is awaited in
     an Inbucket-compatible inbox. Off (404) unless the token, project and inbox are all set."""

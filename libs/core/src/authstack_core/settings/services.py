@@ -20,11 +20,13 @@ from authstack_core.settings.sections import (
     RateLimitSection,
     SeedSection,
     TokensSection,
+    WebhooksSection,
 )
 
 
 class Settings(
     OAuthSection,
+    WebhooksSection,
     EmailMonitorSection,
     RateLimitSection,
     EmailSection,
@@ -54,6 +56,11 @@ class Settings(
     }
     production_required: ClassVar[frozenset[str]] = frozenset({"server_secret", "cron_secret"})
     development_switches: ClassVar[tuple[str, ...]] = ("allow_development_key_override",)
+
+    @property
+    def webhooks_private_allowed(self) -> bool:
+        """Webhook endpoints may be internal addresses: either switch allows it."""
+        return self.webhooks_allow_private_targets or self.outbound_allow_private_networks
 
 
 class DashboardSettings(LoggingSection, ServiceSettings):

@@ -1,4 +1,4 @@
-"""The cron step of the email queue: ``GET /api/latest/internal/email-queue-step``."""
+"""The outboxes' cron step (emails, webhooks): ``GET /api/latest/internal/email-queue-step``."""
 
 from __future__ import annotations
 
@@ -7,7 +7,7 @@ from litestar import Response, get
 from authstack_api.auth import HttpRequest
 from authstack_api.responses import json_response
 from authstack_core.crypto.codes import constant_time_equal
-from authstack_core.domain import email_queue
+from authstack_core.domain import email_queue, webhook_delivery
 from authstack_core.domain.context import Deps
 from authstack_core.errors import StatusError
 
@@ -24,7 +24,8 @@ def _check_cron_secret(deps: Deps, request: HttpRequest) -> None:
 async def email_queue_step(
     deps: Deps, request: HttpRequest, only_one_step: str | None = None
 ) -> Response[bytes]:
-    """Re-enqueue outbox rows whose wake-up was lost and rows stuck past their sending lease.
+    """Re-enqueue outbox rows whose wake-up was lost and rows stuck past their sending lease,
+    and wake the worker for projects whose webhook deliveries are overdue.
 
     One bounded pass per call (a cron calls it every minute). 503 if Redis does not answer;
     nothing is lost then, and the next call tries again. ``only_one_step``, which upstream's cron
@@ -33,8 +34,9 @@ async def email_queue_step(
     _check_cron_secret(deps, request)
     try:
         await email_queue.queue_step(deps)
+        await webhook_delivery.queue_step(deps)
     except email_queue.QueueUnavailableError:
         raise StatusError(
-            503, "Redis did not accept the email wake-ups; nothing was lost, call again later."
+            503, "Redis did not accept the wake-ups; nothing was lost, call again later."
         ) from None
     return json_response({"ok": True})

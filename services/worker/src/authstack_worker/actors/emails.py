@@ -10,6 +10,7 @@ import structlog
 from authstack_core.domain import email_delivery
 from authstack_core.domain.context import Deps
 from authstack_core.jobs import SEND_EMAIL
+from authstack_worker.broker import declare_actor
 from authstack_worker.smtp import SmtpDeliveryError, SmtpPool
 
 log = structlog.get_logger(__name__)
@@ -60,15 +61,4 @@ def register(broker: dramatiq.Broker, delivery: EmailDelivery, *, time_limit_ms:
     async def send_email(outbox_id: str) -> None:
         await delivery.deliver(outbox_id)
 
-    # dramatiq's own retries cover infrastructure trouble (the database down); the outbox row
-    # keeps the email's own retry schedule, and the claim makes a repeated message harmless.
-    declare = dramatiq.actor(
-        broker=broker,
-        actor_name=SEND_EMAIL.actor,
-        queue_name=SEND_EMAIL.queue,
-        max_retries=3,
-        min_backoff=1000,
-        max_backoff=30000,
-        time_limit=time_limit_ms,
-    )
-    declare(send_email)
+    declare_actor(broker, SEND_EMAIL, send_email, time_limit_ms=time_limit_ms)
