@@ -51,7 +51,9 @@ class OAuthServers:
 
 
 @pytest.fixture(scope="session")
-def oauth_servers(migrated_database: str, node_provider_ready: None) -> Iterator[OAuthServers]:
+def oauth_servers(
+    migrated_database: str, node_provider_ready: None, rogue: str
+) -> Iterator[OAuthServers]:
     api_port, provider_port = free_port(), free_port()
     api_url = f"http://127.0.0.1:{api_port}"
     provider_url = f"http://127.0.0.1:{provider_port}"
@@ -79,6 +81,10 @@ def oauth_servers(migrated_database: str, node_provider_ready: None) -> Iterator
             NEXT_PUBLIC_STACK_API_URL=api_url,
             STACK_OAUTH_MOCK_URL=provider_url,
             STACK_OUTBOUND_ALLOW_PRIVATE_NETWORKS="true",
+            # Stack Auth's development flag: MOCK (shared) providers' access tokens are handed
+            # out, so the connected-account tests use them as upstream's do.
+            STACK_ALLOW_SHARED_OAUTH_ACCESS_TOKENS="true",
+            STACK_APPLE_JWKS_URL=f"{rogue}/apple/keys",
             **mock_keys,
         )
         try:
