@@ -1,4 +1,5 @@
-"""A project's users: search, pages, detail, metadata, restriction, deletion, sessions."""
+"""A project's users: search, pages, detail, metadata, restriction, deletion, sessions, linked
+OAuth accounts."""
 
 from __future__ import annotations
 
@@ -57,11 +58,12 @@ async def list_users(ctx: Ctx) -> Response:
 @page
 async def user_detail(ctx: Ctx) -> Response:
     project_id, user_id, _ = _user_path(ctx)
-    project, user, sessions, teams = await gather(
+    project, user, sessions, teams, linked = await gather(
         load_project(ctx, project_id),
         ctx.admin("GET", f"/users/{user_id}", project_id),
         ctx.admin("GET", "/auth/sessions", project_id, params={"user_id": user_id}),
         ctx.admin("GET", "/teams", project_id, params={"user_id": user_id}),
+        ctx.admin("GET", "/oauth-providers", project_id, params={"user_id": user_id}),
     )
     return ctx.render(
         "user.html",
@@ -69,6 +71,7 @@ async def user_detail(ctx: Ctx) -> Response:
         user=user,
         sessions=sessions["items"],
         teams=teams["items"],
+        linked_accounts=linked["items"],
         metadata_fields=[(f, METADATA_LABELS[f]) for f in METADATA_FIELDS],
         section="users",
     )
@@ -126,6 +129,14 @@ async def revoke_session(ctx: Ctx) -> Response:
 
 
 @page
+async def unlink_account(ctx: Ctx) -> Response:
+    project_id, user_id, here = _user_path(ctx)
+    account_id = uuid_param(ctx.request, "account_id", "linked account")
+    await ctx.admin("DELETE", f"/oauth-providers/{user_id}/{account_id}", project_id)
+    return ctx.redirect(here, "Account unlinked.")
+
+
+@page
 async def revoke_all_sessions(ctx: Ctx) -> Response:
     project_id, user_id, here = _user_path(ctx)
     sessions = await ctx.admin("GET", "/auth/sessions", project_id, params={"user_id": user_id})
@@ -145,6 +156,7 @@ routes = [
             "/delete": delete_user,
             "/sessions/revoke-all": revoke_all_sessions,
             "/sessions/{session_id}/revoke": revoke_session,
+            "/linked-accounts/{account_id}/unlink": unlink_account,
         },
     ),
 ]
