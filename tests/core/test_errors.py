@@ -236,6 +236,33 @@ PLAIN_CASES: list[tuple[PlainError, int, str]] = [
         "authorization code.",
     ),
     (
+        errors.OAuthAccountNotFound("account-id", "user-id"),
+        404,
+        "OAuth provider account-id for user user-id not found",
+    ),
+    (
+        errors.OAuthProviderNotConfiguredForAccount("spotify"),
+        404,
+        "OAuth provider spotify not found or not configured",
+    ),
+    (errors.OAuthProviderOfNewUserNotFound("spotify"), 400, "OAuth provider spotify not found"),
+    (
+        errors.OAuthSignInAccountOfTypeExists(),
+        400,
+        "The same provider type with sign-in enabled already exists for this user.",
+    ),
+    (
+        errors.OAuthAccountOfTypeExists(),
+        400,
+        "The same provider type with the same account ID already exists for this user.",
+    ),
+    (
+        errors.OAuthProviderTokenRejected(),
+        502,
+        "The OAuth provider could not be reached, or answered in a way this server does not "
+        "understand. Please try again later.",
+    ),
+    (
         errors.UserAlreadyHasPassword(),
         400,
         "This user already has a password; change it with /auth/password/update.",
