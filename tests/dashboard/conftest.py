@@ -11,6 +11,7 @@ import os
 import subprocess
 import sys
 from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -89,15 +90,21 @@ def browser() -> Iterator[Any]:
             instance.close()
 
 
-@pytest.fixture
-def page(browser: Any, dashboard: DashboardServer) -> Iterator[Any]:
+@contextmanager
+def open_page(browser: Any, dashboard: DashboardServer) -> Iterator[Any]:
+    """A page of a fresh browser context (no cookies) on ``dashboard``."""
     context = browser.new_context(base_url=dashboard.url, viewport={"width": 1280, "height": 900})
     context.set_default_timeout(15_000)
-    pg = context.new_page()
     try:
-        yield pg
+        yield context.new_page()
     finally:
         context.close()
+
+
+@pytest.fixture
+def page(browser: Any, dashboard: DashboardServer) -> Iterator[Any]:
+    with open_page(browser, dashboard) as pg:
+        yield pg
 
 
 def screenshot(page: Any, name: str) -> Path:

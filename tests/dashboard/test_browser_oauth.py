@@ -11,7 +11,13 @@ import httpx
 import pytest
 
 from tests.api.helpers import assert_known_error
-from tests.dashboard.conftest import DashboardServer, screenshot, sign_in, start_dashboard
+from tests.dashboard.conftest import (
+    DashboardServer,
+    open_page,
+    screenshot,
+    sign_in,
+    start_dashboard,
+)
 from tests.dashboard.helpers import admin_headers, admin_project, internal_sign_in
 from tests.factories import Project, stop_process
 from tests.oauth import conftest as oauth_fixtures
@@ -35,15 +41,8 @@ def oauth_dashboard(oauth_servers: oauth_fixtures.OAuthServers) -> Iterator[Dash
 
 @pytest.fixture
 def page(browser: Any, oauth_dashboard: DashboardServer) -> Iterator[Any]:
-    context = browser.new_context(
-        base_url=oauth_dashboard.url, viewport={"width": 1280, "height": 900}
-    )
-    context.set_default_timeout(15_000)
-    pg = context.new_page()
-    try:
+    with open_page(browser, oauth_dashboard) as pg:
         yield pg
-    finally:
-        context.close()
 
 
 @pytest.fixture
