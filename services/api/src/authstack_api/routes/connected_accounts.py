@@ -64,7 +64,7 @@ async def access_token(
     """A token of the connected account whose provider account id is ``provider_account_id``,
     or of any of the user's connected accounts of that provider (the first that has one)."""
     owner = _owner(auth, user_id, "Client can only access its own connected accounts")
-    await limit(request, "connected_account_token", account=f"{auth.project.id}:{owner}")
+    await limit(request, "connected_account_token", account=owner)
     token = await connected_accounts.access_token(
         deps,
         auth.project,
