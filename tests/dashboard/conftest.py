@@ -1,8 +1,6 @@
-"""Fixtures for the dashboard tests: a live dashboard beside the live API, and real Chromium.
-
-The browser is Debian's Chromium (``/usr/bin/chromium``) driven by Playwright for Python; no
-browser is downloaded. Every browser test saves a screenshot of the page it checks under
-``tests/dashboard/screenshots/`` (git-ignored; CI keeps it as an artifact).
+"""Fixtures for the dashboard tests: a live dashboard beside the live API, and pages of real
+Chromium (``tests/browser_fixtures.py``). Every browser test saves a screenshot of the page it
+checks under ``tests/dashboard/screenshots/`` (git-ignored; CI keeps it as an artifact).
 """
 
 from __future__ import annotations
@@ -21,17 +19,6 @@ import pytest
 from tests.conftest import ADMIN_EMAIL, ADMIN_PASSWORD, INTERNAL_KEYS, ApiServer
 from tests.factories import free_port, stop_process, wait_healthy
 
-CHROMIUM = os.environ.get("AUTHSTACK_CHROMIUM", "/usr/bin/chromium")
-CHROMIUM_ARGS = [
-    "--headless",
-    "--no-sandbox",
-    "--disable-gpu",
-    "--disable-quic",
-    "--no-first-run",
-    "--disable-background-networking",
-    "--disable-component-update",
-    "--disable-sync",
-]
 SCREENSHOTS = Path(__file__).parent / "screenshots"
 # Known to the tests, so they can forge the cookies a signed-in browser would hold.
 SESSION_SECRET = "dashboard-test-session-secret-" + "x" * 16
@@ -70,24 +57,6 @@ def dashboard(api: ApiServer) -> Iterator[DashboardServer]:
         yield server
     finally:
         stop_process(server.process)
-
-
-@pytest.fixture(scope="session")
-def browser() -> Iterator[Any]:
-    """Debian's Chromium under Playwright; a missing browser fails the test (never skips)."""
-    if not Path(CHROMIUM).is_file():
-        pytest.fail(
-            f"{CHROMIUM} is missing: install Debian's chromium (apt-get install chromium); "
-            "the dashboard tests drive a real browser"
-        )
-    from playwright.sync_api import sync_playwright  # noqa: PLC0415 (after the check above)
-
-    with sync_playwright() as playwright:
-        instance = playwright.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
-        try:
-            yield instance
-        finally:
-            instance.close()
 
 
 @contextmanager

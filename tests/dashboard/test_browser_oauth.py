@@ -20,18 +20,14 @@ from tests.dashboard.conftest import (
 )
 from tests.dashboard.helpers import admin_headers, admin_project, internal_sign_in
 from tests.factories import Project, stop_process
-from tests.oauth import conftest as oauth_fixtures
 from tests.oauth.flow import GENERIC_SECRET, Flow, OAuthEnv, me, unique_login
 from tests.oauth.flow import sign_in as oauth_sign_in
-
-# The OAuth tests' servers: an API whose built-in providers have MOCK keys, and the provider.
-node_provider_ready = oauth_fixtures.node_provider_ready
-rogue = oauth_fixtures.rogue
-oauth_servers = oauth_fixtures.oauth_servers
+from tests.oauth.servers import OAuthServers
 
 
 @pytest.fixture(scope="module")
-def oauth_dashboard(oauth_servers: oauth_fixtures.OAuthServers) -> Iterator[DashboardServer]:
+def oauth_dashboard(oauth_servers: OAuthServers) -> Iterator[DashboardServer]:
+    """A dashboard on the OAuth tests' API (its built-in providers have MOCK keys)."""
     server = start_dashboard(oauth_servers.api)
     try:
         yield server
@@ -43,12 +39,6 @@ def oauth_dashboard(oauth_servers: oauth_fixtures.OAuthServers) -> Iterator[Dash
 def page(browser: Any, oauth_dashboard: DashboardServer) -> Iterator[Any]:
     with open_page(browser, oauth_dashboard) as pg:
         yield pg
-
-
-@pytest.fixture
-def env(oauth_servers: oauth_fixtures.OAuthServers) -> OAuthEnv:
-    api = oauth_servers.api
-    return OAuthEnv(api.url, api.database_url, oauth_servers.provider_url)
 
 
 def _project(env: OAuthEnv, tag: str) -> Project:
@@ -80,9 +70,9 @@ def _saved(page: Any, message: str) -> None:
 
 
 def test_settings_add_switch_and_key_providers_that_users_then_sign_in_with(
-    page: Any, env: OAuthEnv
+    page: Any, oauth_env: OAuthEnv
 ) -> None:
-    project = _project(env, "OAuth settings")
+    project = _project(oauth_env, "OAuth settings")
     sign_in(page)
     page.goto(f"/projects/{project.id}/settings")
     section = page.locator("section[aria-labelledby=oauth-heading]")
@@ -94,20 +84,20 @@ def test_settings_add_switch_and_key_providers_that_users_then_sign_in_with(
     _saved(page, "GitHub sign-in enabled.")
     row = page.locator("#provider-github")
     assert re.search(r"GitHub\s+shared\s+enabled", row.inner_text())
-    assert f"{env.api_url}/api/v1/auth/oauth/callback/github" in row.inner_text()
-    assert _enabled(env, project) == ["github"]
+    assert f"{oauth_env.api_url}/api/v1/auth/oauth/callback/github" in row.inner_text()
+    assert _enabled(oauth_env, project) == ["github"]
     login = unique_login("dashboard-github")
-    assert oauth_sign_in(env, Flow(project, "github"), login)["is_new_user"] is True
+    assert oauth_sign_in(oauth_env, Flow(project, "github"), login)["is_new_user"] is True
 
     # Any OpenID Connect provider by its issuer URL: a user signs in with it too.
     page.get_by_label("Provider id").fill("acme-sso")
-    page.get_by_label("Issuer URL").fill(env.provider_url)
+    page.get_by_label("Issuer URL").fill(oauth_env.provider_url)
     page.locator("#oidc-client-id").fill("generic-oidc")
     page.locator("#oidc-client-secret").fill(GENERIC_SECRET)
     page.get_by_role("button", name="Add OpenID Connect provider").click()
     _saved(page, "OpenID Connect provider acme-sso added.")
-    assert _enabled(env, project) == ["acme-sso", "github"]
-    tokens = oauth_sign_in(env, Flow(project, "acme-sso"), unique_login("dashboard-oidc"))
+    assert _enabled(oauth_env, project) == ["acme-sso", "github"]
+    tokens = oauth_sign_in(oauth_env, Flow(project, "acme-sso"), unique_login("dashboard-oidc"))
     assert tokens["is_new_user"] is True
     screenshot(page, "20_oauth_providers")
 
@@ -115,9 +105,9 @@ def test_settings_add_switch_and_key_providers_that_users_then_sign_in_with(
     page.get_by_role("button", name="Disable GitHub").click()
     _saved(page, "github sign-in disabled.")
     assert "disabled" in page.locator("#provider-github").inner_text()
-    assert _enabled(env, project) == ["acme-sso"]
+    assert _enabled(oauth_env, project) == ["acme-sso"]
     assert_known_error(
-        _authorize(env, project, "github"), "OAUTH_PROVIDER_NOT_FOUND_OR_NOT_ENABLED", 400
+        _authorize(oauth_env, project, "github"), "OAUTH_PROVIDER_NOT_FOUND_OR_NOT_ENABLED", 400
     )
     page.get_by_role("button", name="Enable GitHub").click()
 
@@ -129,25 +119,25 @@ def test_settings_add_switch_and_key_providers_that_users_then_sign_in_with(
     page.get_by_role("button", name="Save keys of GitHub").click()
     _saved(page, "Keys of github saved.")
     assert re.search(r"GitHub\s+own\s+enabled", page.locator("#provider-github").inner_text())
-    location = _authorize(env, project, "github").json()["location"]
+    location = _authorize(oauth_env, project, "github").json()["location"]
     assert location.startswith("https://github.com/login/oauth/authorize?")
     assert "client_id=own-github-client" in location
     # Saved again with the secret left blank: the stored secret is kept.
     page.locator("#provider-github summary").click()
     page.get_by_role("button", name="Save keys of GitHub").click()
-    with httpx.Client(base_url=env.api_url) as http:
+    with httpx.Client(base_url=oauth_env.api_url) as http:
         config = http.get("/api/v1/internal/projects/current", headers=project.headers("admin"))
     (github,) = [p for p in config.json()["config"]["oauth_providers"] if p["id"] == "github"]
     assert (github["type"], github["client_secret"]) == ("standard", "own-github-secret")
 
     page.locator("#provider-acme-sso").get_by_role("button", name="Remove").click()
     _saved(page, "acme-sso removed.")
-    assert _enabled(env, project) == ["github"]
+    assert _enabled(oauth_env, project) == ["github"]
 
 
-def test_a_users_page_lists_and_unlinks_its_linked_accounts(page: Any, env: OAuthEnv) -> None:
-    project = _project(env, "Linked accounts")
-    with httpx.Client(base_url=env.api_url) as http:
+def test_a_users_page_lists_and_unlinks_its_linked_accounts(page: Any, oauth_env: OAuthEnv) -> None:
+    project = _project(oauth_env, "Linked accounts")
+    with httpx.Client(base_url=oauth_env.api_url) as http:
         r = http.patch(
             "/api/v1/internal/config/override/environment",
             headers=project.headers("admin"),
@@ -157,8 +147,8 @@ def test_a_users_page_lists_and_unlinks_its_linked_accounts(page: Any, env: OAut
         )  # fmt: skip
         assert r.status_code == 200, r.text
     login = unique_login("linked")
-    tokens = oauth_sign_in(env, Flow(project, "spotify"), login)
-    with httpx.Client(base_url=env.api_url) as http:
+    tokens = oauth_sign_in(oauth_env, Flow(project, "spotify"), login)
+    with httpx.Client(base_url=oauth_env.api_url) as http:
         user_id = me(http, project, tokens["access_token"])["id"]
     sign_in(page)
     page.goto(f"/projects/{project.id}/users/{user_id}")
@@ -169,6 +159,6 @@ def test_a_users_page_lists_and_unlinks_its_linked_accounts(page: Any, env: OAut
     page.get_by_role("button", name=f"Unlink spotify account {login}").click()
     _saved(page, "Account unlinked.")
     assert "No linked OAuth accounts." in page.locator("main").inner_text()
-    with httpx.Client(base_url=env.api_url) as http:
+    with httpx.Client(base_url=oauth_env.api_url) as http:
         user = http.get(f"/api/v1/users/{user_id}", headers=project.headers("server")).json()
     assert user["oauth_providers"] == []

@@ -23,19 +23,11 @@ from typing import Any
 import httpx
 import pytest
 
-from tests.dashboard import conftest as browser_fixtures
 from tests.e2e.test_sdk import SDK_DIR, SDK_PACKAGES, VERSIONS, node_ready
 from tests.factories import Project, run_captured
-from tests.oauth import conftest as oauth_fixtures
 from tests.oauth.flow import OAuthEnv, oauth_project, shared, unique_login
 
-# Fixtures of the OAuth tests (the API with MOCK keys, the provider) and of the dashboard's
-# browser tests (Debian's Chromium under Playwright), and the SDK's node_modules.
-node_provider_ready = oauth_fixtures.node_provider_ready
-rogue = oauth_fixtures.rogue
-oauth_servers = oauth_fixtures.oauth_servers
-browser = browser_fixtures.browser
-__all__ = ["node_ready"]
+__all__ = ["node_ready"]  # the SDK's node_modules, a fixture of test_sdk.py
 ESBUILD = SDK_DIR / "node_modules" / ".bin" / "esbuild"
 
 
@@ -50,12 +42,6 @@ def bundles(node_ready: None, tmp_path_factory: pytest.TempPathFactory) -> dict[
         done = run_captured(command, timeout=120, cwd=SDK_DIR)
         assert done.returncode == 0, f"esbuild failed:\n{done.stdout}\n{done.stderr}"
     return {version: out / version for version in VERSIONS}
-
-
-@pytest.fixture
-def env(oauth_servers: oauth_fixtures.OAuthServers) -> OAuthEnv:
-    api = oauth_servers.api
-    return OAuthEnv(api.url, api.database_url, oauth_servers.provider_url)
 
 
 class _AppHandler(SimpleHTTPRequestHandler):
@@ -120,10 +106,12 @@ def _result(page: Any) -> dict[str, Any]:
 
 @pytest.mark.parametrize("version", VERSIONS)
 def test_sdk_signs_in_with_oauth_in_chromium(
-    browser: Any, bundles: dict[str, Path], env: OAuthEnv, version: str
+    browser: Any, bundles: dict[str, Path], oauth_env: OAuthEnv, version: str
 ) -> None:
-    project: Project = oauth_project(env, shared("github"))  # localhost redirects allowed
-    config = {"baseUrl": env.api_url, "projectId": project.id,
+    """signInWithOAuth -> the provider's login -> callOAuthCallback: the app's user is the one
+    the API made for that provider account."""
+    project: Project = oauth_project(oauth_env, shared("github"))  # localhost redirects allowed
+    config = {"baseUrl": oauth_env.api_url, "projectId": project.id,
               "publishableClientKey": project.publishable_client_key}  # fmt: skip
     login = unique_login(f"sdk-oauth-{version.replace('.', '')}")
     context = browser.new_context()
@@ -133,9 +121,9 @@ def test_sdk_signs_in_with_oauth_in_chromium(
             page = context.new_page()
             page.goto(app_url + "/")
             page.locator("body[data-ready]").wait_for(state="attached")
-            with page.expect_navigation(url=f"{env.provider_url}/**"):
+            with page.expect_navigation(url=f"{oauth_env.provider_url}/**"):
                 page.evaluate("provider => window.startOAuth(provider)", "github")
-            _through_provider(page, env.provider_url, login)
+            _through_provider(page, oauth_env.provider_url, login)
             user = _result(page)
             assert page.url == f"{app_url}/signed-in"
     finally:
@@ -143,7 +131,7 @@ def test_sdk_signs_in_with_oauth_in_chromium(
     assert user["primaryEmail"] == login
     # The API made that user, through github (the MOCK convention: the account id is the login).
     server = httpx.get(
-        f"{env.api_url}/api/v1/users/{user['id']}", headers=project.headers("server")
+        f"{oauth_env.api_url}/api/v1/users/{user['id']}", headers=project.headers("server")
     )
     assert server.json()["oauth_providers"] == [
         {"id": "github", "account_id": login, "email": login}
