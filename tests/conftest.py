@@ -40,8 +40,9 @@ INTERNAL_KEYS = {
     "secret_server_key": "ssk_test_internal_secret_server_key_0123456789",
     "super_secret_admin_key": "sak_test_internal_super_secret_admin_key_012345",
 }
-# The email fixtures (mail sink, worker, Redis, TLS), registered once for every test package.
-pytest_plugins = ["tests.mail_fixtures"]
+# The email fixtures (mail sink, worker, Redis, TLS), the OAuth tests' servers and Chromium,
+# registered once for every test package.
+pytest_plugins = ["tests.mail_fixtures", "tests.oauth.servers", "tests.browser_fixtures"]
 
 ADMIN_EMAIL = "admin@example.com"
 ADMIN_PASSWORD = "admin-password-123"

@@ -56,6 +56,8 @@ TD = "/api/v1/team-permission-definitions/{permission_id:str}"
 PD = "/api/v1/project-permission-definitions/{permission_id:str}"
 CO = "/api/v1/internal/config/override/{level:str}"
 WH = "/api/v1/internal/webhooks/endpoints/{endpoint_id:str}"
+OP = "/api/v1/oauth-providers/{user_id:str}/{provider_id:str}"
+CA = "/api/v1/connected-accounts/{user_id:str}/{provider_id:str}"
 
 
 def _definition_probes(scope: str, route: str) -> list[Probe]:
@@ -68,6 +70,18 @@ def _definition_probes(scope: str, route: str) -> list[Probe]:
           body={"id": "probe", "contained_permission_ids": [b_only]}),
         p("PATCH", route, "admin", "denied", path=f"{listing}/{b_only}", body={"description": "x"}),
         p("DELETE", route, "admin", "denied", path=f"{listing}/{b_only}"),
+    ]  # fmt: skip
+
+
+def _user_item_probes(route: str, item: str, patch: dict[str, Any]) -> list[Probe]:
+    """Read, change and delete B's ``item`` at ``route`` (``.../{user_id}/{<item>_id}``): as A's
+    server naming B's user, and as A's client naming its own user (``me``)."""
+    base = route.partition("/{user_id")[0]
+    return [
+        p(method, route, as_, "denied", path=f"{base}/{user}/{item}",
+          body=patch if method == "PATCH" else None)
+        for method in ("GET", "PATCH", "DELETE")
+        for as_, user in (("server", "{b_user}"), ("client", "me"))
     ]  # fmt: skip
 
 
@@ -159,14 +173,28 @@ PROBES: list[Probe] = [
     p("POST", "/api/v1/contact-channels", "server", "denied",
       body={"user_id": "{b_user}", "value": "a@example.com", "type": "email",
             "used_for_auth": False}),
-    p("GET", CC, "server", "denied", path="/api/v1/contact-channels/{b_user}/{b_channel}"),
-    p("GET", CC, "client", "denied", path="/api/v1/contact-channels/me/{b_channel}"),
-    p("PATCH", CC, "server", "denied", path="/api/v1/contact-channels/{b_user}/{b_channel}",
-      body={"is_primary": True}),
-    p("PATCH", CC, "client", "denied", path="/api/v1/contact-channels/me/{b_channel}",
-      body={"is_primary": True}),
-    p("DELETE", CC, "server", "denied", path="/api/v1/contact-channels/{b_user}/{b_channel}"),
-    p("DELETE", CC, "client", "denied", path="/api/v1/contact-channels/me/{b_channel}"),
+    *_user_item_probes(CC, "{b_channel}", {"is_primary": True}),
+    # --- linked and connected OAuth accounts (B's user has a spotify account) ---
+    p("GET", "/api/v1/oauth-providers", "server", "own"),
+    p("GET", "/api/v1/oauth-providers", "server", "denied", params={"user_id": "{b_user}"}),
+    p("GET", "/api/v1/oauth-providers", "client", "denied", params={"user_id": "{b_user}"}),
+    p("POST", "/api/v1/oauth-providers", "server", "denied",
+      body={"user_id": "{b_user}", "provider_config_id": "spotify", "account_id": "x",
+            "allow_sign_in": False, "allow_connected_accounts": False}),
+    *_user_item_probes(OP, "{b_oauth_account}", {"allow_sign_in": False}),
+    p("GET", "/api/v1/connected-accounts/{user_id:str}", "server", "denied",
+      path="/api/v1/connected-accounts/{b_user}"),
+    p("GET", "/api/v1/connected-accounts/{user_id:str}", "client", "denied",
+      path="/api/v1/connected-accounts/{b_user}"),
+    p("POST", CA + "/access-token", "server", "denied",
+      path="/api/v1/connected-accounts/{b_user}/spotify/access-token", body={}),
+    p("POST", CA + "/{provider_account_id:str}/access-token", "server", "denied",
+      path="/api/v1/connected-accounts/{b_user}/spotify/{b_oauth_account_id}/access-token",
+      body={}),
+    p("POST", CA + "/{provider_account_id:str}/access-token", "client", "denied",
+      path="/api/v1/connected-accounts/me/spotify/{b_oauth_account_id}/access-token", body={}),
+    p("POST", "/api/v1/auth/oauth/connected-accounts/{provider_id:str}/access-token", "client",
+      "denied", path="/api/v1/auth/oauth/connected-accounts/spotify/access-token", body={}),
     # --- API keys ---
     p("GET", "/api/v1/user-api-keys", "server", "empty", params={"user_id": "{b_user}"}),
     p("POST", "/api/v1/user-api-keys", "server", "denied",
@@ -287,6 +315,8 @@ EXEMPT = {
     # The flow's state picks the project; a state is a 256-bit secret found by its hash only.
     ("GET", "/api/v1/auth/oauth/callback/{provider_id:str}"): "the flow's state picks the project",
     ("POST", "/api/v1/auth/oauth/callback/{provider_id:str}"): "the flow's state picks the project",
+    # An Apple ID token names an Apple account, signed in within the caller's project.
+    ("POST", "/api/v1/auth/oauth/callback/apple/native"): "an Apple ID token, no project id",
     ("POST", "/api/v1/auth/password/sign-up"): "creates in the caller's project; names no id",
     ("POST", "/api/v1/auth/anonymous/sign-up"): "creates in the caller's project; names no id",
     ("POST", "/api/v1/users"): "creates in the caller's project; names no id",

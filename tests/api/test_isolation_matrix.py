@@ -38,7 +38,11 @@ ENABLED = {
     "apiKeys.enabled.team": True,
     "teams.allowClientTeamCreation": True,
     "auth.otp.allowSignIn": True,
-}
+    # Own keys (never used: every probe is refused before the provider would be asked).
+    "auth.oauth.providers.spotify": {"type": "spotify", "isShared": False, "clientId": "c",
+                                     "clientSecret": "s", "allowSignIn": True,
+                                     "allowConnectedAccounts": True},
+}  # fmt: skip
 
 
 @dataclass
@@ -75,6 +79,7 @@ def _snapshot(http: httpx.Client, b: Project, ids: dict[str, str]) -> dict[str, 
         "project": http.get("/api/v1/internal/projects/current", headers=admin).json(),
         "templates": http.get("/api/v1/internal/email-templates", headers=admin).json(),
         "webhook_endpoints": http.get("/api/v1/internal/webhooks/endpoints", headers=admin).json(),
+        "oauth_accounts": get("/api/v1/oauth-providers", user_id=ids["b_user"]),
     }
 
 
@@ -129,6 +134,19 @@ def _b_mfa_attempt_code(http: httpx.Client, b: Project) -> dict[str, str]:
     r = sign_in_with_password(http, b, email, password)
     assert r.headers.get("x-stack-known-error") == "MULTI_FACTOR_AUTHENTICATION_REQUIRED", r.text
     return {"b_mfa_attempt_code": r.json()["details"]["attempt_code"]}
+
+
+def _b_oauth_account(http: httpx.Client, b: Project, user: User) -> dict[str, str]:
+    """A spotify account linked to B's user (its row id, and the provider's account id)."""
+    account_id = "b-secret-spotify-account"
+    r = http.post(
+        "/api/v1/oauth-providers",
+        headers=b.headers("server"),
+        json={"user_id": user.id, "provider_config_id": "spotify", "account_id": account_id,
+              "allow_sign_in": True, "allow_connected_accounts": True},
+    )  # fmt: skip
+    assert r.status_code == 201, r.text
+    return {"b_oauth_account": r.json()["id"], "b_oauth_account_id": account_id}
 
 
 @pytest.fixture(scope="module")
@@ -218,6 +236,7 @@ def world(api: ApiServer, mail_worker: WorkerProcess, mail_sink: MailSink) -> It
             "b_key_set": http.get("/api/v1/internal/api-keys", headers=b.headers("admin")).json()[
                 "items"
             ][0]["id"],
+            **_b_oauth_account(http, b, b_user),
         }
         secrets = [
             "B Secret Person",

@@ -245,6 +245,10 @@ ROUTES: dict[str, Call] = {
     "api key check": _post("/api/v1/user-api-keys/check", "server", api_key="sk_not_a_key"),
     "token refresh": _token,
     "session refresh": _post("/api/v1/auth/sessions/current/refresh"),
+    # Counted before the provider is looked up (this project has none).
+    "connected account token": _post(
+        f"/api/v1/connected-accounts/{uuid.uuid4()}/github/access-token", "server"
+    ),
 }
 
 

@@ -178,6 +178,10 @@ PLAIN_CASES: list[tuple[PlainError, int, str]] = [
     (errors.InvalidConfigJson(), 400, "Invalid config JSON"),
     (errors.InvalidEmailTheme(), 400, "Invalid email theme"),
     (errors.NotOwnApiKeys(), 403, "A client can only manage its own API keys."),
+    (errors.WebhookEndpointNotFound(), 404, "Webhook endpoint not found."),
+    (errors.WebhookMessageNotFound(), 404, "Webhook message not found."),
+    (errors.WebhookUrlRefused(), 400, "This webhook URL is not allowed."),
+    (errors.SvixUnavailable(), 502, "Svix did not answer the request."),
     (
         errors.NotOwnTeamMemberProfile(),
         403,
@@ -234,6 +238,33 @@ PLAIN_CASES: list[tuple[PlainError, int, str]] = [
         400,
         "Invalid redirect URI. Your redirect URI must be the same as the one used to get the "
         "authorization code.",
+    ),
+    (
+        errors.OAuthAccountNotFound("account-id", "user-id"),
+        404,
+        "OAuth provider account-id for user user-id not found",
+    ),
+    (
+        errors.OAuthProviderNotConfiguredForAccount("spotify"),
+        404,
+        "OAuth provider spotify not found or not configured",
+    ),
+    (errors.OAuthProviderOfNewUserNotFound("spotify"), 400, "OAuth provider spotify not found"),
+    (
+        errors.OAuthSignInAccountOfTypeExists(),
+        400,
+        "The same provider type with sign-in enabled already exists for this user.",
+    ),
+    (
+        errors.OAuthAccountOfTypeExists(),
+        400,
+        "The same provider type with the same account ID already exists for this user.",
+    ),
+    (
+        errors.OAuthProviderTokenRejected(),
+        502,
+        "The OAuth provider could not be reached, or answered in a way this server does not "
+        "understand. Please try again later.",
     ),
     (
         errors.UserAlreadyHasPassword(),

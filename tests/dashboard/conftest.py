@@ -1,8 +1,6 @@
-"""Fixtures for the dashboard tests: a live dashboard beside the live API, and real Chromium.
-
-The browser is Debian's Chromium (``/usr/bin/chromium``) driven by Playwright for Python; no
-browser is downloaded. Every browser test saves a screenshot of the page it checks under
-``tests/dashboard/screenshots/`` (git-ignored; CI keeps it as an artifact).
+"""Fixtures for the dashboard tests: a live dashboard beside the live API, and pages of real
+Chromium (``tests/browser_fixtures.py``). Every browser test saves a screenshot of the page it
+checks under ``tests/dashboard/screenshots/`` (git-ignored; CI keeps it as an artifact).
 """
 
 from __future__ import annotations
@@ -11,6 +9,7 @@ import os
 import subprocess
 import sys
 from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -20,17 +19,6 @@ import pytest
 from tests.conftest import ADMIN_EMAIL, ADMIN_PASSWORD, INTERNAL_KEYS, ApiServer
 from tests.factories import free_port, stop_process, wait_healthy
 
-CHROMIUM = os.environ.get("AUTHSTACK_CHROMIUM", "/usr/bin/chromium")
-CHROMIUM_ARGS = [
-    "--headless",
-    "--no-sandbox",
-    "--disable-gpu",
-    "--disable-quic",
-    "--no-first-run",
-    "--disable-background-networking",
-    "--disable-component-update",
-    "--disable-sync",
-]
 SCREENSHOTS = Path(__file__).parent / "screenshots"
 # Known to the tests, so they can forge the cookies a signed-in browser would hold.
 SESSION_SECRET = "dashboard-test-session-secret-" + "x" * 16
@@ -71,36 +59,21 @@ def dashboard(api: ApiServer) -> Iterator[DashboardServer]:
         stop_process(server.process)
 
 
-@pytest.fixture(scope="package")
-def browser() -> Iterator[Any]:
-    """Debian's Chromium under Playwright; a missing browser fails the test (never skips).
-
-    Package-scoped: Playwright's sync API keeps an event loop running in this thread while it is
-    open, and the asyncio tests of later packages cannot start theirs beside it."""
-    if not Path(CHROMIUM).is_file():
-        pytest.fail(
-            f"{CHROMIUM} is missing: install Debian's chromium (apt-get install chromium); "
-            "the dashboard tests drive a real browser"
-        )
-    from playwright.sync_api import sync_playwright  # noqa: PLC0415 (after the check above)
-
-    with sync_playwright() as playwright:
-        instance = playwright.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
-        try:
-            yield instance
-        finally:
-            instance.close()
+@contextmanager
+def open_page(browser: Any, dashboard: DashboardServer) -> Iterator[Any]:
+    """A page of a fresh browser context (no cookies) on ``dashboard``."""
+    context = browser.new_context(base_url=dashboard.url, viewport={"width": 1280, "height": 900})
+    context.set_default_timeout(15_000)
+    try:
+        yield context.new_page()
+    finally:
+        context.close()
 
 
 @pytest.fixture
 def page(browser: Any, dashboard: DashboardServer) -> Iterator[Any]:
-    context = browser.new_context(base_url=dashboard.url, viewport={"width": 1280, "height": 900})
-    context.set_default_timeout(15_000)
-    pg = context.new_page()
-    try:
+    with open_page(browser, dashboard) as pg:
         yield pg
-    finally:
-        context.close()
 
 
 def screenshot(page: Any, name: str) -> Path:

@@ -32,10 +32,10 @@ def test_toggle_sign_up_off_then_the_api_answers_sign_up_not_enabled(
         assert r.status_code == 200, r.text
     sign_in(page)
     page.goto(f"/projects/{project.id}/settings")
-    # The page offers only what works: no passkey switch, no OAuth, no test email to wait for.
+    # The page offers only what works: no passkey switch, no test email to wait for.
     assert page.get_by_label(re.compile("passkey", re.IGNORECASE)).count() == 0
     text = page.locator("main").inner_text()
-    for absent in ("Passkey", "OAuth", "test email", "email worker"):
+    for absent in ("Passkey", "test email", "email worker"):
         assert absent.lower() not in text.lower(), absent
     checkbox = page.get_by_label("Allow new users to sign up")
     assert checkbox.is_checked()

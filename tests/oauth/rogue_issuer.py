@@ -1,4 +1,5 @@
-"""A tiny OpenID provider that lies in its ID tokens, one lie per path prefix.
+"""A tiny OpenID provider that lies in its ID tokens, one lie per path prefix; and Apple's key
+set, for ID tokens made here as Apple would sign them for a native app.
 
 The real provider (``provider/server.js``) never issues a bad ID token, so the attacks on ID-token
 validation need an issuer that does. ``http://127.0.0.1:<port>/<mode>`` is an issuer of its own
@@ -24,6 +25,7 @@ from joserfc import jwt
 from joserfc.jwk import RSAKey
 
 SUBJECT = "rogue-subject@example.com"
+APPLE_ISSUER = "https://appleid.apple.com"
 MODES = ("honest", "wrong-aud", "wrong-iss", "wrong-nonce", "missing-nonce", "bad-signature",
          "expired")  # fmt: skip
 _KEY = RSAKey.generate_key(2048, parameters={"kid": "rogue-key", "alg": "RS256", "use": "sig"})
@@ -31,21 +33,15 @@ _KEY = RSAKey.generate_key(2048, parameters={"kid": "rogue-key", "alg": "RS256",
 _IMPOSTOR = RSAKey.generate_key(2048, parameters={"kid": "rogue-key", "alg": "RS256"})
 
 
-def _id_token(mode: str, issuer: str, client_id: str, nonce: str | None) -> str:
+def signed(mode: str, claims: dict[str, Any]) -> str:
+    """``claims`` signed with the issuer's key, after telling the lie ``mode`` names."""
+    claims = dict(claims)
     now = int(time.time())
-    claims: dict[str, Any] = {
-        "iss": issuer,
-        "sub": SUBJECT,
-        "aud": client_id,
-        "iat": now,
-        "exp": now + 300,
-        "nonce": nonce,
-    }
     if mode == "wrong-aud":
         # Issued to another client, naming us as the authorized party: only ``aud`` tells.
-        claims.update(aud="some-other-client", azp=client_id)
+        claims.update(aud="some-other-client", azp=claims["aud"])
     elif mode == "wrong-iss":
-        claims["iss"] = issuer + "-impostor"
+        claims["iss"] += "-impostor"
     elif mode == "wrong-nonce":
         claims["nonce"] = "not-the-nonce-that-was-sent"
     elif mode == "missing-nonce":
@@ -54,6 +50,21 @@ def _id_token(mode: str, issuer: str, client_id: str, nonce: str | None) -> str:
         claims.update(iat=now - 7200, exp=now - 3600)
     key = _IMPOSTOR if mode == "bad-signature" else _KEY
     return jwt.encode({"alg": "RS256", "kid": "rogue-key"}, claims, key)
+
+
+def _fresh(issuer: str, subject: str, audience: str) -> dict[str, Any]:
+    now = int(time.time())
+    return {"iss": issuer, "sub": subject, "aud": audience, "iat": now, "exp": now + 300}
+
+
+def _id_token(mode: str, issuer: str, client_id: str, nonce: str | None) -> str:
+    return signed(mode, {**_fresh(issuer, SUBJECT, client_id), "nonce": nonce})
+
+
+def apple_id_token(bundle_id: str, subject: str, mode: str = "honest", **claims: Any) -> str:
+    """An ID token as Apple signs one for an app (``aud`` its bundle id), with the lie ``mode``
+    names; its keys are served at ``<base>/apple/keys``."""
+    return signed(mode, {**_fresh(APPLE_ISSUER, subject, bundle_id), **claims})
 
 
 class _Handler(BaseHTTPRequestHandler):
@@ -80,6 +91,9 @@ class _Handler(BaseHTTPRequestHandler):
     def do_GET(self) -> None:
         if self.path == "/large":  # a document past any sane size (the transport's cap)
             self._send(200, "x" * (2 << 20))
+            return
+        if self.path == "/apple/keys":  # as Apple's key set (STACK_APPLE_JWKS_URL)
+            self._send(200, {"keys": [_KEY.as_dict(private=False)]})
             return
         mode, path, query = self._route()
         if mode not in MODES:

@@ -70,7 +70,8 @@ const provider = new Provider(issuer, {
   },
   // Every client must send PKCE, so the tests prove the API does towards the provider.
   pkce: { required: () => true },
-  features: { devInteractions: { enabled: true } },
+  // Revocation (RFC 7009): the connected-account tests withdraw a grant as a user would.
+  features: { devInteractions: { enabled: true }, revocation: { enabled: true } },
   findAccount: async (ctx, sub) => ({
     accountId: sub,
     async claims() {
@@ -79,6 +80,24 @@ const provider = new Provider(issuer, {
   }),
 });
 
-createServer(provider.callback()).listen(port, '127.0.0.1', () => {
+// RFC 7009 revocation takes the whole grant with any of its tokens (oidc-provider's way); this
+// test-only route ends one access token alone, as a provider that expires or revokes a single
+// token would (GitHub does), so that the refresh token can still get a new one.
+async function revokeAccessTokenOnly(req, res) {
+  let body = '';
+  for await (const chunk of req) body += chunk;
+  const found = await provider.AccessToken.find(new URLSearchParams(body).get('token') ?? '');
+  if (found) await found.destroy();
+  res.writeHead(found ? 200 : 404).end();
+}
+
+const handle = provider.callback();
+createServer((req, res) => {
+  if (req.method === 'POST' && req.url === '/test/revoke-access-token') {
+    revokeAccessTokenOnly(req, res).catch(() => res.writeHead(500).end());
+    return;
+  }
+  handle(req, res);
+}).listen(port, '127.0.0.1', () => {
   process.stdout.write(`listening ${issuer}\n`);
 });

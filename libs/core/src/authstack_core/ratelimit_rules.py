@@ -112,6 +112,9 @@ DEFAULT_RULES: dict[str, Limit] = {
     "oauth_authorize.ip": _IP_CODE,
     "oauth_callback.ip": _IP_CODE,
     "oauth_token.ip": _IP_CODE,
+    # A connected account's access token may cost a request to the provider (a check, a refresh).
+    "connected_account_token.ip": _IP_CODE,
+    "connected_account_token.account": _rate(120, 60, 30),  # per user
     # Generous: an SDK refreshes about every 10 minutes per signed-in tab.
     "token_refresh.ip": _rate(3000, 60, 1000),
     # GET /health/email signs a user up and sends a mail: an uptime checker needs a few a minute.

@@ -17,7 +17,15 @@ from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from authstack_core.settings import DashboardSettings
 from authstack_dashboard.client import ApiClient
-from authstack_dashboard.routes import api_keys, auth, projects, teams, users, webhooks
+from authstack_dashboard.routes import (
+    api_keys,
+    auth,
+    oauth_settings,
+    projects,
+    teams,
+    users,
+    webhooks,
+)
 from authstack_dashboard.routes import settings as settings_pages
 from authstack_dashboard.web import Dashboard, error_page, request_id
 
@@ -82,6 +90,7 @@ def create_app(settings: DashboardSettings) -> Starlette:
         *users.routes,
         *teams.routes,
         *settings_pages.routes,
+        *oauth_settings.routes,
         *api_keys.routes,
         *webhooks.routes,
     ]

@@ -15,11 +15,13 @@ in. The merge rule (``auth.oauth.accountMergeStrategy``):
 from __future__ import annotations
 
 import uuid
+from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass
 from datetime import datetime
-from typing import Any, Literal
+from typing import Any, Literal, TypeVar
 
 from psycopg import AsyncConnection
+from psycopg.errors import UniqueViolation
 
 from authstack_core.crypto.sealing import Sealer, sealer_for
 from authstack_core.db.queries import oauth as q
@@ -33,6 +35,7 @@ from authstack_core.errors import (
     UserNotFound,
 )
 from authstack_core.models.oauth import (
+    FlowType,
     OuterInfoRow,
     ProviderProfile,
     ProviderTokens,
@@ -63,30 +66,53 @@ def token_context(tenancy_id: uuid.UUID, token_id: uuid.UUID) -> bytes:
     return f"{tenancy_id}:{token_id}".encode()
 
 
+async def store_token_in(
+    conn: AsyncConnection[Any],
+    settings: Settings,
+    tenancy_id: uuid.UUID,
+    oauth_account_id: uuid.UUID,
+    kind: Literal["access", "refresh"],
+    value: str,
+    *,
+    scopes: Sequence[str],
+    expires_at: datetime | None,
+) -> None:
+    """Keep one provider token of the account, sealed to its own new row."""
+    token_id = uuid.uuid4()
+    await q.insert_provider_token(
+        conn,
+        tenancy_id,
+        token_id,
+        oauth_account_id,
+        kind=kind,
+        token_sealed=token_sealer(settings).seal(
+            value.encode(), token_context(tenancy_id, token_id)
+        ),
+        scopes=list(scopes),
+        expires_at=expires_at,
+    )
+
+
 async def _store_tokens(
     conn: AsyncConnection[Any],
     deps: Deps,
     project: TenantProject,
     oauth_account_id: uuid.UUID,
-    tokens: ProviderTokens,
+    tokens: ProviderTokens | None,
 ) -> None:
-    sealer = token_sealer(deps.settings)
-    stored: list[tuple[Literal["access", "refresh"], str, datetime | None]] = [
-        ("access", tokens.access_token, tokens.access_token_expires_at)
-    ]
+    if tokens is None:  # a native sign-in: the app holds the provider's tokens
+        return
+    args = (conn, deps.settings, project.tenancy_id, oauth_account_id)
+    await store_token_in(
+        *args,
+        "access",
+        tokens.access_token,
+        scopes=tokens.scopes,
+        expires_at=tokens.access_token_expires_at,
+    )
     if tokens.refresh_token is not None:
-        stored.append(("refresh", tokens.refresh_token, None))
-    for kind, value, expires_at in stored:
-        token_id = uuid.uuid4()
-        await q.insert_provider_token(
-            conn,
-            project.tenancy_id,
-            token_id,
-            oauth_account_id,
-            kind=kind,
-            token_sealed=sealer.seal(value.encode(), token_context(project.tenancy_id, token_id)),
-            scopes=list(tokens.scopes),
-            expires_at=expires_at,
+        await store_token_in(
+            *args, "refresh", tokens.refresh_token, scopes=tokens.scopes, expires_at=None
         )
 
 
@@ -97,7 +123,7 @@ async def _link(
     provider_id: str,
     user_id: str,
     profile: ProviderProfile,
-    tokens: ProviderTokens,
+    tokens: ProviderTokens | None,
 ) -> None:
     account_id = await q.upsert_account(
         conn, project.tenancy_id, user_id, provider_id, profile.account_id, profile.email
@@ -191,29 +217,43 @@ async def _new_user(
     return str(created)
 
 
+@dataclass(frozen=True, slots=True)
+class SignInAttempt:
+    """What a provider sign-in was started for: the provider, and the signed-in user of the flow
+    (the one a link is for, or an anonymous user a sign-up upgrades)."""
+
+    provider_id: str
+    flow_type: FlowType
+    user_id: uuid.UUID | None
+
+    @classmethod
+    def of(cls, info: OuterInfoRow) -> SignInAttempt:
+        return cls(info.provider_config_id, info.flow_type, info.user_id)
+
+
 async def sign_in_in(
     conn: AsyncConnection[Any],
     deps: Deps,
     project: TenantProject,
-    info: OuterInfoRow,
+    attempt: SignInAttempt,
     profile: ProviderProfile,
-    tokens: ProviderTokens,
+    tokens: ProviderTokens | None,
     rules: sign_up_rules.Gate,
 ) -> OAuthUser:
-    """Resolve the user of a completed provider sign-in and keep the provider's tokens.
+    """Resolve the user of a completed provider sign-in and keep the provider's tokens (if any).
 
     Raise OAUTH_CONNECTION_ALREADY_CONNECTED_TO_ANOTHER_USER (linking an account another user
     signs in with), CONTACT_CHANNEL_ALREADY_USED_FOR_AUTH_BY_SOMEONE_ELSE (see the module doc),
     SIGN_UP_NOT_ENABLED, SIGN_UP_REJECTED (``rules``, whose triggers the caller records after the
     transaction), or USER_NOT_FOUND (the linking user was deleted meanwhile).
     """
-    provider_id = info.provider_config_id
+    provider_id = attempt.provider_id
     existing = await q.select_sign_in_account(
         conn, project.tenancy_id, provider_id, profile.account_id
     )
-    if info.flow_type == "link":
-        assert info.user_id is not None  # the table's check: a link flow names its user
-        user_id = str(info.user_id)
+    if attempt.flow_type == "link":
+        assert attempt.user_id is not None  # the table's check: a link flow names its user
+        user_id = str(attempt.user_id)
         if await users_q.select_user(conn, project.tenancy_id, user_id) is None:
             raise UserNotFound()
         if existing is not None and str(existing.user_id) != user_id:
@@ -233,9 +273,42 @@ async def sign_in_in(
         deps,
         project,
         profile,
-        anonymous_user_id=await _anonymous_user(conn, project, info.user_id),
+        anonymous_user_id=await _anonymous_user(conn, project, attempt.user_id),
         email_signs_in=email_signs_in,
         outcome=outcome,
     )
     await _link(conn, deps, project, provider_id, user_id, profile, tokens)
     return OAuthUser(user_id, is_new_user=True)
+
+
+T = TypeVar("T")
+
+
+async def sign_in(
+    deps: Deps,
+    project: TenantProject,
+    attempt: SignInAttempt,
+    profile: ProviderProfile,
+    tokens: ProviderTokens | None,
+    then: Callable[[AsyncConnection[Any], OAuthUser], Awaitable[T]],
+) -> T:
+    """``sign_in_in`` and ``then`` (what the caller hands out for the user: a code, a session)
+    in one transaction; its errors, and ``then``'s. The sign-up rules' triggers are recorded
+    after it, whether it commits or not.
+    """
+    rules = sign_up_rules.Gate(deps, project)
+    retried = False
+    try:
+        while True:
+            try:
+                async with deps.pool.connection() as conn, conn.transaction():
+                    user = await sign_in_in(conn, deps, project, attempt, profile, tokens, rules)
+                    return await then(conn, user)
+            except UniqueViolation:
+                # Another sign-in created the same account or email meanwhile (a double click):
+                # once more, that account now exists and the rules above apply to it.
+                if retried:
+                    raise
+                retried = True
+    finally:
+        await rules.record()  # after the transaction, which a rejection rolls back

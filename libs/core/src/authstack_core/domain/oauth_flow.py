@@ -20,14 +20,15 @@ import uuid
 from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
+from typing import Any
 from urllib.parse import parse_qsl, urlencode, urlsplit, urlunsplit
 
 import msgspec
-from psycopg.errors import UniqueViolation
+from psycopg import AsyncConnection
 
 from authstack_core.crypto.codes import sha256_bytes
 from authstack_core.db.queries import oauth as q
-from authstack_core.domain import access, oauth_accounts, oauth_codes, sign_up_rules
+from authstack_core.domain import access, oauth_accounts, oauth_codes
 from authstack_core.domain.context import Deps
 from authstack_core.errors import (
     InnerOAuthCookieNotFound,
@@ -201,25 +202,14 @@ async def _finish(
         nonce=info.nonce,
         extra_scope=info.provider_scope,
     )
-    rules = sign_up_rules.Gate(deps, project)
-    try:
-        for attempt in range(2):
-            try:
-                async with deps.pool.connection() as conn, conn.transaction():
-                    user = await oauth_accounts.sign_in_in(
-                        conn, deps, project, info, profile, tokens, rules
-                    )
-                    code = await oauth_codes.issue_code_in(
-                        conn, project, info, user.user_id, is_new_user=user.is_new_user
-                    )
-                break
-            except UniqueViolation:
-                # Another callback created the same account or email meanwhile (a double
-                # click): once more, that account now exists and the rules above apply to it.
-                if attempt:
-                    raise
-    finally:
-        await rules.record()  # after the transaction, which a rejection rolls back
+
+    async def issue_code(conn: AsyncConnection[Any], user: oauth_accounts.OAuthUser) -> str:
+        return await oauth_codes.issue_code_in(
+            conn, project, info, user.user_id, is_new_user=user.is_new_user
+        )
+
+    attempt = oauth_accounts.SignInAttempt.of(info)
+    code = await oauth_accounts.sign_in(deps, project, attempt, profile, tokens, issue_code)
     return with_query(info.redirect_uri, {"code": code, "state": info.outer_state})
 
 

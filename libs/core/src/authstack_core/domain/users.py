@@ -22,11 +22,13 @@ from authstack_core.db.queries import teams as teams_q
 from authstack_core.db.queries import users as q
 from authstack_core.domain import mfa, verification
 from authstack_core.domain.context import Deps
+from authstack_core.domain.oauth_providers import account_conflict, link_accounts_in
 from authstack_core.domain.permissions import grant_sign_up_defaults_in
 from authstack_core.domain.teams import add_member_in, create_team_in
 from authstack_core.domain.webhooks import EventType, record
 from authstack_core.errors import (
     InvalidPasswordHash,
+    OAuthProviderOfNewUserNotFound,
     PasswordTooCommon,
     PasswordTooLong,
     PasswordTooShort,
@@ -36,6 +38,7 @@ from authstack_core.errors import (
     UserNotFound,
 )
 from authstack_core.models.config import ProjectConfig
+from authstack_core.models.oauth import provider_config
 from authstack_core.models.projects import TenantProject
 from authstack_core.models.shapes import Page
 from authstack_core.models.teams import NewTeam
@@ -120,6 +123,7 @@ async def insert_user_in(
         )
     if new.password_hash is not None:
         await q.set_password_hash(conn, tenancy_id, user_id, new.password_hash)
+    await link_accounts_in(conn, project, user_id, list(new.oauth_accounts))
     # Recorded before the personal team so that the event order reads as it happened.
     await record_user(conn, project, "user.created", user_id)
     await grant_sign_up_defaults_in(conn, project, str(user_id))
@@ -215,7 +219,12 @@ async def list_users(
 async def create_user(
     deps: Deps, project: TenantProject, new: NewUser, *, password: str | None
 ) -> UserRow:
-    """Server-side create; raise USER_EMAIL_ALREADY_EXISTS for an email already used to sign in."""
+    """Server-side create; raise USER_EMAIL_ALREADY_EXISTS for an email already used to sign in,
+    a 400 for a linked account of a provider the project has no entry for, and the linked-account
+    rules' errors (``oauth_providers``)."""
+    for account in new.oauth_accounts:
+        if provider_config(project.config, account.provider_config_id) is None:
+            raise OAuthProviderOfNewUserNotFound(account.provider_config_id)
     if password is not None:
         check_password_rules(password, project.config)
         new = replace(new, password_hash=await deps.passwords.hash(password))
@@ -231,6 +240,8 @@ async def create_user(
             raise UserEmailAlreadyExists(
                 email=new.primary_email, would_work_if_email_was_verified=False
             ) from None
+        if new.oauth_accounts:  # another request linked the same account meanwhile
+            raise account_conflict(exc) from None
         raise
     assert row is not None
     return row

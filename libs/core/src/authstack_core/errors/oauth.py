@@ -143,3 +143,102 @@ class OAuthRedirectUriMismatch(
     "authorization code.",
 ):
     pass
+
+
+# --- linked accounts and connected accounts (contract §1.4) -------------------------------------
+class OAuthConnectionNotConnectedToUser(
+    KnownError,
+    code="OAUTH_CONNECTION_NOT_CONNECTED_TO_USER",
+    status=400,
+    message="The OAuth connection is not connected to any user.",
+):
+    pass
+
+
+class OAuthConnectionDoesNotHaveRequiredScope(
+    KnownError,
+    code="OAUTH_CONNECTION_DOES_NOT_HAVE_REQUIRED_SCOPE",
+    status=400,
+    message="The OAuth connection does not have the required scope.",
+):
+    pass
+
+
+class OAuthAccessTokenNotAvailableWithSharedOAuthKeys(
+    KnownError,
+    code="OAUTH_ACCESS_TOKEN_NOT_AVAILABLE_WITH_SHARED_OAUTH_KEYS",
+    status=400,
+    message="Access tokens are not available with shared OAuth keys. Please add your own OAuth "
+    "keys on the Stack dashboard to use access tokens.",
+):
+    pass
+
+
+class OAuthProviderAccountIdAlreadyUsedForSignIn(
+    KnownError,
+    code="OAUTH_PROVIDER_ACCOUNT_ID_ALREADY_USED_FOR_SIGN_IN",
+    status=400,
+    message="A provider with the same account ID is already used for signing in.",
+):
+    pass
+
+
+class InvalidAppleCredentials(
+    KnownError,
+    code="INVALID_APPLE_CREDENTIALS",
+    status=400,
+    message="The Apple Sign In credentials could not be verified. Please try signing in again.",
+):
+    pass
+
+
+class AppleBundleIdNotConfigured(
+    KnownError,
+    code="APPLE_BUNDLE_ID_NOT_CONFIGURED",
+    status=400,
+    message="Apple Sign In is enabled, but no Bundle IDs are configured. Please add your app's "
+    "Bundle ID in the Stack Auth dashboard under OAuth Providers > Apple > Apple Bundle IDs.",
+):
+    pass
+
+
+class OAuthAccountNotFound(PlainError, status=404):
+    """A linked account that is not the named user's (or not there at all)."""
+
+    def __init__(self, account_id: str, user_id: str) -> None:
+        super().__init__(f"OAuth provider {account_id} for user {user_id} not found")
+
+
+class OAuthProviderNotConfiguredForAccount(PlainError, status=404):
+    """Linking an account of a provider the project has no entry for."""
+
+    def __init__(self, provider_config_id: str) -> None:
+        super().__init__(f"OAuth provider {provider_config_id} not found or not configured")
+
+
+class OAuthProviderOfNewUserNotFound(PlainError, status=400):
+    """``POST /users`` naming a provider the project has no entry for."""
+
+    def __init__(self, provider_config_id: str) -> None:
+        super().__init__(f"OAuth provider {provider_config_id} not found")
+
+
+class OAuthSignInAccountOfTypeExists(
+    PlainError,
+    status=400,
+    message="The same provider type with sign-in enabled already exists for this user.",
+):
+    pass
+
+
+class OAuthAccountOfTypeExists(
+    PlainError,
+    status=400,
+    message="The same provider type with the same account ID already exists for this user.",
+):
+    pass
+
+
+class OAuthProviderTokenRejected(OAuthProviderUnavailable):
+    """The provider answered 401 to a token of ours (revoked or expired early): to a sign-in, the
+    provider is as unusable as when unreachable; to a stored token, it means "refresh it"."""

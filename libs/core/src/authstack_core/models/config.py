@@ -225,9 +225,15 @@ class ProjectConfig:
 
     @property
     def enabled_oauth_providers(self) -> list[str]:
+        """The ids of the providers users may sign in with, as authorize takes them. As upstream,
+        an entry without a type is none (nor is one without an issuer, for a generic one)."""
         providers = self._get("auth.oauth.providers") or {}
         return sorted(
-            pid for pid, p in providers.items() if isinstance(p, dict) and p.get("allowSignIn")
+            pid
+            for pid, p in providers.items()
+            if isinstance(p, dict)
+            and p.get("allowSignIn")
+            and (p.get("type") or p.get("issuerUrl"))
         )
 
     @property

@@ -7,7 +7,11 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any, Literal
 
+import msgspec
+from msgspec import UNSET, UnsetType
+
 from authstack_core.models.config import ProjectConfig
+from authstack_core.models.shapes import Audience
 
 # The built-in providers (contract §11: each reads STACK_<TYPE>_CLIENT_ID / _CLIENT_SECRET).
 BUILTIN_PROVIDER_TYPES = (
@@ -39,6 +43,7 @@ class ProviderConfig:
     issuer_url: str | None = None
     facebook_config_id: str | None = None
     microsoft_tenant_id: str | None = None
+    apple_bundle_ids: tuple[str, ...] = ()
 
     @property
     def is_generic_oidc(self) -> bool:
@@ -50,13 +55,37 @@ def _text(entry: dict[str, Any], key: str) -> str | None:
     return value if isinstance(value, str) and value else None
 
 
-def provider_config(config: ProjectConfig, provider_id: str) -> ProviderConfig | None:
-    """The provider ``provider_id`` names in ``config``, or None when there is none."""
+def bundle_ids(value: object) -> tuple[str, ...]:
+    """The bundle ids of ``appleBundles``: a list of ids (as the legacy config writes it), or
+    upstream's map of ``{bundleId}`` objects (as its config file has it)."""
+    items = list(value.values()) if isinstance(value, dict) else value
+    if not isinstance(items, list):
+        return ()
+    found = (i.get("bundleId") if isinstance(i, dict) else i for i in items)
+    return tuple(dict.fromkeys(i for i in found if isinstance(i, str) and i))
+
+
+def _entry(config: ProjectConfig, provider_id: str) -> dict[str, Any] | None:
     auth = config.raw.get("auth")
     oauth = auth.get("oauth") if isinstance(auth, dict) else None
     providers = oauth.get("providers") if isinstance(oauth, dict) else None
     entry = providers.get(provider_id) if isinstance(providers, dict) else None
-    if not isinstance(entry, dict):
+    return entry if isinstance(entry, dict) else None
+
+
+def provider_type_of(config: ProjectConfig, provider_id: str) -> str | None:
+    """The type of the provider a linked account names: its entry's, else the id itself when it
+    is a built-in type (an account outlives its provider's entry, as upstream's does), else None."""
+    entry = _entry(config, provider_id)
+    if entry is not None:
+        return _text(entry, "type") or (GENERIC_OIDC_TYPE if _text(entry, "issuerUrl") else None)
+    return provider_id if provider_id in BUILTIN_PROVIDER_TYPES else None
+
+
+def provider_config(config: ProjectConfig, provider_id: str) -> ProviderConfig | None:
+    """The provider ``provider_id`` names in ``config``, or None when there is none."""
+    entry = _entry(config, provider_id)
+    if entry is None:
         return None
     issuer_url = _text(entry, "issuerUrl")
     provider_type = _text(entry, "type") or (GENERIC_OIDC_TYPE if issuer_url else provider_id)
@@ -71,6 +100,7 @@ def provider_config(config: ProjectConfig, provider_id: str) -> ProviderConfig |
         issuer_url=issuer_url,
         facebook_config_id=_text(entry, "facebookConfigId"),
         microsoft_tenant_id=_text(entry, "microsoftTenantId"),
+        apple_bundle_ids=bundle_ids(entry.get("appleBundles")),
     )
 
 
@@ -137,6 +167,8 @@ class AuthorizationCodeRow:
 
 @dataclass(slots=True)
 class OAuthAccountRow:
+    """A provider account linked to a user (contract §1.4, ``/oauth-providers``)."""
+
     id: uuid.UUID
     user_id: uuid.UUID
     provider_config_id: str
@@ -144,3 +176,56 @@ class OAuthAccountRow:
     email: str | None
     allow_sign_in: bool
     allow_connected_accounts: bool
+
+    def json(self, audience: Audience, provider_type: str) -> dict[str, Any]:
+        """The account as ``audience`` reads it; a server also sees the provider's account id."""
+        out: dict[str, Any] = {"user_id": str(self.user_id), "id": str(self.id)}
+        if self.email is not None:
+            out["email"] = self.email
+        out.update(
+            provider_config_id=self.provider_config_id,
+            type=provider_type,
+            allow_sign_in=self.allow_sign_in,
+            allow_connected_accounts=self.allow_connected_accounts,
+        )
+        if audience != "client":
+            out["account_id"] = self.provider_account_id
+        return out
+
+    def connected_json(self) -> dict[str, str]:
+        """The account as ``/connected-accounts`` lists it."""
+        return {
+            "user_id": str(self.user_id),
+            "provider": self.provider_config_id,
+            "provider_account_id": self.provider_account_id,
+        }
+
+
+@dataclass(frozen=True, slots=True)
+class NewOAuthAccount:
+    """A provider account linked by the API rather than by a sign-in (no provider tokens)."""
+
+    provider_config_id: str
+    provider_account_id: str
+    email: str | None
+    allow_sign_in: bool
+    allow_connected_accounts: bool
+
+
+class OAuthAccountChanges(msgspec.Struct, kw_only=True):
+    """A linked-account PATCH; UNSET leaves a field as is (a client may send the flags only)."""
+
+    allow_sign_in: bool | UnsetType = UNSET
+    allow_connected_accounts: bool | UnsetType = UNSET
+    email: str | UnsetType = UNSET
+    account_id: str | UnsetType = UNSET
+
+
+@dataclass(slots=True)
+class StoredProviderToken:
+    """A provider token of a linked account, still sealed."""
+
+    id: uuid.UUID
+    oauth_account_id: uuid.UUID
+    token_sealed: bytes = field(repr=False)
+    scopes: list[str]

@@ -13,7 +13,7 @@ from msgspec import UNSET, UnsetType
 
 from authstack_core.models.config import ProjectConfig
 from authstack_core.models.config_schema import ConfigLevels
-from authstack_core.models.oauth import GENERIC_OIDC_TYPE
+from authstack_core.models.oauth import GENERIC_OIDC_TYPE, bundle_ids
 
 
 @dataclass(slots=True)
@@ -179,6 +179,8 @@ def legacy_config(config: ProjectConfig) -> dict[str, Any]:
         for wire, stored in LEGACY_OAUTH_EXTRAS.items():
             if p.get(stored) is not None:
                 item[wire] = p[stored]
+        if "apple_bundle_ids" in item:  # a list, whichever shape the config holds them in
+            item["apple_bundle_ids"] = list(bundle_ids(item["apple_bundle_ids"]))
         oauth.append(item)
     out["oauth_providers"] = oauth
     out["enabled_oauth_providers"] = [{"id": pid} for pid in config.enabled_oauth_providers]

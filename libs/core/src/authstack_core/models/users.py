@@ -11,6 +11,7 @@ import msgspec
 from msgspec import UNSET, UnsetType
 
 from authstack_core.models.config import ProjectConfig
+from authstack_core.models.oauth import NewOAuthAccount
 from authstack_core.models.shapes import Audience, millis
 from authstack_core.models.teams import TeamRow
 
@@ -67,6 +68,8 @@ class UserRow(Restrictable):
     team_client_read_only_metadata: Any
     team_server_metadata: Any
     team_created_at: datetime | None
+    # The linked provider accounts, oldest first: [{id, account_id, email}] (contract §5.3).
+    oauth_providers: list[dict[str, Any]]
 
     def selected_team(self) -> TeamRow | None:
         if self.team_id is None:
@@ -100,7 +103,7 @@ class UserRow(Restrictable):
             "signed_up_at_millis": millis(self.signed_up_at),
             "has_password": self.has_password,
             "auth_with_email": self.has_password or self.otp_auth_enabled,
-            "oauth_providers": [],
+            "oauth_providers": self.oauth_providers,
             "selected_team_id": self.team_id,
             "selected_team": team.json(audience) if team is not None else None,
             "requires_totp_mfa": self.requires_totp_mfa,
@@ -153,6 +156,7 @@ class NewUser:
     risk_score_free_trial_abuse: int = 0
     user_id: uuid.UUID | None = None
     totp_secret: bytes | None = None  # raw bytes; a user with one needs TOTP to sign in
+    oauth_accounts: tuple[NewOAuthAccount, ...] = ()  # linked with the user (``POST /users``)
 
 
 class SignUpRiskScores(msgspec.Struct):

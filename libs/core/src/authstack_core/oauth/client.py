@@ -271,7 +271,8 @@ def authorization_url(
     return url
 
 
-async def _key_set(url: str, *, allow_private: bool, fresh: bool = False) -> KeySet:
+async def fetch_key_set(url: str, *, allow_private: bool, fresh: bool = False) -> KeySet:
+    """The key set at ``url`` (cached; ``fresh`` fetches it again: its keys were rotated)."""
     if fresh:
         _cache.pop((url, allow_private), None)
     document = await _fetch_json(url, allow_private=allow_private)
@@ -290,12 +291,12 @@ async def _id_token_claims(app: OAuthApp, token: Mapping[str, Any], nonce: str) 
         if app.spec.needs_id_token:
             raise InvalidProviderIdToken()
         return {}
-    keys = await _key_set(app.jwks_url, allow_private=app.allow_private)
+    keys = await fetch_key_set(app.jwks_url, allow_private=app.allow_private)
     try:
         try:
             decoded = jwt.decode(raw, keys, algorithms=app.id_token_algorithms)
         except InvalidKeyIdError:  # the provider rotated its keys since they were fetched
-            keys = await _key_set(app.jwks_url, allow_private=app.allow_private, fresh=True)
+            keys = await fetch_key_set(app.jwks_url, allow_private=app.allow_private, fresh=True)
             decoded = jwt.decode(raw, keys, algorithms=app.id_token_algorithms)
         issuer = app.issuer or ""
         if "{tenantid}" in issuer:
@@ -315,7 +316,8 @@ async def _id_token_claims(app: OAuthApp, token: Mapping[str, Any], nonce: str) 
     return dict(claims)
 
 
-def _tokens(app: OAuthApp, token: Mapping[str, Any], scope: str) -> ProviderTokens:
+def tokens_of(app: OAuthApp, token: Mapping[str, Any], scope: str) -> ProviderTokens:
+    """The tokens of a token response (its lifetime, else the provider's usual one)."""
     expires_at = token.get("expires_at")
     now = datetime.now(UTC)
     expiry = (
@@ -379,4 +381,4 @@ async def exchange(
                 client, token["access_token"], claims, app.userinfo_url, app.client_id
             )
             found = await app.spec.read_profile(source)
-    return found, _tokens(app, token, scope)
+    return found, tokens_of(app, token, scope)

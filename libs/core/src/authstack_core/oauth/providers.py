@@ -16,7 +16,7 @@ from typing import Any, Literal
 import httpx2
 from authlib.integrations.httpx_client import AsyncOAuth2Client
 
-from authstack_core.errors import OAuthProviderUnavailable
+from authstack_core.errors import OAuthProviderTokenRejected, OAuthProviderUnavailable
 from authstack_core.models.oauth import ProviderProfile
 from authstack_core.oauth.http import get_json
 
@@ -46,6 +46,10 @@ class ProfileSource:
                 withhold_token=True,
                 headers={"Authorization": f"Bearer {self.access_token}", **(headers or {})},
             )
+        except httpx2.HTTPStatusError as exc:
+            if exc.response.status_code == 401:
+                raise OAuthProviderTokenRejected() from None
+            raise OAuthProviderUnavailable() from None
         except (httpx2.HTTPError, ValueError):
             raise OAuthProviderUnavailable() from None
 
@@ -251,11 +255,13 @@ async def _from_id_token(src: ProfileSource) -> ProviderProfile:
 
 
 async def _openid(src: ProfileSource) -> ProviderProfile:
-    """The ID token's subject, with the userinfo endpoint's claims (same subject) over its own."""
+    """The ID token's subject, with the userinfo endpoint's claims (same subject) over its own;
+    the userinfo endpoint's alone when there is no ID token (a stored access token's check)."""
     claims: dict[str, Any] = dict(src.id_token_claims or {})
     if src.userinfo_url is not None:
         info = await src.get_object(src.userinfo_url)
-        if info.get("sub") != claims.get("sub"):  # OpenID Connect Core §5.3.2
+        # OpenID Connect Core §5.3.2
+        if src.id_token_claims is not None and info.get("sub") != claims.get("sub"):
             raise OAuthProviderUnavailable()
         claims.update(info)
     name = claims.get("name") or claims.get("preferred_username")

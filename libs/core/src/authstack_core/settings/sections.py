@@ -364,6 +364,14 @@ class OAuthSection(Section):
     # Built-in provider type -> its shared keys; read from the variables above (one pair per type,
     # so a table rather than 24 fields). A type without both variables has no shared keys.
     oauth_shared_keys: dict[str, SharedOAuthKeys] = Field(default_factory=dict, repr=False)
+    # Development: hand out connected-account access tokens of providers on shared keys too.
+    oauth_allow_shared_access_tokens: bool = Field(
+        default=False, validation_alias=env("STACK_ALLOW_SHARED_OAUTH_ACCESS_TOKENS")
+    )
+    # Apple's public keys for native Sign in with Apple; tests point it at a key set of their own.
+    apple_jwks_url: str = Field(
+        default="https://appleid.apple.com/auth/keys", validation_alias=env("STACK_APPLE_JWKS_URL")
+    )
 
     @model_validator(mode="before")
     @classmethod

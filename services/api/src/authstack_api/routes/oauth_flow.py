@@ -1,7 +1,8 @@
 """Sign-in with OAuth: ``/auth/oauth/authorize/{provider}`` and the provider's callback
-(contract §5.2). The token step is ``routes/oauth.py``; the flow itself ``domain/oauth_flow``.
+(contract §5.2), and native Sign in with Apple. The token step is ``routes/oauth.py``; the flow
+itself ``domain/oauth_flow``.
 
-Neither route takes Stack headers: authorize is authenticated by its ``client_id`` and
+Authorize and callback take no Stack headers: authorize is authenticated by its ``client_id`` and
 ``client_secret`` (and an optional user ``token``), the callback by the flow's state and, in
 redirect mode, its CSRF cookie. Both accept query parameters they do not list, as upstream does.
 """
@@ -14,14 +15,17 @@ from typing import Annotated, Literal
 from litestar import Response, get, post
 from litestar.datastructures import Cookie
 from litestar.params import Parameter
+from msgspec import Meta
 
-from authstack_api.auth import HttpRequest, authenticate_oauth_client, verify_user_token
+from authstack_api.auth import AnyAuth, HttpRequest, authenticate_oauth_client, verify_user_token
 from authstack_api.limits import Limit
 from authstack_api.responses import json_response
 from authstack_api.routes.oauth import form_fields
-from authstack_core.domain import oauth_flow
+from authstack_api.schemas import Strict
+from authstack_core.domain import oauth_flow, oauth_native
 from authstack_core.domain.context import Deps
 from authstack_core.errors import OAuthTokenForAnotherProject
+from authstack_core.oauth.apple import MAX_ID_TOKEN_LENGTH
 
 Text = Annotated[str, Parameter(min_length=1, max_length=2048)]
 # "state" and "scope" are names Litestar reserves for its own arguments.
@@ -139,3 +143,14 @@ async def callback(deps: Deps, request: HttpRequest, provider_id: str) -> Respon
 async def callback_form_post(deps: Deps, request: HttpRequest, provider_id: str) -> Response[bytes]:
     """The same, for providers that post their answer (``response_mode=form_post``)."""
     return await _callback(deps, request, provider_id)
+
+
+class AppleIdToken(Strict):
+    id_token: Annotated[str, Meta(min_length=1, max_length=MAX_ID_TOKEN_LENGTH)]
+
+
+@post(CALLBACK.replace("{provider_id:str}", "apple/native"), opt=_CALLBACK_OPT, status_code=200)
+async def apple_native(auth: AnyAuth, deps: Deps, data: AppleIdToken) -> Response[bytes]:
+    """Sign in with the ID token an iOS or macOS app got from Apple (no browser flow)."""
+    signed_in = await oauth_native.apple_sign_in(deps, auth.project, data.id_token)
+    return json_response(signed_in.json())

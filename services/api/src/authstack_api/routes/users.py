@@ -26,6 +26,7 @@ from authstack_core.errors import (
     StatusError,
     UserNotFound,
 )
+from authstack_core.models.oauth import NewOAuthAccount
 from authstack_core.models.users import NewUser, UserChanges
 
 MAX_PAGE = 1000
@@ -134,6 +135,17 @@ async def create_user(auth: ServerAuth, deps: Deps, data: ServerUserCreate) -> R
         risk_score_bot=scores.bot if scores else 0,
         risk_score_free_trial_abuse=scores.free_trial_abuse if scores else 0,
         totp_secret=mfa.parse_totp_secret(data.totp_secret_base64),
+        # Linked as upstream links them: signing in and granting API access.
+        oauth_accounts=tuple(
+            NewOAuthAccount(
+                provider_config_id=p.id,
+                provider_account_id=p.account_id,
+                email=p.email,
+                allow_sign_in=True,
+                allow_connected_accounts=True,
+            )
+            for p in data.oauth_providers or ()
+        ),
     )
     row = await users.create_user(deps, auth.project, new, password=data.password)
     return json_response(row.json(auth.type, auth.project.config), status=201)

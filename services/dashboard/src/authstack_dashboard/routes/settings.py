@@ -8,6 +8,7 @@ from urllib.parse import urlsplit
 
 from starlette.responses import Response
 
+from authstack_dashboard.routes.oauth_settings import BUILTIN, EXTRAS, provider_views
 from authstack_dashboard.routes.projects import load_project
 from authstack_dashboard.web import Ctx, FormError, gather, page, page_routes
 
@@ -62,7 +63,16 @@ async def show(ctx: Ctx) -> Response:
     config = json.loads(rendered["config_string"])
     for name, path in WRITE_ONLY_SWITCHES.items():
         project["config"][name] = bool(_dig(config, path))
-    return ctx.render("settings.html", project=project, switches=AUTH_SWITCHES, section="settings")
+    api_url = ctx.dash.settings.public_api_url or ctx.dash.settings.api_url
+    return ctx.render(
+        "settings.html",
+        project=project,
+        switches=AUTH_SWITCHES,
+        section="settings",
+        oauth_providers=provider_views(config, api_url),
+        builtin_providers=BUILTIN,
+        oauth_extras=EXTRAS,
+    )
 
 
 @page

@@ -1,4 +1,5 @@
-"""A project's users: search, pages, detail, metadata, restriction, deletion, sessions."""
+"""A project's users: search, pages, detail, metadata, restriction, deletion, sessions, linked
+OAuth accounts."""
 
 from __future__ import annotations
 
@@ -57,11 +58,12 @@ async def list_users(ctx: Ctx) -> Response:
 @page
 async def user_detail(ctx: Ctx) -> Response:
     project_id, user_id, _ = _user_path(ctx)
-    project, user, sessions, teams = await gather(
+    project, user, sessions, teams, linked = await gather(
         load_project(ctx, project_id),
         ctx.admin("GET", f"/users/{user_id}", project_id),
         ctx.admin("GET", "/auth/sessions", project_id, params={"user_id": user_id}),
         ctx.admin("GET", "/teams", project_id, params={"user_id": user_id}),
+        ctx.admin("GET", "/oauth-providers", project_id, params={"user_id": user_id}),
     )
     return ctx.render(
         "user.html",
@@ -69,6 +71,7 @@ async def user_detail(ctx: Ctx) -> Response:
         user=user,
         sessions=sessions["items"],
         teams=teams["items"],
+        linked_accounts=linked["items"],
         metadata_fields=[(f, METADATA_LABELS[f]) for f in METADATA_FIELDS],
         section="users",
     )
@@ -117,12 +120,24 @@ async def delete_user(ctx: Ctx) -> Response:
     return ctx.redirect(f"/projects/{project_id}/users", "User deleted.")
 
 
+async def _delete_of_user(ctx: Ctx, what: str, api_path: str, message: str) -> Response:
+    """DELETE the user's ``what`` (the path's ``<what>_id``) at ``api_path``, which names it
+    ``{item}`` and the user ``{user_id}``; then back to the user's page."""
+    project_id, user_id, here = _user_path(ctx)
+    item = uuid_param(ctx.request, f"{what}_id", what.replace("_", " "))
+    await ctx.admin("DELETE", api_path.format(user_id=user_id, item=item), project_id)
+    return ctx.redirect(here, message)
+
+
 @page
 async def revoke_session(ctx: Ctx) -> Response:
-    project_id, _user_id, here = _user_path(ctx)
-    session_id = uuid_param(ctx.request, "session_id", "session")
-    await ctx.admin("DELETE", f"/auth/sessions/{session_id}", project_id)
-    return ctx.redirect(here, "Session revoked.")
+    return await _delete_of_user(ctx, "session", "/auth/sessions/{item}", "Session revoked.")
+
+
+@page
+async def unlink_account(ctx: Ctx) -> Response:
+    path = "/oauth-providers/{user_id}/{item}"
+    return await _delete_of_user(ctx, "linked_account", path, "Account unlinked.")
 
 
 @page
@@ -145,6 +160,7 @@ routes = [
             "/delete": delete_user,
             "/sessions/revoke-all": revoke_all_sessions,
             "/sessions/{session_id}/revoke": revoke_session,
+            "/linked-accounts/{linked_account_id}/unlink": unlink_account,
         },
     ),
 ]

@@ -33,7 +33,14 @@ SELECT u.id::text AS id, u.display_name, u.profile_image_url, u.client_metadata,
        t.id::text AS team_id, t.display_name AS team_display_name,
        t.profile_image_url AS team_profile_image_url, t.client_metadata AS team_client_metadata,
        t.client_read_only_metadata AS team_client_read_only_metadata,
-       t.server_metadata AS team_server_metadata, t.created_at AS team_created_at
+       t.server_metadata AS team_server_metadata, t.created_at AS team_created_at,
+       coalesce((SELECT jsonb_agg(jsonb_build_object('id', oa.provider_config_id,
+                                                     'account_id', oa.provider_account_id,
+                                                     'email', oa.email)
+                                  ORDER BY oa.created_at, oa.id)
+                 FROM oauth_accounts oa
+                 WHERE oa.tenancy_id = u.tenancy_id AND oa.user_id = u.id),
+                '[]'::jsonb) AS oauth_providers
 FROM users u"""
     + PRIMARY_EMAIL_AND_SELECTED_TEAM
     + """LEFT JOIN password_auth_methods pw ON pw.tenancy_id = u.tenancy_id AND pw.user_id = u.id

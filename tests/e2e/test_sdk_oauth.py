@@ -1,0 +1,138 @@
+"""The official SDK's sign-in with OAuth, in Chromium, against the OAuth tests' API and their real
+OpenID provider, once per pinned SDK version.
+
+``sdk/oauth/app.js`` is a tiny app on ``@stackframe/js``, bundled for the browser by esbuild
+(aliased to each version's package) and served on ``http://localhost:<port>``. Its
+``signInWithOAuth`` sends the SDK's own authorize request; Chromium signs in at the provider
+(development login and consent); the provider comes back to the API's callback, which sends the
+browser to the app's ``/handler/oauth-callback``, where the SDK's ``callOAuthCallback`` redeems the
+code (PKCE, its own token request) and then reads the signed-in user.
+"""
+
+from __future__ import annotations
+
+import json
+import threading
+from collections.abc import Iterator
+from contextlib import contextmanager
+from functools import partial
+from http.server import SimpleHTTPRequestHandler, ThreadingHTTPServer
+from pathlib import Path
+from typing import Any
+
+import httpx
+import pytest
+
+from tests.e2e.test_sdk import SDK_DIR, SDK_PACKAGES, VERSIONS, node_ready
+from tests.factories import Project, run_captured
+from tests.oauth.flow import OAuthEnv, oauth_project, shared, unique_login
+
+__all__ = ["node_ready"]  # the SDK's node_modules, a fixture of test_sdk.py
+ESBUILD = SDK_DIR / "node_modules" / ".bin" / "esbuild"
+
+
+@pytest.fixture(scope="module")
+def bundles(node_ready: None, tmp_path_factory: pytest.TempPathFactory) -> dict[str, Path]:
+    """``sdk/oauth/app.js`` bundled once per SDK version: version -> the folder holding it."""
+    out = tmp_path_factory.mktemp("sdk-oauth")
+    for version, package in SDK_PACKAGES.items():
+        command = [str(ESBUILD), "oauth/app.js", "--bundle", "--platform=browser",
+                   "--format=esm", f"--outfile={out / version / 'app.js'}", "--log-level=warning",
+                   f"--alias:@stackframe/js={package}"]  # fmt: skip
+        done = run_captured(command, timeout=120, cwd=SDK_DIR)
+        assert done.returncode == 0, f"esbuild failed:\n{done.stdout}\n{done.stderr}"
+    return {version: out / version for version in VERSIONS}
+
+
+class _AppHandler(SimpleHTTPRequestHandler):
+    """``/app.js`` from the bundle's folder; every other path is the app's one page."""
+
+    page: bytes
+
+    def log_message(self, format: str, *args: Any) -> None:  # the base signature
+        pass
+
+    def do_GET(self) -> None:
+        if self.path.split("?")[0] == "/app.js":
+            super().do_GET()
+            return
+        self.send_response(200)
+        self.send_header("Content-Type", "text/html; charset=utf-8")
+        self.send_header("Content-Length", str(len(self.page)))
+        self.end_headers()
+        self.wfile.write(self.page)
+
+
+@contextmanager
+def app_on_localhost(bundle: Path, config: dict[str, str]) -> Iterator[str]:
+    """Serve the app (its config in ``window.AUTHSTACK``); yields its ``http://localhost`` URL."""
+    page = (
+        "<!doctype html><html><head><meta charset=utf-8><title>SDK OAuth app</title>"
+        f"<script>window.AUTHSTACK = {json.dumps(config)};</script>"
+        '<script type="module" src="/app.js"></script></head><body></body></html>'
+    )
+    handler = type("Handler", (_AppHandler,), {"page": page.encode()})
+    server = ThreadingHTTPServer(("127.0.0.1", 0), partial(handler, directory=str(bundle)))
+    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread.start()
+    try:
+        yield f"http://localhost:{server.server_address[1]}"
+    finally:
+        server.shutdown()
+        server.server_close()
+
+
+def _through_provider(page: Any, provider_url: str, login: str) -> None:
+    """Sign in at the provider's development login, then consent; until it lets the browser go."""
+    for _ in range(6):
+        page.wait_for_load_state()
+        if not page.url.startswith(provider_url):
+            return
+        if page.locator("input[name=login]").count():
+            page.fill("input[name=login]", login)
+            page.fill("input[name=password]", "any")
+        with page.expect_navigation():
+            page.click("button[type=submit]")
+    raise AssertionError(f"the provider kept the browser at {page.url}")
+
+
+def _result(page: Any) -> dict[str, Any]:
+    body = page.locator("body[data-user], body[data-error]")
+    body.wait_for(state="attached", timeout=30_000)
+    assert body.get_attribute("data-error") is None, body.get_attribute("data-error")
+    found: dict[str, Any] = json.loads(body.get_attribute("data-user"))
+    return found
+
+
+@pytest.mark.parametrize("version", VERSIONS)
+def test_sdk_signs_in_with_oauth_in_chromium(
+    browser: Any, bundles: dict[str, Path], oauth_env: OAuthEnv, version: str
+) -> None:
+    """signInWithOAuth -> the provider's login -> callOAuthCallback: the app's user is the one
+    the API made for that provider account."""
+    project: Project = oauth_project(oauth_env, shared("github"))  # localhost redirects allowed
+    config = {"baseUrl": oauth_env.api_url, "projectId": project.id,
+              "publishableClientKey": project.publishable_client_key}  # fmt: skip
+    login = unique_login(f"sdk-oauth-{version.replace('.', '')}")
+    context = browser.new_context()
+    context.set_default_timeout(20_000)
+    try:
+        with app_on_localhost(bundles[version], config) as app_url:
+            page = context.new_page()
+            page.goto(app_url + "/")
+            page.locator("body[data-ready]").wait_for(state="attached")
+            with page.expect_navigation(url=f"{oauth_env.provider_url}/**"):
+                page.evaluate("provider => window.startOAuth(provider)", "github")
+            _through_provider(page, oauth_env.provider_url, login)
+            user = _result(page)
+            assert page.url == f"{app_url}/signed-in"
+    finally:
+        context.close()
+    assert user["primaryEmail"] == login
+    # The API made that user, through github (the MOCK convention: the account id is the login).
+    server = httpx.get(
+        f"{oauth_env.api_url}/api/v1/users/{user['id']}", headers=project.headers("server")
+    )
+    assert server.json()["oauth_providers"] == [
+        {"id": "github", "account_id": login, "email": login}
+    ]
