@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import os
 from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
@@ -27,17 +28,13 @@ CHROMIUM_ARGS = [
 ]
 
 
-@pytest.fixture(scope="package")
-def browser() -> Iterator[Any]:
-    """Debian's Chromium under Playwright; a missing browser fails the test (never skips).
-
-    Package-scoped: one package's browser is closed before the next package's starts (Playwright
-    runs one instance per process), and while it is open Playwright's sync API keeps an event
-    loop running in this thread, which the asyncio tests of later packages could not run beside."""
+@contextmanager
+def chromium() -> Iterator[Any]:
+    """Debian's Chromium under Playwright; a missing browser fails the test (never skips)."""
     if not Path(CHROMIUM).is_file():
         pytest.fail(
             f"{CHROMIUM} is missing: install Debian's chromium (apt-get install chromium); "
-            "the dashboard tests drive a real browser"
+            "the browser tests drive a real browser"
         )
     from playwright.sync_api import sync_playwright  # noqa: PLC0415 (after the check above)
 

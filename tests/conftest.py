@@ -42,7 +42,7 @@ INTERNAL_KEYS = {
 }
 # The email fixtures (mail sink, worker, Redis, TLS), the OAuth tests' servers and Chromium,
 # registered once for every test package.
-pytest_plugins = ["tests.mail_fixtures", "tests.oauth.servers", "tests.browser_fixtures"]
+pytest_plugins = ["tests.mail_fixtures", "tests.oauth.servers"]
 
 ADMIN_EMAIL = "admin@example.com"
 ADMIN_PASSWORD = "admin-password-123"

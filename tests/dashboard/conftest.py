@@ -16,6 +16,7 @@ from typing import Any
 
 import pytest
 
+from tests.browser_fixtures import chromium
 from tests.conftest import ADMIN_EMAIL, ADMIN_PASSWORD, INTERNAL_KEYS, ApiServer
 from tests.factories import free_port, stop_process, wait_healthy
 
@@ -57,6 +58,13 @@ def dashboard(api: ApiServer) -> Iterator[DashboardServer]:
         yield server
     finally:
         stop_process(server.process)
+
+
+@pytest.fixture(scope="package")
+def browser() -> Iterator[Any]:
+    """This package's Chromium (see tests/browser_fixtures.py for why per package)."""
+    with chromium() as instance:
+        yield instance
 
 
 @contextmanager
