@@ -6,12 +6,14 @@ fixture imported into two modules would start two workers on the same queue.
 
 from __future__ import annotations
 
+import contextlib
 import shutil
 import subprocess
 import tempfile
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Protocol, TypeVar
 
 import pytest
 import redis
@@ -30,6 +32,32 @@ from tests.mail import (
     start_worker,
     wait_until,
 )
+
+
+class _Stoppable(Protocol):
+    def stop(self) -> None: ...
+
+
+StoppableT = TypeVar("StoppableT", bound=_Stoppable)
+
+
+def stopped_after(server: StoppableT) -> Iterator[StoppableT]:
+    """A fixture's body for a started ``server``: yield it, then stop it however the test ended
+    (``yield from stopped_after(...)``)."""
+    try:
+        yield server
+    finally:
+        server.stop()
+
+
+@contextlib.contextmanager
+def seeded_database(prefix: str) -> Iterator[str]:
+    """A fresh database (name starting ``prefix``), migrated and seeded; dropped on exit."""
+    with fresh_database(prefix) as url:
+        migrate(url)
+        seed(Settings(**settings_env(url)))  # type: ignore[arg-type]
+        yield url
+
 
 # --- TLS ------------------------------------------------------------------------------------------
 
@@ -174,9 +202,7 @@ def private_redis() -> Iterator[PrivateRedis]:
 @pytest.fixture
 def drill_database() -> Iterator[str]:
     """A database of the test's own, migrated and seeded: no other test's rows to recover."""
-    with fresh_database("authstack_drill") as url:
-        migrate(url)
-        seed(Settings(**settings_env(url)))  # type: ignore[arg-type]
+    with seeded_database("authstack_drill") as url:
         yield url
 
 
@@ -195,24 +221,18 @@ def session_redis() -> Iterator[str]:
 @pytest.fixture(scope="session")
 def mail_sink() -> Iterator[MailSink]:
     """The sink behind the shared server (``STACK_EMAIL_*``) of the session's worker."""
-    sink = start_sink()
-    try:
-        yield sink
-    finally:
-        sink.stop()
+    yield from stopped_after(start_sink())
 
 
 @pytest.fixture(scope="session")
 def mail_worker(
     migrated_database: str, mail_sink: MailSink, session_redis: str, tls_files: TlsFiles
 ) -> Iterator[WorkerProcess]:
-    worker = start_worker(
-        migrated_database, mail_sink, SSL_CERT_FILE=str(tls_files.cert), **PRIVATE_TARGETS_ENV
+    yield from stopped_after(
+        start_worker(
+            migrated_database, mail_sink, SSL_CERT_FILE=str(tls_files.cert), **PRIVATE_TARGETS_ENV
+        )
     )
-    try:
-        yield worker
-    finally:
-        worker.stop()
 
 
 @pytest.fixture

@@ -18,7 +18,7 @@ from tests.dashboard.conftest import (
     sign_in,
     start_dashboard,
 )
-from tests.dashboard.helpers import admin_headers, admin_project, internal_sign_in
+from tests.dashboard.helpers import admin_project
 from tests.factories import stop_process
 from tests.mail import start_worker, wait_until
 from tests.mail_fixtures import delete_namespace
@@ -53,7 +53,7 @@ def test_add_an_endpoint_test_it_watch_an_event_arrive_then_disable_rotate_delet
         # The receiver is plain http:// on loopback: a project for local development allows it.
         r = http.patch(
             "/api/v1/internal/projects/current",
-            headers=admin_headers(project.id, internal_sign_in(http)),
+            headers=project.headers("admin"),
             json={"config": {"allow_localhost": True}},
         )
         assert r.status_code == 200, r.text

@@ -14,24 +14,21 @@ from typing import Any
 import httpx
 import pytest
 
-from authstack_core.settings import Settings
-from authstack_migrator.runner import migrate
-from authstack_migrator.seed import seed
 from tests.conftest import (
     ApiServer,
     Project,
     create_project,
     running_api,
-    settings_env,
     start_api,
     stop_api,
 )
-from tests.factories import fresh_database
 from tests.mail import WorkerProcess, start_worker
-from tests.mail_fixtures import delete_namespace
-from tests.webhooks.support import HOOKS_ENV, receiver
+from tests.mail_fixtures import delete_namespace, seeded_database, stopped_after
+from tests.webhooks.support import HOOKS_ENV, add_endpoint, receiver
 
 __all__ = ["receiver"]  # the fixture, for every webhook test
+
+Hooked = tuple[Project, dict[str, Any]]  # the ``hooked`` fixture: a project and its endpoint
 
 
 @dataclass
@@ -49,9 +46,7 @@ class Hooks:
 
 @pytest.fixture(scope="session")
 def hooks_database() -> Iterator[str]:
-    with fresh_database("authstack_hooks") as url:
-        migrate(url)
-        seed(Settings(**settings_env(url)))  # type: ignore[arg-type]
+    with seeded_database("authstack_hooks") as url:
         yield url
 
 
@@ -71,6 +66,13 @@ def hooks(hooks_database: str, session_redis: str) -> Iterator[Hooks]:
 def hooks_http(hooks: Hooks) -> Iterator[httpx.Client]:
     with hooks.api.client() as client:
         yield client
+
+
+@pytest.fixture
+def hooked(hooks: Hooks, hooks_http: httpx.Client, receiver: Any) -> Hooked:
+    """(project, endpoint): a new project with an endpoint at the receiver's ``/hook``."""
+    project = hooks.project()
+    return project, add_endpoint(hooks_http, project, receiver)
 
 
 class OwnStack:
@@ -110,8 +112,4 @@ class OwnStack:
 
 @pytest.fixture
 def own_stack(hooks_database: str) -> Iterator[OwnStack]:
-    stack = OwnStack(hooks_database)
-    try:
-        yield stack
-    finally:
-        stack.stop()
+    yield from stopped_after(OwnStack(hooks_database))

@@ -18,6 +18,7 @@ import pytest
 
 from tests.conftest import Project
 from tests.mail import wait_until
+from tests.mail_fixtures import stopped_after
 
 ROOT = Path(__file__).resolve().parents[2]
 
@@ -83,11 +84,7 @@ def deliveries(database_url: str, project: Project) -> list[tuple[str, str, int]
 @pytest.fixture
 def receiver() -> Iterator[Any]:
     """A verifying receiver on a free loopback port (a fixture: import it where it is used)."""
-    server = Receiver().start()
-    try:
-        yield server
-    finally:
-        server.stop()
+    yield from stopped_after(Receiver().start())
 
 
 def send_test(http: httpx.Client, project: Project, endpoint_id: str) -> dict[str, Any]:

@@ -4,6 +4,7 @@ every event type with its contract data (§7.3), in commit order; filters; forge
 from __future__ import annotations
 
 import time
+from collections.abc import Mapping
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
@@ -13,7 +14,7 @@ from svix.webhooks import Webhook, WebhookVerificationError
 
 from tests.api.team_helpers import add_member, create_team, define, grant, new_user
 from tests.factories import query_rows, query_value
-from tests.webhooks.conftest import Hooks
+from tests.webhooks.conftest import Hooked, Hooks
 from tests.webhooks.support import (
     add_endpoint,
     attempts,
@@ -35,11 +36,10 @@ def _events_in_commit_order(hooks: Hooks, project_id: str) -> list[tuple[str, st
 
 
 def test_every_event_type_arrives_verified_with_its_data_in_commit_order(
-    hooks: Hooks, hooks_http: httpx.Client, receiver: Any
+    hooks: Hooks, hooks_http: httpx.Client, receiver: Any, hooked: Hooked
 ) -> None:
     http = hooks_http
-    project = hooks.project()
-    endpoint = add_endpoint(http, project, receiver)
+    project, endpoint = hooked
     server = project.headers("server")
     define(http, project, "team", "hooks_team_perm")
     define(http, project, "project", "hooks_project_perm")
@@ -124,35 +124,40 @@ def test_an_endpoint_filtered_to_user_created_receives_nothing_else(
 
 
 def test_disabled_endpoint_receives_nothing_and_deleted_one_is_gone(
-    hooks: Hooks, hooks_http: httpx.Client, receiver: Any
+    hooks: Hooks, hooks_http: httpx.Client, receiver: Any, hooked: Hooked
 ) -> None:
-    http = hooks_http
-    project = hooks.project()
+    project, endpoint = hooked
     admin = project.headers("admin")
-    endpoint = add_endpoint(http, project, receiver)
     url = f"/api/v1/internal/webhooks/endpoints/{endpoint['id']}"
-    r = http.patch(url, headers=admin, json={"disabled": True})
+    r = hooks_http.patch(url, headers=admin, json={"disabled": True})
     assert r.status_code == 200, r.text
     assert r.json()["disabled"] is True
     assert "secret" not in r.json()
-    new_user(http, project)
-    live = add_endpoint(http, project, receiver, "/live")
-    new_user(http, project)
+    new_user(hooks_http, project)
+    live = add_endpoint(hooks_http, project, receiver, "/live")
+    new_user(hooks_http, project)
     wait_received(receiver, 1, "/live")
     wait_settled(hooks.database_url, project)
     assert receiver.received("/hook") == []
-    assert http.delete(url, headers=admin).status_code == 200
-    assert http.get(url, headers=admin).status_code == 404
-    listed = http.get("/api/v1/internal/webhooks/endpoints", headers=admin).json()["items"]
+    assert hooks_http.delete(url, headers=admin).status_code == 200
+    assert hooks_http.get(url, headers=admin).status_code == 404
+    listed = hooks_http.get("/api/v1/internal/webhooks/endpoints", headers=admin).json()["items"]
     assert [e["id"] for e in listed] == [live["id"]]
     assert all("secret" not in e for e in listed)
 
 
+def _does_not_verify(
+    secret: str, body: bytes, headers: Mapping[str, str], match: str | None = None
+) -> None:
+    """``Webhook(secret).verify`` refuses the request (with ``match`` in its message)."""
+    with pytest.raises(WebhookVerificationError, match=match):
+        Webhook(secret).verify(body, headers)
+
+
 @pytest.fixture
-def signed(hooks: Hooks, hooks_http: httpx.Client, receiver: Any) -> tuple[Any, str]:
+def signed(hooks_http: httpx.Client, receiver: Any, hooked: Hooked) -> tuple[Any, str]:
     """One genuine request the receiver got, and the endpoint's secret."""
-    project = hooks.project()
-    endpoint = add_endpoint(hooks_http, project, receiver)
+    project, endpoint = hooked
     new_user(hooks_http, project)
     [request] = wait_received(receiver, 1)
     assert request.verified
@@ -163,8 +168,7 @@ def test_a_tampered_body_fails_verification(signed: tuple[Any, str]) -> None:
     request, secret = signed
     tampered = request.body.replace(b'"user.created"', b'"user.deleted"')
     assert tampered != request.body
-    with pytest.raises(WebhookVerificationError):
-        Webhook(secret).verify(tampered, request.headers)
+    _does_not_verify(secret, tampered, request.headers)
     Webhook(secret).verify(request.body, request.headers)  # the genuine one still does
 
 
@@ -176,8 +180,7 @@ def test_a_stale_timestamp_fails_verification(signed: tuple[Any, str]) -> None:
     headers["webhook-timestamp"] = headers["svix-timestamp"] = str(int(old.timestamp()))
     resigned = Webhook(secret).sign(request.message_id, old, request.body.decode())
     headers["webhook-signature"] = headers["svix-signature"] = resigned
-    with pytest.raises(WebhookVerificationError, match="too old"):
-        Webhook(secret).verify(request.body, headers)
+    _does_not_verify(secret, request.body, headers, "too old")
 
 
 def test_another_projects_secret_does_not_verify(
@@ -185,17 +188,14 @@ def test_another_projects_secret_does_not_verify(
 ) -> None:
     request, _ = signed
     other = add_endpoint(hooks_http, hooks.project(), receiver, "/other")
-    with pytest.raises(WebhookVerificationError):
-        Webhook(other["secret"]).verify(request.body, request.headers)
+    _does_not_verify(other["secret"], request.body, request.headers)
 
 
 def test_rotated_secret_signs_from_then_on(
-    hooks: Hooks, hooks_http: httpx.Client, receiver: Any
+    hooks_http: httpx.Client, receiver: Any, hooked: Hooked
 ) -> None:
-    http = hooks_http
-    project = hooks.project()
-    endpoint = add_endpoint(http, project, receiver)
-    r = http.post(
+    project, endpoint = hooked
+    r = hooks_http.post(
         f"/api/v1/internal/webhooks/endpoints/{endpoint['id']}/rotate-secret",
         headers=project.headers("admin"),
     )
@@ -204,30 +204,27 @@ def test_rotated_secret_signs_from_then_on(
     assert rotated.startswith("whsec_")
     assert rotated != endpoint["secret"]
     receiver.secret("/hook", rotated)
-    new_user(http, project)
+    new_user(hooks_http, project)
     [request] = wait_received(receiver, 1)
     assert request.verified
-    with pytest.raises(WebhookVerificationError):
-        Webhook(endpoint["secret"]).verify(request.body, request.headers)
+    _does_not_verify(endpoint["secret"], request.body, request.headers)
 
 
 def test_send_test_webhook_posts_a_signed_test_event(
-    hooks: Hooks, hooks_http: httpx.Client, receiver: Any
+    hooks_http: httpx.Client, receiver: Any, hooked: Hooked
 ) -> None:
-    http = hooks_http
-    project = hooks.project()
-    endpoint = add_endpoint(http, project, receiver)
-    assert send_test(http, project, endpoint["id"]) == {"success": True}
+    project, endpoint = hooked
+    assert send_test(hooks_http, project, endpoint["id"]) == {"success": True}
     [request] = receiver.received("/hook")
     assert request.verified
     assert request.json()["type"] == "stack.test"
     assert request.json()["data"]["endpointUrl"] == endpoint["url"]
     receiver.answer("/hook", 503)
-    assert send_test(http, project, endpoint["id"]) == {
+    assert send_test(hooks_http, project, endpoint["id"]) == {
         "success": False,
         "error_message": "HTTP 503: no",
     }
-    missing = send_test(http, project, "00000000-0000-4000-8000-000000000000")
+    missing = send_test(hooks_http, project, "00000000-0000-4000-8000-000000000000")
     assert missing["success"] is False
     assert "not found" in missing["error_message"]
 

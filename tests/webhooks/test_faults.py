@@ -4,17 +4,21 @@ during the changes, a receiver down for good (compressed retry schedule: 0.3 s, 
 from __future__ import annotations
 
 from collections import Counter
+from collections.abc import Iterator
+from dataclasses import dataclass
 from typing import Any
 
 import httpx
+import pytest
 
 from authstack_core.domain.webhook_delivery import BATCH
 from tests.api.helpers import create_user
 from tests.api.team_helpers import new_user
+from tests.conftest import Project
 from tests.factories import query_value
-from tests.mail import queue_step, wait_until
+from tests.mail import WorkerProcess, queue_step, wait_until
 from tests.mail_fixtures import PrivateRedis
-from tests.webhooks.conftest import Hooks, OwnStack
+from tests.webhooks.conftest import Hooked, Hooks, OwnStack
 from tests.webhooks.support import (
     add_endpoint,
     attempts,
@@ -27,10 +31,9 @@ ATTEMPTS = 4  # HOOKS_ENV's schedule: the first attempt and three retries
 
 
 def test_two_refusals_then_success_is_delivered_with_three_attempts_recorded(
-    hooks: Hooks, hooks_http: httpx.Client, receiver: Any
+    hooks: Hooks, hooks_http: httpx.Client, receiver: Any, hooked: Hooked
 ) -> None:
-    project = hooks.project()
-    endpoint = add_endpoint(hooks_http, project, receiver)
+    project, endpoint = hooked
     receiver.answer("/hook", 500, 500)
     new_user(hooks_http, project)
     got = wait_received(receiver, 3)
@@ -51,10 +54,9 @@ def test_two_refusals_then_success_is_delivered_with_three_attempts_recorded(
 
 
 def test_a_receiver_down_for_good_fails_after_the_schedule_and_can_be_replayed(
-    hooks: Hooks, hooks_http: httpx.Client, receiver: Any
+    hooks: Hooks, hooks_http: httpx.Client, receiver: Any, hooked: Hooked
 ) -> None:
-    project = hooks.project()
-    endpoint = add_endpoint(hooks_http, project, receiver)
+    project, endpoint = hooked
     receiver.stop()
     new_user(hooks_http, project)
     new_user(hooks_http, project)
@@ -88,17 +90,34 @@ def test_a_receiver_down_for_good_fails_after_the_schedule_and_can_be_replayed(
     assert unknown.status_code == 404
 
 
-def test_worker_killed_mid_batch_loses_nothing(
-    own_stack: OwnStack, private_redis: PrivateRedis, receiver: Any
-) -> None:
+@dataclass
+class Drill:
+    """A project with an endpoint at the receiver, on an API and worker of the test's own."""
+
+    project: Project
+    http: httpx.Client
+    worker: WorkerProcess
+
+
+@pytest.fixture
+def drill(own_stack: OwnStack, private_redis: PrivateRedis, receiver: Any) -> Iterator[Drill]:
+    """The test's own stack on its private Redis, and a project hooked to ``receiver``."""
     api, worker = own_stack.start(private_redis.url)
     project = own_stack.project()
-    http = api.client()
-    add_endpoint(http, project, receiver)
+    with api.client() as http:
+        add_endpoint(http, project, receiver)
+        yield Drill(project, http, worker)
+
+
+def test_worker_killed_mid_batch_loses_nothing(
+    own_stack: OwnStack, drill: Drill, receiver: Any
+) -> None:
+    project, http = drill.project, drill.http
     receiver.delay = 0.15  # a slow endpoint: the worker is mid-batch for seconds
     users = [create_user(http, project)["id"] for _ in range(30)]
     wait_received(receiver, 5)
-    worker.kill()  # SIGKILL: its lane lock dies with its connection; claimed rows stay 'sending'
+    # SIGKILL: its lane lock dies with its connection; claimed rows stay 'sending'
+    drill.worker.kill()
     before = len(receiver.received())
     assert before < 30
     receiver.delay = 0.0
@@ -131,12 +150,9 @@ def test_worker_killed_mid_batch_loses_nothing(
 
 
 def test_redis_down_during_the_changes_delivers_after_it_returns_and_the_cron_step_runs(
-    own_stack: OwnStack, private_redis: PrivateRedis, receiver: Any
+    own_stack: OwnStack, private_redis: PrivateRedis, drill: Drill, receiver: Any
 ) -> None:
-    api, _ = own_stack.start(private_redis.url)
-    project = own_stack.project()
-    http = api.client()
-    add_endpoint(http, project, receiver)
+    project, http = drill.project, drill.http
     create_user(http, project)
     wait_received(receiver, 1)
 

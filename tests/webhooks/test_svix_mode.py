@@ -14,6 +14,7 @@ from tests.api.helpers import create_user
 from tests.api.team_helpers import create_team
 from tests.factories import query_rows
 from tests.mail import wait_until
+from tests.mail_fixtures import stopped_after
 from tests.webhooks.conftest import OwnStack
 from tests.webhooks.support import ENDPOINTS, deliveries
 from tests.webhooks.svix_standin import SvixStandIn
@@ -21,11 +22,7 @@ from tests.webhooks.svix_standin import SvixStandIn
 
 @pytest.fixture
 def standin() -> Iterator[SvixStandIn]:
-    server = SvixStandIn()
-    try:
-        yield server
-    finally:
-        server.stop()
+    yield from stopped_after(SvixStandIn())
 
 
 @pytest.fixture

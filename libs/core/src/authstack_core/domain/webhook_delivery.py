@@ -31,7 +31,13 @@ from authstack_core.domain.webhook_svix import sender_for
 from authstack_core.domain.webhooks import enqueue_deliveries
 from authstack_core.jobs import DELIVER_WEBHOOKS, EnqueueError
 from authstack_core.models.config import ProjectConfig
-from authstack_core.models.webhooks import SVIX_LANE, ClaimedDelivery, Outcome, message_id
+from authstack_core.models.webhooks import (
+    SVIX_LANE,
+    ClaimedDelivery,
+    EndpointTarget,
+    Outcome,
+    message_id,
+)
 from authstack_core.webhook_transport import HttpSender, SvixSender, body_of
 
 log = structlog.get_logger(__name__)
@@ -175,7 +181,7 @@ class Deliverer:
                 conn, tenancy_id, endpoint_id, "Svix is not configured (STACK_SVIX_API_KEY)"
             )
             return None
-        target = await endpoints_q.select_target(conn, tenancy_id, endpoint_id)
+        target = await endpoints_q.select_endpoint(conn, tenancy_id, endpoint_id, EndpointTarget)
         if target is None:
             await q.drop_lane(conn, tenancy_id, endpoint_id)
             return None

@@ -12,7 +12,9 @@ import base64
 import secrets
 import socket
 import uuid
-from dataclasses import dataclass
+from typing import Any
+
+from psycopg import AsyncConnection
 
 from authstack_core.crypto.sealing import Sealer, sealer_for
 from authstack_core.db.queries import webhook_deliveries as dq
@@ -29,10 +31,12 @@ from authstack_core.models.projects import TenantProject
 from authstack_core.models.webhooks import (
     AttemptRow,
     EndpointRow,
+    EndpointTarget,
     event_id_of,
     message_id,
     test_payload,
 )
+from authstack_core.models.webhooks import EndpointChanges as EndpointChanges  # noqa: PLC0414 (the routes build it)
 from authstack_core.outbound import OutboundAddressError, resolve_public
 from authstack_core.settings import Settings
 from authstack_core.webhook_transport import HttpSender, UrlRefusedError, body_of, check_url
@@ -89,15 +93,6 @@ async def check_endpoint_url(settings: Settings, project: TenantProject, url: st
         pass
 
 
-@dataclass(frozen=True, slots=True)
-class EndpointChanges:
-    url: str | None = None
-    description: str | None = None
-    set_event_types: bool = False
-    event_types: list[str] | None = None
-    disabled: bool | None = None
-
-
 async def create_endpoint(
     deps: Deps,
     project: TenantProject,
@@ -132,16 +127,23 @@ async def list_endpoints(deps: Deps, project: TenantProject) -> list[EndpointRow
         return await q.select_endpoints(conn, project.tenancy_id)
 
 
+async def _existing(
+    conn: AsyncConnection[Any], project: TenantProject, endpoint_id: uuid.UUID
+) -> EndpointRow:
+    """Raise WebhookEndpointNotFound unless the project has it."""
+    row = await q.select_endpoint(conn, project.tenancy_id, endpoint_id, EndpointRow)
+    if row is None:
+        raise WebhookEndpointNotFound()
+    return row
+
+
 async def get_endpoint(deps: Deps, project: TenantProject, endpoint: str) -> EndpointRow:
     """Raise WebhookEndpointNotFound unless the project has it."""
     if (svix := admin_for(deps.settings)) is not None:
         return await svix.get(project, endpoint)
     endpoint_id = _parse(endpoint)
     async with deps.pool.connection() as conn:
-        row = await q.select_endpoint(conn, project.tenancy_id, endpoint_id)
-    if row is None:
-        raise WebhookEndpointNotFound()
-    return row
+        return await _existing(conn, project, endpoint_id)
 
 
 async def update_endpoint(
@@ -154,16 +156,7 @@ async def update_endpoint(
     if changes.url is not None:
         await check_endpoint_url(deps.settings, project, changes.url)
     async with deps.pool.connection() as conn, conn.transaction():
-        row = await q.update_endpoint(
-            conn,
-            project.tenancy_id,
-            endpoint_id,
-            url=changes.url,
-            description=changes.description,
-            set_event_types=changes.set_event_types,
-            event_types=changes.event_types,
-            disabled=changes.disabled,
-        )
+        row = await q.update_endpoint(conn, project.tenancy_id, endpoint_id, changes)
         if row is None:
             raise WebhookEndpointNotFound()
         if row.disabled:
@@ -200,8 +193,7 @@ async def list_attempts(deps: Deps, project: TenantProject, endpoint: str) -> li
         return await svix.attempts(project, endpoint, ATTEMPTS_LISTED)
     endpoint_id = _parse(endpoint)
     async with deps.pool.connection() as conn:
-        if await q.select_endpoint(conn, project.tenancy_id, endpoint_id) is None:
-            raise WebhookEndpointNotFound()
+        await _existing(conn, project, endpoint_id)
         return await dq.select_attempts(conn, project.tenancy_id, endpoint_id, ATTEMPTS_LISTED)
 
 
@@ -231,7 +223,7 @@ async def send_test(deps: Deps, project: TenantProject, endpoint: str) -> str | 
     except WebhookEndpointNotFound:
         return "Endpoint not found. Make sure it still exists."
     async with deps.pool.connection() as conn:
-        target = await q.select_target(conn, project.tenancy_id, endpoint_id)
+        target = await q.select_endpoint(conn, project.tenancy_id, endpoint_id, EndpointTarget)
     if target is None:
         return "Endpoint not found. Make sure it still exists."
     payload = test_payload(target.url)

@@ -6,7 +6,7 @@ from __future__ import annotations
 import asyncio
 import functools
 from collections.abc import Awaitable
-from typing import TYPE_CHECKING, Any, TypeVar
+from typing import Any, TypeVar
 
 import httpx
 import pydantic
@@ -24,12 +24,15 @@ from svix.exceptions import HttpError, HTTPValidationError
 
 from authstack_core.errors import SvixUnavailable, WebhookEndpointNotFound, WebhookMessageNotFound
 from authstack_core.models.projects import TenantProject
-from authstack_core.models.webhooks import TEST_EVENT_TYPE, AttemptRow, EndpointRow, test_payload
+from authstack_core.models.webhooks import (
+    TEST_EVENT_TYPE,
+    AttemptRow,
+    EndpointChanges,
+    EndpointRow,
+    test_payload,
+)
 from authstack_core.settings import Settings
 from authstack_core.webhook_transport import SvixSender, svix_client
-
-if TYPE_CHECKING:
-    from authstack_core.domain.webhook_endpoints import EndpointChanges
 
 T = TypeVar("T")
 _STATUS = {MessageStatus.SUCCESS: "succeeded", MessageStatus.FAIL: "failed"}

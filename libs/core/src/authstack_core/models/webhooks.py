@@ -85,6 +85,18 @@ class EndpointRow:
         return out
 
 
+@dataclass(frozen=True, slots=True)
+class EndpointChanges:
+    """What an endpoint update sets: each None field is left as it is; the event filter is set
+    (to ``event_types``, None for every event) only when ``set_event_types``."""
+
+    url: str | None = None
+    description: str | None = None
+    set_event_types: bool = False
+    event_types: list[str] | None = None
+    disabled: bool | None = None
+
+
 @dataclass(slots=True)
 class EndpointTarget:
     """Where a lane's deliveries go in built-in mode: the URL and the sealed signing secret,

@@ -46,9 +46,7 @@ async def _keys_page(ctx: Ctx, created: Any = None) -> Response:
     )
 
 
-@page
-async def list_keys(ctx: Ctx) -> Response:
-    return await _keys_page(ctx)
+list_keys = page(_keys_page)
 
 
 @page

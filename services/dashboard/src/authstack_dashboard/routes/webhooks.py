@@ -50,9 +50,7 @@ async def _webhooks_page(ctx: Ctx, secret: dict[str, str] | None = None) -> Resp
     )
 
 
-@page
-async def show_webhooks(ctx: Ctx) -> Response:
-    return await _webhooks_page(ctx)
+show_webhooks = page(_webhooks_page)
 
 
 @page

@@ -4,13 +4,16 @@ them; endpoints are a project's own delivery targets (built-in mode)."""
 from __future__ import annotations
 
 import uuid
-from typing import Any
+from dataclasses import asdict
+from typing import Any, TypeVar
 
 from psycopg import AsyncConnection
 from psycopg.types.json import Jsonb
 
 from authstack_core.db.queries.run import changed, fetch_all, fetch_one
-from authstack_core.models.webhooks import EndpointRow, EndpointTarget
+from authstack_core.models.webhooks import EndpointChanges, EndpointRow, EndpointTarget
+
+E = TypeVar("E", EndpointRow, EndpointTarget)
 
 INSERT_EVENT = """
 INSERT INTO webhook_events (event_id, tenancy_id, project_id, event_type, payload)
@@ -87,14 +90,6 @@ async def select_endpoints(conn: AsyncConnection[Any], tenancy_id: uuid.UUID) ->
     return await fetch_all(conn, EndpointRow, SELECT_ENDPOINTS, tenancy_id=tenancy_id)
 
 
-async def select_endpoint(
-    conn: AsyncConnection[Any], tenancy_id: uuid.UUID, endpoint_id: uuid.UUID
-) -> EndpointRow | None:
-    return await fetch_one(
-        conn, EndpointRow, SELECT_ENDPOINT, tenancy_id=tenancy_id, id=endpoint_id
-    )
-
-
 # The lane's target, with the project's config levels (they say whether http:// is allowed).
 SELECT_TARGET = """
 SELECT e.id, e.url, e.secret_sealed, e.disabled, p.config_override, t.branch_config_override,
@@ -106,11 +101,16 @@ WHERE e.tenancy_id = %(tenancy_id)s AND e.id = %(id)s
 """
 
 
-async def select_target(
-    conn: AsyncConnection[Any], tenancy_id: uuid.UUID, endpoint_id: uuid.UUID
-) -> EndpointTarget | None:
+_SELECT_ONE: dict[type[Any], str] = {EndpointRow: SELECT_ENDPOINT, EndpointTarget: SELECT_TARGET}
+
+
+async def select_endpoint(
+    conn: AsyncConnection[Any], tenancy_id: uuid.UUID, endpoint_id: uuid.UUID, as_type: type[E]
+) -> E | None:
+    """The endpoint as the admin API shows it (``EndpointRow``) or as a delivery needs it
+    (``EndpointTarget``); None if the tenancy has no such endpoint."""
     return await fetch_one(
-        conn, EndpointTarget, SELECT_TARGET, tenancy_id=tenancy_id, id=endpoint_id
+        conn, as_type, _SELECT_ONE[as_type], tenancy_id=tenancy_id, id=endpoint_id
     )
 
 
@@ -128,24 +128,10 @@ async def update_endpoint(
     conn: AsyncConnection[Any],
     tenancy_id: uuid.UUID,
     endpoint_id: uuid.UUID,
-    *,
-    url: str | None,
-    description: str | None,
-    set_event_types: bool,
-    event_types: list[str] | None,
-    disabled: bool | None,
+    changes: EndpointChanges,
 ) -> EndpointRow | None:
     return await fetch_one(
-        conn,
-        EndpointRow,
-        UPDATE_ENDPOINT,
-        tenancy_id=tenancy_id,
-        id=endpoint_id,
-        url=url,
-        description=description,
-        set_event_types=set_event_types,
-        event_types=event_types,
-        disabled=disabled,
+        conn, EndpointRow, UPDATE_ENDPOINT, tenancy_id=tenancy_id, id=endpoint_id, **asdict(changes)
     )
 
 
