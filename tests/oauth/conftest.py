@@ -8,7 +8,7 @@ from collections.abc import Iterator
 import httpx
 import pytest
 
-from tests.oauth.flow import OAuthEnv
+from tests.oauth.flow import OAuth, OAuthEnv
 from tests.oauth.servers import OAuthServers
 
 
@@ -22,3 +22,8 @@ def http(oauth_servers: OAuthServers) -> Iterator[httpx.Client]:
     """A client of the OAuth tests' API (not the session API of ``tests/conftest.py``)."""
     with oauth_servers.api.client() as client:
         yield client
+
+
+@pytest.fixture
+def oauth(env: OAuthEnv, http: httpx.Client) -> OAuth:
+    return OAuth(env, http)

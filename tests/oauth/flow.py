@@ -206,3 +206,23 @@ def me(http: httpx.Client, project: Project, access_token: str) -> dict[str, Any
     assert r.status_code == 200, r.text
     body: dict[str, Any] = r.json()
     return body
+
+
+@dataclass(frozen=True)
+class OAuth:
+    """One test's OAuth API and its client, with the steps most tests take: a project with
+    providers, a whole sign-in as a fresh app attempt, and the user it signed in."""
+
+    env: OAuthEnv
+    http: httpx.Client
+
+    def project(self, *entries: dict[str, Any], **config: Any) -> Project:
+        return oauth_project(self.env, *entries, **config)
+
+    def sign_in(
+        self, project: Project, provider: str, login: str, **authorize_extra: str
+    ) -> dict[str, Any]:
+        return sign_in(self.env, Flow(project, provider), login, **authorize_extra)
+
+    def me(self, project: Project, access_token: str) -> dict[str, Any]:
+        return me(self.http, project, access_token)

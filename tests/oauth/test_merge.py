@@ -15,18 +15,7 @@ import pytest
 
 from tests.api.helpers import PASSWORD, create_user, sign_in_with_password
 from tests.factories import Project, query_rows
-from tests.oauth.flow import (
-    Browser,
-    Flow,
-    OAuthEnv,
-    error_from,
-    generic,
-    me,
-    oauth_project,
-    shared,
-    sign_in,
-    unique_login,
-)
+from tests.oauth.flow import Browser, Flow, OAuth, error_from, generic, shared, unique_login
 
 
 def _existing_user(http: httpx.Client, project: Project, email: str, *, verified: bool) -> str:
@@ -42,9 +31,9 @@ def _existing_user(http: httpx.Client, project: Project, email: str, *, verified
     return str(user["id"])
 
 
-def _linked(env: OAuthEnv, user_id: str) -> list[str]:
+def _linked(oauth: OAuth, user_id: str) -> list[str]:
     rows = query_rows(
-        env.database_url,
+        oauth.env.database_url,
         "SELECT provider_config_id FROM oauth_accounts WHERE user_id = %s",
         (user_id,),
     )
@@ -52,24 +41,22 @@ def _linked(env: OAuthEnv, user_id: str) -> list[str]:
 
 
 def _callback(
-    env: OAuthEnv, project: Project, provider: str, login: str, **extra: str
+    oauth: OAuth, project: Project, provider: str, login: str, **extra: str
 ) -> httpx.Response:
-    with Browser(env) as browser:
+    with Browser(oauth.env) as browser:
         return browser.callback(browser.to_callback(Flow(project, provider), login, **extra))
 
 
-def test_link_method_merges_when_both_emails_are_verified(
-    env: OAuthEnv, http: httpx.Client
-) -> None:
-    project = oauth_project(env, shared("github"))
+def test_link_method_merges_when_both_emails_are_verified(oauth: OAuth) -> None:
+    project = oauth.project(shared("github"))
     email = unique_login("merged")
-    user_id = _existing_user(http, project, email, verified=True)
-    tokens = sign_in(env, Flow(project, "github"), email)
+    user_id = _existing_user(oauth.http, project, email, verified=True)
+    tokens = oauth.sign_in(project, "github", email)
     assert tokens["is_new_user"] is False
-    assert me(http, project, tokens["access_token"])["id"] == user_id
-    assert _linked(env, user_id) == ["github"]
+    assert oauth.me(project, tokens["access_token"])["id"] == user_id
+    assert _linked(oauth, user_id) == ["github"]
     # The password still works: the account gained a method, it was not replaced.
-    assert sign_in_with_password(http, project, email, PASSWORD).status_code == 200
+    assert sign_in_with_password(oauth.http, project, email, PASSWORD).status_code == 200
 
 
 @pytest.mark.parametrize(
@@ -85,7 +72,7 @@ def test_link_method_merges_when_both_emails_are_verified(
     ids=["unverified-account", "unverified-provider-email", "raise-error"],
 )
 def test_a_merge_by_email_is_refused_and_links_nothing(
-    env: OAuthEnv,
+    oauth: OAuth,
     http: httpx.Client,
     strategy: str,
     account_verified: bool,
@@ -95,15 +82,14 @@ def test_a_merge_by_email_is_refused_and_links_nothing(
     """The callback goes to error_redirect_url with the contract's error, and the account that
     holds the address gains no provider. (The generic provider, unlike MOCK, can leave an email
     unverified: its login ``unverified:<address>``.)"""
-    project = oauth_project(
-        env,
-        generic("acme-sso", env.provider_url),
+    project = oauth.project(
+        generic("acme-sso", oauth.env.provider_url),
         **{"auth.oauth.accountMergeStrategy": strategy},
     )
     email = unique_login("taken")
     user_id = _existing_user(http, project, email, verified=account_verified)
     login = email if provider_verified else f"unverified:{email}"
-    error = error_from(_callback(env, project, "acme-sso", login))
+    error = error_from(_callback(oauth, project, "acme-sso", login))
     assert error["errorCode"] == "CONTACT_CHANNEL_ALREADY_USED_FOR_AUTH_BY_SOMEONE_ELSE"
     assert error["message"]
     assert json.loads(error["details"]) == {
@@ -111,22 +97,20 @@ def test_a_merge_by_email_is_refused_and_links_nothing(
         "contact_channel_value": email,
         "would_work_if_email_was_verified": would_work,
     }
-    assert _linked(env, user_id) == []
+    assert _linked(oauth, user_id) == []
 
 
-def test_allow_duplicates_creates_a_user_whose_email_does_not_sign_in(
-    env: OAuthEnv, http: httpx.Client
-) -> None:
-    project = oauth_project(
-        env, shared("github"), **{"auth.oauth.accountMergeStrategy": "allow_duplicates"}
+def test_allow_duplicates_creates_a_user_whose_email_does_not_sign_in(oauth: OAuth) -> None:
+    project = oauth.project(
+        shared("github"), **{"auth.oauth.accountMergeStrategy": "allow_duplicates"}
     )
     email = unique_login("twice")
-    user_id = _existing_user(http, project, email, verified=True)
-    tokens = sign_in(env, Flow(project, "github"), email)
+    user_id = _existing_user(oauth.http, project, email, verified=True)
+    tokens = oauth.sign_in(project, "github", email)
     assert tokens["is_new_user"] is True
-    user = me(http, project, tokens["access_token"])
+    user = oauth.me(project, tokens["access_token"])
     assert user["id"] != user_id
-    channels = http.get(
+    channels = oauth.http.get(
         "/api/v1/contact-channels",
         headers=project.headers("server"),
         params={"user_id": user["id"]},
@@ -134,19 +118,17 @@ def test_allow_duplicates_creates_a_user_whose_email_does_not_sign_in(
     assert [(c["value"], c["used_for_auth"]) for c in channels] == [(email, False)]
 
 
-def test_a_provider_account_that_signs_in_another_user_cannot_be_linked(
-    env: OAuthEnv, http: httpx.Client
-) -> None:
-    project = oauth_project(env, shared("github"))
+def test_a_provider_account_that_signs_in_another_user_cannot_be_linked(oauth: OAuth) -> None:
+    project = oauth.project(shared("github"))
     login = unique_login("owned")
-    owner = sign_in(env, Flow(project, "github"), login)
-    owner_id = me(http, project, owner["access_token"])["id"]
+    owner = oauth.sign_in(project, "github", login)
+    owner_id = oauth.me(project, owner["access_token"])["id"]
     other_email = unique_login("other")
-    other_id = _existing_user(http, project, other_email, verified=True)
-    signed_in = sign_in_with_password(http, project, other_email, PASSWORD).json()
+    other_id = _existing_user(oauth.http, project, other_email, verified=True)
+    signed_in = sign_in_with_password(oauth.http, project, other_email, PASSWORD).json()
     error = error_from(
-        _callback(env, project, "github", login, type="link", token=signed_in["access_token"])
+        _callback(oauth, project, "github", login, type="link", token=signed_in["access_token"])
     )
     assert error["errorCode"] == "OAUTH_CONNECTION_ALREADY_CONNECTED_TO_ANOTHER_USER"
-    assert _linked(env, other_id) == []
-    assert _linked(env, owner_id) == ["github"]
+    assert _linked(oauth, other_id) == []
+    assert _linked(oauth, owner_id) == ["github"]

@@ -18,41 +18,29 @@ from authstack_migrator.seed import internal_project_override
 from tests.api.helpers import assert_known_error
 from tests.conftest import ApiServer, create_project, settings_env
 from tests.factories import query_rows
-from tests.oauth.flow import (
-    Browser,
-    Flow,
-    OAuthEnv,
-    code_from,
-    me,
-    oauth_project,
-    shared,
-    sign_in,
-    unique_login,
-)
+from tests.oauth.flow import Browser, Flow, OAuth, code_from, shared, unique_login
 
 
-def test_provider_tokens_are_sealed_at_rest_and_open_only_in_their_row(
-    env: OAuthEnv, http: httpx.Client
-) -> None:
-    project = oauth_project(env, shared("github"))
+def test_provider_tokens_are_sealed_at_rest_and_open_only_in_their_row(oauth: OAuth) -> None:
+    project = oauth.project(shared("github"))
     login = unique_login("sealed")
-    sign_in(env, Flow(project, "github"), login)
+    oauth.sign_in(project, "github", login)
     rows = query_rows(
-        env.database_url,
+        oauth.env.database_url,
         "SELECT t.id, t.kind, t.token_sealed FROM oauth_provider_tokens t "
         "JOIN oauth_accounts a ON a.tenancy_id = t.tenancy_id AND a.id = t.oauth_account_id "
         "WHERE t.tenancy_id = %s AND a.provider_account_id = %s ORDER BY t.kind",
         (project.tenancy_id, login),
     )
     assert [row[1] for row in rows] == ["access", "refresh"]  # offline_access was asked for
-    sealer = token_sealer(Settings(**settings_env(env.database_url)))  # type: ignore[arg-type]
+    sealer = token_sealer(Settings(**settings_env(oauth.env.database_url)))  # type: ignore[arg-type]
     tenancy = uuid.UUID(project.tenancy_id)
     access_id, _, sealed = rows[0]
     access_token = sealer.open(bytes(sealed), token_context(tenancy, access_id)).decode()
     assert access_token.encode() not in bytes(sealed)
     # It is the provider's real token for that account...
     info = httpx.get(
-        f"{env.provider_url}/me", headers={"Authorization": f"Bearer {access_token}"}
+        f"{oauth.env.provider_url}/me", headers={"Authorization": f"Bearer {access_token}"}
     ).json()
     assert info["sub"] == login
     # ...and it does not open as another row's.
@@ -60,9 +48,9 @@ def test_provider_tokens_are_sealed_at_rest_and_open_only_in_their_row(
         sealer.open(bytes(sealed), token_context(tenancy, rows[1][0]))
 
 
-def test_a_provider_the_project_did_not_enable_is_refused(env: OAuthEnv) -> None:
-    project = oauth_project(env, shared("github"), shared("gitlab", allowSignIn=False))
-    with Browser(env) as browser:
+def test_a_provider_the_project_did_not_enable_is_refused(oauth: OAuth) -> None:
+    project = oauth.project(shared("github"), shared("gitlab", allowSignIn=False))
+    with Browser(oauth.env) as browser:
         for provider in ("google", "gitlab"):
             r = browser.authorize(Flow(project, provider))
             assert_known_error(r, "OAUTH_PROVIDER_NOT_FOUND_OR_NOT_ENABLED", 400)
@@ -79,21 +67,21 @@ def test_shared_keys_the_operator_did_not_set_are_refused(api: ApiServer) -> Non
     assert "STACK_<PROVIDER>_CLIENT_ID" in r.text
 
 
-def test_authorize_accepts_parameters_it_does_not_list(env: OAuthEnv, http: httpx.Client) -> None:
-    project = oauth_project(env, shared("github"))
-    tokens = sign_in(
-        env, Flow(project, "github"), unique_login(), bot_challenge_phase="invisible", extra="1"
+def test_authorize_accepts_parameters_it_does_not_list(oauth: OAuth) -> None:
+    project = oauth.project(shared("github"))
+    tokens = oauth.sign_in(
+        project, "github", unique_login(), bot_challenge_phase="invisible", extra="1"
     )
-    assert me(http, project, tokens["access_token"])["primary_email"]
+    assert oauth.me(project, tokens["access_token"])["primary_email"]
 
 
 @pytest.mark.parametrize(
     ("name", "value"),
     [("code_challenge_method", "plain"), ("code_challenge", "short"), ("grant_type", "password")],
 )
-def test_authorize_refuses_a_malformed_outer_request(env: OAuthEnv, name: str, value: str) -> None:
-    project = oauth_project(env, shared("github"))
-    with Browser(env) as browser:
+def test_authorize_refuses_a_malformed_outer_request(oauth: OAuth, name: str, value: str) -> None:
+    project = oauth.project(shared("github"))
+    with Browser(oauth.env) as browser:
         r = browser.authorize(Flow(project, "github"), **{name: value})
     assert_known_error(r, "SCHEMA_ERROR", 400)
 
@@ -139,24 +127,24 @@ def test_shared_keys_come_from_the_environment_and_mock_needs_its_url() -> None:
 
 
 def test_flows_and_codes_left_an_hour_are_cleared_by_the_projects_next_ones(
-    env: OAuthEnv,
+    oauth: OAuth,
 ) -> None:
-    project = oauth_project(env, shared("github"))
+    project = oauth.project(shared("github"))
     flow = Flow(project, "github")
-    with Browser(env) as browser:
+    with Browser(oauth.env) as browser:
         code_from(browser.callback(browser.to_callback(flow, unique_login())), flow)
         browser.authorize(Flow(project, "github"))  # a flow never finished
     for table in ("oauth_outer_infos", "oauth_authorization_codes"):
         query_rows(
-            env.database_url,
+            oauth.env.database_url,
             f"UPDATE {table} SET expires_at = now() - interval '2 hours' "
             "WHERE tenancy_id = %s RETURNING 1",
             (project.tenancy_id,),
         )
-    sign_in(env, Flow(project, "github"), unique_login())
+    oauth.sign_in(project, "github", unique_login())
     for table in ("oauth_outer_infos", "oauth_authorization_codes"):
         left = query_rows(
-            env.database_url,
+            oauth.env.database_url,
             f"SELECT expires_at < now() FROM {table} WHERE tenancy_id = %s",
             (project.tenancy_id,),
         )
