@@ -51,10 +51,11 @@ class User:
         return project.headers("server", **{"x-stack-access-token": self.access_token})
 
 
-def new_user(http: httpx.Client, project: Project, *, verified: bool = True, **body: Any) -> User:
-    """A user with a verified sign-in email (unless ``verified=False``), signed in."""
-    email = body.pop("primary_email", unique_email())
-    user = create_user(
+def email_user(
+    http: httpx.Client, project: Project, email: str, *, verified: bool = True, **body: Any
+) -> dict[str, Any]:
+    """A user (server API) whose ``email`` signs in, verified unless ``verified=False``."""
+    return create_user(
         http,
         project,
         primary_email=email,
@@ -62,6 +63,12 @@ def new_user(http: httpx.Client, project: Project, *, verified: bool = True, **b
         primary_email_auth_enabled=True,
         **body,
     )
+
+
+def new_user(http: httpx.Client, project: Project, *, verified: bool = True, **body: Any) -> User:
+    """A user with a verified sign-in email (unless ``verified=False``), signed in."""
+    email = body.pop("primary_email", unique_email())
+    user = email_user(http, project, email, verified=verified, **body)
     session = create_session(http, project, user["id"])
     return User(user["id"], email, session["access_token"], session["refresh_token"])
 

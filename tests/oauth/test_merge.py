@@ -13,22 +13,15 @@ import json
 import httpx
 import pytest
 
-from tests.api.helpers import PASSWORD, create_user, sign_in_with_password
+from tests.api.helpers import PASSWORD, sign_in_with_password
+from tests.api.team_helpers import email_user
 from tests.factories import Project, query_rows
 from tests.oauth.flow import Browser, Flow, OAuth, error_from, generic, shared, unique_login
 
 
 def _existing_user(http: httpx.Client, project: Project, email: str, *, verified: bool) -> str:
     """A password user signing in with ``email``."""
-    user = create_user(
-        http,
-        project,
-        primary_email=email,
-        primary_email_verified=verified,
-        primary_email_auth_enabled=True,
-        password=PASSWORD,
-    )
-    return str(user["id"])
+    return str(email_user(http, project, email, verified=verified, password=PASSWORD)["id"])
 
 
 def _linked(oauth: OAuth, user_id: str) -> list[str]:
