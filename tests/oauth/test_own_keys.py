@@ -7,10 +7,9 @@ from __future__ import annotations
 
 from urllib.parse import parse_qs, urlsplit
 
-import httpx
 import pytest
 
-from tests.oauth.flow import BUILTIN, Flow, OAuthEnv, oauth_project, shared
+from tests.oauth.flow import BUILTIN, Flow, OAuth, shared
 
 ENDPOINTS = {
     "github": "https://github.com/login/oauth/authorize",
@@ -33,18 +32,18 @@ EXTRA = {"microsoft": {"microsoftTenantId": "contoso.example"},
 
 @pytest.mark.parametrize("provider", BUILTIN)
 def test_own_keys_send_the_browser_to_the_providers_own_endpoint(
-    env: OAuthEnv, http: httpx.Client, provider: str
+    oauth: OAuth, provider: str
 ) -> None:
     entry = {"isShared": False, "clientId": f"own-{provider}-client", "clientSecret": "s"}
-    project = oauth_project(env, shared(provider, **entry, **EXTRA.get(provider, {})))
+    project = oauth.project(shared(provider, **entry, **EXTRA.get(provider, {})))
     query = {**Flow(project, provider).query(), "stack_response_mode": "json"}
-    r = http.get(f"/api/v1/auth/oauth/authorize/{provider}", params=query)
+    r = oauth.http.get(f"/api/v1/auth/oauth/authorize/{provider}", params=query)
     assert r.status_code == 200, r.text
     location = urlsplit(r.json()["location"])
     assert f"{location.scheme}://{location.netloc}{location.path}" == ENDPOINTS[provider]
     sent = {k: v[0] for k, v in parse_qs(location.query).items()}
     assert sent["client_id"] == f"own-{provider}-client"
-    assert sent["redirect_uri"] == f"{env.api_url}/api/v1/auth/oauth/callback/{provider}"
+    assert sent["redirect_uri"] == f"{oauth.env.api_url}/api/v1/auth/oauth/callback/{provider}"
     assert sent["response_type"] == "code"
     assert len(sent["state"]) >= 32
     assert sent["scope"]
