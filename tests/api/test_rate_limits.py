@@ -18,7 +18,14 @@ import psycopg
 import pytest
 
 from authstack_core.ratelimit_rules import DEFAULT_RULES
-from tests.api.helpers import PASSWORD, assert_known_error, sign_up, unique_email
+from tests.api.helpers import (
+    PASSWORD,
+    as_user,
+    assert_known_error,
+    sign_up,
+    unique_email,
+    update_password,
+)
 from tests.api.test_mfa import attempt_code, mfa_sign_in, totp_user, wrong
 from tests.conftest import (
     QUEUE_NAMESPACE,
@@ -112,6 +119,27 @@ def test_wrong_passwords_slow_the_account_down_whatever_the_forwarded_address(
         assert_known_error(
             sign_in(http, project, email, "wrong-password-1"), "EMAIL_PASSWORD_MISMATCH", 400
         )
+
+
+def test_wrong_old_passwords_on_update_slow_that_user_down(
+    http: httpx.Client, project: Project
+) -> None:
+    """A stolen access token is no oracle for the current password: the same failure gate as
+    sign-in, keyed by the user (defaults: 5 free, then a short hold)."""
+    tokens = sign_up(http, project, unique_email("updater"))
+    headers = as_user(project, tokens["access_token"])
+    for _ in range(6):  # as sign-in's gate: these are answered, the next one is held
+        r = update_password(http, headers, "wrong-password-1", "new-password-123")
+        assert_known_error(r, "PASSWORD_CONFIRMATION_MISMATCH", 400)
+    held = update_password(http, headers, "wrong-password-1", "new-password-123")
+    assert assert_rate_limited(held) >= 1
+    # The right old password is held too, but only briefly; a success clears the count.
+    assert_rate_limited(update_password(http, headers, PASSWORD, "new-password-123"))
+    time.sleep(1.1)
+    assert update_password(http, headers, PASSWORD, "new-password-123").status_code == 200
+    for _ in range(5):
+        r = update_password(http, headers, "wrong-password-1", "other-password-123")
+        assert_known_error(r, "PASSWORD_CONFIRMATION_MISMATCH", 400)
 
 
 def test_the_429_survives_the_status_override_and_browsers_may_read_retry_after(

@@ -106,6 +106,9 @@ DEFAULT_RULES: dict[str, Limit] = {
     "invitation_send.recipient": _PER_RECIPIENT,
     "mfa_sign_in.ip": _IP_CODE,
     "mfa_sign_in.account": _FAILURES,
+    # A stolen access token must not become an oracle for the account's current password.
+    "password_update.ip": _IP_CODE,
+    "password_update.account": _FAILURES,
     "api_key_check.ip": _rate(6000, 60, 1000),
     # Sign-in with OAuth: each authorize stores a flow, each callback calls the provider, and the
     # token endpoint's authorization-code grant redeems the code (its refresh grant: below).

@@ -5,7 +5,7 @@ from __future__ import annotations
 from litestar import Response, post
 
 from authstack_api.auth import AnyAuth, HttpRequest, SchemaUserAuth
-from authstack_api.limits import Limit, cleared
+from authstack_api.limits import Limit, cleared, limit
 from authstack_api.middleware import proxy_country
 from authstack_api.responses import SUCCESS, json_response
 from authstack_api.schemas import (
@@ -102,15 +102,20 @@ async def check_reset_code(auth: AnyAuth, deps: Deps, data: CodeBody) -> Respons
 async def update_password(
     auth: SchemaUserAuth, deps: Deps, request: HttpRequest, data: UpdatePasswordBody
 ) -> Response[bytes]:
-    """Change the password; every other session ends (the one in x-stack-refresh-token stays)."""
+    """Change the password; every other session ends (the one in x-stack-refresh-token stays).
+
+    Wrong old passwords are slowed per user (password_update.account), as sign-in's are."""
+    user_id = auth.user.user_id
+    await limit(request, "password_update", account=user_id)
     await passwords.update_password(
         deps,
         auth.project,
-        user_id=auth.user.user_id,
+        user_id=user_id,
         old_password=data.old_password,
         new_password=data.new_password,
         refresh_token=request.headers.get("x-stack-refresh-token"),
     )
+    await cleared(request, "password_update", account=user_id)
     return json_response(SUCCESS)
 
 
