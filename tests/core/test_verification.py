@@ -2,15 +2,18 @@
 
 from __future__ import annotations
 
+import asyncio
 import re
 from collections.abc import AsyncIterator
 from datetime import timedelta
-from typing import Any
+from types import SimpleNamespace
+from typing import Any, cast
 
 import pytest
 from psycopg_pool import AsyncConnectionPool
 
 from authstack_core.crypto.codes import sha256_bytes
+from authstack_core.domain import mfa
 from authstack_core.domain import verification as v
 from authstack_core.errors import (
     SchemaError,
@@ -187,3 +190,22 @@ async def test_list_and_revoke_live_codes(pool: AsyncConnectionPool, project: Pr
 def test_link_keeps_other_parameters_and_replaces_code() -> None:
     link = v.link_with_code("https://app.example.com/handler/reset?x=1&code=old", "abc")
     assert link == "https://app.example.com/handler/reset?x=1&code=abc"
+
+
+async def test_reading_an_attempt_codes_owner_takes_no_row_lock(
+    pool: AsyncConnectionPool, project: Project
+) -> None:
+    """mfa.attempt_owner only reads (for the rate limit's key): it must not wait for, or take,
+    the row lock that spending the code takes."""
+    async with pool.connection() as conn, conn.transaction():
+        code = await v.create_code(
+            conn, project_id=project.id, type=v.CodeType.MFA_ATTEMPT, data={"user_id": "u1"}
+        )
+    deps = cast(Any, SimpleNamespace(pool=pool))
+    async with pool.connection() as holder, holder.transaction():
+        await holder.execute(
+            "SELECT 1 FROM verification_codes WHERE code_hash = %s FOR UPDATE",
+            (sha256_bytes(code),),
+        )
+        owner = await asyncio.wait_for(mfa.attempt_owner(deps, cast(Any, project), code), 5)
+    assert owner == "u1"

@@ -138,8 +138,13 @@ async def attempt_owner(deps: Deps, project: TenantProject, code: str) -> str | 
     except KnownError:
         return None
     async with deps.pool.connection() as conn:
-        row = await verification_q.select_code_for_update(
-            conn, project.id, "main", CodeType.MFA_ATTEMPT, sha256_bytes(normalized)
+        row = await verification_q.select_code(
+            conn,
+            project.id,
+            "main",
+            CodeType.MFA_ATTEMPT,
+            sha256_bytes(normalized),
+            for_update=False,  # a read for the rate limit's key; nothing is written here
         )
     return str(row.data["user_id"]) if row is not None else None
 

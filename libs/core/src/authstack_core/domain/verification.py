@@ -161,7 +161,9 @@ async def _valid_row(
     code: str,
     max_attempts: int = MAX_ATTEMPTS_PER_CODE,
 ) -> VerificationCodeRow:
-    row = await q.select_code_for_update(conn, project_id, branch_id, type, sha256_bytes(code))
+    row = await q.select_code(
+        conn, project_id, branch_id, type, sha256_bytes(code), for_update=True
+    )
     if row is None:
         raise VerificationCodeNotFound()
     if row.expires_at <= datetime.now(UTC):

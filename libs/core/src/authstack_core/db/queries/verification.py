@@ -56,22 +56,29 @@ async def insert_code(
     )
 
 
-SELECT_CODE_FOR_UPDATE = (
+SELECT_CODE = (
     _SELECT_CODES
     + """WHERE project_id = %(project_id)s AND branch_id = %(branch_id)s
   AND code_hash = %(code_hash)s AND type = %(type)s
-FOR UPDATE
 """
 )
+SELECT_CODE_FOR_UPDATE = SELECT_CODE + "FOR UPDATE\n"
 
 
-async def select_code_for_update(
-    conn: AsyncConnection[Any], project_id: str, branch_id: str, type: str, code_hash: bytes
+async def select_code(
+    conn: AsyncConnection[Any],
+    project_id: str,
+    branch_id: str,
+    type: str,
+    code_hash: bytes,
+    *,
+    for_update: bool,
 ) -> VerificationCodeRow | None:
+    """The code by its hash; ``for_update`` locks its row until the caller's transaction ends."""
     return await fetch_one(
         conn,
         VerificationCodeRow,
-        SELECT_CODE_FOR_UPDATE,
+        SELECT_CODE_FOR_UPDATE if for_update else SELECT_CODE,
         project_id=project_id,
         branch_id=branch_id,
         type=type,
