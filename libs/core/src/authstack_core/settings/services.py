@@ -7,6 +7,7 @@ from typing import ClassVar
 from pydantic import Field
 
 from authstack_core.secret_policy import Kind
+from authstack_core.settings.clickhouse import ClickHouseSection
 from authstack_core.settings.loader import ServiceSettings, env
 from authstack_core.settings.sections import (
     ApiSection,
@@ -25,6 +26,7 @@ from authstack_core.settings.sections import (
 
 
 class Settings(
+    ClickHouseSection,
     OAuthSection,
     WebhooksSection,
     EmailMonitorSection,
