@@ -27,6 +27,7 @@ from urllib.parse import parse_qsl
 import msgspec
 from psycopg_pool import AsyncConnectionPool
 
+from authstack_core.analytics.service import Analytics
 from authstack_core.crypto.tokens import TokenService
 from authstack_core.db.pool import make_pool
 from authstack_core.db.queries.projects import select_project_for_request
@@ -137,10 +138,11 @@ class Floor:
 
 
 class _Deps:
-    """The one attribute of Deps that sign_for reads."""
+    """The attributes of Deps that sign_for reads (analytics off: the floor writes no events)."""
 
     def __init__(self, tokens: TokenService) -> None:
         self.tokens = tokens
+        self.analytics = Analytics.disabled()
 
 
 def _key_matches(given: str, stored: list[bytes]) -> bool:

@@ -121,6 +121,16 @@ def choose_mail(env: Env, stack: contextlib.ExitStack) -> str:
     return f"mail sink, inbox {inbox} (also {shown(DEV_DIR / 'mail')}/*.eml)"
 
 
+def choose_clickhouse(env: Env) -> str:
+    """STACK_CLICKHOUSE_URL when set, else the embedded engine in DEV_DIR/clickhouse (the
+    migrator migrates it and exits, then the API owns it)."""
+    if env.get("STACK_CLICKHOUSE_URL", "").strip():
+        return f"ClickHouse at {env['STACK_CLICKHOUSE_URL'].split('@')[-1]}"
+    folder = DEV_DIR / "clickhouse"
+    env["STACK_CLICKHOUSE_URL"] = f"chdb://{folder.resolve()}"
+    return f"embedded ClickHouse (chdb) in {shown(folder)}"
+
+
 def cron_ticker(api_url: str, env: Env, stopped: threading.Event) -> threading.Thread:
     """What a deployment's cron does: call the email queue step every minute."""
 
@@ -291,6 +301,7 @@ def serve(env: Env, password: str | None, started: float, stack: contextlib.Exit
     print(f"dev: queue: {choose_redis(env, stack)}")
     mail = choose_mail(env, stack)
     print(f"dev: email: {mail}")
+    print(f"dev: analytics: {choose_clickhouse(env)}")
     with running("authstack_migrator", env) as migrator:
         if migrator.wait() != 0:
             raise DevError(f"the migrator failed with status {migrator.returncode}")

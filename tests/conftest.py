@@ -82,6 +82,9 @@ def settings_env(database_url: str, **extra: str) -> dict[str, str]:
         "STACK_REDIS_URL": TEST_REDIS_URL,
         "STACK_QUEUE_NAMESPACE": QUEUE_NAMESPACE,
         "CRON_SECRET": CRON_SECRET,
+        # An embedded store belongs to one process: services under test get none unless asked
+        # (``migrated_clickhouse``); the session API has one.
+        "STACK_CLICKHOUSE_URL": "disabled",
         **extra,
     }
 
@@ -177,9 +180,30 @@ def running_api(database_url: str, **extra_env: str) -> Iterator[ApiServer]:
         stop_api(server)
 
 
+CLICKHOUSE_MIGRATE_TIMEOUT_S = 120
+
+
+def migrated_clickhouse(folder: Path, database_url: str) -> str:
+    """A new embedded ClickHouse store in ``folder``, migrated by the real migrator (in a process
+    of its own: a store is open in one process at a time); its STACK_CLICKHOUSE_URL."""
+    url = f"chdb://{folder}"
+    done = subprocess.run(
+        [sys.executable, "-m", "authstack_migrator", "clickhouse"],
+        env={**os.environ, **settings_env(database_url, STACK_CLICKHOUSE_URL=url)},
+        capture_output=True,
+        text=True,
+        timeout=CLICKHOUSE_MIGRATE_TIMEOUT_S,
+        check=False,
+    )
+    assert done.returncode == 0, f"ClickHouse migrations failed:\n{done.stdout}\n{done.stderr}"
+    return url
+
+
 @pytest.fixture(scope="session")
-def api(migrated_database: str) -> Iterator[ApiServer]:
-    with running_api(migrated_database) as server:
+def api(migrated_database: str, tmp_path_factory: pytest.TempPathFactory) -> Iterator[ApiServer]:
+    """The session's API, owning an embedded ClickHouse store (analytics on, as in ``make dev``)."""
+    store = migrated_clickhouse(tmp_path_factory.mktemp("clickhouse") / "store", migrated_database)
+    with running_api(migrated_database, STACK_CLICKHOUSE_URL=store) as server:
         yield server
 
 

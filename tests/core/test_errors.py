@@ -138,6 +138,7 @@ def test_wire_names_and_texts_that_clients_rely_on() -> None:
 
 # The domain's plain errors and the exact status and text/plain body each has always had.
 PLAIN_CASES: list[tuple[PlainError, int, str]] = [
+    (errors.AnalyticsQueryNotFound(), 404, "Query not found."),
     (
         errors.AccountCreatedMeanwhile(),
         409,

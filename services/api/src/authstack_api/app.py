@@ -8,6 +8,7 @@ from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from typing import cast
 
+import anyio
 from litestar import Litestar
 from litestar.di import Provide
 from litestar.handlers import HTTPRouteHandler
@@ -22,6 +23,7 @@ from authstack_api.context import bind_request_context
 from authstack_api.errors import handle_exception
 from authstack_api.inputs import ApiRequest, check_url_values
 from authstack_api.middleware import DRAIN_LIMIT_FACTOR, EdgeMiddleware
+from authstack_core.analytics.service import Analytics
 from authstack_core.db.pool import make_pool
 from authstack_core.domain import webhooks
 from authstack_core.domain.context import Deps
@@ -92,7 +94,9 @@ def create_app(settings: Settings) -> Litestar:
     @asynccontextmanager
     async def lifespan(app: Litestar) -> AsyncIterator[None]:
         await pool.open(wait=True, timeout=30)
-        app.state.deps = Deps.build(settings, pool)
+        analytics = Analytics(settings)
+        await anyio.to_thread.run_sync(analytics.open)
+        app.state.deps = Deps.build(settings, pool, analytics)
         app.state.limiter = RateLimiter.from_settings(settings)
         try:
             yield
@@ -100,6 +104,8 @@ def create_app(settings: Settings) -> Litestar:
             await pool.close()
             app.state.deps.jobs.close()
             await app.state.limiter.aclose()
+            # Writes what is still buffered (bounded), then lets go of an embedded store.
+            await anyio.to_thread.run_sync(analytics.close)
 
     def current_deps() -> Deps:
         # Without parameters Litestar calls this directly; a `state` parameter would cost a

@@ -19,6 +19,7 @@ import structlog
 from litestar.types import Receive, ReceiveMessage, Send
 
 from authstack_api.responses import error_json_body
+from authstack_core.analytics.events import Origin, request_origin
 from authstack_core.errors import BodyParsingError
 from authstack_core.settings import IPNetwork
 
@@ -185,8 +186,13 @@ class EdgeMiddleware:
         if path.startswith("/api/latest/") or path == "/api/latest":
             path = "/api/v1" + path[len("/api/latest") :]
         scope = {**scope, "headers": headers, "path": path, "raw_path": path.encode()}
+        country = None
         if self.trusted_proxies and self._apply_proxy(scope, forwarded_for, forwarded_proto):
             headers.extend(proxy_only)
+            country = proxy_country({k.decode(): v.decode("latin-1") for k, v in proxy_only})
+        client = scope.get("client")
+        # For events written while this request runs ($token-refresh's ip_info).
+        request_origin.set(Origin(client[0] if client else None, country))
         status_seen = 0
         body_done = not has_body
 

@@ -2,10 +2,11 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 from psycopg_pool import AsyncConnectionPool
 
+from authstack_core.analytics.service import Analytics
 from authstack_core.crypto.passwords import PasswordHasher
 from authstack_core.crypto.tokens import TokenService
 from authstack_core.jobs import JobQueue
@@ -19,9 +20,13 @@ class Deps:
     tokens: TokenService
     passwords: PasswordHasher
     jobs: JobQueue  # wake-up messages to the worker; send them only after commit
+    # Events and trusted reads; the API's owns the store, other services get a disabled one.
+    analytics: Analytics = field(default_factory=Analytics.disabled)
 
     @classmethod
-    def build(cls, settings: Settings, pool: AsyncConnectionPool) -> Deps:
+    def build(
+        cls, settings: Settings, pool: AsyncConnectionPool, analytics: Analytics | None = None
+    ) -> Deps:
         return cls(
             settings=settings,
             pool=pool,
@@ -30,4 +35,5 @@ class Deps:
             ),
             passwords=PasswordHasher(settings.password_hash_concurrency),
             jobs=JobQueue.from_settings(settings),
+            analytics=analytics or Analytics.disabled(),
         )

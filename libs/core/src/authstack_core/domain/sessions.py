@@ -46,6 +46,15 @@ class SignIn:
 
 
 def sign_for(deps: Deps, project: TenantProject, claims: TokenClaimsRow) -> str:
+    """A signed access token for ``claims``; every issue is a ``$token-refresh`` event (queued,
+    never waited for)."""
+    deps.analytics.token_refresh(
+        project_id=project.id,
+        branch_id="main",
+        user_id=claims.user_id,
+        refresh_token_id=claims.refresh_token_id,
+        is_anonymous=claims.is_anonymous,
+    )
     return deps.tokens.sign_access_token(
         project_id=project.id,
         branch_id="main",

@@ -20,6 +20,7 @@ from typing import Any
 import structlog
 from psycopg import AsyncConnection
 
+from authstack_core.analytics.events import Event
 from authstack_core.db.queries import sign_up_rules as q
 from authstack_core.db.queries import users as users_q
 from authstack_core.domain.context import Deps
@@ -119,12 +120,31 @@ class Gate:
 async def record_triggers(
     deps: Deps, project: TenantProject, outcomes: list[SignUpOutcome]
 ) -> None:
-    """The ``$sign-up-rule-trigger`` events: one per rule that matched a real sign-up, written
-    in a transaction of their own. A failure is logged, not raised: losing a count must not
-    fail a sign-up (as upstream)."""
+    """The ``$sign-up-rule-trigger`` events: one per rule that matched a real sign-up, queued
+    for ClickHouse and written to PostgreSQL (the rule statistics) in a transaction of their
+    own. A failure is logged, not raised: losing a count must not fail a sign-up (as upstream)."""
     outcomes = [o for o in outcomes if o.triggered]
     if not outcomes:
         return
+    for outcome in outcomes:
+        context = outcome.context
+        for fired in outcome.triggered:
+            deps.analytics.record(
+                Event(
+                    "$sign-up-rule-trigger",
+                    project.id,
+                    "main",
+                    {
+                        "project_id": project.id,
+                        "branch_id": "main",
+                        "rule_id": fired.rule_id,
+                        "action": fired.rule.action.type,
+                        "email": context.email,
+                        "auth_method": context.auth_method,
+                        "oauth_provider": context.oauth_provider,
+                    },
+                )
+            )
     try:
         async with deps.pool.connection() as conn, conn.transaction():
             for outcome in outcomes:

@@ -6,6 +6,7 @@ text/plain. Each error class carries its HTTP status, so the code that raises it
 
 # Every public name of the area modules is an error (or a constant about one) meant to be imported
 # from this package, so the whole of each is re-exported rather than listed a second time here.
+from authstack_core.errors.analytics import *  # noqa: F403
 from authstack_core.errors.base import *  # noqa: F403
 from authstack_core.errors.config import *  # noqa: F403
 from authstack_core.errors.oauth import *  # noqa: F403
