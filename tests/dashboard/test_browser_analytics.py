@@ -35,7 +35,7 @@ def test_analytics_page_is_linked_from_the_project_and_examples_fill_the_box(
     page.evaluate("document.getElementById('query').removeAttribute('required')")
     page.get_by_role("button", name="Run query").click()
     page.wait_for_url(f"**/projects/{project.id}/analytics")
-    assert page.locator(".flash-error").inner_text() == "Write a query to run."
+    assert "Write a query to run" in page.locator(".flash-error").inner_text()
 
     # Like every dashboard form, it is refused without the CSRF token.
     response = page.request.post(

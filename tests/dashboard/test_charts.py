@@ -9,6 +9,7 @@ import pytest
 
 from authstack_dashboard.charts import (
     PLOT_H,
+    Chart,
     Point,
     bar_chart,
     hour_label,
@@ -19,7 +20,7 @@ from authstack_dashboard.charts import (
 )
 
 SVG = "{http://www.w3.org/2000/svg}"
-NAMES = {"title": "Sign-ups", "chart_id": "chart-test", "x_label": "Day", "y_label": "Count"}
+CHART = Chart("Sign-ups", "chart-test", "Day", "Count")
 
 
 def parse(svg: str) -> ET.Element:
@@ -41,7 +42,7 @@ def days(*values: float) -> list[Point]:
 
 
 def test_bar_chart_has_one_bar_per_point_and_the_tallest_bar_is_the_largest_value() -> None:
-    root = parse(bar_chart(days(0, 3, 1, 2), **NAMES))
+    root = parse(bar_chart(days(0, 3, 1, 2), CHART))
     bars = marks(root, "bar")
     assert [b.get("data-value") for b in bars] == ["0", "3", "1", "2"]
     assert [b.get("data-label") for b in bars] == [f"2026-11-0{i}" for i in range(1, 5)]
@@ -56,7 +57,7 @@ def test_bar_chart_has_one_bar_per_point_and_the_tallest_bar_is_the_largest_valu
 
 
 def test_bars_scale_to_the_axis_top_above_the_largest_value() -> None:
-    root = parse(bar_chart(days(7, 1), **NAMES))
+    root = parse(bar_chart(days(7, 1), CHART))
     assert nice_scale(7) == (8, 2)
     assert root.get("data-max") == "8"
     heights = [float(b.get("height", "")) for b in marks(root, "bar")]
@@ -66,7 +67,7 @@ def test_bars_scale_to_the_axis_top_above_the_largest_value() -> None:
 
 
 def test_line_chart_has_one_point_per_value_joined_by_one_line() -> None:
-    root = parse(line_chart(days(1, 4, 2), **NAMES))
+    root = parse(line_chart(days(1, 4, 2), CHART))
     points = marks(root, "point")
     assert [p.get("data-value") for p in points] == ["1", "4", "2"]
     cys = [float(p.get("cy", "")) for p in points]
@@ -76,7 +77,7 @@ def test_line_chart_has_one_point_per_value_joined_by_one_line() -> None:
 
 
 def test_chart_is_named_for_assistive_technology() -> None:
-    root = parse(bar_chart(days(1, 2), **NAMES))
+    root = parse(bar_chart(days(1, 2), CHART))
     assert root.get("role") == "img"
     labelled = (root.get("aria-labelledby") or "").split()
     by_id = {e.get("id"): e for e in root.iter()}
@@ -92,13 +93,7 @@ def test_chart_is_named_for_assistive_technology() -> None:
 @pytest.mark.parametrize("draw", [bar_chart, line_chart])
 def test_labels_titles_and_ids_are_escaped(draw: Any) -> None:
     evil = "<script>alert(\"x\")</script> & 'q'"
-    svg = draw(
-        [Point(evil, 5, tick=evil)],
-        title=evil,
-        chart_id='a" onload="x',
-        x_label=evil,
-        y_label=evil,
-    )
+    svg = draw([Point(evil, 5, tick=evil)], Chart(evil, 'a" onload="x', evil, evil))
     assert "<script>" not in svg
     root = parse(svg)
     assert not [e for e in root.iter() if e.tag.endswith("script")]
@@ -110,7 +105,7 @@ def test_labels_titles_and_ids_are_escaped(draw: Any) -> None:
 
 @pytest.mark.parametrize("draw", [bar_chart, line_chart])
 def test_empty_data_gives_an_empty_state(draw: Any) -> None:
-    root = parse(draw([], **NAMES, empty_message="Nothing <yet>"))
+    root = parse(draw([], Chart("Sign-ups", "c", "Day", "Count", empty_message="Nothing <yet>")))
     assert "empty" in (root.get("class") or "").split()
     assert not marks(root, "bar")
     assert not marks(root, "point")
@@ -119,19 +114,19 @@ def test_empty_data_gives_an_empty_state(draw: Any) -> None:
 
 
 def test_all_zero_data_draws_flat_marks_on_an_axis_from_0_to_1() -> None:
-    root = parse(bar_chart(days(0, 0, 0), **NAMES))
+    root = parse(bar_chart(days(0, 0, 0), CHART))
     bars = marks(root, "bar")
     assert len(bars) == 3
     assert {float(b.get("height", "")) for b in bars} == {0}
     assert root.get("data-max") == "1"
     assert "all zero" in "".join(texts(root))
-    line = parse(line_chart(days(0, 0), **NAMES))
+    line = parse(line_chart(days(0, 0), CHART))
     assert len({p.get("cy") for p in marks(line, "point")}) == 1
 
 
 def test_many_points_get_a_few_axis_labels_including_the_first_and_last() -> None:
     points = [*days(*range(30)), Point("2026-12-01", 3)]
-    root = parse(bar_chart(points, **NAMES))
+    root = parse(bar_chart(points, CHART))
     x_ticks = [
         e.text for g in root if g.get("class") == "x-axis" for e in g if e.get("class") == "tick"
     ]

@@ -18,8 +18,9 @@ from xml.sax.saxutils import escape as _escape_text
 # legible); one across the page is WIDE.
 WIDTH, WIDE = 480, 960
 HEIGHT = 240
-# The plot area inside the viewBox; the margins hold the title, the ticks and the axis labels.
-LEFT, RIGHT, TOP, BOTTOM = 48, 10, 34, 46
+# The plot area inside the viewBox; the margins hold the title, the ticks and the axis labels
+# (on the right: half of the last tick label, centred under the last point).
+LEFT, RIGHT, TOP, BOTTOM = 48, 26, 34, 46
 PLOT_H = HEIGHT - TOP - BOTTOM
 MAX_X_TICKS = 6
 Y_TICKS = 4
@@ -197,29 +198,40 @@ def _mark_title(point: Point) -> str:
     return f"<title>{esc(point.label)}: {esc(number(point.value))}</title>"
 
 
-def bar_chart(
-    points: Sequence[Point],
-    *,
-    title: str,
-    chart_id: str,
-    x_label: str,
-    y_label: str,
-    unit: str = "points",
-    empty_message: str = "No data yet.",
-    width: int = WIDTH,
-) -> str:
-    """One ``rect.bar`` per point (``data-label``, ``data-value``), heights on a shared scale
-    whose top (``data-max`` on the ``<svg>``) is the top of ``nice_scale`` of the largest value."""
-    chart_id = _chart_id(chart_id)
+@dataclass(frozen=True, slots=True)
+class Chart:
+    """What a chart says besides its values: its title, id, axis labels and empty state."""
+
+    title: str
+    chart_id: str
+    x_label: str
+    y_label: str
+    unit: str = "points"  # what one point is, for the description ("31 days from ...")
+    empty_message: str = "No data yet."
+    width: int = WIDTH
+
+
+# Draws the marks of the points given (points, top of the scale, viewBox width).
+Marks = Callable[[Sequence[Point], float, int], list[str]]
+
+
+def _draw(kind: str, points: Sequence[Point], chart: Chart, marks: Marks) -> str:
+    chart_id = _chart_id(chart.chart_id)
     if not points:
-        return _empty("bar", chart_id, title, empty_message, width)
+        return _empty(kind, chart_id, chart.title, chart.empty_message, chart.width)
     scale = nice_scale(max(p.value for p in points))
-    top = scale[0]
-    parts = _open("bar", chart_id, title, _summary(points, unit), top, width)
-    parts += _axes(points, scale, x_label, y_label, width)
+    summary = _summary(points, chart.unit)
+    parts = _open(kind, chart_id, chart.title, summary, scale[0], chart.width)
+    parts += _axes(points, scale, chart.x_label, chart.y_label, chart.width)
+    parts += marks(points, scale[0], chart.width)
+    parts.append("</svg>")
+    return "".join(parts)
+
+
+def _bars(points: Sequence[Point], top: float, width: int) -> list[str]:
     slot = _plot_w(width) / len(points)
     bar_w = max(slot * 0.75, 1.0)
-    parts.append('<g class="bars">')
+    parts = ['<g class="bars">']
     for index, point in enumerate(points):
         height = max(point.value, 0.0) / top * PLOT_H
         x = LEFT + index * slot + (slot - bar_w) / 2
@@ -228,44 +240,37 @@ def bar_chart(
             f'width="{_fmt(bar_w)}" height="{_fmt(height)}" data-label="{esc(point.label)}" '
             f'data-value="{esc(number(point.value))}">{_mark_title(point)}</rect>'
         )
-    parts.append("</g></svg>")
-    return "".join(parts)
+    parts.append("</g>")
+    return parts
 
 
-def line_chart(
-    points: Sequence[Point],
-    *,
-    title: str,
-    chart_id: str,
-    x_label: str,
-    y_label: str,
-    unit: str = "points",
-    empty_message: str = "No data yet.",
-    width: int = WIDTH,
-) -> str:
-    """A ``polyline.line`` through one ``circle.point`` per point (``data-label``,
-    ``data-value``), on the same scale as ``bar_chart``."""
-    chart_id = _chart_id(chart_id)
-    if not points:
-        return _empty("line", chart_id, title, empty_message, width)
-    scale = nice_scale(max(p.value for p in points))
-    top = scale[0]
-    parts = _open("line", chart_id, title, _summary(points, unit), top, width)
-    parts += _axes(points, scale, x_label, y_label, width)
+def _line(points: Sequence[Point], top: float, width: int) -> list[str]:
     coords = [
         (_fmt(_x_center(i, len(points), width)), _fmt(_y(max(p.value, 0.0), top)))
         for i, p in enumerate(points)
     ]
     line = " ".join(f"{x},{y}" for x, y in coords)
-    parts.append(f'<polyline class="line" fill="none" points="{line}"/>')
-    parts.append('<g class="points">')
+    parts = [f'<polyline class="line" fill="none" points="{line}"/>', '<g class="points">']
     for (x, y), point in zip(coords, points, strict=True):
         parts.append(
             f'<circle class="point" cx="{x}" cy="{y}" r="3" data-label="{esc(point.label)}" '
             f'data-value="{esc(number(point.value))}">{_mark_title(point)}</circle>'
         )
-    parts.append("</g></svg>")
-    return "".join(parts)
+    parts.append("</g>")
+    return parts
+
+
+def bar_chart(points: Sequence[Point], chart: Chart) -> str:
+    """One ``rect.bar`` per point (``data-label``, ``data-value``), heights on a shared scale
+    whose top (``data-max`` on the ``<svg>``) is the top of ``nice_scale`` of the largest value;
+    no points: the empty state (``svg.empty``)."""
+    return _draw("bar", points, chart, _bars)
+
+
+def line_chart(points: Sequence[Point], chart: Chart) -> str:
+    """A ``polyline.line`` through one ``circle.point`` per point (``data-label``,
+    ``data-value``), on the same scale as ``bar_chart``; no points: the empty state."""
+    return _draw("line", points, chart, _line)
 
 
 def day_tick(day: str) -> str:
@@ -287,6 +292,9 @@ def hour_tick(hour: str) -> str:
     return hour
 
 
+DAY = "Day (UTC)"
+
+
 def overview_charts(metrics: dict[str, Any]) -> dict[str, str]:
     """The Overview's three charts from the ``/internal/metrics`` answer."""
     analytics = metrics.get("analytics_overview")
@@ -294,28 +302,28 @@ def overview_charts(metrics: dict[str, Any]) -> dict[str, str]:
     return {
         "sign_ups": bar_chart(
             points_from(metrics.get("daily_users"), "date", "activity", tick=day_tick),
-            title="Sign-ups per day (last 30 days)",
-            chart_id="chart-sign-ups",
-            x_label="Day (UTC)",
-            y_label="Sign-ups",
-            unit="days",
+            Chart("Sign-ups per day (last 30 days)", "chart-sign-ups", DAY, "Sign-ups", "days"),
         ),
         "active_users": line_chart(
             points_from(metrics.get("daily_active_users"), "date", "activity", tick=day_tick),
-            title="Daily active users (last 30 days)",
-            chart_id="chart-active-users",
-            x_label="Day (UTC)",
-            y_label="Active users",
-            unit="days",
+            Chart(
+                "Daily active users (last 30 days)",
+                "chart-active-users",
+                DAY,
+                "Active users",
+                "days",
+            ),
         ),
         "token_refreshes": bar_chart(
             points_from(hourly, "hour", "count", tick=hour_tick, label=hour_label),
-            title="Token refreshes per hour (last 48 hours)",
-            chart_id="chart-token-refreshes",
-            x_label="Hour (UTC)",
-            y_label="Refreshes",
-            unit="hours",
-            empty_message="No token refresh data yet.",
-            width=WIDE,
+            Chart(
+                "Token refreshes per hour (last 48 hours)",
+                "chart-token-refreshes",
+                "Hour (UTC)",
+                "Refreshes",
+                "hours",
+                "No token refresh data yet.",
+                WIDE,
+            ),
         ),
     }

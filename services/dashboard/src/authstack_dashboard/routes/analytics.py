@@ -102,13 +102,10 @@ async def show_analytics(ctx: Ctx) -> Response:
 @page
 async def run_query(ctx: Ctx) -> Response:
     project_id = ctx.project_id
+    here = f"/projects/{project_id}/analytics"
     query = ctx.form.get("query").strip()
-    if not query:
-        raise FormError("Write a query to run.", f"/projects/{project_id}/analytics")
-    if len(query) > MAX_QUERY:
-        raise FormError(
-            f"A query is at most {MAX_QUERY:,} characters.", f"/projects/{project_id}/analytics"
-        )
+    if not query or len(query) > MAX_QUERY:
+        raise FormError(f"Write a query to run (at most {MAX_QUERY:,} characters).", here)
     project = await load_project(ctx, project_id)
     try:
         answer = await ctx.admin(
