@@ -18,6 +18,7 @@ from starlette.types import ASGIApp, Message, Receive, Scope, Send
 from authstack_core.settings import DashboardSettings
 from authstack_dashboard.client import ApiClient
 from authstack_dashboard.routes import (
+    analytics,
     api_keys,
     auth,
     oauth_settings,
@@ -93,6 +94,7 @@ def create_app(settings: DashboardSettings) -> Starlette:
         *oauth_settings.routes,
         *api_keys.routes,
         *webhooks.routes,
+        *analytics.routes,
     ]
 
     async def not_found(request: Request, exc: Exception) -> Response:

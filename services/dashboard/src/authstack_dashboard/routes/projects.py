@@ -7,6 +7,7 @@ from typing import Any
 from starlette.responses import Response
 from starlette.routing import Route
 
+from authstack_dashboard.charts import overview_charts
 from authstack_dashboard.web import Ctx, FormError, gather, page, page_routes
 
 MAX_NAME = 256
@@ -66,7 +67,13 @@ async def overview(ctx: Ctx) -> Response:
     project, metrics = await gather(
         load_project(ctx, project_id), ctx.admin("GET", "/internal/metrics", project_id)
     )
-    return ctx.render("overview.html", project=project, metrics=metrics, section="overview")
+    return ctx.render(
+        "overview.html",
+        project=project,
+        metrics=metrics,
+        charts=overview_charts(metrics),
+        section="overview",
+    )
 
 
 routes = [
