@@ -3,11 +3,13 @@
 #   k8s/rollout.sh k8s/overlays/production [namespace]
 #
 #  1. delete the previous migrator Job (a Job's pod template cannot be changed in place);
-#  2. apply everything except the workloads: config, network policies, ingress, the migrator Job;
-#  3. wait for the Job to succeed; on failure print its logs and stop, leaving the running
-#     version untouched;
+#  2. apply everything except the workloads and the Job: config, network policies, ingress,
+#     ClickHouse; wait for ClickHouse (every StatefulSet) to be ready, since the Job migrates it;
+#  3. apply the migrator Job and wait for it to succeed; on failure print its logs and stop,
+#     leaving the running version untouched;
 #  4. apply the rest and wait for every Deployment to roll out.
-# Argo CD users need none of this: sync waves order config, Job, apps. Back up the database first.
+# Argo CD users need none of this: sync waves order config and ClickHouse, Job, apps. Back up the
+# databases first.
 set -euo pipefail
 
 overlay=${1:?usage: k8s/rollout.sh <overlay directory> [namespace]}
@@ -17,13 +19,20 @@ timeout_s=${AUTHSTACK_MIGRATION_TIMEOUT_SECONDS:-1800}
 
 migrator='app.kubernetes.io/component=migrator'
 # Everything that must wait for the migration (their ScaledObject and HPAs included).
-not_workloads='app.kubernetes.io/component notin (api,dashboard,worker,cron)'
+workloads='api,dashboard,worker,cron'
 
 echo "==> removing the previous migrator Job"
 "$kubectl" --namespace "$namespace" delete job --selector "$migrator" --ignore-not-found --wait=true
 
-echo "==> applying configuration and the migrator Job"
-"$kubectl" apply --kustomize "$overlay" --selector "$not_workloads"
+echo "==> applying configuration and ClickHouse"
+"$kubectl" apply --kustomize "$overlay" --selector "app.kubernetes.io/component notin ($workloads,migrator)"
+for statefulset in $("$kubectl" --namespace "$namespace" get statefulsets \
+        --selector app.kubernetes.io/part-of=authstack --output name); do
+    "$kubectl" --namespace "$namespace" rollout status "$statefulset" --timeout=10m
+done
+
+echo "==> applying the migrator Job"
+"$kubectl" apply --kustomize "$overlay" --selector "$migrator"
 
 migration_failed() {
     echo "migration $1; the running version is untouched. The migrator's logs:" >&2

@@ -42,3 +42,36 @@ def pod_specs(docs: list[Doc]) -> list[tuple[str, Doc]]:
         elif doc["kind"] == "CronJob":
             specs.append((component(doc), doc["spec"]["jobTemplate"]["spec"]["template"]["spec"]))
     return specs
+
+
+def named(docs: list[Doc], kind: str, name: str) -> Doc:
+    (doc,) = [d for d in of_kind(docs, kind) if d["metadata"]["name"] == name]
+    return doc
+
+
+def clickhouse_pod(docs: list[Doc]) -> Doc:
+    """The ClickHouse StatefulSet's pod spec (not our image, so not among pod_specs)."""
+    spec: Doc = named(docs, "StatefulSet", "authstack-clickhouse")["spec"]["template"]["spec"]
+    return spec
+
+
+def egress_ports(policy: Doc) -> list[tuple[set[int], str]]:
+    """(ports, destination) per egress rule; destination 'any' or the pod components allowed."""
+    rules = []
+    for rule in policy["spec"].get("egress", []):
+        ports = {p["port"] for p in rule.get("ports", [])}
+        destinations = []
+        for peer in rule.get("to", []):
+            expressions = peer.get("podSelector", {}).get("matchExpressions", [])
+            components = [
+                e["values"] for e in expressions if e["key"] == "app.kubernetes.io/component"
+            ]
+            namespace = peer.get("namespaceSelector", {}).get("matchLabels", {})
+            if components:
+                destinations.append("pods:" + ",".join(sorted(components[0])))
+            elif namespace.get("kubernetes.io/metadata.name") == "kube-system":
+                destinations.append("dns")
+            else:
+                destinations.append("other")
+        rules.append((ports, ";".join(destinations) or "any"))
+    return rules

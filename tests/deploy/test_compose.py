@@ -26,6 +26,7 @@ from tests.environment import use_only
 from tests.factories import run_captured
 
 DATABASES = {"postgres", "redis", "clickhouse"}
+CLICKHOUSE_IMAGE = "clickhouse/clickhouse-server:25.8"
 SECRET_NAME = re.compile(r"SECRET|PASSWORD|_KEY$|TOKEN|AUTH$", re.IGNORECASE)
 
 
@@ -108,6 +109,19 @@ def test_without_a_env_file_compose_refuses_and_says_how_to_make_one(tmp_path: P
     assert "deploy/make-env.py" in result.stderr
 
 
+def test_an_env_file_without_the_clickhouse_passwords_is_refused_naming_them(
+    tmp_path: Path, project: Path
+) -> None:
+    """An .env from before analytics: compose stops instead of starting ClickHouse unprotected."""
+    shutil.copy(ROOT / "compose.yaml", tmp_path / "compose.yaml")
+    for key in ("STACK_CLICKHOUSE_ADMIN_PASSWORD", "STACK_CLICKHOUSE_EXTERNAL_PASSWORD"):
+        lines = (project / ".env").read_text().splitlines()
+        (tmp_path / ".env").write_text("\n".join(x for x in lines if not x.startswith(key)))
+        result = compose(tmp_path, "config", "--quiet")
+        assert result.returncode != 0, key
+        assert key in result.stderr
+
+
 def test_every_dockerfile_is_a_compose_service_and_the_databases_are_there(
     services: dict[str, dict[str, Any]],
 ) -> None:
@@ -161,11 +175,17 @@ def test_every_service_has_a_health_check_or_exits_once(
 def test_only_the_api_worker_and_migrator_reach_the_databases(
     config: dict[str, Any], services: dict[str, dict[str, Any]]
 ) -> None:
-    assert config["networks"]["data"]["internal"] is True
-    on_data = {name for name, s in services.items() if "data" in s.get("networks", {})}
-    assert on_data == DATABASES | {"migrator", "api", "worker"}
+    def on(network: str) -> set[str]:
+        return {name for name, s in services.items() if network in s.get("networks", {})}
+
+    for network in ("data", "analytics"):
+        assert config["networks"][network]["internal"] is True, network
+    assert on("data") == {"postgres", "redis", "migrator", "api", "worker"}
+    # ClickHouse: the migrator and the api only (the worker, dashboard and cron never query it)
+    assert on("analytics") == {"clickhouse", "migrator", "api"}
     for name in DATABASES:
-        assert set(services[name]["networks"]) == {"data"}, name
+        expected = {"analytics"} if name == "clickhouse" else {"data"}
+        assert set(services[name]["networks"]) == expected, name
         assert not services[name].get("ports"), f"{name} is not published"
 
 
@@ -195,6 +215,46 @@ def test_app_services_share_one_env_file_and_are_locked_down(
         assert service["read_only"] is True
         assert service["cap_drop"] == ["ALL"]
         assert "no-new-privileges:true" in service["security_opt"]
+
+
+def test_migrator_and_api_get_the_clickhouse_server_as_its_admin_user(
+    project: Path, services: dict[str, dict[str, Any]]
+) -> None:
+    env = read_env(project / ".env")
+    server = services["clickhouse"]
+    assert server["image"] == CLICKHOUSE_IMAGE
+    assert server["environment"]["CLICKHOUSE_USER"] == env["STACK_CLICKHOUSE_ADMIN_USER"]
+    assert server["environment"]["CLICKHOUSE_PASSWORD"] == env["STACK_CLICKHOUSE_ADMIN_PASSWORD"]
+    # that user creates limited_user and the row policies
+    assert server["environment"]["CLICKHOUSE_DEFAULT_ACCESS_MANAGEMENT"] == "1"
+    assert server["volumes"][0]["source"] == "clickhouse-data"
+    assert server["volumes"][0]["target"] == "/var/lib/clickhouse"
+    assert "http://127.0.0.1:8123/ping" in server["healthcheck"]["test"]
+    for name in ("migrator", "api"):
+        service = services[name]
+        assert service["depends_on"]["clickhouse"]["condition"] == "service_healthy", name
+        got = service["environment"]
+        assert got["STACK_CLICKHOUSE_URL"] == "http://clickhouse:8123", name
+        assert got["STACK_CLICKHOUSE_ADMIN_USER"] == server["environment"]["CLICKHOUSE_USER"]
+        assert (
+            got["STACK_CLICKHOUSE_ADMIN_PASSWORD"] == server["environment"]["CLICKHOUSE_PASSWORD"]
+        )
+        assert (
+            got["STACK_CLICKHOUSE_EXTERNAL_PASSWORD"] == env["STACK_CLICKHOUSE_EXTERNAL_PASSWORD"]
+        )
+        assert got["STACK_CLICKHOUSE_DATABASE"] == "default"
+    for name in ("worker", "dashboard", "cron"):
+        assert "clickhouse" not in services[name].get("depends_on", {}), name
+
+
+def test_clickhouse_runs_unprivileged_and_read_only(services: dict[str, dict[str, Any]]) -> None:
+    server = services["clickhouse"]
+    assert server["user"] == "101:101"  # the image's clickhouse user: no chown, no su as root
+    assert server["read_only"] is True
+    assert server["cap_drop"] == ["ALL"]
+    assert "no-new-privileges:true" in server["security_opt"]
+    # the entrypoint writes the admin user's definition on every start
+    assert "/etc/clickhouse-server/users.d" in server["tmpfs"]
 
 
 def test_exactly_one_cron_runner(services: dict[str, dict[str, Any]]) -> None:
@@ -236,6 +296,18 @@ def test_make_env_writes_a_file_production_mode_accepts(
     use_only(monkeypatch, env)
     settings = Settings.from_env()
     assert settings.is_production
+    # a ClickHouse server, two distinct strong passwords
+    assert settings.clickhouse_store == "server"
+    assert settings.clickhouse_admin_password != settings.clickhouse_external_password
+    assert (
+        min(
+            map(
+                len,
+                (env["STACK_CLICKHOUSE_ADMIN_PASSWORD"], env["STACK_CLICKHOUSE_EXTERNAL_PASSWORD"]),
+            )
+        )
+        >= 32
+    )
     assert settings.seed_user_email == "ops@example.org"
     dashboard = DashboardSettings.from_env()
     assert dashboard.is_production
@@ -246,6 +318,8 @@ def test_make_env_writes_a_file_production_mode_accepts(
         "CRON_SECRET",
         "POSTGRES_PASSWORD",
         "STACK_DASHBOARD_SESSION_SECRET",
+        "STACK_CLICKHOUSE_ADMIN_PASSWORD",
+        "STACK_CLICKHOUSE_EXTERNAL_PASSWORD",
     ):
         assert other[key] != env[key]
 

@@ -15,6 +15,8 @@ import pytest
 
 from tests.deploy.conftest import DEPLOY, ROOT, dockerfile_services, tool, workspace_services
 from tests.deploy.dockerfile import Dockerfile, parse, split_flags
+from tests.deploy.image import uv_launcher
+from tests.factories import run_captured
 
 SECRET_NAME = re.compile(r"SECRET|PASSWORD|_KEY$|TOKEN|CONNECTION_STRING", re.IGNORECASE)
 
@@ -76,6 +78,9 @@ def test_builder_uses_the_lock_file_and_no_dev_dependencies(service: str) -> Non
         assert "--no-dev" in command.split(), command
         assert f"--package authstack-{service}" in command, command
     assert "--no-editable" in syncs[-1].split(), "install the packages, not links to sources"
+    # extras stay out (authstack-core's embedded-clickhouse is for `make dev` and the tests)
+    for command in syncs:
+        assert not re.search(r"--extra\b|--all-extras", command), command
     # uv is pinned, never "latest"
     uv_stage = df.stages[0]
     assert re.fullmatch(r"ghcr\.io/astral-sh/uv:\d+\.\d+\.\d+", uv_stage.base), uv_stage.base
@@ -195,3 +200,30 @@ def test_build_context_holds_the_sources_and_never_the_secrets() -> None:
                     assert _dockerignore_keeps(source), source
     for secret_path in (".env", ".dev/keys.json", ".git/config", "services/api/.env", "tests"):
         assert not _dockerignore_keeps(secret_path), secret_path
+
+
+def locked_packages(*selection: str) -> set[str]:
+    """Names of what `uv sync --frozen <selection>` installs, as uv resolves it from uv.lock."""
+    result = run_captured(
+        [*uv_launcher(), "export", "--frozen", "--no-hashes", "--no-emit-workspace", *selection],
+        timeout=60,
+        cwd=ROOT,
+    )
+    assert result.returncode == 0, result.stderr
+    lines = (line.split("==")[0] for line in result.stdout.splitlines())
+    return {name for name in lines if name and not name.startswith(("#", " "))}
+
+
+@pytest.mark.parametrize("service", workspace_services())
+def test_the_embedded_clickhouse_engine_stays_out_of_every_image(service: str) -> None:
+    """chdb (the `embedded-clickhouse` extra, hundreds of MB) is for `make dev` and the tests;
+    images talk to a ClickHouse server through clickhouse-connect."""
+    shipped = locked_packages("--no-dev", "--package", f"authstack-{service}")
+    if service in ("api", "migrator"):  # the two that talk to ClickHouse
+        assert "clickhouse-connect" in shipped
+    assert not {name for name in shipped if name.startswith("chdb")}
+
+
+def test_the_dev_environment_has_the_embedded_clickhouse_engine() -> None:
+    """The other side of the check above: the dev group (make dev, make test) does install it."""
+    assert {"chdb", "clickhouse-connect"} <= locked_packages("--all-packages")

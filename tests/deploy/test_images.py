@@ -76,6 +76,9 @@ def deployment_env(tmp_path: Path, image_database: str) -> dict[str, str]:
     env = make_env_file(tmp_path / ".env")
     env["STACK_DATABASE_CONNECTION_STRING"] = image_database
     env["STACK_REDIS_URL"] = "redis://127.0.0.1:6379/15"
+    # make-env.py names compose's ClickHouse server, which does not run here, and the images hold
+    # no embedded engine: these runs go without analytics (the analytics tests use the engine).
+    env["STACK_CLICKHOUSE_URL"] = "disabled"
     env["STACK_LOG_LEVEL"] = "warning"
     return env
 
@@ -246,6 +249,8 @@ def test_image_holds_only_its_own_packages(image: Callable[[str], Image]) -> Non
         others = {f"authstack_{s}" for s in workspace_services() if s != service}
         assert not installed & others, installed & others
         assert not installed & {"pytest", "mypy", "ruff", "kubernetes_validate"}
+        # nor the embedded ClickHouse engine of `make dev` and the tests
+        assert not [name for name in installed if name.startswith("chdb")], service
         # installed as wheels: no link back to a source checkout
         assert not list(site.glob("*.pth")) or all(
             "/src" not in p.read_text() for p in site.glob("*.pth")

@@ -20,7 +20,16 @@ from kubernetes_validate.utils import latest_version
 from authstack_cron.runner import ENDPOINTS
 from tests.deploy.conftest import K8S, ROOT, dockerfile_services, tool
 from tests.deploy.dockerfile import parse
-from tests.deploy.k8s_docs import APPS, Doc, component, of_kind, pod_specs
+from tests.deploy.k8s_docs import (
+    APPS,
+    Doc,
+    clickhouse_pod,
+    component,
+    egress_ports,
+    named,
+    of_kind,
+    pod_specs,
+)
 from tests.factories import run_captured
 
 KUBERNETES_VERSION = "1.37.0"
@@ -228,7 +237,7 @@ def test_every_secret_referenced_is_in_the_template_and_none_is_filled(
     for data in template.values():
         assert all(value == "" for value in data.values())
     referenced: set[tuple[str, str]] = set()
-    for _, spec in pod_specs(rendered):
+    for _, spec in [*pod_specs(rendered), ("clickhouse", clickhouse_pod(rendered))]:
         for container in spec["containers"]:
             for env in container.get("env", []):
                 ref = env.get("valueFrom", {}).get("secretKeyRef")
@@ -249,33 +258,13 @@ def test_every_secret_referenced_is_in_the_template_and_none_is_filled(
     assert not of_kind(rendered, "Secret")
 
 
-def test_no_secret_value_is_in_the_config_map(rendered: list[Doc]) -> None:
-    (config,) = of_kind(rendered, "ConfigMap")
-    assert config["data"]["STACK_ENVIRONMENT"] == "production"
-    for key in config["data"]:
-        assert not re.search(r"SECRET|PASSWORD|_KEY$|CONNECTION_STRING", key), key
-
-
-def egress_ports(policy: Doc) -> list[tuple[set[int], str]]:
-    """(ports, destination) per egress rule; destination 'any' or the pod components allowed."""
-    rules = []
-    for rule in policy["spec"].get("egress", []):
-        ports = {p["port"] for p in rule.get("ports", [])}
-        destinations = []
-        for peer in rule.get("to", []):
-            expressions = peer.get("podSelector", {}).get("matchExpressions", [])
-            components = [
-                e["values"] for e in expressions if e["key"] == "app.kubernetes.io/component"
-            ]
-            namespace = peer.get("namespaceSelector", {}).get("matchLabels", {})
-            if components:
-                destinations.append("pods:" + ",".join(sorted(components[0])))
-            elif namespace.get("kubernetes.io/metadata.name") == "kube-system":
-                destinations.append("dns")
-            else:
-                destinations.append("other")
-        rules.append((ports, ";".join(destinations) or "any"))
-    return rules
+def test_no_secret_value_is_in_the_config_maps(rendered: list[Doc]) -> None:
+    configs = {c["metadata"]["name"]: c["data"] for c in of_kind(rendered, "ConfigMap")}
+    assert set(configs) == {"authstack-config", "authstack-clickhouse"}
+    assert configs["authstack-config"]["STACK_ENVIRONMENT"] == "production"
+    for data in configs.values():
+        for key in data:
+            assert not re.search(r"SECRET|PASSWORD|_KEY$|CONNECTION_STRING", key), key
 
 
 def test_network_policies_let_only_api_worker_and_migrator_reach_the_databases(
@@ -303,6 +292,9 @@ def test_network_policies_let_only_api_worker_and_migrator_reach_the_databases(
 
     # databases inside the namespace accept our pods only from those three
     databases = by_name["authstack-databases"]
+    (names,) = databases["spec"]["podSelector"]["matchExpressions"]
+    assert names["key"] == "app.kubernetes.io/name"
+    assert sorted(names["values"]) == ["postgresql", "redis"]  # ClickHouse: the policy below
     (ours, keda) = databases["spec"]["ingress"]
     (peer,) = ours["from"]
     allowed = next(
@@ -329,6 +321,6 @@ def test_ingress_serves_the_two_public_hosts_with_tls(rendered: list[Doc]) -> No
         "dashboard.example.org": "authstack-dashboard",
     }
     assert set(ingress["spec"]["tls"][0]["hosts"]) == set(rules)
-    (config,) = of_kind(rendered, "ConfigMap")
+    config = named(rendered, "ConfigMap", "authstack-config")
     assert config["data"]["NEXT_PUBLIC_STACK_API_URL"] == "https://auth.example.org"
     assert config["data"]["NEXT_PUBLIC_STACK_DASHBOARD_URL"] == "https://dashboard.example.org"

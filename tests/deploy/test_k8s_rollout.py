@@ -39,17 +39,25 @@ def test_migrator_runs_before_the_apps_under_argo_cd(
 
 def test_rollout_script_selector_holds_back_exactly_the_workloads(rendered: list[Doc]) -> None:
     script = (K8S / "rollout.sh").read_text()
-    match = re.search(r"notin \(([\w,]+)\)", script)
+    match = re.search(r"^workloads='([\w,]+)'$", script, re.MULTILINE)
     assert match is not None
     held_back = set(match[1].split(","))
     assert held_back == APPS
-    first_pass = [d for d in rendered if component(d) not in held_back]
-    assert [d["kind"] for d in first_pass if d["kind"] in ("Deployment", "CronJob")] == []
-    assert "Job" in {d["kind"] for d in first_pass}
-    # what the Job needs is in the first pass: its ConfigMap, ServiceAccount, network policy
+    assert "notin ($workloads,migrator)" in script
+    first_pass = [d for d in rendered if component(d) not in held_back | {"migrator"}]
+    assert [d["kind"] for d in first_pass if d["kind"] in ("Deployment", "CronJob", "Job")] == []
+    # what the Job needs is in the first pass: its ConfigMaps, ServiceAccount, network policy, and
+    # the ClickHouse it migrates
     names = {(d["kind"], d["metadata"]["name"]) for d in first_pass}
-    assert {("ConfigMap", "authstack-config"), ("ServiceAccount", "authstack")} <= names
-    assert ("NetworkPolicy", "authstack-migrator") in names
+    assert {
+        ("ConfigMap", "authstack-config"),
+        ("ConfigMap", "authstack-clickhouse"),
+        ("ServiceAccount", "authstack"),
+        ("NetworkPolicy", "authstack-migrator"),
+        ("NetworkPolicy", "authstack-clickhouse"),
+        ("StatefulSet", "authstack-clickhouse"),
+        ("Service", "authstack-clickhouse"),
+    } <= names
     # and every object carries the component label the selector reads
     assert all("app.kubernetes.io/component" in d["metadata"]["labels"] for d in rendered)
 
@@ -64,6 +72,7 @@ def run_rollout(tmp_path: Path, job_state: str) -> tuple[int, list[str]]:
         'case "$*" in\n'
         f'  *"get job"*) printf "{job_state}\\n" ;;\n'
         '  *"get deployments"*) echo deployment.apps/authstack-api ;;\n'
+        '  *"get statefulsets"*) echo statefulset.apps/authstack-clickhouse ;;\n'
         "esac\n"
     )
     fake.chmod(0o755)
@@ -80,10 +89,16 @@ def test_rollout_applies_the_apps_only_after_the_migration_completed(tmp_path: P
     assert code == 0
     verbs = [" ".join(c.split()[:3]) for c in calls]
     assert calls[0].startswith("--namespace authstack delete job --selector")
-    assert "notin (api,dashboard,worker,cron)" in calls[1]
+    # configuration and ClickHouse, which must be ready before the migrator migrates it
     assert calls[1].startswith("apply --kustomize")
-    assert "get job" in calls[2]
-    assert calls[3] == f"apply --kustomize {OVERLAY}"
+    assert "notin (api,dashboard,worker,cron,migrator)" in calls[1]
+    assert "get statefulsets" in calls[2]
+    assert calls[3].endswith("rollout status statefulset.apps/authstack-clickhouse --timeout=10m")
+    assert calls[4] == (
+        f"apply --kustomize {OVERLAY} --selector app.kubernetes.io/component=migrator"
+    )
+    assert "get job" in calls[5]
+    assert calls[6] == f"apply --kustomize {OVERLAY}"
     assert "rollout status deployment.apps/authstack-api" in calls[-1], verbs
 
 
