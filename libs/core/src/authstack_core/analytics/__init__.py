@@ -1,0 +1,1 @@
+"""Analytics on ClickHouse: the store, the exports and the admin query sandbox."""
