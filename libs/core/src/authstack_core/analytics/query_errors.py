@@ -80,7 +80,7 @@ def safe_message(code: int | None, message: str) -> str:
     if code not in SAFE_CODES:
         return GENERIC_MESSAGE
     text = message
-    while True:  # a message wrapped by the engine repeats the prefix: "Code: 164. DB::... Code: 164"
+    while True:  # a wrapped message repeats the prefix: "Code: 164. DB::Exception: Code: 164."
         stripped = _PREFIX.sub("", text, count=1)
         if stripped == text:
             break
@@ -94,7 +94,7 @@ def safe_message(code: int | None, message: str) -> str:
     return text[:MAX_MESSAGE_CHARS]
 
 
-class QueryRefused(Exception):
+class QueryRefused(Exception):  # noqa: N818 (the name is the contract with the routes)
     """An admin query that did not run to a result; ``message`` is safe to show to the admin."""
 
     def __init__(self, message: str = GENERIC_MESSAGE) -> None:

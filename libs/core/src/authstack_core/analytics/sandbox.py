@@ -72,7 +72,7 @@ class Outcome:
     wall_clock_time_ms: float
 
 
-class _ChildFailed(Exception):
+class _ChildFailed(Exception):  # noqa: N818 (internal; reads better as is)
     """The child broke the protocol, died, or ran out of time: never shown to the admin."""
 
     def __init__(self, stage: str, reason: str, admin_message: str = GENERIC_MESSAGE) -> None:
@@ -228,7 +228,7 @@ class Sandbox:
             "TMPDIR": workdir,
         }
         try:
-            proc = subprocess.Popen(
+            proc = subprocess.Popen(  # noqa: S603 (our own module, by the running interpreter)
                 [sys.executable, "-I", "-m", CHILD_MODULE],
                 stdin=subprocess.PIPE,
                 stdout=subprocess.PIPE,
@@ -289,7 +289,9 @@ class _Protocol:
 
     def run(self) -> tuple[dict[str, Any], bytes]:
         proc = self.child.proc
-        assert proc.stdin is not None and proc.stdout is not None and proc.stderr is not None
+        assert proc.stdin is not None
+        assert proc.stdout is not None
+        assert proc.stderr is not None
         fds = {proc.stdin.fileno(): "in", proc.stdout.fileno(): "out", proc.stderr.fileno(): "err"}
         with selectors.DefaultSelector() as selector:
             for fd, name in fds.items():
@@ -390,14 +392,10 @@ _TOO_LARGE = "The result is larger than the allowed size."
 
 
 def _parse_rows(payload: bytes) -> list[dict[str, Any]]:
-    rows: list[dict[str, Any]] = []
     try:
-        for line in payload.splitlines():
-            if line.strip():
-                row = json.loads(line)
-                if not isinstance(row, dict):
-                    raise ValueError("not a row")
-                rows.append(row)
+        rows = [json.loads(line) for line in payload.splitlines() if line.strip()]
     except ValueError:
-        raise QueryRefused("The query's result is not rows: leave out FORMAT.") from None
+        rows = [None]
+    if not all(isinstance(row, dict) for row in rows):
+        raise QueryRefused("The query's result is not rows: leave out FORMAT.")
     return rows

@@ -26,6 +26,7 @@ import json
 import os
 import re
 import resource
+import shutil
 import sys
 import time
 from typing import IO, Any
@@ -193,15 +194,18 @@ def main() -> None:
 
         loader = state.connect(":memory:")
         confined = confine(os.getcwd())
-    except Exception as exc:  # noqa: BLE001  (reported to the parent, which refuses the query)
+    except Exception as exc:  # reported to the parent, which refuses the query
         _send(out, _error(exc))
         return
     _send(out, {"ready": True, "confined": confined})
     line = sys.stdin.buffer.readline(MAX_JOB_BYTES)
+    if not line:  # the parent went away before giving a job: leave nothing behind
+        shutil.rmtree(os.getcwd(), ignore_errors=True)
+        return
     try:
         job = json.loads(line)
         run_job(job, out, loader, state.connect)
-    except Exception as exc:  # noqa: BLE001  (the engine's errors are the admin's answer)
+    except Exception as exc:  # the engine's errors are the admin's answer
         _send(out, _error(exc))
 
 
