@@ -15,6 +15,7 @@ import os
 import re
 import subprocess
 import sys
+import time
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -25,7 +26,8 @@ import pytest
 
 from authstack_migrator.clickhouse_runner import load_clickhouse_migrations
 from authstack_migrator.runner import split_statements
-from tests.conftest import settings_env
+from tests.api.helpers import sign_up
+from tests.conftest import ApiServer, create_project, running_api, settings_env
 from tests.factories import stop_process
 
 REPO = Path(__file__).resolve().parents[2]
@@ -231,3 +233,51 @@ def test_second_run_only_sets_the_user_again(standin: StandIn) -> None:
     assert writes[0] == "CREATE DATABASE IF NOT EXISTS analytics_internal"
     assert writes[1].startswith(ledger)
     assert writes[2:] == [CREATE_USER, ALTER_USER]
+
+
+@pytest.fixture(scope="module")
+def server_api(migrated_database: str, standin: StandIn) -> Iterator[ApiServer]:
+    """An API whose analytics store is the stand-in (a ClickHouse server, as in production)."""
+    env = server_env(migrated_database, standin.url)
+    extra = {k: v for k, v in env.items() if k.startswith("STACK_CLICKHOUSE_")}
+    with running_api(migrated_database, **extra) as server:
+        yield server
+
+
+def wait_for(standin: StandIn, found: Any, timeout: float = 15) -> list[dict[str, Any]]:
+    """The stand-in's records for which ``found`` holds, once there is one (or fail)."""
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        hits = [r for r in standin.records() if found(r)]
+        if hits:
+            return hits
+        time.sleep(0.1)
+    pytest.fail("the stand-in never saw the expected request")
+
+
+def test_sign_up_events_are_inserted_as_the_admin_with_async_insert(
+    server_api: ApiServer, standin: StandIn, migrated_database: str
+) -> None:
+    project = create_project(migrated_database)
+    with server_api.client() as http:
+        tokens = sign_up(http, project)
+    inserts = wait_for(
+        standin,
+        lambda r: r["query"].startswith("INSERT INTO analytics_internal.events") and r["executed"],
+    )
+    assert all(r["user"] == ADMIN_USER for r in inserts)
+    assert all(r["password_sha256"] == sha256(ADMIN_PASSWORD) for r in inserts)
+    assert all(r["settings"].get("async_insert") == "1" for r in inserts)
+    assert all(r["settings"].get("wait_for_async_insert") == "1" for r in inserts)
+    assert all(r["status"] == 200 and r["data_bytes"] for r in inserts)
+    # The Native block the API sent is the row a real server would have stored.
+    client = standin.admin_client()
+    try:
+        rows = client.query(
+            "SELECT event_type, user_id, branch_id FROM analytics_internal.events"
+            " WHERE project_id = {p:String}",
+            parameters={"p": project.id},
+        ).result_rows
+    finally:
+        client.close()
+    assert ("$token-refresh", tokens["user_id"], "main") in rows
