@@ -255,6 +255,24 @@ def wait_for(standin: StandIn, found: Any, timeout: float = 15) -> list[dict[str
     pytest.fail("the stand-in never saw the expected request")
 
 
+def wait_for_event(standin: StandIn, user_id: str, timeout: float = 15) -> None:
+    """Wait until the stand-in's engine holds an event of ``user_id`` (the API inserted it)."""
+    client = standin.admin_client()
+    deadline = time.monotonic() + timeout
+    try:
+        while time.monotonic() < deadline:
+            found = client.query(
+                "SELECT count() FROM analytics_internal.events WHERE user_id = {u:String}",
+                parameters={"u": user_id},
+            ).result_rows[0][0]
+            if found:
+                return
+            time.sleep(0.1)
+    finally:
+        client.close()
+    pytest.fail(f"no event of user {user_id} reached the stand-in")
+
+
 def test_sign_up_events_are_inserted_as_the_admin_with_async_insert(
     server_api: ApiServer, standin: StandIn, migrated_database: str
 ) -> None:
@@ -281,3 +299,86 @@ def test_sign_up_events_are_inserted_as_the_admin_with_async_insert(
     finally:
         client.close()
     assert ("$token-refresh", tokens["user_id"], "main") in rows
+
+
+QUERY_ID = re.compile(
+    r"(?P<project>[0-9a-f-]{36}):main:[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}"
+)
+ADMIN_QUERY = "SELECT event_type, user_id FROM default.events WHERE user_id = {uid:String}"
+
+
+def run_admin_query(api: ApiServer, project: Any, body: dict[str, Any]) -> Any:
+    with api.client() as http:
+        return http.post(
+            "/api/v1/internal/analytics/query", headers=project.headers("admin"), json=body
+        )
+
+
+def test_admin_query_runs_as_limited_user_with_the_projects_settings(
+    server_api: ApiServer, standin: StandIn, migrated_database: str
+) -> None:
+    project = create_project(migrated_database)
+    with server_api.client() as http:
+        user_id = sign_up(http, project)["user_id"]
+    wait_for_event(standin, user_id)
+    answer = run_admin_query(
+        server_api, project, {"query": ADMIN_QUERY, "params": {"uid": user_id}}
+    )
+    assert answer.status_code == 200, answer.text
+    body = answer.json()
+    assert body["result"]
+    assert all(
+        row == {"event_type": "$token-refresh", "user_id": user_id} for row in body["result"]
+    )
+    [sent] = [r for r in standin.records() if r["query"].startswith(ADMIN_QUERY)]
+    # The admin's text unchanged; only the client's output format follows it.
+    assert re.fullmatch(re.escape(ADMIN_QUERY) + r"\s*FORMAT \w+", sent["query"])
+    assert sent["params"] == {"uid": user_id}
+    assert sent["user"] == "limited_user"
+    assert sent["password_sha256"] == sha256(EXTERNAL_PASSWORD)
+    settings = sent["settings"]
+    assert settings["SQL_project_id"] == project.id
+    assert settings["SQL_branch_id"] == "main"
+    assert settings["readonly"] == "1"
+    assert settings["allow_ddl"] == "0"
+    assert float(settings["max_execution_time"]) == 10
+    assert settings["max_result_rows"] == "10000"
+    assert settings["max_result_bytes"] == str(10 * 1024 * 1024)
+    assert settings["result_overflow_mode"] == "throw"
+    match = QUERY_ID.fullmatch(sent["query_id"])
+    assert match is not None
+    assert match.group("project") == project.id
+    assert body["query_id"] == sent["query_id"]
+
+
+def test_a_clickhouse_error_is_a_sanitised_analytics_query_error(
+    server_api: ApiServer, standin: StandIn, migrated_database: str
+) -> None:
+    project = create_project(migrated_database)
+    answer = run_admin_query(server_api, project, {"query": "SELEC 1 FROM default.events"})
+    assert answer.status_code == 400, answer.text
+    assert answer.headers["x-stack-known-error"] == "ANALYTICS_QUERY_ERROR"
+    error = answer.json()["details"]["error"]
+    assert "Syntax error" in error
+    for leak in ("Received ClickHouse exception", "127.0.0.1", "for url", "version", "Code:"):
+        assert leak not in error
+    [sent] = [r for r in standin.records() if r["query"].startswith("SELEC 1 FROM")]
+    assert sent["status"] == 400
+    assert sent["error_code"] == "62"
+
+
+def test_a_stopped_server_gives_analytics_query_error_and_sign_up_still_works(
+    migrated_database: str, tmp_path: Path
+) -> None:
+    gone = start_standin(tmp_path)
+    env = server_env(migrated_database, gone.url)
+    extra = {k: v for k, v in env.items() if k.startswith("STACK_CLICKHOUSE_")}
+    with running_api(migrated_database, **extra) as api:
+        stop_process(gone.process)  # type: ignore[arg-type]
+        project = create_project(migrated_database)
+        with api.client() as http:
+            sign_up(http, project)
+        answer = run_admin_query(api, project, {"query": "SELECT 1"})
+    assert answer.status_code == 400, answer.text
+    assert answer.headers["x-stack-known-error"] == "ANALYTICS_QUERY_ERROR"
+    assert "127.0.0.1" not in answer.text
