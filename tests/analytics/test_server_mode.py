@@ -351,6 +351,24 @@ def test_admin_query_runs_as_limited_user_with_the_projects_settings(
     assert body["query_id"] == sent["query_id"]
 
 
+@pytest.mark.parametrize(
+    ("query", "status"),
+    [
+        ("SELECT 'a%' LIKE 'a%' AS x", 200),  # a `%` the client must not take for a format
+        ("SELECT %(u)s AS u", 400),  # not a ClickHouse placeholder: sent as written, refused
+    ],
+)
+def test_parameters_a_query_does_not_use_leave_its_text_alone(
+    server_api: ApiServer, standin: StandIn, migrated_database: str, query: str, status: int
+) -> None:
+    project = create_project(migrated_database)
+    answer = run_admin_query(server_api, project, {"query": query, "params": {"u": "1"}})
+    assert answer.status_code == status, answer.text
+    [sent] = [r for r in standin.records() if r["settings"].get("SQL_project_id") == project.id]
+    assert re.fullmatch(re.escape(query) + r"\s*FORMAT \w+", sent["query"])
+    assert sent["params"] == {}
+
+
 def test_a_clickhouse_error_is_a_sanitised_analytics_query_error(
     server_api: ApiServer, standin: StandIn, migrated_database: str
 ) -> None:
