@@ -26,9 +26,10 @@ import pytest
 
 from authstack_migrator.clickhouse_runner import load_clickhouse_migrations
 from authstack_migrator.runner import split_statements
+from tests.analytics.helpers import analytics_query
 from tests.api.helpers import sign_up
 from tests.conftest import ApiServer, create_project, running_api, settings_env
-from tests.factories import stop_process
+from tests.factories import Project, stop_process
 
 REPO = Path(__file__).resolve().parents[2]
 ADMIN_USER = "stack_admin"
@@ -307,11 +308,9 @@ QUERY_ID = re.compile(
 ADMIN_QUERY = "SELECT event_type, user_id FROM default.events WHERE user_id = {uid:String}"
 
 
-def run_admin_query(api: ApiServer, project: Any, body: dict[str, Any]) -> Any:
+def run_admin_query(api: ApiServer, project: Project, query: str, **body: Any) -> Any:
     with api.client() as http:
-        return http.post(
-            "/api/v1/internal/analytics/query", headers=project.headers("admin"), json=body
-        )
+        return analytics_query(http, project, query, **body)
 
 
 def test_admin_query_runs_as_limited_user_with_the_projects_settings(
@@ -321,9 +320,7 @@ def test_admin_query_runs_as_limited_user_with_the_projects_settings(
     with server_api.client() as http:
         user_id = sign_up(http, project)["user_id"]
     wait_for_event(standin, user_id)
-    answer = run_admin_query(
-        server_api, project, {"query": ADMIN_QUERY, "params": {"uid": user_id}}
-    )
+    answer = run_admin_query(server_api, project, ADMIN_QUERY, params={"uid": user_id})
     assert answer.status_code == 200, answer.text
     body = answer.json()
     assert body["result"]
@@ -362,7 +359,7 @@ def test_parameters_a_query_does_not_use_leave_its_text_alone(
     server_api: ApiServer, standin: StandIn, migrated_database: str, query: str, status: int
 ) -> None:
     project = create_project(migrated_database)
-    answer = run_admin_query(server_api, project, {"query": query, "params": {"u": "1"}})
+    answer = run_admin_query(server_api, project, query, params={"u": "1"})
     assert answer.status_code == status, answer.text
     [sent] = [r for r in standin.records() if r["settings"].get("SQL_project_id") == project.id]
     assert re.fullmatch(re.escape(query) + r"\s*FORMAT \w+", sent["query"])
@@ -373,7 +370,7 @@ def test_a_clickhouse_error_is_a_sanitised_analytics_query_error(
     server_api: ApiServer, standin: StandIn, migrated_database: str
 ) -> None:
     project = create_project(migrated_database)
-    answer = run_admin_query(server_api, project, {"query": "SELEC 1 FROM default.events"})
+    answer = run_admin_query(server_api, project, "SELEC 1 FROM default.events")
     assert answer.status_code == 400, answer.text
     assert answer.headers["x-stack-known-error"] == "ANALYTICS_QUERY_ERROR"
     error = answer.json()["details"]["error"]
@@ -396,7 +393,7 @@ def test_a_stopped_server_gives_analytics_query_error_and_sign_up_still_works(
         project = create_project(migrated_database)
         with api.client() as http:
             sign_up(http, project)
-        answer = run_admin_query(api, project, {"query": "SELECT 1"})
+        answer = run_admin_query(api, project, "SELECT 1")
     assert answer.status_code == 400, answer.text
     assert answer.headers["x-stack-known-error"] == "ANALYTICS_QUERY_ERROR"
     assert "127.0.0.1" not in answer.text
