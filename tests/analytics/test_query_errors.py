@@ -53,3 +53,14 @@ def test_the_code_is_read_from_the_message_when_not_given() -> None:
     raw = "Code: 159. DB::Exception: Timeout exceeded: elapsed 1000 ms. (TIMEOUT_EXCEEDED)"
     assert safe_message(None, raw).startswith("Timeout exceeded")
     assert QueryRefused.from_clickhouse(None, raw).message.startswith("Timeout exceeded")
+
+
+def test_a_servers_answer_loses_the_clients_wrapper_and_the_servers_url() -> None:
+    raw = (
+        "Received ClickHouse exception, code: 62, server response: Code: 62. DB::Exception: "
+        "Syntax error: failed at position 1 (SELEC). (SYNTAX_ERROR) (version 25.8.1.1) "
+        "(for url http://clickhouse.internal:8123)"
+    )
+    assert safe_message(None, raw) == "Syntax error: failed at position 1 (SELEC). (SYNTAX_ERROR)"
+    without_version = raw.replace(" (version 25.8.1.1)", "")
+    assert "clickhouse.internal" not in safe_message(62, without_version)

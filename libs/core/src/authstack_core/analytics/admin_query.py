@@ -47,6 +47,10 @@ TIMINGS_KEPT = 1_000
 # up to 1 GiB of query memory) and the project's exported rows; others wait their turn.
 CONCURRENT_QUERIES = 2
 _CODE = re.compile(r"Code: (\d+)\.")
+# A ClickHouse query parameter's placeholder. Given parameters and none of these, clickhouse-connect
+# would format the admin's text itself (Python %-style: a `%` fails, `%(name)s` is replaced);
+# then the parameters are not sent, as the embedded engine ignores parameters a query does not use.
+_PLACEHOLDER = re.compile(r"\{\w+:[^}]+\}")
 UNAVAILABLE = "The analytics store is not available right now."
 # The answer's JSON may be twice the result limit (column names repeat on every row).
 MAX_RESPONSE_BYTES = 2 * MAX_RESULT_BYTES
@@ -193,9 +197,10 @@ class AdminQueries:
             if self._limited is None:
                 s = self.store.settings
                 self._limited = server_client(s, LIMITED_USER, s.clickhouse_external_password)
+            bound = request.params if _PLACEHOLDER.search(request.query) else None
             stream = self._limited.raw_stream(
                 request.query,
-                parameters=request.params or None,
+                parameters=bound or None,
                 settings=settings,
                 fmt="JSONEachRow",
             )

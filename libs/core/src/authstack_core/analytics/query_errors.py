@@ -54,19 +54,28 @@ SAFE_CODES = frozenset(
     }
 )
 
-_CODE = re.compile(r"^\s*Code:\s*(\d+)\.")
-_PREFIX = re.compile(r"^\s*(?:Code:\s*\d+\.\s*)?(?:DB::\w*Exception:\s*)?")
+# clickhouse-connect wraps a server's answer: "Received ClickHouse exception, code: 62, server
+# response: Code: 62. DB::Exception: ... (version 25.8.1.1) (for url http://host:8123)".
+_WRAPPER = r"Received ClickHouse exception, code: (\d+), server response:\s*"
+_CODE = re.compile(rf"^\s*(?:{_WRAPPER}|Code:\s*(\d+)\.)")
+_PREFIX = re.compile(
+    r"^\s*(?:Received ClickHouse exception, code: \d+, server response:\s*)?"
+    r"(?:Code:\s*\d+\.\s*)?(?:DB::\w*Exception:\s*)?"
+)
 # Where the engine's own detail starts: everything after it is for operators, not admins.
-_TRAILERS = re.compile(r"(?:Stack trace|\s*\(version \d[^)]*\))", re.IGNORECASE)
+_TRAILERS = re.compile(
+    r"(?:Stack trace|\s*\(version \d[^)]*\)|\s*\(for url [^)]*\))", re.IGNORECASE
+)
 # An absolute file path (not the host part of a URL, not a division).
 _PATH = re.compile(r"(?<![\w:/.])/(?:[\w.@+~-]+/)+[\w.@+~-]*")
 MAX_MESSAGE_CHARS = 1000
 
 
 def error_code(message: str) -> int | None:
-    """The ClickHouse error code a message starts with (``Code: 62. ...``), if any."""
+    """The ClickHouse error code a message starts with (``Code: 62. ...``, or a server's answer
+    as clickhouse-connect words it), if any."""
     found = _CODE.match(message)
-    return int(found.group(1)) if found else None
+    return int(found.group(1) or found.group(2)) if found else None
 
 
 def safe_message(code: int | None, message: str) -> str:
