@@ -148,16 +148,23 @@ class Target:
     connections: int = THROUGHPUT_CONNECTIONS
 
 
-def compare(targets: list[Target]) -> dict[str, WrkResult]:
+def compare(
+    targets: list[Target], every: dict[str, list[WrkResult]] | None = None
+) -> dict[str, WrkResult]:
     """Warm each target, then alternate them ROUNDS times. Each keeps its best round (the least
-    disturbed by other tenants), with the lowest CPU/request seen over its rounds."""
-    for t in targets:
-        wrk(t.server, t.script, t.env, connections=t.connections, seconds=WARMUP)
+    disturbed by other tenants), with the lowest CPU/request seen over its rounds. ``every``,
+    when given, receives each target's runs, warm-up included (what the server was sent)."""
     runs: dict[str, list[WrkResult]] = {t.name: [] for t in targets}
+    for t in targets:
+        warm = wrk(t.server, t.script, t.env, connections=t.connections, seconds=WARMUP)
+        if every is not None:
+            every.setdefault(t.name, []).append(warm)
     for round_no in range(ROUNDS):
         for t in targets if round_no % 2 == 0 else list(reversed(targets)):
             r = wrk(t.server, t.script, t.env, connections=t.connections, seconds=SECONDS)
             runs[t.name].append(r)
+            if every is not None:
+                every.setdefault(t.name, []).append(r)
             log(f"  {t.name:<32} round {round_no + 1}: {r.describe()}")
     best = {}
     for name, rs in runs.items():
