@@ -21,9 +21,7 @@ from __future__ import annotations
 
 import json
 import os
-import shutil
 import statistics
-import subprocess
 import sys
 import tempfile
 import time
@@ -35,21 +33,21 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 from tests.factories import Project, free_port, fresh_database
 
-from authstack_core.logging import configure_logging
-from authstack_core.settings import Settings
 from benchdata import service_env
-from knobs import ADMIN_URL, BENCH_DIR, SECONDS, SERVER_SECRET, TOKEN_PATH
+from knobs import ADMIN_URL, BENCH_DIR, SECONDS, TOKEN_PATH
 from procstats import MemorySampler, loadavg, machine_info, proc_memory
-from run import forget_redis_keys, prepare
+from run import bench_ready, forget_redis_keys, prepare
 from wrkload import (
     Row,
     Server,
     Target,
     WrkResult,
     compare,
+    json_child,
     log,
     print_table,
     ratio,
+    run_child,
     start_server,
     verdict,
 )
@@ -77,32 +75,17 @@ def store_env(env: dict[str, str], url: str) -> dict[str, str]:
 def migrated_store(folder: Path, env: dict[str, str]) -> str:
     """A new embedded store in ``folder``, migrated by the real migrator; its URL."""
     url = f"chdb://{folder}"
-    done = subprocess.run(
-        [sys.executable, "-m", "authstack_migrator", "clickhouse"],
-        env={**os.environ, **store_env(env, url)},
-        capture_output=True,
-        text=True,
-        timeout=STORE_TIMEOUT_S,
-        check=False,
-    )
-    if done.returncode != 0:
-        raise RuntimeError(f"ClickHouse migrations failed:\n{done.stdout}\n{done.stderr}")
+    migrator = [sys.executable, "-m", "authstack_migrator", "clickhouse"]
+    run_child(migrator, {**os.environ, **store_env(env, url)}, timeout=STORE_TIMEOUT_S)
     return url
 
 
 def in_store(url: str, env: dict[str, str], *args: str) -> dict[str, float]:
     """Run bench/analytics_store.py against the store (no API may hold it); its JSON answer."""
-    done = subprocess.run(
-        [sys.executable, str(BENCH_DIR / "analytics_store.py"), *args],
-        env={**os.environ, **store_env(env, url)},
-        capture_output=True,
-        text=True,
-        timeout=STORE_TIMEOUT_S,
-        check=False,
+    helper = [sys.executable, str(BENCH_DIR / "analytics_store.py"), *args]
+    answer: dict[str, float] = json_child(
+        helper, {**os.environ, **store_env(env, url)}, timeout=STORE_TIMEOUT_S
     )
-    if done.returncode != 0:
-        raise RuntimeError(f"analytics_store.py {args[0]} failed:\n{done.stdout}\n{done.stderr}")
-    answer: dict[str, float] = json.loads(done.stdout.strip().splitlines()[-1])
     return answer
 
 
@@ -286,15 +269,8 @@ def run(work: Path) -> None:
 
 
 def main() -> int:
-    if shutil.which("wrk") is None:
-        print(
-            "bench: wrk is not installed (Debian/Ubuntu: apt-get install -y wrk)", file=sys.stderr
-        )
+    if not bench_ready():
         return 2
-    configure_logging(
-        Settings(database_url=ADMIN_URL, server_secret=SERVER_SECRET, log_level="warning"),  # type: ignore[call-arg]
-        service="bench",
-    )
     with tempfile.TemporaryDirectory(prefix="authstack-analytics-bench-") as work:
         run(Path(work))
     return 0

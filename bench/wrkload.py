@@ -9,6 +9,7 @@ import sys
 import time
 from dataclasses import dataclass, replace
 from pathlib import Path
+from typing import Any
 
 from tests.factories import stop_process, wait_healthy
 
@@ -44,6 +45,22 @@ def start_server(name: str, argv: list[str], env: dict[str, str], port: int, wor
     server = Server(name, f"http://127.0.0.1:{port}", process, log_path)
     wait_healthy(process, f"{server.url}/health", name, log_path=log_path)
     return server
+
+
+def run_child(argv: list[str], env: dict[str, str], *, timeout: float = 600) -> str:
+    """Run a helper process to its end; its stdout. Raise with its output if it fails."""
+    done = subprocess.run(
+        argv, env=env, capture_output=True, text=True, timeout=timeout, check=False
+    )
+    if done.returncode != 0:
+        name = Path(argv[1]).name if len(argv) > 1 else argv[0]
+        raise RuntimeError(f"{name} failed:\n{done.stdout[-3000:]}\n{done.stderr[-3000:]}")
+    return done.stdout
+
+
+def json_child(argv: list[str], env: dict[str, str], *, timeout: float = 600) -> Any:
+    """``run_child``, then the JSON of the last line it printed."""
+    return json.loads(run_child(argv, env, timeout=timeout).strip().splitlines()[-1])
 
 
 @dataclass
