@@ -11,6 +11,7 @@ declared minimum, Python 3.11: a script that needs a newer Python fails here.
 
 from __future__ import annotations
 
+import json
 import os
 import re
 import secrets
@@ -149,6 +150,28 @@ def _listening(port: int) -> bool:
         return s.connect_ex(("127.0.0.1", port)) == 0
 
 
+def _wait_for_token_refreshes(api: str, admin_key: str, timeout: float = 20) -> int:
+    """The internal project's ``$token-refresh`` events, once there is one (they land in
+    batches)."""
+    deadline = time.monotonic() + timeout
+    while True:
+        r = httpx.post(
+            f"{api}/api/v1/internal/analytics/query",
+            headers={
+                "x-stack-access-type": "admin",
+                "x-stack-project-id": "internal",
+                "x-stack-super-secret-admin-key": admin_key,
+            },
+            json={"query": "SELECT count() AS n FROM events WHERE event_type = '$token-refresh'"},
+            timeout=60,
+        )
+        assert r.status_code == 200, r.text
+        count = int(r.json()["result"][0]["n"])
+        if count or time.monotonic() > deadline:
+            return count
+        time.sleep(0.5)
+
+
 def test_make_dev_starts_shows_the_openapi_document_and_stops_cleanly_on_sigterm(
     dev_database: str, tmp_path: Path
 ) -> None:
@@ -200,6 +223,14 @@ def test_make_dev_starts_shows_the_openapi_document_and_stops_cleanly_on_sigterm
         # Its state went to the folder it was given, not to the checkout's .dev/.
         assert (dev_dir / "keys.json").is_file()
         assert str(dev_dir.resolve()) in text
+
+        # Analytics with no setup: the embedded ClickHouse in the dev folder, migrated, owned
+        # by the API, holding the $token-refresh of the banner's admin sign-in.
+        assert "dev: analytics: embedded ClickHouse (chdb)" in text
+        assert (dev_dir / "clickhouse").is_dir()
+        keys = json.loads((dev_dir / "keys.json").read_text())
+        events = _wait_for_token_refreshes(api, keys["super_secret_admin_key"])
+        assert events >= 1
 
         [dev_py] = _pids_where(
             lambda _ppid, sid, argv: (

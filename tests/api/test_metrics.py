@@ -39,7 +39,20 @@ ANALYTICS_KEYS = {
     "daily_revenue", "total_revenue_cents", "total_replays", "recent_replays", "visitors",
     "anonymous_visitors_fallback", "avg_session_seconds", "online_live", "revenue_per_visitor",
     "top_referrers", "top_region",
+    "hourly_token_refreshes",  # ours: the Overview's chart, from ClickHouse
 }  # fmt: skip
+
+
+def metrics_once(
+    http: httpx.Client, project: Project, ready: Callable[[dict[str, Any]], bool], **query: str
+) -> dict[str, Any]:
+    """The metrics once ``ready`` holds (events reach ClickHouse within a second or so)."""
+    deadline = time.monotonic() + 15
+    while True:
+        body = metrics(http, project, **query)
+        if ready(body) or time.monotonic() > deadline:
+            return body
+        time.sleep(0.3)
 
 
 def metrics(http: httpx.Client, project: Project, **query: str) -> dict[str, Any]:
@@ -97,7 +110,8 @@ def test_users_teams_activity_and_sign_in_methods_are_counted(
     r = http.post("/api/v1/auth/anonymous/sign-up", headers=project.headers())
     assert r.status_code == 200, r.text
 
-    body = metrics(http, project)
+    # Activity is counted from ClickHouse's $token-refresh events, which land in batches.
+    body = metrics_once(http, project, lambda b: today_of(b["daily_active_users"]) == 3)
     assert body["total_users"] == 3
     overview = {k: v for k, v in body["auth_overview"].items() if not k.endswith("_split")}
     assert overview == {
@@ -119,7 +133,18 @@ def test_users_teams_activity_and_sign_in_methods_are_counted(
     assert body["live_users"] == 3
     assert body["analytics_overview"]["online_live"] == 3
 
-    with_anonymous = metrics(http, project, include_anonymous="true")
+    # One token issued per sign-up (the anonymous one too), in this hour's bar.
+    hourly = body["analytics_overview"]["hourly_token_refreshes"]
+    assert len(hourly) == 48
+    hour = datetime.now(UTC).replace(minute=0, second=0, microsecond=0)
+    assert hourly[-1]["hour"] in {
+        (hour - timedelta(hours=k)).strftime("%Y-%m-%dT%H:00:00Z") for k in (0, 1)
+    }
+    assert sum(h["count"] for h in hourly) == 4
+
+    with_anonymous = metrics_once(
+        http, project, lambda b: today_of(b["daily_active_users"]) == 4, include_anonymous="true"
+    )
     assert with_anonymous["total_users"] == 4
     assert today_of(with_anonymous["daily_users"]) == 4
     assert len(with_anonymous["recently_registered"]) == 4

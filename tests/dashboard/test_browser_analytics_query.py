@@ -35,7 +35,7 @@ def test_admin_runs_sql_and_sees_rows_or_the_error(page: Any, api: ApiServer) ->
 
     run(page, "SELECT count() AS n FROM users")
     headers = page.locator("table.result thead th").all_inner_texts()
-    assert headers == ["n"]
+    assert headers == ["n"], page.locator("main").inner_text()
     ((count,),) = result_rows(page)
     assert count.isdigit()
     assert "1 row." in page.locator("#result-summary").inner_text()

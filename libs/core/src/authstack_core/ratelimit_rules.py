@@ -120,6 +120,10 @@ DEFAULT_RULES: dict[str, Limit] = {
     "connected_account_token.account": _rate(120, 60, 30),  # per user
     # Generous: an SDK refreshes about every 10 minutes per signed-in tab.
     "token_refresh.ip": _rate(3000, 60, 1000),
+    # Browser events: an SDK batches them; a user sending more than this is a script.
+    "analytics_events.account": _rate(600, 60, 120),  # per user
+    # Each embedded admin query starts a sandbox process: per project.
+    "analytics_query.account": _rate(120, 60, 30),
     # GET /health/email signs a user up and sends a mail: an uptime checker needs a few a minute.
     "email_monitor.ip": _rate(10, 60, 5),
 }

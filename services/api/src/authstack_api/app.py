@@ -104,7 +104,9 @@ def create_app(settings: Settings) -> Litestar:
             await pool.close()
             app.state.deps.jobs.close()
             await app.state.limiter.aclose()
-            # Writes what is still buffered (bounded), then lets go of an embedded store.
+            # Stops sandbox processes, writes what is still buffered (bounded), then lets go of
+            # an embedded store.
+            await analytics.queries.aclose()
             await anyio.to_thread.run_sync(analytics.close)
 
     def current_deps() -> Deps:

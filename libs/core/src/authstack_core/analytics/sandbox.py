@@ -45,9 +45,11 @@ _TABLE_NAME = re.compile(r"^[A-Za-z_][A-Za-z0-9_]{0,62}$")
 _HEADER_CAP = 4 * 1024 * 1024  # one protocol line (an error message quotes the query)
 _STDERR_TAIL = 16 * 1024
 _READ_CHUNK = 1024 * 1024
-# JSONEachRow repeats every column name on every row, so its text can be several times the
-# engine's in-memory result size that max_result_bytes bounds.
-_JSON_EXPANSION = 8
+_READY_GRACE_S = 2.0
+# The answer's JSON may be this many times max_result_bytes. The engine's own byte limit does
+# not count constant columns (a repeat() of a literal passes it whatever its size), so this cap is
+# what keeps an answer near the contract's 10 MiB; JSONEachRow's repeated column names get twice.
+_JSON_EXPANSION = 2
 
 
 @dataclass(frozen=True, slots=True)
@@ -282,8 +284,12 @@ class _Protocol:
         self.timeout_s = timeout_ms / 1000
         self.payload_cap = payload_cap
         self.stage = "starting"
-        # A spare has been starting since it was made: its start-up clock began then.
-        self.deadline = child.started + sandbox._startup_timeout_s
+        # A spare has been starting since it was made: its start-up clock began then. One that
+        # has waited longer than that as a spare has long said "ready" (the line waits in the
+        # pipe): give reading it a moment rather than refusing at once.
+        self.deadline = max(
+            child.started + sandbox._startup_timeout_s, time.monotonic() + _READY_GRACE_S
+        )
         self.buffer = bytearray()
         self.result: dict[str, Any] | None = None
 

@@ -12,6 +12,7 @@ from typing import Any
 import anyio
 import structlog
 
+from authstack_core.analytics.admin_query import AdminQueries
 from authstack_core.analytics.events import Event, EventWriter, request_origin
 from authstack_core.analytics.store import Store, StoreUnavailableError
 from authstack_core.settings.clickhouse import ClickHouseSection
@@ -27,6 +28,7 @@ class Analytics:
         self.settings = settings
         self.store = Store(settings)
         self.writer = EventWriter(self.store)
+        self.queries = AdminQueries(self.store)
 
     @classmethod
     def disabled(cls) -> Analytics:

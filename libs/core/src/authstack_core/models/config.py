@@ -153,6 +153,11 @@ class ProjectConfig:
         return node
 
     @property
+    def analytics_enabled(self) -> bool:
+        """The analytics app is installed: browser events are accepted (contract §1.7)."""
+        return bool(self._get("apps.installed.analytics.enabled"))
+
+    @property
     def require_publishable_client_key(self) -> bool:
         return bool(self._get("project.requirePublishableClientKey"))
 

@@ -11,7 +11,7 @@ from __future__ import annotations
 
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass
-from datetime import date, timedelta
+from datetime import UTC, date, datetime, timedelta
 from typing import Any
 
 from authstack_core.models.emails import SIMPLE_STATUS_OF, SIMPLE_STATUSES, OutboxRow
@@ -35,6 +35,12 @@ class UserCounts:
 class DayCount:
     day: date
     key: str  # what is counted that day (a status, ...)
+    count: int
+
+
+@dataclass(frozen=True, slots=True)
+class HourCount:
+    hour: datetime  # the start of the hour, UTC
     count: int
 
 
@@ -86,6 +92,10 @@ class Metrics:
     email_statuses: list[Tally]
     daily_emails: list[DayCount]
     recent_emails: list[OutboxRow]
+    # From ClickHouse's $token-refresh events when the store answered (else None: activity is
+    # then counted from sessions, and the hourly series is empty).
+    active_from_events: list[DayCount] | None = None
+    hourly_refreshes: list[HourCount] | None = None
 
     def json(self, user_json: Callable[[UserRow], dict[str, Any]]) -> dict[str, Any]:
         days = window(self.today)
@@ -97,7 +107,11 @@ class Metrics:
             "total_users": total,
             "live_users": counts.live_users,
             "daily_users": _series(days, sign_ups.get),
-            "daily_active_users": users["total"],
+            "daily_active_users": (
+                users["total"]
+                if self.active_from_events is None
+                else _series(days, _by_day(self.active_from_events).get)
+            ),
             "users_by_country": {t.key: t.count for t in self.users_by_country},
             "active_users_by_country": {},
             "recently_registered": [user_json(u) for u in self.recently_registered],
@@ -117,7 +131,13 @@ class Metrics:
             },
             "payments_overview": _payments_overview(days),
             "email_overview": self._email_overview(days),
-            "analytics_overview": _analytics_overview(days, counts.live_users),
+            "analytics_overview": {
+                **_analytics_overview(days, counts.live_users),
+                "hourly_token_refreshes": _hourly(
+                    self.hourly_refreshes or [],
+                    datetime.now(UTC).replace(minute=0, second=0, microsecond=0),
+                ),
+            },
         }
 
     def _split(self, days: list[date], entity: str) -> dict[str, list[dict[str, Any]]]:
@@ -196,6 +216,19 @@ def _payments_overview(days: list[date]) -> dict[str, Any]:
         "total_orders": 0,
         "checkout_conversion_rate": 0,
     }
+
+
+HOURS = 48  # the token-refresh series: this many hours up to the current one
+
+
+def _hourly(rows: list[HourCount], current: datetime) -> list[dict[str, Any]]:
+    """One point per hour, oldest first, the hour as an ISO-8601 UTC time."""
+    counts = {row.hour.replace(tzinfo=UTC): row.count for row in rows}
+    hours = [current - timedelta(hours=HOURS - 1 - i) for i in range(HOURS)]
+    return [
+        {"hour": hour.strftime("%Y-%m-%dT%H:00:00Z"), "count": counts.get(hour, 0)}
+        for hour in hours
+    ]
 
 
 def _analytics_overview(days: list[date], online: int) -> dict[str, Any]:
