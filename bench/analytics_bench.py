@@ -8,13 +8,16 @@ loopback, alternating rounds (best of ``BENCH_ROUNDS``) and CPU time per request
 Prints figures; asserts nothing.
 
 1. Refresh throughput: one API with ``STACK_CLICKHOUSE_URL=disabled`` and one owning a migrated
-   embedded store (chdb), both up, loaded in turn. Afterwards, with both stopped (an embedded
-   folder is open in one process at a time), the store's ``$token-refresh`` events are counted
-   beside the refreshes the API answered 200: nothing recorded should be missing.
+   embedded store (chdb), both up, loaded in turn; the 10% goal is judged on the API's CPU time
+   per request, which the machine's other tenants disturb far less than req/s. Afterwards, with
+   both stopped (an embedded folder is open in one process at a time), the store's
+   ``$token-refresh`` events are counted beside the refreshes the API answered 200: nothing
+   recorded should be missing.
 2. Admin queries (``POST /internal/analytics/query``) over 1,000,000 events of the project, in a
    store that also holds 1,000,000 of another project. In embedded mode each query exports the
    project's rows from the store and runs in a sandbox process of its own: far slower than a
-   ClickHouse server, which answers from its row policies in place.
+   ClickHouse server, which answers from its row policies in place. The queries run back to
+   back on an API whose rate limiter is off (the per-project query limit is not measured).
 """
 
 from __future__ import annotations
@@ -156,7 +159,6 @@ def measure_logging(env: dict[str, str], project: Project, tokens: Path, work: P
     stored = int(in_store(store, env, "count", "--project", project.id)["events"])
     logged, wrk_counted = logged_refreshes(on.log_path), answered(every["analytics on"])
     b_off, b_on = best["analytics off"], best["analytics on"]
-    slower = 1 - ratio(b_on.good_rps, b_off.good_rps)
     cpu_cost = ratio(b_on.cpu_us, b_off.cpu_us) - 1
     log(
         f"  events stored {stored:,}; refreshes answered 200: {logged:,} by the API's log, "
@@ -170,13 +172,16 @@ def measure_logging(env: dict[str, str], project: Project, tokens: Path, work: P
         Row("refresh req/s: off / on", f"{b_off.good_rps:.0f} / {b_on.good_rps:.0f}"),
         Row(
             "refresh req/s on vs off",
-            f"{ratio(b_on.good_rps, b_off.good_rps):.1%} of off ({-slower:+.1%})",
-            "<= 10% slower",
-            slower <= 0.10,
+            f"{ratio(b_on.good_rps, b_off.good_rps):.1%} of off",
         ),
+        # Judged on CPU time per request (the lowest of the rounds), as run.py judges the rate
+        # limiter: on this shared machine req/s swings by more than the 10% in question between
+        # identical rounds; the API's CPU time per request (the writer thread's included) much less.
         Row(
             "refresh CPU/req: off / on",
             f"{b_off.cpu_us / 1000:.2f} / {b_on.cpu_us / 1000:.2f} ms ({cpu_cost:+.1%})",
+            "<= 10% more",
+            cpu_cost <= 0.10,
         ),
         Row("refresh p99: off / on", f"{b_off.p99:.1f} / {b_on.p99:.1f} ms"),
         Row(
@@ -222,7 +227,10 @@ def measure_queries(env: dict[str, str], project: Project, other: Project, work:
             "--users", str(EVENT_USERS), "--days", str(EVENT_DAYS),
         )  # fmt: skip
         log(f"  filled {EVENTS:,} events of project {p.id[:8]} in {filled['seconds']:.1f} s")
-    api = start_api("api-analytics-query", env, store, work)
+    # Unlimited: 44 queries back to back would meet the per-project limit (120/min, burst 30).
+    api = start_api(
+        "api-analytics-query", {**env, "STACK_RATE_LIMIT_ENABLED": "false"}, store, work
+    )
     rows = []
     try:
         with httpx.Client(base_url=api.url, timeout=180) as client:
