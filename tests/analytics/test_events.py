@@ -154,3 +154,45 @@ def test_query_body_limits_are_schema_errors(http: httpx.Client, project: Projec
             json={"query": "SELECT 1"},
         )
         assert r.status_code in (401, 403), r.text
+
+
+def test_an_event_clickhouse_cannot_store_is_dropped_alone_and_blocks_nothing(
+    http: httpx.Client, make_project: object
+) -> None:
+    """A client can send JSON the engine refuses (here a path given twice, as "a.b" and as
+    {"a": {"b"}}); the writer finds it by halving its batch and drops only it."""
+    enabled = make_project({"apps.installed.analytics.enabled": True})  # type: ignore[operator]
+    tokens = sign_up(http, enabled)
+    headers = as_user(enabled, tokens["access_token"])
+    body = _batch("$click", "$click", "$click")
+    events: list[dict[str, object]] = body["events"]  # type: ignore[assignment]
+    events[1]["data"] = {"a.b": 1, "a": {"b": 2}}
+    r = http.post("/api/v1/analytics/events/batch", headers=headers, json=body)
+    assert r.status_code == 200, r.text
+    later = http.post("/api/v1/analytics/events/batch", headers=headers, json=_batch("$page-view"))
+    assert later.status_code == 200, later.text
+    found = wait_for_rows(
+        http,
+        enabled,
+        "SELECT event_type, toString(data.path) AS path FROM events"
+        " WHERE event_type IN ('$click', '$page-view') ORDER BY event_type, path",
+        3,
+    )
+    assert [(f["event_type"], f["path"]) for f in found] == [
+        ("$click", "/p0"),
+        ("$click", "/p2"),
+        ("$page-view", "/p0"),
+    ]
+
+
+def test_browser_event_times_outside_2000_to_2100_are_schema_errors(
+    http: httpx.Client, make_project: object
+) -> None:
+    enabled = make_project({"apps.installed.analytics.enabled": True})  # type: ignore[operator]
+    tokens = sign_up(http, enabled)
+    headers = as_user(enabled, tokens["access_token"])
+    for at in (0, 946_684_799_999, 4_102_444_800_000, 253_402_300_799_999):
+        body = _batch("$click")
+        body["events"][0]["event_at_ms"] = at  # type: ignore[index]
+        r = http.post("/api/v1/analytics/events/batch", headers=headers, json=body)
+        assert_known_error(r, "SCHEMA_ERROR", 400)

@@ -50,6 +50,12 @@ _CODE = re.compile(r"Code: (\d+)\.")
 UNAVAILABLE = "The analytics store is not available right now."
 # The answer's JSON may be twice the result limit (column names repeat on every row).
 MAX_RESPONSE_BYTES = 2 * MAX_RESULT_BYTES
+# The embedded engine copies a project's rows out of the store for each query, in the API's memory.
+EXPORT_BUDGET_BYTES = 512 * 1024 * 1024
+TOO_MUCH_DATA = (
+    "This project's analytics data is larger than the embedded engine serves (512 MiB per query);"
+    " use a ClickHouse server (STACK_CLICKHOUSE_URL)."
+)
 TOO_LARGE = "The result is larger than 10 MiB; select fewer rows or columns."
 
 
@@ -128,24 +134,34 @@ class AdminQueries:
 
     # --- embedded: copy the project's rows out for the sandbox -----------------------------------
     def _export(self, project_id: str, branch_id: str) -> list[Slice]:
-        where = {"p": project_id, "b": branch_id}
-        slices = []
+        """The project's rows of every public view, within EXPORT_BUDGET_BYTES in all."""
         try:
             with self.store.session() as client:
-                for view in PUBLIC_VIEWS:
-                    columns = self._columns.get(view) or self._describe(client, view)
-                    native = client.raw_query(
-                        f"SELECT * FROM default.{view}"  # noqa: S608 - a name of ours
-                        " WHERE project_id = {p:String} AND branch_id = {b:String}",
-                        parameters=where,
-                        fmt="Native",
-                    )
-                    slices.append(Slice(view, native, structure=columns))
-        except StoreUnavailableError:
+                return self._slices(client, {"p": project_id, "b": branch_id})
+        except (StoreUnavailableError, QueryRefused):
             raise
         except Exception as exc:
+            if "Code: 396." in str(exc):  # TOO_MANY_ROWS_OR_BYTES: past the budget
+                raise QueryRefused(TOO_MUCH_DATA) from exc
             # The store's own failure (unmigrated, broken): not the admin's query.
             raise StoreUnavailableError(str(exc).splitlines()[0][:200]) from exc
+
+    def _slices(self, client: Client, where: dict[str, str]) -> list[Slice]:
+        slices = []
+        left = EXPORT_BUDGET_BYTES
+        for view in PUBLIC_VIEWS:
+            columns = self._columns.get(view) or self._describe(client, view)
+            native = client.raw_query(
+                f"SELECT * FROM default.{view}"  # noqa: S608 - a name of ours
+                " WHERE project_id = {p:String} AND branch_id = {b:String}",
+                parameters=where,
+                settings={"max_result_bytes": left, "result_overflow_mode": "throw"},
+                fmt="Native",
+            )
+            left -= len(native)
+            if left <= 0:
+                raise QueryRefused(TOO_MUCH_DATA)
+            slices.append(Slice(view, native, structure=columns))
         return slices
 
     def _describe(self, client: Client, view: str) -> str:

@@ -19,7 +19,7 @@ from typing import Any
 
 import structlog
 
-from authstack_core.analytics.store import Store
+from authstack_core.analytics.store import Store, StoreUnavailableError
 
 log = structlog.get_logger(__name__)
 
@@ -83,8 +83,27 @@ class Event:
 @dataclass(slots=True)
 class WriterStats:
     written: int = 0
-    dropped: int = 0
+    dropped: int = 0  # lost to a full buffer or a disabled store
+    rejected: int = 0  # refused by the engine (a value it cannot store)
     failed_inserts: int = 0
+
+
+class _NotWritten(Exception):  # noqa: N818 - internal: carries what is left to write
+    def __init__(self, left: list[Event], cause: BaseException) -> None:
+        super().__init__(str(cause))
+        self.left = left
+        self.cause = cause
+
+
+# The store answered with an error about the data (not: unreachable, busy, not migrated).
+_NOT_ABOUT_DATA = ("Code: 60.", "Code: 81.", "Code: 497.", "Code: 516.", "Code: 192.")
+
+
+def _refused_by_engine(exc: BaseException) -> bool:
+    if isinstance(exc, StoreUnavailableError):
+        return False
+    text = str(exc)
+    return "Code: " in text and not any(code in text for code in _NOT_ABOUT_DATA)
 
 
 class EventWriter:
@@ -164,9 +183,10 @@ class EventWriter:
                 batch = [self._buffer.popleft() for _ in range(min(self._batch, len(self._buffer)))]
                 self._in_flight = len(batch)
             try:
-                self._insert(batch)
-            except Exception as exc:  # any failure: keep the events, retry later
-                self._requeue(batch)
+                self._write(batch)
+            except _NotWritten as failure:  # the store failed: keep what is left, retry later
+                exc = failure.cause
+                self._requeue(failure.left)
                 self.stats.failed_inserts += 1
                 pause = min(max(pause * 2, 1.0), MAX_RETRY_PAUSE_S)
                 log.warning(
@@ -181,6 +201,30 @@ class EventWriter:
                 with self._wake:
                     self._in_flight = 0
                     self._wake.notify_all()
+
+    def _write(self, batch: list[Event]) -> None:
+        """Insert ``batch``. Events the engine refuses (a value it cannot store) are found by
+        halving and dropped, counted, so that one bad event cannot hold back the rest; when the
+        store itself fails, raise _NotWritten with what is still to write."""
+        try:
+            self._insert(batch)
+        except Exception as exc:
+            if not _refused_by_engine(exc):
+                raise _NotWritten(batch, exc) from exc
+            if len(batch) == 1:
+                self.stats.rejected += 1
+                log.warning(
+                    "analytics event refused by ClickHouse; dropped",
+                    event_type=batch[0].event_type,
+                    reason=str(exc).splitlines()[0][:200],
+                )
+                return
+            half = len(batch) // 2
+            try:
+                self._write(batch[:half])
+            except _NotWritten as failure:
+                raise _NotWritten([*failure.left, *batch[half:]], failure.cause) from exc
+            self._write(batch[half:])
 
     def _insert(self, batch: list[Event]) -> None:
         rows = [event.row() for event in batch]

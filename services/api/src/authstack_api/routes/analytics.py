@@ -26,9 +26,14 @@ from authstack_core.errors import (
 Uuid = Annotated[str, Meta(pattern=r"^[0-9a-fA-F]{8}-(?:[0-9a-fA-F]{4}-){3}[0-9a-fA-F]{12}\Z")]
 
 
+# 2000-01-01 up to 2100-01-01: what a browser's clock may say (ClickHouse's DateTime64 stops at
+# 2299, so a far-future time must be refused here rather than fail the insert).
+EventAtMillis = Annotated[int, Meta(ge=946_684_800_000, lt=4_102_444_800_000)]
+
+
 class BrowserEvent(Strict):
     event_type: Literal["$page-view", "$click"]
-    event_at_ms: MillisTimestamp
+    event_at_ms: EventAtMillis
     data: dict[str, Any]
 
 
