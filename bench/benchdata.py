@@ -39,6 +39,9 @@ def service_env(database_url: str) -> dict[str, str]:
         # wrk plays a proxy: each session's requests carry their own client address (the
         # default per-IP limits would otherwise see one client doing everything).
         "STACK_TRUSTED_PROXY_NETWORKS": "127.0.0.1/32",
+        # No analytics unless a bench asks (analytics_bench.py): the default embedded folder
+        # belongs to one process, and the bench runs several APIs side by side.
+        "STACK_CLICKHOUSE_URL": "disabled",
         **SEED_KEYS,
     }
 

@@ -10,9 +10,7 @@ It asserts nothing.
 from __future__ import annotations
 
 import argparse
-import json
 import os
-import subprocess
 import sys
 import tempfile
 from pathlib import Path
@@ -27,22 +25,14 @@ from authstack_migrator.seed import seed
 from baseline import SOURCES, revision_sources
 from benchdata import add_session_users, service_env
 from knobs import ADMIN_URL, BENCH_DIR
-from wrkload import print_table
+from wrkload import json_child, print_table
 
 LOADS = ("health", "refresh", "users/me")
 
 
 def count(pythonpath: str, env: dict[str, str]) -> dict[str, int]:
-    done = subprocess.run(
-        [sys.executable, str(BENCH_DIR / "calls_driver.py")],
-        env={**env, "PYTHONPATH": pythonpath},
-        capture_output=True,
-        text=True,
-        check=False,
-    )
-    if done.returncode != 0:
-        raise RuntimeError(f"calls_driver failed:\n{done.stderr[-3000:]}")
-    counts: dict[str, int] = json.loads(done.stdout.strip().splitlines()[-1])
+    driver = [sys.executable, str(BENCH_DIR / "calls_driver.py")]
+    counts: dict[str, int] = json_child(driver, {**env, "PYTHONPATH": pythonpath})
     return counts
 
 

@@ -112,6 +112,7 @@ def service_env(
         "STACK_DB_POOL_MAX_SIZE": str(max(10, threads + 2)),
         "STACK_LOG_LEVEL": "warning",
         "STACK_LOG_FORMAT": "json",
+        "STACK_CLICKHOUSE_URL": "disabled",  # not the working directory's .dev/clickhouse
         **extra,
     }
 

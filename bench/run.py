@@ -246,18 +246,25 @@ def run(work: Path, only: str | None, baseline: str | None = None) -> None:
     print(f"\nload average at the end: {loadavg()}; total time {time.monotonic() - started:.0f} s")
 
 
-def main() -> int:
+def bench_ready() -> bool:
+    """wrk is here (else say how to get it); the bench's own log lines are set up."""
     if shutil.which("wrk") is None:
         print(
             "bench: wrk is not installed. Install it (Debian/Ubuntu: `apt-get install -y wrk`) "
             "and run `make bench` again.",
             file=sys.stderr,
         )
-        return 2
+        return False
     configure_logging(
         Settings(database_url=ADMIN_URL, server_secret=SERVER_SECRET, log_level="warning"),  # type: ignore[call-arg]
         service="bench",
     )
+    return True
+
+
+def main() -> int:
+    if not bench_ready():
+        return 2
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument(
         "--only",

@@ -9,6 +9,7 @@ import sys
 import time
 from dataclasses import dataclass, replace
 from pathlib import Path
+from typing import Any
 
 from tests.factories import stop_process, wait_healthy
 
@@ -44,6 +45,22 @@ def start_server(name: str, argv: list[str], env: dict[str, str], port: int, wor
     server = Server(name, f"http://127.0.0.1:{port}", process, log_path)
     wait_healthy(process, f"{server.url}/health", name, log_path=log_path)
     return server
+
+
+def run_child(argv: list[str], env: dict[str, str], *, timeout: float = 600) -> str:
+    """Run a helper process to its end; its stdout. Raise with its output if it fails."""
+    done = subprocess.run(
+        argv, env=env, capture_output=True, text=True, timeout=timeout, check=False
+    )
+    if done.returncode != 0:
+        name = Path(argv[1]).name if len(argv) > 1 else argv[0]
+        raise RuntimeError(f"{name} failed:\n{done.stdout[-3000:]}\n{done.stderr[-3000:]}")
+    return done.stdout
+
+
+def json_child(argv: list[str], env: dict[str, str], *, timeout: float = 600) -> Any:
+    """``run_child``, then the JSON of the last line it printed."""
+    return json.loads(run_child(argv, env, timeout=timeout).strip().splitlines()[-1])
 
 
 @dataclass
@@ -148,16 +165,23 @@ class Target:
     connections: int = THROUGHPUT_CONNECTIONS
 
 
-def compare(targets: list[Target]) -> dict[str, WrkResult]:
+def compare(
+    targets: list[Target], every: dict[str, list[WrkResult]] | None = None
+) -> dict[str, WrkResult]:
     """Warm each target, then alternate them ROUNDS times. Each keeps its best round (the least
-    disturbed by other tenants), with the lowest CPU/request seen over its rounds."""
-    for t in targets:
-        wrk(t.server, t.script, t.env, connections=t.connections, seconds=WARMUP)
+    disturbed by other tenants), with the lowest CPU/request seen over its rounds. ``every``,
+    when given, receives each target's runs, warm-up included (what the server was sent)."""
     runs: dict[str, list[WrkResult]] = {t.name: [] for t in targets}
+    for t in targets:
+        warm = wrk(t.server, t.script, t.env, connections=t.connections, seconds=WARMUP)
+        if every is not None:
+            every.setdefault(t.name, []).append(warm)
     for round_no in range(ROUNDS):
         for t in targets if round_no % 2 == 0 else list(reversed(targets)):
             r = wrk(t.server, t.script, t.env, connections=t.connections, seconds=SECONDS)
             runs[t.name].append(r)
+            if every is not None:
+                every.setdefault(t.name, []).append(r)
             log(f"  {t.name:<32} round {round_no + 1}: {r.describe()}")
     best = {}
     for name, rs in runs.items():
