@@ -86,6 +86,27 @@ BEGIN
 END
 $$;
 
+-- A user's primary email and its verified flag are columns of the users mapping but live on
+-- contact_channels: a change to a primary channel (or a channel becoming or ceasing to be primary)
+-- marks its user changed too. Only when the user is numbered already, so that a user row marked
+-- changed in this transaction or another is not locked again.
+CREATE FUNCTION sync_mark_channel_owner() RETURNS trigger LANGUAGE plpgsql AS $$
+BEGIN
+    IF current_setting('authstack.sync_sequencing', true) IS NOT DISTINCT FROM 'on' THEN
+        RETURN NULL;
+    END IF;
+    IF TG_OP <> 'INSERT' THEN
+        UPDATE users SET sync_sequence_id = NULL
+        WHERE tenancy_id = OLD.tenancy_id AND id = OLD.user_id AND sync_sequence_id IS NOT NULL;
+    END IF;
+    IF TG_OP = 'INSERT' OR (TG_OP = 'UPDATE' AND NEW.user_id <> OLD.user_id) THEN
+        UPDATE users SET sync_sequence_id = NULL
+        WHERE tenancy_id = NEW.tenancy_id AND id = NEW.user_id AND sync_sequence_id IS NOT NULL;
+    END IF;
+    RETURN NULL;
+END
+$$;
+
 CREATE TRIGGER users_sync_mark BEFORE INSERT OR UPDATE ON users
     FOR EACH ROW EXECUTE FUNCTION sync_mark_changed();
 CREATE TRIGGER users_sync_tombstone AFTER DELETE ON users
@@ -95,6 +116,16 @@ CREATE TRIGGER contact_channels_sync_mark BEFORE INSERT OR UPDATE ON contact_cha
     FOR EACH ROW EXECUTE FUNCTION sync_mark_changed();
 CREATE TRIGGER contact_channels_sync_tombstone AFTER DELETE ON contact_channels
     FOR EACH ROW EXECUTE FUNCTION sync_record_tombstone('contact_channels', 'id');
+
+CREATE TRIGGER contact_channels_sync_owner_insert AFTER INSERT ON contact_channels
+    FOR EACH ROW WHEN (NEW.is_primary) EXECUTE FUNCTION sync_mark_channel_owner();
+CREATE TRIGGER contact_channels_sync_owner_update AFTER UPDATE ON contact_channels
+    FOR EACH ROW WHEN ((OLD.is_primary OR NEW.is_primary)
+                       AND (OLD.user_id, OLD.value, OLD.is_primary, OLD.is_verified)
+                           IS DISTINCT FROM (NEW.user_id, NEW.value, NEW.is_primary, NEW.is_verified))
+    EXECUTE FUNCTION sync_mark_channel_owner();
+CREATE TRIGGER contact_channels_sync_owner_delete AFTER DELETE ON contact_channels
+    FOR EACH ROW WHEN (OLD.is_primary) EXECUTE FUNCTION sync_mark_channel_owner();
 
 CREATE TRIGGER teams_sync_mark BEFORE INSERT OR UPDATE ON teams
     FOR EACH ROW EXECUTE FUNCTION sync_mark_changed();
