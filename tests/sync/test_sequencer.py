@@ -7,12 +7,13 @@ import threading
 import time
 import uuid
 from collections.abc import Iterator
+from pathlib import Path
 
 import httpx
 import psycopg
 import pytest
 
-from tests.conftest import create_project
+from tests.conftest import create_project, migrated_clickhouse, running_api
 from tests.factories import query_rows, query_value
 from tests.sync.conftest import SyncStack
 from tests.sync.support import (
@@ -256,3 +257,18 @@ def test_a_malformed_max_duration_is_a_schema_error(sync_http: httpx.Client, val
         r = sync_http.get(f"{SYNC}/{step}", headers=CRON, params={"maxDurationMs": value})
         assert r.status_code == 400, r.text
         assert r.headers["x-stack-known-error"] == "SCHEMA_ERROR"
+
+
+def test_with_clickhouse_every_changed_tenancy_gets_a_request(sync_db: str, tmp_path: Path) -> None:
+    """ClickHouse holds every project's sync tables: no target in the config is needed."""
+    store = migrated_clickhouse(tmp_path / "store", sync_db)
+    plain = create_project(sync_db)
+    add_users(sync_db, plain.tenancy_id, 2)
+    with running_api(sync_db, STACK_CLICKHOUSE_URL=store) as api, api.client() as http:
+        sequence(http)
+        assert pending_request(sync_db, plain.tenancy_id)
+        r = http.get(f"{SYNC}/status", headers=plain.headers("admin"))
+        assert r.status_code == 200, r.text
+        (target,) = r.json()["targets"]
+        assert (target["id"], target["type"]) == (None, "clickhouse")
+        assert target["mappings"][0]["lag"] == 2
