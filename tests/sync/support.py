@@ -10,7 +10,7 @@ import httpx
 import redis
 
 from tests.conftest import CRON_SECRET, TEST_REDIS_URL, Project, create_project
-from tests.factories import query_rows, query_value
+from tests.factories import query_rows
 
 CRON = {"authorization": f"Bearer {CRON_SECRET}"}
 SYNC = "/api/latest/internal/external-db-sync"
@@ -66,14 +66,18 @@ def tombstones(database_url: str, tenancy_id: str, mapping: str) -> list[tuple[A
     ]
 
 
-def pending_request(database_url: str, tenancy_id: str) -> bool:
-    return bool(
-        query_value(
-            database_url,
-            "SELECT count(*) FROM external_db_sync_requests WHERE tenancy_id = %s",
-            (tenancy_id,),
-        )
+def requests(database_url: str, tenancy_id: str) -> list[Any]:
+    """claimed_at of each sync request of the tenancy (there is one at most)."""
+    rows = query_rows(
+        database_url,
+        "SELECT claimed_at FROM external_db_sync_requests WHERE tenancy_id = %s",
+        (tenancy_id,),
     )
+    return [row[0] for row in rows]
+
+
+def pending_request(database_url: str, tenancy_id: str) -> bool:
+    return bool(requests(database_url, tenancy_id))
 
 
 def queued_tenancies(namespace: str) -> list[str]:

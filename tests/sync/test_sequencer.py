@@ -22,6 +22,7 @@ from tests.sync.support import (
     pending_request,
     poll,
     queued_tenancies,
+    requests,
     sequence,
     set_fusebox,
     with_target,
@@ -70,12 +71,7 @@ def test_one_deduplicated_request_per_tenancy_with_a_target(
     assert unnumbered_users(sync_db, plain.tenancy_id) == 0  # numbered all the same
     add_users(sync_db, targeted.tenancy_id, 3)
     sequence(sync_http)
-    rows = query_rows(
-        sync_db,
-        "SELECT count(*) FROM external_db_sync_requests WHERE tenancy_id = %s",
-        (targeted.tenancy_id,),
-    )
-    assert rows == [(1,)]
+    assert requests(sync_db, targeted.tenancy_id) == [None]  # still one, not claimed
 
 
 def test_later_changes_get_higher_ids(sync_db: str, sync_http: httpx.Client) -> None:
@@ -222,12 +218,7 @@ def test_a_change_numbered_while_a_request_is_claimed_arms_it_again(
     _claim(sync_db, project.tenancy_id, "1 minute")
     add_users(sync_db, project.tenancy_id, 1)
     sequence(sync_http)
-    claimed = query_value(
-        sync_db,
-        "SELECT claimed_at FROM external_db_sync_requests WHERE tenancy_id = %s",
-        (project.tenancy_id,),
-    )
-    assert claimed is None
+    assert requests(sync_db, project.tenancy_id) == [None]
     poll(sync_http)
     assert queued_tenancies(sync_stack.namespace).count(project.tenancy_id) == 1
 
