@@ -34,6 +34,8 @@ class Job:
 SEND_EMAIL = Job(queue="emails", actor="send_email")
 # Deliver a project's queued webhook events and due deliveries. Args: (tenancy_id: str).
 DELIVER_WEBHOOKS = Job(queue="webhooks", actor="deliver_webhooks")
+# Copy a tenancy's numbered changes to its external databases. Args: (tenancy_id: str).
+SYNC_TENANCY = Job(queue="external_db_sync", actor="sync_tenancy")
 
 
 class EnqueueError(Exception):
