@@ -24,7 +24,7 @@ from psycopg.conninfo import conninfo_to_dict, make_conninfo
 
 from authstack_core.db import external_target as target_sql
 from authstack_core.db.queries import config as config_q
-from authstack_core.db.queries import external_db_sync as q
+from authstack_core.db.queries import external_db_sync_engine as q
 from authstack_core.domain.context import Deps
 from authstack_core.domain.external_db_secrets import ConnectionStringError, open_sealed
 from authstack_core.models.external_db_sync import (
