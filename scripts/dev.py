@@ -131,17 +131,25 @@ def choose_clickhouse(env: Env) -> str:
     return f"embedded ClickHouse (chdb) in {shown(folder)}"
 
 
+# What a deployment's cron calls every minute: the email queue step, then the external database
+# sync's sequencer and poller (each bounded well under the interval).
+CRON_PATHS = (
+    "/api/latest/internal/email-queue-step",
+    "/api/latest/internal/external-db-sync/sequencer?maxDurationMs=20000",
+    "/api/latest/internal/external-db-sync/poller?maxDurationMs=20000",
+)
+
+
 def cron_ticker(api_url: str, env: Env, stopped: threading.Event) -> threading.Thread:
-    """What a deployment's cron does: call the email queue step every minute."""
+    """What a deployment's cron does: call ``CRON_PATHS`` every minute, one after the other."""
+    headers = {"authorization": f"Bearer {env['CRON_SECRET']}"}
 
     def tick() -> None:
-        request = urllib.request.Request(  # noqa: S310 (our own URL)
-            f"{api_url}/api/latest/internal/email-queue-step",
-            headers={"authorization": f"Bearer {env['CRON_SECRET']}"},
-        )
         while not stopped.wait(CRON_INTERVAL_S):
-            with contextlib.suppress(urllib.error.URLError, OSError):
-                urllib.request.urlopen(request, timeout=30).close()  # noqa: S310
+            for path in CRON_PATHS:
+                request = urllib.request.Request(f"{api_url}{path}", headers=headers)  # noqa: S310 (our own URL)
+                with contextlib.suppress(urllib.error.URLError, OSError):
+                    urllib.request.urlopen(request, timeout=30).close()  # noqa: S310
 
     thread = threading.Thread(target=tick, name="cron", daemon=True)
     thread.start()

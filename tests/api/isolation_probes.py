@@ -58,6 +58,7 @@ CO = "/api/v1/internal/config/override/{level:str}"
 WH = "/api/v1/internal/webhooks/endpoints/{endpoint_id:str}"
 OP = "/api/v1/oauth-providers/{user_id:str}/{provider_id:str}"
 CA = "/api/v1/connected-accounts/{user_id:str}/{provider_id:str}"
+SYNC = "/api/v1/internal/external-db-sync"
 
 
 def _definition_probes(scope: str, route: str) -> list[Probe]:
@@ -302,6 +303,14 @@ PROBES: list[Probe] = [
     p("POST", "/api/v1/internal/send-test-webhook", "admin", "own",
       body={"endpoint_id": "{b_endpoint}"}),
     p("POST", "/api/v1/webhooks/svix-token", "admin", "own"),
+    # --- external database sync ---
+    p("GET", "/api/v1/internal/external-db-sync/status", "admin", "own"),
+    # The cron's routes take CRON_SECRET or the internal project's admin; any other project's
+    # admin is refused (EXPECTED_INTERNAL_PROJECT) before anything runs.
+    p("GET", f"{SYNC}/sequencer", "admin", "denied"),
+    p("GET", f"{SYNC}/poller", "admin", "denied"),
+    p("GET", f"{SYNC}/fusebox", "admin", "denied"),
+    p("POST", f"{SYNC}/fusebox", "admin", "denied", body={"sequencer_enabled": False}),
 ]  # fmt: skip
 
 # Routes through which no id of another project can be named, and why.

@@ -34,7 +34,8 @@ class Job:
 SEND_EMAIL = Job(queue="emails", actor="send_email")
 # Deliver a project's queued webhook events and due deliveries. Args: (tenancy_id: str).
 DELIVER_WEBHOOKS = Job(queue="webhooks", actor="deliver_webhooks")
-# Copy a tenancy's numbered changes to its external databases. Args: (tenancy_id: str).
+# Sync one tenancy's numbered changes to its external databases (the sync engine; the poller of
+# /internal/external-db-sync sends it). Args: (tenancy_id: str).
 SYNC_TENANCY = Job(queue="external_db_sync", actor="sync_tenancy")
 
 
@@ -106,6 +107,10 @@ class JobQueue:
             return sent
 
         return await anyio.to_thread.run_sync(run)
+
+    async def send_sync_tenancy(self, tenancy_id: str) -> None:
+        """Ask the sync engine to sync one tenancy; raise EnqueueError if Redis does not take it."""
+        await self.send(SYNC_TENANCY, [(tenancy_id,)])
 
     def close(self) -> None:
         self.broker.client.close()

@@ -184,6 +184,19 @@ async def authenticate(request: HttpRequest, access: Access) -> Auth | None:
     return SignedIn(type=access_type, project=project, branch_id=branch_id, user=user)
 
 
+def cron_secret_given(deps: Deps, request: HttpRequest) -> bool:
+    """Whether the request carries ``Authorization: Bearer $CRON_SECRET`` (never, unset)."""
+    secret = deps.settings.cron_secret
+    given = request.headers.get("authorization", "")
+    return bool(secret) and constant_time_equal(given.encode(), f"Bearer {secret}".encode())
+
+
+def check_cron_secret(deps: Deps, request: HttpRequest) -> None:
+    """Refuse (401) a request without ``Authorization: Bearer $CRON_SECRET``."""
+    if not cron_secret_given(deps, request):
+        raise StatusError(401, "Unauthorized: send Authorization: Bearer $CRON_SECRET.")
+
+
 def _check_project_key(access_type: str, project: ProjectRow, headers: Mapping[str, str]) -> None:
     if access_type == "client":
         key = headers.get("x-stack-publishable-client-key")

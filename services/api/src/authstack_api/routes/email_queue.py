@@ -4,20 +4,11 @@ from __future__ import annotations
 
 from litestar import Response, get
 
-from authstack_api.auth import HttpRequest
+from authstack_api.auth import HttpRequest, check_cron_secret
 from authstack_api.responses import json_response
-from authstack_core.crypto.codes import constant_time_equal
 from authstack_core.domain import email_queue, webhook_delivery
 from authstack_core.domain.context import Deps
 from authstack_core.errors import StatusError
-
-
-def _check_cron_secret(deps: Deps, request: HttpRequest) -> None:
-    secret = deps.settings.cron_secret
-    given = request.headers.get("authorization", "")
-    expected = f"Bearer {secret}"
-    if not secret or not constant_time_equal(given.encode(), expected.encode()):
-        raise StatusError(401, "Unauthorized: send Authorization: Bearer $CRON_SECRET.")
 
 
 @get("/api/v1/internal/email-queue-step")
@@ -31,7 +22,7 @@ async def email_queue_step(
     nothing is lost then, and the next call tries again. ``only_one_step``, which upstream's cron
     sends, is accepted and changes nothing: every call is one step.
     """
-    _check_cron_secret(deps, request)
+    check_cron_secret(deps, request)
     try:
         await email_queue.queue_step(deps)
         await webhook_delivery.queue_step(deps)
