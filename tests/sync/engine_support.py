@@ -12,6 +12,8 @@ from typing import Any, TypeVar
 import httpx
 import psycopg
 import pytest
+from tests.conftest import settings_env
+from tests.factories import Project, query_rows
 
 from authstack_core.db.pool import make_pool
 from authstack_core.domain.context import Deps
@@ -23,8 +25,6 @@ from authstack_core.domain.external_db_sync_engine import (
 )
 from authstack_core.models.external_db_sync import MAPPING_NAMES
 from authstack_core.settings import Settings
-from tests.conftest import settings_env
-from tests.factories import Project, query_rows
 
 T = TypeVar("T")
 OVERRIDE = "/api/v1/internal/config/override/branch"
@@ -79,7 +79,7 @@ def add_target(http: httpx.Client, project: Project, target_id: str, url: str) -
 
 
 def rows(target_url: str, table: str, columns: str, order: str = "1") -> list[tuple[Any, ...]]:
-    return query_rows(target_url, f"SELECT {columns} FROM {table} ORDER BY {order}")  # noqa: S608
+    return query_rows(target_url, f"SELECT {columns} FROM {table} ORDER BY {order}")
 
 
 def ids(target_url: str, table: str) -> set[str]:

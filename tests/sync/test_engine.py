@@ -10,8 +10,6 @@ import httpx
 import psycopg
 import pytest
 from psycopg import sql
-
-from authstack_core.models.external_db_sync import MAPPING_NAMES
 from tests.api.helpers import create_user, sign_up
 from tests.conftest import Project
 from tests.factories import ADMIN_URL, database_url_named, fresh_database, query_value
@@ -24,6 +22,8 @@ from tests.sync.engine_support import (
     status,
     table_names,
 )
+
+from authstack_core.models.external_db_sync import MAPPING_NAMES
 
 CONFIG = "/api/v1/internal/config"
 
@@ -58,54 +58,113 @@ def test_users_teams_memberships_permissions_and_channels_reach_the_target(
     add_target(http, project, "warehouse", target)
     define_permissions(http, project)
     server = project.headers("server")
-    alice = create_user(http, project, primary_email="alice@example.com", display_name="Alice",
-                        primary_email_verified=True, server_metadata={"tier": "gold"})
+    alice = create_user(
+        http,
+        project,
+        primary_email="alice@example.com",
+        display_name="Alice",
+        primary_email_verified=True,
+        server_metadata={"tier": "gold"},
+    )
     bob = create_user(http, project, primary_email="bob@example.com")
-    team = http.post("/api/v1/teams", headers=server, json={"display_name": "Ops",
-                     "creator_user_id": alice["id"]}).json()
-    assert http.post(f"/api/v1/team-memberships/{team['id']}/{bob['id']}", headers=server,
-                     json={}).status_code == 201
-    assert http.post(f"/api/v1/team-permissions/{team['id']}/{bob['id']}/billing",
-                     headers=server, json={}).status_code == 201
-    assert http.post(f"/api/v1/project-permissions/{bob['id']}/read_reports", headers=server,
-                     json={}).status_code == 201
-    channel = http.post("/api/v1/contact-channels", headers=server, json={
-        "type": "email", "user_id": bob["id"], "value": "bob2@example.com",
-        "used_for_auth": False}).json()
+    team = http.post(
+        "/api/v1/teams",
+        headers=server,
+        json={"display_name": "Ops", "creator_user_id": alice["id"]},
+    ).json()
+    assert (
+        http.post(
+            f"/api/v1/team-memberships/{team['id']}/{bob['id']}", headers=server, json={}
+        ).status_code
+        == 201
+    )
+    assert (
+        http.post(
+            f"/api/v1/team-permissions/{team['id']}/{bob['id']}/billing", headers=server, json={}
+        ).status_code
+        == 201
+    )
+    assert (
+        http.post(
+            f"/api/v1/project-permissions/{bob['id']}/read_reports", headers=server, json={}
+        ).status_code
+        == 201
+    )
+    channel = http.post(
+        "/api/v1/contact-channels",
+        headers=server,
+        json={
+            "type": "email",
+            "user_id": bob["id"],
+            "value": "bob2@example.com",
+            "used_for_auth": False,
+        },
+    ).json()
 
     report = engine.sync(project)
     assert set(table_names(target)) >= {*MAPPING_NAMES, "_stack_sync_metadata"}
-    assert rows(target, "users", "id::text, display_name, primary_email, primary_email_verified,"
-                " server_metadata, is_anonymous", "primary_email") == [
+    assert rows(
+        target,
+        "users",
+        "id::text, display_name, primary_email, primary_email_verified,"
+        " server_metadata, is_anonymous",
+        "primary_email",
+    ) == [
         (alice["id"], "Alice", "alice@example.com", True, {"tier": "gold"}, False),
         (bob["id"], None, "bob@example.com", False, None, False),
     ]
     assert rows(target, "teams", "id::text, display_name") == [(team["id"], "Ops")]
     assert set(rows(target, "team_member_profiles", "team_id::text, user_id::text")) == {
-        (team["id"], alice["id"]), (team["id"], bob["id"])}
+        (team["id"], alice["id"]),
+        (team["id"], bob["id"]),
+    }
     assert (team["id"], bob["id"], "billing") in set(
-        rows(target, "team_permissions", "team_id::text, user_id::text, id"))
-    assert rows(target, "project_permissions", "user_id::text, id") == [
-        (bob["id"], "read_reports")]
+        rows(target, "team_permissions", "team_id::text, user_id::text, id")
+    )
+    assert rows(target, "project_permissions", "user_id::text, id") == [(bob["id"], "read_reports")]
     assert channel["id"] in ids(target, "contact_channels")
     assert all(v == report.upto for v in progress(target).values())
-    assert {k[1]: v for k, v in status(engine_db(engine), project).items()} == {
-        m: (report.upto, None) for m in MAPPING_NAMES}
+    recorded = {k[1]: v for k, v in status(engine_db(engine), project).items()}
+    assert recorded == dict.fromkeys(MAPPING_NAMES, (report.upto, None))
 
     # Updates, then deletions, follow.
-    assert http.patch(f"/api/v1/users/{bob['id']}", headers=server, json={
-        "display_name": "Bobby", "primary_email": "bobby@example.com"}).status_code == 200
-    assert http.delete(f"/api/v1/contact-channels/{bob['id']}/{channel['id']}",
-                       headers=server).status_code == 200
-    assert http.delete(f"/api/v1/team-permissions/{team['id']}/{bob['id']}/billing",
-                       headers=server).status_code == 200
-    assert http.delete(f"/api/v1/project-permissions/{bob['id']}/read_reports",
-                       headers=server).status_code == 200
-    assert http.delete(f"/api/v1/team-memberships/{team['id']}/{bob['id']}",
-                       headers=server).status_code == 200
+    assert (
+        http.patch(
+            f"/api/v1/users/{bob['id']}",
+            headers=server,
+            json={"display_name": "Bobby", "primary_email": "bobby@example.com"},
+        ).status_code
+        == 200
+    )
+    assert (
+        http.delete(
+            f"/api/v1/contact-channels/{bob['id']}/{channel['id']}", headers=server
+        ).status_code
+        == 200
+    )
+    assert (
+        http.delete(
+            f"/api/v1/team-permissions/{team['id']}/{bob['id']}/billing", headers=server
+        ).status_code
+        == 200
+    )
+    assert (
+        http.delete(
+            f"/api/v1/project-permissions/{bob['id']}/read_reports", headers=server
+        ).status_code
+        == 200
+    )
+    assert (
+        http.delete(
+            f"/api/v1/team-memberships/{team['id']}/{bob['id']}", headers=server
+        ).status_code
+        == 200
+    )
     engine.sync(project)
     assert rows(target, "users", "display_name, primary_email", "primary_email") == [
-        ("Alice", "alice@example.com"), ("Bobby", "bobby@example.com")]
+        ("Alice", "alice@example.com"),
+        ("Bobby", "bobby@example.com"),
+    ]
     assert channel["id"] not in ids(target, "contact_channels")
     assert {r[0] for r in rows(target, "team_permissions", "user_id::text")} == {alice["id"]}
     assert rows(target, "project_permissions", "id") == []
@@ -187,11 +246,15 @@ def test_no_secret_column_reaches_the_target(
     assert len(rows(target, "refresh_tokens", "id")) == 1
     columns = {
         r[0]
-        for r in rows(target, "information_schema.columns WHERE table_schema = 'public'",
-                      "column_name")
+        for r in rows(
+            target, "information_schema.columns WHERE table_schema = 'public'", "column_name"
+        )
     }
-    assert not {c for c in columns if "hash" in c or "secret" in c or "token" in c
-                or "password" in c or "sealed" in c}
+    assert not {
+        c
+        for c in columns
+        if "hash" in c or "secret" in c or "token" in c or "password" in c or "sealed" in c
+    }
 
 
 def test_the_connection_string_is_sealed_at_rest_and_redacted_when_read(
@@ -207,17 +270,21 @@ def test_the_connection_string_is_sealed_at_rest_and_redacted_when_read(
         " FROM tenancies WHERE id = %s",
         (project.tenancy_id,),
     )
-    assert "Pw-9f2c-s3cret" not in stored and "sealed:v1:" in stored
+    assert "Pw-9f2c-s3cret" not in stored
+    assert "sealed:v1:" in stored
     shown = http.get(CONFIG, headers=project.headers("admin")).json()["config_string"]
     override = http.get(f"{CONFIG}/override/branch", headers=project.headers("admin")).json()
     redacted = f"postgres://postgres:****@127.0.0.1:5432/{name}"
     for text in (shown, override["config_string"]):
-        assert "Pw-9f2c-s3cret" not in text and "sealed:v1" not in text
+        assert "Pw-9f2c-s3cret" not in text
+        assert "sealed:v1" not in text
         assert redacted in text
     # Writing back what was read keeps the stored secret: the target still syncs.
-    r = http.put(f"{CONFIG}/override/branch", headers=project.headers("admin"),
-                 json={"config_string": override["config_string"],
-                       "source": {"type": "unlinked"}})
+    r = http.put(
+        f"{CONFIG}/override/branch",
+        headers=project.headers("admin"),
+        json={"config_string": override["config_string"], "source": {"type": "unlinked"}},
+    )
     assert r.status_code == 200, r.text
     create_user(http, project)
     engine.sync(project)
