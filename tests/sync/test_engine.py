@@ -289,3 +289,34 @@ def test_the_connection_string_is_sealed_at_rest_and_redacted_when_read(
     create_user(http, project)
     engine.sync(project)
     assert len(ids(target, "users")) == 1
+
+
+def test_invitations_and_their_emails_reach_the_target_and_a_revoked_one_leaves(
+    http: httpx.Client, project: Project, engine: Engine, target: str
+) -> None:
+    add_target(http, project, "invites", target)
+    server = project.headers("server")
+    team = http.post("/api/v1/teams", headers=server, json={"display_name": "Guests"}).json()
+    sent = http.post(
+        "/api/v1/team-invitations/send-code",
+        headers=server,
+        json={
+            "team_id": team["id"],
+            "email": "guest@example.com",
+            "callback_url": "http://localhost:3000/handler/team-invitation",
+        },
+    )
+    assert sent.status_code == 200, sent.text
+    engine.sync(project)
+    invitation = rows(target, "team_invitations", "id::text, team_id::text, recipient_email")
+    assert [(r[1], r[2]) for r in invitation] == [(team["id"], "guest@example.com")]
+    outboxes = rows(target, "email_outboxes", "id, status")
+    assert len(outboxes) == 1
+    revoked = http.delete(
+        f"/api/v1/team-invitations/{invitation[0][0]}",
+        headers=server,
+        params={"team_id": team["id"]},
+    )
+    assert revoked.status_code == 200, revoked.text
+    engine.sync(project)
+    assert rows(target, "team_invitations", "id") == []
