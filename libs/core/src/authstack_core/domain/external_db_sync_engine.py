@@ -32,6 +32,7 @@ from authstack_core.models.external_db_sync import (
     MAPPINGS,
     ExternalDatabase,
     Mapping,
+    Window,
     external_databases,
 )
 from authstack_core.outbound import OutboundAddressError, resolve_public
@@ -138,10 +139,9 @@ async def _apply_batch(
         if last >= upto:
             return last, 0, 0, True
         async with deps.pool.connection() as conn:
-            rows = await q.select_changed(conn, mapping.name, tenancy_id, last, upto, batch_size)
-            tombs = await q.select_tombstones(
-                conn, mapping.name, tenancy_id, last, upto, batch_size
-            )
+            window = Window(tenancy_id, last, upto, batch_size)
+            rows = await q.select_changed(conn, mapping.name, window)
+            tombs = await q.select_tombstones(conn, mapping.name, window)
         # The batch ends where the shorter of the two full lists ends, so neither skips ahead.
         end = upto
         if len(rows) == batch_size:

@@ -9,6 +9,7 @@ OAuth tokens, code hashes or sealed content. The source SELECTs live in
 from __future__ import annotations
 
 import re
+import uuid
 from dataclasses import dataclass
 from typing import Any, LiteralString
 from urllib.parse import quote
@@ -133,6 +134,26 @@ MAPPINGS: tuple[Mapping, ...] = (
     ),
 )
 MAPPING_NAMES: tuple[str, ...] = tuple(m.name for m in MAPPINGS)
+
+
+@dataclass(frozen=True, slots=True)
+class Window:
+    """A batch's read: a tenancy's changes numbered in (after, upto], at most ``limit``."""
+
+    tenancy_id: uuid.UUID
+    after: int
+    upto: int
+    limit: int
+
+    def params(self, mapping: str) -> dict[str, Any]:
+        return {
+            "tenancy_id": self.tenancy_id,
+            "mapping": mapping,
+            "after": self.after,
+            "upto": self.upto,
+            "limit": self.limit,
+        }
+
 
 CONNECTION_STRING_PATH = re.compile(r"dbSync\.externalDatabases\.([^.]+)\.connectionString")
 

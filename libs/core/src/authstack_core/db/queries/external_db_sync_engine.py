@@ -14,6 +14,7 @@ from typing import Any, LiteralString
 from psycopg import AsyncConnection
 
 from authstack_core.db.queries.run import fetch_value
+from authstack_core.models.external_db_sync import Window
 
 _RANGE: LiteralString = (
     " AND x.sync_sequence_id > %(after)s AND x.sync_sequence_id <= %(upto)s"
@@ -124,37 +125,19 @@ TOMBSTONES: dict[str, LiteralString] = {
 
 
 async def select_changed(
-    conn: AsyncConnection[Any],
-    mapping: str,
-    tenancy_id: uuid.UUID,
-    after: int,
-    upto: int,
-    limit: int,
+    conn: AsyncConnection[Any], mapping: str, window: Window
 ) -> list[tuple[Any, ...]]:
-    """Up to ``limit`` rows of ``mapping`` numbered in (after, upto], in sequence order."""
-    params = {"tenancy_id": tenancy_id, "after": after, "upto": upto, "limit": limit}
-    cur = await conn.execute(SOURCE[mapping], params)
+    """Up to ``window.limit`` rows of ``mapping`` numbered in the window, in sequence order."""
+    cur = await conn.execute(SOURCE[mapping], window.params(mapping))
     return await cur.fetchall()
 
 
 async def select_tombstones(
-    conn: AsyncConnection[Any],
-    mapping: str,
-    tenancy_id: uuid.UUID,
-    after: int,
-    upto: int,
-    limit: int,
+    conn: AsyncConnection[Any], mapping: str, window: Window
 ) -> list[tuple[dict[str, Any], int]]:
-    """Up to ``limit`` (row_key, sequence id) of ``mapping``'s deletions in (after, upto] whose
-    key has no live row now, in sequence order."""
-    params = {
-        "tenancy_id": tenancy_id,
-        "mapping": mapping,
-        "after": after,
-        "upto": upto,
-        "limit": limit,
-    }
-    cur = await conn.execute(TOMBSTONES[mapping], params)
+    """Up to ``window.limit`` (row_key, sequence id) of ``mapping``'s deletions numbered in the
+    window whose key has no live row now, in sequence order."""
+    cur = await conn.execute(TOMBSTONES[mapping], window.params(mapping))
     return [(row[0], int(row[1])) for row in await cur.fetchall()]
 
 
