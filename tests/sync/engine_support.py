@@ -12,8 +12,6 @@ from typing import Any, TypeVar
 import httpx
 import psycopg
 import pytest
-from tests.conftest import settings_env
-from tests.factories import Project, query_rows
 
 from authstack_core.db.pool import make_pool
 from authstack_core.domain.context import Deps
@@ -25,6 +23,8 @@ from authstack_core.domain.external_db_sync_engine import (
 )
 from authstack_core.models.external_db_sync import MAPPING_NAMES
 from authstack_core.settings import Settings
+from tests.conftest import settings_env
+from tests.factories import Project, query_rows
 
 T = TypeVar("T")
 OVERRIDE = "/api/v1/internal/config/override/branch"

@@ -10,6 +10,8 @@ import httpx
 import psycopg
 import pytest
 from psycopg import sql
+
+from authstack_core.models.external_db_sync import MAPPING_NAMES
 from tests.api.helpers import create_user, sign_up
 from tests.conftest import Project
 from tests.factories import ADMIN_URL, database_url_named, fresh_database, query_value
@@ -22,8 +24,6 @@ from tests.sync.engine_support import (
     status,
     table_names,
 )
-
-from authstack_core.models.external_db_sync import MAPPING_NAMES
 
 CONFIG = "/api/v1/internal/config"
 

@@ -11,15 +11,15 @@ import httpx
 import psycopg
 import pytest
 from psycopg import sql
+
+from authstack_core.jobs import SYNC_TENANCY, JobQueue
+from authstack_core.models.external_db_sync import MAPPING_NAMES
 from tests.api.helpers import create_user
 from tests.conftest import Project
 from tests.factories import ADMIN_URL, database_url_named, free_port, query_rows
 from tests.mail import start_worker
 from tests.mail_fixtures import delete_namespace
 from tests.sync.engine_support import Engine, add_target, ids, progress, status, table_names
-
-from authstack_core.jobs import SYNC_TENANCY, JobQueue
-from authstack_core.models.external_db_sync import MAPPING_NAMES
 
 USERS = 5000
 BATCH = 50
