@@ -15,7 +15,7 @@ from authstack_core.domain.context import Deps
 from authstack_core.domain.webhook_delivery import Deliverer
 from authstack_core.runtime import start
 from authstack_core.settings import Settings
-from authstack_worker.actors import emails, webhooks
+from authstack_worker.actors import emails, external_db_sync, webhooks
 from authstack_worker.broker import ServiceLoop, make_worker_broker
 from authstack_worker.smtp import SmtpPool
 
@@ -28,6 +28,9 @@ IDLE_POLL_MS = 200
 # A webhook wake-up stops taking new batches after 30 s; a batch of slow answers (15 s each at
 # most) can still take minutes.
 WEBHOOK_TIME_LIMIT_MS = 10 * 60_000
+# A sync run is bounded by the changes numbered when it starts; a first copy of a large project
+# may take a while (a run cut short resumes from the target's own progress rows).
+SYNC_TIME_LIMIT_MS = 30 * 60_000
 
 
 def run(settings: Settings, stop: threading.Event) -> int:
@@ -47,6 +50,7 @@ def run(settings: Settings, stop: threading.Event) -> int:
     lease_ms = int(settings.email_send_lease_seconds * 1000)
     emails.register(broker, emails.EmailDelivery(deps, smtp), time_limit_ms=lease_ms)
     webhooks.register(broker, Deliverer(deps), time_limit_ms=WEBHOOK_TIME_LIMIT_MS)
+    external_db_sync.register(broker, deps, time_limit_ms=SYNC_TIME_LIMIT_MS)
     worker = dramatiq.Worker(
         broker, worker_threads=settings.worker_threads, worker_timeout=IDLE_POLL_MS
     )

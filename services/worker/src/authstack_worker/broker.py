@@ -68,7 +68,13 @@ class BindMessageId(Middleware):
 
 
 def declare_actor(
-    broker: Broker, job: Job, fn: Callable[..., Awaitable[None]], *, time_limit_ms: int
+    broker: Broker,
+    job: Job,
+    fn: Callable[..., Awaitable[None]],
+    *,
+    time_limit_ms: int,
+    max_retries: int = 3,
+    max_backoff_ms: int = 30000,
 ) -> None:
     """Declare ``fn`` as the actor of ``job`` (name and queue from the job contract).
 
@@ -79,9 +85,9 @@ def declare_actor(
         broker=broker,
         actor_name=job.actor,
         queue_name=job.queue,
-        max_retries=3,
+        max_retries=max_retries,
         min_backoff=1000,
-        max_backoff=30000,
+        max_backoff=max_backoff_ms,
         time_limit=time_limit_ms,
     )(fn)
 

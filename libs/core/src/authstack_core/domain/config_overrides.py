@@ -13,6 +13,7 @@ import msgspec
 from psycopg import AsyncConnection
 
 from authstack_core.db.queries import config as q
+from authstack_core.domain import external_db_secrets
 from authstack_core.domain.context import Deps
 from authstack_core.errors import (
     BranchConfigSourceRequired,
@@ -97,7 +98,9 @@ async def _edit(
 ) -> None:
     async with deps.pool.connection() as conn, conn.transaction():
         levels = await lock(conn, project)
-        override = change(levels.of(level))
+        override = external_db_secrets.seal_override(
+            deps.settings.server_secret, project.id, change(levels.of(level)), levels.config().raw
+        )
         _check_email_server(deps.settings, levels.config(), levels.with_level(level, override))
         await write(conn, project, level, override)
         if source is not None:
@@ -134,6 +137,12 @@ async def reset_level_keys(
     """Remove ``keys`` and everything below them from ``level``, flat or nested."""
     keys = list(keys)
     await _edit(deps, project, level, lambda stored: reset_keys(stored, keys))
+
+
+def shown(deps: Deps, project: TenantProject, config: dict[str, Any]) -> dict[str, Any]:
+    """``config`` (rendered or one level's override) as the API shows it: secrets the config
+    holds sealed (external databases' connection strings) redacted."""
+    return external_db_secrets.redact_config(deps.settings.server_secret, project.id, config)
 
 
 async def read_source(deps: Deps, project: TenantProject) -> dict[str, Any]:

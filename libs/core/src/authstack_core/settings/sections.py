@@ -223,6 +223,10 @@ class QueueSection(Section):
     worker_threads: int = Field(
         default=8, ge=1, le=256, validation_alias=env("STACK_WORKER_THREADS")
     )
+    # Rows per target transaction of the external DB sync (ours; one batch is applied whole).
+    external_db_sync_batch_size: int = Field(
+        default=1000, ge=1, le=10_000, validation_alias=env("STACK_EXTERNAL_DB_SYNC_BATCH_SIZE")
+    )
 
 
 class EmailSection(Section):

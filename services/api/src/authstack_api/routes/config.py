@@ -65,8 +65,9 @@ def _managed_level(auth: Auth, level: LevelName) -> LevelName:
 
 
 @get("/api/v1/internal/config")
-async def get_config(auth: AdminAuth) -> Response[bytes]:
-    return json_response(_config_string(auth.project.config.raw))
+async def get_config(auth: AdminAuth, deps: Deps) -> Response[bytes]:
+    config = config_overrides.shown(deps, auth.project, auth.project.config.raw)
+    return json_response(_config_string(config))
 
 
 @get("/api/v1/internal/config/source")
@@ -81,9 +82,9 @@ async def unlink_source(auth: AdminAuth, deps: Deps) -> Response[bytes]:
 
 
 @get(OVERRIDE)
-async def get_override(auth: ServerAuth, level: LevelName) -> Response[bytes]:
-    levels = auth.project.config_levels()
-    return json_response(_config_string(levels.of(_managed_level(auth, level))))
+async def get_override(auth: ServerAuth, deps: Deps, level: LevelName) -> Response[bytes]:
+    override = auth.project.config_levels().of(_managed_level(auth, level))
+    return json_response(_config_string(config_overrides.shown(deps, auth.project, override)))
 
 
 @put(OVERRIDE)
