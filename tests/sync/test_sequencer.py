@@ -263,3 +263,39 @@ def test_with_clickhouse_every_changed_tenancy_gets_a_request(sync_db: str, tmp_
         (target,) = r.json()["targets"]
         assert (target["id"], target["type"]) == (None, "clickhouse")
         assert target["mappings"][0]["lag"] == 2
+
+
+def test_a_target_that_failed_is_asked_for_again_a_minute_later(
+    sync_db: str, sync_http: httpx.Client
+) -> None:
+    """Once the worker's retries are spent nothing else would sync a failed target again until
+    the project changes: the sequencer asks again for it a minute after its last failure."""
+    project = with_target(sync_db)
+    with psycopg.connect(sync_db) as conn:
+        conn.execute(
+            "INSERT INTO external_db_sync_status (tenancy_id, target_id, mapping, last_error,"
+            " last_error_at, updated_at) VALUES (%s, 'main', 'users', 'connection refused',"
+            " now() - interval '30 seconds', now())",
+            (project.tenancy_id,),
+        )
+    sequence(sync_http)
+    assert not pending_request(sync_db, project.tenancy_id)  # too recent
+    with psycopg.connect(sync_db) as conn:
+        conn.execute(
+            "UPDATE external_db_sync_status SET last_error_at = now() - interval '2 minutes'"
+            " WHERE tenancy_id = %s",
+            (project.tenancy_id,),
+        )
+    sequence(sync_http)
+    assert requests(sync_db, project.tenancy_id) == [None]
+    with psycopg.connect(sync_db) as conn:
+        conn.execute(
+            "UPDATE external_db_sync_status SET last_error = NULL, last_error_at = NULL"
+            " WHERE tenancy_id = %s",
+            (project.tenancy_id,),
+        )
+        conn.execute(
+            "DELETE FROM external_db_sync_requests WHERE tenancy_id = %s", (project.tenancy_id,)
+        )
+    sequence(sync_http)
+    assert not pending_request(sync_db, project.tenancy_id)  # healthy again: nothing to retry

@@ -29,6 +29,7 @@ log = structlog.get_logger(__name__)
 
 # Rows numbered per table and per pass (upstream's batch), and requests claimed per poll.
 SEQUENCER_BATCH = 1000
+RETRY_FAILED_AFTER = "1 minute"  # a failed target is asked for again this long after
 POLL_CLAIM_LIMIT = 100
 # maxDurationMs when the caller gives none, and the most it may ask for.
 MAX_DURATION_MS = 60_000
@@ -84,6 +85,8 @@ async def run_sequencer(deps: Deps, max_duration_ms: int | None = None) -> int:
                 break
             if not await q.take_sequencer_turn(conn):
                 break
+            if iterations == 0:
+                await q.insert_retry_requests(conn, RETRY_FAILED_AFTER)
             tenancies: set[uuid.UUID] = set()
             numbered = 0
             for source in q.SOURCES:

@@ -190,6 +190,23 @@ async def insert_requests(conn: AsyncConnection[Any], tenancy_ids: list[uuid.UUI
     await conn.execute(INSERT_REQUESTS, {"ids": tenancy_ids})
 
 
+# A target that failed (down, refused) is asked for again a minute after its last failure, also
+# once the worker's own retries are spent, until it succeeds (the engine clears last_error).
+INSERT_RETRY_REQUESTS = """
+INSERT INTO external_db_sync_requests (tenancy_id)
+SELECT DISTINCT s.tenancy_id FROM external_db_sync_status s
+JOIN tenancies t ON t.id = s.tenancy_id
+WHERE s.last_error IS NOT NULL AND s.last_error_at < now() - %(after)s::interval
+ON CONFLICT (tenancy_id) DO NOTHING
+"""
+
+
+async def insert_retry_requests(conn: AsyncConnection[Any], after: str) -> int:
+    """Ask again for the tenancies with a target that failed more than ``after`` ago."""
+    cur = await conn.execute(INSERT_RETRY_REQUESTS, {"after": after})
+    return cur.rowcount
+
+
 @dataclass(frozen=True, slots=True)
 class Claim:
     tenancy_ids: list[uuid.UUID]
