@@ -141,6 +141,9 @@ def main() -> int:
             "STACK_SEED_INTERNAL_PROJECT_USER_PASSWORD": ADMIN_PASSWORD,
             "STACK_SEED_INTERNAL_PROJECT_USER_INTERNAL_ACCESS": "true",
             "STACK_LOG_LEVEL": "warning",
+            # Not the checkout's .dev/clickhouse, which `make dev` may hold: the Overview's
+            # activity then comes from sessions, as without ClickHouse.
+            "STACK_CLICKHOUSE_URL": "disabled",
             "STACK_API_PORT": str(api_port),
             "STACK_DASHBOARD_PORT": str(dash_port),
             "STACK_DASHBOARD_API_URL": api_url,
