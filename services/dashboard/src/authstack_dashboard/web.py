@@ -6,6 +6,7 @@ import asyncio
 import datetime as dt
 import json
 import re
+import time
 import uuid
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
@@ -88,6 +89,7 @@ class Dashboard:
             lstrip_blocks=True,
         )
         env.filters["millis"] = _format_millis
+        env.filters["ago"] = _format_ago
         env.filters["json_pretty"] = _json_pretty
         cookies = Cookies(settings.session_secret, secure=settings.secure_cookies)
         return cls(settings, api, cookies, env)
@@ -233,6 +235,20 @@ def _format_millis(value: Any) -> str:
     if not isinstance(value, int | float):
         return "—"
     return dt.datetime.fromtimestamp(value / 1000, tz=dt.UTC).strftime("%Y-%m-%d %H:%M UTC")
+
+
+def _format_ago(value: Any, now: float | None = None) -> str:
+    """A past time in millis as people say it: "just now", "5 min ago", "3 h ago", then the date."""
+    if not isinstance(value, int | float):
+        return "—"
+    seconds = (time.time() if now is None else now) - value / 1000
+    if seconds < 60:
+        return "just now"
+    if seconds < 3600:
+        return f"{int(seconds // 60)} min ago"
+    if seconds < 86_400:
+        return f"{int(seconds // 3600)} h ago"
+    return _format_millis(value)
 
 
 def _json_pretty(value: Any) -> str:
