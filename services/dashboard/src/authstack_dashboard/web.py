@@ -48,6 +48,8 @@ MAX_FORM_BYTES = 256 * 1024
 _PROJECT_ID = re.compile(
     r"^(internal|[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12})$"
 )
+# An id people choose for a config entry (an OAuth provider, an external database).
+SLUG = re.compile(r"^[a-z0-9][a-z0-9_-]{0,62}$")
 _UUID = re.compile(r"^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$")
 # API errors that mean "this project is not yours or not there": shown as a plain 404.
 NO_ACCESS_CODES = frozenset({"ADMIN_ACCESS_TOKEN_IS_NOT_ADMIN", "CURRENT_PROJECT_NOT_FOUND"})
@@ -269,6 +271,13 @@ def uuid_param(request: Request, name: str, what: str) -> str:
     return value
 
 
+def slug_param(request: Request, name: str, what: str) -> str:
+    value = str(request.path_params.get(name, ""))
+    if not SLUG.match(value):
+        raise PageError(404, f"There is no such {what}.")
+    return value
+
+
 def sign_in_redirect(request: Request) -> Response:
     target = request.url.path
     if request.url.query and request.method == "GET":
@@ -342,12 +351,14 @@ def page(handler: Handler) -> Endpoint:
     return endpoint
 
 
+def form_routes(path: str, forms: dict[str, Endpoint]) -> list[Route]:
+    """``POST path + suffix`` receives each of ``forms``."""
+    return [Route(path + suffix, form, methods=["POST"]) for suffix, form in forms.items()]
+
+
 def page_routes(path: str, show: Endpoint, forms: dict[str, Endpoint]) -> list[Route]:
     """``GET path`` shows a page; ``POST path + suffix`` receives each of its ``forms``."""
-    return [
-        Route(path, show, methods=["GET"]),
-        *(Route(path + suffix, form, methods=["POST"]) for suffix, form in forms.items()),
-    ]
+    return [Route(path, show, methods=["GET"]), *form_routes(path, forms)]
 
 
 def _api_error_response(ctx: Ctx, exc: ApiError) -> Response:

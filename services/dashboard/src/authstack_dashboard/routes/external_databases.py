@@ -10,21 +10,18 @@ its id, so the dashboard never holds a stored password.
 from __future__ import annotations
 
 import json
-import re
 from dataclasses import dataclass
 from typing import Any
 
 from starlette.responses import Response
-from starlette.routing import Route
 
 from authstack_dashboard.session import Flash
-from authstack_dashboard.web import Ctx, FormError, PageError, page
+from authstack_dashboard.web import SLUG, Ctx, FormError, form_routes, page, slug_param
 
 PREFIX = "dbSync.externalDatabases"
 OVERRIDE = "/internal/config/override/environment"
 STATUS = "/internal/external-db-sync/status"
 TEST = "/internal/external-db-sync/test-connection"
-_ID = re.compile(r"^[a-z0-9][a-z0-9_-]{0,62}$")
 CONNECTION_OK = "Connection OK: the sync can reach this database and create its tables there."
 
 
@@ -65,10 +62,7 @@ def _here(ctx: Ctx) -> str:
 
 
 def _database_id(ctx: Ctx) -> str:
-    value = str(ctx.request.path_params.get("database_id", ""))
-    if not _ID.match(value):
-        raise PageError(404, "There is no such external database.")
-    return value
+    return slug_param(ctx.request, "database_id", "external database")
 
 
 async def _configured(ctx: Ctx) -> set[str]:
@@ -88,7 +82,7 @@ def new_database_form(ctx: Ctx) -> dict[str, str]:
     """The add form's values (id, connection string), checked; FormError when unusable."""
     database_id = ctx.form.get("database_id").strip().lower()
     connection_string = ctx.form.get("connection_string").strip()
-    if not _ID.match(database_id):
+    if not SLUG.match(database_id):
         raise FormError(
             "The database id is lowercase letters, digits, - and _ (such as warehouse).",
             _here(ctx),
@@ -150,12 +144,11 @@ async def remove_database(ctx: Ctx) -> Response:
     )
 
 
-_BASE = "/projects/{project_id}/settings/external-databases"
-routes = [
-    Route(_BASE + suffix, form, methods=["POST"])
-    for suffix, form in {
+routes = form_routes(
+    "/projects/{project_id}/settings/external-databases",
+    {
         "/add": add_database,
         "/{database_id}/test": check_database,
         "/{database_id}/remove": remove_database,
-    }.items()
-]
+    },
+)
