@@ -308,6 +308,8 @@ PROBES: list[Probe] = [
     # The cron's routes take CRON_SECRET or the internal project's admin; any other project's
     # admin is refused (EXPECTED_INTERNAL_PROJECT) before anything runs.
     p("GET", f"{SYNC}/sequencer", "admin", "denied"),
+    # A's admin names B's configured external database: not found, nothing connects.
+    p("POST", f"{SYNC}/test-connection", "admin", "denied", body={"id": "{b_external_db}"}),
     p("GET", f"{SYNC}/poller", "admin", "denied"),
     p("GET", f"{SYNC}/fusebox", "admin", "denied"),
     p("POST", f"{SYNC}/fusebox", "admin", "denied", body={"sequencer_enabled": False}),

@@ -33,6 +33,8 @@ from tests.mail import MailSink, WorkerProcess, code_in, custom_server_config
 
 # Never resolves, so nothing is ever delivered there.
 B_WEBHOOK_URL = "https://hooks.b-secret.invalid/receive"
+# B's external database: never resolves either (nothing ever connects to it).
+B_DATABASE_URL = "postgresql://b_secret_reader:b-secret-db-password@db.b-secret.invalid/bdb"
 ENABLED = {
     "apiKeys.enabled.user": True,
     "apiKeys.enabled.team": True,
@@ -270,6 +272,19 @@ def world(api: ApiServer, mail_worker: WorkerProcess, mail_sink: MailSink) -> It
             ).hex
         )
         secrets += [endpoint["id"], endpoint["secret"], B_WEBHOOK_URL, "B secret endpoint"]
+        ids["b_external_db"] = "b_secret_db"
+        entry = {"type": "postgres", "connectionString": B_DATABASE_URL}
+        r = http.patch(
+            "/api/v1/internal/config/override/environment",
+            headers=b.headers("admin"),
+            json={
+                "config_override_string": json.dumps(
+                    {"dbSync.externalDatabases.b_secret_db": entry}
+                )
+            },
+        )
+        assert r.status_code == 200, r.text
+        secrets += ["db.b-secret.invalid", "b_secret_reader", "b-secret-db-password"]
         yield World(a, b, a_user, ids, secrets, _snapshot(http, b, ids))
 
 

@@ -165,6 +165,7 @@ PLAIN_CASES: list[tuple[PlainError, int, str]] = [
         "The email address this code was sent to is no longer on the account.",
     ),
     (errors.EmailTemplateNotFound("welcome"), 404, "Email template 'welcome' not found."),
+    (errors.ExternalDatabaseNotFound("warehouse"), 404, "External database 'warehouse' not found."),
     (errors.InternalProjectUndeletable(), 400, "The internal project cannot be deleted."),
     (
         errors.InvalidPasswordHash(),

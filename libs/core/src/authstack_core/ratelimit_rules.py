@@ -124,6 +124,8 @@ DEFAULT_RULES: dict[str, Limit] = {
     "analytics_events.account": _rate(600, 60, 120),  # per user
     # Each embedded admin query starts a sandbox process: per project.
     "analytics_query.account": _rate(120, 60, 30),
+    # Each external database connection test connects to a host the admin names: per project.
+    "external_db_test.project": _rate(30, 60, 10),
     # GET /health/email signs a user up and sends a mail: an uptime checker needs a few a minute.
     "email_monitor.ip": _rate(10, 60, 5),
 }

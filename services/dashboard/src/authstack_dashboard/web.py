@@ -6,6 +6,7 @@ import asyncio
 import datetime as dt
 import json
 import re
+import time
 import uuid
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
@@ -47,6 +48,8 @@ MAX_FORM_BYTES = 256 * 1024
 _PROJECT_ID = re.compile(
     r"^(internal|[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12})$"
 )
+# An id people choose for a config entry (an OAuth provider, an external database).
+SLUG = re.compile(r"^[a-z0-9][a-z0-9_-]{0,62}$")
 _UUID = re.compile(r"^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$")
 # API errors that mean "this project is not yours or not there": shown as a plain 404.
 NO_ACCESS_CODES = frozenset({"ADMIN_ACCESS_TOKEN_IS_NOT_ADMIN", "CURRENT_PROJECT_NOT_FOUND"})
@@ -88,6 +91,7 @@ class Dashboard:
             lstrip_blocks=True,
         )
         env.filters["millis"] = _format_millis
+        env.filters["ago"] = _format_ago
         env.filters["json_pretty"] = _json_pretty
         cookies = Cookies(settings.session_secret, secure=settings.secure_cookies)
         return cls(settings, api, cookies, env)
@@ -235,6 +239,20 @@ def _format_millis(value: Any) -> str:
     return dt.datetime.fromtimestamp(value / 1000, tz=dt.UTC).strftime("%Y-%m-%d %H:%M UTC")
 
 
+def _format_ago(value: Any, now: float | None = None) -> str:
+    """A past time in millis as people say it: "just now", "5 min ago", "3 h ago", then the date."""
+    if not isinstance(value, int | float):
+        return "—"
+    seconds = (time.time() if now is None else now) - value / 1000
+    if seconds < 60:
+        return "just now"
+    if seconds < 3600:
+        return f"{int(seconds // 60)} min ago"
+    if seconds < 86_400:
+        return f"{int(seconds // 3600)} h ago"
+    return _format_millis(value)
+
+
 def _json_pretty(value: Any) -> str:
     return "" if value is None else json.dumps(value, indent=2, ensure_ascii=False)
 
@@ -249,6 +267,13 @@ def project_id_of(request: Request) -> str:
 def uuid_param(request: Request, name: str, what: str) -> str:
     value = str(request.path_params.get(name, "")).lower()
     if not _UUID.match(value):
+        raise PageError(404, f"There is no such {what}.")
+    return value
+
+
+def slug_param(request: Request, name: str, what: str) -> str:
+    value = str(request.path_params.get(name, ""))
+    if not SLUG.match(value):
         raise PageError(404, f"There is no such {what}.")
     return value
 
@@ -326,12 +351,14 @@ def page(handler: Handler) -> Endpoint:
     return endpoint
 
 
+def form_routes(path: str, forms: dict[str, Endpoint]) -> list[Route]:
+    """``POST path + suffix`` receives each of ``forms``."""
+    return [Route(path + suffix, form, methods=["POST"]) for suffix, form in forms.items()]
+
+
 def page_routes(path: str, show: Endpoint, forms: dict[str, Endpoint]) -> list[Route]:
     """``GET path`` shows a page; ``POST path + suffix`` receives each of its ``forms``."""
-    return [
-        Route(path, show, methods=["GET"]),
-        *(Route(path + suffix, form, methods=["POST"]) for suffix, form in forms.items()),
-    ]
+    return [Route(path, show, methods=["GET"]), *form_routes(path, forms)]
 
 
 def _api_error_response(ctx: Ctx, exc: ApiError) -> Response:

@@ -71,7 +71,7 @@ class SyncReport:
     failed: dict[str, str] = field(default_factory=dict)
 
 
-def _safe_message(exc: BaseException, secrets: list[str]) -> str:
+def safe_message(exc: BaseException, secrets: list[str]) -> str:
     text = " ".join(f"{type(exc).__name__}: {exc}".split())
     for secret in secrets:
         if secret:
@@ -93,10 +93,29 @@ def _target_params(plain: str) -> dict[str, str]:
     return params
 
 
-async def connect_target(deps: Deps, plain: str) -> AsyncConnection[Any]:
+def secrets_of(plain: str) -> list[str]:
+    """What an error about ``plain`` must never show: the string and its password."""
+    try:
+        password = str(conninfo_to_dict(plain).get("password") or "")
+    except psycopg.ProgrammingError:
+        password = ""
+    return [plain, password]
+
+
+async def connect_target(
+    deps: Deps, plain: str, *, connect_timeout_s: int = CONNECT_TIMEOUT_S
+) -> AsyncConnection[Any]:
     """An autocommit connection to the target ``plain`` names, refused (TargetError) when its
     host is internal and the deployment does not allow private networks. The host is resolved
-    once and checked; libpq connects to that checked address (``hostaddr``)."""
+    once and checked; libpq connects to that checked address (``hostaddr``). Failing to connect
+    raises TargetError too, its message free of the connection string and password."""
+    try:
+        return await _connect(deps, plain, connect_timeout_s)
+    except (psycopg.Error, OSError) as exc:
+        raise TargetError(safe_message(exc, secrets_of(plain))) from None
+
+
+async def _connect(deps: Deps, plain: str, connect_timeout_s: int) -> AsyncConnection[Any]:
     params = _target_params(plain)
     port = int(params.get("port") or 5432)
     allow_private = deps.settings.outbound_allow_private_networks
@@ -115,7 +134,7 @@ async def connect_target(deps: Deps, plain: str) -> AsyncConnection[Any]:
             **params,
             "port": str(port),
             "hostaddr": str(addresses[0].sockaddr[0]),
-            "connect_timeout": str(CONNECT_TIMEOUT_S),
+            "connect_timeout": str(connect_timeout_s),
             "passfile": os.devnull,
         },
     )
@@ -172,13 +191,7 @@ async def _sync_target(
         plain = open_sealed(deps.settings.server_secret, project_id, database.connection_string)
     except ConnectionStringError as exc:
         raise TargetError(str(exc)) from None
-    secrets = [str(conninfo_to_dict(plain).get("password") or "")] if plain else []
-    try:
-        target = await connect_target(deps, plain)
-    except TargetError:
-        raise
-    except (psycopg.Error, OSError) as exc:
-        raise TargetError(_safe_message(exc, [plain, *secrets])) from None
+    target = await connect_target(deps, plain)
     try:
         async with target:
             await target_sql.ensure_schema(target, MAPPINGS)
@@ -193,7 +206,7 @@ async def _sync_target(
                 async with deps.pool.connection() as conn:
                     await q.record_progress(conn, tenancy_id, database.id, mapping.name, last)
     except (psycopg.Error, OSError) as exc:
-        raise TargetError(_safe_message(exc, [plain, *secrets])) from None
+        raise TargetError(safe_message(exc, secrets_of(plain))) from None
 
 
 async def sync_tenancy(

@@ -21,3 +21,10 @@ class BranchConfigSourceRequired(
     PlainError, status=400, message="source is required for branch level config"
 ):
     pass
+
+
+class ExternalDatabaseNotFound(PlainError, status=404):
+    """The project's config names no PostgreSQL ``dbSync.externalDatabases.<id>`` with this id."""
+
+    def __init__(self, target_id: str) -> None:
+        super().__init__(f"External database {target_id!r} not found.")

@@ -1,5 +1,5 @@
 """External database sync (contract §1.7, §7.2): the cron's sequencer and poller, the fusebox,
-and a project's sync status (``/api/latest/internal/external-db-sync/...``)."""
+a project's sync status and a connection test (``/api/latest/internal/external-db-sync/...``)."""
 
 from __future__ import annotations
 
@@ -18,10 +18,11 @@ from authstack_api.auth import (
     check_cron_secret,
     cron_secret_given,
 )
+from authstack_api.limits import limit
 from authstack_api.responses import json_response
 from authstack_api.schemas import Strict
+from authstack_core.domain import external_db_check, projects
 from authstack_core.domain import external_db_sync as domain
-from authstack_core.domain import projects
 from authstack_core.domain.context import Deps
 from authstack_core.errors import ExpectedInternalProject, SchemaError, StatusError
 
@@ -106,3 +107,28 @@ async def sync_status(auth: AdminAuth, deps: Deps) -> Response[bytes]:
     mapping: the last synced id, the lag and the changes not numbered yet (see
     ``domain.status``)."""
     return json_response(await domain.status(deps, auth.project, auth.branch_id))
+
+
+class ConnectionTestBody(Strict):
+    connection_string: str | UnsetType = UNSET
+    id: str | UnsetType = UNSET  # an external database the config names already
+
+
+@post("/api/v1/internal/external-db-sync/test-connection", status_code=200)
+async def connection_test(auth: AdminAuth, deps: Deps, request: HttpRequest) -> Response[bytes]:
+    """Whether the sync engine could fill a database: ``{ok: true}`` or ``{ok: false, error}``
+    (the error never shows the password). Takes a ``connection_string``, or the ``id`` of an
+    external database already configured (its stored string is used)."""
+    try:
+        data = msgspec.json.decode(await request.body(), type=ConnectionTestBody)
+    except (msgspec.ValidationError, msgspec.DecodeError) as exc:
+        raise SchemaError(message=f"body: {exc}") from None
+    if (data.connection_string is UNSET) == (data.id is UNSET):
+        raise SchemaError(message="body: give either connection_string or id")
+    await limit(request, "external_db_test", project_id=auth.project.id)
+    if isinstance(data.id, str):
+        check = await external_db_check.check_stored_connection(deps, auth.project, data.id)
+    else:
+        assert isinstance(data.connection_string, str)
+        check = await external_db_check.check_connection(deps, data.connection_string)
+    return json_response(check.json())

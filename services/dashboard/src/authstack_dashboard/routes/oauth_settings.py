@@ -9,14 +9,12 @@ providers too (``auth.oauth.providers.<id>``, contract §10).
 from __future__ import annotations
 
 import json
-import re
 from dataclasses import dataclass
 from typing import Any
 
 from starlette.responses import Response
-from starlette.routing import Route
 
-from authstack_dashboard.web import Ctx, FormError, PageError, page
+from authstack_dashboard.web import SLUG, Ctx, FormError, form_routes, page, slug_param
 
 BUILTIN = {
     "github": "GitHub", "google": "Google", "microsoft": "Microsoft", "discord": "Discord",
@@ -26,7 +24,6 @@ BUILTIN = {
 GENERIC = "custom_oidc"
 PROVIDERS = "auth.oauth.providers"
 OVERRIDE = "/internal/config/override/environment"
-_ID = re.compile(r"^[a-z0-9][a-z0-9_-]{0,62}$")
 # Settings only some providers have: (form field, config key, label, the provider type).
 EXTRAS = (
     ("facebook_config_id", "facebookConfigId", "Facebook configuration id", "facebook"),
@@ -88,10 +85,7 @@ def _here(ctx: Ctx) -> str:
 
 
 def _provider_id(ctx: Ctx) -> str:
-    value = str(ctx.request.path_params.get("provider_id", ""))
-    if not _ID.match(value):
-        raise PageError(404, "There is no such OAuth provider.")
-    return value
+    return slug_param(ctx.request, "provider_id", "OAuth provider")
 
 
 async def _rendered_entry(ctx: Ctx, provider_id: str) -> dict[str, Any] | None:
@@ -142,7 +136,7 @@ async def add_builtin(ctx: Ctx) -> Response:
 async def add_oidc(ctx: Ctx) -> Response:
     form, here = ctx.form, _here(ctx)
     provider_id = form.get("provider_id").strip().lower()
-    if not _ID.match(provider_id) or provider_id in BUILTIN:
+    if not SLUG.match(provider_id) or provider_id in BUILTIN:
         raise FormError(
             "The provider id is lowercase letters, digits, - and _ (such as acme-sso), and not "
             "the name of a built-in provider.",
@@ -189,14 +183,13 @@ async def remove(ctx: Ctx) -> Response:
     return ctx.redirect(_here(ctx), f"{provider_id} removed.")
 
 
-_BASE = "/projects/{project_id}/settings/oauth"
-routes = [
-    Route(_BASE + suffix, form, methods=["POST"])
-    for suffix, form in {
+routes = form_routes(
+    "/projects/{project_id}/settings/oauth",
+    {
         "/add": add_builtin,
         "/add-oidc": add_oidc,
         "/{provider_id}/keys": update_keys,
         "/{provider_id}/toggle": toggle,
         "/{provider_id}/remove": remove,
-    }.items()
-]
+    },
+)

@@ -1,4 +1,5 @@
-"""Project settings: name, sign-in methods and sign-up, trusted domains, email server, deletion."""
+"""Project settings: name, sign-in methods and sign-up, trusted domains, email server, external
+databases, deletion."""
 
 from __future__ import annotations
 
@@ -8,6 +9,7 @@ from urllib.parse import urlsplit
 
 from starlette.responses import Response
 
+from authstack_dashboard.routes import external_databases
 from authstack_dashboard.routes.oauth_settings import BUILTIN, EXTRAS, provider_views
 from authstack_dashboard.routes.projects import load_project
 from authstack_dashboard.web import Ctx, FormError, gather, page, page_routes
@@ -54,11 +56,13 @@ def _dig(node: Any, path: tuple[str, ...]) -> Any:
     return node
 
 
-@page
-async def show(ctx: Ctx) -> Response:
+async def _settings_page(ctx: Ctx, new_database: dict[str, str] | None = None) -> Response:
+    """The page; ``new_database`` fills the external-database form again after a test."""
     project_id, _ = _paths(ctx)
-    project, rendered = await gather(
-        load_project(ctx, project_id), ctx.admin("GET", "/internal/config", project_id)
+    project, rendered, sync_status = await gather(
+        load_project(ctx, project_id),
+        ctx.admin("GET", "/internal/config", project_id),
+        ctx.admin("GET", external_databases.STATUS, project_id),
     )
     config = json.loads(rendered["config_string"])
     for name, path in WRITE_ONLY_SWITCHES.items():
@@ -72,7 +76,19 @@ async def show(ctx: Ctx) -> Response:
         oauth_providers=provider_views(config, api_url),
         builtin_providers=BUILTIN,
         oauth_extras=EXTRAS,
+        databases=external_databases.database_views(config, sync_status),
+        new_database=new_database or {},
     )
+
+
+show = page(_settings_page)
+
+
+@page
+async def test_new_database(ctx: Ctx) -> Response:
+    """Rendered, not redirected: the form keeps what was typed, to be added once it works."""
+    values, ctx.flash = await external_databases.check_new_database(ctx)
+    return await _settings_page(ctx, values)
 
 
 @page
@@ -177,5 +193,6 @@ routes = page_routes(
         "/localhost": update_localhost,
         "/email": update_email,
         "/delete": delete_project,
+        "/external-databases/test": test_new_database,
     },
 )
