@@ -52,3 +52,4 @@ bench: ## Benchmarks (wrk on loopback); prints figures, asserts nothing (BENCH_A
 	$(UV) run python bench/email_bench.py
 	$(UV) run python bench/webhook_bench.py
 	$(UV) run python bench/analytics_bench.py
+	$(UV) run python bench/sync_bench.py
