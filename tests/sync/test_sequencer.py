@@ -3,6 +3,7 @@ with a target, concurrency, the fusebox, claims, maxDurationMs."""
 
 from __future__ import annotations
 
+import json
 import threading
 import time
 import uuid
@@ -19,6 +20,7 @@ from tests.sync.conftest import SyncStack
 from tests.sync.support import (
     CRON,
     SYNC,
+    TARGET,
     pending_request,
     poll,
     queued_tenancies,
@@ -299,3 +301,35 @@ def test_a_target_that_failed_is_asked_for_again_a_minute_later(
         )
     sequence(sync_http)
     assert not pending_request(sync_db, project.tenancy_id)  # healthy again: nothing to retry
+
+
+def test_a_target_added_to_a_quiet_project_is_asked_for_at_once(
+    sync_db: str, sync_http: httpx.Client
+) -> None:
+    """All rows numbered, nothing changing: a newly named external database still gets its
+    first sync (it would otherwise wait for the project's next change)."""
+    project = create_project(sync_db)
+    add_users(sync_db, project.tenancy_id, 3)
+    sequence(sync_http)
+    assert unnumbered_users(sync_db, project.tenancy_id) == 0
+    assert not pending_request(sync_db, project.tenancy_id)
+    with psycopg.connect(sync_db) as conn:
+        conn.execute(
+            "UPDATE tenancies SET environment_config_override ="
+            " environment_config_override || %s::jsonb WHERE id = %s",
+            (json.dumps(TARGET), project.tenancy_id),
+        )
+    sequence(sync_http)
+    assert requests(sync_db, project.tenancy_id) == [None]
+    # Once the engine has run for it (a status row), it is asked for on changes only.
+    with psycopg.connect(sync_db) as conn:
+        conn.execute(
+            "INSERT INTO external_db_sync_status (tenancy_id, target_id, mapping,"
+            " last_synced_sequence_id, updated_at) VALUES (%s, 'main', 'users', 0, now())",
+            (project.tenancy_id,),
+        )
+        conn.execute(
+            "DELETE FROM external_db_sync_requests WHERE tenancy_id = %s", (project.tenancy_id,)
+        )
+    sequence(sync_http)
+    assert not pending_request(sync_db, project.tenancy_id)

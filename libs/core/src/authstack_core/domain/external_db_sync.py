@@ -74,6 +74,26 @@ async def _tenancies_with_targets(
     ]
 
 
+async def _tenancies_with_new_targets(conn: Any) -> list[uuid.UUID]:
+    """Tenancies with an external database the engine has never run for: a target added to a
+    project where nothing changes would otherwise wait for the project's next change."""
+    synced = await q.select_synced_targets(conn)
+    return [
+        row.tenancy_id
+        for row in await q.select_sync_configs(conn, None)
+        if any(
+            (row.tenancy_id, target) not in synced
+            for target in external_database_ids(
+                ProjectConfig.from_levels(
+                    row.config_override,
+                    row.branch_config_override,
+                    row.environment_config_override,
+                )
+            )
+        )
+    ]
+
+
 async def run_sequencer(deps: Deps, max_duration_ms: int | None = None) -> int:
     """Number committed changes and request syncs until nothing is left or the time is up; the
     number of passes made (0 when paused or when another sequencer has the turn)."""
@@ -87,6 +107,7 @@ async def run_sequencer(deps: Deps, max_duration_ms: int | None = None) -> int:
                 break
             if iterations == 0:
                 await q.insert_retry_requests(conn, RETRY_FAILED_AFTER)
+                await q.insert_requests(conn, await _tenancies_with_new_targets(conn))
             tenancies: set[uuid.UUID] = set()
             numbered = 0
             for source in q.SOURCES:

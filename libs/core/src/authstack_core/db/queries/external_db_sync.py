@@ -144,24 +144,38 @@ class SyncConfigRow:
 
 # A pre-filter only: a tenancy none of whose levels has a key at or under dbSync has no target.
 # The caller renders the levels to see whether one is left (a level may remove another's).
-SELECT_SYNC_CONFIGS = """
+_SYNC_CONFIGS = """
 SELECT t.id AS tenancy_id, p.config_override, t.branch_config_override,
        t.environment_config_override
 FROM tenancies t JOIN projects p ON p.id = t.project_id
-WHERE t.id = ANY (%(ids)s)
-  AND EXISTS (
+WHERE EXISTS (
       SELECT 1
       FROM jsonb_object_keys(p.config_override || t.branch_config_override
                              || t.environment_config_override) AS k
       WHERE k = 'dbSync' OR starts_with(k, 'dbSync.'))
 """
+SELECT_SYNC_CONFIGS = _SYNC_CONFIGS + "  AND t.id = ANY (%(ids)s)\n"
 
 
 async def select_sync_configs(
-    conn: AsyncConnection[Any], tenancy_ids: list[uuid.UUID]
+    conn: AsyncConnection[Any], tenancy_ids: list[uuid.UUID] | None
 ) -> list[SyncConfigRow]:
-    """The config levels of those of ``tenancy_ids`` whose config mentions dbSync at all."""
+    """The config levels of those of ``tenancy_ids`` (None: of all tenancies) whose config
+    mentions dbSync at all."""
+    if tenancy_ids is None:
+        return await fetch_all(conn, SyncConfigRow, _SYNC_CONFIGS)
     return await fetch_all(conn, SyncConfigRow, SELECT_SYNC_CONFIGS, ids=tenancy_ids)
+
+
+SELECT_SYNCED_TARGETS = """
+SELECT DISTINCT tenancy_id, target_id FROM external_db_sync_status WHERE target_id <> ''
+"""
+
+
+async def select_synced_targets(conn: AsyncConnection[Any]) -> set[tuple[uuid.UUID, str]]:
+    """(tenancy, target id) of every PostgreSQL target the engine has run for."""
+    cur = await conn.execute(SELECT_SYNCED_TARGETS)
+    return {(row[0], row[1]) for row in await cur.fetchall()}
 
 
 SELECT_LIVE_TENANCIES = "SELECT id FROM tenancies WHERE id = ANY (%(ids)s)"
