@@ -5,20 +5,23 @@ store, read back with the admin SQL endpoint."""
 from __future__ import annotations
 
 import secrets
+import uuid
 from collections.abc import Iterator
 from dataclasses import dataclass
 from typing import Any
 
 import httpx
+import psycopg
 import pytest
 
 from tests.analytics.helpers import rows
-from tests.api.helpers import create_user, unique_email
+from tests.api.helpers import create_session, create_user, unique_email
 from tests.api.team_helpers import create_team
 from tests.conftest import ApiServer, Project, create_project, migrated_clickhouse, running_api
 from tests.factories import free_port
 from tests.mail_fixtures import delete_namespace, seeded_database
 from tests.sync.support import CRON, SYNC, pending_request, poll, sequence
+from tests.sync.test_engine import define_permissions
 
 BATCH = 2  # rows per batch: every test below copies several batches per mapping
 MAX_POLLS = 20
@@ -73,6 +76,11 @@ def clickhouse_status(http: httpx.Client, project: Project) -> dict[str, dict[st
     (target,) = [t for t in r.json()["targets"] if t["type"] == "clickhouse"]
     assert target["id"] is None
     return {m["mapping"]: m for m in target["mappings"]}
+
+
+def execute(database_url: str, statement: str, params: tuple[Any, ...]) -> None:
+    with psycopg.connect(database_url) as conn:
+        conn.execute(statement, params)
 
 
 def member(http: httpx.Client, project: Project, team_id: str, user_id: str) -> None:
@@ -247,3 +255,71 @@ def test_clickhouse_down_the_poller_answers_200_and_status_shows_it_until_it_is_
     ]
     status = clickhouse_status(http, project)
     assert {m["last_error"] for m in status.values()} == {None}
+
+
+def test_permissions_sessions_invitations_emails_and_accounts_reach_their_views(
+    stack: ClickHouseStack, http: httpx.Client
+) -> None:
+    """The other mappings' rows fit their tables; a revoked invitation and an unlinked account
+    leave. (A connected account is written in SQL: linking one through the API needs an OAuth
+    provider.)"""
+    project = create_project(stack.database_url)
+    define_permissions(http, project)
+    server = project.headers("server")
+    alice = create_user(http, project, primary_email=unique_email("alice"))
+    team = create_team(http, project, display_name="Guests", creator_user_id=alice["id"])
+    path = f"/api/v1/project-permissions/{alice['id']}/read_reports"
+    assert http.post(path, headers=server, json={}).status_code == 201
+    session = create_session(http, project, alice["id"])
+    sent = http.post(
+        "/api/v1/team-invitations/send-code",
+        headers=server,
+        json={"team_id": team["id"], "email": "guest@example.com",
+              "callback_url": "http://localhost:3000/handler/team-invitation"},
+    )  # fmt: skip
+    assert sent.status_code == 200, sent.text
+    account = str(uuid.uuid4())
+    execute(
+        stack.database_url,
+        "INSERT INTO oauth_accounts (tenancy_id, id, user_id, provider_config_id,"
+        " provider_account_id) VALUES (%s, %s, %s, 'github', 'gh-42')",
+        (project.tenancy_id, account, alice["id"]),
+    )
+    sync(http)
+
+    granted = rows(http, project, "SELECT team_id, user_id, id FROM team_permissions")
+    team_ids = {(g["team_id"], g["user_id"]) for g in granted}
+    assert team_ids == {(team["id"], alice["id"])}
+    assert rows(http, project, "SELECT user_id, id FROM project_permissions") == [
+        {"user_id": alice["id"], "id": "read_reports"}
+    ]
+    tokens = rows(http, project, "SELECT user_id, is_impersonation, expires_at FROM refresh_tokens")
+    assert [(t["user_id"], t["is_impersonation"]) for t in tokens] == [(alice["id"], 0)]
+    assert session["refresh_token"]
+    invitations = rows(http, project, "SELECT id, team_id, recipient_email FROM team_invitations")
+    assert [(i["team_id"], i["recipient_email"]) for i in invitations] == [
+        (team["id"], "guest@example.com")
+    ]
+    outboxes = rows(http, project, "SELECT status, is_high_priority FROM email_outboxes")
+    assert len(outboxes) == 1
+    assert rows(
+        http, project, "SELECT id, user_id, provider, provider_account_id FROM connected_accounts"
+    ) == [
+        {
+            "id": account,
+            "user_id": alice["id"],
+            "provider": "github",
+            "provider_account_id": "gh-42",
+        }
+    ]
+
+    revoked = http.delete(
+        f"/api/v1/team-invitations/{invitations[0]['id']}",
+        headers=server,
+        params={"team_id": team["id"]},
+    )
+    assert revoked.status_code == 200, revoked.text
+    execute(stack.database_url, "DELETE FROM oauth_accounts WHERE id = %s", (account,))
+    sync(http)
+    assert rows(http, project, "SELECT id FROM team_invitations") == []
+    assert rows(http, project, "SELECT id FROM connected_accounts") == []
