@@ -74,7 +74,8 @@ def test_migrations_create_the_contract_schema_and_a_second_run_changes_nothing(
     # On the embedded engine the users/row-policy file is recorded without running (ran = 0).
     assert ledger == (
         "[(1, 'create_events', 1), (2, 'create_sync_tables', 1), "
-        "(3, 'create_public_views', 1), (4, 'limit_admin_queries', 0)]"
+        "(3, 'create_public_views', 1), (4, 'limit_admin_queries', 0), "
+        "(5, 'key_connected_accounts_by_id', 1), (6, 'limit_connected_accounts_again', 0)]"
     )
     assert ast.literal_eval(internal) == sorted(
         ["_stack_sync_metadata", "events", "schema_migrations", *SYNC_TABLES]

@@ -15,6 +15,7 @@ import structlog
 from authstack_core.analytics.admin_query import AdminQueries
 from authstack_core.analytics.events import Event, EventWriter, request_origin
 from authstack_core.analytics.store import Store, StoreUnavailableError
+from authstack_core.analytics.sync_tables import SyncTables
 from authstack_core.settings.clickhouse import ClickHouseSection
 
 log = structlog.get_logger(__name__)
@@ -29,6 +30,8 @@ class Analytics:
         self.store = Store(settings)
         self.writer = EventWriter(self.store)
         self.queries = AdminQueries(self.store)
+        # The external DB sync's copies (filled by the poller, see domain.external_db_sync).
+        self.sync_tables = SyncTables(self.store)
 
     @classmethod
     def disabled(cls) -> Analytics:

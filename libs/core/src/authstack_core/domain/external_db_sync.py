@@ -20,6 +20,10 @@ import structlog
 
 from authstack_core.db.queries import external_db_sync as q
 from authstack_core.domain.context import Deps
+from authstack_core.domain.external_db_sync_clickhouse import (
+    CLICKHOUSE_TARGET_ID,
+    copy_to_clickhouse,
+)
 from authstack_core.jobs import SYNC_TENANCY, EnqueueError
 from authstack_core.models.config import ProjectConfig
 from authstack_core.models.projects import TenantProject
@@ -33,8 +37,6 @@ RETRY_FAILED_AFTER = "1 minute"  # a failed target is asked for again this long 
 POLL_CLAIM_LIMIT = 100
 # maxDurationMs when the caller gives none, and the most it may ask for.
 MAX_DURATION_MS = 60_000
-# Status rows of the ClickHouse target (no config id can be empty).
-CLICKHOUSE_TARGET_ID = ""
 
 
 class QueueUnavailableError(Exception):
@@ -131,11 +133,28 @@ async def run_sequencer(deps: Deps, max_duration_ms: int | None = None) -> int:
 
 async def run_poller(deps: Deps, max_duration_ms: int | None = None) -> int:
     """Hand pending sync requests to the worker, one message per tenancy, until none is left or
-    the time is up; how many were handed over. Raises QueueUnavailableError if Redis refused
-    them (they stay pending)."""
+    the time is up; how many were handed over. Then, when this process holds ClickHouse, copy
+    those tenancies' changes there in the time left, and ask again for those not done (a
+    ClickHouse failure is recorded in their status, never raised). Raises QueueUnavailableError
+    if Redis refused messages (those requests stay pending)."""
     deadline = _deadline(max_duration_ms)
-    processed = 0
-    while time.monotonic() < deadline or processed == 0:
+    sent, refused = await _hand_over(deps, deadline)
+    if sent and deps.analytics.enabled:
+        unfinished = await copy_to_clickhouse(deps, sent, deadline)
+        if unfinished:
+            async with deps.pool.connection() as conn, conn.transaction():
+                await q.insert_requests(conn, unfinished)
+            log.info("clickhouse sync continues next poll", tenancies=len(unfinished))
+    if refused:
+        raise QueueUnavailableError(refused)
+    return len(sent)
+
+
+async def _hand_over(deps: Deps, deadline: float) -> tuple[list[uuid.UUID], str | None]:
+    """Claim requests and send their messages: the tenancies sent, and why the rest was not
+    when Redis refused them (their claims are given back)."""
+    sent_ids: list[uuid.UUID] = []
+    while time.monotonic() < deadline or not sent_ids:
         async with deps.pool.connection() as conn, conn.transaction():
             if not (await q.select_fusebox(conn)).poller_enabled:
                 break
@@ -151,14 +170,14 @@ async def run_poller(deps: Deps, max_duration_ms: int | None = None) -> int:
             await q.finish_claim(conn, ids[:sent], claim.claimed_at, sent=True)
             if sent < len(ids):
                 await q.finish_claim(conn, ids[sent:], claim.claimed_at, sent=False)
-        processed += sent
+        sent_ids += ids[:sent]
         if sent < len(ids):
-            raise QueueUnavailableError(f"Redis took {sent} of {len(ids)} sync messages")
+            return sent_ids, f"Redis took {sent} of {len(ids)} sync messages"
         if len(ids) < POLL_CLAIM_LIMIT:
             break
-    if processed:
-        log.info("sync poller", requests_processed=processed)
-    return processed
+    if sent_ids:
+        log.info("sync poller", requests_processed=len(sent_ids))
+    return sent_ids, None
 
 
 def fusebox_json(fusebox: q.Fusebox) -> dict[str, Any]:

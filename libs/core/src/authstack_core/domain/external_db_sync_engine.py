@@ -144,6 +144,33 @@ async def _connect(deps: Deps, plain: str, connect_timeout_s: int) -> AsyncConne
     return conn
 
 
+@dataclass(frozen=True, slots=True)
+class ChangeBatch:
+    """A mapping's changes numbered in (window.after, end]: source rows (the mapping's columns,
+    then the sequence id and whether the target must lose the row) and tombstones (row_key,
+    sequence id), in sequence order."""
+
+    end: int
+    rows: list[tuple[Any, ...]]
+    tombstones: list[tuple[dict[str, Any], int]]
+
+
+async def read_batch(deps: Deps, mapping: Mapping, window: Window) -> ChangeBatch:
+    """At most ``window.limit`` rows and as many tombstones of ``mapping`` numbered in the window,
+    ending where the shorter of the two full lists ends, so neither skips ahead of the other."""
+    async with deps.pool.connection() as conn:
+        rows = await q.select_changed(conn, mapping.name, window)
+        tombs = await q.select_tombstones(conn, mapping.name, window)
+    end = window.upto
+    if len(rows) == window.limit:
+        end = min(end, int(rows[-1][-2]))
+    if len(tombs) == window.limit:
+        end = min(end, tombs[-1][1])
+    return ChangeBatch(
+        end, [r for r in rows if int(r[-2]) <= end], [t for t in tombs if t[1] <= end]
+    )
+
+
 async def _apply_batch(
     deps: Deps,
     target: AsyncConnection[Any],
@@ -157,20 +184,13 @@ async def _apply_batch(
         last = await target_sql.lock_progress(target, mapping)
         if last >= upto:
             return last, 0, 0, True
-        async with deps.pool.connection() as conn:
-            window = Window(tenancy_id, last, upto, batch_size)
-            rows = await q.select_changed(conn, mapping.name, window)
-            tombs = await q.select_tombstones(conn, mapping.name, window)
-        # The batch ends where the shorter of the two full lists ends, so neither skips ahead.
-        end = upto
-        if len(rows) == batch_size:
-            end = min(end, int(rows[-1][-2]))
-        if len(tombs) == batch_size:
-            end = min(end, tombs[-1][1])
-        rows = [r for r in rows if int(r[-2]) <= end]
-        keys = [[key.get(f) for f in mapping.row_key_fields] for key, seq in tombs if seq <= end]
-        upserts = [r[:-2] for r in rows if not r[-1]]
-        keys += [[r[mapping.column_names.index(k)] for k in mapping.key] for r in rows if r[-1]]
+        batch = await read_batch(deps, mapping, Window(tenancy_id, last, upto, batch_size))
+        end = batch.end
+        keys = [[key.get(f) for f in mapping.row_key_fields] for key, _ in batch.tombstones]
+        upserts = [r[:-2] for r in batch.rows if not r[-1]]
+        keys += [
+            [r[mapping.column_names.index(k)] for k in mapping.key] for r in batch.rows if r[-1]
+        ]
         # Deletes first: a key deleted and inserted again in one batch ends up present.
         await target_sql.delete_keys(target, mapping, keys)
         await target_sql.upsert_rows(target, mapping, upserts)

@@ -62,8 +62,10 @@ async def sequencer(
 async def poller(
     deps: Deps, request: HttpRequest, max_duration_ms: MaxDurationMs = None
 ) -> Response[bytes]:
-    """Hand pending sync requests to the worker, one message per tenancy. 503 if Redis does not
-    take them; they stay pending for the next call."""
+    """Hand pending sync requests to the worker, one message per tenancy, then copy those
+    tenancies to ClickHouse (when configured) in the time left. 503 if Redis does not take the
+    messages (they stay pending for the next call); ClickHouse failing is recorded in the
+    status, never answered with an error."""
     await _check_operator(deps, request)
     try:
         processed = await domain.run_poller(deps, max_duration_ms)

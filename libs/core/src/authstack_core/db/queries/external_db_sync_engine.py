@@ -9,11 +9,12 @@ row's ``sync_sequence_id`` and whether the target must lose the row although the
 from __future__ import annotations
 
 import uuid
+from dataclasses import dataclass
 from typing import Any, LiteralString
 
 from psycopg import AsyncConnection
 
-from authstack_core.db.queries.run import fetch_value
+from authstack_core.db.queries.run import fetch_one, fetch_value
 from authstack_core.models.external_db_sync import Window
 
 _RANGE: LiteralString = (
@@ -237,3 +238,34 @@ async def forget_other_targets(
     """Drop the status of PostgreSQL targets the tenancy's config no longer names (``''`` is
     the ClickHouse target's, which the config does not name)."""
     await conn.execute(DELETE_GONE_TARGETS, {"tenancy_id": tenancy_id, "target_ids": target_ids})
+
+
+@dataclass(frozen=True, slots=True)
+class TenancyScope:
+    project_id: str
+    branch_id: str
+
+
+SELECT_TENANCY_SCOPE = "SELECT project_id, branch_id FROM tenancies WHERE id = %(tenancy_id)s"
+
+
+async def select_tenancy_scope(
+    conn: AsyncConnection[Any], tenancy_id: uuid.UUID
+) -> TenancyScope | None:
+    """The tenancy's project and branch (None when it no longer exists)."""
+    return await fetch_one(conn, TenancyScope, SELECT_TENANCY_SCOPE, tenancy_id=tenancy_id)
+
+
+# One ClickHouse copy per tenancy at a time (two pollers may hold the same tenancy's request
+# when the sequencer re-arms it): a transaction-level lock keyed by the tenancy.
+CLICKHOUSE_LOCK_CLASS = 0x5C1C
+TRY_TENANCY_LOCK = "SELECT pg_try_advisory_xact_lock(%(cls)s, hashtext(%(tenancy_id)s::text))"
+
+
+async def take_clickhouse_turn(conn: AsyncConnection[Any], tenancy_id: uuid.UUID) -> bool:
+    """Whether this transaction is now the only one copying the tenancy to ClickHouse (held
+    until it ends); False when another holds it."""
+    got = await fetch_value(
+        conn, bool, TRY_TENANCY_LOCK, cls=CLICKHOUSE_LOCK_CLASS, tenancy_id=tenancy_id
+    )
+    return bool(got)
