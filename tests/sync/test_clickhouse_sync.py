@@ -323,3 +323,24 @@ def test_permissions_sessions_invitations_emails_and_accounts_reach_their_views(
     sync(http)
     assert rows(http, project, "SELECT id FROM team_invitations") == []
     assert rows(http, project, "SELECT id FROM connected_accounts") == []
+
+
+def test_rows_numbered_before_clickhouse_existed_are_copied_without_a_new_change(
+    stack: ClickHouseStack, http: httpx.Client
+) -> None:
+    """A tenancy whose rows were all numbered before ClickHouse was configured (here: its
+    ClickHouse progress forgotten) is asked for by the sequencer all the same."""
+    project = create_project(stack.database_url)
+    user = create_user(http, project, primary_email=unique_email("before"))
+    sync(http)
+    execute(
+        stack.database_url,
+        "DELETE FROM external_db_sync_status WHERE tenancy_id = %s",
+        (project.tenancy_id,),
+    )
+    sequence(http)
+    assert pending_request(stack.database_url, project.tenancy_id)
+    sync(http)
+    assert rows(http, project, "SELECT id FROM users") == [{"id": user["id"]}]
+    sequence(http)  # received now: not asked for again
+    assert not pending_request(stack.database_url, project.tenancy_id)

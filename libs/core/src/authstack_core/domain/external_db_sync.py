@@ -78,7 +78,8 @@ async def _tenancies_with_targets(
 
 async def _tenancies_with_new_targets(conn: Any) -> list[uuid.UUID]:
     """Tenancies with an external database the engine has never run for: a target added to a
-    project where nothing changes would otherwise wait for the project's next change."""
+    project where nothing changes would otherwise wait for the project's next change. (ClickHouse,
+    when configured, gets every tenancy it has not received yet, in the sequencer.)"""
     synced = await q.select_synced_targets(conn)
     return [
         row.tenancy_id
@@ -110,6 +111,11 @@ async def run_sequencer(deps: Deps, max_duration_ms: int | None = None) -> int:
             if iterations == 0:
                 await q.insert_retry_requests(conn, RETRY_FAILED_AFTER)
                 await q.insert_requests(conn, await _tenancies_with_new_targets(conn))
+                if deps.settings.clickhouse_store != "disabled":
+                    # Rows numbered before ClickHouse was configured (or before this release).
+                    await q.insert_requests(
+                        conn, await q.select_uncopied_tenancies(conn, SEQUENCER_BATCH)
+                    )
             tenancies: set[uuid.UUID] = set()
             numbered = 0
             for source in q.SOURCES:

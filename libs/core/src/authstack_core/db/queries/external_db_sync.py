@@ -167,6 +167,20 @@ async def select_sync_configs(
     return await fetch_all(conn, SyncConfigRow, SELECT_SYNC_CONFIGS, ids=tenancy_ids)
 
 
+# Tenancies ClickHouse has never received (no status row of its target ''), a batch at a time.
+SELECT_UNCOPIED_TENANCIES = """
+SELECT t.id FROM tenancies t
+WHERE NOT EXISTS (SELECT 1 FROM external_db_sync_status s
+                  WHERE s.tenancy_id = t.id AND s.target_id = '')
+LIMIT %(limit)s
+"""
+
+
+async def select_uncopied_tenancies(conn: AsyncConnection[Any], limit: int) -> list[uuid.UUID]:
+    cur = await conn.execute(SELECT_UNCOPIED_TENANCIES, {"limit": limit})
+    return [row[0] for row in await cur.fetchall()]
+
+
 SELECT_SYNCED_TARGETS = """
 SELECT DISTINCT tenancy_id, target_id FROM external_db_sync_status WHERE target_id <> ''
 """
