@@ -14,11 +14,14 @@ from datetime import UTC, datetime
 from typing import Any, TextIO
 
 # Short name -> path. The API re-enqueues pending outbox rows and drives external DB sync here;
-# each call is idempotent on the API side, so a missed or repeated tick loses nothing.
+# each call is idempotent on the API side, so a missed or repeated tick loses nothing. The sync
+# steps work until nothing is left or maxDurationMs: a third of the period, well inside the
+# call's timeout (left at its 60 s default they ran into it under a steady stream of changes).
+SYNC_BUDGET = "?maxDurationMs=20000"
 ENDPOINTS: dict[str, str] = {
     "email-queue-step": "/api/latest/internal/email-queue-step",
-    "external-db-sync-sequencer": "/api/latest/internal/external-db-sync/sequencer",
-    "external-db-sync-poller": "/api/latest/internal/external-db-sync/poller",
+    "external-db-sync-sequencer": "/api/latest/internal/external-db-sync/sequencer" + SYNC_BUDGET,
+    "external-db-sync-poller": "/api/latest/internal/external-db-sync/poller" + SYNC_BUDGET,
 }
 
 DEFAULT_INTERVAL_S = 60.0
