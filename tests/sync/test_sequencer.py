@@ -333,3 +333,33 @@ def test_a_target_added_to_a_quiet_project_is_asked_for_at_once(
         )
     sequence(sync_http)
     assert not pending_request(sync_db, project.tenancy_id)
+
+
+def test_concurrent_pollers_send_each_request_once(
+    sync_db: str, sync_http: httpx.Client, sync_stack: SyncStack
+) -> None:
+    """Two pollers (the cron of two replicas, or a slow call overlapping the next tick) claim
+    with SKIP LOCKED: every request is handed over exactly once between them."""
+    projects = [with_target(sync_db) for _ in range(30)]
+    for project in projects:
+        add_users(sync_db, project.tenancy_id, 1)
+    sequence(sync_http)
+    processed: list[int] = []
+    start = threading.Barrier(2)
+
+    def poller() -> None:
+        with httpx.Client(base_url=str(sync_http.base_url), timeout=60) as http:
+            start.wait()
+            for _ in range(3):
+                processed.append(poll(http))
+
+    threads = [threading.Thread(target=poller) for _ in range(2)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    queued = queued_tenancies(sync_stack.namespace)
+    for project in projects:
+        assert queued.count(project.tenancy_id) == 1, project.tenancy_id
+        assert not pending_request(sync_db, project.tenancy_id)
+    assert sum(processed) >= len(projects)
