@@ -203,12 +203,13 @@ def _make_buckets(server: SeaweedFS, log_path: Path) -> None:
         try:
             client.create_bucket(Bucket=pending[0])  # type: ignore[attr-defined]
         except ClientError as exc:
-            if exc.response["Error"]["Code"] not in (
-                "BucketAlreadyOwnedByYou",
-                "BucketAlreadyExists",
-            ):
+            code = exc.response["Error"]["Code"]
+            status = exc.response["ResponseMetadata"]["HTTPStatusCode"]
+            if status >= 500:
                 time.sleep(0.2)  # the gateway answers before the filer is ready
                 continue
+            if code not in ("BucketAlreadyOwnedByYou", "BucketAlreadyExists"):
+                raise SeaweedError(f"SeaweedFS refused to make the bucket {pending[0]!r}: {code}")
         except BotoCoreError:
             time.sleep(0.2)
             continue

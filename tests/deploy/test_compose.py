@@ -201,6 +201,7 @@ def test_published_ports_are_the_api_dashboard_and_inbox_on_loopback(
         "api": [("127.0.0.1", 8102, 8102)],
         "dashboard": [("127.0.0.1", 8101, 8101)],
         "mailpit": [("127.0.0.1", 8025, 8025)],
+        "seaweedfs": [("127.0.0.1", 8333, 8333)],  # the public bucket, for <img src>
     }
 
 
@@ -257,6 +258,36 @@ def test_clickhouse_runs_unprivileged_and_read_only(services: dict[str, dict[str
     assert "/etc/clickhouse-server/users.d" in server["tmpfs"]
 
 
+SEAWEED_BUCKETS = ("authstack-public", "authstack-private")
+
+
+def test_api_alone_reaches_seaweedfs_with_the_key_pair_of_the_env_file(
+    project: Path, config: dict[str, Any], services: dict[str, dict[str, Any]]
+) -> None:
+    env = read_env(project / ".env")
+    server = services["seaweedfs"]
+    assert server["image"].startswith("chrislusf/seaweedfs:")
+    assert server["environment"]["S3_ACCESS_KEY_ID"] == env["STACK_S3_ACCESS_KEY_ID"]
+    assert server["environment"]["S3_SECRET_ACCESS_KEY"] == env["STACK_S3_SECRET_ACCESS_KEY"]
+    assert (server["environment"]["S3_BUCKET"], server["environment"]["S3_PRIVATE_BUCKET"]) == (
+        SEAWEED_BUCKETS
+    )
+    script = " ".join(server["command"])
+    # both buckets made at start; anonymous requests may read the public one only
+    assert '-bucket="$$S3_BUCKET,$$S3_PRIVATE_BUCKET"' in script  # $$: compose's escape
+    assert '"name":"anonymous","actions":["Read:%s"]' in script
+    assert "-s3.config=/tmp/s3.json" in script
+    assert "/tmp" in server["tmpfs"]  # noqa: S108 (a tmpfs of its own)
+    assert server["read_only"] is True
+    assert server["cap_drop"] == ["ALL"]
+    assert server["volumes"][0]["source"] == "seaweedfs-data"
+    assert "http://127.0.0.1:8333/healthz" in server["healthcheck"]["test"]
+    members = {n for n, s in services.items() if "storage" in s.get("networks", {})}
+    assert members == {"seaweedfs", "api"}
+    assert services["api"]["depends_on"]["seaweedfs"]["condition"] == "service_healthy"
+    assert services["api"]["environment"]["STACK_S3_ENDPOINT"] == "http://seaweedfs:8333"
+
+
 def test_exactly_one_cron_runner(services: dict[str, dict[str, Any]]) -> None:
     runners = [
         n
@@ -309,6 +340,10 @@ def test_make_env_writes_a_file_production_mode_accepts(
         >= 32
     )
     assert settings.seed_user_email == "ops@example.org"
+    # files in the bundled SeaweedFS, whose public bucket browsers reach on the published port
+    assert settings.s3_endpoint == "http://seaweedfs:8333"
+    assert settings.s3_public_endpoint == "http://localhost:8333/authstack-public"
+    assert (settings.s3_bucket, settings.s3_private_bucket) == (SEAWEED_BUCKETS)
     dashboard = DashboardSettings.from_env()
     assert dashboard.is_production
     # two runs never share a secret
@@ -320,6 +355,8 @@ def test_make_env_writes_a_file_production_mode_accepts(
         "STACK_DASHBOARD_SESSION_SECRET",
         "STACK_CLICKHOUSE_ADMIN_PASSWORD",
         "STACK_CLICKHOUSE_EXTERNAL_PASSWORD",
+        "STACK_S3_ACCESS_KEY_ID",
+        "STACK_S3_SECRET_ACCESS_KEY",
     ):
         assert other[key] != env[key]
 
