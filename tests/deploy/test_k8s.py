@@ -260,11 +260,27 @@ def test_every_secret_referenced_is_in_the_template_and_none_is_filled(
 
 def test_no_secret_value_is_in_the_config_maps(rendered: list[Doc]) -> None:
     configs = {c["metadata"]["name"]: c["data"] for c in of_kind(rendered, "ConfigMap")}
-    assert set(configs) == {"authstack-config", "authstack-clickhouse"}
+    assert set(configs) == {"authstack-config", "authstack-clickhouse", "authstack-storage"}
     assert configs["authstack-config"]["STACK_ENVIRONMENT"] == "production"
+    # the operator's S3: named, empty until filled (empty endpoint = no file storage)
+    storage = configs["authstack-storage"]
+    assert storage["STACK_S3_ENDPOINT"] == ""
+    assert (storage["STACK_S3_BUCKET"], storage["STACK_S3_PRIVATE_BUCKET"]) == (
+        "authstack-public",
+        "authstack-private",
+    )
     for data in configs.values():
         for key in data:
             assert not re.search(r"SECRET|PASSWORD|_KEY$|CONNECTION_STRING", key), key
+
+
+def test_only_the_api_gets_the_storage_settings_and_its_secret_key(rendered: list[Doc]) -> None:
+    for name, spec in pod_specs(rendered):
+        for container in spec["containers"]:
+            maps = {e["configMapRef"]["name"] for e in container.get("envFrom", [])}
+            secrets = {e["name"] for e in container.get("env", [])}
+            gets = "authstack-storage" in maps or "STACK_S3_SECRET_ACCESS_KEY" in secrets
+            assert gets == (name == "api"), name
 
 
 def test_network_policies_let_only_api_worker_and_migrator_reach_the_databases(
