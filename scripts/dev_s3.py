@@ -209,7 +209,7 @@ def _make_buckets(server: SeaweedFS, log_path: Path) -> None:
                 time.sleep(0.2)  # the gateway answers before the filer is ready
                 continue
             if code not in ("BucketAlreadyOwnedByYou", "BucketAlreadyExists"):
-                raise SeaweedError(f"SeaweedFS refused to make the bucket {pending[0]!r}: {code}")
+                raise SeaweedError(f"SeaweedFS refused the bucket {pending[0]!r}: {code}") from None
         except BotoCoreError:
             time.sleep(0.2)
             continue

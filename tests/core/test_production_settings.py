@@ -197,3 +197,14 @@ def test_dashboard_in_development_keeps_its_own_rules(env: pytest.MonkeyPatch) -
     env.setenv("STACK_ENVIRONMENT", "development")
     env.setenv("STACK_DASHBOARD_SESSION_SECRET", "a" * 40)
     assert DashboardSettings.from_env().environment == "development"
+
+
+def test_an_example_s3_secret_key_is_refused_in_production(env: pytest.MonkeyPatch) -> None:
+    env.setenv("STACK_S3_ENDPOINT", "https://s3.example.com")
+    env.setenv("STACK_S3_ACCESS_KEY_ID", "AKIAIOSFODNN7EXAMPLE")
+    env.setenv("STACK_S3_SECRET_ACCESS_KEY", "wJalrXUtnFEMI/K7MDENG/bPxRfiCYEXAMPLEKEY")
+    env.setenv("STACK_S3_BUCKET", "files")
+    env.setenv("STACK_S3_PRIVATE_BUCKET", "replays")
+    message = refusal(env)
+    assert "STACK_S3_SECRET_ACCESS_KEY" in message
+    assert "EXAMPLEKEY" not in message
