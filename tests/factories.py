@@ -6,10 +6,12 @@ copied, so a test or a bench cannot drift from what the migrator writes.
 
 from __future__ import annotations
 
+import importlib.util
 import os
 import secrets
 import socket
 import subprocess
+import sys
 import time
 import uuid
 from collections.abc import Iterator, Mapping, Sequence
@@ -234,3 +236,17 @@ def wait_healthy(
         time.sleep(0.1)
     stop_process(process)
     raise RuntimeError(f"{name} did not start within {timeout:.0f} s{see}")
+
+
+SCRIPTS = Path(__file__).resolve().parents[1] / "scripts"
+
+
+def load_script(name: str) -> Any:
+    """``scripts/<name>.py`` as a module named ``name`` (scripts/ is not a package)."""
+    spec = importlib.util.spec_from_file_location(name, SCRIPTS / f"{name}.py")
+    assert spec is not None
+    assert spec.loader is not None
+    module = importlib.util.module_from_spec(spec)
+    sys.modules[name] = module  # dataclasses look their module up
+    spec.loader.exec_module(module)
+    return module

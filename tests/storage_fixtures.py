@@ -6,30 +6,17 @@ start the tests that need it fail; they never skip.
 
 from __future__ import annotations
 
-import importlib.util
 import secrets
-import sys
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
 import pytest
 
-ROOT = Path(__file__).resolve().parents[1]
+from tests.factories import load_script
 
-
-def _load_launcher() -> Any:
-    """scripts/dev_s3.py, the launcher ``make dev`` uses (scripts/ is not a package)."""
-    spec = importlib.util.spec_from_file_location("dev_s3", ROOT / "scripts" / "dev_s3.py")
-    assert spec is not None
-    assert spec.loader is not None
-    module = importlib.util.module_from_spec(spec)
-    sys.modules["dev_s3"] = module  # dataclasses look their module up
-    spec.loader.exec_module(module)
-    return module
-
-
-launcher = _load_launcher()
+# scripts/dev_s3.py, the launcher ``make dev`` uses.
+launcher = load_script("dev_s3")
 SeaweedFS = launcher.SeaweedFS
 
 

@@ -6,10 +6,7 @@ that verifies each request with the ``svix`` package exactly as a Svix receiver 
 
 from __future__ import annotations
 
-import importlib.util
-import sys
 from collections.abc import Iterator
-from pathlib import Path
 from typing import Any
 
 import httpx
@@ -17,25 +14,11 @@ import psycopg
 import pytest
 
 from tests.conftest import Project
+from tests.factories import load_script
 from tests.mail import wait_until
 from tests.mail_fixtures import stopped_after
 
-ROOT = Path(__file__).resolve().parents[2]
-
-
-def _load_receiver_module() -> Any:
-    spec = importlib.util.spec_from_file_location(
-        "webhook_receiver", ROOT / "scripts" / "webhook_receiver.py"
-    )
-    assert spec is not None
-    assert spec.loader is not None
-    module = importlib.util.module_from_spec(spec)
-    sys.modules["webhook_receiver"] = module  # dataclasses look their module up
-    spec.loader.exec_module(module)
-    return module
-
-
-_receiver = _load_receiver_module()
+_receiver = load_script("webhook_receiver")
 Receiver = _receiver.Receiver
 Received = _receiver.Received
 

@@ -133,19 +133,22 @@ class ObjectStore:
                 f"file storage did not answer while trying to {what} ({type(exc).__name__})"
             ) from None
 
+    async def _put(
+        self, bucket: str, key: str, data: bytes, content_type: str, **headers: str
+    ) -> None:
+        call = partial(
+            self._client.put_object,
+            Bucket=bucket,
+            Key=key,
+            Body=data,
+            ContentType=content_type,
+            **headers,
+        )
+        await self._call("store a file", call)
+
     async def put_public(self, key: str, data: bytes, content_type: str) -> str:
         """Store ``data`` under ``key`` in the public bucket (cached for a year); its URL."""
-        await self._call(
-            "store a file",
-            partial(
-                self._client.put_object,
-                Bucket=self.bucket,
-                Key=key,
-                Body=data,
-                ContentType=content_type,
-                CacheControl=PUBLIC_CACHE_CONTROL,
-            ),
-        )
+        await self._put(self.bucket, key, data, content_type, CacheControl=PUBLIC_CACHE_CONTROL)
         return self.public_url(key)
 
     async def delete_public(self, key: str) -> None:
@@ -169,16 +172,7 @@ class ObjectStore:
 
     async def put_private(self, key: str, data: bytes, content_type: str) -> None:
         """Store ``data`` under ``key`` in the private bucket."""
-        await self._call(
-            "store a file",
-            partial(
-                self._client.put_object,
-                Bucket=self.private_bucket,
-                Key=key,
-                Body=data,
-                ContentType=content_type,
-            ),
-        )
+        await self._put(self.private_bucket, key, data, content_type)
 
     async def presigned_private_url(self, key: str, expires_s: int) -> str:
         """A URL reading ``key`` from the private bucket for ``expires_s`` seconds.
