@@ -19,6 +19,7 @@ from authstack_core.storage import (
     new_key,
 )
 from tests.conftest import settings_env
+from tests.storage_fixtures import start_seaweedfs
 
 PNG = b"\x89PNG\r\n\x1a\n" + bytes(range(256)) * 4
 
@@ -161,13 +162,13 @@ async def test_server_that_never_answers_raises_unavailable_within_the_timeouts(
 async def test_stopped_server_raises_unavailable_and_other_calls_proceed(
     tmp_path: Any, s3_env: dict[str, str], store: ObjectStore
 ) -> None:
-    from tests.storage_fixtures import start_seaweedfs  # noqa: PLC0415
-
     doomed = start_seaweedfs(tmp_path / "doomed")
-    # A new server's first write waits for its volumes to be made: the default timeouts.
-    await store_for(doomed.env()).put_public("images/p/before.png", PNG, "image/png")
+    try:
+        # A new server's first write waits for its volumes to be made: the default timeouts.
+        await store_for(doomed.env()).put_public("images/p/before.png", PNG, "image/png")
+    finally:
+        doomed.stop()
     down = store_for(doomed.env(), **FAST_TIMEOUTS)
-    doomed.stop()
     with pytest.raises(StorageUnavailableError):
         await down.put_public("images/p/after.png", PNG, "image/png")
     # The session's server, reached through its own store, is unaffected.
