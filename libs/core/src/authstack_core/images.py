@@ -15,6 +15,8 @@ from authstack_core.errors import InvalidImage
 
 MAX_IMAGE_BYTES = 1_048_576
 MAX_IMAGE_SIDE = 4096
+# The longest data URL worth reading: a MAX_IMAGE_BYTES image in base64 and a short header.
+MAX_DATA_URL_CHARS = (MAX_IMAGE_BYTES + 2) // 3 * 4 + 256
 # Pillow's own bomb guard, at our limit: it warns above this many pixels and refuses above twice
 # as many. Every decode here also checks the header's size first and turns the warning into an
 # error, so the global only matters as a second line (nothing else in the process uses Pillow).
