@@ -40,9 +40,9 @@ INTERNAL_KEYS = {
     "secret_server_key": "ssk_test_internal_secret_server_key_0123456789",
     "super_secret_admin_key": "sak_test_internal_super_secret_admin_key_012345",
 }
-# The email fixtures (mail sink, worker, Redis, TLS), the OAuth tests' servers and Chromium,
-# registered once for every test package.
-pytest_plugins = ["tests.mail_fixtures", "tests.oauth.servers"]
+# The email fixtures (mail sink, worker, Redis, TLS), the OAuth tests' servers and Chromium, and
+# the S3 server (SeaweedFS), registered once for every test package.
+pytest_plugins = ["tests.mail_fixtures", "tests.oauth.servers", "tests.storage_fixtures"]
 
 ADMIN_EMAIL = "admin@example.com"
 ADMIN_PASSWORD = "admin-password-123"
@@ -200,10 +200,12 @@ def migrated_clickhouse(folder: Path, database_url: str) -> str:
 
 
 @pytest.fixture(scope="session")
-def api(migrated_database: str, tmp_path_factory: pytest.TempPathFactory) -> Iterator[ApiServer]:
+def api(
+    migrated_database: str, tmp_path_factory: pytest.TempPathFactory, s3_env: dict[str, str]
+) -> Iterator[ApiServer]:
     """The session's API, owning an embedded ClickHouse store (analytics on, as in ``make dev``)."""
     store = migrated_clickhouse(tmp_path_factory.mktemp("clickhouse") / "store", migrated_database)
-    with running_api(migrated_database, STACK_CLICKHOUSE_URL=store) as server:
+    with running_api(migrated_database, STACK_CLICKHOUSE_URL=store, **s3_env) as server:
         yield server
 
 

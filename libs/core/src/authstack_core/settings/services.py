@@ -9,6 +9,7 @@ from pydantic import Field
 from authstack_core.secret_policy import Kind
 from authstack_core.settings.clickhouse import ClickHouseSection
 from authstack_core.settings.loader import ServiceSettings, env
+from authstack_core.settings.s3 import S3Section
 from authstack_core.settings.sections import (
     ApiSection,
     DatabaseSection,
@@ -26,6 +27,7 @@ from authstack_core.settings.sections import (
 
 
 class Settings(
+    S3Section,
     ClickHouseSection,
     OAuthSection,
     WebhooksSection,
@@ -55,6 +57,7 @@ class Settings(
         "seed_secret_server_key": "project_key",
         "seed_super_secret_admin_key": "project_key",
         "seed_user_password": "admin_password",
+        "s3_secret_access_key": "generated",
     }
     production_required: ClassVar[frozenset[str]] = frozenset({"server_secret", "cron_secret"})
     development_switches: ClassVar[tuple[str, ...]] = ("allow_development_key_override",)
