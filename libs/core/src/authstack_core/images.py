@@ -12,18 +12,19 @@ from dataclasses import dataclass
 from PIL import Image, ImageOps, UnidentifiedImageError
 
 from authstack_core.errors import InvalidImage
+from authstack_core.models.images import MAX_IMAGE_BYTES, MAX_IMAGE_SIDE
 
-MAX_IMAGE_BYTES = 1_048_576
-MAX_IMAGE_SIDE = 4096
-# The longest data URL worth reading: a MAX_IMAGE_BYTES image in base64 and a short header.
-MAX_DATA_URL_CHARS = (MAX_IMAGE_BYTES + 2) // 3 * 4 + 256
 # Pillow's own bomb guard, at our limit: it warns above this many pixels and refuses above twice
 # as many. Every decode here also checks the header's size first and turns the warning into an
 # error, so the global only matters as a second line (nothing else in the process uses Pillow).
 Image.MAX_IMAGE_PIXELS = MAX_IMAGE_SIDE * MAX_IMAGE_SIDE
 
 # format name (Pillow) -> (Content-Type, file extension); the only formats Pillow may open here
-FORMATS = {"JPEG": ("image/jpeg", "jpg"), "PNG": ("image/png", "png"), "WEBP": ("image/webp", "webp")}
+FORMATS = {
+    "JPEG": ("image/jpeg", "jpg"),
+    "PNG": ("image/png", "png"),
+    "WEBP": ("image/webp", "webp"),
+}
 # RFC 2397 with the base64 marker required; parameters (e.g. a name) are allowed and ignored.
 _DATA_URL = re.compile(r"data:([a-z0-9.+-]+/[a-z0-9.+-]+)((?:;[^;,]*)*?);base64,(.*)", re.I | re.S)
 

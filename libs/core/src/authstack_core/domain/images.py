@@ -17,21 +17,20 @@ transaction and deleted once the ``async with`` block ends without an error, i.e
 
 from __future__ import annotations
 
-import secrets
 from collections.abc import Iterable
 from types import TracebackType
 from typing import Any, TypeVar
 
 import anyio
 import structlog
-from msgspec import UNSET, UnsetType
+from msgspec import UnsetType
 from psycopg import AsyncConnection
 
 from authstack_core.db.queries import images as q
 from authstack_core.domain.context import Deps
 from authstack_core.errors import ImageStorageUnavailable, InvalidImage
 from authstack_core.images import clean_image, decode_data_url, is_data_url
-from authstack_core.storage import StorageUnavailableError
+from authstack_core.storage import StorageUnavailableError, new_key
 from authstack_core.urls import parse_web_url
 
 log = structlog.get_logger(__name__)
@@ -77,13 +76,16 @@ class ImageWrites:
         if not isinstance(value, str):
             return value
         if not is_data_url(value):
+            store = self._deps.storage
+            if store is not None and store.public_key_of(value) is not None:
+                return value  # one of our stored images (e.g. sent back unchanged)
             return check_linked_image(value)  # type: ignore[return-value]
         data = decode_data_url(value)
         image = await anyio.to_thread.run_sync(clean_image, data, limiter=_DECODERS)
         store = self._deps.storage
         if store is None:
             raise ImageStorageUnavailable()
-        key = f"{self._prefix}{secrets.token_urlsafe(24)}.{image.extension}"
+        key = new_key(self._prefix, image.extension)
         async with self._deps.pool.connection() as conn:
             await q.insert_unattached(conn, key, self._project_id)
         try:
@@ -171,4 +173,3 @@ async def sweep_orphans(deps: Deps, *, age_s: float = ORPHAN_AGE_S) -> int:
             else:
                 orphans.append(key)
     return await _delete_objects(deps, orphans)
-

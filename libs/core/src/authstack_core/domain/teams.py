@@ -11,7 +11,6 @@ from dataclasses import replace
 from typing import Any
 
 from msgspec import UNSET
-
 from psycopg import AsyncConnection
 
 from authstack_core.db.queries import images as images_q

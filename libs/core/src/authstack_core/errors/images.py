@@ -1,5 +1,7 @@
 """Errors of uploaded images (profile images, team images, project logos)."""
 
+# ruff: noqa: N818
+
 from authstack_core.errors.base import PlainError
 
 
