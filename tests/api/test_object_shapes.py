@@ -94,7 +94,8 @@ def test_logos_are_set_on_create_and_patch_and_cleared_with_null(
     )
     assert project["logo_url"] == "https://cdn.example.com/logo.png"
     stored_logo = project["logo_full_dark_mode_url"]  # the data URL's image, stored
-    assert stored_logo.endswith(".png") and f"/images/{project['id']}/" in stored_logo
+    assert stored_logo.endswith(".png")
+    assert f"/images/{project['id']}/" in stored_logo
     assert project["logo_full_url"] is None
     assert project["is_development_environment"] is True
     assert project["onboarding_status"] == "auth_setup"
