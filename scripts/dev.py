@@ -8,6 +8,7 @@ import ctypes
 import ctypes.util
 import json
 import os
+import secrets
 import signal
 import socket
 import subprocess
@@ -21,6 +22,7 @@ from types import FrameType
 
 import redis
 
+import dev_s3
 from dev_env import (
     DEV_DIR,
     FORCE_EMBEDDED,
@@ -29,6 +31,7 @@ from dev_env import (
     DevError,
     Env,
     build_env,
+    persisted,
     shown,
 )
 from dev_postgres import choose_database, free_port
@@ -129,6 +132,38 @@ def choose_clickhouse(env: Env) -> str:
     folder = DEV_DIR / "clickhouse"
     env["STACK_CLICKHOUSE_URL"] = f"chdb://{folder.resolve()}"
     return f"embedded ClickHouse (chdb) in {shown(folder)}"
+
+
+# Stable, because public URLs stored in the database (profile images) carry it.
+S3_PORT = 8333  # AUTHSTACK_DEV_S3_PORT overrides
+
+
+def choose_storage(env: Env, stack: contextlib.ExitStack) -> str:
+    """STACK_S3_ENDPOINT if set (the developer's S3); else SeaweedFS with its data in DEV_DIR/s3,
+    a key pair generated once (kept in DEV_DIR), both buckets made, stopped when ``stack``
+    closes."""
+    if env.get("STACK_S3_ENDPOINT", "").strip():
+        return f"S3 at {env['STACK_S3_ENDPOINT']} (STACK_S3_ENDPOINT)"
+    port = int(env.get("AUTHSTACK_DEV_S3_PORT", S3_PORT))
+    check_port_free("127.0.0.1", port, "AUTHSTACK_DEV_S3_PORT")
+    access_key_id = persisted("s3-access-key-id", lambda: "AK" + secrets.token_hex(9).upper())
+    secret_access_key = persisted("s3-secret-access-key", lambda: secrets.token_urlsafe(30))
+    try:
+        server = dev_s3.start(
+            DEV_DIR / "s3",
+            access_key_id=access_key_id,
+            secret_access_key=secret_access_key,
+            s3_port=port,
+            preexec_fn=_parent_death_signal(),
+        )
+    except dev_s3.SeaweedError as exc:
+        raise DevError(str(exc)) from None
+    stack.callback(server.stop)
+    env.update(server.env())
+    return (
+        f"SeaweedFS S3 {server.endpoint} (data in {shown(DEV_DIR / 's3')}; buckets"
+        f" {server.bucket} (public read), {server.private_bucket})"
+    )
 
 
 # What a deployment's cron calls every minute: the email queue step, then the external database
@@ -310,6 +345,7 @@ def serve(env: Env, password: str | None, started: float, stack: contextlib.Exit
     mail = choose_mail(env, stack)
     print(f"dev: email: {mail}")
     print(f"dev: analytics: {choose_clickhouse(env)}")
+    print(f"dev: storage: {choose_storage(env, stack)}")
     with running("authstack_migrator", env) as migrator:
         if migrator.wait() != 0:
             raise DevError(f"the migrator failed with status {migrator.returncode}")

@@ -19,12 +19,12 @@ ROOT = Path(__file__).resolve().parents[1]
 
 
 def _load_launcher() -> Any:
-    """scripts/seaweedfs.py, the launcher ``make dev`` uses (scripts/ is not a package)."""
-    spec = importlib.util.spec_from_file_location("seaweedfs", ROOT / "scripts" / "seaweedfs.py")
+    """scripts/dev_s3.py, the launcher ``make dev`` uses (scripts/ is not a package)."""
+    spec = importlib.util.spec_from_file_location("dev_s3", ROOT / "scripts" / "dev_s3.py")
     assert spec is not None
     assert spec.loader is not None
     module = importlib.util.module_from_spec(spec)
-    sys.modules["seaweedfs"] = module  # dataclasses look their module up
+    sys.modules["dev_s3"] = module  # dataclasses look their module up
     spec.loader.exec_module(module)
     return module
 

@@ -24,8 +24,10 @@ from collections.abc import Callable, Iterator
 from email.message import EmailMessage
 from pathlib import Path
 
+import boto3
 import httpx
 import pytest
+from botocore.config import Config
 
 from tests.conftest import TEST_REDIS_URL
 from tests.factories import free_port, fresh_database, run_captured
@@ -172,6 +174,24 @@ def _wait_for_token_refreshes(api: str, admin_key: str, timeout: float = 20) -> 
         time.sleep(0.5)
 
 
+def _store_and_read_back_a_public_file(port: int, dev_dir: Path) -> None:
+    endpoint = f"http://127.0.0.1:{port}"
+    client = boto3.session.Session().client(
+        "s3",
+        endpoint_url=endpoint,
+        region_name="us-east-1",
+        aws_access_key_id=(dev_dir / "s3-access-key-id").read_text().strip(),
+        aws_secret_access_key=(dev_dir / "s3-secret-access-key").read_text().strip(),
+        config=Config(s3={"addressing_style": "path"}),
+    )
+    client.put_object(
+        Bucket="authstack-public", Key="hello.txt", Body=b"hi", ContentType="text/plain"
+    )
+    served = httpx.get(f"{endpoint}/authstack-public/hello.txt", timeout=10)
+    assert (served.status_code, served.content) == (200, b"hi")
+    assert (dev_dir / "s3" / "data").is_dir()
+
+
 def test_make_dev_starts_shows_the_openapi_document_and_stops_cleanly_on_sigterm(
     dev_database: str, tmp_path: Path
 ) -> None:
@@ -180,6 +200,7 @@ def test_make_dev_starts_shows_the_openapi_document_and_stops_cleanly_on_sigterm
         "STACK_DASHBOARD_PORT": free_port(),
         "AUTHSTACK_DEV_MAIL_SMTP_PORT": free_port(),
         "AUTHSTACK_DEV_MAIL_HTTP_PORT": free_port(),
+        "AUTHSTACK_DEV_S3_PORT": free_port(),
     }
     api = f"http://127.0.0.1:{ports['STACK_API_PORT']}"
     dev_dir = tmp_path / "dev-state"
@@ -195,6 +216,7 @@ def test_make_dev_starts_shows_the_openapi_document_and_stops_cleanly_on_sigterm
         "NEXT_PUBLIC_STACK_DASHBOARD_URL": f"http://127.0.0.1:{ports['STACK_DASHBOARD_PORT']}",
         "STACK_DASHBOARD_API_URL": api,
         "AUTHSTACK_DEV_DIR": str(dev_dir),
+        "STACK_S3_ENDPOINT": "",  # the embedded SeaweedFS
     }
     output = tmp_path / "make-dev.out"
     with output.open("wb") as out:
@@ -231,6 +253,13 @@ def test_make_dev_starts_shows_the_openapi_document_and_stops_cleanly_on_sigterm
         keys = json.loads((dev_dir / "keys.json").read_text())
         events = _wait_for_token_refreshes(api, keys["super_secret_admin_key"])
         assert events >= 1
+
+        # Files with no setup: SeaweedFS with its data in the dev folder, the public bucket
+        # readable by anyone, with the key pair kept in the dev folder.
+        assert (
+            f"dev: storage: SeaweedFS S3 http://127.0.0.1:{ports['AUTHSTACK_DEV_S3_PORT']}" in text
+        )
+        _store_and_read_back_a_public_file(ports["AUTHSTACK_DEV_S3_PORT"], dev_dir)
 
         [dev_py] = _pids_where(
             lambda _ppid, sid, argv: (

@@ -164,8 +164,9 @@ async def test_stopped_server_raises_unavailable_and_other_calls_proceed(
     from tests.storage_fixtures import start_seaweedfs  # noqa: PLC0415
 
     doomed = start_seaweedfs(tmp_path / "doomed")
+    # A new server's first write waits for its volumes to be made: the default timeouts.
+    await store_for(doomed.env()).put_public("images/p/before.png", PNG, "image/png")
     down = store_for(doomed.env(), **FAST_TIMEOUTS)
-    await down.put_public("images/p/before.png", PNG, "image/png")
     doomed.stop()
     with pytest.raises(StorageUnavailableError):
         await down.put_public("images/p/after.png", PNG, "image/png")
