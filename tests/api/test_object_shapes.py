@@ -93,20 +93,22 @@ def test_logos_are_set_on_create_and_patch_and_cleared_with_null(
         onboarding_status="auth_setup",
     )
     assert project["logo_url"] == "https://cdn.example.com/logo.png"
-    assert project["logo_full_dark_mode_url"] == PNG
+    stored_logo = project["logo_full_dark_mode_url"]  # the data URL's image, stored
+    assert stored_logo.endswith(".png")
+    assert f"/images/{project['id']}/" in stored_logo
     assert project["logo_full_url"] is None
     assert project["is_development_environment"] is True
     assert project["onboarding_status"] == "auth_setup"
 
     admin = admin_headers(project["id"], admin_access_token)
-    patch = {"logo_url": None, "logo_dark_mode_url": "http://cdn.example.com/dark.svg"}
+    patch = {"logo_url": None, "logo_dark_mode_url": "https://cdn.example.com/dark.svg"}
     r = http.patch(CURRENT, headers=admin, json={**patch, "onboarding_status": "completed"})
     assert r.status_code == 200, r.text
     got = http.get(CURRENT, headers=admin).json()
     assert got == r.json()
     assert got["logo_url"] is None
-    assert got["logo_dark_mode_url"] == "http://cdn.example.com/dark.svg"
-    assert got["logo_full_dark_mode_url"] == PNG  # untouched
+    assert got["logo_dark_mode_url"] == "https://cdn.example.com/dark.svg"
+    assert got["logo_full_dark_mode_url"] == stored_logo  # untouched
     assert got["onboarding_status"] == "completed"
 
 
@@ -117,6 +119,7 @@ def test_logos_are_set_on_create_and_patch_and_cleared_with_null(
         {"logo_full_url": "javascript:alert(1)"},
         {"logo_dark_mode_url": "data:text/html;base64,PGI+aGk8L2I+"},
         {"logo_url": "/relative/logo.png"},
+        {"logo_url": "http://cdn.example.com/logo.png"},  # a link must be https
         {"onboarding_status": "halfway"},
         {"is_development_environment": True},  # chosen at creation only
     ],

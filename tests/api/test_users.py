@@ -120,14 +120,19 @@ def test_client_cannot_set_privileged_fields(
     assert server_view.json()["restricted_by_admin"] is False
 
 
+PNG_1PX = (
+    "data:image/png;base64,iVBORw0KGgoAAAANSUhEUgAAAAEAAAABCAIAAACQd1PeAAAAD0lEQVR4AQEEAPv/"
+    "ALHBwQRaAjRgT7lCAAAAAElFTkSuQmCC"
+)
+
+
 def test_client_profile_image_must_be_a_data_url(http: httpx.Client, project: Project) -> None:
     headers = as_user(project, sign_up(http, project)["access_token"])
     r = http.patch(ME, headers=headers, json={"profile_image_url": "https://evil.example/x.png"})
     assert (r.status_code, r.text) == (400, "Invalid profile image URL")  # upstream's plain 400
-    ok = http.patch(
-        ME, headers=headers, json={"profile_image_url": "data:image/png;base64,iVBORw0KGgo="}
-    )
+    ok = http.patch(ME, headers=headers, json={"profile_image_url": PNG_1PX})
     assert ok.status_code == 200, ok.text
+    assert ok.json()["profile_image_url"].endswith(".png")  # stored; its public URL
 
 
 def test_metadata_levels_and_their_visibility(http: httpx.Client, project: Project) -> None:

@@ -145,6 +145,13 @@ PLAIN_CASES: list[tuple[PlainError, int, str]] = [
         "The account for this email was created meanwhile; retry.",
     ),
     (errors.ApiKeySetNotFound(), 404, "API key set not found."),
+    (
+        errors.ImageStorageUnavailable(),
+        503,
+        "Image storage is unavailable, so the image was not saved and nothing was changed."
+        " Try again later.",
+    ),
+    (errors.InvalidImage("it is not a PNG"), 400, "Invalid image: it is not a PNG."),
     (errors.ApiKeysNotEnabled("team"), 400, "Team API keys are not enabled for this project."),
     (
         errors.BranchConfigSourceRequired(),

@@ -25,7 +25,7 @@ def test_minimal_environment_gives_the_documented_defaults(env: pytest.MonkeyPat
     assert settings.server_secret == SECRET
     assert settings.access_token_expiration == 600  # upstream's default "10min"
     assert settings.api_url == "http://localhost:8102"
-    assert settings.max_body_bytes == 1_048_576
+    assert settings.max_body_bytes == 2_097_152
     assert settings.should_migrate is True
     assert settings.should_seed is True
 

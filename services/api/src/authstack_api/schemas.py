@@ -22,6 +22,7 @@ from authstack_core.email_address import EmailError, normalize_email
 from authstack_core.errors import StatusError
 from authstack_core.models import users as user_models
 from authstack_core.models.contact_channels import ContactChannelChanges
+from authstack_core.models.images import MAX_DATA_URL_CHARS
 from authstack_core.models.projects import (
     LEGACY_FLAGS,
     LEGACY_PERMISSION_GROUPS,
@@ -61,8 +62,9 @@ Email = Annotated[str, Meta(max_length=256, pattern=EMAIL_PATTERN), _normalized_
 Password = Annotated[str, Meta(max_length=4096)]  # rules (8-70) give their own errors
 DisplayName = Annotated[str, Meta(max_length=256)]
 Url = Annotated[str, Meta(max_length=4096)]
-# Profile images: an absolute URL (a data: URL included), as upstream's URL schema wants.
-ImageUrl = Annotated[str, Meta(max_length=4096), _absolute_url]
+# Image fields: an absolute URL, as upstream's URL schema wants: a base64 data URL of an image
+# (stored, and replaced by its public URL) or, from a server, an https link (see domain/images).
+ImageUrl = Annotated[str, Meta(max_length=MAX_DATA_URL_CHARS), _absolute_url]
 Score = Annotated[int, Meta(ge=0, le=100)]
 # The shape (45 characters) is checked where the code is used.
 VerificationCode = Annotated[str, Meta(max_length=64)]
@@ -94,8 +96,8 @@ class Strict(msgspec.Struct, forbid_unknown_fields=True):
 
 
 def check_client_image(url: str | None | UnsetType) -> None:
-    """A client may set a profile image only as a base64 data URL of an image (upstream's plain
-    400 otherwise; the server may also link one)."""
+    """A client may set a profile image only as a base64 data URL of an image, never a link to
+    one (upstream's plain 400 otherwise; a server may also link one over https)."""
     if isinstance(url, str) and not url.startswith("data:image/"):
         raise StatusError(400, "Invalid profile image URL")
 
@@ -279,7 +281,7 @@ def _is_logo_url(value: str) -> bool:
         return False
     if url.scheme == "data":
         return url.path.startswith("image/")
-    return url.scheme in ("http", "https") and url.host_kind != "none"
+    return url.scheme == "https" and url.host_kind != "none"
 
 
 class ProjectUpdate(ProjectChanges, Strict):
@@ -289,12 +291,12 @@ class ProjectUpdate(ProjectChanges, Strict):
     config: LegacyProjectConfig | None | UnsetType = UNSET
 
     def __post_init__(self) -> None:
-        """A logo (the fields of ProjectChanges) is an http(s) URL or an image's data URL."""
+        """A logo (the fields of ProjectChanges) is an https URL or an image's data URL."""
         super().__post_init__()
         for name in LOGO_FIELDS:
             value = getattr(self, name)
             if isinstance(value, str) and not _is_logo_url(value):
-                raise ValueError(f"{name} is not a valid http(s) or data:image URL")
+                raise ValueError(f"{name} is not a valid https or data:image URL")
 
 
 class ProjectCreate(ProjectUpdate, kw_only=True):
@@ -324,24 +326,23 @@ class ApiKeySetUpdate(Strict):
 # --- teams, permissions, contact channels, API keys (contract §5.4) -------------------------------
 # PermissionId (system ids allowed) is defined with the admin structs above.
 CustomPermissionId = Annotated[str, Meta(pattern=r"^[a-z0-9_:]{1,128}\Z")]
-TeamImageUrl = Annotated[str, Meta(max_length=1_000_000), _absolute_url]
 MillisTimestamp = Annotated[int, Meta(ge=0, le=253_402_300_799_999)]  # up to year 9999
 
 
 class ClientTeamUpdate(Strict):
     display_name: DisplayName | UnsetType = UNSET
-    profile_image_url: TeamImageUrl | None | UnsetType = UNSET
+    profile_image_url: ImageUrl | None | UnsetType = UNSET
     client_metadata: Any | UnsetType = UNSET
 
 
 class ServerTeamUpdate(TeamChanges, Strict):
     display_name: DisplayName | UnsetType = UNSET
-    profile_image_url: TeamImageUrl | None | UnsetType = UNSET
+    profile_image_url: ImageUrl | None | UnsetType = UNSET
 
 
 class ClientTeamCreate(Strict):
     display_name: DisplayName
-    profile_image_url: TeamImageUrl | None = None
+    profile_image_url: ImageUrl | None = None
     client_metadata: Any = None
     creator_user_id: str | None = None
 
@@ -357,7 +358,7 @@ class EmptyBody(Strict):
 
 class MemberProfileUpdate(MemberProfileChanges, Strict):
     display_name: DisplayName | UnsetType = UNSET
-    profile_image_url: Url | None | UnsetType = UNSET
+    profile_image_url: ImageUrl | None | UnsetType = UNSET
 
 
 class PermissionDefinitionCreate(Strict):

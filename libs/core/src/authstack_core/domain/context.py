@@ -11,6 +11,7 @@ from authstack_core.crypto.passwords import PasswordHasher
 from authstack_core.crypto.tokens import TokenService
 from authstack_core.jobs import JobQueue
 from authstack_core.settings import Settings
+from authstack_core.storage import ObjectStore
 
 
 @dataclass(frozen=True, slots=True)
@@ -22,6 +23,8 @@ class Deps:
     jobs: JobQueue  # wake-up messages to the worker; send them only after commit
     # Events and trusted reads; the API's owns the store, other services get a disabled one.
     analytics: Analytics = field(default_factory=Analytics.disabled)
+    # Uploaded files (images); None when STACK_S3_ENDPOINT is unset, and image uploads answer 503.
+    storage: ObjectStore | None = None
 
     @classmethod
     def build(
@@ -36,4 +39,5 @@ class Deps:
             passwords=PasswordHasher(settings.password_hash_concurrency),
             jobs=JobQueue.from_settings(settings),
             analytics=analytics or Analytics.disabled(),
+            storage=ObjectStore.from_settings(settings),
         )

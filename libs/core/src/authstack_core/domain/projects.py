@@ -6,11 +6,14 @@ import uuid
 from dataclasses import replace
 from typing import Any
 
+from msgspec import UNSET
+
 from authstack_core.db.queries import projects as q
 from authstack_core.db.queries import users as user_q
 from authstack_core.domain import config_overrides
 from authstack_core.domain.config_overrides import refuse_internal_smtp_host
 from authstack_core.domain.context import Deps
+from authstack_core.domain.images import ImageWrites
 from authstack_core.domain.permissions import require_team_permission
 from authstack_core.errors import (
     CurrentProjectNotFound,
@@ -23,6 +26,7 @@ from authstack_core.errors import (
 from authstack_core.models.config import NEW_PROJECT_OVERRIDE, ProjectConfig
 from authstack_core.models.config_format import merge_overrides
 from authstack_core.models.projects import (
+    LOGO_FIELDS,
     AdminProjectRow,
     ProjectChanges,
     TenantProject,
@@ -75,7 +79,9 @@ async def create_project(
     _check_email_theme(ProjectConfig.from_override(override), legacy)
     assert isinstance(details.display_name, str)
     project_id = str(uuid.uuid4())
-    async with deps.pool.connection() as conn, conn.transaction():
+    images = ImageWrites(deps, project_id)
+    await images.take_fields(details, LOGO_FIELDS)
+    async with images, deps.pool.connection() as conn, conn.transaction():
         if not await q.select_is_internal_team_member(conn, owner_team_id, user_id):
             raise TeamMembershipNotFound(team_id=owner_team_id, user_id=user_id)
         await q.insert_project(
@@ -90,6 +96,7 @@ async def create_project(
         assert row is not None
         row = details.applied_to(row)
         await q.update_project(conn, row)
+        await images.attach_in(conn, dropped=())
     return row
 
 
@@ -116,7 +123,9 @@ async def update_project(
     if legacy:
         _check_email_server(deps.settings, legacy)
         _check_email_theme(project.config, legacy)
-    async with deps.pool.connection() as conn, conn.transaction():
+    images = ImageWrites(deps, project.id)
+    await images.take_fields(changes, LOGO_FIELDS)
+    async with images, deps.pool.connection() as conn, conn.transaction():
         row = await q.select_project_for_update(conn, project.id)
         if row is None:
             raise CurrentProjectNotFound(project_id=project.id)
@@ -134,6 +143,8 @@ async def update_project(
             )
         )
         await q.update_project(conn, updated)
+        replaced = [getattr(row, n) for n in LOGO_FIELDS if getattr(changes, n) is not UNSET]
+        await images.attach_in(conn, dropped=replaced)
     return updated
 
 

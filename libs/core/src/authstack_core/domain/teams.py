@@ -7,14 +7,18 @@ same transaction as the change; servers and admins pass None.
 from __future__ import annotations
 
 import uuid
+from dataclasses import replace
 from typing import Any
 
+from msgspec import UNSET
 from psycopg import AsyncConnection
 
+from authstack_core.db.queries import images as images_q
 from authstack_core.db.queries import invitations as invitations_q
 from authstack_core.db.queries import teams as q
 from authstack_core.db.queries import users as users_q
 from authstack_core.domain.context import Deps
+from authstack_core.domain.images import ImageWrites
 from authstack_core.domain.permissions import grant_team_defaults_in, require_team_permission
 from authstack_core.domain.webhooks import record
 from authstack_core.errors import (
@@ -93,10 +97,13 @@ async def create_team(
     deps: Deps, project: TenantProject, new: NewTeam, *, creator_user_id: str | None
 ) -> TeamRow:
     """Create a team; the creator (if any) joins it with the ``teamCreator`` permissions."""
-    async with deps.pool.connection() as conn, conn.transaction():
+    images = ImageWrites(deps, project.id)
+    new = replace(new, profile_image_url=await images.take(new.profile_image_url))
+    async with images, deps.pool.connection() as conn, conn.transaction():
         if creator_user_id is not None:
             await require_user_in(conn, project, creator_user_id)
         team = await create_team_in(conn, project, new)
+        await images.attach_in(conn, dropped=())
         if creator_user_id is not None:
             await add_member_in(conn, project, team.id, creator_user_id, creator=True)
     return team
@@ -153,11 +160,16 @@ async def update_team(
     acting_user_id: str | None,
 ) -> TeamRow:
     """Apply a validated PATCH; a client needs ``$update_team``. Records ``team.updated``."""
-    async with deps.pool.connection() as conn, conn.transaction():
+    images = ImageWrites(deps, project.id)
+    changes.profile_image_url = await images.take(changes.profile_image_url)
+    async with images, deps.pool.connection() as conn, conn.transaction():
         if acting_user_id is not None:
             await require_team_permission(conn, project, team_id, acting_user_id, "$update_team")
         await require_team_in(conn, project, team_id)
+        old_image = await images_q.lock_team_image(conn, project.tenancy_id, team_id)
         await q.update_team_columns(conn, project.tenancy_id, team_id, changes)
+        if changes.profile_image_url is not UNSET:
+            await images.attach_in(conn, dropped=[old_image])
         team = await require_team_in(conn, project, team_id)
         await record(conn, project, "team.updated", team.json("server"))
     return team
@@ -166,12 +178,19 @@ async def update_team(
 async def delete_team(
     deps: Deps, project: TenantProject, team_id: str, *, acting_user_id: str | None
 ) -> None:
-    """Delete a team with its memberships, grants and keys; a client needs ``$delete_team``."""
-    async with deps.pool.connection() as conn, conn.transaction():
+    """Delete a team with its memberships, grants and keys; a client needs ``$delete_team``.
+    Its stored images (the team's and its member profiles') are deleted after commit."""
+    images = ImageWrites(deps, project.id)
+    async with images, deps.pool.connection() as conn, conn.transaction():
         if acting_user_id is not None:
             await require_team_permission(conn, project, team_id, acting_user_id, "$delete_team")
+        dropped = [
+            await images_q.lock_team_image(conn, project.tenancy_id, team_id),
+            *await images_q.lock_member_images(conn, project.tenancy_id, team_id=team_id),
+        ]
         if not await q.delete_team(conn, project.tenancy_id, team_id):
             raise TeamNotFound(team_id=team_id)
+        await images.attach_in(conn, dropped=dropped)
         await invitations_q.delete_invitations_of_team(conn, project.id, "main", team_id)
         await record(conn, project, "team.deleted", {"id": team_id})
 
@@ -191,13 +210,18 @@ async def remove_member(
     deps: Deps, project: TenantProject, team_id: str, user_id: str, *, acting_user_id: str | None
 ) -> None:
     """Remove a member (and at once its team permissions). A client may always leave; removing
-    someone else needs ``$remove_members``."""
-    async with deps.pool.connection() as conn, conn.transaction():
+    someone else needs ``$remove_members``. The member profile's stored image goes after commit."""
+    images = ImageWrites(deps, project.id)
+    async with images, deps.pool.connection() as conn, conn.transaction():
         if acting_user_id is not None and acting_user_id != user_id:
             await require_team_permission(conn, project, team_id, acting_user_id, "$remove_members")
         await require_user_in(conn, project, user_id)
+        dropped = await images_q.lock_member_images(
+            conn, project.tenancy_id, team_id=team_id, user_id=user_id
+        )
         if not await q.delete_member(conn, project.tenancy_id, team_id, user_id):
             raise TeamMembershipNotFound(team_id=team_id, user_id=user_id)
+        await images.attach_in(conn, dropped=dropped)
         await record(conn, project, "team_membership.deleted", membership_json(team_id, user_id))
 
 
@@ -288,7 +312,14 @@ async def update_member_profile(
     """Set the member's per-team name or image; a client may change only its own profile."""
     if acting_user_id is not None and acting_user_id != user_id:
         raise NotOwnTeamMemberProfile()
-    async with deps.pool.connection() as conn, conn.transaction():
+    images = ImageWrites(deps, project.id)
+    changes.profile_image_url = await images.take(changes.profile_image_url)
+    async with images, deps.pool.connection() as conn, conn.transaction():
         await _one_profile(conn, project, team_id, user_id)
+        old_images = await images_q.lock_member_images(
+            conn, project.tenancy_id, team_id=team_id, user_id=user_id
+        )
         await q.update_member_profile(conn, project.tenancy_id, team_id, user_id, changes)
+        if changes.profile_image_url is not UNSET:
+            await images.attach_in(conn, dropped=old_images)
         return await _one_profile(conn, project, team_id, user_id)

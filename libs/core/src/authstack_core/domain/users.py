@@ -17,11 +17,13 @@ from authstack_core.crypto.passwords import (
     MIN_PASSWORD_LENGTH,
     is_importable_hash,
 )
+from authstack_core.db.queries import images as images_q
 from authstack_core.db.queries import sessions as session_q
 from authstack_core.db.queries import teams as teams_q
 from authstack_core.db.queries import users as q
 from authstack_core.domain import mfa, verification
 from authstack_core.domain.context import Deps
+from authstack_core.domain.images import ImageWrites
 from authstack_core.domain.oauth_providers import account_conflict, link_accounts_in
 from authstack_core.domain.permissions import grant_sign_up_defaults_in
 from authstack_core.domain.teams import add_member_in, create_team_in
@@ -231,9 +233,12 @@ async def create_user(
     elif new.password_hash is not None:
         _check_imported_hash(new.password_hash)
     tenancy_id = project.tenancy_id
+    images = ImageWrites(deps, project.id)
+    new = replace(new, profile_image_url=await images.take(new.profile_image_url))
     try:
-        async with deps.pool.connection() as conn, conn.transaction():
+        async with images, deps.pool.connection() as conn, conn.transaction():
             user_id = await insert_user_in(conn, deps, project, new)
+            await images.attach_in(conn, dropped=())
             row = await q.select_user(conn, tenancy_id, str(user_id))
     except UniqueViolation as exc:
         if is_email_conflict(exc) and new.primary_email is not None:
@@ -290,13 +295,18 @@ async def update_user(
         None if changes.primary_email_auth_enabled is UNSET else changes.primary_email_auth_enabled
     )
     team_id = changes.selected_team_id
+    images = ImageWrites(deps, project.id)
+    columns.profile_image_url = await images.take(columns.profile_image_url)
     try:
-        async with deps.pool.connection() as conn, conn.transaction():
+        async with images, deps.pool.connection() as conn, conn.transaction():
+            old_image = await images_q.lock_user_image(conn, tenancy_id, user_id)
             current = await q.select_user(conn, tenancy_id, user_id)
             if current is None:
                 raise UserNotFound()
             _check_restriction_fields(current, columns)
             await q.update_user_columns(conn, tenancy_id, user_id, columns)
+            if columns.profile_image_url is not UNSET:
+                await images.attach_in(conn, dropped=[old_image])
             if email is None:
                 await q.delete_primary_email(conn, tenancy_id, user_id)
             elif email is not UNSET:
@@ -368,11 +378,18 @@ def _check_restriction_fields(current: UserRow, columns: UserColumns) -> None:
 
 
 async def delete_user(deps: Deps, project: TenantProject, user_id: str) -> None:
-    """Delete a user and, by cascade, its sessions, channels, memberships, grants and keys."""
-    async with deps.pool.connection() as conn, conn.transaction():
+    """Delete a user and, by cascade, its sessions, channels, memberships, grants and keys; its
+    stored images (its own and its member profiles') are deleted after commit."""
+    images = ImageWrites(deps, project.id)
+    async with images, deps.pool.connection() as conn, conn.transaction():
         team_ids = await teams_q.select_user_team_ids(conn, project.tenancy_id, user_id)
+        dropped = [
+            await images_q.lock_user_image(conn, project.tenancy_id, user_id),
+            *await images_q.lock_member_images(conn, project.tenancy_id, user_id=user_id),
+        ]
         if not await q.delete_user(conn, project.tenancy_id, user_id):
             raise UserNotFound()
+        await images.attach_in(conn, dropped=dropped)
         await record(
             conn, project, "user.deleted", {"id": user_id, "teams": [{"id": t} for t in team_ids]}
         )

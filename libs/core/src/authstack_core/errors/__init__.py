@@ -9,6 +9,7 @@ text/plain. Each error class carries its HTTP status, so the code that raises it
 from authstack_core.errors.analytics import *  # noqa: F403
 from authstack_core.errors.base import *  # noqa: F403
 from authstack_core.errors.config import *  # noqa: F403
+from authstack_core.errors.images import *  # noqa: F403
 from authstack_core.errors.oauth import *  # noqa: F403
 from authstack_core.errors.projects import *  # noqa: F403
 from authstack_core.errors.request import *  # noqa: F403

@@ -13,6 +13,7 @@ from msgspec import UNSET, UnsetType
 
 from authstack_core.models.config import ProjectConfig
 from authstack_core.models.config_schema import ConfigLevels
+from authstack_core.models.images import MAX_DATA_URL_CHARS
 from authstack_core.models.oauth import GENERIC_OIDC_TYPE, bundle_ids
 
 
@@ -270,9 +271,9 @@ def legacy_config_changes(legacy: dict[str, Any]) -> dict[str, Any]:
     return changes
 
 
-# A logo is at most upstream's 1 MB (projectLogoUrlSchema); the API checks it is an http(s) URL or
-# an image's data URL.
-LogoUrl = Annotated[str, msgspec.Meta(max_length=1_000_000)]
+# A logo is an https URL or an image's data URL (the API checks which; a data URL's image is
+# stored and the logo becomes its public URL), long enough for a 1 MB image in base64.
+LogoUrl = Annotated[str, msgspec.Meta(max_length=MAX_DATA_URL_CHARS)]
 
 
 class ProjectChanges(msgspec.Struct, kw_only=True):

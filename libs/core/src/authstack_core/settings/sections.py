@@ -118,7 +118,10 @@ class ApiSection(Section):
         validation_alias=env("STACK_PASSWORD_HASH_CONCURRENCY"),
     )
     max_body_bytes: int = Field(
-        default=1_048_576, ge=1024, validation_alias=env("STACK_MAX_REQUEST_BODY_BYTES")
+        # 2 MiB: room for a 1 MB image as a base64 data URL (about 1.4 MB) in a JSON body.
+        default=2_097_152,
+        ge=1024,
+        validation_alias=env("STACK_MAX_REQUEST_BODY_BYTES"),
     )
     allow_development_key_override: bool = Field(
         default=False, validation_alias=env("STACK_ALLOW_DEVELOPMENT_KEY_OVERRIDE")

@@ -6,7 +6,7 @@ from litestar import Response, get
 
 from authstack_api.auth import HttpRequest, check_cron_secret
 from authstack_api.responses import json_response
-from authstack_core.domain import email_queue, webhook_delivery
+from authstack_core.domain import email_queue, images, webhook_delivery
 from authstack_core.domain.context import Deps
 from authstack_core.errors import StatusError
 
@@ -16,7 +16,8 @@ async def email_queue_step(
     deps: Deps, request: HttpRequest, only_one_step: str | None = None
 ) -> Response[bytes]:
     """Re-enqueue outbox rows whose wake-up was lost and rows stuck past their sending lease,
-    and wake the worker for projects whose webhook deliveries are overdue.
+    and wake the worker for projects whose webhook deliveries are overdue; delete stored images
+    that no row took within an hour (``images.sweep_orphans``; storage being down only delays it).
 
     One bounded pass per call (a cron calls it every minute). 503 if Redis does not answer;
     nothing is lost then, and the next call tries again. ``only_one_step``, which upstream's cron
@@ -26,6 +27,7 @@ async def email_queue_step(
     try:
         await email_queue.queue_step(deps)
         await webhook_delivery.queue_step(deps)
+        await images.sweep_orphans(deps)
     except email_queue.QueueUnavailableError:
         raise StatusError(
             503, "Redis did not accept the wake-ups; nothing was lost, call again later."
