@@ -52,8 +52,9 @@ def start_dashboard(api: ApiServer, **extra_env: str) -> DashboardServer:
 
 
 @pytest.fixture(scope="session")
-def dashboard(api: ApiServer) -> Iterator[DashboardServer]:
-    server = start_dashboard(api)
+def dashboard(api: ApiServer, s3_env: dict[str, str]) -> Iterator[DashboardServer]:
+    # The API stores images in the test S3 server: the dashboard shows them (its CSP allows it).
+    server = start_dashboard(api, **s3_env)
     try:
         yield server
     finally:

@@ -283,6 +283,19 @@ def test_only_the_api_gets_the_storage_settings_and_its_secret_key(rendered: lis
             assert gets == (name == "api"), name
 
 
+
+def test_the_dashboard_gets_only_the_public_image_location(rendered: list[Doc]) -> None:
+    """Its CSP allows images from there; no key, no private bucket."""
+    [spec] = [spec for name, spec in pod_specs(rendered) if name == "dashboard"]
+    from_storage = {
+        e["name"]: e["valueFrom"]["configMapKeyRef"]["key"]
+        for e in spec["containers"][0].get("env", [])
+        if e.get("valueFrom", {}).get("configMapKeyRef", {}).get("name") == "authstack-storage"
+    }
+    names = ("STACK_S3_PUBLIC_ENDPOINT", "STACK_S3_ENDPOINT", "STACK_S3_BUCKET")
+    assert from_storage == {n: n for n in names}
+
+
 def test_network_policies_let_only_api_worker_and_migrator_reach_the_databases(
     rendered: list[Doc],
 ) -> None:

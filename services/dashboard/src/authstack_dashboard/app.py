@@ -17,6 +17,7 @@ from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from authstack_core.settings import DashboardSettings
 from authstack_dashboard.client import ApiClient
+from authstack_dashboard.images import content_security_policy, image_source
 from authstack_dashboard.routes import (
     analytics,
     api_keys,
@@ -35,11 +36,6 @@ log = structlog.get_logger("authstack_dashboard")
 STATIC = Path(__file__).parent / "static"
 
 SECURITY_HEADERS = [
-    (
-        b"content-security-policy",
-        b"default-src 'self'; img-src 'self' data:; style-src 'self'; script-src 'self'; "
-        b"form-action 'self'; frame-ancestors 'none'; base-uri 'none'; object-src 'none'",
-    ),
     (b"x-content-type-options", b"nosniff"),
     (b"referrer-policy", b"same-origin"),
     (b"x-frame-options", b"DENY"),
@@ -49,8 +45,12 @@ SECURITY_HEADERS = [
 class SecurityHeaders:
     """Pure ASGI: strict CSP and friends on every response; pages are never cached."""
 
-    def __init__(self, app: ASGIApp) -> None:
+    def __init__(self, app: ASGIApp, image_source: str = "") -> None:
         self.app = app
+        self.headers = [
+            (b"content-security-policy", content_security_policy(image_source)),
+            *SECURITY_HEADERS,
+        ]
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] != "http":
@@ -61,7 +61,7 @@ class SecurityHeaders:
         async def wrapped(message: Message) -> None:
             if message["type"] == "http.response.start":
                 headers = list(message.get("headers", []))
-                headers.extend(SECURITY_HEADERS)
+                headers.extend(self.headers)
                 if not is_static:
                     headers.append((b"cache-control", b"no-store"))
                 message = {**message, "headers": headers}
@@ -116,5 +116,5 @@ def create_app(settings: DashboardSettings) -> Starlette:
         lifespan=lifespan,
         exception_handlers={404: not_found, 405: not_found, 500: server_error},
     )
-    app.add_middleware(SecurityHeaders)
+    app.add_middleware(SecurityHeaders, image_source=image_source(settings))
     return app

@@ -29,6 +29,7 @@ from authstack_dashboard.client import (
     is_expiring,
     token_claims,
 )
+from authstack_dashboard.images import image_source, stored_image_filter
 from authstack_dashboard.session import (
     CSRF_COOKIE,
     FLASH_COOKIE,
@@ -93,6 +94,7 @@ class Dashboard:
         env.filters["millis"] = _format_millis
         env.filters["ago"] = _format_ago
         env.filters["json_pretty"] = _json_pretty
+        env.filters["stored_image"] = stored_image_filter(image_source(settings))
         cookies = Cookies(settings.session_secret, secure=settings.secure_cookies)
         return cls(settings, api, cookies, env)
 

@@ -111,6 +111,21 @@ class DashboardSettings(LoggingSection, ServiceSettings):
     api_timeout_seconds: float = Field(
         default=15.0, gt=0, validation_alias=env("STACK_DASHBOARD_API_TIMEOUT_SECONDS")
     )
+    # Where browsers load stored images (profile images, logos) from, as the API stores them:
+    # STACK_S3_PUBLIC_ENDPOINT, else <STACK_S3_ENDPOINT>/<STACK_S3_BUCKET>. The dashboard's CSP
+    # allows images from there and nowhere else; all unset: no stored images are shown.
+    s3_public_endpoint: str = Field(default="", validation_alias=env("STACK_S3_PUBLIC_ENDPOINT"))
+    s3_endpoint: str = Field(default="", validation_alias=env("STACK_S3_ENDPOINT"))
+    s3_bucket: str = Field(default="", validation_alias=env("STACK_S3_BUCKET"))
+
+    @property
+    def image_base(self) -> str:
+        """The public URL prefix of stored images ("" when storage is not configured)."""
+        if self.s3_public_endpoint.strip():
+            return self.s3_public_endpoint.strip().rstrip("/")
+        if self.s3_endpoint.strip() and self.s3_bucket.strip():
+            return f"{self.s3_endpoint.strip().rstrip('/')}/{self.s3_bucket.strip()}"
+        return ""
 
     @property
     def secure_cookies(self) -> bool:
