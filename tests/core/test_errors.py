@@ -152,6 +152,22 @@ PLAIN_CASES: list[tuple[PlainError, int, str]] = [
         " Try again later.",
     ),
     (errors.InvalidImage("it is not a PNG"), 400, "Invalid image: it is not a PNG."),
+    (
+        errors.SessionReplayStorageUnavailable(),
+        503,
+        "Session replay storage is unavailable, so the batch was not saved. Try again later.",
+    ),
+    (
+        errors.SessionReplayBudgetExceeded(),
+        413,
+        "This project has used its session replay storage budget, so the batch was not saved.",
+    ),
+    (
+        errors.SessionReplayBatchTooLarge(1000),
+        413,
+        "The session replay batch is too large (at most 1000 bytes).",
+    ),
+    (errors.SessionReplayNotFound(), 404, "Session replay not found."),
     (errors.ApiKeysNotEnabled("team"), 400, "Team API keys are not enabled for this project."),
     (
         errors.BranchConfigSourceRequired(),

@@ -122,6 +122,8 @@ DEFAULT_RULES: dict[str, Limit] = {
     "token_refresh.ip": _rate(3000, 60, 1000),
     # Browser events: an SDK batches them; a user sending more than this is a script.
     "analytics_events.account": _rate(600, 60, 120),  # per user
+    # Session replays: an SDK sends a batch every few seconds per tab.
+    "session_replay_batch.account": _rate(300, 60, 60),  # per user
     # Each embedded admin query starts a sandbox process: per project.
     "analytics_query.account": _rate(120, 60, 30),
     # Each external database connection test connects to a host the admin names: per project.

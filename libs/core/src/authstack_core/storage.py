@@ -174,6 +174,16 @@ class ObjectStore:
         """Store ``data`` under ``key`` in the private bucket."""
         await self._put(self.private_bucket, key, data, content_type)
 
+    async def get_private(self, key: str) -> bytes:
+        """The bytes stored under ``key`` in the private bucket (StorageUnavailableError when
+        it is missing too: only keys our rows name are read)."""
+
+        def read() -> bytes:
+            answer = self._client.get_object(Bucket=self.private_bucket, Key=key)
+            return bytes(answer["Body"].read())
+
+        return await self._call("read a file", read)
+
     async def presigned_private_url(self, key: str, expires_s: int) -> str:
         """A URL reading ``key`` from the private bucket for ``expires_s`` seconds.
 

@@ -1,4 +1,5 @@
-"""Errors of uploaded images (profile images, team images, project logos)."""
+"""Errors of stored files: uploaded images (profile images, team images, project logos) and
+session replays."""
 
 # ruff: noqa: N818
 
@@ -19,3 +20,31 @@ class ImageStorageUnavailable(
     " Try again later.",
 ):
     pass
+
+
+class SessionReplayStorageUnavailable(
+    PlainError,
+    status=503,
+    message="Session replay storage is unavailable, so the batch was not saved. Try again later.",
+):
+    pass
+
+
+class SessionReplayBudgetExceeded(
+    PlainError,
+    status=413,
+    message="This project has used its session replay storage budget, so the batch was not saved.",
+):
+    pass
+
+
+class SessionReplayBatchTooLarge(PlainError, status=413):
+    """A batch over the body-size limit; the message names the limit."""
+
+    def __init__(self, max_bytes: int) -> None:
+        super().__init__(f"The session replay batch is too large (at most {max_bytes} bytes).")
+
+
+class SessionReplayNotFound(PlainError, status=404, message="Session replay not found."):
+    """An id that names no replay (or chunk) of this project: upstream answers ITEM_NOT_FOUND,
+    which has no known-error class in the SDK's list we follow."""

@@ -50,6 +50,14 @@ class S3Section(Section):
     s3_max_concurrency: int = Field(
         default=16, ge=1, validation_alias=env("STACK_S3_MAX_CONCURRENCY")
     )
+    # Session replays: the stored (gzip) bytes a project may hold, and how long an admin's
+    # presigned URL to one chunk stays valid.
+    session_replay_project_budget_bytes: int = Field(
+        default=1 << 30, ge=0, validation_alias=env("STACK_SESSION_REPLAY_PROJECT_BUDGET_BYTES")
+    )
+    session_replay_url_expiry_seconds: int = Field(
+        default=300, ge=1, le=3600, validation_alias=env("STACK_SESSION_REPLAY_URL_EXPIRY_SECONDS")
+    )
 
     @field_validator("s3_endpoint", "s3_public_endpoint", mode="after")
     @classmethod
