@@ -62,7 +62,7 @@ from measurements import (
     measure_sign_in,
 )
 from procstats import MemorySampler, loadavg, machine_info, proc_memory
-from wrkload import Row, Server, log, print_table, start_server, verdict
+from wrkload import Row, Server, log, print_table, start_api, start_server, verdict
 
 # --- the run ----------------------------------------------------------------------------------
 
@@ -174,14 +174,8 @@ def run(work: Path, only: str | None, baseline: str | None = None) -> None:
         project, big, data = prepare(
             database_url, env, work, big_users=BIG_PROJECT_USERS if full else 0
         )
-        api_port, floor_port = free_port(), free_port()
-        api = start_server(
-            "api",
-            [sys.executable, "-m", "authstack_api"],
-            {**env, "STACK_API_PORT": str(api_port), "STACK_API_HOST": "127.0.0.1"},
-            api_port,
-            work,
-        )
+        floor_port = free_port()
+        api = start_api("api", env, work)
         floor = unlimited = None
         try:
             floor = start_server(
@@ -207,19 +201,7 @@ def run(work: Path, only: str | None, baseline: str | None = None) -> None:
                 summary += measure_sign_in(setup)
                 summary += measure_list(setup)
             if only == "ratelimit" or full:
-                unlimited_port = free_port()
-                unlimited = start_server(
-                    "api-unlimited",
-                    [sys.executable, "-m", "authstack_api"],
-                    {
-                        **env,
-                        "STACK_RATE_LIMIT_ENABLED": "false",
-                        "STACK_API_PORT": str(unlimited_port),
-                        "STACK_API_HOST": "127.0.0.1",
-                    },
-                    unlimited_port,
-                    work,
-                )
+                unlimited = start_api("api-unlimited", env, work, STACK_RATE_LIMIT_ENABLED="false")
                 summary += measure_rate_limits(setup, unlimited, work)
             sampler.stop()
             mem = proc_memory(api.pid)

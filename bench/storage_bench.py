@@ -36,14 +36,14 @@ from PIL import Image
 # The bench shares the tests' factories (tests/factories.py): put the checkout's root on the path.
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from tests.factories import Project, create_project, free_port, fresh_database, load_script
+from tests.factories import Project, create_project, fresh_database, load_script
 
 from benchdata import add_session_users, service_env
 from email_bench import percentile
 from knobs import ADMIN_URL, ME_PATH
 from procstats import machine_info
 from run import obtain_access_tokens, prepare
-from wrkload import log, print_table, start_server
+from wrkload import log, print_table, start_api
 
 EVENTS_PER_BATCH = 50
 WARM_UP = 10
@@ -192,14 +192,7 @@ def main() -> int:
                     database_url, {"apps.installed.analytics.enabled": True}, name="Replays"
                 )
                 _, replay_refresh = add_session_users(database_url, replays, args.clients)
-                port = free_port()
-                api = start_server(
-                    "api",
-                    [sys.executable, "-m", "authstack_api"],
-                    {**env, "STACK_API_PORT": str(port), "STACK_API_HOST": "127.0.0.1"},
-                    port,
-                    work,
-                )
+                api = start_api("api", env, work)
                 try:
                     [token] = obtain_access_tokens(api, project, data["refresh_tokens"][:1])
                     log(f"{WARM_UP} warm-up + {args.uploads} image uploads")

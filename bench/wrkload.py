@@ -11,7 +11,7 @@ from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Any
 
-from tests.factories import stop_process, wait_healthy
+from tests.factories import free_port, stop_process, wait_healthy
 
 from knobs import BENCH_DIR, LUA_DIR, ROUNDS, SECONDS, THROUGHPUT_CONNECTIONS, WARMUP
 from procstats import cpu_seconds
@@ -45,6 +45,13 @@ def start_server(name: str, argv: list[str], env: dict[str, str], port: int, wor
     server = Server(name, f"http://127.0.0.1:{port}", process, log_path)
     wait_healthy(process, f"{server.url}/health", name, log_path=log_path)
     return server
+
+
+def start_api(name: str, env: dict[str, str], work: Path, **extra: str) -> Server:
+    """``python -m authstack_api`` on a free loopback port, with ``env`` and ``extra``."""
+    port = free_port()
+    env = {**env, **extra, "STACK_API_PORT": str(port), "STACK_API_HOST": "127.0.0.1"}
+    return start_server(name, [sys.executable, "-m", "authstack_api"], env, port, work)
 
 
 def run_child(argv: list[str], env: dict[str, str], *, timeout: float = 600) -> str:

@@ -82,6 +82,7 @@ def test_csp_allows_images_from_the_public_base_only(
     img_src = next(d for d in csp.split("; ") if d.startswith("img-src"))
     base = f"{s3_env['STACK_S3_ENDPOINT']}/{s3_env['STACK_S3_BUCKET']}/"
     assert img_src == f"img-src 'self' data: {base}"
+    assert "style-src 'self'; " in csp  # inline styles only on the replay player
 
 
 def dashboard_settings(**env: str) -> DashboardSettings:

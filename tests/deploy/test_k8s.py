@@ -283,7 +283,6 @@ def test_only_the_api_gets_the_storage_settings_and_its_secret_key(rendered: lis
             assert gets == (name == "api"), name
 
 
-
 def test_the_dashboard_gets_only_the_public_image_location(rendered: list[Doc]) -> None:
     """Its CSP allows images from there; no key, no private bucket."""
     [spec] = [spec for name, spec in pod_specs(rendered) if name == "dashboard"]

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from pathlib import Path
@@ -25,6 +26,7 @@ from authstack_dashboard.routes import (
     external_databases,
     oauth_settings,
     projects,
+    replays,
     teams,
     users,
     webhooks,
@@ -35,6 +37,8 @@ from authstack_dashboard.web import Dashboard, error_page, request_id
 log = structlog.get_logger("authstack_dashboard")
 STATIC = Path(__file__).parent / "static"
 
+# The one page whose CSP allows inline styles (routes/replays.py).
+REPLAY_PLAYER = re.compile(r"/projects/[^/]+/replays/[^/]+")
 SECURITY_HEADERS = [
     (b"x-content-type-options", b"nosniff"),
     (b"referrer-policy", b"same-origin"),
@@ -51,17 +55,26 @@ class SecurityHeaders:
             (b"content-security-policy", content_security_policy(image_source)),
             *SECURITY_HEADERS,
         ]
+        self.player_headers = [
+            (
+                b"content-security-policy",
+                content_security_policy(image_source, inline_styles=True),
+            ),
+            *SECURITY_HEADERS,
+        ]
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] != "http":
             await self.app(scope, receive, send)
             return
-        is_static = str(scope.get("path", "")).startswith("/static/")
+        path = str(scope.get("path", ""))
+        is_static = path.startswith("/static/")
+        extra = self.player_headers if REPLAY_PLAYER.fullmatch(path) else self.headers
 
         async def wrapped(message: Message) -> None:
             if message["type"] == "http.response.start":
                 headers = list(message.get("headers", []))
-                headers.extend(self.headers)
+                headers.extend(extra)
                 if not is_static:
                     headers.append((b"cache-control", b"no-store"))
                 message = {**message, "headers": headers}
@@ -91,6 +104,7 @@ def create_app(settings: DashboardSettings) -> Starlette:
         *projects.routes,
         *users.routes,
         *teams.routes,
+        *replays.routes,
         *settings_pages.routes,
         *oauth_settings.routes,
         *external_databases.routes,

@@ -13,7 +13,8 @@ from authstack_core.settings import DashboardSettings
 _SAFE_PATH = re.compile(r"[A-Za-z0-9._~!$&'()*+=:@/%-]*")
 
 BASE_CSP = (
-    "default-src 'self'; img-src 'self' data:{images}; style-src 'self'; script-src 'self'; "
+    "default-src 'self'; img-src 'self' data:{images}; style-src 'self'{styles}; "
+    "script-src 'self'; "
     "form-action 'self'; frame-ancestors 'none'; base-uri 'none'; object-src 'none'"
 )
 
@@ -44,8 +45,11 @@ def image_source(settings: DashboardSettings) -> str:
     return f"{parts.scheme}://{parts.netloc}{parts.path.rstrip('/')}/"
 
 
-def content_security_policy(source: str) -> bytes:
-    return BASE_CSP.format(images=f" {source}" if source else "").encode("ascii")
+def content_security_policy(source: str, *, inline_styles: bool = False) -> bytes:
+    """The dashboard's CSP. ``inline_styles``: only for the replay player, whose replayer styles
+    the recorded page and its own controls inline; scripts stay 'self' there too."""
+    styles = " 'unsafe-inline'" if inline_styles else ""
+    return BASE_CSP.format(images=f" {source}" if source else "", styles=styles).encode("ascii")
 
 
 def stored_image_filter(source: str) -> Callable[[object], str | None]:

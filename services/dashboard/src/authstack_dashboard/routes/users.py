@@ -14,6 +14,7 @@ from authstack_dashboard.routes.projects import load_project
 from authstack_dashboard.web import Ctx, FormError, gather, page, page_routes, uuid_param
 
 PAGE_SIZE = 50
+REPLAYS_SHOWN = 20
 MAX_QUERY = 256
 METADATA_FIELDS = ("client_metadata", "client_read_only_metadata", "server_metadata")
 METADATA_LABELS = {
@@ -58,12 +59,18 @@ async def list_users(ctx: Ctx) -> Response:
 @page
 async def user_detail(ctx: Ctx) -> Response:
     project_id, user_id, _ = _user_path(ctx)
-    project, user, sessions, teams, linked = await gather(
+    project, user, sessions, teams, linked, replays = await gather(
         load_project(ctx, project_id),
         ctx.admin("GET", f"/users/{user_id}", project_id),
         ctx.admin("GET", "/auth/sessions", project_id, params={"user_id": user_id}),
         ctx.admin("GET", "/teams", project_id, params={"user_id": user_id}),
         ctx.admin("GET", "/oauth-providers", project_id, params={"user_id": user_id}),
+        ctx.admin(
+            "GET",
+            "/internal/session-replays",
+            project_id,
+            params={"user_ids": user_id, "limit": str(REPLAYS_SHOWN)},
+        ),
     )
     return ctx.render(
         "user.html",
@@ -72,6 +79,7 @@ async def user_detail(ctx: Ctx) -> Response:
         sessions=sessions["items"],
         teams=teams["items"],
         linked_accounts=linked["items"],
+        replays=replays["items"],
         metadata_fields=[(f, METADATA_LABELS[f]) for f in METADATA_FIELDS],
         section="users",
     )
