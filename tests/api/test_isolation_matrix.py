@@ -25,11 +25,10 @@ import pytest
 
 from authstack_api.app import discover_routes
 from tests.api.helpers import create_user, sign_in_with_password, sign_up, unique_email
-from tests.api.isolation_probes import CALLBACK, EXEMPT, PROBES, As, Probe
+from tests.api.isolation_probes import CALLBACK, EXEMPT, PROBES, As, Probe, b_session_replay
 from tests.api.team_helpers import User, create_team, define, new_user
 from tests.conftest import ApiServer, Project, create_project
 from tests.factories import query_value
-from tests.api.isolation_probes import b_session_replay
 from tests.mail import MailSink, WorkerProcess, code_in, custom_server_config
 
 # Never resolves, so nothing is ever delivered there.
