@@ -6,6 +6,7 @@ another project can be named through it (test_isolation_matrix.py runs them).
 
 from __future__ import annotations
 
+import uuid
 from dataclasses import dataclass, field
 from typing import Any, Literal
 
@@ -58,6 +59,8 @@ CO = "/api/v1/internal/config/override/{level:str}"
 WH = "/api/v1/internal/webhooks/endpoints/{endpoint_id:str}"
 OP = "/api/v1/oauth-providers/{user_id:str}/{provider_id:str}"
 CA = "/api/v1/connected-accounts/{user_id:str}/{provider_id:str}"
+SR = "/api/v1/internal/session-replays/{session_replay_id:str}"
+SRB = "/api/v1/internal/session-replays/{b_replay}"
 SYNC = "/api/v1/internal/external-db-sync"
 
 
@@ -235,6 +238,21 @@ PROBES: list[Probe] = [
       body={"query": "SELECT * FROM analytics_internal.events"}),
     p("POST", "/api/v1/internal/analytics/query/timing", "server", "denied",
       body={"query_id": "{b_user}"}),
+    # --- session replays: B's replay, its chunks and events by id; B's batch id ---
+    p("GET", "/api/v1/internal/session-replays", "admin", "empty"),
+    p("GET", "/api/v1/internal/session-replays", "admin", "empty", params={"user_ids": "{b_user}"}),
+    p("GET", "/api/v1/internal/session-replays", "admin", "denied",
+      params={"cursor": "{b_replay}"}),
+    p("GET", SR + "/chunks", "admin", "denied", path=SRB + "/chunks"),
+    p("GET", SR + "/chunks", "admin", "denied", path=SRB + "/chunks",
+      params={"cursor": "{b_replay_chunk}"}),
+    p("GET", SR + "/events", "admin", "denied", path=SRB + "/events"),
+    p("GET", SR + "/chunks/{chunk_id:str}/events", "admin", "denied",
+      path=SRB + "/chunks/{b_replay_chunk}/events"),
+    p("POST", "/api/v1/session-replays/batch", "client", "own",
+      body={"browser_session_id": "{b_replay_batch}", "session_replay_segment_id": "{b_replay}",
+            "batch_id": "{b_replay_batch}", "started_at_ms": 1_780_000_000_000,
+            "sent_at_ms": 1_780_000_000_000, "events": [{"type": 2, "timestamp": 1}]}),
     p("GET", "/api/v1/internal/api-keys", "admin", "own"),
     p("GET", "/api/v1/internal/api-keys/{key_set_id:str}", "admin", "denied",
       path="/api/v1/internal/api-keys/{b_key_set}"),
@@ -358,3 +376,24 @@ EXEMPT = {
     ("POST", "/api/v1/auth/password/send-reset-code"): "names an address, not an id",
     ("POST", "/api/v1/auth/otp/send-sign-in-code"): "names an address, not an id",
 }  # fmt: skip
+
+
+def b_session_replay(http: Any, b: Any, access_token: str) -> dict[str, str]:
+    """B's user records a session replay: its id, its one chunk's id and the batch's id."""
+    batch_id = str(uuid.uuid4())
+    body = {
+        "browser_session_id": str(uuid.uuid4()),
+        "session_replay_segment_id": str(uuid.uuid4()),
+        "batch_id": batch_id,
+        "started_at_ms": 1_780_000_000_000,
+        "sent_at_ms": 1_780_000_000_500,
+        "events": [{"type": 2, "timestamp": 1_780_000_000_000, "data": {"b": "B secret page"}}],
+    }
+    headers = b.headers("client", **{"x-stack-access-token": access_token})
+    r = http.post("/api/v1/session-replays/batch", headers=headers, json=body)
+    assert r.status_code == 200, r.text
+    replay = r.json()["session_replay_id"]
+    chunks = http.get(
+        f"/api/v1/internal/session-replays/{replay}/chunks", headers=b.headers("admin")
+    ).json()["items"]
+    return {"b_replay": replay, "b_replay_chunk": chunks[0]["id"], "b_replay_batch": batch_id}

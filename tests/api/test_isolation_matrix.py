@@ -25,7 +25,7 @@ import pytest
 
 from authstack_api.app import discover_routes
 from tests.api.helpers import create_user, sign_in_with_password, sign_up, unique_email
-from tests.api.isolation_probes import CALLBACK, EXEMPT, PROBES, As, Probe
+from tests.api.isolation_probes import CALLBACK, EXEMPT, PROBES, As, Probe, b_session_replay
 from tests.api.team_helpers import User, create_team, define, new_user
 from tests.conftest import ApiServer, Project, create_project
 from tests.factories import query_value
@@ -40,6 +40,7 @@ ENABLED = {
     "apiKeys.enabled.team": True,
     "teams.allowClientTeamCreation": True,
     "auth.otp.allowSignIn": True,
+    "apps.installed.analytics.enabled": True,  # session replays
     # Own keys (never used: every probe is refused before the provider would be asked).
     "auth.oauth.providers.spotify": {"type": "spotify", "isShared": False, "clientId": "c",
                                      "clientSecret": "s", "allowSignIn": True,
@@ -239,11 +240,13 @@ def world(api: ApiServer, mail_worker: WorkerProcess, mail_sink: MailSink) -> It
                 "items"
             ][0]["id"],
             **_b_oauth_account(http, b, b_user),
+            **b_session_replay(http, b, b_user.access_token),
         }
         secrets = [
             "B Secret Person",
             "B Secret Team",
             "B secret key",
+            "B secret page",
             b_email,
             channel_value,
             user_key["value"],
