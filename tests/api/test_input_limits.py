@@ -151,7 +151,7 @@ def _post_raw(api: ApiServer, size: int, *, chunked: bool) -> tuple[str | None, 
 
 
 @pytest.mark.parametrize(
-    ("size", "chunked"), [(2_000_000, False), (4_000_000, False), (3_000_000, True)]
+    ("size", "chunked"), [(2_200_000, False), (4_000_000, False), (3_000_000, True)]
 )
 def test_oversized_body_is_answered_413_while_the_client_still_sends(
     api: ApiServer, size: int, chunked: bool

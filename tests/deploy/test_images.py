@@ -79,6 +79,8 @@ def deployment_env(tmp_path: Path, image_database: str) -> dict[str, str]:
     # make-env.py names compose's ClickHouse server, which does not run here, and the images hold
     # no embedded engine: these runs go without analytics (the analytics tests use the engine).
     env["STACK_CLICKHOUSE_URL"] = "disabled"
+    # Likewise compose's SeaweedFS: without it a production API stops at its storage check.
+    env["STACK_S3_ENDPOINT"] = ""
     env["STACK_LOG_LEVEL"] = "warning"
     return env
 
