@@ -26,7 +26,7 @@ from psycopg import AsyncConnection
 from authstack_core.crypto.codes import sha256_bytes
 from authstack_core.db.queries import mfa as q
 from authstack_core.db.queries import verification as verification_q
-from authstack_core.domain import verification
+from authstack_core.domain import totp_secrets, verification
 from authstack_core.domain.context import Deps
 from authstack_core.domain.sessions import IssuedSession, SignIn, create_session_in
 from authstack_core.domain.verification import MFA_ATTEMPT_LIFETIME, CodeType
@@ -161,12 +161,16 @@ async def sign_in(deps: Deps, project: TenantProject, *, code: str, totp: str) -
 
     async def complete(conn: AsyncConnection[Any], row: VerificationCodeRow) -> SignIn:
         user_id = str(row.data["user_id"])
-        secret = await q.select_totp_secret(conn, tenancy_id, user_id)
-        if secret is None:
+        stored = await q.select_totp_secret(conn, tenancy_id, user_id)
+        if stored is None:
             raise InvalidTotpCode()
-        step = matching_step(secret, totp, now)
-        if step is None or not await q.spend_totp_step(conn, tenancy_id, user_id, secret, step):
+        secret = totp_secrets.open_stored(deps.settings, tenancy_id, user_id, stored)
+        step = None if secret is None else matching_step(secret, totp, now)
+        if step is None or not await q.spend_totp_step(conn, tenancy_id, user_id, stored, step):
             raise InvalidTotpCode()
+        if secret is not None and not totp_secrets.is_sealed(stored):
+            sealed = totp_secrets.seal(deps.settings, tenancy_id, user_id, secret)
+            await q.replace_totp_secret(conn, tenancy_id, user_id, stored, sealed)
         session = await create_session_in(conn, deps, project, user_id)
         return SignIn(session, bool(row.data.get("is_new_user", False)))
 

@@ -21,7 +21,7 @@ from authstack_core.db.queries import images as images_q
 from authstack_core.db.queries import sessions as session_q
 from authstack_core.db.queries import teams as teams_q
 from authstack_core.db.queries import users as q
-from authstack_core.domain import mfa, verification
+from authstack_core.domain import mfa, totp_secrets, verification
 from authstack_core.domain.context import Deps
 from authstack_core.domain.images import ImageWrites
 from authstack_core.domain.oauth_providers import account_conflict, link_accounts_in
@@ -111,6 +111,10 @@ async def insert_user_in(
     """
     tenancy_id = project.tenancy_id
     user_id = new.user_id or uuid.uuid4()
+    if new.totp_secret is not None:
+        new = replace(
+            new, totp_secret=totp_secrets.seal(deps.settings, tenancy_id, user_id, new.totp_secret)
+        )
     if new.primary_email is not None and new.primary_email_auth_enabled:
         await ensure_email_free(conn, tenancy_id, new.primary_email, except_user=None)
     await q.insert_user(conn, tenancy_id, user_id, new)
@@ -286,7 +290,9 @@ async def update_user(
     columns = changes.columns()
     if changes.totp_secret_base64 is not UNSET:
         raw = mfa.parse_totp_secret(changes.totp_secret_base64)
-        columns.totp_secret = raw
+        columns.totp_secret = (
+            None if raw is None else totp_secrets.seal(deps.settings, tenancy_id, user_id, raw)
+        )
         columns.requires_totp_mfa = raw is not None
         columns.totp_last_used_step = None  # steps spent under the old secret say nothing new
     email = changes.primary_email

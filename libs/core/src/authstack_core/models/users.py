@@ -155,7 +155,7 @@ class NewUser:
     risk_score_bot: int = 0
     risk_score_free_trial_abuse: int = 0
     user_id: uuid.UUID | None = None
-    totp_secret: bytes | None = None  # raw bytes; a user with one needs TOTP to sign in
+    totp_secret: bytes | None = None  # raw bytes (sealed on insert); a user with one needs TOTP
     oauth_accounts: tuple[NewOAuthAccount, ...] = ()  # linked with the user (``POST /users``)
 
 

@@ -1,4 +1,4 @@
-"""TOTP multi-factor SQL: the user's secret and the last time step that signed in."""
+"""TOTP multi-factor SQL: the user's (sealed) secret and the last time step that signed in."""
 
 from __future__ import annotations
 
@@ -17,7 +17,8 @@ SELECT totp_secret FROM users WHERE tenancy_id = %(tenancy_id)s AND id = %(user_
 async def select_totp_secret(
     conn: AsyncConnection[Any], tenancy_id: uuid.UUID, user_id: str | uuid.UUID
 ) -> bytes | None:
-    """The user's raw TOTP secret; None when the user has none (or does not exist)."""
+    """The user's stored TOTP secret (sealed, or raw if stored before sealing); None when the
+    user has none (or does not exist)."""
     return await fetch_value(
         conn, bytes, SELECT_TOTP_SECRET, tenancy_id=tenancy_id, user_id=user_id
     )
@@ -40,4 +41,19 @@ async def spend_totp_step(
     """Record ``step`` as used; False when it (or a later step) was already used."""
     return await changed(
         conn, SPEND_TOTP_STEP, tenancy_id=tenancy_id, user_id=user_id, secret=secret, step=step
+    )
+
+
+REPLACE_TOTP_SECRET = """
+UPDATE users SET totp_secret = %(new)s
+WHERE tenancy_id = %(tenancy_id)s AND id = %(user_id)s AND totp_secret = %(old)s
+"""
+
+
+async def replace_totp_secret(
+    conn: AsyncConnection[Any], tenancy_id: uuid.UUID, user_id: str, old: bytes, new: bytes
+) -> bool:
+    """Store ``new`` (the same secret, sealed) if the stored value is still ``old``."""
+    return await changed(
+        conn, REPLACE_TOTP_SECRET, tenancy_id=tenancy_id, user_id=user_id, old=old, new=new
     )
