@@ -119,6 +119,16 @@ class ApiClient:
         )
         return Tokens(data["access_token"], data["refresh_token"])
 
+    async def mfa_sign_in(self, attempt_code: str, totp: str) -> Tokens:
+        """Complete a sign-in that answered MULTI_FACTOR_AUTHENTICATION_REQUIRED."""
+        data = await self._send(
+            "POST",
+            "/auth/mfa/sign-in",
+            self._internal_headers(),
+            json_body={"type": "totp", "totp": totp, "code": attempt_code},
+        )
+        return Tokens(data["access_token"], data["refresh_token"])
+
     async def refresh(self, refresh_token: str) -> str:
         """A new access token for the session (the refresh token is not rotated)."""
         data = await self._send(

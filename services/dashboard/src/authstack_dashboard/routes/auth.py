@@ -1,4 +1,5 @@
-"""Sign-in and sign-out through the API's password sign-in on the internal project."""
+"""Sign-in (password, then TOTP for an admin who has it) and sign-out, through the API's
+sign-in routes on the internal project."""
 
 from __future__ import annotations
 
@@ -8,7 +9,7 @@ from starlette.requests import Request
 from starlette.responses import RedirectResponse, Response
 from starlette.routing import Route
 
-from authstack_dashboard.client import ApiError
+from authstack_dashboard.client import ApiError, Tokens
 from authstack_dashboard.session import (
     CSRF_COOKIE,
     FLASH_COOKIE,
@@ -67,17 +68,26 @@ def _sign_in_page(
     return response
 
 
-async def sign_in(request: Request) -> Response:
+async def _checked_form(request: Request) -> dict[str, str] | Response:
+    """The POSTed form once its CSRF token passed; otherwise the refusal to send."""
     dash: Dashboard = request.app.state.dash
-    if request.method == "GET":
-        return _sign_in_page(request)
     try:
         form = await read_form(request)
     except PageError as exc:
         return error_page(dash, exc.status, exc.message)
     if not dash.cookies.check_csrf(request.cookies.get(CSRF_COOKIE), form.get("csrf_token")):
         return csrf_refused(dash)
-    email, password = form.get("email").strip(), form.get("password")
+    return {key: form.get(key) for key in ("email", "password", "next", "attempt_code", "totp")}
+
+
+async def sign_in(request: Request) -> Response:
+    dash: Dashboard = request.app.state.dash
+    if request.method == "GET":
+        return _sign_in_page(request)
+    form = await _checked_form(request)
+    if isinstance(form, Response):
+        return form
+    email, password = form["email"].strip(), form["password"]
     if not email or not password:
         return _sign_in_page(
             request, status=400, error="Enter your email and password.", email=email
@@ -85,9 +95,52 @@ async def sign_in(request: Request) -> Response:
     try:
         tokens = await dash.api.sign_in(email, password)
     except ApiError as exc:
+        if exc.code == "MULTI_FACTOR_AUTHENTICATION_REQUIRED" and isinstance(exc.details, dict):
+            return _mfa_page(request, str(exc.details.get("attempt_code", "")), form["next"])
         status = 400 if exc.status < 500 else 502
         return _sign_in_page(request, status=status, error=friendly_message(exc), email=email)
-    response = RedirectResponse(safe_next(form.get("next")), status_code=303)
+    return _signed_in(dash, tokens, form["next"])
+
+
+def _mfa_page(
+    request: Request, attempt_code: str, next_path: str, *, status: int = 200, error: str = ""
+) -> Response:
+    """The second step for an admin with TOTP: the attempt code rides in the form (it is worth
+    nothing without a current TOTP, dies after 5 wrong ones and after 5 minutes)."""
+    dash: Dashboard = request.app.state.dash
+    return render(
+        dash,
+        "sign_in_mfa.html",
+        status=status,
+        csrf_token=dash.cookies.csrf_token(request.cookies.get(CSRF_COOKIE) or ""),
+        next=safe_next(next_path),
+        attempt_code=attempt_code,
+        error=error or None,
+        email=None,
+    )
+
+
+async def sign_in_mfa(request: Request) -> Response:
+    dash: Dashboard = request.app.state.dash
+    form = await _checked_form(request)
+    if isinstance(form, Response):
+        return form
+    code, totp = form["attempt_code"], form["totp"].strip().replace(" ", "")
+    try:
+        tokens = await dash.api.mfa_sign_in(code, totp)
+    except ApiError as exc:
+        if exc.code in {"INVALID_TOTP_CODE", "SCHEMA_ERROR"}:
+            error = "That code is not valid. Enter the current code from your authenticator app."
+            return _mfa_page(request, code, form["next"], status=400, error=error)
+        # A dead attempt code (used, expired, too many wrong codes): start again.
+        error = "The sign-in expired or had too many wrong codes. Sign in again."
+        status = 400 if exc.status < 500 else 502
+        return _sign_in_page(request, status=status, error=error)
+    return _signed_in(dash, tokens, form["next"])
+
+
+def _signed_in(dash: Dashboard, tokens: Tokens, next_path: str) -> Response:
+    response = RedirectResponse(safe_next(next_path), status_code=303)
     session = Session(refresh_token=tokens.refresh_token, access_token=tokens.access_token)
     response.set_cookie(
         SESSION_COOKIE,
@@ -125,5 +178,6 @@ async def sign_out(ctx: Ctx) -> Response:
 routes = [
     Route("/", home),
     Route("/sign-in", sign_in, methods=["GET", "POST"]),
+    Route("/sign-in/mfa", sign_in_mfa, methods=["POST"]),
     Route("/sign-out", sign_out, methods=["POST"]),
 ]
