@@ -2,20 +2,16 @@
 SDK: the settings field, the "Impersonate" button, the handler link (whose session the app and the
 API accept) and the console snippet (which the SDK then signs in with, in both pinned versions).
 
-``sdk/dashboard/impersonation-app.js`` is bundled by esbuild per SDK version and served on
-``http://localhost:<port>`` by a server that notes every request it gets: the session travels in
-the link's fragment, so it must reach no server, nor a Referer.
+``sdk/dashboard/impersonation-app.js`` is bundled per SDK version and served on
+``http://localhost:<port>`` by a server that notes every request it gets
+(``tests/e2e/browser_app.py``): the session travels in the link's fragment, so it must reach no
+server, nor a Referer.
 """
 
 from __future__ import annotations
 
 import json
-import threading
-from collections.abc import Iterator
-from contextlib import contextmanager
-from dataclasses import dataclass, field
-from functools import partial
-from http.server import SimpleHTTPRequestHandler, ThreadingHTTPServer
+from contextlib import AbstractContextManager
 from pathlib import Path
 from typing import Any
 from urllib.parse import unquote
@@ -26,11 +22,10 @@ from tests.api.helpers import PASSWORD, create_user
 from tests.conftest import ApiServer, Project
 from tests.dashboard.conftest import screenshot, sign_in
 from tests.dashboard.helpers import admin_project, unique
-from tests.e2e.test_sdk import SDK_DIR, SDK_PACKAGES, VERSIONS, node_ready
-from tests.factories import run_captured
+from tests.e2e.browser_app import ServedApp, app_on_localhost, bundle_per_version, reported_user
+from tests.e2e.test_sdk import VERSIONS, node_ready
 
 __all__ = ["node_ready"]  # the SDK's node_modules, a fixture of test_sdk.py
-ESBUILD = SDK_DIR / "node_modules" / ".bin" / "esbuild"
 FRAGMENT = "#stack_impersonation_refresh_token="
 
 
@@ -38,72 +33,14 @@ FRAGMENT = "#stack_impersonation_refresh_token="
 def bundles(node_ready: None, tmp_path_factory: pytest.TempPathFactory) -> dict[str, Path]:
     """The app bundled once per SDK version: version -> the folder holding its app.js."""
     out = tmp_path_factory.mktemp("sdk-impersonation")
-    for version, package in SDK_PACKAGES.items():
-        command = [str(ESBUILD), "dashboard/impersonation-app.js", "--bundle",
-                   "--platform=browser", "--format=esm", f"--outfile={out / version / 'app.js'}",
-                   "--log-level=warning", f"--alias:@stackframe/js={package}"]  # fmt: skip
-        done = run_captured(command, timeout=120, cwd=SDK_DIR)
-        assert done.returncode == 0, f"esbuild failed:\n{done.stdout}\n{done.stderr}"
-    return {version: out / version for version in VERSIONS}
+    return bundle_per_version("dashboard/impersonation-app.js", out)
 
 
-@dataclass
-class App:
-    url: str
-    requests: list[tuple[str, str | None]] = field(default_factory=list)  # (path, Referer)
-
-
-class _Handler(SimpleHTTPRequestHandler):
-    """``/app.js`` from the bundle's folder; every other path is the app's one page."""
-
-    page: bytes
-    app: App
-
-    def log_message(self, format: str, *args: Any) -> None:  # the base signature
-        pass
-
-    def do_GET(self) -> None:
-        self.app.requests.append((self.path, self.headers.get("Referer")))
-        if self.path.split("?")[0] == "/app.js":
-            super().do_GET()
-            return
-        self.send_response(200)
-        self.send_header("Content-Type", "text/html; charset=utf-8")
-        self.send_header("Content-Length", str(len(self.page)))
-        self.end_headers()
-        self.wfile.write(self.page)
-
-
-@contextmanager
-def sdk_app(bundle: Path, api: ApiServer, project: Project) -> Iterator[App]:
-    """Serve the app for ``project`` on ``http://localhost:<port>``."""
+def sdk_app(bundle: Path, api: ApiServer, project: Project) -> AbstractContextManager[ServedApp]:
+    """The app for ``project``, served on ``http://localhost:<port>`` (a context manager)."""
     config = {"baseUrl": api.url, "projectId": project.id,
               "publishableClientKey": project.publishable_client_key}  # fmt: skip
-    page = (
-        "<!doctype html><html><head><meta charset=utf-8><title>Impersonation app</title>"
-        f"<script>window.AUTHSTACK = {json.dumps(config)};</script>"
-        '<script type="module" src="/app.js"></script></head><body></body></html>'
-    )
-    app = App("")
-    handler = type("Handler", (_Handler,), {"page": page.encode(), "app": app})
-    server = ThreadingHTTPServer(("127.0.0.1", 0), partial(handler, directory=str(bundle)))
-    app.url = f"http://localhost:{server.server_address[1]}"
-    thread = threading.Thread(target=server.serve_forever, daemon=True)
-    thread.start()
-    try:
-        yield app
-    finally:
-        server.shutdown()
-        server.server_close()
-
-
-def app_user(page: Any) -> dict[str, Any]:
-    """The user the app's /signed-in page found (its <body data-user>)."""
-    body = page.locator("body[data-user], body[data-error]")
-    body.wait_for(state="attached", timeout=30_000)
-    assert body.get_attribute("data-error") is None, body.get_attribute("data-error")
-    found: dict[str, Any] = json.loads(body.get_attribute("data-user"))
-    return found
+    return app_on_localhost(bundle, config, "Impersonation app")
 
 
 def impersonate(page: Any, project: Project, user: dict[str, Any]) -> Any:
@@ -192,7 +129,7 @@ def test_impersonate_opens_the_app_as_the_user_through_the_handler_url(
         with page.context.expect_page() as opened:
             link.click()
         tab = opened.value
-        assert app_user(tab)["id"] == user["id"]
+        assert reported_user(tab)["id"] == user["id"]
         assert tab.url == f"{app.url}/signed-in"
         assert tab.evaluate("window.opener") is None
         screenshot(tab, "impersonation_app_as_user")
@@ -237,12 +174,12 @@ def test_the_console_snippet_signs_the_sdk_in_as_the_user(
             tab.locator("body[data-signed-in], body[data-error]").wait_for(state="attached")
             assert tab.locator("body").get_attribute("data-error") is None
             tab.goto(app.url + "/signed-in")
-            assert app_user(tab)["id"] == operator["id"]
+            assert reported_user(tab)["id"] == operator["id"]
 
             with tab.expect_navigation():
                 tab.evaluate(snippet)
             tab.goto(app.url + "/signed-in")
-            assert app_user(tab) == {"id": user["id"], "primaryEmail": user["primary_email"]}
+            assert reported_user(tab) == {"id": user["id"], "primaryEmail": user["primary_email"]}
     finally:
         context.close()
 

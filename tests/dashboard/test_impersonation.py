@@ -20,7 +20,7 @@ from authstack_dashboard.session import Cookies, Session
 from tests.api.helpers import create_user
 from tests.conftest import ApiServer, Project
 from tests.dashboard.conftest import SESSION_SECRET, DashboardServer, start_dashboard
-from tests.dashboard.helpers import admin_project, internal_client_headers, unique
+from tests.dashboard.helpers import admin_project, internal_tokens, unique
 from tests.factories import stop_process
 
 COOKIES = Cookies(SESSION_SECRET, secure=False)
@@ -162,13 +162,8 @@ def logged_dashboard(api: ApiServer, tmp_path_factory: pytest.TempPathFactory) -
 
 def _admin_session(api: ApiServer) -> Session:
     with api.client() as http:
-        r = http.post(
-            "/api/v1/auth/password/sign-in",
-            headers=internal_client_headers(),
-            json={"email": "admin@example.com", "password": "admin-password-123"},
-        )
-    assert r.status_code == 200, r.text
-    return Session(r.json()["refresh_token"], r.json()["access_token"])
+        tokens = internal_tokens(http)
+    return Session(tokens["refresh_token"], tokens["access_token"])
 
 
 def _browser_like(dashboard: DashboardServer, api: ApiServer) -> tuple[httpx.Client, str]:

@@ -9,24 +9,9 @@
 //                 goes on to /signed-in without the fragment (the README shows the same handler)
 //   /signed-in    app.getUser(); the user lands in <body data-user="{...}">
 // Any failure lands in <body data-error="...">.
-import { StackClientApp } from "@stackframe/js";
+import { createApp, fail, report, reportUser } from "../lib/browser-app.js";
 
-const config = window.AUTHSTACK;
-const app = new StackClientApp({
-  baseUrl: config.baseUrl,
-  projectId: config.projectId,
-  publishableClientKey: config.publishableClientKey,
-  tokenStore: "cookie",
-  urls: { afterSignIn: "/signed-in", afterSignUp: "/signed-in" },
-});
-
-function report(key, value) {
-  document.body.dataset[key] = typeof value === "string" ? value : JSON.stringify(value);
-}
-
-function fail(error) {
-  report("error", `${error?.errorCode ?? ""} ${error?.message ?? error}`);
-}
+const app = createApp({ afterSignIn: "/signed-in", afterSignUp: "/signed-in" });
 
 function useImpersonationFragment(projectId) {
   const token = new URLSearchParams(location.hash.slice(1)).get("stack_impersonation_refresh_token");
@@ -46,12 +31,9 @@ window.signIn = (email, password) => {
 };
 
 if (location.pathname === "/impersonate") {
-  if (useImpersonationFragment(config.projectId)) location.replace("/signed-in");
+  if (useImpersonationFragment(window.AUTHSTACK.projectId)) location.replace("/signed-in");
   else report("error", "no impersonation token in the fragment");
 } else if (location.pathname === "/signed-in") {
-  app
-    .getUser()
-    .then((user) => report("user", { id: user?.id ?? null, primaryEmail: user?.primaryEmail ?? null }))
-    .catch(fail);
+  reportUser(app);
 }
 report("ready", "true");
