@@ -62,6 +62,7 @@ CA = "/api/v1/connected-accounts/{user_id:str}/{provider_id:str}"
 SR = "/api/v1/internal/session-replays/{session_replay_id:str}"
 SRB = "/api/v1/internal/session-replays/{b_replay}"
 SYNC = "/api/v1/internal/external-db-sync"
+AUDIT = "/api/v1/internal/audit-log"
 
 
 def _definition_probes(scope: str, route: str) -> list[Probe]:
@@ -331,6 +332,13 @@ PROBES: list[Probe] = [
     p("GET", f"{SYNC}/poller", "admin", "denied"),
     p("GET", f"{SYNC}/fusebox", "admin", "denied"),
     p("POST", f"{SYNC}/fusebox", "admin", "denied", body={"sequencer_enabled": False}),
+    # --- audit log: B's entries (an impersonation of B's user, B's config change) never show ---
+    p("GET", AUDIT, "admin", "own"),
+    p("GET", AUDIT, "admin", "empty", params={"target_user_id": "{b_user}"}),
+    # B's cursor only positions a page of A's own entries.
+    p("GET", AUDIT, "admin", "own", params={"cursor": "{b_audit_cursor}"}),
+    p("GET", AUDIT, "server", "denied"),
+    p("GET", AUDIT, "client", "denied"),
 ]  # fmt: skip
 
 # Routes through which no id of another project can be named, and why.
@@ -376,6 +384,27 @@ EXEMPT = {
     ("POST", "/api/v1/auth/password/send-reset-code"): "names an address, not an id",
     ("POST", "/api/v1/auth/otp/send-sign-in-code"): "names an address, not an id",
 }  # fmt: skip
+
+
+def b_audit_entries(http: Any, b: Any, b_user: str) -> tuple[dict[str, str], list[str]]:
+    """B's server key impersonates B's user (after B's config change): B's audit log then
+    holds two entries. Returns the cursor after B's newest one, and what must not leak."""
+    r = http.post(
+        "/api/v1/auth/sessions",
+        headers=b.headers("server", **{"user-agent": "B-secret-agent/1.0"}),
+        json={"user_id": b_user, "is_impersonation": True},
+    )
+    assert r.status_code == 200, r.text
+    page = http.get(AUDIT, headers=b.headers("admin"), params={"limit": "1"}).json()
+    assert page["items"][0]["action"] == "session.impersonation_started", page
+    cursor = page["pagination"]["next_cursor"]
+    assert cursor is not None, page
+    entry = page["items"][0]
+    return {"b_audit_cursor": cursor}, [
+        entry["id"],
+        entry["details"]["session_id"],
+        "B-secret-agent",
+    ]
 
 
 def b_session_replay(http: Any, b: Any, access_token: str) -> dict[str, str]:

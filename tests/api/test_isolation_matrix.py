@@ -25,7 +25,15 @@ import pytest
 
 from authstack_api.app import discover_routes
 from tests.api.helpers import create_user, sign_in_with_password, sign_up, unique_email
-from tests.api.isolation_probes import CALLBACK, EXEMPT, PROBES, As, Probe, b_session_replay
+from tests.api.isolation_probes import (
+    CALLBACK,
+    EXEMPT,
+    PROBES,
+    As,
+    Probe,
+    b_audit_entries,
+    b_session_replay,
+)
 from tests.api.team_helpers import User, create_team, define, new_user
 from tests.conftest import ApiServer, Project, create_project
 from tests.factories import query_value
@@ -83,6 +91,8 @@ def _snapshot(http: httpx.Client, b: Project, ids: dict[str, str]) -> dict[str, 
         "templates": http.get("/api/v1/internal/email-templates", headers=admin).json(),
         "webhook_endpoints": http.get("/api/v1/internal/webhooks/endpoints", headers=admin).json(),
         "oauth_accounts": get("/api/v1/oauth-providers", user_id=ids["b_user"]),
+        # Nothing A did (its own config writes included) is written to B's audit log.
+        "audit_log": http.get("/api/v1/internal/audit-log", headers=admin).json(),
     }
 
 
@@ -288,6 +298,9 @@ def world(api: ApiServer, mail_worker: WorkerProcess, mail_sink: MailSink) -> It
         )
         assert r.status_code == 200, r.text
         secrets += ["db.b-secret.invalid", "b_secret_reader", "b-secret-db-password"]
+        audit_ids, audit_secrets = b_audit_entries(http, b, b_user.id)
+        ids.update(audit_ids)
+        secrets += audit_secrets
         yield World(a, b, a_user, ids, secrets, _snapshot(http, b, ids))
 
 

@@ -128,6 +128,8 @@ DEFAULT_RULES: dict[str, Limit] = {
     "analytics_query.account": _rate(120, 60, 30),
     # Each external database connection test connects to a host the admin names: per project.
     "external_db_test.project": _rate(30, 60, 10),
+    # The audit log's pages: a dashboard paging through it, not a scraper; per project.
+    "audit_log_read.project": _rate(600, 60, 120),
     # GET /health/email signs a user up and sends a mail: an uptime checker needs a few a minute.
     "email_monitor.ip": _rate(10, 60, 5),
 }

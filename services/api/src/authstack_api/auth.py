@@ -50,6 +50,7 @@ from authstack_core.errors import (
     UnparsableAdminAccessToken,
     UserAuthenticationRequired,
 )
+from authstack_core.models.audit_log import Actor, ActorType
 from authstack_core.models.projects import ProjectRow, TenantProject
 
 HttpRequest: TypeAlias = Request[Any, Any, Any]
@@ -74,6 +75,9 @@ class Auth:
     project: TenantProject
     branch_id: str
     user: AccessTokenClaims | None
+    # Who acts, for the audit log: part of the request's authentication (not a contextvar), so
+    # a domain function that records an action is handed its actor where it is called.
+    actor: Actor
 
     @property
     def user_id(self) -> str | None:
@@ -165,8 +169,9 @@ async def authenticate(request: HttpRequest, access: Access) -> Auth | None:
     if row is None:
         raise CurrentProjectNotFound(project_id=project_id)
     admin_token = headers.get("x-stack-admin-access-token")
+    admin_user_id = None
     if admin_token:
-        await _check_admin_access_token(deps, row, admin_token)
+        admin_user_id = await _check_admin_access_token(deps, row, admin_token)
     else:
         _check_project_key(access_type, row, headers)
     project = row.tenant_project()
@@ -177,11 +182,35 @@ async def authenticate(request: HttpRequest, access: Access) -> Auth | None:
         raise InsufficientAccessType(
             actual_access_type=access_type, allowed_access_types=list(access.allowed)
         )
+    actor = request_actor(request, access_type, admin_user_id, user)
     if access.without_user is None:
-        return Auth(type=access_type, project=project, branch_id=branch_id, user=user)
+        return Auth(type=access_type, project=project, branch_id=branch_id, user=user, actor=actor)
     if user is None:
         raise access.without_user()
-    return SignedIn(type=access_type, project=project, branch_id=branch_id, user=user)
+    return SignedIn(type=access_type, project=project, branch_id=branch_id, user=user, actor=actor)
+
+
+def request_actor(
+    request: HttpRequest,
+    access_type: AccessType,
+    admin_user_id: str | None,
+    user: AccessTokenClaims | None,
+) -> Actor:
+    """Who an authenticated request acts as: the dashboard user behind an admin access token,
+    else the key it carries, else (client access) its signed-in user. The address is the one
+    EdgeMiddleware put in the scope: the peer, or what a trusted proxy reported."""
+    kind: ActorType
+    who: str | None = None
+    if admin_user_id is not None:
+        kind, who = "admin_user", admin_user_id
+    elif access_type == "admin":
+        kind = "admin_key"
+    elif access_type == "server":
+        kind = "server_key"
+    else:
+        kind, who = "client_user", user.user_id if user else None
+    client = request.client
+    return Actor.of(kind, who, client.host if client else None, request.headers.get("user-agent"))
 
 
 def cron_secret_given(deps: Deps, request: HttpRequest) -> bool:
@@ -219,7 +248,8 @@ def _check_project_key(access_type: str, project: ProjectRow, headers: Mapping[s
             raise InvalidSuperSecretAdminKey(project_id=project.id)
 
 
-async def _check_admin_access_token(deps: Deps, project: ProjectRow, token: str) -> None:
+async def _check_admin_access_token(deps: Deps, project: ProjectRow, token: str) -> str:
+    """The internal-project user an admin access token is of, if they administer ``project``."""
     try:
         claims = deps.tokens.verify_access_token(token)
     except TokenExpiredError as exc:
@@ -233,6 +263,7 @@ async def _check_admin_access_token(deps: Deps, project: ProjectRow, token: str)
         raise StatusError(401, "The user of this admin access token no longer exists.")
     if standing == "not_admin":
         raise AdminAccessTokenIsNotAdmin()
+    return claims.user_id
 
 
 def _check_access_token(

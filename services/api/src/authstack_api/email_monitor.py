@@ -61,7 +61,8 @@ async def run(deps: Deps) -> float:
             settings.email_monitor_timeout_seconds,
         )
     finally:
-        await users.delete_user(deps, project, session.user_id)
+        # The monitor's own throwaway user: no one's action, so not audited.
+        await users.delete_user(deps, project, session.user_id, actor=None)
     return time.monotonic() - started
 
 

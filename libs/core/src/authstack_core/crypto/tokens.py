@@ -87,6 +87,8 @@ class AccessTokenClaims:
     restricted_reason: dict[str, str] | None
     issued_at: int
     expires_at: int
+    # The session was started by an administrator acting as the user (``is_impersonation``).
+    is_impersonation: bool = False
 
 
 class TokenExpiredError(Exception):
@@ -158,9 +160,13 @@ class TokenService:
         is_anonymous: bool,
         restricted_reason: dict[str, str] | None,
         requires_totp_mfa: bool,
+        is_impersonation: bool = False,
         now: int | None = None,
     ) -> str:
-        """Sign a token with exactly the claims the SDK requires, and no others."""
+        """Sign a token with exactly the claims the SDK requires, and no others but
+        ``is_impersonation: true`` on an impersonation session's tokens (ours: Stack Auth marks
+        none; the SDK's payload schema lets unknown claims through). Other tokens go without it,
+        so they do not grow."""
         is_restricted = restricted_reason is not None
         issuer, audience = self.issuer_and_audience(
             project_id, is_anonymous=is_anonymous, is_restricted=is_restricted
@@ -186,6 +192,8 @@ class TokenService:
             "aud": audience,
             "exp": issued_at + self.lifetime_seconds,
         }
+        if is_impersonation:
+            payload["is_impersonation"] = True
         key = self.keys_for(audience)[0]
         return jwt.encode(
             payload, key.private_key, algorithm="ES256", headers={"kid": key.kid, "typ": None}
@@ -248,4 +256,5 @@ class TokenService:
             restricted_reason=reason if isinstance(reason, dict) else None,
             issued_at=int(payload["iat"]),
             expires_at=int(payload["exp"]),
+            is_impersonation=payload.get("is_impersonation") is True,
         )

@@ -13,7 +13,7 @@ import msgspec
 from psycopg import AsyncConnection
 
 from authstack_core.db.queries import config as q
-from authstack_core.domain import external_db_secrets
+from authstack_core.domain import audit_log, external_db_secrets
 from authstack_core.domain.context import Deps
 from authstack_core.errors import (
     BranchConfigSourceRequired,
@@ -21,9 +21,16 @@ from authstack_core.errors import (
     InvalidConfigJson,
     SchemaError,
 )
+from authstack_core.models.audit_log import Actor, Target
 from authstack_core.models.config import ProjectConfig
 from authstack_core.models.config_format import merge_overrides, reset_keys
-from authstack_core.models.config_schema import UNLINKED, ConfigLevels, Level, override_problems
+from authstack_core.models.config_schema import (
+    UNLINKED,
+    ConfigLevels,
+    Level,
+    changed_paths,
+    override_problems,
+)
 from authstack_core.models.projects import TenantProject
 from authstack_core.outbound import OutboundAddressError, check_host
 from authstack_core.settings import Settings
@@ -94,17 +101,34 @@ async def _edit(
     project: TenantProject,
     level: Level,
     change: Callable[[dict[str, Any]], dict[str, Any]],
+    *,
+    actor: Actor | None,
+    operation: str,
     source: dict[str, Any] | None = None,
 ) -> None:
     async with deps.pool.connection() as conn, conn.transaction():
         levels = await lock(conn, project)
+        before = levels.config()
         override = external_db_secrets.seal_override(
-            deps.settings.server_secret, project.id, change(levels.of(level)), levels.config().raw
+            deps.settings.server_secret, project.id, change(levels.of(level)), before.raw
         )
-        _check_email_server(deps.settings, levels.config(), levels.with_level(level, override))
+        after = levels.with_level(level, override)
+        _check_email_server(deps.settings, before, after)
         await write(conn, project, level, override)
         if source is not None:
             await q.write_source(conn, project.id, project.tenancy_id, source)
+        await audit_log.record(
+            conn,
+            project,
+            actor,
+            "project.config_updated",
+            Target("project", project.id),
+            {
+                "level": level,
+                "operation": operation,
+                **audit_log.listed("changed_keys", changed_paths(before.raw, after.raw)),
+            },
+        )
 
 
 async def replace_level(
@@ -113,30 +137,60 @@ async def replace_level(
     level: Level,
     config_string: str,
     source: dict[str, Any] | None,
+    *,
+    actor: Actor | None,
 ) -> None:
     """Make ``config_string`` the whole of ``level``; a branch also records its ``source``
-    (required there: the source is what the branch level was pushed from)."""
+    (required there: the source is what the branch level was pushed from). Audited, as the
+    other edits, with the names of the rendered keys that changed."""
     override = parse_override(level, config_string)
     if level == "branch" and source is None:
         raise BranchConfigSourceRequired()
-    await _edit(deps, project, level, lambda _: override, source if level == "branch" else None)
+    await _edit(
+        deps,
+        project,
+        level,
+        lambda _: override,
+        actor=actor,
+        operation="replace",
+        source=source if level == "branch" else None,
+    )
 
 
 async def merge_into_level(
-    deps: Deps, project: TenantProject, level: Level, config_override_string: str
+    deps: Deps,
+    project: TenantProject,
+    level: Level,
+    config_override_string: str,
+    *,
+    actor: Actor | None,
 ) -> None:
     """Lay the override ``config_override_string`` holds over what ``level`` has: each of its keys
     replaces the stored keys it covers (see ``config_format.merge_overrides``)."""
     override = parse_override(level, config_override_string)
-    await _edit(deps, project, level, lambda stored: merge_overrides(stored, override))
+    await _edit(
+        deps,
+        project,
+        level,
+        lambda stored: merge_overrides(stored, override),
+        actor=actor,
+        operation="merge",
+    )
 
 
 async def reset_level_keys(
-    deps: Deps, project: TenantProject, level: Level, keys: Iterable[str]
+    deps: Deps, project: TenantProject, level: Level, keys: Iterable[str], *, actor: Actor | None
 ) -> None:
     """Remove ``keys`` and everything below them from ``level``, flat or nested."""
     keys = list(keys)
-    await _edit(deps, project, level, lambda stored: reset_keys(stored, keys))
+    await _edit(
+        deps,
+        project,
+        level,
+        lambda stored: reset_keys(stored, keys),
+        actor=actor,
+        operation="reset_keys",
+    )
 
 
 def shown(deps: Deps, project: TenantProject, config: dict[str, Any]) -> dict[str, Any]:

@@ -10,7 +10,7 @@ from msgspec import UNSET
 
 from authstack_core.db.queries import projects as q
 from authstack_core.db.queries import users as user_q
-from authstack_core.domain import config_overrides
+from authstack_core.domain import audit_log, config_overrides
 from authstack_core.domain.config_overrides import refuse_internal_smtp_host
 from authstack_core.domain.context import Deps
 from authstack_core.domain.images import ImageWrites
@@ -23,8 +23,10 @@ from authstack_core.errors import (
     ProjectWithoutOwnerTeam,
     TeamMembershipNotFound,
 )
+from authstack_core.models.audit_log import Actor, Target
 from authstack_core.models.config import NEW_PROJECT_OVERRIDE, ProjectConfig
 from authstack_core.models.config_format import merge_overrides
+from authstack_core.models.config_schema import changed_paths
 from authstack_core.models.projects import (
     LOGO_FIELDS,
     AdminProjectRow,
@@ -110,13 +112,19 @@ async def get_project(deps: Deps, project: TenantProject) -> AdminProjectRow:
 
 
 async def update_project(
-    deps: Deps, project: TenantProject, changes: ProjectChanges, legacy: dict[str, Any] | None
+    deps: Deps,
+    project: TenantProject,
+    changes: ProjectChanges,
+    legacy: dict[str, Any] | None,
+    *,
+    actor: Actor | None,
 ) -> AdminProjectRow:
     """Apply a validated PATCH (plain fields in ``changes``, the legacy config's JSON in
     ``legacy``, which is written to the environment level as upstream does).
 
     The row is locked while its config is rewritten, so concurrent edits do not lose each other;
-    requests read the project afresh, so the change applies from the next request on.
+    requests read the project afresh, so the change applies from the next request on. Audited
+    as ``project.updated`` with the names of the fields sent and of the config keys changed.
     SCHEMA_ERROR for an SMTP host on an internal network (see ``outbound``); a plain 400 for an
     ``email_theme`` that is neither built in nor one of the project's themes.
     """
@@ -131,9 +139,12 @@ async def update_project(
             raise CurrentProjectNotFound(project_id=project.id)
         levels = await config_overrides.lock(conn, project)
         environment = levels.environment_config_override
+        changed_keys: list[str] = []
         if legacy:
             environment = merge_overrides(environment, legacy_config_changes(legacy))
             await config_overrides.write(conn, project, "environment", environment)
+            after = levels.with_level("environment", environment)
+            changed_keys = changed_paths(levels.config().raw, after.raw)
         updated = changes.applied_to(
             replace(
                 row,
@@ -145,6 +156,18 @@ async def update_project(
         await q.update_project(conn, updated)
         replaced = [getattr(row, n) for n in LOGO_FIELDS if getattr(changes, n) is not UNSET]
         await images.attach_in(conn, dropped=replaced)
+        sent = [n for n in ProjectChanges.__struct_fields__ if getattr(changes, n) is not UNSET]
+        await audit_log.record(
+            conn,
+            project,
+            actor,
+            "project.updated",
+            Target("project", project.id),
+            {
+                **audit_log.listed("fields", sent + (["config"] if legacy else [])),
+                **audit_log.listed("changed_keys", changed_keys),
+            },
+        )
     return updated
 
 

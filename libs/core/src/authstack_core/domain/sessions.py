@@ -11,16 +11,21 @@ from psycopg import AsyncConnection
 
 from authstack_core.crypto.codes import new_refresh_token, sha256_bytes
 from authstack_core.db.queries import sessions as q
+from authstack_core.domain import audit_log
 from authstack_core.domain.context import Deps
 from authstack_core.errors import (
     CannotDeleteCurrentSession,
     RefreshTokenNotFoundOrExpired,
     UserNotFound,
 )
+from authstack_core.models.audit_log import Actor, Target
 from authstack_core.models.projects import TenantProject
 from authstack_core.models.sessions import SessionRow, TokenClaimsRow
+from authstack_core.models.shapes import millis
 
 DEFAULT_SESSION_LIFETIME = timedelta(days=365)
+# An administrator acting as a user gets a short session unless they ask for another lifetime.
+DEFAULT_IMPERSONATION_LIFETIME = timedelta(hours=1)
 MAX_SESSION_LIFETIME = timedelta(days=367)
 
 
@@ -70,6 +75,7 @@ def sign_for(deps: Deps, project: TenantProject, claims: TokenClaimsRow) -> str:
             require_email_verification=project.config.require_email_verification
         ),
         requires_totp_mfa=claims.requires_totp_mfa,
+        is_impersonation=claims.is_impersonation,
     )
 
 
@@ -81,22 +87,34 @@ async def create_session_in(
     *,
     lifetime: timedelta = DEFAULT_SESSION_LIFETIME,
     is_impersonation: bool = False,
+    actor: Actor | None = None,
 ) -> IssuedSession:
-    """Create a session inside the caller's transaction and sign its first access token."""
+    """Create a session inside the caller's transaction and sign its first access token. An
+    impersonation session's start is written to the audit log as ``actor``'s."""
     refresh_token = new_refresh_token()
     session_id = uuid.uuid4()
+    expires_at = datetime.now(UTC) + lifetime
     await q.insert_refresh_token(
         conn,
         project.tenancy_id,
         session_id,
         user_id,
         sha256_bytes(refresh_token),
-        datetime.now(UTC) + lifetime,
+        expires_at,
         is_impersonation=is_impersonation,
     )
     claims = await q.select_claims_for_session(conn, project.tenancy_id, session_id)
     if claims is None:
         raise UserNotFound()
+    if is_impersonation:
+        await audit_log.record(
+            conn,
+            project,
+            actor,
+            "session.impersonation_started",
+            Target("user", claims.user_id),
+            {"session_id": str(session_id), "expires_at_millis": millis(expires_at)},
+        )
     return IssuedSession(sign_for(deps, project, claims), refresh_token, claims.user_id)
 
 
@@ -105,12 +123,23 @@ async def create_session(
     project: TenantProject,
     user_id: str,
     *,
-    lifetime: timedelta = DEFAULT_SESSION_LIFETIME,
+    lifetime: timedelta | None = None,
     is_impersonation: bool = False,
+    actor: Actor | None,
 ) -> IssuedSession:
+    """A session created by the server (``POST /auth/sessions``): 365 days by default, an
+    impersonation session 1 hour; an impersonation start is audited as ``actor``'s."""
+    if lifetime is None:
+        lifetime = DEFAULT_IMPERSONATION_LIFETIME if is_impersonation else DEFAULT_SESSION_LIFETIME
     async with deps.pool.connection() as conn, conn.transaction():
         return await create_session_in(
-            conn, deps, project, user_id, lifetime=lifetime, is_impersonation=is_impersonation
+            conn,
+            deps,
+            project,
+            user_id,
+            lifetime=lifetime,
+            is_impersonation=is_impersonation,
+            actor=actor,
         )
 
 

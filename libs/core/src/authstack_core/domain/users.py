@@ -21,7 +21,7 @@ from authstack_core.db.queries import images as images_q
 from authstack_core.db.queries import sessions as session_q
 from authstack_core.db.queries import teams as teams_q
 from authstack_core.db.queries import users as q
-from authstack_core.domain import mfa, verification
+from authstack_core.domain import audit_log, mfa, verification
 from authstack_core.domain.context import Deps
 from authstack_core.domain.images import ImageWrites
 from authstack_core.domain.oauth_providers import account_conflict, link_accounts_in
@@ -39,6 +39,7 @@ from authstack_core.errors import (
     UserEmailAlreadyExists,
     UserNotFound,
 )
+from authstack_core.models.audit_log import Action, Actor, Target
 from authstack_core.models.config import ProjectConfig
 from authstack_core.models.oauth import provider_config
 from authstack_core.models.projects import TenantProject
@@ -219,11 +220,11 @@ async def list_users(
 
 
 async def create_user(
-    deps: Deps, project: TenantProject, new: NewUser, *, password: str | None
+    deps: Deps, project: TenantProject, new: NewUser, *, password: str | None, actor: Actor | None
 ) -> UserRow:
     """Server-side create; raise USER_EMAIL_ALREADY_EXISTS for an email already used to sign in,
     a 400 for a linked account of a provider the project has no entry for, and the linked-account
-    rules' errors (``oauth_providers``)."""
+    rules' errors (``oauth_providers``). A user created restricted is audited as restricted."""
     for account in new.oauth_accounts:
         if provider_config(project.config, account.provider_config_id) is None:
             raise OAuthProviderOfNewUserNotFound(account.provider_config_id)
@@ -240,6 +241,8 @@ async def create_user(
             user_id = await insert_user_in(conn, deps, project, new)
             await images.attach_in(conn, dropped=())
             row = await q.select_user(conn, tenancy_id, str(user_id))
+            if new.restricted_by_admin:
+                await _record_restriction(conn, project, actor, str(user_id), restricted=True)
     except UniqueViolation as exc:
         if is_email_conflict(exc) and new.primary_email is not None:
             raise UserEmailAlreadyExists(
@@ -272,9 +275,10 @@ async def _new_password_hash(
 
 
 async def update_user(
-    deps: Deps, project: TenantProject, user_id: str, changes: UserChanges
+    deps: Deps, project: TenantProject, user_id: str, changes: UserChanges, *, actor: Actor | None
 ) -> UserRow:
-    """Apply a validated PATCH; a password change ends all sessions.
+    """Apply a validated PATCH; a password change ends all sessions; a change of
+    ``restricted_by_admin`` is audited as ``actor``'s.
 
     Raise USER_NOT_FOUND, TEAM_NOT_FOUND for a selected team the user is not in,
     USER_EMAIL_ALREADY_EXISTS, the password rules' errors, or SCHEMA_ERROR.
@@ -352,6 +356,10 @@ async def update_user(
                 await verification.expire_password_reset_codes(
                     conn, project_id=project.id, user_id=user_id
                 )
+            if columns.restricted_by_admin not in (UNSET, current.restricted_by_admin):
+                await _record_restriction(
+                    conn, project, actor, user_id, restricted=bool(columns.restricted_by_admin)
+                )
             row = await record_user(conn, project, "user.updated", user_id)
     except UniqueViolation as exc:
         if is_email_conflict(exc) and isinstance(email, str):
@@ -377,9 +385,25 @@ def _check_restriction_fields(current: UserRow, columns: UserColumns) -> None:
         columns.restricted_by_admin_private_details = None
 
 
-async def delete_user(deps: Deps, project: TenantProject, user_id: str) -> None:
+async def _record_restriction(
+    conn: AsyncConnection[Any],
+    project: TenantProject,
+    actor: Actor | None,
+    user_id: str,
+    *,
+    restricted: bool,
+) -> None:
+    # Neither the public reason nor the private details: the entry says that, not why.
+    action: Action = "user.restricted" if restricted else "user.unrestricted"
+    await audit_log.record(conn, project, actor, action, Target("user", user_id))
+
+
+async def delete_user(
+    deps: Deps, project: TenantProject, user_id: str, *, actor: Actor | None
+) -> None:
     """Delete a user and, by cascade, its sessions, channels, memberships, grants and keys; its
-    stored images (its own and its member profiles') are deleted after commit."""
+    stored images (its own and its member profiles') are deleted after commit. Audited as
+    ``actor``'s (None: a clean-up no request asked for, not audited)."""
     images = ImageWrites(deps, project.id)
     async with images, deps.pool.connection() as conn, conn.transaction():
         team_ids = await teams_q.select_user_team_ids(conn, project.tenancy_id, user_id)
@@ -393,3 +417,4 @@ async def delete_user(deps: Deps, project: TenantProject, user_id: str) -> None:
         await record(
             conn, project, "user.deleted", {"id": user_id, "teams": [{"id": t} for t in team_ids]}
         )
+        await audit_log.record(conn, project, actor, "user.deleted", Target("user", user_id))

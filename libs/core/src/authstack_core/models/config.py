@@ -38,6 +38,8 @@ DEFAULTS: dict[str, Any] = {
     "emails": {"server": {"isShared": True}, "themes": {}, "templates": {}},
     "dbSync": {"externalDatabases": {}},
     "dataVault": {"stores": {}},
+    # ours (Stack Auth has no such key): where the dashboard opens an impersonation session.
+    "impersonation": {"handlerUrl": None},
 }
 # The fields every entry of these records has unless it says otherwise (upstream's per-key
 # defaults).
@@ -200,6 +202,12 @@ class ProjectConfig:
     @property
     def allow_localhost(self) -> bool:
         return bool(self._get("domains.allowLocalhost"))
+
+    @property
+    def impersonation_handler_url(self) -> str | None:
+        """``impersonation.handlerUrl``: the app page an impersonation session is handed to."""
+        value = self._get("impersonation.handlerUrl")
+        return value if isinstance(value, str) and value else None
 
     @property
     def user_api_keys(self) -> bool:

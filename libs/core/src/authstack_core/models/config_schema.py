@@ -171,6 +171,9 @@ SCHEMA: dict[str, tuple[Kind, frozenset[Level]]] = {
     "payments": (ANY, BRANCH),
     "analytics.queryFolders.<id>": (ANY, BRANCH),
     "customDashboards.<id>": (ANY, BRANCH),
+    # ours: the app page that receives an impersonation session the dashboard starts (its
+    # refresh token in the URL fragment); checked against the trusted domains when used.
+    "impersonation.handlerUrl": (URL, PROJECT_ONLY),
 }
 
 
@@ -284,6 +287,35 @@ def override_problems(level: Level, override: Mapping[str, Any]) -> list[str]:
     for key, value in override.items():
         problems += _check_key(_ROOT, key, key, value, level)
     return problems
+
+
+def changed_paths(before: Mapping[str, Any], after: Mapping[str, Any]) -> list[str]:
+    """The paths at which two rendered configs differ, down to the schema's leaves (an opaque
+    value, a record entry's field), sorted: names only, never a value (the audit log's)."""
+    out: list[str] = []
+    _diff(_ROOT, before, after, "", out)
+    return sorted(out)
+
+
+def _diff(
+    node: _Node, before: Mapping[str, Any], after: Mapping[str, Any], prefix: str, out: list[str]
+) -> None:
+    for key in set(before) | set(after):
+        old, new = before.get(key), after.get(key)
+        if old == new and (key in before) == (key in after):
+            continue
+        path = f"{prefix}{key}"
+        child = node.child(key) if node.kind is None else None
+        # An object on both sides: what changed inside it; an added or removed one: itself.
+        if (
+            child is not None
+            and child.kind is None
+            and isinstance(old, Mapping)
+            and isinstance(new, Mapping)
+        ):
+            _diff(child, old, new, path + ".", out)
+        else:
+            out.append(path)
 
 
 UNLINKED: dict[str, Any] = {"type": "unlinked"}

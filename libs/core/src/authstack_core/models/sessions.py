@@ -47,3 +47,4 @@ class TokenClaimsRow(Restrictable):
     is_anonymous: bool
     restricted_by_admin: bool
     requires_totp_mfa: bool
+    is_impersonation: bool  # of the session: its tokens carry the claim

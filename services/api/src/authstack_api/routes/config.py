@@ -93,7 +93,12 @@ async def replace_override(
 ) -> Response[bytes]:
     source = None if isinstance(data.source, UnsetType) else msgspec.to_builtins(data.source)
     await config_overrides.replace_level(
-        deps, auth.project, _managed_level(auth, level), data.config_string, source
+        deps,
+        auth.project,
+        _managed_level(auth, level),
+        data.config_string,
+        source,
+        actor=auth.actor,
     )
     return json_response(SUCCESS)
 
@@ -103,7 +108,11 @@ async def merge_override(
     auth: ServerAuth, deps: Deps, level: LevelName, data: MergeBody
 ) -> Response[bytes]:
     await config_overrides.merge_into_level(
-        deps, auth.project, _managed_level(auth, level), data.config_override_string
+        deps,
+        auth.project,
+        _managed_level(auth, level),
+        data.config_override_string,
+        actor=auth.actor,
     )
     return json_response(SUCCESS)
 
@@ -112,5 +121,5 @@ async def merge_override(
 async def reset_override_keys(
     auth: AdminAuth, deps: Deps, level: Literal["branch", "environment"], data: ResetKeysBody
 ) -> Response[bytes]:
-    await config_overrides.reset_level_keys(deps, auth.project, level, data.keys)
+    await config_overrides.reset_level_keys(deps, auth.project, level, data.keys, actor=auth.actor)
     return json_response(SUCCESS)

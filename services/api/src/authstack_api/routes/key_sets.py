@@ -49,10 +49,11 @@ async def create_key_set(auth: AdminAuth, deps: Deps, data: ApiKeySetCreate) -> 
         raise SchemaError(message="expires_at_millis must be a time in the future")
     created = await key_sets.create_key_set(
         deps,
-        auth.project.id,
+        auth.project,
         description=data.description,
         expires_at=datetime.fromtimestamp(data.expires_at_millis / 1000, tz=UTC),
         kinds=kinds,
+        actor=auth.actor,
     )
     return json_response(created.row.json(full_keys=created.keys))
 
@@ -71,9 +72,10 @@ async def update_key_set(
         raise SchemaError(message="revoked can only be set to true; a revoked key set stays so")
     row = await key_sets.update_key_set(
         deps,
-        auth.project.id,
+        auth.project,
         _key_set_id(key_set_id),
         description=None if isinstance(data.description, msgspec.UnsetType) else data.description,
         revoke=data.revoked is True,
+        actor=auth.actor,
     )
     return json_response(row.json())

@@ -159,7 +159,9 @@ async def get_current(auth: AdminAuth, deps: Deps) -> Response[bytes]:
 
 @patch("/api/v1/internal/projects/current")
 async def update_current(auth: AdminAuth, deps: Deps, data: ProjectUpdate) -> Response[bytes]:
-    row = await projects.update_project(deps, auth.project, data, _legacy(_config(data)))
+    row = await projects.update_project(
+        deps, auth.project, data, _legacy(_config(data)), actor=auth.actor
+    )
     return json_response(row.admin_json())
 
 

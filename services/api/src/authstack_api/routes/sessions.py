@@ -75,10 +75,15 @@ async def create_session(auth: ServerAuth, deps: Deps, data: CreateSessionBody) 
     lifetime = (
         timedelta(milliseconds=data.expires_in_millis)
         if data.expires_in_millis is not None
-        else sessions.DEFAULT_SESSION_LIFETIME
+        else None  # 365 days; an impersonation session 1 hour
     )
     issued = await sessions.create_session(
-        deps, auth.project, data.user_id, lifetime=lifetime, is_impersonation=data.is_impersonation
+        deps,
+        auth.project,
+        data.user_id,
+        lifetime=lifetime,
+        is_impersonation=data.is_impersonation,
+        actor=auth.actor,
     )
     return json_response(
         {"refresh_token": issued.refresh_token, "access_token": issued.access_token}

@@ -51,7 +51,9 @@ async def update_me(auth: MeAuth, deps: Deps, data: dict[str, Any]) -> Response[
     client = auth.type == "client"
     changes = _client_changes(data) if client else convert(data, ServerUserUpdate)
     try:
-        row = await users.update_user(deps, auth.project, auth.user.user_id, changes)
+        row = await users.update_user(
+            deps, auth.project, auth.user.user_id, changes, actor=auth.actor
+        )
     except UserNotFound:
         raise CannotGetOwnUserWithoutUser() from None
     return json_response(row.json(auth.type, auth.project.config))
@@ -65,7 +67,7 @@ async def delete_me(auth: MeAuth, deps: Deps) -> Response[bytes]:
             "Client user deletion is not enabled for this project (users.allowClientUserDeletion).",
         )
     try:
-        await users.delete_user(deps, auth.project, auth.user.user_id)
+        await users.delete_user(deps, auth.project, auth.user.user_id, actor=auth.actor)
     except UserNotFound:
         raise CannotGetOwnUserWithoutUser() from None
     return json_response(SUCCESS)
@@ -147,7 +149,7 @@ async def create_user(auth: ServerAuth, deps: Deps, data: ServerUserCreate) -> R
             for p in data.oauth_providers or ()
         ),
     )
-    row = await users.create_user(deps, auth.project, new, password=data.password)
+    row = await users.create_user(deps, auth.project, new, password=data.password, actor=auth.actor)
     return json_response(row.json(auth.type, auth.project.config), status=201)
 
 
@@ -169,11 +171,11 @@ async def update_user(
     auth: ServerAuth, deps: Deps, user_id: str, data: ServerUserUpdate
 ) -> Response[bytes]:
     target = user_id_param(auth, user_id)
-    row = await users.update_user(deps, auth.project, target, data)
+    row = await users.update_user(deps, auth.project, target, data, actor=auth.actor)
     return json_response(row.json(auth.type, auth.project.config))
 
 
 @delete("/api/v1/users/{user_id:str}", status_code=200)
 async def delete_user(auth: ServerAuth, deps: Deps, user_id: str) -> Response[bytes]:
-    await users.delete_user(deps, auth.project, user_id_param(auth, user_id))
+    await users.delete_user(deps, auth.project, user_id_param(auth, user_id), actor=auth.actor)
     return json_response(SUCCESS)

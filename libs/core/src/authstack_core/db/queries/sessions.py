@@ -46,7 +46,7 @@ _CLAIMS_SELECT = """
 SELECT rt.id::text AS refresh_token_id, u.id::text AS user_id, u.display_name,
        cc.value AS primary_email, coalesce(cc.is_verified, false) AS primary_email_verified,
        tm.team_id::text AS selected_team_id, u.signed_up_at, u.is_anonymous,
-       u.restricted_by_admin, u.requires_totp_mfa
+       u.restricted_by_admin, u.requires_totp_mfa, rt.is_impersonation
 """
 
 # Marks the session and its user active and returns the token claims in one round trip.
@@ -54,7 +54,7 @@ SELECT rt.id::text AS refresh_token_id, u.id::text AS user_id, u.display_name,
 REFRESH = (
     """
 WITH rt AS (
-    SELECT id, user_id, tenancy_id, last_active_at FROM refresh_tokens
+    SELECT id, user_id, tenancy_id, last_active_at, is_impersonation FROM refresh_tokens
     WHERE tenancy_id = %(tenancy_id)s AND token_hash = %(token_hash)s
       AND (expires_at IS NULL OR expires_at > now())
 ), touched AS (
