@@ -20,7 +20,13 @@ from authstack_dashboard.session import Cookies, Session
 from tests.api.helpers import create_user
 from tests.conftest import ApiServer, Project
 from tests.dashboard.conftest import SESSION_SECRET, DashboardServer, start_dashboard
-from tests.dashboard.helpers import admin_project, internal_tokens, unique
+from tests.dashboard.helpers import (
+    PASSWORD,
+    admin_project,
+    internal_sign_up,
+    internal_tokens,
+    unique,
+)
 from tests.factories import stop_process
 
 COOKIES = Cookies(SESSION_SECRET, secure=False)
@@ -113,8 +119,8 @@ def test_an_audit_entry_reads_as_who_did_what_to_whom_and_when() -> None:
     assert entry.target == f"user {USER}"
     assert entry.target_path == f"/projects/{PROJECT}/users/{USER}"
     assert entry.details == [
-        ("expires_at_millis", "2025-06-15 16:06:40 UTC"),
-        ("session_id", "s1"),
+        ("expires at", "2025-06-15 16:06:40 UTC"),
+        ("session id", "s1"),
     ]
 
     other = entry_view(
@@ -122,7 +128,7 @@ def test_an_audit_entry_reads_as_who_did_what_to_whom_and_when() -> None:
             action="project.config_updated",
             actor={"type": "admin_user", "user_id": "someone", "ip": None, "user_agent": None},
             target={"type": "project", "id": PROJECT},
-            details={"keys": ["auth", "domains"]},
+            details={"changed_keys": ["auth", "domains"]},
         ),
         PROJECT,
         "me-id",
@@ -131,7 +137,7 @@ def test_an_audit_entry_reads_as_who_did_what_to_whom_and_when() -> None:
     assert other.action_label == "Config updated"
     assert other.actor == "Admin someone"
     assert other.target_path is None
-    assert other.details == [("keys", "auth, domains")]
+    assert other.details == [("changed keys", "auth, domains")]
 
     key = entry_view(
         _item(action="key_set.future_thing", actor={"type": "admin_key", "user_id": None},
@@ -224,8 +230,17 @@ def test_impersonate_form_needs_csrf_and_answers_an_uncached_page_with_a_working
         me = http.get("/api/v1/users/me", headers=as_user)
     assert me.status_code == 200, me.text
     assert me.json()["id"] == user["id"]
-    assert token_claims(access)["sub"] == user["id"]
-    assert session["id"]
+    claims = token_claims(access)
+    assert (claims["sub"], claims["is_impersonation"]) == (user["id"], True)
+    # The audit log has it, for the hour the dashboard asked for.
+    with api.client() as http:
+        audit = http.get("/api/v1/internal/audit-log", headers=project.headers("admin")).json()
+    [entry] = [e for e in audit["items"] if e["action"] == "session.impersonation_started"]
+    assert entry["target"] == {"type": "user", "id": user["id"]}
+    assert entry["actor"]["type"] == "admin_user"
+    assert entry["details"]["session_id"] == session["id"]
+    lifetime = entry["details"]["expires_at_millis"] - entry["created_at_millis"]
+    assert abs(lifetime - 3_600_000) < 60_000
 
     text = log.read_text()
     assert "/auth/sessions" in text  # the log holds the dashboard's API calls ...
@@ -246,3 +261,29 @@ def test_impersonating_a_user_of_another_project_is_refused(
     assert r.status_code == 303
     assert r.headers["location"] == page
     assert _impersonation_sessions(api, elsewhere, stranger["id"]) == []
+
+
+def test_an_admin_of_another_team_neither_reads_the_audit_log_nor_impersonates(
+    api: ApiServer, dashboard: DashboardServer
+) -> None:
+    with api.client() as http:
+        project = admin_project(http, "Not theirs")
+        user = create_user(http, project, primary_email=f"{unique('mine')}@example.com")
+        email = f"{unique('outsider')}@example.com"
+        internal_sign_up(http, email)
+        outsider = internal_tokens(http, email, PASSWORD)
+    client, csrf = _browser_like(dashboard, api)
+    client.cookies.set(
+        "authstack_session",
+        COOKIES.dump_session(Session(outsider["refresh_token"], outsider["access_token"])),
+    )
+    base = f"/projects/{project.id}"
+    with client:
+        r = client.get(f"{base}/audit-log")
+        assert r.status_code == 404
+        assert "not a member of the team" in r.text
+        r = client.post(
+            f"{base}/users/{user['id']}/impersonate", data={"csrf_token": csrf, "back": base}
+        )
+        assert r.status_code == 404
+    assert _impersonation_sessions(api, project, user["id"]) == []

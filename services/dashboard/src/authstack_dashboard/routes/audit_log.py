@@ -64,6 +64,11 @@ def _time(millis: Any) -> tuple[str, str]:
     return moment.strftime("%Y-%m-%d %H:%M:%S UTC"), moment.isoformat()
 
 
+def _detail_label(key: str) -> str:
+    """``expires_at_millis`` -> "expires at" (the value is shown as a time)."""
+    return key.removesuffix("_millis").replace("_", " ")
+
+
 def _detail_text(key: str, value: Any) -> str:
     if key.endswith("_millis") and isinstance(value, int | float):
         return _time(value)[0]
@@ -98,7 +103,8 @@ def entry_view(
     target_type = str(target.get("type") or "")
     target_id = target.get("id")
     target_text = target_type.replace("_", " ") + (f" {target_id}" if target_id else "")
-    details = item.get("details") if isinstance(item.get("details"), dict) else {}
+    given = item.get("details")
+    details = {str(k): v for k, v in given.items()} if isinstance(given, dict) else {}
     when, when_iso = _time(item.get("created_at_millis"))
     action = str(item.get("action") or "")
     return Entry(
@@ -112,7 +118,7 @@ def entry_view(
         actor_user_agent=actor.get("user_agent"),
         target=target_text.strip() or "—",
         target_path=_user_path(project_id, target_id) if target_type == "user" else None,
-        details=[(str(k), _detail_text(str(k), v)) for k, v in sorted((details or {}).items())],
+        details=[(_detail_label(k), _detail_text(k, v)) for k, v in sorted(details.items())],
     )
 
 
