@@ -63,6 +63,16 @@ class SearchQuery(PageQuery):
         }
 
 
+def page_size(value: str | None, default: int, most: int) -> int:
+    """A ``limit`` query value taken as text: ``default`` when absent, else a whole number from 1
+    to ``most`` (SCHEMA_ERROR otherwise)."""
+    if value is None:
+        return default
+    if not value.isdigit() or not 1 <= int(value) <= most:
+        raise SchemaError(message=f"limit must be an integer from 1 to {most}")
+    return int(value)
+
+
 # A handler takes ``page: PageQuery`` (or ``SearchQuery``) and declares the matching provider.
 PAGE = {"page": Provide(PageQuery, sync_to_thread=False)}
 SEARCH_PAGE = {"page": Provide(SearchQuery, sync_to_thread=False)}

@@ -11,6 +11,7 @@ from litestar import Response, get
 from authstack_api import limits
 from authstack_api.auth import AdminAuth, HttpRequest
 from authstack_api.ids import check_uuid
+from authstack_api.paging import page_size
 from authstack_api.responses import list_response
 from authstack_core.domain import audit_log
 from authstack_core.domain.context import Deps
@@ -19,14 +20,6 @@ from authstack_core.models.audit_log import ACTIONS, decode_cursor
 
 DEFAULT_PAGE = 50
 MAX_PAGE = 200
-
-
-def _page_size(value: str | None) -> int:
-    if value is None:
-        return DEFAULT_PAGE
-    if not value.isdigit() or not 1 <= int(value) <= MAX_PAGE:
-        raise SchemaError(message=f"limit must be an integer from 1 to {MAX_PAGE}")
-    return int(value)
 
 
 def _uuid(value: str | None, name: str) -> str | None:
@@ -52,18 +45,17 @@ async def list_audit_log(
     target_user_id: str | None = None,
     actor_user_id: str | None = None,
 ) -> Response[bytes]:
-    page_size = _page_size(limit)
+    size = page_size(limit, DEFAULT_PAGE, MAX_PAGE)
     position = decode_cursor(cursor) if cursor is not None else None
     if cursor is not None and position is None:
         raise SchemaError(message="cursor is not a cursor this listing returned")
+    filters = {
+        "action": _action(action),
+        "target_user_id": _uuid(target_user_id, "target_user_id"),
+        "actor_user_id": _uuid(actor_user_id, "actor_user_id"),
+    }
     await limits.limit(request, "audit_log_read", project_id=auth.project.id)
     rows, next_cursor = await audit_log.list_entries(
-        deps,
-        auth.project,
-        limit=page_size,
-        cursor=position,
-        action=_action(action),
-        target_user_id=_uuid(target_user_id, "target_user_id"),
-        actor_user_id=_uuid(actor_user_id, "actor_user_id"),
+        deps, auth.project, limit=size, cursor=position, **filters
     )
     return list_response((row.json() for row in rows), next_cursor=next_cursor)

@@ -10,13 +10,13 @@ from msgspec import Meta
 from authstack_api.auth import AdminAuth, UserAuth
 from authstack_api.ids import check_uuid, is_uuid
 from authstack_api.limits import limit
+from authstack_api.paging import page_size
 from authstack_api.responses import json_response
 from authstack_api.schemas import MillisTimestamp, Strict
 from authstack_core.domain import session_replays as replays
 from authstack_core.domain.context import Deps
 from authstack_core.errors import (
     AnalyticsNotEnabled,
-    SchemaError,
     SessionReplayBatchTooLarge,
     SessionReplayNotFound,
     UserAuthenticationRequired,
@@ -75,14 +75,6 @@ async def batch(
     )
 
 
-def _page(value: str | None, default: int, most: int) -> int:
-    if value is None:
-        return default
-    if not value.isdigit() or not 1 <= int(value) <= most:
-        raise SchemaError(message=f"limit must be an integer from 1 to {most}")
-    return int(value)
-
-
 def _replay_id(value: str) -> str:
     # Any id this project has no replay by is not found, a malformed one included.
     if not is_uuid(value):
@@ -107,7 +99,7 @@ async def list_replays(
         auth.project,
         user_ids=users,
         cursor=_replay_id(cursor) if cursor is not None else None,
-        limit=_page(limit, LIST_PAGE, LIST_MAX),
+        limit=page_size(limit, LIST_PAGE, LIST_MAX),
     )
     return json_response(
         {"items": [r.json() for r in rows], "pagination": {"next_cursor": next_cursor}}
@@ -129,7 +121,7 @@ async def list_chunks(
         auth.project,
         _replay_id(session_replay_id),
         cursor=_replay_id(cursor) if cursor is not None else None,
-        limit=_page(limit, CHUNK_PAGE, CHUNK_MAX),
+        limit=page_size(limit, CHUNK_PAGE, CHUNK_MAX),
     )
     items = []
     for row in rows:
@@ -150,7 +142,7 @@ async def replay_events(
         auth.project,
         _replay_id(session_replay_id),
         cursor=None,
-        limit=_page(limit, EVENTS_MAX_CHUNKS, EVENTS_MAX_CHUNKS),
+        limit=page_size(limit, EVENTS_MAX_CHUNKS, EVENTS_MAX_CHUNKS),
     )
     events = [
         {"chunk_id": str(row.id), "events": await replays.chunk_events(deps, row)} for row in rows
