@@ -17,7 +17,7 @@ import pytest
 
 from authstack_cron.runner import ENDPOINTS
 from tests.conftest import free_port, running_api
-from tests.factories import run_captured
+from tests.factories import run_captured, serving
 
 SECRET = secrets.token_urlsafe(32)
 
@@ -56,13 +56,8 @@ class Recorder(ThreadingHTTPServer):
 @pytest.fixture
 def recorder() -> Iterator[Recorder]:
     server = Recorder({})
-    thread = threading.Thread(target=server.serve_forever, daemon=True)
-    thread.start()
-    try:
+    with serving(server):
         yield server
-    finally:
-        server.shutdown()
-        server.server_close()
 
 
 def runner_env(api_url: str, **extra: str) -> dict[str, str]:

@@ -31,7 +31,8 @@ class DashboardServer:
     process: subprocess.Popen[bytes]
 
 
-def start_dashboard(api: ApiServer, **extra_env: str) -> DashboardServer:
+def start_dashboard(api: ApiServer, log: Path | None = None, **extra_env: str) -> DashboardServer:
+    """A dashboard process on ``api``; its stderr (the log) goes to ``log`` when given."""
     port = free_port()
     url = f"http://127.0.0.1:{port}"
     env = {
@@ -46,8 +47,15 @@ def start_dashboard(api: ApiServer, **extra_env: str) -> DashboardServer:
         "STACK_LOG_LEVEL": "warning",
         **extra_env,
     }
-    process = subprocess.Popen([sys.executable, "-m", "authstack_dashboard"], env=env)
-    wait_healthy(process, f"{url}/health", "dashboard")
+    sink = open(log, "ab") if log else None  # noqa: SIM115 (the child holds its own copy)
+    try:
+        process = subprocess.Popen(
+            [sys.executable, "-m", "authstack_dashboard"], env=env, stderr=sink
+        )
+    finally:
+        if sink is not None:
+            sink.close()
+    wait_healthy(process, f"{url}/health", "dashboard", log_path=log)
     return DashboardServer(url, process)
 
 

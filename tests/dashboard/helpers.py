@@ -35,17 +35,24 @@ def internal_client_headers(access_token: str | None = None) -> dict[str, str]:
     return headers
 
 
-def internal_sign_in(
+def internal_tokens(
     http: httpx.Client, email: str = ADMIN_EMAIL, password: str = ADMIN_PASSWORD
-) -> str:
+) -> dict[str, str]:
+    """An internal user's password sign-in: its access and refresh tokens."""
     r = http.post(
         "/api/v1/auth/password/sign-in",
         headers=internal_client_headers(),
         json={"email": email, "password": password},
     )
     assert r.status_code == 200, r.text
-    token: str = r.json()["access_token"]
-    return token
+    tokens: dict[str, str] = r.json()
+    return tokens
+
+
+def internal_sign_in(
+    http: httpx.Client, email: str = ADMIN_EMAIL, password: str = ADMIN_PASSWORD
+) -> str:
+    return internal_tokens(http, email, password)["access_token"]
 
 
 def internal_sign_up(http: httpx.Client, email: str) -> tuple[str, str]:

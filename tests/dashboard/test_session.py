@@ -8,21 +8,14 @@ import pytest
 from authstack_dashboard.session import Cookies, Flash, Session, safe_next
 from tests.conftest import ApiServer
 from tests.dashboard.conftest import SESSION_SECRET, DashboardServer
-from tests.dashboard.helpers import internal_client_headers
+from tests.dashboard.helpers import internal_client_headers, internal_tokens
 
 COOKIES = Cookies(SESSION_SECRET, secure=False)
 
 
 def admin_tokens(api: ApiServer) -> dict[str, str]:
     with api.client() as http:
-        r = http.post(
-            "/api/v1/auth/password/sign-in",
-            headers=internal_client_headers(),
-            json={"email": "admin@example.com", "password": "admin-password-123"},
-        )
-    assert r.status_code == 200, r.text
-    tokens: dict[str, str] = r.json()
-    return tokens
+        return internal_tokens(http)
 
 
 def with_session(dashboard: DashboardServer, session: Session) -> httpx.Client:

@@ -13,7 +13,6 @@ from __future__ import annotations
 
 import json
 import secrets
-import threading
 import time
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -23,6 +22,8 @@ from urllib.parse import parse_qs, urlencode, urlsplit
 
 from joserfc import jwt
 from joserfc.jwk import RSAKey
+
+from tests.factories import serving
 
 SUBJECT = "rogue-subject@example.com"
 APPLE_ISSUER = "https://appleid.apple.com"
@@ -151,10 +152,5 @@ def rogue_issuer() -> Iterator[str]:
     server = _RogueServer(("127.0.0.1", 0), _Handler)
     server.base = f"http://127.0.0.1:{server.server_address[1]}"
     server.codes = {}
-    thread = threading.Thread(target=server.serve_forever, daemon=True)
-    thread.start()
-    try:
+    with serving(server):
         yield server.base
-    finally:
-        server.shutdown()
-        server.server_close()

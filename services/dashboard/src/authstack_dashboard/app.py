@@ -22,8 +22,10 @@ from authstack_dashboard.images import content_security_policy, image_source
 from authstack_dashboard.routes import (
     analytics,
     api_keys,
+    audit_log,
     auth,
     external_databases,
+    impersonation,
     oauth_settings,
     projects,
     replays,
@@ -75,7 +77,7 @@ class SecurityHeaders:
             if message["type"] == "http.response.start":
                 headers = list(message.get("headers", []))
                 headers.extend(extra)
-                if not is_static:
+                if not is_static and not any(k.lower() == b"cache-control" for k, _ in headers):
                     headers.append((b"cache-control", b"no-store"))
                 message = {**message, "headers": headers}
             await send(message)
@@ -103,6 +105,8 @@ def create_app(settings: DashboardSettings) -> Starlette:
         *auth.routes,
         *projects.routes,
         *users.routes,
+        *impersonation.routes,
+        *audit_log.routes,
         *teams.routes,
         *replays.routes,
         *settings_pages.routes,

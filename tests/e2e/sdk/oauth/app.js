@@ -6,29 +6,14 @@
 //   /handler/oauth-callback   app.callOAuthCallback() redeems the code, then goes on to /signed-in
 //   /signed-in                app.getUser(); the user lands in <body data-user="{...}">
 // Any failure lands in <body data-error="...">.
-import { StackClientApp } from "@stackframe/js";
+import { createApp, fail, report, reportUser } from "../lib/browser-app.js";
 
-const config = window.AUTHSTACK;
-const app = new StackClientApp({
-  baseUrl: config.baseUrl,
-  projectId: config.projectId,
-  publishableClientKey: config.publishableClientKey,
-  tokenStore: "cookie",
-  urls: {
-    oauthCallback: "/handler/oauth-callback",
-    afterSignIn: "/signed-in",
-    afterSignUp: "/signed-in",
-    error: "/handler/error",
-  },
+const app = createApp({
+  oauthCallback: "/handler/oauth-callback",
+  afterSignIn: "/signed-in",
+  afterSignUp: "/signed-in",
+  error: "/handler/error",
 });
-
-function report(key, value) {
-  document.body.dataset[key] = typeof value === "string" ? value : JSON.stringify(value);
-}
-
-function fail(error) {
-  report("error", `${error?.errorCode ?? ""} ${error?.message ?? error}`);
-}
 
 window.startOAuth = (provider) => {
   app.signInWithOAuth(provider).catch(fail);
@@ -37,9 +22,6 @@ window.startOAuth = (provider) => {
 if (location.pathname === "/handler/oauth-callback") {
   app.callOAuthCallback().then((handled) => handled || report("error", "not a callback"), fail);
 } else if (location.pathname === "/signed-in") {
-  app
-    .getUser()
-    .then((user) => report("user", { id: user?.id ?? null, primaryEmail: user?.primaryEmail ?? null }))
-    .catch(fail);
+  reportUser(app);
 }
 report("ready", "true");

@@ -1,5 +1,5 @@
 """Project settings: name, sign-in methods and sign-up, trusted domains, email server, external
-databases, deletion."""
+databases, the impersonation handler URL, deletion."""
 
 from __future__ import annotations
 
@@ -9,7 +9,7 @@ from urllib.parse import urlsplit
 
 from starlette.responses import Response
 
-from authstack_dashboard.routes import external_databases
+from authstack_dashboard.routes import external_databases, impersonation
 from authstack_dashboard.routes.oauth_settings import BUILTIN, EXTRAS, provider_views
 from authstack_dashboard.routes.projects import load_project
 from authstack_dashboard.web import Ctx, FormError, gather, page, page_routes
@@ -77,6 +77,7 @@ async def _settings_page(ctx: Ctx, new_database: dict[str, str] | None = None) -
         builtin_providers=BUILTIN,
         oauth_extras=EXTRAS,
         databases=external_databases.database_views(config, sync_status),
+        impersonation=impersonation.handler_of(config),
         new_database=new_database or {},
     )
 
@@ -173,6 +174,31 @@ async def update_email(ctx: Ctx) -> Response:
 
 
 @page
+async def update_impersonation(ctx: Ctx) -> Response:
+    """The app page impersonation sessions are handed to (project level; blank removes it)."""
+    project_id, here = _paths(ctx)
+    url = ctx.form.get("handler_url").strip() or None
+    if url is not None and urlsplit(url).scheme not in ("http", "https"):
+        raise FormError(
+            "The handler URL is a page of your app, such as https://app.example.com/impersonate.",
+            here,
+        )
+    body = {"config_override_string": json.dumps({"impersonation.handlerUrl": url})}
+    await ctx.admin("PATCH", "/internal/config/override/project", project_id, json_body=body)
+    if url is None:
+        return ctx.redirect(here, "Impersonation handler URL removed.")
+    rendered = await ctx.admin("GET", "/internal/config", project_id)
+    if impersonation.handler_of(json.loads(rendered["config_string"])).url is None:
+        return ctx.redirect(
+            here,
+            f"Handler URL saved, but {url} is not a trusted URL of this project yet: add its "
+            "domain to the trusted domains to open the app from a user's page.",
+            "error",
+        )
+    return ctx.redirect(here, "Impersonation handler URL saved.")
+
+
+@page
 async def delete_project(ctx: Ctx) -> Response:
     project_id, here = _paths(ctx)
     project = await load_project(ctx, project_id)
@@ -192,6 +218,7 @@ routes = page_routes(
         "/domains/remove": remove_domain,
         "/localhost": update_localhost,
         "/email": update_email,
+        "/impersonation": update_impersonation,
         "/delete": delete_project,
         "/external-databases/test": test_new_database,
     },
