@@ -12,74 +12,24 @@ code (PKCE, its own token request) and then reads the signed-in user.
 from __future__ import annotations
 
 import json
-import threading
-from collections.abc import Iterator
-from contextlib import contextmanager
-from functools import partial
-from http.server import SimpleHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 from typing import Any
 
 import httpx
 import pytest
 
-from tests.e2e.test_sdk import SDK_DIR, SDK_PACKAGES, VERSIONS, node_ready
-from tests.factories import Project, run_captured
+from tests.e2e.sdk_browser_app import app_on_localhost, bundle_per_version
+from tests.e2e.test_sdk import VERSIONS, node_ready
+from tests.factories import Project
 from tests.oauth.flow import OAuthEnv, oauth_project, shared, unique_login
 
 __all__ = ["node_ready"]  # the SDK's node_modules, a fixture of test_sdk.py
-ESBUILD = SDK_DIR / "node_modules" / ".bin" / "esbuild"
 
 
 @pytest.fixture(scope="module")
 def bundles(node_ready: None, tmp_path_factory: pytest.TempPathFactory) -> dict[str, Path]:
     """``sdk/oauth/app.js`` bundled once per SDK version: version -> the folder holding it."""
-    out = tmp_path_factory.mktemp("sdk-oauth")
-    for version, package in SDK_PACKAGES.items():
-        command = [str(ESBUILD), "oauth/app.js", "--bundle", "--platform=browser",
-                   "--format=esm", f"--outfile={out / version / 'app.js'}", "--log-level=warning",
-                   f"--alias:@stackframe/js={package}"]  # fmt: skip
-        done = run_captured(command, timeout=120, cwd=SDK_DIR)
-        assert done.returncode == 0, f"esbuild failed:\n{done.stdout}\n{done.stderr}"
-    return {version: out / version for version in VERSIONS}
-
-
-class _AppHandler(SimpleHTTPRequestHandler):
-    """``/app.js`` from the bundle's folder; every other path is the app's one page."""
-
-    page: bytes
-
-    def log_message(self, format: str, *args: Any) -> None:  # the base signature
-        pass
-
-    def do_GET(self) -> None:
-        if self.path.split("?")[0] == "/app.js":
-            super().do_GET()
-            return
-        self.send_response(200)
-        self.send_header("Content-Type", "text/html; charset=utf-8")
-        self.send_header("Content-Length", str(len(self.page)))
-        self.end_headers()
-        self.wfile.write(self.page)
-
-
-@contextmanager
-def app_on_localhost(bundle: Path, config: dict[str, str]) -> Iterator[str]:
-    """Serve the app (its config in ``window.AUTHSTACK``); yields its ``http://localhost`` URL."""
-    page = (
-        "<!doctype html><html><head><meta charset=utf-8><title>SDK OAuth app</title>"
-        f"<script>window.AUTHSTACK = {json.dumps(config)};</script>"
-        '<script type="module" src="/app.js"></script></head><body></body></html>'
-    )
-    handler = type("Handler", (_AppHandler,), {"page": page.encode()})
-    server = ThreadingHTTPServer(("127.0.0.1", 0), partial(handler, directory=str(bundle)))
-    thread = threading.Thread(target=server.serve_forever, daemon=True)
-    thread.start()
-    try:
-        yield f"http://localhost:{server.server_address[1]}"
-    finally:
-        server.shutdown()
-        server.server_close()
+    return bundle_per_version("oauth/app.js", tmp_path_factory.mktemp("sdk-oauth"))
 
 
 def _through_provider(page: Any, provider_url: str, login: str) -> None:
@@ -117,7 +67,7 @@ def test_sdk_signs_in_with_oauth_in_chromium(
     context = browser.new_context()
     context.set_default_timeout(20_000)
     try:
-        with app_on_localhost(bundles[version], config) as app_url:
+        with app_on_localhost(bundles[version], config, "SDK OAuth app") as app_url:
             page = context.new_page()
             page.goto(app_url + "/")
             page.locator("body[data-ready]").wait_for(state="attached")
