@@ -1,4 +1,4 @@
-"""The passkey routes as the SDK calls them, with a software authenticator in the browser's place."""
+"""The passkey routes as the SDK calls them, a software authenticator in the browser's place."""
 
 from __future__ import annotations
 
