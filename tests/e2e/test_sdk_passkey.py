@@ -8,11 +8,13 @@ internal, resident keys, user verification, presence simulated), so ``navigator.
 really creates and uses a key pair; the SDK's ``@simplewebauthn/browser`` drives it.
 
 The flow: password sign-up through the SDK, ``user.registerPasskey()`` (the authenticator then
-holds one discoverable credential for ``localhost``, and the API says ``passkey_auth_enabled``),
-sign-out, ``stackApp.signInWithPasskey()`` (the SDK goes on to ``afterSignIn``, where the same user
-is signed in). Then the project's passkey switch goes off: ``signInWithPasskey()`` answers an error
-and no session, without asking the authenticator. Every ``/auth/passkey/*`` request the SDK sends is
-recorded and checked (paths, headers, bodies, answers).
+holds one discoverable credential for ``localhost``, the API stored that credential and says
+``passkey_auth_enabled``), sign-out, ``stackApp.signInWithPasskey()`` (the SDK goes on to
+``afterSignIn``, where the same user is signed in; the stored counter follows the authenticator's).
+Then the project's passkey switch goes off: ``signInWithPasskey()`` answers an error and no
+session, without asking the authenticator. Every ``/auth/passkey/*`` request the SDK sends passes
+through Playwright's routing, which notes it before handing the API's answer back to the page, and
+is checked (paths, the version's headers, bodies, answers).
 """
 
 from __future__ import annotations
@@ -31,7 +33,7 @@ import pytest
 from tests.conftest import ApiServer
 from tests.e2e.sdk_browser_app import app_on_localhost, bundle_per_version
 from tests.e2e.test_sdk import VERSIONS, node_ready
-from tests.factories import Project, create_project
+from tests.factories import Project, create_project, query_row
 
 __all__ = ["node_ready"]  # the SDK's node_modules, a fixture of test_sdk.py
 
@@ -74,26 +76,30 @@ class Wire:
 
     exchanges: list[Exchange] = field(default_factory=list)
 
-    def on_response(self, response: Any) -> None:
-        path = response.url.split("?")[0].split("://", 1)[1].partition("/")[2]
-        if not f"/{path}".startswith(PASSKEY_PREFIX) or response.request.method != "POST":
+    def on_route(self, route: Any) -> None:
+        """Pass a request the page sends to ``/auth/passkey/*`` on to the API, note the exchange,
+        then hand the API's answer to the page (which therefore sees it only once noted)."""
+        request = route.request
+        if request.method != "POST":  # a CORS preflight goes on untouched
+            route.continue_()
             return
+        response = route.fetch()
         try:
             answer = response.json()
         except ValueError:  # an answer that is not JSON is kept as text
             answer = response.text()
-        request = response.request
-        status = int(response.headers.get("x-stack-actual-status", response.status))
+        path = "/" + request.url.split("?")[0].split("://", 1)[1].partition("/")[2]
         self.exchanges.append(
             Exchange(
-                route=f"/{path}".removeprefix(PASSKEY_PREFIX),
+                route=path.removeprefix(PASSKEY_PREFIX),
                 headers=dict(request.headers),
                 body=request.post_data_json,
-                status=status,
+                status=int(response.headers.get("x-stack-actual-status", response.status)),
                 known_error=response.headers.get("x-stack-known-error"),
                 answer=answer,
             )
         )
+        route.fulfill(response=response)
 
     def take(self, *routes: str) -> list[Exchange]:
         """The exchanges since the last take; they must be to ``routes``, in that order."""
@@ -120,6 +126,13 @@ class Browser:
         found = self.cdp.send("WebAuthn.getCredentials", {"authenticatorId": self.authenticator_id})
         credentials: list[dict[str, Any]] = found["credentials"]
         return credentials
+
+    def sign_out(self) -> None:
+        """``signOut()``, which goes on to ``/`` (afterSignOut), where nobody is signed in."""
+        with self.page.expect_navigation(url=f"{self.app_url}/"):
+            self.page.evaluate("() => window.startSignOut()")
+        self.page.locator("body[data-ready]").wait_for(state="attached")
+        assert self.call("() => window.currentUser()")["user"] is None
 
     def sign_in_with_passkey(self) -> None:
         """``signInWithPasskey()``: it succeeds when the SDK then goes on to ``/signed-in``."""
@@ -154,7 +167,7 @@ def app_in_chromium(
         with app_on_localhost(bundle, config, "SDK passkey app") as app_url:
             page = context.new_page()
             wire = Wire()
-            page.on("response", wire.on_response)
+            page.route(f"{api_url}{PASSKEY_PREFIX}**", wire.on_route)
             cdp = context.new_cdp_session(page)
             cdp.send("WebAuthn.enable")
             added = cdp.send("WebAuthn.addVirtualAuthenticator", {"options": AUTHENTICATOR})
@@ -239,6 +252,58 @@ def _server_user(api: ApiServer, project: Project, user_id: str) -> dict[str, An
     return user
 
 
+def _sign_in(app: Browser, version: str, project: Project, stored: dict[str, Any]) -> str:
+    """``signInWithPasskey()`` with the registered credential; the signed-in user's id."""
+    app.sign_in_with_passkey()
+    user = app.signed_in_user()
+
+    initiate, sign_in = app.wire.take("initiate-passkey-authentication", "sign-in")
+    _assert_sdk_headers(initiate, version, project, user=False)
+    assert (initiate.body, initiate.status) == ({}, 200)
+    options = initiate.answer["options_json"]
+    assert (options["rpId"], options.get("allowCredentials", [])) == (SENTINEL_RP_ID, [])
+
+    _assert_sdk_headers(sign_in, version, project, user=False)
+    assert sign_in.status == 200, sign_in.answer
+    assert set(sign_in.body) == {"authentication_response", "code"}
+    assert sign_in.body["code"] == initiate.answer["code"]
+    response = sign_in.body["authentication_response"]
+    assert response["id"] == _b64url_text(stored["credentialId"])
+    client_data = _client_data(response["response"])
+    assert (client_data["type"], client_data["origin"]) == ("webauthn.get", app.app_url)
+    assert client_data["challenge"] == options["challenge"]
+    assert (sign_in.answer["user_id"], sign_in.answer["is_new_user"]) == (user["id"], False)
+    user_id: str = user["id"]
+    return user_id
+
+
+def _refused_when_switched_off(app: Browser) -> None:
+    """With the passkey switch off, ``signInWithPasskey()`` answers an error, nobody is signed
+    in, and the authenticator was not asked."""
+    (before,) = app.credentials()
+    refused = app.failed_passkey_sign_in()
+    assert refused["status"] == "error", refused
+    assert refused["error"]["code"] == "PASSKEY_AUTHENTICATION_FAILED"  # the SDK's wrapper
+    assert refused["user"] is None
+    (initiate,) = app.wire.take("initiate-passkey-authentication")
+    not_enabled = "PASSKEY_AUTHENTICATION_NOT_ENABLED"
+    assert (initiate.status, initiate.known_error) == (400, not_enabled)
+    assert initiate.answer["code"] == not_enabled
+    assert app.credentials() == [before]
+
+
+def _stored_passkey(api: ApiServer, project: Project, user_id: str) -> tuple[str, int]:
+    """The user's passkey as the API stored it: (credential id, signature counter)."""
+    row = query_row(
+        api.database_url,
+        "SELECT credential_id, counter FROM passkey_auth_methods "
+        "WHERE tenancy_id = %s AND user_id = %s",
+        (project.tenancy_id, user_id),
+    )
+    assert row is not None, "no stored passkey"
+    return row[0], row[1]
+
+
 @pytest.mark.parametrize("version", VERSIONS)
 def test_sdk_registers_a_passkey_and_signs_in_with_it_in_chromium(
     browser: Any, bundles: dict[str, Path], api: ApiServer, version: str
@@ -259,42 +324,20 @@ def test_sdk_registers_a_passkey_and_signs_in_with_it_in_chromium(
 
         stored = _register(app, version, project)
         assert _server_user(api, project, user["id"])["passkey_auth_enabled"] is True
+        credential_id = _b64url_text(stored["credentialId"])
+        assert _stored_passkey(api, project, user["id"]) == (credential_id, stored["signCount"])
 
-        assert app.call("() => window.signOut()")["user"] is None
-        app.sign_in_with_passkey()
-        assert app.signed_in_user() == {**user, "passkeyAuthEnabled": True}
-
-        initiate, sign_in = app.wire.take("initiate-passkey-authentication", "sign-in")
-        _assert_sdk_headers(initiate, version, project, user=False)
-        assert (initiate.body, initiate.status) == ({}, 200)
-        options = initiate.answer["options_json"]
-        assert (options["rpId"], options.get("allowCredentials", [])) == (SENTINEL_RP_ID, [])
-        _assert_sdk_headers(sign_in, version, project, user=False)
-        assert sign_in.status == 200, sign_in.answer
-        assert sign_in.body["code"] == initiate.answer["code"]
-        response = sign_in.body["authentication_response"]
-        assert response["id"] == _b64url_text(stored["credentialId"])
-        assert _client_data(response["response"])["type"] == "webauthn.get"
-        assert _client_data(response["response"])["challenge"] == options["challenge"]
-        assert sign_in.answer["user_id"] == user["id"]
-        assert sign_in.answer["is_new_user"] is False
+        app.sign_out()
+        assert _sign_in(app, version, project, stored) == user["id"]
         (used,) = app.credentials()
         assert used["signCount"] > stored["signCount"]
+        assert _stored_passkey(api, project, user["id"]) == (credential_id, used["signCount"])
 
-        # The passkey switch off: refused before the authenticator is asked; nobody signed in.
         _set_passkey_switch(api, project, False)
         app.page.goto(app.app_url + "/")
         app.page.locator("body[data-ready]").wait_for(state="attached")
-        assert app.call("() => window.signOut()")["user"] is None
-        refused = app.failed_passkey_sign_in()
-        assert refused["status"] == "error", refused
-        assert refused["error"]["code"] == "PASSKEY_AUTHENTICATION_FAILED"  # the SDK's wrapper
-        assert refused["user"] is None
-        (initiate,) = app.wire.take("initiate-passkey-authentication")
-        not_enabled = "PASSKEY_AUTHENTICATION_NOT_ENABLED"
-        assert (initiate.status, initiate.known_error) == (400, not_enabled)
-        assert initiate.answer["code"] == not_enabled
-        assert app.credentials()[0]["signCount"] == used["signCount"]
+        app.sign_out()
+        _refused_when_switched_off(app)
 
 
 def _b64url_text(standard: str) -> str:

@@ -3,8 +3,9 @@
 // that version's package). The browser's authenticator is a CDP virtual one.
 //
 // The page that loads it sets window.AUTHSTACK = {baseUrl, projectId, publishableClientKey}.
-//   /            window.signUp(email, password), window.registerPasskey(), window.signOut() and
-//                window.currentUser() answer {status: "ok"|"error"|"thrown", ...};
+//   /            window.signUp(email, password), window.registerPasskey() and window.currentUser()
+//                answer {status: "ok"|"error"|"thrown", ...}; window.startSignOut() signs out and
+//                goes on to / (afterSignOut);
 //                window.startPasskeySignIn() runs app.signInWithPasskey(), which goes on to
 //                /signed-in when it succeeds; when it does not, its outcome lands in
 //                <body data-passkey-sign-in="{...}">.
@@ -60,9 +61,9 @@ window.registerPasskey = async () => {
   return { ...registered, user: userOf(await app.getUser()) };
 };
 
-window.signOut = async () => {
-  await app.signOut();
-  return { status: "ok", user: userOf(await app.getUser()) };
+// Signing out goes on to afterSignOut ("/").
+window.startSignOut = () => {
+  app.signOut().catch((error) => report("error", `${error?.errorCode ?? ""} ${error?.message ?? error}`));
 };
 
 window.currentUser = async () => ({ status: "ok", user: userOf(await app.getUser()) });
