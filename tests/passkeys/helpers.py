@@ -94,3 +94,24 @@ def get_user(http: httpx.Client, project: Project, user_id: str) -> dict[str, An
     assert r.status_code == 200, r.text
     user: dict[str, Any] = r.json()
     return user
+
+
+def b_passkey_ids(http: httpx.Client, project: Project, access_token: str) -> dict[str, str]:
+    """For the isolation matrix: project B's user registers a passkey (on a localhost page); a
+    live registration code of that user, a live sign-in code, and an assertion the passkey made
+    for that sign-in code."""
+    authenticator = SoftAuthenticator()
+    origin = "http://localhost:3000"
+    r = register(http, project, access_token, authenticator, origin=origin)
+    assert r.status_code == 200, r.text
+    _, registration_code = initiate_registration(http, project, access_token)
+    options, sign_in_code = initiate_authentication(http, project)
+    assertion = authenticator.get(options, origin=origin)
+    return {
+        "b_passkey_registration_code": registration_code,
+        "b_passkey_sign_in_code": sign_in_code,
+        "b_passkey_credential": assertion["id"],
+        "b_passkey_client_data": assertion["response"]["clientDataJSON"],
+        "b_passkey_authenticator_data": assertion["response"]["authenticatorData"],
+        "b_passkey_signature": assertion["response"]["signature"],
+    }
