@@ -13,6 +13,17 @@ from typing import Any, Literal
 from tests.api.helpers import PASSWORD
 
 CALLBACK = "http://localhost:3000/handler/team-invitation"
+# Well-formed WebAuthn answers; the assertion is one B's user's passkey made for B's code.
+PASSKEY_CREDENTIAL = {
+    "id": "AAAA", "rawId": "AAAA", "type": "public-key",
+    "response": {"clientDataJSON": "e30", "attestationObject": "oA"},
+}  # fmt: skip
+PASSKEY_ASSERTION = {
+    "id": "{b_passkey_credential}", "rawId": "{b_passkey_credential}", "type": "public-key",
+    "response": {"clientDataJSON": "{b_passkey_client_data}",
+                 "authenticatorData": "{b_passkey_authenticator_data}",
+                 "signature": "{b_passkey_signature}"},
+}  # fmt: skip
 Expect = Literal["denied", "empty", "own"]
 As = Literal["client", "server", "admin"]
 
@@ -273,6 +284,11 @@ PROBES: list[Probe] = [
       body={"code": "{b_otp_code}"}),
     p("POST", "/api/v1/auth/mfa/sign-in", "client", "denied",
       body={"type": "totp", "totp": "123456", "code": "{b_mfa_attempt_code}"}),
+    # B's passkey ceremonies: its challenge codes, and an assertion by B's user's passkey.
+    p("POST", "/api/v1/auth/passkey/register", "client", "denied",
+      body={"credential": PASSKEY_CREDENTIAL, "code": "{b_passkey_registration_code}"}),
+    p("POST", "/api/v1/auth/passkey/sign-in", "client", "denied",
+      body={"authentication_response": PASSKEY_ASSERTION, "code": "{b_passkey_sign_in_code}"}),
     p("POST", CC + "/send-verification-code", "server", "denied",
       path="/api/v1/contact-channels/{b_user}/{b_channel}/send-verification-code",
       body={"callback_url": CALLBACK}),
@@ -383,6 +399,10 @@ EXEMPT = {
     # (and B's codes are probed above through the routes that take them).
     ("POST", "/api/v1/auth/password/send-reset-code"): "names an address, not an id",
     ("POST", "/api/v1/auth/otp/send-sign-in-code"): "names an address, not an id",
+    # A challenge is issued in the caller's project (B's codes are probed through the routes
+    # that take them); registration's is for the caller's own user.
+    ("POST", "/api/v1/auth/passkey/initiate-passkey-registration"): "the caller's own user",
+    ("POST", "/api/v1/auth/passkey/initiate-passkey-authentication"): "names no id",
 }  # fmt: skip
 
 

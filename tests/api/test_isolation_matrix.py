@@ -38,6 +38,7 @@ from tests.api.team_helpers import User, create_team, define, new_user
 from tests.conftest import ApiServer, Project, create_project
 from tests.factories import query_value
 from tests.mail import MailSink, WorkerProcess, code_in, custom_server_config
+from tests.passkeys.helpers import b_passkey_ids
 
 # Never resolves, so nothing is ever delivered there.
 B_WEBHOOK_URL = "https://hooks.b-secret.invalid/receive"
@@ -48,6 +49,7 @@ ENABLED = {
     "apiKeys.enabled.team": True,
     "teams.allowClientTeamCreation": True,
     "auth.otp.allowSignIn": True,
+    "auth.passkey.allowSignIn": True,
     "apps.installed.analytics.enabled": True,  # session replays
     # Own keys (never used: every probe is refused before the provider would be asked).
     "auth.oauth.providers.spotify": {"type": "spotify", "isShared": False, "clientId": "c",
@@ -251,6 +253,7 @@ def world(api: ApiServer, mail_worker: WorkerProcess, mail_sink: MailSink) -> It
             ][0]["id"],
             **_b_oauth_account(http, b, b_user),
             **b_session_replay(http, b, b_user.access_token),
+            **b_passkey_ids(http, b, b_user.access_token),
         }
         secrets = [
             "B Secret Person",

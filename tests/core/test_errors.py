@@ -292,6 +292,11 @@ PLAIN_CASES: list[tuple[PlainError, int, str]] = [
         "understand. Please try again later.",
     ),
     (
+        errors.PasskeyCannotBeEnabledManually(),
+        400,
+        "Cannot manually enable passkey auth, it is enabled iff there is a passkey auth method",
+    ),
+    (
         errors.UserAlreadyHasPassword(),
         400,
         "This user already has a password; change it with /auth/password/update.",

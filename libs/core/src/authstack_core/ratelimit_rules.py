@@ -106,6 +106,11 @@ DEFAULT_RULES: dict[str, Limit] = {
     "invitation_send.recipient": _PER_RECIPIENT,
     "mfa_sign_in.ip": _IP_CODE,
     "mfa_sign_in.account": _FAILURES,
+    # Passkeys: each initiate stores a challenge; each answer is a signature check. A signed-in
+    # user registers a passkey now and then: a script looping on it is held per user too.
+    "passkey_registration.ip": _IP_CODE,
+    "passkey_registration.account": _rate(30, 60, 10),  # per user
+    "passkey_sign_in.ip": _IP_CODE,
     # A stolen access token must not become an oracle for the account's current password.
     "password_update.ip": _IP_CODE,
     "password_update.account": _FAILURES,

@@ -65,8 +65,15 @@ def trusted_redirect(config: ProjectConfig, url: str) -> str | None:
         return target.href
     if target.scheme not in _WEB_SCHEMES or target.host_kind == "none":
         return None
+    return target.href if _is_trusted_page(config, target, path_matters=True) else None
+
+
+def _is_trusted_page(config: ProjectConfig, target: WebUrl, *, path_matters: bool) -> bool:
+    """Whether an http(s) ``target`` is on a loopback host the project allows, or has the scheme,
+    host (wildcards allowed) and effective port of a trusted domain's ``baseUrl`` (and, when
+    ``path_matters``, a path at or below the base URL's path)."""
     if config.allow_localhost and is_loopback(target):
-        return target.href
+        return True
     for domain in config.trusted_domains:
         base = parse_web_url(domain.base_url)
         if base is None or base.has_credentials or base.scheme != target.scheme:
@@ -74,10 +81,31 @@ def trusted_redirect(config: ProjectConfig, url: str) -> str | None:
         if (
             base.port == target.port
             and _host_matches(base, target)
-            and _path_under(base.path, target.path)
+            and (not path_matters or _path_under(base.path, target.path))
         ):
-            return target.href
-    return None
+            return True
+    return False
+
+
+def trusted_origin(config: ProjectConfig, origin: str) -> WebUrl | None:
+    """The parsed ``origin`` if it is the origin of a page the project trusts, else None.
+
+    For WebAuthn: ``origin`` is what a browser wrote into clientDataJSON, which is always a
+    serialised origin (``scheme://host[:port]``, lower-case, no default port, no path), so any
+    other spelling is refused rather than read. Trusted means: http(s) on a loopback host when the
+    project allows localhost, or the scheme, host (wildcards allowed) and effective port of a
+    trusted domain's ``baseUrl`` (its path does not matter: an origin has none).
+    """
+    target = parse_web_url(origin)
+    if (
+        target is None
+        or target.has_credentials
+        or target.scheme not in _WEB_SCHEMES
+        or target.host_kind == "none"
+        or target.href != origin + "/"
+    ):
+        return None
+    return target if _is_trusted_page(config, target, path_matters=False) else None
 
 
 def is_trusted_redirect(config: ProjectConfig, url: str) -> bool:

@@ -191,6 +191,7 @@ class ServerUserCreate(Strict):
     server_metadata: Any = None
     totp_secret_base64: str | None = None
     otp_auth_enabled: bool = False
+    # Accepted and ignored, as upstream: a passkey comes only from registering one.
     passkey_auth_enabled: bool = False
     primary_email: Email | None = None
     primary_email_verified: bool = False

@@ -21,7 +21,7 @@ from authstack_core.db.queries import images as images_q
 from authstack_core.db.queries import sessions as session_q
 from authstack_core.db.queries import teams as teams_q
 from authstack_core.db.queries import users as q
-from authstack_core.domain import audit_log, mfa, totp_secrets, verification
+from authstack_core.domain import audit_log, mfa, passkeys, totp_secrets, verification
 from authstack_core.domain.context import Deps
 from authstack_core.domain.images import ImageWrites
 from authstack_core.domain.oauth_providers import account_conflict, link_accounts_in
@@ -31,6 +31,7 @@ from authstack_core.domain.webhooks import EventType, record
 from authstack_core.errors import (
     InvalidPasswordHash,
     OAuthProviderOfNewUserNotFound,
+    PasskeyCannotBeEnabledManually,
     PasswordTooCommon,
     PasswordTooLong,
     PasswordTooShort,
@@ -291,7 +292,12 @@ async def update_user(
     new_hash = await _new_password_hash(deps, project, changes)
     if changes.is_anonymous is True:
         raise SchemaError(message="is_anonymous can only be set to false")
+    if changes.passkey_auth_enabled is True:
+        raise PasskeyCannotBeEnabledManually()
     columns = changes.columns()
+    # false removes the passkey (and so clears the flag), as upstream; see domain.passkeys.
+    remove_passkey = columns.passkey_auth_enabled is False
+    columns.passkey_auth_enabled = UNSET
     if changes.totp_secret_base64 is not UNSET:
         raw = mfa.parse_totp_secret(changes.totp_secret_base64)
         columns.totp_secret = (
@@ -315,6 +321,8 @@ async def update_user(
                 raise UserNotFound()
             _check_restriction_fields(current, columns)
             await q.update_user_columns(conn, tenancy_id, user_id, columns)
+            if remove_passkey:
+                await passkeys.remove_in(conn, project, user_id)
             if columns.profile_image_url is not UNSET:
                 await images.attach_in(conn, dropped=[old_image])
             if email is None:

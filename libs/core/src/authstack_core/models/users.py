@@ -146,7 +146,7 @@ class NewUser:
     client_read_only_metadata: Any = None
     server_metadata: Any = None
     otp_auth_enabled: bool = False
-    passkey_auth_enabled: bool = False
+    # No passkey_auth_enabled: a user has a passkey only by registering one (domain.passkeys).
     is_anonymous: bool = False
     restricted_by_admin: bool = False
     restricted_by_admin_reason: str | None = None

@@ -128,7 +128,6 @@ async def create_user(auth: ServerAuth, deps: Deps, data: ServerUserCreate) -> R
         client_read_only_metadata=data.client_read_only_metadata,
         server_metadata=data.server_metadata,
         otp_auth_enabled=data.otp_auth_enabled,
-        passkey_auth_enabled=data.passkey_auth_enabled,
         is_anonymous=data.is_anonymous,
         restricted_by_admin=data.restricted_by_admin,
         restricted_by_admin_reason=data.restricted_by_admin_reason,

@@ -229,14 +229,13 @@ async def select_auth_email_owner(
 
 INSERT_USER = """
 INSERT INTO users (tenancy_id, id, display_name, profile_image_url, client_metadata,
-    client_read_only_metadata, server_metadata, otp_auth_enabled, passkey_auth_enabled,
-    is_anonymous, restricted_by_admin, restricted_by_admin_reason,
-    restricted_by_admin_private_details, country_code, risk_score_bot, risk_score_free_trial_abuse,
-    totp_secret, requires_totp_mfa)
+    client_read_only_metadata, server_metadata, otp_auth_enabled, is_anonymous,
+    restricted_by_admin, restricted_by_admin_reason, restricted_by_admin_private_details,
+    country_code, risk_score_bot, risk_score_free_trial_abuse, totp_secret, requires_totp_mfa)
 VALUES (%(tenancy_id)s, %(id)s, %(display_name)s, %(profile_image_url)s, %(client_metadata)s,
-    %(client_read_only_metadata)s, %(server_metadata)s, %(otp_auth_enabled)s,
-    %(passkey_auth_enabled)s, %(is_anonymous)s, %(restricted_by_admin)s,
-    %(restricted_by_admin_reason)s, %(restricted_by_admin_private_details)s, %(country_code)s,
+    %(client_read_only_metadata)s, %(server_metadata)s, %(otp_auth_enabled)s, %(is_anonymous)s,
+    %(restricted_by_admin)s, %(restricted_by_admin_reason)s,
+    %(restricted_by_admin_private_details)s, %(country_code)s,
     %(risk_score_bot)s, %(risk_score_free_trial_abuse)s, %(totp_secret)s, %(requires_totp_mfa)s)
 """
 
@@ -251,7 +250,6 @@ async def insert_user(
             "id": user_id,
             **profile_params(new),
             "otp_auth_enabled": new.otp_auth_enabled,
-            "passkey_auth_enabled": new.passkey_auth_enabled,
             "is_anonymous": new.is_anonymous,
             "restricted_by_admin": new.restricted_by_admin,
             "restricted_by_admin_reason": new.restricted_by_admin_reason,
