@@ -62,6 +62,7 @@ CA = "/api/v1/connected-accounts/{user_id:str}/{provider_id:str}"
 SR = "/api/v1/internal/session-replays/{session_replay_id:str}"
 SRB = "/api/v1/internal/session-replays/{b_replay}"
 SYNC = "/api/v1/internal/external-db-sync"
+CLI = "/api/v1/auth/cli"
 
 
 def _definition_probes(scope: str, route: str) -> list[Probe]:
@@ -331,6 +332,18 @@ PROBES: list[Probe] = [
     p("GET", f"{SYNC}/poller", "admin", "denied"),
     p("GET", f"{SYNC}/fusebox", "admin", "denied"),
     p("POST", f"{SYNC}/fusebox", "admin", "denied", body={"sequencer_enabled": False}),
+    # --- CLI sign-in: B's polling and login codes, and the anonymous session B's CLI brought ---
+    p("POST", CLI, "client", "denied", body={"anon_refresh_token": "{b_cli_anon_refresh_token}"}),
+    p("POST", CLI + "/poll", "client", "denied", body={"polling_code": "{b_cli_polling_code}"}),
+    p("POST", CLI + "/poll", "server", "denied", body={"polling_code": "{b_cli_polling_code}"}),
+    p("POST", CLI + "/complete", "client", "denied",
+      body={"login_code": "{b_cli_login_code}", "mode": "check"}),
+    p("POST", CLI + "/complete", "client", "denied",
+      body={"login_code": "{b_cli_login_code}", "mode": "claim-anon-session"}),
+    p("POST", CLI + "/complete", "client", "denied",
+      body={"login_code": "{b_cli_login_code}", "refresh_token": "{a_refresh_token}"}),
+    p("POST", CLI + "/complete", "server", "denied",
+      body={"login_code": "{b_cli_login_code}", "refresh_token": "{a_refresh_token}"}),
 ]  # fmt: skip
 
 # Routes through which no id of another project can be named, and why.

@@ -24,6 +24,7 @@ import httpx
 import pytest
 
 from authstack_api.app import discover_routes
+from tests.api.cli_auth_helpers import b_cli_attempt, b_cli_state
 from tests.api.helpers import create_user, sign_in_with_password, sign_up, unique_email
 from tests.api.isolation_probes import CALLBACK, EXEMPT, PROBES, As, Probe, b_session_replay
 from tests.api.team_helpers import User, create_team, define, new_user
@@ -83,6 +84,7 @@ def _snapshot(http: httpx.Client, b: Project, ids: dict[str, str]) -> dict[str, 
         "templates": http.get("/api/v1/internal/email-templates", headers=admin).json(),
         "webhook_endpoints": http.get("/api/v1/internal/webhooks/endpoints", headers=admin).json(),
         "oauth_accounts": get("/api/v1/oauth-providers", user_id=ids["b_user"]),
+        "cli_attempt": b_cli_state(http, b, ids),
     }
 
 
@@ -215,6 +217,7 @@ def world(api: ApiServer, mail_worker: WorkerProcess, mail_sink: MailSink) -> It
         a_team = create_team(http, a, a_user, display_name="A Team")
         ids: dict[str, str] = {
             "a_user": a_user.id,
+            "a_refresh_token": a_user.refresh_token,
             "a_team": a_team["id"],
             "b_user": b_user.id,
             "b_project": b.id,
@@ -241,6 +244,7 @@ def world(api: ApiServer, mail_worker: WorkerProcess, mail_sink: MailSink) -> It
             ][0]["id"],
             **_b_oauth_account(http, b, b_user),
             **b_session_replay(http, b, b_user.access_token),
+            **b_cli_attempt(http, b),
         }
         secrets = [
             "B Secret Person",
