@@ -59,9 +59,25 @@ def assert_invalid_login_code(r: httpx.Response) -> None:
     assert "x-stack-known-error" not in r.headers
 
 
+def anonymous_session(http: httpx.Client, project: Project) -> dict[str, str]:
+    """A new anonymous user's ``{access_token, refresh_token, user_id}`` (POST /auth/anonymous/
+    sign-up, as the SDK's ``getUser({or: "anonymous"})`` does)."""
+    r = http.post("/api/v1/auth/anonymous/sign-up", headers=project.headers())
+    assert r.status_code == 200, r.text
+    tokens: dict[str, str] = r.json()
+    return tokens
+
+
+def as_anonymous(project: Project, access_token: str) -> dict[str, str]:
+    """Client headers of an anonymous user, who must say that anonymous users are welcome."""
+    return project.headers(
+        **{"x-stack-access-token": access_token, "x-stack-allow-anonymous-user": "true"}
+    )
+
+
 def b_cli_attempt(http: httpx.Client, b: Project) -> dict[str, str]:
     """A CLI sign-in of B's waiting for its browser, started with an anonymous session of B's."""
-    anon = http.post("/api/v1/auth/anonymous/sign-up", headers=b.headers()).json()
+    anon = anonymous_session(http, b)
     r = http.post(START, headers=b.headers(), json={"anon_refresh_token": anon["refresh_token"]})
     assert r.status_code == 200, r.text
     return {

@@ -13,6 +13,8 @@ import httpx
 
 from tests.api.cli_auth_helpers import (
     COMPLETE,
+    anonymous_session,
+    as_anonymous,
     assert_invalid_login_code,
     complete,
     poll,
@@ -162,19 +164,12 @@ def test_check_needs_no_user_and_says_none_without_an_anonymous_session(
     assert poll_status(http, project, attempt["polling_code"]) == "waiting"
 
 
-def _anonymous(http: httpx.Client, project: Project) -> dict[str, str]:
-    r = http.post("/api/v1/auth/anonymous/sign-up", headers=project.headers())
-    assert r.status_code == 200, r.text
-    tokens: dict[str, str] = r.json()
-    return tokens
-
-
 def test_the_browser_claims_the_clis_anonymous_session_once_then_signs_it_up(
     http: httpx.Client, project: Project
 ) -> None:
     """The SDK's confirm page: check, claim-anon-session (no user yet), sign up as that user,
     complete; the CLI then holds a session of the same, now real, user."""
-    cli_anon = _anonymous(http, project)
+    cli_anon = anonymous_session(http, project)
     attempt = start(http, project, anon_refresh_token=cli_anon["refresh_token"])
     check = complete(http, project, attempt["login_code"], mode="check")
     assert check.json() == {"cli_session_state": "anonymous"}
@@ -194,12 +189,7 @@ def test_the_browser_claims_the_clis_anonymous_session_once_then_signs_it_up(
 
     upgraded = http.post(
         "/api/v1/auth/password/sign-up",
-        headers=project.headers(
-            **{
-                "x-stack-access-token": claimed.json()["access_token"],
-                "x-stack-allow-anonymous-user": "true",
-            }
-        ),
+        headers=as_anonymous(project, claimed.json()["access_token"]),
         json={"email": unique_email("cli"), "password": PASSWORD},
     )
     assert upgraded.status_code == 200, upgraded.text
@@ -216,7 +206,7 @@ def test_the_browser_claims_the_clis_anonymous_session_once_then_signs_it_up(
 def test_completing_as_another_user_leaves_the_anonymous_user_alone(
     http: httpx.Client, project: Project
 ) -> None:
-    cli_anon = _anonymous(http, project)
+    cli_anon = anonymous_session(http, project)
     attempt = start(http, project, anon_refresh_token=cli_anon["refresh_token"])
     browser = new_user(http, project)
     assert complete(http, project, attempt["login_code"], browser).status_code == 200
@@ -229,17 +219,12 @@ def test_completing_as_another_user_leaves_the_anonymous_user_alone(
 def test_an_anonymous_session_that_ended_cannot_be_claimed(
     http: httpx.Client, project: Project
 ) -> None:
-    cli_anon = _anonymous(http, project)
+    cli_anon = anonymous_session(http, project)
     attempt = start(http, project, anon_refresh_token=cli_anon["refresh_token"])
     signed_out = http.request(
         "DELETE",
         "/api/v1/auth/sessions/current",
-        headers=project.headers(
-            **{
-                "x-stack-access-token": cli_anon["access_token"],
-                "x-stack-allow-anonymous-user": "true",
-            }
-        ),
+        headers=as_anonymous(project, cli_anon["access_token"]),
         json={},
     )
     assert signed_out.status_code == 200, signed_out.text
@@ -254,7 +239,7 @@ def test_the_anon_refresh_token_must_be_a_live_anonymous_session_of_this_project
     http: httpx.Client, project: Project, make_project: Any
 ) -> None:
     real = new_user(http, project)
-    other_anon = _anonymous(http, make_project())
+    other_anon = anonymous_session(http, make_project())
     cases = {
         real.refresh_token: "The provided refresh token does not belong to an anonymous user",
         "not-a-refresh-token": "Invalid anon refresh token",
@@ -298,12 +283,10 @@ def test_complete_needs_a_signed_in_unrestricted_user_and_its_own_refresh_token(
         403,
         {"restricted_reason": {"type": "restricted_by_administrator"}},
     )
-    anon = _anonymous(http, project)
+    anon = anonymous_session(http, project)
     as_anon = http.post(
         COMPLETE,
-        headers=project.headers(
-            **{"x-stack-access-token": anon["access_token"], "x-stack-allow-anonymous-user": "true"}
-        ),
+        headers=as_anonymous(project, anon["access_token"]),
         json={"login_code": code, "refresh_token": anon["refresh_token"]},
     )
     assert_known_error(as_anon, "RESTRICTED_USER_NOT_ALLOWED", 403)
