@@ -6,7 +6,6 @@ another project can be named through it (test_isolation_matrix.py runs them).
 
 from __future__ import annotations
 
-import uuid
 from dataclasses import dataclass, field
 from typing import Any, Literal
 
@@ -74,6 +73,7 @@ SR = "/api/v1/internal/session-replays/{session_replay_id:str}"
 SRB = "/api/v1/internal/session-replays/{b_replay}"
 SYNC = "/api/v1/internal/external-db-sync"
 AUDIT = "/api/v1/internal/audit-log"
+CLI = "/api/v1/auth/cli"
 
 
 def _definition_probes(scope: str, route: str) -> list[Probe]:
@@ -355,6 +355,18 @@ PROBES: list[Probe] = [
     p("GET", AUDIT, "admin", "own", params={"cursor": "{b_audit_cursor}"}),
     p("GET", AUDIT, "server", "denied"),
     p("GET", AUDIT, "client", "denied"),
+    # --- CLI sign-in: B's polling and login codes, and the anonymous session B's CLI brought ---
+    p("POST", CLI, "client", "denied", body={"anon_refresh_token": "{b_cli_anon_refresh_token}"}),
+    p("POST", CLI + "/poll", "client", "denied", body={"polling_code": "{b_cli_polling_code}"}),
+    p("POST", CLI + "/poll", "server", "denied", body={"polling_code": "{b_cli_polling_code}"}),
+    p("POST", CLI + "/complete", "client", "denied",
+      body={"login_code": "{b_cli_login_code}", "mode": "check"}),
+    p("POST", CLI + "/complete", "client", "denied",
+      body={"login_code": "{b_cli_login_code}", "mode": "claim-anon-session"}),
+    p("POST", CLI + "/complete", "client", "denied",
+      body={"login_code": "{b_cli_login_code}", "refresh_token": "{a_refresh_token}"}),
+    p("POST", CLI + "/complete", "server", "denied",
+      body={"login_code": "{b_cli_login_code}", "refresh_token": "{a_refresh_token}"}),
 ]  # fmt: skip
 
 # Routes through which no id of another project can be named, and why.
@@ -404,45 +416,3 @@ EXEMPT = {
     ("POST", "/api/v1/auth/passkey/initiate-passkey-registration"): "the caller's own user",
     ("POST", "/api/v1/auth/passkey/initiate-passkey-authentication"): "names no id",
 }  # fmt: skip
-
-
-def b_audit_entries(http: Any, b: Any, b_user: str) -> tuple[dict[str, str], list[str]]:
-    """B's server key impersonates B's user (after B's config change): B's audit log then
-    holds two entries. Returns the cursor after B's newest one, and what must not leak."""
-    r = http.post(
-        "/api/v1/auth/sessions",
-        headers=b.headers("server", **{"user-agent": "B-secret-agent/1.0"}),
-        json={"user_id": b_user, "is_impersonation": True},
-    )
-    assert r.status_code == 200, r.text
-    page = http.get(AUDIT, headers=b.headers("admin"), params={"limit": "1"}).json()
-    assert page["items"][0]["action"] == "session.impersonation_started", page
-    cursor = page["pagination"]["next_cursor"]
-    assert cursor is not None, page
-    entry = page["items"][0]
-    return {"b_audit_cursor": cursor}, [
-        entry["id"],
-        entry["details"]["session_id"],
-        "B-secret-agent",
-    ]
-
-
-def b_session_replay(http: Any, b: Any, access_token: str) -> dict[str, str]:
-    """B's user records a session replay: its id, its one chunk's id and the batch's id."""
-    batch_id = str(uuid.uuid4())
-    body = {
-        "browser_session_id": str(uuid.uuid4()),
-        "session_replay_segment_id": str(uuid.uuid4()),
-        "batch_id": batch_id,
-        "started_at_ms": 1_780_000_000_000,
-        "sent_at_ms": 1_780_000_000_500,
-        "events": [{"type": 2, "timestamp": 1_780_000_000_000, "data": {"b": "B secret page"}}],
-    }
-    headers = b.headers("client", **{"x-stack-access-token": access_token})
-    r = http.post("/api/v1/session-replays/batch", headers=headers, json=body)
-    assert r.status_code == 200, r.text
-    replay = r.json()["session_replay_id"]
-    chunks = http.get(
-        f"/api/v1/internal/session-replays/{replay}/chunks", headers=b.headers("admin")
-    ).json()["items"]
-    return {"b_replay": replay, "b_replay_chunk": chunks[0]["id"], "b_replay_batch": batch_id}

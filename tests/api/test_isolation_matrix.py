@@ -24,16 +24,10 @@ import httpx
 import pytest
 
 from authstack_api.app import discover_routes
+from tests.api.cli_auth_helpers import b_cli_attempt, b_cli_state
 from tests.api.helpers import create_user, sign_in_with_password, sign_up, unique_email
-from tests.api.isolation_probes import (
-    CALLBACK,
-    EXEMPT,
-    PROBES,
-    As,
-    Probe,
-    b_audit_entries,
-    b_session_replay,
-)
+from tests.api.isolation_probes import CALLBACK, EXEMPT, PROBES, As, Probe
+from tests.api.isolation_world import b_audit_entries, b_session_replay
 from tests.api.team_helpers import User, create_team, define, new_user
 from tests.conftest import ApiServer, Project, create_project
 from tests.factories import query_value
@@ -95,6 +89,7 @@ def _snapshot(http: httpx.Client, b: Project, ids: dict[str, str]) -> dict[str, 
         "oauth_accounts": get("/api/v1/oauth-providers", user_id=ids["b_user"]),
         # Nothing A did (its own config writes included) is written to B's audit log.
         "audit_log": http.get("/api/v1/internal/audit-log", headers=admin).json(),
+        "cli_attempt": b_cli_state(http, b, ids),
     }
 
 
@@ -227,6 +222,7 @@ def world(api: ApiServer, mail_worker: WorkerProcess, mail_sink: MailSink) -> It
         a_team = create_team(http, a, a_user, display_name="A Team")
         ids: dict[str, str] = {
             "a_user": a_user.id,
+            "a_refresh_token": a_user.refresh_token,
             "a_team": a_team["id"],
             "b_user": b_user.id,
             "b_project": b.id,
@@ -254,6 +250,7 @@ def world(api: ApiServer, mail_worker: WorkerProcess, mail_sink: MailSink) -> It
             **_b_oauth_account(http, b, b_user),
             **b_session_replay(http, b, b_user.access_token),
             **b_passkey_ids(http, b, b_user.access_token),
+            **b_cli_attempt(http, b),
         }
         secrets = [
             "B Secret Person",

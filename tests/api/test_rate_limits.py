@@ -273,6 +273,9 @@ ROUTES: dict[str, Call] = {
     "api key check": _post("/api/v1/user-api-keys/check", "server", api_key="sk_not_a_key"),
     "token refresh": _token,
     "session refresh": _post("/api/v1/auth/sessions/current/refresh"),
+    "cli start": _post("/api/v1/auth/cli"),
+    "cli poll": _post("/api/v1/auth/cli/poll", polling_code=_code),
+    "cli complete": _post("/api/v1/auth/cli/complete", login_code=_code, mode="check"),
     # Counted before the provider is looked up (this project has none).
     "connected account token": _post(
         f"/api/v1/connected-accounts/{uuid.uuid4()}/github/access-token", "server"

@@ -291,6 +291,21 @@ PLAIN_CASES: list[tuple[PlainError, int, str]] = [
         "The OAuth provider could not be reached, or answered in a way this server does not "
         "understand. Please try again later.",
     ),
+    # CLI sign-in (errors/cli_auth.py); upstream's texts.
+    (errors.CliLoginCodeInvalid(), 400, "Invalid login code or the code has expired"),
+    (errors.CliAnonRefreshTokenInvalid(), 400, "Invalid anon refresh token"),
+    (
+        errors.CliAnonRefreshTokenNotAnonymous(),
+        400,
+        "The provided refresh token does not belong to an anonymous user",
+    ),
+    (errors.CliNoAnonymousSession(), 400, "No anonymous session associated with this code"),
+    (
+        errors.CliRefreshTokenRequired(),
+        400,
+        "refresh_token is required when mode is 'complete'",
+    ),
+    (errors.CliRefreshTokenInvalid(), 400, "Invalid refresh token"),
     (
         errors.PasskeyCannotBeEnabledManually(),
         400,

@@ -178,7 +178,7 @@ SCENARIO_CONFIG = {
 @pytest.mark.parametrize("version", VERSIONS)
 def test_sdk_scenarios(node_ready: None, api: ApiServer, version: str) -> None:
     """Client sign-up/sign-in/update/sign-out, server user management, wrong-key errors; teams,
-    invitations, permissions, API keys and anonymous upgrade."""
+    invitations, permissions, API keys, anonymous upgrade and CLI sign-in (promptCliLogin)."""
     project = create_project(api.database_url, SCENARIO_CONFIG)
     run = NodeRun.start(
         f"SDK {version}", _scenario_files("scenarios"), _node_env(api, project, version)

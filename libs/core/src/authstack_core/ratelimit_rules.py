@@ -135,6 +135,13 @@ DEFAULT_RULES: dict[str, Limit] = {
     "external_db_test.project": _rate(30, 60, 10),
     # The audit log's pages: a dashboard paging through it, not a scraper; per project.
     "audit_log_read.project": _rate(600, 60, 120),
+    # CLI sign-in: each start stores an attempt; the browser's steps check a login code. The SDK
+    # polls every 2 s per waiting CLI, so per IP the poll is as wide as sign-in (CLIs behind one
+    # NAT); per polling code, one a second is plenty.
+    "cli_auth_start.ip": _IP_CODE,
+    "cli_auth_poll.ip": _IP_SIGN_IN,
+    "cli_auth_poll.account": _rate(60, 60, 20),  # per polling code
+    "cli_auth_complete.ip": _IP_CODE,
     # GET /health/email signs a user up and sends a mail: an uptime checker needs a few a minute.
     "email_monitor.ip": _rate(10, 60, 5),
 }

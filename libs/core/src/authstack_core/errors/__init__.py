@@ -8,6 +8,7 @@ text/plain. Each error class carries its HTTP status, so the code that raises it
 # from this package, so the whole of each is re-exported rather than listed a second time here.
 from authstack_core.errors.analytics import *  # noqa: F403
 from authstack_core.errors.base import *  # noqa: F403
+from authstack_core.errors.cli_auth import *  # noqa: F403
 from authstack_core.errors.config import *  # noqa: F403
 from authstack_core.errors.images import *  # noqa: F403
 from authstack_core.errors.oauth import *  # noqa: F403
