@@ -20,27 +20,13 @@ from tests.passkeys.helpers import (
     initiate_registration,
     register,
     register_response,
+    registered,
     sign_in,
     sign_in_response,
 )
 
 REG_FAILED = "PASSKEY_REGISTRATION_FAILED"
 AUTH_FAILED = "PASSKEY_AUTHENTICATION_FAILED"
-
-
-@pytest.fixture
-def passkey_project(make_project: Any) -> Project:
-    project: Project = make_project(PASSKEY_CONFIG)
-    return project
-
-
-def registered(http: httpx.Client, project: Project, **kw: Any) -> tuple[dict[str, Any], Any]:
-    """A new user of ``project`` with a registered passkey: (its tokens, its authenticator)."""
-    tokens = sign_up(http, project)
-    authenticator = SoftAuthenticator(**kw)
-    r = register(http, project, tokens["access_token"], authenticator)
-    assert r.status_code == 200, r.text
-    return tokens, authenticator
 
 
 def code_used(database_url: str, project: Project, type_: str) -> bool:
