@@ -29,7 +29,9 @@ BUDGET_SECONDS = 600
 
 @pytest.fixture(scope="module")
 def fuzz_project(migrated_database: str) -> Project:
-    return create_project(migrated_database, {"auth.otp.allowSignIn": True})
+    return create_project(
+        migrated_database, {"auth.otp.allowSignIn": True, "auth.passkey.allowSignIn": True}
+    )
 
 
 def test_generated_requests_never_get_a_server_error(api: ApiServer, fuzz_project: Project) -> None:

@@ -134,6 +134,21 @@ def test_wire_names_and_texts_that_clients_rely_on() -> None:
         "error": "No.",
     }
     assert errors.BodyParsingError("Not JSON.").text == "Not JSON."
+    # The SDK rebuilds these two from details.message (upstream sends no details, which its own
+    # parser cannot read).
+    failed = errors.PasskeyAuthenticationFailed(message="This passkey is not registered.")
+    assert failed.body() == {
+        "code": "PASSKEY_AUTHENTICATION_FAILED",
+        "details": {"message": "This passkey is not registered."},
+        "error": "This passkey is not registered.",
+    }
+    assert errors.PasskeyRegistrationFailed().body()["details"] == {
+        "message": "Passkey registration failed."
+    }
+    assert errors.PasskeyAuthenticationNotEnabled().body() == {
+        "code": "PASSKEY_AUTHENTICATION_NOT_ENABLED",
+        "error": "Passkey authentication is not enabled for this project.",
+    }
 
 
 # The domain's plain errors and the exact status and text/plain body each has always had.

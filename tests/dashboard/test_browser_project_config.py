@@ -22,8 +22,7 @@ def test_toggle_sign_up_off_then_the_api_answers_sign_up_not_enabled(
 ) -> None:
     with api.client() as http:
         project = admin_project(http, "Sign-up toggle")
-        # Passkey sign-in is not implemented: set through the API, the page neither shows the
-        # switch nor turns it off when saving.
+        # Set through the API, the page shows the passkey switch on and keeps it on when saving.
         r = http.patch(
             "/api/v1/internal/projects/current",
             headers=admin_headers(project.id, internal_sign_in(http)),
@@ -32,10 +31,10 @@ def test_toggle_sign_up_off_then_the_api_answers_sign_up_not_enabled(
         assert r.status_code == 200, r.text
     sign_in(page)
     page.goto(f"/projects/{project.id}/settings")
-    # The page offers only what works: no passkey switch, no test email to wait for.
-    assert page.get_by_label(re.compile("passkey", re.IGNORECASE)).count() == 0
+    assert page.get_by_label(re.compile("passkey", re.IGNORECASE)).is_checked()
+    # The page offers only what works: no test email to wait for.
     text = page.locator("main").inner_text()
-    for absent in ("Passkey", "test email", "email worker"):
+    for absent in ("test email", "email worker"):
         assert absent.lower() not in text.lower(), absent
     checkbox = page.get_by_label("Allow new users to sign up")
     assert checkbox.is_checked()
@@ -61,6 +60,37 @@ def test_toggle_sign_up_off_then_the_api_answers_sign_up_not_enabled(
     with api.client() as http:
         r = http.post("/api/v1/auth/password/sign-up", headers=project.headers(), json=body)
     assert r.status_code == 200, r.text
+
+
+def test_toggle_passkeys_on_then_off_and_the_api_follows(page: Any, api: ApiServer) -> None:
+    initiate = "/api/v1/auth/passkey/initiate-passkey-authentication"
+    with api.client() as http:
+        project = admin_project(http, "Passkey toggle")
+        r = http.post(initiate, headers=project.headers(), json={})
+        assert_known_error(r, "PASSKEY_AUTHENTICATION_NOT_ENABLED", 400)
+    sign_in(page)
+    page.goto(f"/projects/{project.id}/settings")
+    switch = page.get_by_label(re.compile("^Passkey sign-in"))
+    assert not switch.is_checked()
+    switch.check()
+    page.get_by_role("button", name="Save sign-in settings").click()
+    page.wait_for_url(f"**/projects/{project.id}/settings")
+    assert page.get_by_label(re.compile("^Passkey sign-in")).is_checked()
+    screenshot(page, "06b_passkeys_enabled")
+    with api.client() as http:
+        config = http.get("/api/v1/projects/current", headers=project.headers()).json()["config"]
+        assert config["passkey_enabled"] is True
+        r = http.post(initiate, headers=project.headers(), json={})
+        assert r.status_code == 200, r.text
+        assert r.json()["options_json"]["rpId"] == "THIS_VALUE_WILL_BE_REPLACED.example.com"
+
+    page.get_by_label(re.compile("^Passkey sign-in")).uncheck()
+    page.get_by_role("button", name="Save sign-in settings").click()
+    page.wait_for_url(f"**/projects/{project.id}/settings")
+    assert not page.get_by_label(re.compile("^Passkey sign-in")).is_checked()
+    with api.client() as http:
+        r = http.post(initiate, headers=project.headers(), json={})
+        assert_known_error(r, "PASSKEY_AUTHENTICATION_NOT_ENABLED", 400)
 
 
 def test_toggle_common_password_refusal_off_then_the_api_accepts_one(

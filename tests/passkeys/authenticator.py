@@ -71,18 +71,13 @@ class SoftAuthenticator:
             credential_data=credential,
         )
         attestation = AttestationObject.create("none", auth_data, {})
-        return {
-            "id": b64url(self.credential_id),
-            "rawId": b64url(self.credential_id),
-            "type": "public-key",
-            "response": {
+        return self._credential_json(
+            {
                 "clientDataJSON": b64url(bytes(client_data)),
                 "attestationObject": b64url(bytes(attestation)),
                 "transports": ["internal", "hybrid"],
-            },
-            "clientExtensionResults": {},
-            "authenticatorAttachment": "platform",
-        }
+            }
+        )
 
     def get(
         self,
@@ -111,16 +106,21 @@ class SoftAuthenticator:
         )
         signed = bytes(auth_data) + hashlib.sha256(bytes(client_data)).digest()
         signature = self.key.sign(signed, ec.ECDSA(hashes.SHA256()))
-        return {
-            "id": b64url(self.credential_id),
-            "rawId": b64url(self.credential_id),
-            "type": "public-key",
-            "response": {
+        return self._credential_json(
+            {
                 "clientDataJSON": b64url(bytes(client_data)),
                 "authenticatorData": b64url(bytes(auth_data)),
                 "signature": b64url(signature),
                 "userHandle": b64url(self.user_handle) if self.user_handle else None,
-            },
+            }
+        )
+
+    def _credential_json(self, response: dict[str, Any]) -> dict[str, Any]:
+        return {
+            "id": b64url(self.credential_id),
+            "rawId": b64url(self.credential_id),
+            "type": "public-key",
+            "response": response,
             "clientExtensionResults": {},
             "authenticatorAttachment": "platform",
         }

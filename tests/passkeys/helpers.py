@@ -6,7 +6,7 @@ from typing import Any
 
 import httpx
 
-from tests.api.helpers import as_user
+from tests.api.helpers import as_user, sign_up
 from tests.conftest import Project
 from tests.passkeys.authenticator import SoftAuthenticator
 
@@ -55,6 +55,18 @@ def register(
     options, code = initiate_registration(http, project, access_token)
     credential = authenticator.create(options, origin=origin)
     return register_response(http, project, access_token, credential, code)
+
+
+def registered(
+    http: httpx.Client, project: Project, **kw: Any
+) -> tuple[dict[str, Any], SoftAuthenticator]:
+    """A new user of ``project`` with a registered passkey: (its tokens, its authenticator);
+    ``kw`` goes to the authenticator."""
+    tokens = sign_up(http, project)
+    authenticator = SoftAuthenticator(**kw)
+    r = register(http, project, tokens["access_token"], authenticator)
+    assert r.status_code == 200, r.text
+    return tokens, authenticator
 
 
 def initiate_authentication(http: httpx.Client, project: Project) -> tuple[dict[str, Any], str]:

@@ -5,7 +5,6 @@ from __future__ import annotations
 from typing import Any
 
 import httpx
-import pytest
 
 from tests.api.helpers import as_user, assert_known_error, create_user, sign_up
 from tests.api.test_mfa import TotpUser, away_from_step_edge, enable_totp, mfa_sign_in
@@ -16,21 +15,15 @@ from tests.passkeys.helpers import (
     APP_ORIGIN,
     INITIATE_AUTHENTICATION,
     INITIATE_REGISTRATION,
-    PASSKEY_CONFIG,
     get_user,
     initiate_authentication,
     initiate_registration,
     register,
     register_response,
+    registered,
     sign_in,
     sign_in_response,
 )
-
-
-@pytest.fixture
-def passkey_project(make_project: Any) -> Project:
-    project: Project = make_project(PASSKEY_CONFIG)
-    return project
 
 
 def passkey_count(database_url: str, project: Project, user_id: str) -> int:
@@ -55,9 +48,7 @@ def set_passkeys_enabled(http: httpx.Client, project: Project, enabled: bool) ->
 def test_the_project_switch_closes_all_four_routes(
     http: httpx.Client, passkey_project: Project
 ) -> None:
-    tokens = sign_up(http, passkey_project)
-    authenticator = SoftAuthenticator()
-    assert register(http, passkey_project, tokens["access_token"], authenticator).status_code == 200
+    tokens, authenticator = registered(http, passkey_project)
     # Ceremonies begun while passkeys were on, finished after they were turned off.
     reg_options, reg_code = initiate_registration(http, passkey_project, tokens["access_token"])
     credential = SoftAuthenticator().create(reg_options, origin=APP_ORIGIN)
@@ -91,9 +82,7 @@ def test_a_new_project_has_passkeys_off(http: httpx.Client, make_project: Any) -
 def test_a_totp_user_still_needs_the_second_factor(
     http: httpx.Client, passkey_project: Project, api: ApiServer
 ) -> None:
-    tokens = sign_up(http, passkey_project)
-    authenticator = SoftAuthenticator()
-    assert register(http, passkey_project, tokens["access_token"], authenticator).status_code == 200
+    tokens, authenticator = registered(http, passkey_project)
     secret = enable_totp(http, passkey_project, tokens["access_token"])
     r = sign_in(http, passkey_project, authenticator)
     body = assert_known_error(r, "MULTI_FACTOR_AUTHENTICATION_REQUIRED", 400)
@@ -124,9 +113,7 @@ def test_a_totp_user_still_needs_the_second_factor(
 def test_patching_the_flag_off_removes_the_passkey(
     http: httpx.Client, passkey_project: Project, api: ApiServer
 ) -> None:
-    tokens = sign_up(http, passkey_project)
-    authenticator = SoftAuthenticator()
-    assert register(http, passkey_project, tokens["access_token"], authenticator).status_code == 200
+    tokens, authenticator = registered(http, passkey_project)
     user = as_user(passkey_project, tokens["access_token"])
     r = http.patch("/api/v1/users/me", headers=user, json={"passkey_auth_enabled": False})
     assert r.status_code == 200, r.text
@@ -165,9 +152,7 @@ def test_the_flag_cannot_be_switched_on_by_hand(
 def test_deleting_the_user_deletes_its_passkey(
     http: httpx.Client, passkey_project: Project, api: ApiServer
 ) -> None:
-    tokens = sign_up(http, passkey_project)
-    authenticator = SoftAuthenticator()
-    assert register(http, passkey_project, tokens["access_token"], authenticator).status_code == 200
+    tokens, authenticator = registered(http, passkey_project)
     r = http.delete(f"/api/v1/users/{tokens['user_id']}", headers=passkey_project.headers("server"))
     assert r.status_code == 200, r.text
     assert passkey_count(api.database_url, passkey_project, tokens["user_id"]) == 0

@@ -6,7 +6,6 @@ from datetime import timedelta
 from typing import Any
 
 import httpx
-import pytest
 
 from tests.api.helpers import as_user, assert_known_error, refresh, sign_up
 from tests.conftest import ApiServer, Project
@@ -21,12 +20,6 @@ from tests.passkeys.helpers import (
     register,
     sign_in,
 )
-
-
-@pytest.fixture
-def passkey_project(make_project: Any) -> Project:
-    project: Project = make_project(PASSKEY_CONFIG)
-    return project
 
 
 def test_initiate_registration_answers_the_options_the_sdk_expects(

@@ -20,27 +20,13 @@ from tests.passkeys.helpers import (
     initiate_registration,
     register,
     register_response,
+    registered,
     sign_in,
     sign_in_response,
 )
 
 REG_FAILED = "PASSKEY_REGISTRATION_FAILED"
 AUTH_FAILED = "PASSKEY_AUTHENTICATION_FAILED"
-
-
-@pytest.fixture
-def passkey_project(make_project: Any) -> Project:
-    project: Project = make_project(PASSKEY_CONFIG)
-    return project
-
-
-def registered(http: httpx.Client, project: Project, **kw: Any) -> tuple[dict[str, Any], Any]:
-    """A new user of ``project`` with a registered passkey: (its tokens, its authenticator)."""
-    tokens = sign_up(http, project)
-    authenticator = SoftAuthenticator(**kw)
-    r = register(http, project, tokens["access_token"], authenticator)
-    assert r.status_code == 200, r.text
-    return tokens, authenticator
 
 
 def code_used(database_url: str, project: Project, type_: str) -> bool:
@@ -239,3 +225,22 @@ def test_a_forged_client_data_origin_breaks_the_signature(
     client_data["origin"] = APP_ORIGIN
     response["response"]["clientDataJSON"] = b64url(json.dumps(client_data).encode())
     assert_known_error(sign_in_response(http, passkey_project, response, code), AUTH_FAILED, 400)
+
+
+def test_a_code_of_the_other_ceremony_is_not_found(
+    http: httpx.Client, passkey_project: Project
+) -> None:
+    """A registration code answers no sign-in, and a sign-in code no registration."""
+    tokens, authenticator = registered(http, passkey_project)
+    auth_options, auth_code = initiate_authentication(http, passkey_project)
+    reg_options, reg_code = initiate_registration(http, passkey_project, tokens["access_token"])
+    assertion = authenticator.get(auth_options, origin=APP_ORIGIN)
+    r = sign_in_response(http, passkey_project, assertion, reg_code)
+    assert_known_error(r, "VERIFICATION_CODE_NOT_FOUND", 404)
+    credential = SoftAuthenticator().create(reg_options, origin=APP_ORIGIN)
+    r = register_response(http, passkey_project, tokens["access_token"], credential, auth_code)
+    assert_known_error(r, "VERIFICATION_CODE_NOT_FOUND", 404)
+    # Both still answer their own ceremony.
+    assert sign_in_response(http, passkey_project, assertion, auth_code).status_code == 200
+    r = register_response(http, passkey_project, tokens["access_token"], credential, reg_code)
+    assert r.status_code == 200, r.text

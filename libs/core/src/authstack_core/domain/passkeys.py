@@ -92,8 +92,8 @@ async def register(
             )
         except PasskeyRegistrationFailed as failure:
             return failure
-        owner = await q.select_credential_owner(conn, tenancy_id, new.credential_id)
-        if owner is not None and owner != user_id:
+        existing = await q.select_by_credential(conn, tenancy_id, new.credential_id)
+        if existing is not None and existing.user_id != user_id:
             # The authenticator picks the credential id, so a client can send any: never let one
             # take over (or shadow) another user's passkey.
             return PasskeyRegistrationFailed(message="This passkey cannot be registered.")

@@ -37,12 +37,15 @@ class AttestationResponse(msgspec.Struct):
     transports: Annotated[list[Transport], Meta(max_length=16)] | None = None
 
 
-class RegistrationCredential(msgspec.Struct, rename="camel"):
+class _Credential(msgspec.Struct, rename="camel", kw_only=True):
     id: CredentialId
     raw_id: CredentialId
-    response: AttestationResponse
     type: Literal["public-key"]
     authenticator_attachment: str | None = None
+
+
+class RegistrationCredential(_Credential, kw_only=True):
+    response: AttestationResponse
 
 
 class AssertionResponse(msgspec.Struct):
@@ -56,12 +59,8 @@ class AssertionResponse(msgspec.Struct):
     )
 
 
-class AuthenticationCredential(msgspec.Struct, rename="camel"):
-    id: CredentialId
-    raw_id: CredentialId
+class AuthenticationCredential(_Credential, kw_only=True):
     response: AssertionResponse
-    type: Literal["public-key"]
-    authenticator_attachment: str | None = None
 
 
 class RegisterBody(Strict):

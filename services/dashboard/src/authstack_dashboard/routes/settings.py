@@ -15,12 +15,11 @@ from authstack_dashboard.routes.projects import load_project
 from authstack_dashboard.web import Ctx, FormError, gather, page, page_routes
 
 # Legacy config switches shown as checkboxes, with their labels: only those the API acts on.
-# (Passkey sign-in has a config switch but no implementation yet; saving this form leaves it as is,
-# since the PATCH carries only the switches listed here.)
 AUTH_SWITCHES = (
     ("sign_up_enabled", "Allow new users to sign up"),
     ("credential_enabled", "Email and password sign-in"),
     ("magic_link_enabled", "One-time code / magic link sign-in"),
+    ("passkey_enabled", "Passkey sign-in (on the trusted domains below, and localhost if allowed)"),
     ("require_email_verification", "Require a verified email (unverified users are restricted)"),
     ("reject_common_passwords", "Refuse common passwords (the 100,000 most used)"),
     ("create_team_on_sign_up", "Create a personal team for every new user"),

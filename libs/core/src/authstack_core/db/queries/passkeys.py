@@ -8,7 +8,7 @@ from typing import Any
 
 from psycopg import AsyncConnection
 
-from authstack_core.db.queries.run import changed, fetch_one, fetch_value
+from authstack_core.db.queries.run import changed, fetch_one
 from authstack_core.models.passkeys import StoredPasskey
 
 SELECT_BY_CREDENTIAL = """
@@ -28,20 +28,6 @@ async def select_by_credential(
         SELECT_BY_CREDENTIAL,
         tenancy_id=tenancy_id,
         credential_id=credential_id,
-    )
-
-
-SELECT_CREDENTIAL_OWNER = """
-SELECT user_id::text FROM passkey_auth_methods
-WHERE tenancy_id = %(tenancy_id)s AND credential_id = %(credential_id)s
-"""
-
-
-async def select_credential_owner(
-    conn: AsyncConnection[Any], tenancy_id: uuid.UUID, credential_id: str
-) -> str | None:
-    return await fetch_value(
-        conn, str, SELECT_CREDENTIAL_OWNER, tenancy_id=tenancy_id, credential_id=credential_id
     )
 
 
