@@ -24,6 +24,9 @@ from authstack_dashboard.routes import (
     api_keys,
     audit_log,
     auth,
+    email_editor,
+    email_preview,
+    emails,
     external_databases,
     impersonation,
     oauth_settings,
@@ -49,7 +52,8 @@ SECURITY_HEADERS = [
 
 
 class SecurityHeaders:
-    """Pure ASGI: strict CSP and friends on every response; pages are never cached."""
+    """Pure ASGI: strict CSP and friends on every response; pages are never cached. Email
+    previews get their own, stricter CSP, and are the only pages a dashboard page may frame."""
 
     def __init__(self, app: ASGIApp, image_source: str = "") -> None:
         self.app = app
@@ -71,7 +75,12 @@ class SecurityHeaders:
             return
         path = str(scope.get("path", ""))
         is_static = path.startswith("/static/")
-        extra = self.player_headers if REPLAY_PLAYER.fullmatch(path) else self.headers
+        if email_preview.PREVIEW_PATH.fullmatch(path):
+            extra = email_preview.PREVIEW_HEADERS
+        elif REPLAY_PLAYER.fullmatch(path):
+            extra = self.player_headers
+        else:
+            extra = self.headers
 
         async def wrapped(message: Message) -> None:
             if message["type"] == "http.response.start":
@@ -114,6 +123,8 @@ def create_app(settings: DashboardSettings) -> Starlette:
         *external_databases.routes,
         *api_keys.routes,
         *webhooks.routes,
+        *emails.routes,
+        *email_editor.routes,
         *analytics.routes,
     ]
 
