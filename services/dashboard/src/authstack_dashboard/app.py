@@ -24,8 +24,11 @@ from authstack_dashboard.routes import (
     api_keys,
     audit_log,
     auth,
+    email_drafts,
     email_editor,
     email_preview,
+    email_sending,
+    email_themes,
     emails,
     external_databases,
     impersonation,
@@ -125,6 +128,9 @@ def create_app(settings: DashboardSettings) -> Starlette:
         *webhooks.routes,
         *emails.routes,
         *email_editor.routes,
+        *email_drafts.routes,
+        *email_themes.routes,
+        *email_sending.routes,
         *analytics.routes,
     ]
 

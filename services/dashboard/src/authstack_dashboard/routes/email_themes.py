@@ -1,0 +1,159 @@
+"""A project's email themes (``/internal/email-themes``): the layout every email renders inside.
+List them with the one in use, create, choose, edit a theme's source with a live preview of a
+template inside it (routes/email_preview.py)."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from starlette.responses import Response
+from starlette.routing import Route
+
+from authstack_dashboard.client import ApiError
+from authstack_dashboard.routes import email_preview
+from authstack_dashboard.routes.email_drafts import load_themes
+from authstack_dashboard.routes.emails import MAX_NAME, emails_base, load_templates
+from authstack_dashboard.routes.projects import load_project
+from authstack_dashboard.session import Flash
+from authstack_dashboard.web import (
+    Ctx,
+    FormError,
+    friendly_message,
+    gather,
+    page,
+    page_routes,
+    uuid_param,
+)
+
+API = "/internal/email-themes"
+# The template a theme is previewed with unless the form names another.
+PREVIEW_TEMPLATE = "email_verification"
+
+
+def _paths(ctx: Ctx) -> tuple[str, str, str]:
+    project_id = ctx.project_id
+    theme_id = uuid_param(ctx.request, "theme_id", "email theme")
+    return project_id, theme_id, f"{emails_base(project_id)}/themes/{theme_id}"
+
+
+@page
+async def list_themes(ctx: Ctx) -> Response:
+    project_id = ctx.project_id
+    project, themes = await gather(load_project(ctx, project_id), load_themes(ctx, project_id))
+    return ctx.render(
+        "email_themes.html",
+        project=project,
+        themes=themes,
+        selected=project["config"].get("email_theme"),
+        section="emails",
+        tab="themes",
+    )
+
+
+@page
+async def create_theme(ctx: Ctx) -> Response:
+    project_id = ctx.project_id
+    base = emails_base(project_id)
+    name = ctx.form.get("display_name").strip()
+    if not name or len(name) > MAX_NAME:
+        raise FormError(f"Give the theme a name (1 to {MAX_NAME} characters).", f"{base}/themes")
+    created = await ctx.admin("POST", API, project_id, json_body={"display_name": name})
+    return ctx.redirect(f"{base}/themes/{created['id']}", f"Theme “{name}” created.")
+
+
+@page
+async def select_theme(ctx: Ctx) -> Response:
+    """Make a theme the project's: every email from then on renders inside it."""
+    project_id = ctx.project_id
+    here = f"{emails_base(project_id)}/themes"
+    theme_id = ctx.form.get("theme_id")
+    names = {t["id"]: t["display_name"] for t in await load_themes(ctx, project_id)}
+    if theme_id not in names:
+        raise FormError("Choose one of the themes listed.", here)
+    await ctx.admin(
+        "PATCH",
+        "/internal/projects/current",
+        project_id,
+        json_body={"config": {"email_theme": theme_id}},
+    )
+    return ctx.redirect(here, f"Emails now use the theme “{names[theme_id]}”.")
+
+
+async def _editor(ctx: Ctx, unsaved: dict[str, Any] | None = None) -> Response:
+    project_id, theme_id, here = _paths(ctx)
+    project, theme, templates = await gather(
+        load_project(ctx, project_id),
+        ctx.admin("GET", f"{API}/{theme_id}", project_id),
+        load_templates(ctx, project_id),
+    )
+    return ctx.render(
+        "email_theme.html",
+        project=project,
+        item={**theme, "id": theme_id, **(unsaved or {})},
+        templates=templates,
+        preview_template=_preview_template(ctx),
+        selected=project["config"].get("email_theme") == theme_id,
+        base=here,
+        frame=email_preview.FRAME_NAME,
+        section="emails",
+        tab="themes",
+    )
+
+
+show_theme = page(_editor)
+
+
+def _preview_template(ctx: Ctx) -> str:
+    value = ctx.form.get("template_id") or ctx.request.query_params.get("template_id", "")
+    return value if value and len(value) <= 64 else PREVIEW_TEMPLATE
+
+
+def theme_render_body(ctx: Ctx, theme_id: str, source: str | None) -> dict[str, Any]:
+    """render-email's body: a template inside the saved theme, or inside the unsaved ``source``."""
+    body: dict[str, Any] = {"template_id": _preview_template(ctx)}
+    if source is None:
+        body["theme_id"] = theme_id
+    else:
+        body["theme_tsx_source"] = source
+    return body
+
+
+@page
+async def save_theme(ctx: Ctx) -> Response:
+    project_id, theme_id, here = _paths(ctx)
+    source = ctx.form.get("tsx_source")
+    try:
+        await ctx.admin("PATCH", f"{API}/{theme_id}", project_id, json_body={"tsx_source": source})
+    except ApiError as exc:
+        if exc.status >= 500 or exc.status == 401:
+            raise
+        ctx.flash = Flash("error", friendly_message(exc))
+        return await _editor(ctx, {"tsx_source": source})
+    return ctx.redirect(here, "Theme saved.")
+
+
+@page
+async def preview_saved(ctx: Ctx) -> Response:
+    _, theme_id, _ = _paths(ctx)
+    return await email_preview.preview(ctx, theme_render_body(ctx, theme_id, None))
+
+
+@page
+async def preview_unsaved(ctx: Ctx) -> Response:
+    _, theme_id, _ = _paths(ctx)
+    body = theme_render_body(ctx, theme_id, ctx.form.get("tsx_source"))
+    return await email_preview.preview(ctx, body)
+
+
+PATH = "/projects/{project_id}/emails/themes/{theme_id}"
+routes = [
+    *page_routes(
+        "/projects/{project_id}/emails/themes",
+        list_themes,
+        {"/create": create_theme, "/select": select_theme},
+    ),
+    Route(PATH, show_theme, methods=["GET"]),
+    Route(PATH + "/save", save_theme, methods=["POST"]),
+    Route(PATH + "/preview", preview_saved, methods=["GET"]),
+    Route(PATH + "/preview", preview_unsaved, methods=["POST"]),
+]
