@@ -3,9 +3,8 @@ rendered by the API into a sandboxed iframe whose document carries its own CSP),
 
 from __future__ import annotations
 
+import uuid
 from typing import Any
-
-import httpx
 
 from tests.conftest import ApiServer
 from tests.dashboard.conftest import DashboardServer, screenshot, sign_in
@@ -37,3 +36,37 @@ def test_edit_a_template_and_save_it(page: Any, api: ApiServer, dashboard: Dashb
     saved = _templates(api, project)["password_reset"]
     assert saved["subject"] == "Reset it now, {{ userDisplayName }}"
     assert saved["is_overridden"] is True
+
+
+def test_every_emails_form_needs_the_csrf_token(
+    page: Any, api: ApiServer, dashboard: DashboardServer
+) -> None:
+    with api.client() as http:
+        project = admin_project(http, "Email CSRF")
+    sign_in(page)
+    base = f"/projects/{project.id}/emails"
+    some_id = str(uuid.uuid4())
+    posts = [
+        "/templates/create",
+        "/templates/password_reset/save",
+        "/templates/password_reset/reset",
+        "/templates/password_reset/preview",
+        "/drafts/create",
+        f"/drafts/{some_id}/save",
+        f"/drafts/{some_id}/delete",
+        f"/drafts/{some_id}/preview",
+        "/themes/create",
+        "/themes/select",
+        f"/themes/{some_id}/save",
+        f"/themes/{some_id}/preview",
+        "/sent/test",
+    ]
+    for path in posts:
+        for token in ({}, {"csrf_token": ""}, {"csrf_token": "0" * 64}):
+            form = {"back": base, "display_name": "Forged", "subject": "Forged", **token}
+            response = page.request.post(base + path, form=form, max_redirects=0)
+            assert response.status == 403, (path, token)
+    # Nothing changed: the built-in template is as it was, no template was added.
+    templates = _templates(api, project)
+    assert len(templates) == 5
+    assert templates["password_reset"]["is_overridden"] is False
