@@ -42,10 +42,10 @@ def theme_value(theme_id: Any) -> str:
     return theme_id if isinstance(theme_id, str) else ""
 
 
-async def load_themes(ctx: Ctx, project_id: str) -> list[dict[str, Any]]:
-    listed = await ctx.admin("GET", "/internal/email-themes", project_id)
-    themes: list[dict[str, Any]] = listed["themes"]
-    return themes
+async def load_themes(ctx: Ctx, project_id: str) -> dict[str, Any]:
+    """``{themes: [{id, display_name}], selected_theme_id}``."""
+    listed: dict[str, Any] = await ctx.admin("GET", "/internal/email-themes", project_id)
+    return listed
 
 
 def _paths(ctx: Ctx) -> tuple[str, str, str]:
@@ -82,6 +82,7 @@ def _draft_form(ctx: Ctx) -> dict[str, Any]:
     form = ctx.form
     return {
         "display_name": form.get("display_name").strip(),
+        "subject": form.get("subject"),
         "tsx_source": form.get("tsx_source"),
         "theme_id": theme_choice(form.get("theme_id")),
     }
@@ -99,7 +100,7 @@ async def _editor(ctx: Ctx, unsaved: dict[str, Any] | None = None) -> Response:
         "email_draft.html",
         project=project,
         item=draft,
-        themes=themes,
+        themes=themes["themes"],
         theme_selected=theme_value(draft.get("theme_id")),
         base=here,
         frame=email_preview.FRAME_NAME,
@@ -135,12 +136,15 @@ async def delete_draft(ctx: Ctx) -> Response:
 
 
 def draft_render_body(draft_id: str, unsaved: dict[str, Any] | None) -> dict[str, Any]:
+    """render-email's body: the saved draft (in its own theme), or the unsaved content in the
+    theme chosen in the form."""
     if unsaved is None:
         return {"draft_id": draft_id}
-    body: dict[str, Any] = {"template_tsx_source": unsaved["tsx_source"]}
-    theme = unsaved["theme_id"]
-    body["theme_id"] = theme
-    return body
+    return {
+        "draft_content": unsaved["tsx_source"],
+        "subject": unsaved["subject"],
+        "theme_id": unsaved["theme_id"],
+    }
 
 
 @page

@@ -9,6 +9,7 @@ from typing import Any
 from starlette.responses import Response
 from starlette.routing import Route
 
+from authstack_core.email_rendering import sample_variables
 from authstack_dashboard.client import ApiError
 from authstack_dashboard.routes import email_preview
 from authstack_dashboard.routes.emails import emails_base, load_template, template_id
@@ -40,10 +41,15 @@ def template_render_body(source: dict[str, Any] | None, tid: str) -> dict[str, A
     """render-email's body: the saved template (``source`` None) or the given, unsaved source."""
     if source is None:
         return {"template_id": tid}
+    # A source alone gets the common sample values only: add a built-in template's own (its
+    # links, its code), as the API gives them to the saved template.
+    common = sample_variables(None)
+    own = {k: v for k, v in sample_variables(tid).items() if k not in common}
     return {
         "template_tsx_source": source["html"],
         "subject": source["subject"],
         "text": source["text"],
+        **({"variables": own} if own else {}),
     }
 
 

@@ -43,8 +43,8 @@ async def list_themes(ctx: Ctx) -> Response:
     return ctx.render(
         "email_themes.html",
         project=project,
-        themes=themes,
-        selected=project["config"].get("email_theme"),
+        themes=themes["themes"],
+        selected=themes["selected_theme_id"],
         section="emails",
         tab="themes",
     )
@@ -67,7 +67,8 @@ async def select_theme(ctx: Ctx) -> Response:
     project_id = ctx.project_id
     here = f"{emails_base(project_id)}/themes"
     theme_id = ctx.form.get("theme_id")
-    names = {t["id"]: t["display_name"] for t in await load_themes(ctx, project_id)}
+    listed = await load_themes(ctx, project_id)
+    names = {t["id"]: t["display_name"] for t in listed["themes"]}
     if theme_id not in names:
         raise FormError("Choose one of the themes listed.", here)
     await ctx.admin(
@@ -81,10 +82,11 @@ async def select_theme(ctx: Ctx) -> Response:
 
 async def _editor(ctx: Ctx, unsaved: dict[str, Any] | None = None) -> Response:
     project_id, theme_id, here = _paths(ctx)
-    project, theme, templates = await gather(
+    project, theme, templates, themes = await gather(
         load_project(ctx, project_id),
         ctx.admin("GET", f"{API}/{theme_id}", project_id),
         load_templates(ctx, project_id),
+        load_themes(ctx, project_id),
     )
     return ctx.render(
         "email_theme.html",
@@ -92,7 +94,7 @@ async def _editor(ctx: Ctx, unsaved: dict[str, Any] | None = None) -> Response:
         item={**theme, "id": theme_id, **(unsaved or {})},
         templates=templates,
         preview_template=_preview_template(ctx),
-        selected=project["config"].get("email_theme") == theme_id,
+        selected=themes["selected_theme_id"] == theme_id,
         base=here,
         frame=email_preview.FRAME_NAME,
         section="emails",
