@@ -115,6 +115,124 @@ def project_name(api: ApiServer, project: Any) -> str:
     return name
 
 
+def _admin_get(api: ApiServer, project: Any, path: str) -> Any:
+    with api.client() as http:
+        r = http.get(f"/api/v1{path}", headers=project.headers("admin"))
+    assert r.status_code == 200, r.text
+    return r.json()
+
+
+def test_drafts_create_preview_save_and_delete(
+    page: Any, api: ApiServer, dashboard: DashboardServer
+) -> None:
+    with api.client() as http:
+        project = admin_project(http, "Email drafts")
+    sign_in(page)
+    page.goto(f"/projects/{project.id}/emails")
+    page.get_by_role("navigation", name="Emails").get_by_role("link", name="Drafts").click()
+    page.wait_for_url("**/emails/drafts")
+    assert "No drafts yet." in page.locator("main").inner_text()
+    page.get_by_label("Name").fill("Spring news")
+    page.get_by_role("button", name="Create draft").click()
+    assert "Draft “Spring news” created." in page.locator(".flash-ok").inner_text()
+    [draft] = _admin_get(api, project, "/internal/email-drafts")["drafts"]
+    page.wait_for_url(f"**/emails/drafts/{draft['id']}")
+    frame = page.frame_locator("iframe.email-preview")
+    assert "Hi Ada Lovelace!" in frame.locator("body").inner_text()  # the new draft's greeting
+
+    page.get_by_label("Subject").fill("Spring is here, {{ userDisplayName }}")
+    page.get_by_label("HTML source").fill(
+        '{% extends "layout.html" %}{% block content %}<h1 id=news>Flowers for '
+        "{{ projectDisplayName }}</h1>" + SCRIPT + "{% endblock %}"
+    )
+    page.get_by_label("Theme").select_option(label="Default Dark")
+    with page.expect_response(_is_preview_post) as preview:
+        page.get_by_role("button", name="Preview", exact=True).click()
+    assert preview.value.headers["content-security-policy"] == PREVIEW_CSP
+    assert frame.locator("#news").inner_text() == f"Flowers for {project_name(api, project)}"
+    assert frame.locator(".preview-subject").inner_text() == "Spring is here, Ada Lovelace"
+    page.wait_for_timeout(300)
+    assert frame.locator("#ran").count() == 0
+    screenshot(page, "emails_03_draft_preview")
+    unsaved = _admin_get(api, project, f"/internal/email-drafts/{draft['id']}")
+    assert "Flowers" not in unsaved["tsx_source"]
+
+    page.get_by_role("button", name="Save").click()
+    assert "Draft saved." in page.locator(".flash-ok").inner_text()
+    saved = _admin_get(api, project, f"/internal/email-drafts/{draft['id']}")
+    assert "Flowers" in saved["tsx_source"]
+    assert saved["subject"] == "Spring is here, {{ userDisplayName }}"
+    themes = _admin_get(api, project, "/internal/email-themes")["themes"]
+    dark = next(t["id"] for t in themes if t["display_name"] == "Default Dark")
+    assert saved["theme_id"] == dark
+    assert page.get_by_label("Theme").input_value() == dark
+    assert frame.locator("#news").count() == 1  # the saved draft, previewed in its theme
+
+    page.get_by_label("Theme").select_option(label="No theme")
+    page.get_by_role("button", name="Save").click()
+    assert _admin_get(api, project, f"/internal/email-drafts/{draft['id']}")["theme_id"] is False
+
+    page.get_by_role("button", name="Delete draft").click()
+    assert "Draft deleted." in page.locator(".flash-ok").inner_text()
+    assert _admin_get(api, project, "/internal/email-drafts")["drafts"] == []
+
+
+def test_themes_create_edit_preview_and_choose_the_one_in_use(
+    page: Any, api: ApiServer, dashboard: DashboardServer
+) -> None:
+    with api.client() as http:
+        project = admin_project(http, "Email themes")
+    sign_in(page)
+    page.goto(f"/projects/{project.id}/emails/themes")
+    rows = page.locator("tr.email-theme")
+    assert rows.count() == 3
+    assert "in use" in rows.filter(has_text="Default Light").inner_text()
+    page.get_by_label("Name").fill("Brand")
+    page.get_by_role("button", name="Create theme").click()
+    assert "Theme “Brand” created." in page.locator(".flash-ok").inner_text()
+    listed = _admin_get(api, project, "/internal/email-themes")
+    brand = next(t["id"] for t in listed["themes"] if t["display_name"] == "Brand")
+    page.wait_for_url(f"**/emails/themes/{brand}")
+
+    source = page.get_by_label("Source").input_value()
+    assert "{% block content %}" in source
+    branded = source.replace(
+        "{% block content %}", "<div id=brand-mark>Brand header</div>{% block content %}", 1
+    )
+    page.get_by_label("Source").fill(branded)
+    page.get_by_label("Preview with").select_option(label="Password reset")
+    with page.expect_response(_is_preview_post) as preview:
+        page.get_by_role("button", name="Preview", exact=True).click()
+    assert preview.value.headers["content-security-policy"] == PREVIEW_CSP
+    frame = page.frame_locator("iframe.email-preview")
+    assert frame.locator("#brand-mark").inner_text() == "Brand header"
+    assert "Reset your password" in frame.locator("body").inner_text()
+    screenshot(page, "emails_04_theme_preview")
+    assert (
+        "brand-mark"
+        not in _admin_get(api, project, f"/internal/email-themes/{brand}")["tsx_source"]
+    )
+
+    page.get_by_role("button", name="Save").click()
+    assert "Theme saved." in page.locator(".flash-ok").inner_text()
+    assert "brand-mark" in _admin_get(api, project, f"/internal/email-themes/{brand}")["tsx_source"]
+    # A theme without the content block is refused, and the edit stays in the form.
+    page.get_by_label("Source").fill("<p>{% block content %}")
+    page.get_by_role("button", name="Save").click()
+    assert page.locator(".flash-error").count() == 1
+    assert page.get_by_label("Source").input_value() == "<p>{% block content %}"
+
+    page.goto(f"/projects/{project.id}/emails/themes")
+    page.get_by_role("button", name="Use Brand").click()
+    assert "Emails now use the theme “Brand”." in page.locator(".flash-ok").inner_text()
+    assert "in use" in page.locator("tr.email-theme").filter(has_text="Brand").inner_text()
+    assert _admin_get(api, project, "/internal/email-themes")["selected_theme_id"] == brand
+    screenshot(page, "emails_05_theme_in_use")
+    # Every template now renders inside it: the template editor's preview shows the mark.
+    page.goto(f"/projects/{project.id}/emails/templates/email_verification")
+    assert page.frame_locator("iframe.email-preview").locator("#brand-mark").count() == 1
+
+
 def test_every_emails_form_needs_the_csrf_token(
     page: Any, api: ApiServer, dashboard: DashboardServer
 ) -> None:

@@ -123,14 +123,17 @@ def theme_render_body(ctx: Ctx, theme_id: str, source: str | None) -> dict[str, 
 @page
 async def save_theme(ctx: Ctx) -> Response:
     project_id, theme_id, here = _paths(ctx)
-    source = ctx.form.get("tsx_source")
+    body = {"tsx_source": ctx.form.get("tsx_source")}
+    name = ctx.form.get("display_name").strip()
+    if name:
+        body["display_name"] = name
     try:
-        await ctx.admin("PATCH", f"{API}/{theme_id}", project_id, json_body={"tsx_source": source})
+        await ctx.admin("PATCH", f"{API}/{theme_id}", project_id, json_body=body)
     except ApiError as exc:
         if exc.status >= 500 or exc.status == 401:
             raise
         ctx.flash = Flash("error", friendly_message(exc))
-        return await _editor(ctx, {"tsx_source": source})
+        return await _editor(ctx, body)
     return ctx.redirect(here, "Theme saved.")
 
 
