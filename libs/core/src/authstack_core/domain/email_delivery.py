@@ -8,9 +8,11 @@ from dataclasses import dataclass
 from email.utils import formataddr
 
 import structlog
+from psycopg import Rollback
 
 from authstack_core.crypto.sealing import SealError
 from authstack_core.db.queries import email_outbox as q
+from authstack_core.domain import email_capacity
 from authstack_core.domain.context import Deps
 from authstack_core.domain.email_outbox import enqueue_emails, open_content
 from authstack_core.email_rendering import (
@@ -176,6 +178,22 @@ def _template_source(row: ClaimedRow) -> TemplateSource | None:
     return builtin.source if builtin else None
 
 
+async def _claim_within_capacity(
+    deps: Deps, row_id: uuid.UUID
+) -> tuple[ClaimedRow | None, email_capacity.HeldBack | None]:
+    """Take the row's share of its project's capacity and claim it, in one transaction: either
+    both happen or neither (a claim that finds the row gone gives the share back)."""
+    claimed: ClaimedRow | None = None
+    held: email_capacity.HeldBack | None = None
+    async with deps.pool.connection() as conn, conn.transaction():
+        held = await email_capacity.hold_back(conn, deps.settings, row_id)
+        if held is None:
+            claimed = await q.claim(conn, row_id, deps.settings.email_send_lease_seconds)
+            if claimed is None:
+                raise Rollback()  # the share taken goes back with it
+    return claimed, held
+
+
 async def claim_delivery(deps: Deps, outbox_id: str) -> Delivery | None:
     """Claim a due row for sending and prepare it; None when there is nothing to send.
 
@@ -189,8 +207,10 @@ async def claim_delivery(deps: Deps, outbox_id: str) -> Delivery | None:
         log.warning("email wake-up with a malformed outbox id ignored")
         return None
     settings = deps.settings
-    async with deps.pool.connection() as conn, conn.transaction():
-        row = await q.claim(conn, row_id, settings.email_send_lease_seconds)
+    row, held = await _claim_within_capacity(deps, row_id)
+    if held is not None:
+        log.info("email held back by its project's capacity", outbox_id=outbox_id, delay=held.delay)
+        await enqueue_emails(deps, [row_id], delay_seconds=held.delay)
     if row is None:
         return None
     # Rendering a project's template is CPU work within a budget: keep it off the event loop
