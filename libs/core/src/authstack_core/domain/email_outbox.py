@@ -52,6 +52,11 @@ def open_content(settings: Settings, outbox_id: uuid.UUID, sealed: bytes) -> dic
     return content
 
 
+def seal_content(settings: Settings, outbox_id: uuid.UUID, content: Mapping[str, Any]) -> bytes:
+    """``content`` (``{"variables": ..., "html": ...}``) sealed for the row ``outbox_id``."""
+    return _sealer(settings).seal(json.dumps(dict(content)).encode("utf-8"), outbox_id.bytes)
+
+
 async def queue_email(
     conn: AsyncConnection[Any],
     deps: Deps,
