@@ -41,6 +41,8 @@ def _cause(exc: BaseException) -> BaseException:
 def explain(exc: BaseException, host: str, port: int, stage: str) -> str:
     """A failure in words an admin can act on; never a credential."""
     where = f"{host}:{port}"
+    if isinstance(exc, aiosmtplib.SMTPRecipientsRefused) and exc.recipients:
+        exc, stage = exc.recipients[0], "RCPT TO"  # one recipient: its refusal is the reason
     cause = _cause(exc)
     if isinstance(exc, OutboundAddressError):
         return (

@@ -16,7 +16,7 @@ from psycopg import AsyncConnection
 
 from authstack_core.db.queries.run import fetch_flag, fetch_one
 
-EDITABLE = ("pending", "retry_scheduled", "paused")
+EDITABLE = ["pending", "retry_scheduled", "paused"]  # a list: psycopg sends it as an array
 
 
 @dataclass(slots=True)
