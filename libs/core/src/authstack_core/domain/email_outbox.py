@@ -25,12 +25,15 @@ from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import structlog
+from msgspec import UNSET, UnsetType
 from psycopg import AsyncConnection
 
 from authstack_core.crypto.sealing import Sealer, sealer_for
 from authstack_core.db.queries import email_outbox as q
 from authstack_core.domain.context import Deps
+from authstack_core.email_rendering import TemplateSource
 from authstack_core.jobs import SEND_EMAIL, EnqueueError
+from authstack_core.models.config import ThemeChoice
 from authstack_core.models.emails import CUSTOM_HTML
 from authstack_core.settings import Settings
 
@@ -46,8 +49,8 @@ def _sealer(settings: Settings) -> Sealer:
 
 
 def open_content(settings: Settings, outbox_id: uuid.UUID, sealed: bytes) -> dict[str, Any]:
-    """A row's ``{"variables": ..., "html": ...}``; SealError if it cannot be opened (for
-    instance after STACK_SERVER_SECRET changed)."""
+    """A row's ``{"variables": ..., "html": ..., "theme_id"?: ..., "source"?: ...}``; SealError
+    if it cannot be opened (for instance after STACK_SERVER_SECRET changed)."""
     content: dict[str, Any] = json.loads(_sealer(settings).open(sealed, outbox_id.bytes))
     return content
 
@@ -55,6 +58,13 @@ def open_content(settings: Settings, outbox_id: uuid.UUID, sealed: bytes) -> dic
 def seal_content(settings: Settings, outbox_id: uuid.UUID, content: Mapping[str, Any]) -> bytes:
     """``content`` (``{"variables": ..., "html": ...}``) sealed for the row ``outbox_id``."""
     return _sealer(settings).seal(json.dumps(dict(content)).encode("utf-8"), outbox_id.bytes)
+
+
+def sealed_theme(content: dict[str, Any]) -> ThemeChoice | UnsetType:
+    """The theme a row was queued with: a theme id, False (none), or UNSET (the project's
+    selected theme when the email is rendered)."""
+    theme = content.get("theme_id", UNSET)
+    return theme if theme is False or isinstance(theme, str) else UNSET
 
 
 async def queue_email(
@@ -70,6 +80,8 @@ async def queue_email(
     html: str | None = None,
     is_high_priority: bool = True,
     scheduled_at: datetime | None = None,
+    theme_id: ThemeChoice | UnsetType = UNSET,
+    source: TemplateSource | None = None,
 ) -> uuid.UUID:
     """Write one outbox row inside the caller's transaction and return its id.
 
@@ -81,6 +93,10 @@ async def queue_email(
     is used in the greeting. ``projectDisplayName``, ``userDisplayName`` and ``recipientEmail``
     are filled in at sending time. Variables and HTML are stored sealed (links carry live codes).
 
+    The email is rendered when it is sent, in ``theme_id`` (a theme id; False: none; None or
+    unset: the project's selected theme at that time). ``source`` (a draft's) is rendered instead
+    of the template ``template`` names, which then only labels the row.
+
     After the transaction commits, call ``enqueue_emails`` with the returned ids.
     """
     if to_user_id is None and to_email is None:
@@ -88,7 +104,12 @@ async def queue_email(
     if template == CUSTOM_HTML and html is None:
         raise ValueError("a custom_html email needs html")
     outbox_id = uuid.uuid4()
-    content = json.dumps({"variables": dict(variables or {}), "html": html}).encode("utf-8")
+    sealed: dict[str, Any] = {"variables": dict(variables or {}), "html": html}
+    if theme_id is not None and not isinstance(theme_id, UnsetType):
+        sealed["theme_id"] = theme_id
+    if source is not None:
+        sealed["source"] = {"subject": source.subject, "html": source.html, "text": source.text}
+    content = json.dumps(sealed).encode("utf-8")
     delay = (scheduled_at - datetime.now(UTC)) if scheduled_at is not None else timedelta(0)
     await q.insert_outbox(
         conn,

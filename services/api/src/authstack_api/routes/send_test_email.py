@@ -15,12 +15,14 @@ from authstack_api.responses import json_response
 from authstack_api.schemas import Email, Strict
 from authstack_core.domain.context import Deps
 from authstack_core.domain.email_delivery import EmailConfigError, smtp_target
-from authstack_core.email_rendering import TemplateError, TemplateSource, render_off_loop
+from authstack_core.domain.email_render import render_email
+from authstack_core.email_rendering import TemplateSource
+from authstack_core.errors import EmailRenderingError
 from authstack_core.models.config import EmailServerConfig
 
 SEND_SECONDS = 10.0  # the whole conversation, as upstream allows
 _Text = Annotated[str, Meta(max_length=256)]
-# Rendered like every mail (inside the layout, so the project's theme applies to it too).
+# Rendered like every mail (render_email, in the project's selected theme).
 TEST_MAIL = TemplateSource(
     subject="Test email from {{ projectDisplayName }}",
     html=(
@@ -80,8 +82,15 @@ async def send_test_email(
     server = _server(data.email_config) if data.email_config else project.config.email_server
     try:
         target = smtp_target(deps.settings, server, project.display_name)
-        rendered = await render_off_loop(TEST_MAIL, {"projectDisplayName": project.display_name})
-    except (EmailConfigError, TemplateError) as exc:
+        rendered = await render_email(
+            deps,
+            project.tenancy_id,
+            project.config,
+            source=TEST_MAIL,
+            variables={"projectDisplayName": project.display_name},
+            theme_fallback=True,  # a broken theme must not hide whether the server works
+        )
+    except (EmailConfigError, EmailRenderingError) as exc:
         return json_response({"success": False, "error_message": str(exc)})
     message = smtp_check.build_message(
         target, data.recipient_email, rendered.subject, rendered.text, rendered.html
