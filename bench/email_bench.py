@@ -113,6 +113,8 @@ def service_env(
         "STACK_LOG_LEVEL": "warning",
         "STACK_LOG_FORMAT": "json",
         "STACK_CLICKHOUSE_URL": "disabled",  # not the working directory's .dev/clickhouse
+        # Throughput is measured, not a project's sending capacity (which would hold mail back).
+        "STACK_DEFAULT_EMAIL_CAPACITY_PER_HOUR": "10000000",
         **extra,
     }
 

@@ -34,6 +34,9 @@ CODE_IN_LINK = re.compile(r"[?&]code=([0-9a-z]{45})\b")
 OTP_IN_TEXT = re.compile(r"one-time code is:\s*([0-9A-Z]{6})\b")
 # The worker in tests retries fast, so a drill of "retries then failed" takes a second.
 FAST_RETRY_ENV = {"STACK_EMAIL_RETRY_BASE_SECONDS": "0.2", "STACK_EMAIL_MAX_ATTEMPTS": "3"}
+# Tests send bursts of ordinary (not high-priority) mail per project: no capacity holds them back
+# (tests/emails/test_capacity.py runs workers with a small capacity of their own).
+UNTHROTTLED_ENV = {"STACK_DEFAULT_EMAIL_CAPACITY_PER_HOUR": "1000000"}
 # Projects in these tests send through their own SMTP server on 127.0.0.1 (a sink): a private
 # target, refused unless the operator allows private networks.
 PRIVATE_TARGETS_ENV = {"STACK_OUTBOUND_ALLOW_PRIVATE_NETWORKS": "true"}
@@ -179,6 +182,7 @@ def worker_env(database_url: str, sink: MailSink | None, **extra: str) -> dict[s
         "STACK_WORKER_THREADS": "4",
         "STACK_LOG_LEVEL": "info",
         **FAST_RETRY_ENV,
+        **UNTHROTTLED_ENV,
     }
     if sink is not None:
         env.update(STACK_EMAIL_HOST="127.0.0.1", STACK_EMAIL_PORT=str(sink.smtp_port))

@@ -147,6 +147,9 @@ DEFAULT_RULES: dict[str, Limit] = {
     "email_render.project": _rate(120, 60, 30),
     # GET /health/email signs a user up and sends a mail: an uptime checker needs a few a minute.
     "email_monitor.ip": _rate(10, 60, 5),
+    # Each test mail opens an SMTP connection (to a host the admin may name) and sends at once,
+    # bypassing the outbox: per project, enough to try a few server settings in a row.
+    "send_test_email.project": _rate(30, 3600, 5),
 }
 
 

@@ -10,9 +10,11 @@ from typing import Any
 
 import structlog
 from msgspec import UNSET, UnsetType
+from psycopg import Rollback
 
 from authstack_core.crypto.sealing import SealError
 from authstack_core.db.queries import email_outbox as q
+from authstack_core.domain import email_capacity
 from authstack_core.domain.context import Deps
 from authstack_core.domain.email_outbox import enqueue_emails, open_content, sealed_theme
 from authstack_core.domain.email_render import render_email
@@ -177,6 +179,22 @@ def _template_source(row: ClaimedRow, content: dict[str, Any]) -> TemplateSource
     return builtin.source if builtin else None
 
 
+async def _claim_within_capacity(
+    deps: Deps, row_id: uuid.UUID
+) -> tuple[ClaimedRow | None, email_capacity.HeldBack | None]:
+    """Take the row's share of its project's capacity and claim it, in one transaction: either
+    both happen or neither (a claim that finds the row gone gives the share back)."""
+    claimed: ClaimedRow | None = None
+    held: email_capacity.HeldBack | None = None
+    async with deps.pool.connection() as conn, conn.transaction():
+        held = await email_capacity.hold_back(conn, deps.settings, row_id)
+        if held is None:
+            claimed = await q.claim(conn, row_id, deps.settings.email_send_lease_seconds)
+            if claimed is None:
+                raise Rollback()  # the share taken goes back with it
+    return claimed, held
+
+
 async def _render(deps: Deps, row: ClaimedRow, ready: _Ready) -> RenderedEmail | _Fail:
     """The email in its theme (the row's, else the project's selected one, as it is now)."""
     try:
@@ -209,8 +227,10 @@ async def claim_delivery(deps: Deps, outbox_id: str) -> Delivery | None:
         log.warning("email wake-up with a malformed outbox id ignored")
         return None
     settings = deps.settings
-    async with deps.pool.connection() as conn, conn.transaction():
-        row = await q.claim(conn, row_id, settings.email_send_lease_seconds)
+    row, held = await _claim_within_capacity(deps, row_id)
+    if held is not None:
+        log.info("email held back by its project's capacity", outbox_id=outbox_id, delay=held.delay)
+        await enqueue_emails(deps, [row_id], delay_seconds=held.delay)
     if row is None:
         return None
     plan = _plan(settings, row)

@@ -55,6 +55,11 @@ def open_content(settings: Settings, outbox_id: uuid.UUID, sealed: bytes) -> dic
     return content
 
 
+def seal_content(settings: Settings, outbox_id: uuid.UUID, content: Mapping[str, Any]) -> bytes:
+    """``content`` (``{"variables": ..., "html": ...}``) sealed for the row ``outbox_id``."""
+    return _sealer(settings).seal(json.dumps(dict(content)).encode("utf-8"), outbox_id.bytes)
+
+
 def sealed_theme(content: dict[str, Any]) -> ThemeChoice | UnsetType:
     """The theme a row was queued with: a theme id, False (none), or UNSET (the project's
     selected theme when the email is rendered)."""

@@ -13,11 +13,15 @@ from msgspec import UNSET, UnsetType
 
 from authstack_core.models.shapes import millis
 
-OutboxStatus = Literal["pending", "sending", "retry_scheduled", "sent", "failed", "skipped"]
+OutboxStatus = Literal[
+    "pending", "sending", "retry_scheduled", "sent", "failed", "skipped", "paused", "cancelled"
+]
 CUSTOM_HTML = "custom_html"  # the template of a send-email with literal HTML
 # Why an email was not sent: upstream's EmailOutboxSkippedReason codes.
 USER_ACCOUNT_DELETED = "USER_ACCOUNT_DELETED"
 USER_HAS_NO_PRIMARY_EMAIL = "USER_HAS_NO_PRIMARY_EMAIL"
+# A cancelled row is upstream's SKIPPED with this reason on the wire (stored: status 'cancelled').
+MANUALLY_CANCELLED = "MANUALLY_CANCELLED"
 
 
 @dataclass(frozen=True, slots=True)
@@ -31,22 +35,23 @@ class StatusFilter:
 
 # The statuses of the wire (upstream's email-outbox.ts), each as the stored ones it covers. A row
 # waiting for its time is "scheduled", then "queued" (again between retries); one that failed for
-# good is a "server-error". The stored names are accepted too.
+# good is a "server-error"; a cancelled one is "skipped". The stored names are accepted too.
 WIRE_STATUSES: dict[str, StatusFilter] = {
+    "paused": StatusFilter(("paused",)),
     "scheduled": StatusFilter(("pending",), due=False),
     "queued": StatusFilter(("pending", "retry_scheduled"), due=True),
     "sending": StatusFilter(("sending",)),
     "sent": StatusFilter(("sent",)),
     "server-error": StatusFilter(("failed",)),
-    "skipped": StatusFilter(("skipped",)),
+    "skipped": StatusFilter(("skipped", "cancelled")),
 }
 STATUS_FILTERS: dict[str, StatusFilter] = {
-    **WIRE_STATUSES,
     **{stored: StatusFilter((stored,)) for stored in get_args(OutboxStatus)},
+    **WIRE_STATUSES,  # "skipped" covers cancelled rows too, as upstream's SKIPPED does
 }
 SIMPLE_STATUSES: dict[str, StatusFilter] = {
-    "in-progress": StatusFilter(("pending", "sending", "retry_scheduled")),
-    "ok": StatusFilter(("sent", "skipped")),
+    "in-progress": StatusFilter(("pending", "sending", "retry_scheduled", "paused")),
+    "ok": StatusFilter(("sent", "skipped", "cancelled")),
     "error": StatusFilter(("failed",)),
 }
 SIMPLE_STATUS_OF = {stored: simple for simple, f in SIMPLE_STATUSES.items() for stored in f.stored}
@@ -117,7 +122,7 @@ class OutboxRow:
             "send_attempt_errors": None,
             "status": self.wire_status,
             "simple_status": SIMPLE_STATUS_OF[self.status],
-            "is_paused": False,
+            "is_paused": self.status == "paused",
             "has_rendered": self.subject is not None,
             "has_delivered": self.status == "sent",
             "is_high_priority": self.is_high_priority,
@@ -134,7 +139,9 @@ class OutboxRow:
             finished_at_millis=_ms(self.finished_at),
             smtp_response=self.smtp_response,
             error=self.error,
-            skipped_reason=self.skipped_reason,
+            skipped_reason=(
+                MANUALLY_CANCELLED if self.status == "cancelled" else self.skipped_reason
+            ),
         )
         return out
 
@@ -157,7 +164,7 @@ class OutboxRow:
                 "error_at_millis": failed,
                 "server_error": self.error,
             }
-        if self.status == "skipped":
+        if self.status in ("skipped", "cancelled"):
             return {"skipped_at_millis": _ms(self.finished_at), "skipped_details": {}}
         return {}
 

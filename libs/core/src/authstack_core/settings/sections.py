@@ -261,6 +261,14 @@ class EmailSection(Section):
     email_requeue_after_seconds: float = Field(
         default=60.0, ge=0, validation_alias=env("STACK_EMAIL_REQUEUE_AFTER_SECONDS")
     )
+    # Mails a project may send per hour before the rest wait (high-priority mail never waits).
+    # It grows with the project's last month of sent mail and quadruples during a capacity boost.
+    email_default_capacity_per_hour: int = Field(
+        default=200,
+        ge=1,
+        le=10_000_000,
+        validation_alias=env("STACK_DEFAULT_EMAIL_CAPACITY_PER_HOUR"),
+    )
     # sec-email: false means a project's own SMTP server (later: webhook endpoints, OIDC issuers)
     # must resolve to public addresses only; loopback, private, link-local (cloud metadata), CGNAT
     # and reserved ranges are refused. true: allow them (local development, a private relay).

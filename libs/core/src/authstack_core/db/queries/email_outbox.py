@@ -1,9 +1,10 @@
 """Email outbox SQL: writing a row, the worker's claim and outcomes, the cron step's recovery.
 
 A row's life: pending → sending (claimed under a lease; attempt_count is the fencing token) →
-sent | retry_scheduled (→ sending again) | failed | skipped. Outcomes are recorded only by the
-claim that holds the row (same status and attempt), so a worker that lost its lease cannot
-overwrite what a later attempt recorded.
+sent | retry_scheduled (→ sending again) | failed | skipped. Before sending starts an admin may
+pause it (→ paused → pending again) or cancel it (→ cancelled); neither is ever claimed.
+Outcomes are recorded only by the claim that holds the row (same status and attempt), so a worker
+that lost its lease cannot overwrite what a later attempt recorded.
 """
 
 from __future__ import annotations
@@ -71,7 +72,8 @@ CLAIM = """
 WITH c AS (
     UPDATE email_outbox
     SET status = 'sending', attempt_count = attempt_count + 1, updated_at = now(),
-        lease_expires_at = now() + make_interval(secs => %(lease_seconds)s)
+        lease_expires_at = now() + make_interval(secs => %(lease_seconds)s),
+        capacity_slot_at = NULL
     WHERE id = %(id)s
       AND ((status IN ('pending', 'retry_scheduled') AND next_attempt_at <= now())
            OR (status = 'sending' AND lease_expires_at < now()))
