@@ -192,6 +192,39 @@ def _store_and_read_back_a_public_file(port: int, dev_dir: Path) -> None:
     assert (dev_dir / "s3" / "data").is_dir()
 
 
+def _csrf_of(page: str) -> str:
+    match = re.search(r'name="csrf_token" value="([^"]+)"', page)
+    assert match, page[:500]
+    return match.group(1)
+
+
+def _dashboard_test_mail_reaches_the_inbox(text: str, dashboard: str, inbox: str) -> None:
+    """The README's promise: the banner's admin signs in to the dashboard, sends a test email
+    from the Emails page (internal project, the shared server = the mail sink), and it is in
+    ``make dev``'s inbox."""
+    found = re.search(r"Admin login\s+(\S+) / (\S+)", text)
+    assert found, text
+    email, password = found.groups()
+    to = f"dev-inbox-{secrets.token_hex(4)}@example.com"
+    with httpx.Client(base_url=dashboard, timeout=30, follow_redirects=True) as browser:
+        form = browser.get("/sign-in")
+        signed_in = browser.post(
+            "/sign-in",
+            data={"csrf_token": _csrf_of(form.text), "email": email, "password": password},
+        )
+        assert signed_in.url.path == "/projects", signed_in.text[:500]
+        sent_page = browser.get("/projects/internal/emails/sent")
+        assert sent_page.status_code == 200
+        done = browser.post(
+            "/projects/internal/emails/sent/test",
+            data={"csrf_token": _csrf_of(sent_page.text), "recipient_email": to},
+        )
+        assert "the email server accepted it" in done.text, done.text[:2000]
+    listed = httpx.get(f"{inbox}/api/messages", params={"to": to}, timeout=10).json()
+    [message] = listed["messages"]
+    assert message["subject"].startswith("Test email from "), message
+
+
 def test_make_dev_starts_shows_the_openapi_document_and_stops_cleanly_on_sigterm(
     dev_database: str, tmp_path: Path
 ) -> None:
@@ -260,6 +293,11 @@ def test_make_dev_starts_shows_the_openapi_document_and_stops_cleanly_on_sigterm
             f"dev: storage: SeaweedFS S3 http://127.0.0.1:{ports['AUTHSTACK_DEV_S3_PORT']}" in text
         )
         _store_and_read_back_a_public_file(ports["AUTHSTACK_DEV_S3_PORT"], dev_dir)
+        _dashboard_test_mail_reaches_the_inbox(
+            text,
+            f"http://127.0.0.1:{ports['STACK_DASHBOARD_PORT']}",
+            f"http://127.0.0.1:{ports['AUTHSTACK_DEV_MAIL_HTTP_PORT']}",
+        )
 
         [dev_py] = _pids_where(
             lambda _ppid, sid, argv: (

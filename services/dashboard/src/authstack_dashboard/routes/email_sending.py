@@ -23,8 +23,8 @@ def sent_view(item: dict[str, Any]) -> dict[str, Any]:
         to = ", ".join(str(r) for r in recipients)
     else:
         to = str(recipients or "")
-    error = item.get("error")
-    status = item.get("status") or ("failed" if error else "sent")
+    error = item.get("error") or item.get("skipped_reason")  # why it failed, or was not sent
+    status = item.get("status") or ("failed" if item.get("error") else "sent")
     return {
         "id": item.get("id"),
         "status": str(status),
