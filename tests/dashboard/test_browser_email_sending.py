@@ -13,7 +13,13 @@ import pytest
 
 from tests.api.helpers import create_user
 from tests.conftest import ADMIN_EMAIL, ApiServer, running_api
-from tests.dashboard.conftest import DashboardServer, screenshot, sign_in, start_dashboard
+from tests.dashboard.conftest import (
+    DashboardServer,
+    open_page,
+    screenshot,
+    sign_in,
+    start_dashboard,
+)
 from tests.factories import free_port, stop_process
 from tests.mail import (
     PRIVATE_TARGETS_ENV,
@@ -28,13 +34,13 @@ from tests.mail import (
 @pytest.fixture(scope="module")
 def mail_site(
     migrated_database: str, mail_sink: MailSink, mail_worker: WorkerProcess
-) -> Iterator[tuple[ApiServer, str]]:
+) -> Iterator[tuple[ApiServer, DashboardServer]]:
     """(API, dashboard URL): an API whose projects may send through a server on this machine
     (the sink), queueing for the session's worker, which delivers to the same sink."""
     with running_api(migrated_database, **PRIVATE_TARGETS_ENV) as api:
-        dashboard: DashboardServer = start_dashboard(api)
+        dashboard = start_dashboard(api)
         try:
-            yield api, dashboard.url
+            yield api, dashboard
         finally:
             stop_process(dashboard.process)
 
@@ -45,16 +51,13 @@ def _address(tag: str) -> str:
 
 def test_send_a_test_email_see_it_arrive_and_the_sent_list(
     browser: Any,
-    mail_site: tuple[ApiServer, str],
+    mail_site: tuple[ApiServer, DashboardServer],
     mail_sink: MailSink,
     make_project: Any,
 ) -> None:
-    api, dashboard_url = mail_site
+    api, dashboard = mail_site
     project = make_project(custom_server_config(mail_sink))
-    context = browser.new_context(base_url=dashboard_url, viewport={"width": 1280, "height": 900})
-    context.set_default_timeout(15_000)
-    page = context.new_page()
-    try:
+    with open_page(browser, dashboard) as page:
         sign_in(page)
         page.goto(f"/projects/{project.id}/emails")
         page.get_by_role("navigation", name="Emails").get_by_role(
@@ -93,14 +96,12 @@ def test_send_a_test_email_see_it_arrive_and_the_sent_list(
         assert "Listed mail" in row.inner_text()
         assert row.locator("td").nth(3).inner_text() != "—"  # when it was sent
         screenshot(page, "emails_07_sent_list")
-    finally:
-        context.close()
 
 
 def test_a_test_email_the_server_refuses_shows_why(
-    browser: Any, mail_site: tuple[ApiServer, str], make_project: Any
+    browser: Any, mail_site: tuple[ApiServer, DashboardServer], make_project: Any
 ) -> None:
-    _, dashboard_url = mail_site
+    _, dashboard = mail_site
     closed = {
         "emails.server": {
             "isShared": False,
@@ -112,10 +113,7 @@ def test_a_test_email_the_server_refuses_shows_why(
         }
     }
     project = make_project(closed)
-    context = browser.new_context(base_url=dashboard_url, viewport={"width": 1280, "height": 900})
-    context.set_default_timeout(20_000)
-    page = context.new_page()
-    try:
+    with open_page(browser, dashboard) as page:
         sign_in(page)
         page.goto(f"/projects/{project.id}/emails/sent")
         to = _address("dash-refused")
@@ -125,5 +123,3 @@ def test_a_test_email_the_server_refuses_shows_why(
         assert f"Test email to {to} not sent:" in flash
         assert "127.0.0.1" in flash or "refused" in flash.lower(), flash
         screenshot(page, "emails_08_test_email_refused")
-    finally:
-        context.close()

@@ -11,6 +11,14 @@ from tests.dashboard.conftest import DashboardServer, screenshot, sign_in
 from tests.dashboard.helpers import admin_project
 
 
+def _signed_in_with_project(page: Any, api: ApiServer, tag: str) -> Any:
+    """A new project of the admin's team, and the page signed in as that admin."""
+    with api.client() as http:
+        project = admin_project(http, tag)
+    sign_in(page)
+    return project
+
+
 def _templates(api: ApiServer, project: Any) -> dict[str, dict[str, Any]]:
     with api.client() as http:
         r = http.get("/api/v1/internal/email-templates", headers=project.headers("admin"))
@@ -33,9 +41,7 @@ def _is_preview_post(response: Any) -> bool:
 def test_edit_a_template_preview_the_unsaved_change_in_the_sandbox_then_save_it(
     page: Any, api: ApiServer, dashboard: DashboardServer
 ) -> None:
-    with api.client() as http:
-        project = admin_project(http, "Email templates")
-    sign_in(page)
+    project = _signed_in_with_project(page, api, "Email templates")
     page.goto(f"/projects/{project.id}")
     page.get_by_role("link", name="Emails", exact=True).click()
     page.wait_for_url(f"**/projects/{project.id}/emails")
@@ -125,9 +131,7 @@ def _admin_get(api: ApiServer, project: Any, path: str) -> Any:
 def test_drafts_create_preview_save_and_delete(
     page: Any, api: ApiServer, dashboard: DashboardServer
 ) -> None:
-    with api.client() as http:
-        project = admin_project(http, "Email drafts")
-    sign_in(page)
+    project = _signed_in_with_project(page, api, "Email drafts")
     page.goto(f"/projects/{project.id}/emails")
     page.get_by_role("navigation", name="Emails").get_by_role("link", name="Drafts").click()
     page.wait_for_url("**/emails/drafts")
@@ -180,9 +184,7 @@ def test_drafts_create_preview_save_and_delete(
 def test_themes_create_edit_preview_and_choose_the_one_in_use(
     page: Any, api: ApiServer, dashboard: DashboardServer
 ) -> None:
-    with api.client() as http:
-        project = admin_project(http, "Email themes")
-    sign_in(page)
+    project = _signed_in_with_project(page, api, "Email themes")
     page.goto(f"/projects/{project.id}/emails/themes")
     rows = page.locator("tr.email-theme")
     assert rows.count() == 3
@@ -236,9 +238,7 @@ def test_themes_create_edit_preview_and_choose_the_one_in_use(
 def test_every_emails_form_needs_the_csrf_token(
     page: Any, api: ApiServer, dashboard: DashboardServer
 ) -> None:
-    with api.client() as http:
-        project = admin_project(http, "Email CSRF")
-    sign_in(page)
+    project = _signed_in_with_project(page, api, "Email CSRF")
     base = f"/projects/{project.id}/emails"
     some_id = str(uuid.uuid4())
     posts = [

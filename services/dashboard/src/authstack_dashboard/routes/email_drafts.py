@@ -9,20 +9,16 @@ from typing import Any
 from starlette.responses import Response
 from starlette.routing import Route
 
-from authstack_dashboard.client import ApiError
-from authstack_dashboard.routes import email_preview
-from authstack_dashboard.routes.emails import MAX_NAME, emails_base
-from authstack_dashboard.routes.projects import load_project
-from authstack_dashboard.session import Flash
-from authstack_dashboard.web import (
-    Ctx,
-    FormError,
-    friendly_message,
-    gather,
-    page,
-    page_routes,
-    uuid_param,
+from authstack_dashboard.routes.email_preview import preview_routes
+from authstack_dashboard.routes.emails import (
+    create_named,
+    emails_base,
+    render_editor,
+    render_emails_page,
+    save_or_edit_again,
 )
+from authstack_dashboard.routes.projects import load_project
+from authstack_dashboard.web import Ctx, gather, page, page_routes, uuid_param
 
 API = "/internal/email-drafts"
 
@@ -58,34 +54,25 @@ def _paths(ctx: Ctx) -> tuple[str, str, str]:
 async def list_drafts(ctx: Ctx) -> Response:
     project_id = ctx.project_id
     project, listed = await gather(load_project(ctx, project_id), ctx.admin("GET", API, project_id))
-    return ctx.render(
-        "email_drafts.html",
-        project=project,
-        drafts=listed["drafts"],
-        section="emails",
-        tab="drafts",
-    )
+    return render_emails_page(ctx, "email_drafts.html", project, "drafts", drafts=listed["drafts"])
 
 
 @page
 async def create_draft(ctx: Ctx) -> Response:
-    project_id = ctx.project_id
-    base = emails_base(project_id)
-    name = ctx.form.get("display_name").strip()
-    if not name or len(name) > MAX_NAME:
-        raise FormError(f"Give the draft a name (1 to {MAX_NAME} characters).", f"{base}/drafts")
-    created = await ctx.admin("POST", API, project_id, json_body={"display_name": name})
-    return ctx.redirect(f"{base}/drafts/{created['id']}", f"Draft “{name}” created.")
+    return await create_named(
+        ctx, what="draft", api=API, collection="drafts", back="/drafts", extra={}
+    )
 
 
 def _draft_form(ctx: Ctx) -> dict[str, Any]:
     form = ctx.form
-    return {
-        "display_name": form.get("display_name").strip(),
+    out = {
         "subject": form.get("subject"),
         "tsx_source": form.get("tsx_source"),
         "theme_id": theme_choice(form.get("theme_id")),
     }
+    name = form.get("display_name").strip()
+    return {**out, "display_name": name} if name else out
 
 
 async def _editor(ctx: Ctx, unsaved: dict[str, Any] | None = None) -> Response:
@@ -96,16 +83,15 @@ async def _editor(ctx: Ctx, unsaved: dict[str, Any] | None = None) -> Response:
         load_themes(ctx, project_id),
     )
     draft = {**draft, "id": draft_id, **(unsaved or {})}
-    return ctx.render(
+    return render_editor(
+        ctx,
         "email_draft.html",
-        project=project,
-        item=draft,
+        project,
+        "drafts",
+        draft,
+        here,
         themes=themes["themes"],
         theme_selected=theme_value(draft.get("theme_id")),
-        base=here,
-        frame=email_preview.FRAME_NAME,
-        section="emails",
-        tab="drafts",
     )
 
 
@@ -114,18 +100,9 @@ show_draft = page(_editor)
 
 @page
 async def save_draft(ctx: Ctx) -> Response:
-    project_id, draft_id, here = _paths(ctx)
+    _, draft_id, here = _paths(ctx)
     body = _draft_form(ctx)
-    if not body["display_name"]:
-        del body["display_name"]
-    try:
-        await ctx.admin("PATCH", f"{API}/{draft_id}", project_id, json_body=body)
-    except ApiError as exc:
-        if exc.status >= 500 or exc.status == 401:
-            raise
-        ctx.flash = Flash("error", friendly_message(exc))
-        return await _editor(ctx, body)
-    return ctx.redirect(here, "Draft saved.")
+    return await save_or_edit_again(ctx, f"{API}/{draft_id}", body, _editor, (here, "Draft saved."))
 
 
 @page
@@ -135,28 +112,18 @@ async def delete_draft(ctx: Ctx) -> Response:
     return ctx.redirect(f"{emails_base(project_id)}/drafts", "Draft deleted.")
 
 
-def draft_render_body(draft_id: str, unsaved: dict[str, Any] | None) -> dict[str, Any]:
+def render_body(ctx: Ctx, unsaved: bool) -> dict[str, Any]:
     """render-email's body: the saved draft (in its own theme), or the unsaved content in the
     theme chosen in the form."""
-    if unsaved is None:
+    _, draft_id, _ = _paths(ctx)
+    if not unsaved:
         return {"draft_id": draft_id}
+    form = _draft_form(ctx)
     return {
-        "draft_content": unsaved["tsx_source"],
-        "subject": unsaved["subject"],
-        "theme_id": unsaved["theme_id"],
+        "draft_content": form["tsx_source"],
+        "subject": form["subject"],
+        "theme_id": form["theme_id"],
     }
-
-
-@page
-async def preview_saved(ctx: Ctx) -> Response:
-    _, draft_id, _ = _paths(ctx)
-    return await email_preview.preview(ctx, draft_render_body(draft_id, None))
-
-
-@page
-async def preview_unsaved(ctx: Ctx) -> Response:
-    _, draft_id, _ = _paths(ctx)
-    return await email_preview.preview(ctx, draft_render_body(draft_id, _draft_form(ctx)))
 
 
 PATH = "/projects/{project_id}/emails/drafts/{draft_id}"
@@ -165,6 +132,5 @@ routes = [
     Route(PATH, show_draft, methods=["GET"]),
     Route(PATH + "/save", save_draft, methods=["POST"]),
     Route(PATH + "/delete", delete_draft, methods=["POST"]),
-    Route(PATH + "/preview", preview_saved, methods=["GET"]),
-    Route(PATH + "/preview", preview_unsaved, methods=["POST"]),
+    *preview_routes(PATH, render_body),
 ]

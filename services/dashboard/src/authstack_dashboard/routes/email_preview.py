@@ -8,12 +8,14 @@ from __future__ import annotations
 
 import html
 import re
+from collections.abc import Callable
 from typing import Any
 
 from starlette.responses import HTMLResponse, Response
+from starlette.routing import Route
 
 from authstack_dashboard.client import SIGNED_OUT_CODES, ApiError
-from authstack_dashboard.web import Ctx, friendly_message
+from authstack_dashboard.web import Ctx, friendly_message, page
 
 # The paths of preview documents: the only dashboard pages another dashboard page may frame.
 PREVIEW_PATH = re.compile(r"/projects/[^/]+/emails/(?:templates|drafts|themes)/[^/]+/preview")
@@ -98,3 +100,23 @@ async def preview(ctx: Ctx, body: dict[str, Any]) -> Response:
         status = exc.status if 400 <= exc.status < 500 else 502
         return HTMLResponse(error_document(message), status_code=status)
     return HTMLResponse(preview_document(rendered, chosen_part(ctx)))
+
+
+# (ctx, unsaved) -> render-email's body: the saved item (GET), or the source in the form (POST).
+BodyOf = Callable[[Ctx, bool], dict[str, Any]]
+
+
+def preview_routes(path: str, body_of: BodyOf) -> list[Route]:
+    """``GET path/preview``: the saved item's preview (the frame's first document);
+    ``POST path/preview``: the preview of the editor form's unsaved source."""
+
+    async def preview_saved(ctx: Ctx) -> Response:
+        return await preview(ctx, body_of(ctx, False))
+
+    async def preview_unsaved(ctx: Ctx) -> Response:
+        return await preview(ctx, body_of(ctx, True))
+
+    return [
+        Route(path + "/preview", page(preview_saved), methods=["GET"]),
+        Route(path + "/preview", page(preview_unsaved), methods=["POST"]),
+    ]

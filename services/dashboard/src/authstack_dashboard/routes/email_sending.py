@@ -8,7 +8,7 @@ from typing import Any
 
 from starlette.responses import Response
 
-from authstack_dashboard.routes.emails import emails_base
+from authstack_dashboard.routes.emails import emails_base, render_emails_page
 from authstack_dashboard.routes.projects import load_project
 from authstack_dashboard.web import Ctx, FormError, gather, page, page_routes
 
@@ -41,13 +41,8 @@ async def show_sent(ctx: Ctx) -> Response:
     project, listed = await gather(
         load_project(ctx, project_id), ctx.admin("GET", "/internal/emails", project_id)
     )
-    return ctx.render(
-        "email_sent.html",
-        project=project,
-        emails_sent=[sent_view(item) for item in listed["items"][:SHOWN]],
-        section="emails",
-        tab="sent",
-    )
+    shown = [sent_view(item) for item in listed["items"][:SHOWN]]
+    return render_emails_page(ctx, "email_sent.html", project, "sent", emails_sent=shown)
 
 
 @page

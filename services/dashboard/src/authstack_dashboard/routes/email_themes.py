@@ -9,21 +9,18 @@ from typing import Any
 from starlette.responses import Response
 from starlette.routing import Route
 
-from authstack_dashboard.client import ApiError
-from authstack_dashboard.routes import email_preview
 from authstack_dashboard.routes.email_drafts import load_themes
-from authstack_dashboard.routes.emails import MAX_NAME, emails_base, load_templates
-from authstack_dashboard.routes.projects import load_project
-from authstack_dashboard.session import Flash
-from authstack_dashboard.web import (
-    Ctx,
-    FormError,
-    friendly_message,
-    gather,
-    page,
-    page_routes,
-    uuid_param,
+from authstack_dashboard.routes.email_preview import preview_routes
+from authstack_dashboard.routes.emails import (
+    create_named,
+    emails_base,
+    load_templates,
+    render_editor,
+    render_emails_page,
+    save_or_edit_again,
 )
+from authstack_dashboard.routes.projects import load_project
+from authstack_dashboard.web import Ctx, FormError, gather, page, page_routes, uuid_param
 
 API = "/internal/email-themes"
 # The template a theme is previewed with unless the form names another.
@@ -40,25 +37,21 @@ def _paths(ctx: Ctx) -> tuple[str, str, str]:
 async def list_themes(ctx: Ctx) -> Response:
     project_id = ctx.project_id
     project, themes = await gather(load_project(ctx, project_id), load_themes(ctx, project_id))
-    return ctx.render(
+    return render_emails_page(
+        ctx,
         "email_themes.html",
-        project=project,
+        project,
+        "themes",
         themes=themes["themes"],
         selected=themes["selected_theme_id"],
-        section="emails",
-        tab="themes",
     )
 
 
 @page
 async def create_theme(ctx: Ctx) -> Response:
-    project_id = ctx.project_id
-    base = emails_base(project_id)
-    name = ctx.form.get("display_name").strip()
-    if not name or len(name) > MAX_NAME:
-        raise FormError(f"Give the theme a name (1 to {MAX_NAME} characters).", f"{base}/themes")
-    created = await ctx.admin("POST", API, project_id, json_body={"display_name": name})
-    return ctx.redirect(f"{base}/themes/{created['id']}", f"Theme “{name}” created.")
+    return await create_named(
+        ctx, what="theme", api=API, collection="themes", back="/themes", extra={}
+    )
 
 
 @page
@@ -80,6 +73,11 @@ async def select_theme(ctx: Ctx) -> Response:
     return ctx.redirect(here, f"Emails now use the theme “{names[theme_id]}”.")
 
 
+def _preview_template(ctx: Ctx) -> str:
+    value = ctx.form.get("template_id") or ctx.request.query_params.get("template_id", "")
+    return value if value and len(value) <= 64 else PREVIEW_TEMPLATE
+
+
 async def _editor(ctx: Ctx, unsaved: dict[str, Any] | None = None) -> Response:
     project_id, theme_id, here = _paths(ctx)
     project, theme, templates, themes = await gather(
@@ -88,66 +86,41 @@ async def _editor(ctx: Ctx, unsaved: dict[str, Any] | None = None) -> Response:
         load_templates(ctx, project_id),
         load_themes(ctx, project_id),
     )
-    return ctx.render(
+    return render_editor(
+        ctx,
         "email_theme.html",
-        project=project,
-        item={**theme, "id": theme_id, **(unsaved or {})},
+        project,
+        "themes",
+        {**theme, "id": theme_id, **(unsaved or {})},
+        here,
         templates=templates,
         preview_template=_preview_template(ctx),
         selected=themes["selected_theme_id"] == theme_id,
-        base=here,
-        frame=email_preview.FRAME_NAME,
-        section="emails",
-        tab="themes",
     )
 
 
 show_theme = page(_editor)
 
 
-def _preview_template(ctx: Ctx) -> str:
-    value = ctx.form.get("template_id") or ctx.request.query_params.get("template_id", "")
-    return value if value and len(value) <= 64 else PREVIEW_TEMPLATE
-
-
-def theme_render_body(ctx: Ctx, theme_id: str, source: str | None) -> dict[str, Any]:
-    """render-email's body: a template inside the saved theme, or inside the unsaved ``source``."""
-    body: dict[str, Any] = {"template_id": _preview_template(ctx)}
-    if source is None:
-        body["theme_id"] = theme_id
-    else:
-        body["theme_tsx_source"] = source
-    return body
-
-
 @page
 async def save_theme(ctx: Ctx) -> Response:
-    project_id, theme_id, here = _paths(ctx)
+    _, theme_id, here = _paths(ctx)
     body = {"tsx_source": ctx.form.get("tsx_source")}
     name = ctx.form.get("display_name").strip()
     if name:
         body["display_name"] = name
-    try:
-        await ctx.admin("PATCH", f"{API}/{theme_id}", project_id, json_body=body)
-    except ApiError as exc:
-        if exc.status >= 500 or exc.status == 401:
-            raise
-        ctx.flash = Flash("error", friendly_message(exc))
-        return await _editor(ctx, body)
-    return ctx.redirect(here, "Theme saved.")
+    return await save_or_edit_again(ctx, f"{API}/{theme_id}", body, _editor, (here, "Theme saved."))
 
 
-@page
-async def preview_saved(ctx: Ctx) -> Response:
+def render_body(ctx: Ctx, unsaved: bool) -> dict[str, Any]:
+    """render-email's body: a template inside the saved theme, or inside the unsaved source."""
     _, theme_id, _ = _paths(ctx)
-    return await email_preview.preview(ctx, theme_render_body(ctx, theme_id, None))
-
-
-@page
-async def preview_unsaved(ctx: Ctx) -> Response:
-    _, theme_id, _ = _paths(ctx)
-    body = theme_render_body(ctx, theme_id, ctx.form.get("tsx_source"))
-    return await email_preview.preview(ctx, body)
+    body: dict[str, Any] = {"template_id": _preview_template(ctx)}
+    if unsaved:
+        body["theme_tsx_source"] = ctx.form.get("tsx_source")
+    else:
+        body["theme_id"] = theme_id
+    return body
 
 
 PATH = "/projects/{project_id}/emails/themes/{theme_id}"
@@ -159,6 +132,5 @@ routes = [
     ),
     Route(PATH, show_theme, methods=["GET"]),
     Route(PATH + "/save", save_theme, methods=["POST"]),
-    Route(PATH + "/preview", preview_saved, methods=["GET"]),
-    Route(PATH + "/preview", preview_unsaved, methods=["POST"]),
+    *preview_routes(PATH, render_body),
 ]

@@ -1,17 +1,31 @@
-"""A project's emails: the templates (list, create), each template's editor with a live preview
-(routes/email_editor.py), drafts, themes, test sends and the sent mail (their own modules)."""
+"""A project's emails: the templates (list, create), and what the Emails pages share. Each
+template's editor is routes/email_editor.py; drafts, themes, test sends and the sent mail have
+modules of their own; previews are routes/email_preview.py."""
 
 from __future__ import annotations
 
 import re
+from collections.abc import Awaitable, Callable
 from typing import Any
 
 from starlette.responses import Response
 
+from authstack_dashboard.client import ApiError
+from authstack_dashboard.routes.email_preview import FRAME_NAME
 from authstack_dashboard.routes.projects import load_project
-from authstack_dashboard.web import Ctx, FormError, PageError, gather, page, page_routes
+from authstack_dashboard.session import Flash
+from authstack_dashboard.web import (
+    Ctx,
+    FormError,
+    PageError,
+    friendly_message,
+    gather,
+    page,
+    page_routes,
+)
 
 MAX_NAME = 200
+TEMPLATES_API = "/internal/email-templates"
 # A template id: a built-in one ("email_verification") or a project's own (a UUID).
 _TEMPLATE_ID = re.compile(r"^[A-Za-z0-9_-]{1,64}$")
 # What a new template starts with (Jinja2, sandboxed; the theme's layout wraps the HTML).
@@ -20,10 +34,64 @@ NEW_HTML = (
     "<h1>Hello {{ userDisplayName or 'there' }}</h1>\n"
     "<p>Write the message from {{ projectDisplayName }} here.</p>\n"
 )
+Editor = Callable[[Ctx, dict[str, Any]], Awaitable[Response]]
 
 
 def emails_base(project_id: str) -> str:
     return f"/projects/{project_id}/emails"
+
+
+def render_emails_page(
+    ctx: Ctx, template: str, project: dict[str, Any], tab: str, **context: Any
+) -> Response:
+    """A page of the Emails area: its tabs (``tab`` is the current one) above ``template``."""
+    emails = emails_base(project["id"])
+    return ctx.render(
+        template, project=project, emails=emails, section="emails", tab=tab, **context
+    )
+
+
+def render_editor(
+    ctx: Ctx, template: str, project: dict[str, Any], tab: str, item: dict[str, Any], base: str,
+    **context: Any,
+) -> Response:  # fmt: skip
+    """An editor page (email_editor.html): ``item``'s source, saved at ``base``/save and
+    previewed from ``base``/preview into the page's frame."""
+    return render_emails_page(
+        ctx, template, project, tab, item=item, base=base, frame=FRAME_NAME, **context
+    )
+
+
+async def create_named(
+    ctx: Ctx, *, what: str, api: str, collection: str, back: str, extra: dict[str, Any]
+) -> Response:
+    """The "Create a ..." forms: POST ``api`` a new ``what`` named as the form says (with
+    ``extra``), then open its editor (``collection``/id); a bad name goes ``back``."""
+    project_id = ctx.project_id
+    base = emails_base(project_id)
+    name = ctx.form.get("display_name").strip()
+    if not name or len(name) > MAX_NAME:
+        raise FormError(f"Give the {what} a name (1 to {MAX_NAME} characters).", base + back)
+    body = {"display_name": name, **extra}
+    created = await ctx.admin("POST", api, project_id, json_body=body)
+    return ctx.redirect(
+        f"{base}/{collection}/{created['id']}", f"{what.capitalize()} “{name}” created."
+    )
+
+
+async def save_or_edit_again(
+    ctx: Ctx, path: str, body: dict[str, Any], editor: Editor, done: tuple[str, str]
+) -> Response:
+    """PATCH ``path`` with ``body``, then to ``done`` (page, message). What the API refuses is
+    rendered, not redirected: the editor shows why, with the edits still in the form."""
+    try:
+        await ctx.admin("PATCH", path, ctx.project_id, json_body=body)
+    except ApiError as exc:
+        if exc.status >= 500 or exc.status == 401:
+            raise
+        ctx.flash = Flash("error", friendly_message(exc))
+        return await editor(ctx, body)
+    return ctx.redirect(*done)
 
 
 def template_id(ctx: Ctx) -> str:
@@ -40,7 +108,7 @@ def template_kind(template: dict[str, Any]) -> str:
 
 
 async def load_templates(ctx: Ctx, project_id: str) -> list[dict[str, Any]]:
-    listed = await ctx.admin("GET", "/internal/email-templates", project_id)
+    listed = await ctx.admin("GET", TEMPLATES_API, project_id)
     return [{**t, "kind": template_kind(t)} for t in listed["items"]]
 
 
@@ -58,25 +126,15 @@ async def show_templates(ctx: Ctx) -> Response:
     project, templates = await gather(
         load_project(ctx, project_id), load_templates(ctx, project_id)
     )
-    return ctx.render(
-        "emails.html", project=project, templates=templates, section="emails", tab="templates"
-    )
+    return render_emails_page(ctx, "emails.html", project, "templates", templates=templates)
 
 
 @page
 async def create_template(ctx: Ctx) -> Response:
-    project_id = ctx.project_id
-    base = emails_base(project_id)
-    name = ctx.form.get("display_name").strip()
-    if not name or len(name) > MAX_NAME:
-        raise FormError(f"Give the template a name (1 to {MAX_NAME} characters).", base)
-    created = await ctx.admin(
-        "POST",
-        "/internal/email-templates",
-        project_id,
-        json_body={"display_name": name, "subject": NEW_SUBJECT, "html": NEW_HTML, "text": None},
+    new = {"subject": NEW_SUBJECT, "html": NEW_HTML, "text": None}
+    return await create_named(
+        ctx, what="template", api=TEMPLATES_API, collection="templates", back="", extra=new
     )
-    return ctx.redirect(f"{base}/templates/{created['id']}", f"Template “{name}” created.")
 
 
 routes = page_routes(
