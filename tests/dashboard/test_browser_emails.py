@@ -49,6 +49,10 @@ def test_edit_a_template_preview_the_unsaved_change_in_the_sandbox_then_save_it(
     page.get_by_role("link", name="Edit Password reset").click()
     page.wait_for_url("**/emails/templates/password_reset")
 
+    # The editor page itself keeps the dashboard's CSP and may not be framed: only previews may.
+    editor = page.request.get(page.url)
+    assert editor.headers["x-frame-options"] == "DENY"
+    assert "frame-ancestors 'none'" in editor.headers["content-security-policy"]
     frame_element = page.locator("iframe.email-preview")
     assert frame_element.get_attribute("sandbox") == ""  # every restriction, no exception
     frame = page.frame_locator("iframe.email-preview")

@@ -18,7 +18,7 @@ from authstack_dashboard.routes.emails import (
     save_or_edit_again,
 )
 from authstack_dashboard.routes.projects import load_project
-from authstack_dashboard.web import Ctx, gather, page, page_routes, uuid_param
+from authstack_dashboard.web import Ctx, gather, page, page_routes
 
 API = "/internal/email-drafts"
 
@@ -45,9 +45,7 @@ async def load_themes(ctx: Ctx, project_id: str) -> dict[str, Any]:
 
 
 def _paths(ctx: Ctx) -> tuple[str, str, str]:
-    project_id = ctx.project_id
-    draft_id = uuid_param(ctx.request, "draft_id", "email draft")
-    return project_id, draft_id, f"{emails_base(project_id)}/drafts/{draft_id}"
+    return ctx.item_path("emails/drafts", "draft")
 
 
 @page

@@ -20,7 +20,7 @@ from authstack_dashboard.routes.emails import (
     save_or_edit_again,
 )
 from authstack_dashboard.routes.projects import load_project
-from authstack_dashboard.web import Ctx, FormError, gather, page, page_routes, uuid_param
+from authstack_dashboard.web import Ctx, FormError, gather, page, page_routes
 
 API = "/internal/email-themes"
 # The template a theme is previewed with unless the form names another.
@@ -28,9 +28,7 @@ PREVIEW_TEMPLATE = "email_verification"
 
 
 def _paths(ctx: Ctx) -> tuple[str, str, str]:
-    project_id = ctx.project_id
-    theme_id = uuid_param(ctx.request, "theme_id", "email theme")
-    return project_id, theme_id, f"{emails_base(project_id)}/themes/{theme_id}"
+    return ctx.item_path("emails/themes", "theme")
 
 
 @page
