@@ -308,6 +308,18 @@ PROBES: list[Probe] = [
     p("GET", "/api/v1/emails/outbox", "server", "own"),
     p("GET", "/api/v1/emails/outbox/{outbox_id:str}", "server", "denied",
       path="/api/v1/emails/outbox/{b_outbox}"),
+    p("PATCH", "/api/v1/emails/outbox/{outbox_id:str}", "server", "denied",
+      path="/api/v1/emails/outbox/{b_outbox}", body={"cancel": True}),
+    p("PATCH", "/api/v1/emails/outbox/{outbox_id:str}", "admin", "denied",
+      path="/api/v1/emails/outbox/{b_outbox}", body={"is_paused": True}),
+    p("GET", "/api/v1/internal/emails", "admin", "own"),
+    # B's email as a cursor positions nothing in A's list.
+    p("GET", "/api/v1/internal/emails", "admin", "empty", params={"cursor": "{b_outbox}"}),
+    p("GET", "/api/v1/emails/delivery-info", "server", "own"),
+    p("POST", "/api/v1/emails/capacity-boost", "server", "own"),
+    # A test mail goes through A's own server configuration (none here: an answer, not a send).
+    p("POST", "/api/v1/internal/send-test-email", "admin", "own",
+      body={"recipient_email": "{b_email}"}),
     p("GET", "/api/v1/internal/email-templates", "admin", "own"),
     # Themes (in the config) and drafts: B's are never listed, read, changed or rendered.
     p("GET", THEMES, "admin", "own"),
@@ -424,6 +436,7 @@ EXEMPT = {
     ("POST", "/api/v1/internal/email-themes"): "creates in the caller's project; names no id",
     ("POST", "/api/v1/internal/webhooks/endpoints"): "creates in the caller's project; names no id",
     ("GET", "/api/v1/internal/email-queue-step"): "cron endpoint: CRON_SECRET, no project",
+    ("POST", "/api/v1/internal/failed-emails-digest"): "cron endpoint: CRON_SECRET, no project",
     # As upstream, a request from any other project is refused by its shape (SCHEMA_ERROR) before
     # an id is read; an internal outsider naming a project is in test_project_transfer.py.
     ("POST", "/api/v1/internal/projects/transfer"): "the internal project's users only",

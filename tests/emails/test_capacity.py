@@ -22,7 +22,6 @@ from tests.conftest import QUEUE_NAMESPACE, ApiServer, Project, running_api
 from tests.mail import (
     PRIVATE_TARGETS_ENV,
     MailSink,
-    custom_server_config,
     send_email,
     start_worker,
     wait_until,
@@ -66,12 +65,9 @@ def held_back(items: list[dict[str, Any]]) -> list[dict[str, Any]]:
 
 
 def test_mail_over_capacity_is_held_back_then_all_of_it_arrives(
-    throttled: ApiServer,
-    make_sink: Callable[..., MailSink],
-    make_project: Callable[..., Project],
+    throttled: ApiServer, own_server: tuple[MailSink, Project]
 ) -> None:
-    sink = make_sink()
-    project = make_project(custom_server_config(sink))
+    sink, project = own_server
     count = BURST + 3
     with throttled.client() as http:
         addresses = [unique_email("cap") for _ in range(count)]
@@ -106,12 +102,9 @@ def test_mail_over_capacity_is_held_back_then_all_of_it_arrives(
 
 
 def test_delivery_info_counts_sent_mail_and_reports_the_capacity(
-    throttled: ApiServer,
-    make_sink: Callable[..., MailSink],
-    make_project: Callable[..., Project],
+    throttled: ApiServer, own_server: tuple[MailSink, Project]
 ) -> None:
-    sink = make_sink()
-    project = make_project(custom_server_config(sink))
+    sink, project = own_server
     with throttled.client() as http:
         info = http.get("/api/v1/emails/delivery-info", headers=project.headers("server"))
         assert info.status_code == 200, info.text

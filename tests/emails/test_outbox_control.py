@@ -43,6 +43,10 @@ def edit(http: httpx.Client, project: Project, outbox_id: str, **body: Any) -> h
     )
 
 
+def assert_not_editable(r: httpx.Response, outbox_id: str, status: str) -> None:
+    assert_known_error(r, "EMAIL_NOT_EDITABLE", 400, {"email_id": outbox_id, "status": status})
+
+
 def edited(http: httpx.Client, project: Project, outbox_id: str, **body: Any) -> dict[str, Any]:
     r = edit(http, project, outbox_id, **body)
     assert r.status_code == 200, r.text
@@ -74,12 +78,7 @@ def test_a_cancelled_email_is_never_sent_even_with_its_wake_up_in_flight(
     ).json()["items"]
     assert [i["id"] for i in listed] == [cancelled]
     # Finished now: it can be neither edited nor cancelled again.
-    assert_known_error(
-        edit(http, project, cancelled, cancel=True),
-        "EMAIL_NOT_EDITABLE",
-        400,
-        {"email_id": cancelled, "status": "SKIPPED"},
-    )
+    assert_not_editable(edit(http, project, cancelled, cancel=True), cancelled, "SKIPPED")
 
 
 def test_a_paused_email_waits_past_its_time_and_goes_once_resumed(
@@ -145,12 +144,7 @@ def test_reschedule_edit_content_and_recipient_before_sending(
     assert "Edited body" in message["html"]
     assert sink.messages(first_to) == []
     wait_until(lambda: outbox_item(http, project, outbox_id)["status"] == "sent", what="sent")
-    assert_known_error(
-        edit(http, project, outbox_id, is_paused=True),
-        "EMAIL_NOT_EDITABLE",
-        400,
-        {"email_id": outbox_id, "status": "SENT"},
-    )
+    assert_not_editable(edit(http, project, outbox_id, is_paused=True), outbox_id, "SENT")
 
 
 def test_variables_of_a_template_email_are_checked_and_used(
@@ -190,12 +184,7 @@ def test_an_email_being_sent_cannot_be_edited(
             lambda: outbox_item(http, project, outbox_id)["status"] == "sending", what="sending"
         )
         for body in ({"cancel": True}, {"is_paused": True}, {"scheduled_at_millis": now_ms()}):
-            assert_known_error(
-                edit(http, project, outbox_id, **body),
-                "EMAIL_NOT_EDITABLE",
-                400,
-                {"email_id": outbox_id, "status": "SENDING"},
-            )
+            assert_not_editable(edit(http, project, outbox_id, **body), outbox_id, "SENDING")
     finally:
         sink.release()
     wait_until(lambda: outbox_item(http, project, outbox_id)["status"] == "sent", what="sent")

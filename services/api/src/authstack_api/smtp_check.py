@@ -20,7 +20,8 @@ from email.utils import formatdate, make_msgid
 import aiosmtplib
 
 from authstack_core.models.emails import SmtpTarget
-from authstack_core.outbound import OutboundAddressError, connect_tcp, resolve_public
+from authstack_core.outbound import OutboundAddressError
+from authstack_core.smtp_connect import open_smtp
 
 _TLS = ssl.create_default_context()  # honours SSL_CERT_FILE / SSL_CERT_DIR
 
@@ -66,36 +67,6 @@ def explain(exc: BaseException, host: str, port: int, stage: str) -> str:
     return f"Could not talk to {where} (at {stage}): {type(exc).__name__}: {exc}"
 
 
-async def _connected(
-    target: SmtpTarget, seconds: float, *, start_tls: bool | None
-) -> aiosmtplib.SMTP:
-    """An SMTP client connected (and logged in, if the target has a user) to ``target``."""
-    sock = None
-    if target.public_only:
-        # Connect to a checked address and keep the name for TLS, so a second lookup cannot
-        # answer differently (as the worker does).
-        addresses = await resolve_public(target.host, target.port, allow_private=False)
-        sock = await connect_tcp(addresses, seconds)
-    client = aiosmtplib.SMTP(
-        hostname=target.host,
-        port=None if sock is not None else target.port,
-        sock=sock,
-        username=target.username,
-        password=target.password,
-        use_tls=target.implicit_tls,
-        start_tls=False if target.implicit_tls else start_tls,
-        tls_context=_TLS,
-        timeout=seconds,
-    )
-    try:
-        await client.connect()
-    except BaseException:
-        if sock is not None:
-            sock.close()
-        raise
-    return client
-
-
 async def _quit(client: aiosmtplib.SMTP) -> None:
     try:
         await client.quit()
@@ -119,7 +90,7 @@ async def probe(target: SmtpTarget, seconds: float) -> Reachability:
             sender_address=target.sender_address,
             public_only=target.public_only,
         )
-        client = await _connected(bare, seconds, start_tls=False)
+        client = await open_smtp(bare, seconds=seconds, tls=_TLS, start_tls=False)
         stage = "EHLO"
         await client.ehlo()
         await _quit(client)
@@ -152,7 +123,7 @@ async def send_once(target: SmtpTarget, message: EmailMessage, seconds: float) -
     stage = "connect"
     client = None
     try:
-        client = await _connected(target, seconds, start_tls=None)  # STARTTLS when offered
+        client = await open_smtp(target, seconds=seconds, tls=_TLS)  # STARTTLS when offered
         stage = "sending"
         await client.send_message(message, sender=target.sender_address)
         await _quit(client)

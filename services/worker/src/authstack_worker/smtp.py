@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-import socket
 import ssl
 import time
 from dataclasses import dataclass, field
@@ -24,7 +23,8 @@ import structlog
 
 from authstack_core.domain.email_delivery import Delivery
 from authstack_core.models.emails import SmtpTarget
-from authstack_core.outbound import OutboundAddressError, connect_tcp, resolve_public
+from authstack_core.outbound import OutboundAddressError
+from authstack_core.smtp_connect import open_smtp
 
 log = structlog.get_logger(__name__)
 
@@ -135,30 +135,8 @@ class SmtpPool:
         self.connections_opened = 0
 
     async def _open(self, target: SmtpTarget) -> _Connection:
-        sock: socket.socket | None = None
-        if target.public_only:
-            # Resolve once, refuse internal addresses, and hand aiosmtplib a socket connected to
-            # a checked address: it never resolves the name again (no DNS rebinding), while the
-            # name still serves for TLS (SNI and certificate check, implicit TLS and STARTTLS).
-            addresses = await resolve_public(target.host, target.port, allow_private=False)
-            sock = await connect_tcp(addresses, self.timeout)
-        client = aiosmtplib.SMTP(
-            hostname=target.host,
-            port=None if sock is not None else target.port,
-            sock=sock,
-            username=target.username,
-            password=target.password,
-            use_tls=target.implicit_tls,
-            start_tls=False if target.implicit_tls else None,  # None: STARTTLS when offered
-            tls_context=self._tls,
-            timeout=self.timeout,
-        )
-        try:
-            await client.connect()
-        except BaseException:
-            if sock is not None:
-                sock.close()  # aiosmtplib owns it only once its transport is up
-            raise
+        # A project's server is reached at a checked public address only (see open_smtp).
+        client = await open_smtp(target, seconds=self.timeout, tls=self._tls)
         self.connections_opened += 1
         return _Connection(client)
 

@@ -88,6 +88,11 @@ def smtp_target(
     )
 
 
+def shared_smtp_target(settings: Settings) -> SmtpTarget:
+    """The shared ``STACK_EMAIL_*`` server as a target; EmailConfigError when none is set."""
+    return smtp_target(settings, _shared_server(settings), "")
+
+
 @dataclass(frozen=True, slots=True)
 class Delivery:
     """A claimed row, rendered and addressed: what the worker hands to SMTP."""

@@ -8,12 +8,12 @@ from pydantic import Field
 
 from authstack_core.secret_policy import Kind
 from authstack_core.settings.clickhouse import ClickHouseSection
+from authstack_core.settings.email_monitor import EmailMonitorSection
 from authstack_core.settings.loader import ServiceSettings, env
 from authstack_core.settings.s3 import S3Section
 from authstack_core.settings.sections import (
     ApiSection,
     DatabaseSection,
-    EmailMonitorSection,
     EmailSection,
     LoggingSection,
     MigrationSection,

@@ -13,30 +13,18 @@ from authstack_api.auth import HttpRequest
 from authstack_api.limits import Limit
 from authstack_api.responses import json_response
 from authstack_core.domain.context import Deps
-from authstack_core.domain.email_delivery import EmailConfigError, smtp_target
+from authstack_core.domain.email_delivery import EmailConfigError, shared_smtp_target
 from authstack_core.errors import StatusError
-from authstack_core.models.config import EmailServerConfig
 from authstack_core.settings import Settings
 
 PROBE_SECONDS = 5.0
-_SHARED = EmailServerConfig(
-    is_shared=True,
-    provider="smtp",
-    host=None,
-    port=None,
-    username=None,
-    password=None,
-    sender_name=None,
-    sender_email=None,
-    secure=None,
-)
 
 
 async def shared_server_reachability(settings: Settings) -> dict[str, Any]:
     """``{reachable, host, port, latency_ms, error?}`` of ``STACK_EMAIL_HOST``: a connection and
     an EHLO within a few seconds, nothing sent, no login (no credential leaves, none is shown)."""
     try:
-        target = smtp_target(settings, _SHARED, "health")
+        target = shared_smtp_target(settings)
     except EmailConfigError as exc:
         return {
             "reachable": False,
