@@ -144,6 +144,13 @@ DEFAULT_RULES: dict[str, Limit] = {
     "cli_auth_complete.ip": _IP_CODE,
     # GET /health/email signs a user up and sends a mail: an uptime checker needs a few a minute.
     "email_monitor.ip": _rate(10, 60, 5),
+    # A sign-in invitation goes out even through the shared server: per address, as any mailed
+    # invitation, and per project, so that a leaked server key is no mass mailer.
+    "sign_in_invitation.ip": _IP_MAIL,
+    "sign_in_invitation.recipient": _PER_RECIPIENT,
+    "sign_in_invitation.project": _rate(1000, 3600, 200),
+    # Unsubscribe links are opened without a key: each check is a signature and a query or two.
+    "unsubscribe.ip": _IP_CODE,
 }
 
 

@@ -13,6 +13,8 @@ from authstack_core.crypto.sealing import SealError
 from authstack_core.db.queries import email_outbox as q
 from authstack_core.domain.context import Deps
 from authstack_core.domain.email_outbox import enqueue_emails, open_content
+from authstack_core.domain.notification_preferences import unsubscribe_url, with_unsubscribe_footer
+from authstack_core.email_address import with_ascii_domain
 from authstack_core.email_rendering import (
     BUILTIN_TEMPLATES,
     RenderedEmail,
@@ -27,9 +29,11 @@ from authstack_core.models.emails import (
     CUSTOM_HTML,
     USER_ACCOUNT_DELETED,
     USER_HAS_NO_PRIMARY_EMAIL,
+    USER_UNSUBSCRIBED,
     ClaimedRow,
     SmtpTarget,
 )
+from authstack_core.models.notifications import TRANSACTIONAL, category_by_id
 from authstack_core.settings import Settings
 
 log = structlog.get_logger(__name__)
@@ -77,14 +81,16 @@ def smtp_target(
     assert server.host is not None
     assert server.port is not None
     assert server.sender_email is not None
+    sender_name = server.sender_name or project_display_name
     return SmtpTarget(
         host=server.host,
         port=server.port,
         username=server.username,
         password=server.password,
         implicit_tls=server.secure if server.secure is not None else server.port == 465,
-        sender=formataddr((server.sender_name or project_display_name, server.sender_email)),
+        sender=formataddr((sender_name, server.sender_email)),
         sender_address=server.sender_email,
+        sender_name=sender_name,
         # The shared server is the operator's own; a project's is held to public addresses.
         public_only=not server.is_shared and not settings.outbound_allow_private_networks,
     )
@@ -100,12 +106,18 @@ class Delivery:
     recipient: str
     smtp: SmtpTarget
     message: RenderedEmail
+    # A mail of a category the user may turn off: its signed one-click link (List-Unsubscribe).
+    unsubscribe_url: str | None = None
 
     @property
     def message_id(self) -> str:
-        # Stable per row, so that any copy of this email can be recognised as the same one.
-        domain = self.smtp.sender_address.rpartition("@")[2] or "authstack.local"
-        return f"<{self.outbox_id}@{domain}>"
+        # Stable per row, so that any copy of this email can be recognised as the same one; on
+        # the sender's domain (RFC 5322 3.6.4), in ASCII.
+        try:
+            domain = with_ascii_domain(self.smtp.sender_address).rpartition("@")[2]
+        except ValueError:
+            domain = ""
+        return f"<{self.outbox_id}@{domain or 'authstack.local'}>"
 
 
 @dataclass(frozen=True, slots=True)
@@ -118,12 +130,33 @@ class _Fail:
     error: str
 
 
+def _unsubscribe_link(settings: Settings, row: ClaimedRow) -> str | None | _Skip:
+    """The row's unsubscribe link; a skip if the user turned its category off; None for a mail
+    that is always sent (Transactional) or goes to an address rather than a user."""
+    category = category_by_id(row.notification_category_id) or TRANSACTIONAL
+    if not category.can_disable or row.to_user_id is None:
+        return None
+    enabled = row.notification_enabled
+    if not (category.default_enabled if enabled is None else enabled):
+        return _Skip(USER_UNSUBSCRIBED)
+    return unsubscribe_url(
+        settings,
+        tenancy_id=row.tenancy_id,
+        user_id=row.to_user_id,
+        category=category,
+        link_id=row.id,
+    )
+
+
 def _plan(settings: Settings, row: ClaimedRow) -> Delivery | _Skip | _Fail:
     if row.to_user_id is not None and not row.user_exists:
         return _Skip(USER_ACCOUNT_DELETED)
     recipient = row.to_email or row.user_primary_email
     if not recipient:
         return _Skip(USER_HAS_NO_PRIMARY_EMAIL)
+    unsubscribe = _unsubscribe_link(settings, row)
+    if isinstance(unsubscribe, _Skip):
+        return unsubscribe
     if row.content_sealed is None:
         return _Fail("the email's content is gone (the row was already finished)")
     try:
@@ -136,6 +169,8 @@ def _plan(settings: Settings, row: ClaimedRow) -> Delivery | _Skip | _Fail:
         "recipientEmail": recipient,
         **content.get("variables", {}),
     }
+    if unsubscribe is not None:
+        variables["unsubscribeLink"] = unsubscribe
     try:
         if row.template == CUSTOM_HTML:
             html = str(content.get("html") or "")
@@ -147,6 +182,8 @@ def _plan(settings: Settings, row: ClaimedRow) -> Delivery | _Skip | _Fail:
             message = render(source, variables)
     except TemplateError as exc:
         return _Fail(f"the template could not be rendered: {exc}")
+    if unsubscribe is not None:
+        message = with_unsubscribe_footer(message, unsubscribe)
     try:
         target = smtp_target(
             settings,
@@ -164,6 +201,7 @@ def _plan(settings: Settings, row: ClaimedRow) -> Delivery | _Skip | _Fail:
         recipient=recipient,
         smtp=target,
         message=message,
+        unsubscribe_url=unsubscribe,
     )
 
 

@@ -21,6 +21,7 @@ from __future__ import annotations
 import json
 import uuid
 from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
@@ -32,6 +33,7 @@ from authstack_core.db.queries import email_outbox as q
 from authstack_core.domain.context import Deps
 from authstack_core.jobs import SEND_EMAIL, EnqueueError
 from authstack_core.models.emails import CUSTOM_HTML
+from authstack_core.models.notifications import TRANSACTIONAL, NotificationCategory
 from authstack_core.settings import Settings
 
 log = structlog.get_logger(__name__)
@@ -65,6 +67,7 @@ async def queue_email(
     html: str | None = None,
     is_high_priority: bool = True,
     scheduled_at: datetime | None = None,
+    notification_category: NotificationCategory = TRANSACTIONAL,
 ) -> uuid.UUID:
     """Write one outbox row inside the caller's transaction and return its id.
 
@@ -75,30 +78,83 @@ async def queue_email(
     primary email of ``to_user_id`` when the email is sent; with both, the user's display name
     is used in the greeting. ``projectDisplayName``, ``userDisplayName`` and ``recipientEmail``
     are filled in at sending time. Variables and HTML are stored sealed (links carry live codes).
+    ``notification_category``: every built-in mail is Transactional (always sent); a mail of a
+    category the user can turn off is skipped if they did, and carries an unsubscribe link.
 
     After the transaction commits, call ``enqueue_emails`` with the returned ids.
     """
     if to_user_id is None and to_email is None:
         raise ValueError("an email needs to_user_id or to_email")
-    if template == CUSTOM_HTML and html is None:
-        raise ValueError("a custom_html email needs html")
-    outbox_id = uuid.uuid4()
-    content = json.dumps({"variables": dict(variables or {}), "html": html}).encode("utf-8")
-    delay = (scheduled_at - datetime.now(UTC)) if scheduled_at is not None else timedelta(0)
-    await q.insert_outbox(
+    [outbox_id] = await queue_emails(
         conn,
-        outbox_id=outbox_id,
+        deps,
         tenancy_id=tenancy_id,
         template=template,
-        to_user_id=to_user_id,
-        to_email=to_email,
-        content_sealed=_sealer(deps.settings).seal(content, outbox_id.bytes),
+        recipients=[Recipient(to_user_id, to_email)],
+        variables=variables,
+        subject=subject,
+        html=html,
         is_high_priority=is_high_priority,
         scheduled_at=scheduled_at,
-        subject=subject,
-        wakeup=delay < _MAX_WAKEUP_DELAY,
+        notification_category=notification_category,
     )
     return outbox_id
+
+
+@dataclass(frozen=True, slots=True)
+class Recipient:
+    """A user (their primary email when sent), an address, or both (the user's name, the
+    address)."""
+
+    user_id: uuid.UUID | str | None = None
+    email: str | None = None
+
+
+async def queue_emails(
+    conn: AsyncConnection[Any],
+    deps: Deps,
+    *,
+    tenancy_id: uuid.UUID,
+    template: str,
+    recipients: Sequence[Recipient],
+    variables: Mapping[str, Any] | None = None,
+    subject: str | None = None,
+    html: str | None = None,
+    is_high_priority: bool = True,
+    scheduled_at: datetime | None = None,
+    notification_category: NotificationCategory = TRANSACTIONAL,
+) -> list[uuid.UUID]:
+    """``queue_email`` for many recipients of the same mail, written in one pipelined batch
+    inside the caller's transaction; returns the row ids in the order of ``recipients``."""
+    if template == CUSTOM_HTML and html is None:
+        raise ValueError("a custom_html email needs html")
+    if any(r.user_id is None and r.email is None for r in recipients):
+        raise ValueError("an email needs to_user_id or to_email")
+    content = json.dumps({"variables": dict(variables or {}), "html": html}).encode("utf-8")
+    delay = (scheduled_at - datetime.now(UTC)) if scheduled_at is not None else timedelta(0)
+    sealer = _sealer(deps.settings)
+    ids = [uuid.uuid4() for _ in recipients]
+    await q.insert_outbox_rows(
+        conn,
+        [
+            {
+                "id": outbox_id,
+                "tenancy_id": tenancy_id,
+                "template": template,
+                "to_user_id": recipient.user_id,
+                "to_email": recipient.email,
+                # Sealed per row, bound to its id: one row's content never opens as another's.
+                "content_sealed": sealer.seal(content, outbox_id.bytes),
+                "is_high_priority": is_high_priority,
+                "scheduled_at": scheduled_at,
+                "subject": subject,
+                "wakeup": delay < _MAX_WAKEUP_DELAY,
+                "notification_category_id": notification_category.id,
+            }
+            for outbox_id, recipient in zip(ids, recipients, strict=True)
+        ],
+    )
+    return ids
 
 
 async def enqueue_emails(
