@@ -74,6 +74,9 @@ SRB = "/api/v1/internal/session-replays/{b_replay}"
 SYNC = "/api/v1/internal/external-db-sync"
 AUDIT = "/api/v1/internal/audit-log"
 CLI = "/api/v1/auth/cli"
+NP = "/api/v1/emails/notification-preference/{user_id:str}"
+NPC = NP + "/{notification_category_id:str}"
+MARKETING = "4f6f8873-3d04-46bd-8bef-18338b1a1b4c"
 
 
 def _definition_probes(scope: str, route: str) -> list[Probe]:
@@ -306,6 +309,16 @@ PROBES: list[Probe] = [
     p("GET", "/api/v1/emails/outbox/{outbox_id:str}", "server", "denied",
       path="/api/v1/emails/outbox/{b_outbox}"),
     p("GET", "/api/v1/internal/email-templates", "admin", "own"),
+    # --- notification preferences: B's user, as A's server and as A's signed-in client ---
+    p("GET", NP, "server", "denied", path="/api/v1/emails/notification-preference/{b_user}"),
+    p("GET", NP, "client", "denied", path="/api/v1/emails/notification-preference/{b_user}"),
+    p("GET", NP, "client", "own", path="/api/v1/emails/notification-preference/me"),
+    p("PATCH", NPC, "server", "denied",
+      path=f"/api/v1/emails/notification-preference/{{b_user}}/{MARKETING}",
+      body={"enabled": True}),
+    p("PATCH", NPC, "client", "denied",
+      path=f"/api/v1/emails/notification-preference/{{b_user}}/{MARKETING}",
+      body={"enabled": True}),
     # --- config overrides: only the caller's own project (the writes change nothing) ---
     p("GET", "/api/v1/internal/config", "admin", "own"),
     p("GET", "/api/v1/internal/config/source", "admin", "own"),
@@ -411,6 +424,11 @@ EXEMPT = {
     # (and B's codes are probed above through the routes that take them).
     ("POST", "/api/v1/auth/password/send-reset-code"): "names an address, not an id",
     ("POST", "/api/v1/auth/otp/send-sign-in-code"): "names an address, not an id",
+    ("POST", "/api/v1/internal/send-sign-in-invitation"): "names an address, not an id",
+    # No project keys: the signed token names the tenancy, user and category; an altered,
+    # expired or foreign-signed token is refused (tests/emails/test_unsubscribe.py).
+    ("GET", "/api/v1/emails/unsubscribe-link"): "a signed token picks the project",
+    ("POST", "/api/v1/emails/unsubscribe-link"): "a signed token picks the project",
     # A challenge is issued in the caller's project (B's codes are probed through the routes
     # that take them); registration's is for the caller's own user.
     ("POST", "/api/v1/auth/passkey/initiate-passkey-registration"): "the caller's own user",

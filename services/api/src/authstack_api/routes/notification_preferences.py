@@ -92,7 +92,7 @@ def _page(title: str, text: str, *, form: bool = False) -> Response[bytes]:
     )
     return Response(
         document.encode("utf-8"),
-        media_type="text/html; charset=utf-8",
+        media_type="text/html",  # Litestar adds "; charset=utf-8"
         headers=_PAGE_HEADERS,
     )
 
