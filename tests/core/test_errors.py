@@ -145,6 +145,12 @@ def test_wire_names_and_texts_that_clients_rely_on() -> None:
     assert errors.PasskeyRegistrationFailed().body()["details"] == {
         "message": "Passkey registration failed."
     }
+    # Upstream's EmailRenderingError: the message wraps the error, details carry it alone.
+    assert errors.EmailRenderingError(error="line 1: unexpected end").body() == {
+        "code": "EMAIL_RENDERING_ERROR",
+        "details": {"error": "line 1: unexpected end"},
+        "error": "Failed to render email with theme: line 1: unexpected end",
+    }
     assert errors.PasskeyAuthenticationNotEnabled().body() == {
         "code": "PASSKEY_AUTHENTICATION_NOT_ENABLED",
         "error": "Passkey authentication is not enabled for this project.",
@@ -209,6 +215,15 @@ PLAIN_CASES: list[tuple[PlainError, int, str]] = [
         "The email address this code was sent to is no longer on the account.",
     ),
     (errors.EmailTemplateNotFound("welcome"), 404, "Email template 'welcome' not found."),
+    (errors.EmailThemeNotFound(), 404, "No theme found with given id"),
+    (errors.UnknownEmailTheme(), 400, "No theme found with given id"),
+    (errors.EmailDraftNotFound(), 404, "No draft found with given id"),
+    (
+        errors.EmailThemeLimitReached(20),
+        400,
+        "A project may have at most 20 email themes of its own.",
+    ),
+    (errors.EmailDraftLimitReached(100), 400, "A project may have at most 100 email drafts."),
     (errors.ExternalDatabaseNotFound("warehouse"), 404, "External database 'warehouse' not found."),
     (errors.InternalProjectUndeletable(), 400, "The internal project cannot be deleted."),
     (

@@ -6,8 +6,9 @@ time budget per email (``email_sandbox``). Variable *values* are never parsed as
 in HTML every value is escaped (autoescape), so a display name such as
 ``<script>{{ 7*7 }}</script>`` arrives as inert text.
 
-Rendering is CPU work: from async code, call ``render_off_loop`` / ``check_template_off_loop``,
-which run it in a worker thread, a few at a time, so a heavy template never stalls the loop.
+Rendering is CPU work: from async code, call it through ``run_off_loop``, which runs it in a
+worker thread, a few at a time, so a heavy template never stalls the loop. A theme (the layout
+templates extend, see ``email_themes``) is rendered within the same budget as the email.
 """
 
 from __future__ import annotations
@@ -16,16 +17,19 @@ import asyncio
 import functools
 import re
 import weakref
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Iterator, Mapping, MutableMapping
+from contextlib import contextmanager
+from contextvars import ContextVar
 from dataclasses import dataclass
 from html.parser import HTMLParser
 from importlib import resources
-from typing import Any, TypeVar
+from typing import Any, Literal, TypeVar
 
 import anyio
 import anyio.to_thread
 import jinja2
 from jinja2.exceptions import SecurityError
+from markupsafe import Markup
 
 from authstack_core import email_budget
 from authstack_core.email_budget import MAX_VALUE_SIZE, Budget, BudgetExceeded
@@ -48,6 +52,14 @@ class TemplateSource:
 
 
 @dataclass(frozen=True, slots=True)
+class LiteralEmail:
+    """HTML and a subject sent as written (send-email's ``html``): never parsed as a template."""
+
+    subject: str
+    html: str
+
+
+@dataclass(frozen=True, slots=True)
 class BuiltinTemplate:
     """A default template. ``variables`` are the ones its sender must supply (contract §7.1)."""
 
@@ -62,10 +74,31 @@ class RenderedEmail:
     subject: str
     html: str
     text: str
+    # Upstream's category name ("Transactional", "Marketing"); None where the content names none.
+    notification_category: str | None = None
 
 
 class TemplateError(Exception):
     """A template that does not compile, breaks the sandbox's rules, or fails to render."""
+
+
+class ThemeError(TemplateError):
+    """The theme itself does not compile or has no ``{% block content %}``."""
+
+
+# What ``{% extends "layout.html" %}`` renders inside: a theme's source (see email_themes), or
+# NO_THEME. No layout: the built-in default theme.
+Layout = str | None | Literal[False]
+NO_THEME: Literal[False] = False
+LAYOUT_NAME = "layout.html"
+# With no theme, a template's blocks still render, in a bare document.
+BARE_LAYOUT = (
+    '<!DOCTYPE html>\n<html>\n<head>\n<meta charset="utf-8">\n</head>\n<body>\n'
+    "{% block content %}{% endblock %}\n</body>\n</html>\n"
+)
+# Literal HTML placed in a theme: the value is trusted (the project's own server sent it).
+_WRAP_LITERAL = '{% extends "layout.html" %}{% block content %}{{ emailContentHtml }}{% endblock %}'
+_ACTIVE_LAYOUT: ContextVar[str | None] = ContextVar("email_layout", default=None)
 
 
 def _read(name: str) -> str:
@@ -151,8 +184,38 @@ class _Undefined(jinja2.Undefined):
         return super().__iter__()
 
 
+class _EmailSandbox(BudgetedSandbox):
+    """The sandbox, with ``layout.html`` resolved to the theme of the render in progress."""
+
+    def get_template(
+        self,
+        name: str | jinja2.Template,
+        parent: str | None = None,
+        globals: MutableMapping[str, Any] | None = None,
+    ) -> jinja2.Template:
+        layout = _ACTIVE_LAYOUT.get()
+        if name == LAYOUT_NAME and layout is not None:
+            try:
+                template = _compile(layout, html=True)
+            except TemplateError as exc:
+                raise ThemeError(f"theme: {exc}") from None
+            if "content" not in template.blocks:
+                raise ThemeError("theme: it has no {% block content %} for the email's body")
+            return template
+        return super().get_template(name, parent, globals)
+
+
+@contextmanager
+def _layout(layout: Layout) -> Iterator[None]:
+    token = _ACTIVE_LAYOUT.set(BARE_LAYOUT if layout is NO_THEME else layout)
+    try:
+        yield
+    finally:
+        _ACTIVE_LAYOUT.reset(token)
+
+
 def _environment(*, html: bool) -> BudgetedSandbox:
-    env = BudgetedSandbox(
+    env = (_EmailSandbox if html else BudgetedSandbox)(
         loader=jinja2.DictLoader(_PARTIALS) if html else None,
         autoescape=html,
         undefined=_Undefined,
@@ -198,10 +261,21 @@ def _one_line(text: str) -> str:
     return re.sub(r"\s+", " ", text).strip()[:MAX_SUBJECT_CHARS]
 
 
-def render(source: TemplateSource, variables: Mapping[str, Any]) -> RenderedEmail:
-    """Render subject, HTML and text within one budget; raise TemplateError with a message
-    safe to record (over budget: the message names the limit). Blocks: see render_off_loop."""
-    with email_budget.activate(Budget()):
+def render(
+    source: TemplateSource | LiteralEmail, variables: Mapping[str, Any], layout: Layout = None
+) -> RenderedEmail:
+    """Render subject, HTML and text within one budget, the HTML inside ``layout`` (a theme's
+    source; None: the default theme; NO_THEME: none). A template takes the theme by extending
+    ``layout.html``; literal HTML is put in the theme's content block, or sent as is with no
+    theme. Raise TemplateError with a message safe to record (over budget: the message names
+    the limit; ThemeError when the theme is at fault). Blocks: see run_off_loop."""
+    with email_budget.activate(Budget()), _layout(layout):
+        if isinstance(source, LiteralEmail):
+            html = source.html
+            if layout is not NO_THEME:
+                wrapped = {**variables, "emailContentHtml": Markup(source.html)}  # noqa: S704
+                html = _render(_WRAP_LITERAL, wrapped, html=True)
+            return RenderedEmail(_one_line(source.subject), html, html_to_text(html))
         html = _render(source.html, variables, html=True)
         text = (
             _render(source.text, variables, html=False)
@@ -229,7 +303,7 @@ def sample_variables(template_id: str | None) -> dict[str, Any]:
 
 def check_template(source: TemplateSource, template_id: str | None = None) -> None:
     """Compile and trial-render a template within one email's budget; raise TemplateError
-    naming the part that failed. Blocks: see check_template_off_loop."""
+    naming the part that failed. Blocks: see run_off_loop."""
     with email_budget.activate(Budget()):
         for part, text, html in (
             ("subject", source.subject, False),
@@ -242,6 +316,32 @@ def check_template(source: TemplateSource, template_id: str | None = None) -> No
                 _render(text, sample_variables(template_id), html=html)
             except TemplateError as exc:
                 raise TemplateError(f"{part}: {exc}") from None
+
+
+_THEME_SAMPLE = TemplateSource(
+    subject="{{ projectDisplayName }}",
+    html='{% extends "layout.html" %}{% block content %}<p>{{ themeSampleMarker }}</p>'
+    "{% endblock %}",
+    text=None,
+)
+_MARKER = "authstack-theme-sample-content"
+
+
+def check_theme(layout: str, preview_html: str | None = None) -> str:
+    """Trial-render a theme around a sample body (or ``preview_html``, placed as is) within one
+    email's budget and return the HTML; raise TemplateError when the theme does not compile,
+    fails, goes over the budget or never shows the body. Blocks: run it with run_off_loop."""
+    variables = {
+        **sample_variables(None),
+        "unsubscribeLink": "https://example.com/unsubscribe?code=sample",
+        "themeSampleMarker": _MARKER,
+    }
+    rendered = render(_THEME_SAMPLE, variables, layout)
+    if _MARKER not in rendered.html:
+        raise ThemeError("theme: the email's body ({% block content %}) never shows")
+    if preview_html is None:
+        return rendered.html
+    return render(LiteralEmail("", preview_html), variables, layout).html
 
 
 _T = TypeVar("_T")
@@ -262,16 +362,6 @@ async def run_off_loop(func: Callable[..., _T], *args: Any) -> _T:
     if limiter is None:
         limiter = _LIMITERS[loop] = anyio.CapacityLimiter(RENDER_CONCURRENCY)
     return await anyio.to_thread.run_sync(func, *args, limiter=limiter)
-
-
-async def render_off_loop(source: TemplateSource, variables: Mapping[str, Any]) -> RenderedEmail:
-    """``render`` in a worker thread."""
-    return await run_off_loop(render, source, variables)
-
-
-async def check_template_off_loop(source: TemplateSource, template_id: str | None = None) -> None:
-    """``check_template`` in a worker thread."""
-    await run_off_loop(check_template, source, template_id)
 
 
 class _TextExtractor(HTMLParser):

@@ -142,6 +142,9 @@ DEFAULT_RULES: dict[str, Limit] = {
     "cli_auth_poll.ip": _IP_SIGN_IN,
     "cli_auth_poll.account": _rate(60, 60, 20),  # per polling code
     "cli_auth_complete.ip": _IP_CODE,
+    # Rendering an email (a preview, a theme's trial render) is CPU work in the sandbox, up to
+    # its budget each: per project. A live preview re-renders about once a second while typing.
+    "email_render.project": _rate(120, 60, 30),
     # GET /health/email signs a user up and sends a mail: an uptime checker needs a few a minute.
     "email_monitor.ip": _rate(10, 60, 5),
     # A sign-in invitation goes out even through the shared server: per address, as any mailed

@@ -6,25 +6,21 @@ import random
 import uuid
 from dataclasses import dataclass
 from email.utils import formataddr
+from typing import Any
 
 import structlog
+from msgspec import UNSET, UnsetType
 
 from authstack_core.crypto.sealing import SealError
 from authstack_core.db.queries import email_outbox as q
 from authstack_core.domain.context import Deps
-from authstack_core.domain.email_outbox import enqueue_emails, open_content
+from authstack_core.domain.email_outbox import enqueue_emails, open_content, sealed_theme
+from authstack_core.domain.email_render import render_email
 from authstack_core.domain.notification_preferences import unsubscribe_url, with_unsubscribe_footer
 from authstack_core.email_address import with_ascii_domain
-from authstack_core.email_rendering import (
-    BUILTIN_TEMPLATES,
-    RenderedEmail,
-    TemplateError,
-    TemplateSource,
-    html_to_text,
-    render,
-    run_off_loop,
-)
-from authstack_core.models.config import EmailServerConfig, ProjectConfig
+from authstack_core.email_rendering import BUILTIN_TEMPLATES, RenderedEmail, TemplateSource
+from authstack_core.errors import EmailRenderingError
+from authstack_core.models.config import EmailServerConfig, ProjectConfig, ThemeChoice
 from authstack_core.models.emails import (
     CUSTOM_HTML,
     USER_ACCOUNT_DELETED,
@@ -148,7 +144,21 @@ def _unsubscribe_link(settings: Settings, row: ClaimedRow) -> str | None | _Skip
     )
 
 
-def _plan(settings: Settings, row: ClaimedRow) -> Delivery | _Skip | _Fail:
+@dataclass(frozen=True, slots=True)
+class _Ready:
+    """A row with a recipient, a server and content: what is left is rendering it."""
+
+    recipient: str
+    smtp: SmtpTarget
+    config: ProjectConfig
+    source: TemplateSource | None  # None: literal HTML
+    html: str | None
+    theme: ThemeChoice | UnsetType  # unset: the project's selected theme
+    variables: dict[str, Any]
+    unsubscribe: str | None  # the mail's one-click link, when its category can be turned off
+
+
+def _plan(settings: Settings, row: ClaimedRow) -> _Ready | _Skip | _Fail:
     if row.to_user_id is not None and not row.user_exists:
         return _Skip(USER_ACCOUNT_DELETED)
     recipient = row.to_email or row.user_primary_email
@@ -170,48 +180,56 @@ def _plan(settings: Settings, row: ClaimedRow) -> Delivery | _Skip | _Fail:
         **content.get("variables", {}),
     }
     if unsubscribe is not None:
-        variables["unsubscribeLink"] = unsubscribe
+        variables["unsubscribeLink"] = unsubscribe  # themes put it in their footer
+    config = ProjectConfig.from_levels(
+        row.config_override, row.branch_config_override, row.environment_config_override
+    )
+    source = html = None
+    if row.template == CUSTOM_HTML:
+        html = str(content.get("html") or "")
+    else:
+        source = _template_source(row, content)
+        if source is None:
+            return _Fail(f"email template {row.template!r} does not exist")
+    theme = sealed_theme(content)
+    if isinstance(theme, str) and theme not in config.email_theme_ids:
+        theme = UNSET  # the row's theme is gone: the project's theme, as upstream falls back
     try:
-        if row.template == CUSTOM_HTML:
-            html = str(content.get("html") or "")
-            message = RenderedEmail(" ".join((row.subject or "").split()), html, html_to_text(html))
-        else:
-            source = _template_source(row)
-            if source is None:
-                return _Fail(f"email template {row.template!r} does not exist")
-            message = render(source, variables)
-    except TemplateError as exc:
-        return _Fail(f"the template could not be rendered: {exc}")
-    if unsubscribe is not None:
-        message = with_unsubscribe_footer(message, unsubscribe)
-    try:
-        target = smtp_target(
-            settings,
-            ProjectConfig.from_levels(
-                row.config_override, row.branch_config_override, row.environment_config_override
-            ).email_server,
-            row.project_display_name,
-        )
+        target = smtp_target(settings, config.email_server, row.project_display_name)
     except EmailConfigError as exc:
         return _Fail(str(exc))
-    return Delivery(
-        outbox_id=row.id,
-        attempt=row.attempt_count,
-        is_last_attempt=row.attempt_count >= settings.email_max_attempts,
-        recipient=recipient,
-        smtp=target,
-        message=message,
-        unsubscribe_url=unsubscribe,
-    )
+    return _Ready(recipient, target, config, source, html, theme, variables, unsubscribe)
 
 
-def _template_source(row: ClaimedRow) -> TemplateSource | None:
+def _template_source(row: ClaimedRow, content: dict[str, Any]) -> TemplateSource | None:
+    own = content.get("source")
+    if isinstance(own, dict):  # a source queued with the email (a draft's)
+        return TemplateSource(str(own["subject"]), str(own["html"]), own.get("text"))
     if row.override_exists:
         assert row.override_subject is not None
         assert row.override_html is not None
         return TemplateSource(row.override_subject, row.override_html, row.override_text)
     builtin = BUILTIN_TEMPLATES.get(row.template)
     return builtin.source if builtin else None
+
+
+async def _render(deps: Deps, row: ClaimedRow, ready: _Ready) -> RenderedEmail | _Fail:
+    """The email in its theme (the row's, else the project's selected one, as it is now)."""
+    try:
+        return await render_email(
+            deps,
+            row.tenancy_id,
+            ready.config,
+            template_id=row.template if ready.source is not None else None,
+            source=ready.source,
+            html=ready.html,
+            subject=row.subject,
+            theme_id=ready.theme,
+            variables=ready.variables,
+            theme_fallback=True,
+        )
+    except EmailRenderingError as exc:
+        return _Fail(f"the template could not be rendered: {exc.error}")
 
 
 async def claim_delivery(deps: Deps, outbox_id: str) -> Delivery | None:
@@ -231,11 +249,23 @@ async def claim_delivery(deps: Deps, outbox_id: str) -> Delivery | None:
         row = await q.claim(conn, row_id, settings.email_send_lease_seconds)
     if row is None:
         return None
-    # Rendering a project's template is CPU work within a budget: keep it off the event loop
-    # that all of this worker's sends share.
-    plan = await run_off_loop(_plan, settings, row)
-    if isinstance(plan, Delivery):
-        return plan
+    plan = _plan(settings, row)
+    if isinstance(plan, _Ready):
+        # Rendering is CPU work within a budget, done off the event loop by render_email.
+        message = await _render(deps, row, plan)
+        if isinstance(message, RenderedEmail):
+            if plan.unsubscribe is not None:  # in the body too, where no theme placed it
+                message = with_unsubscribe_footer(message, plan.unsubscribe)
+            return Delivery(
+                outbox_id=row.id,
+                attempt=row.attempt_count,
+                is_last_attempt=row.attempt_count >= settings.email_max_attempts,
+                recipient=plan.recipient,
+                smtp=plan.smtp,
+                message=message,
+                unsubscribe_url=plan.unsubscribe,
+            )
+        plan = message
     async with deps.pool.connection() as conn, conn.transaction():
         if isinstance(plan, _Skip):
             await q.mark_skipped(conn, row.id, row.attempt_count, reason=plan.reason)

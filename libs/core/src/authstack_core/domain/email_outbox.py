@@ -26,12 +26,15 @@ from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import structlog
+from msgspec import UNSET, UnsetType
 from psycopg import AsyncConnection
 
 from authstack_core.crypto.sealing import Sealer, sealer_for
 from authstack_core.db.queries import email_outbox as q
 from authstack_core.domain.context import Deps
+from authstack_core.email_rendering import TemplateSource
 from authstack_core.jobs import SEND_EMAIL, EnqueueError
+from authstack_core.models.config import ThemeChoice
 from authstack_core.models.emails import CUSTOM_HTML
 from authstack_core.models.notifications import TRANSACTIONAL, NotificationCategory
 from authstack_core.settings import Settings
@@ -48,10 +51,17 @@ def _sealer(settings: Settings) -> Sealer:
 
 
 def open_content(settings: Settings, outbox_id: uuid.UUID, sealed: bytes) -> dict[str, Any]:
-    """A row's ``{"variables": ..., "html": ...}``; SealError if it cannot be opened (for
-    instance after STACK_SERVER_SECRET changed)."""
+    """A row's ``{"variables": ..., "html": ..., "theme_id"?: ..., "source"?: ...}``; SealError
+    if it cannot be opened (for instance after STACK_SERVER_SECRET changed)."""
     content: dict[str, Any] = json.loads(_sealer(settings).open(sealed, outbox_id.bytes))
     return content
+
+
+def sealed_theme(content: dict[str, Any]) -> ThemeChoice | UnsetType:
+    """The theme a row was queued with: a theme id, False (none), or UNSET (the project's
+    selected theme when the email is rendered)."""
+    theme = content.get("theme_id", UNSET)
+    return theme if theme is False or isinstance(theme, str) else UNSET
 
 
 async def queue_email(
@@ -67,6 +77,8 @@ async def queue_email(
     html: str | None = None,
     is_high_priority: bool = True,
     scheduled_at: datetime | None = None,
+    theme_id: ThemeChoice | UnsetType = UNSET,
+    source: TemplateSource | None = None,
     notification_category: NotificationCategory = TRANSACTIONAL,
 ) -> uuid.UUID:
     """Write one outbox row inside the caller's transaction and return its id.
@@ -80,6 +92,10 @@ async def queue_email(
     are filled in at sending time. Variables and HTML are stored sealed (links carry live codes).
     ``notification_category``: every built-in mail is Transactional (always sent); a mail of a
     category the user can turn off is skipped if they did, and carries an unsubscribe link.
+
+    The email is rendered when it is sent, in ``theme_id`` (a theme id; False: none; None or
+    unset: the project's selected theme at that time). ``source`` (a draft's) is rendered instead
+    of the template ``template`` names, which then only labels the row.
 
     After the transaction commits, call ``enqueue_emails`` with the returned ids.
     """
@@ -96,6 +112,8 @@ async def queue_email(
         html=html,
         is_high_priority=is_high_priority,
         scheduled_at=scheduled_at,
+        theme_id=theme_id,
+        source=source,
         notification_category=notification_category,
     )
     return outbox_id
@@ -122,6 +140,8 @@ async def queue_emails(
     html: str | None = None,
     is_high_priority: bool = True,
     scheduled_at: datetime | None = None,
+    theme_id: ThemeChoice | UnsetType = UNSET,
+    source: TemplateSource | None = None,
     notification_category: NotificationCategory = TRANSACTIONAL,
 ) -> list[uuid.UUID]:
     """``queue_email`` for many recipients of the same mail, written in one pipelined batch
@@ -130,7 +150,12 @@ async def queue_emails(
         raise ValueError("a custom_html email needs html")
     if any(r.user_id is None and r.email is None for r in recipients):
         raise ValueError("an email needs to_user_id or to_email")
-    content = json.dumps({"variables": dict(variables or {}), "html": html}).encode("utf-8")
+    sealed: dict[str, Any] = {"variables": dict(variables or {}), "html": html}
+    if theme_id is not None and not isinstance(theme_id, UnsetType):
+        sealed["theme_id"] = theme_id
+    if source is not None:
+        sealed["source"] = {"subject": source.subject, "html": source.html, "text": source.text}
+    content = json.dumps(sealed).encode("utf-8")
     delay = (scheduled_at - datetime.now(UTC)) if scheduled_at is not None else timedelta(0)
     sealer = _sealer(deps.settings)
     ids = [uuid.uuid4() for _ in recipients]

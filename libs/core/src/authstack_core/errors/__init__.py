@@ -10,6 +10,7 @@ from authstack_core.errors.analytics import *  # noqa: F403
 from authstack_core.errors.base import *  # noqa: F403
 from authstack_core.errors.cli_auth import *  # noqa: F403
 from authstack_core.errors.config import *  # noqa: F403
+from authstack_core.errors.email_themes import *  # noqa: F403
 from authstack_core.errors.images import *  # noqa: F403
 from authstack_core.errors.notifications import *  # noqa: F403
 from authstack_core.errors.oauth import *  # noqa: F403

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, Literal, TypeAlias
 
 import msgspec
 
@@ -62,6 +62,10 @@ BUILT_IN_EMAIL_THEMES: dict[str, str] = {
     "a0172b5d-cff0-463b-83bb-85124697373a": "Default Dark",
     "c7e2d94f-8a1b-4e6d-b3f5-9d0a2e7c1b8f": "Default Colorful",
 }
+
+# A theme choice (an email's, a draft's): a theme id, None for the project's selected theme,
+# False for no theme (upstream's ``theme_id: false``).
+ThemeChoice: TypeAlias = str | None | Literal[False]
 
 SYSTEM_TEAM_PERMISSIONS = (
     "$update_team",
