@@ -17,7 +17,7 @@ import httpx
 
 from authstack_core.crypto.unsubscribe_tokens import UnsubscribeClaims, sign_unsubscribe_token
 from tests.api.helpers import assert_known_error, create_user, unique_email
-from tests.conftest import SERVER_SECRET, Project
+from tests.conftest import SERVER_SECRET, Project, create_project
 from tests.emails.test_delivery import wait_status
 from tests.emails.test_notification_preferences import MARKETING, TRANSACTIONAL, enabled_of
 from tests.mail import MailSink, WorkerProcess, send_email
@@ -238,3 +238,14 @@ def test_a_genuine_link_of_a_deleted_user_is_not_found(
     for method in ("GET", "POST"):
         r = http.request(method, LINK, params={"token": value})
         assert_known_error(r, "VERIFICATION_CODE_NOT_FOUND", 404)
+
+
+def test_the_page_shows_the_project_name_as_text(
+    http: httpx.Client, migrated_database: str
+) -> None:
+    project = create_project(migrated_database, name='<script>alert("x")</script> & Co')
+    user_id = create_user(http, project)["id"]
+    page = http.get(LINK, params={"token": token(project, user_id)})
+    assert page.status_code == 200, page.text
+    assert "&lt;script&gt;alert(&quot;x&quot;)&lt;/script&gt; &amp; Co" in page.text
+    assert "<script>" not in page.text
