@@ -310,15 +310,12 @@ PROBES: list[Probe] = [
       path="/api/v1/emails/outbox/{b_outbox}"),
     p("GET", "/api/v1/internal/email-templates", "admin", "own"),
     # --- notification preferences: B's user, as A's server and as A's signed-in client ---
-    p("GET", NP, "server", "denied", path="/api/v1/emails/notification-preference/{b_user}"),
-    p("GET", NP, "client", "denied", path="/api/v1/emails/notification-preference/{b_user}"),
+    *(p(method, route, as_, "denied", body=body,
+        path="/api/v1/emails/notification-preference/{b_user}" + tail)
+      for method, route, tail, body in (("GET", NP, "", None),
+                                        ("PATCH", NPC, "/" + MARKETING, {"enabled": True}))
+      for as_ in ("server", "client")),
     p("GET", NP, "client", "own", path="/api/v1/emails/notification-preference/me"),
-    p("PATCH", NPC, "server", "denied",
-      path=f"/api/v1/emails/notification-preference/{{b_user}}/{MARKETING}",
-      body={"enabled": True}),
-    p("PATCH", NPC, "client", "denied",
-      path=f"/api/v1/emails/notification-preference/{{b_user}}/{MARKETING}",
-      body={"enabled": True}),
     # --- config overrides: only the caller's own project (the writes change nothing) ---
     p("GET", "/api/v1/internal/config", "admin", "own"),
     p("GET", "/api/v1/internal/config/source", "admin", "own"),
@@ -425,8 +422,7 @@ EXEMPT = {
     ("POST", "/api/v1/auth/password/send-reset-code"): "names an address, not an id",
     ("POST", "/api/v1/auth/otp/send-sign-in-code"): "names an address, not an id",
     ("POST", "/api/v1/internal/send-sign-in-invitation"): "names an address, not an id",
-    # No project keys: the signed token names the tenancy, user and category; an altered,
-    # expired or foreign-signed token is refused (tests/emails/test_unsubscribe.py).
+    # No keys: forged, altered and expired tokens are refused in tests/emails/test_unsubscribe.py.
     ("GET", "/api/v1/emails/unsubscribe-link"): "a signed token picks the project",
     ("POST", "/api/v1/emails/unsubscribe-link"): "a signed token picks the project",
     # A challenge is issued in the caller's project (B's codes are probed through the routes
