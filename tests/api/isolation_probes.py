@@ -6,10 +6,12 @@ another project can be named through it (test_isolation_matrix.py runs them).
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
-from typing import Any, Literal
+from typing import Any
 
 from tests.api.helpers import PASSWORD
+from tests.api.isolation_probe import As, Expect, Probe, p
+
+__all__ = ["CALLBACK", "EXEMPT", "MARKETING", "PROBES", "As", "Expect", "Probe"]
 
 CALLBACK = "http://localhost:3000/handler/team-invitation"
 # Well-formed WebAuthn answers; the assertion is one B's user's passkey made for B's code.
@@ -23,36 +25,6 @@ PASSKEY_ASSERTION = {
                  "authenticatorData": "{b_passkey_authenticator_data}",
                  "signature": "{b_passkey_signature}"},
 }  # fmt: skip
-Expect = Literal["denied", "empty", "own"]
-As = Literal["client", "server", "admin"]
-
-
-@dataclass(frozen=True)
-class Probe:
-    """One request by A naming B's ids. ``{name}`` placeholders come from ``World.ids``."""
-
-    method: str
-    route: str  # the route as registered, e.g. "/api/v1/teams/{team_id:str}"
-    path: str  # the concrete path with placeholders
-    as_: As
-    expect: Expect
-    params: dict[str, str] = field(default_factory=dict)
-    body: Any = None
-    form: dict[str, str] | None = None
-    headers: dict[str, str] = field(default_factory=dict)
-
-    @property
-    def id(self) -> str:
-        query = "&".join(f"{k}={v}" for k, v in self.params.items())
-        return f"{self.as_} {self.method} {self.path}{'?' + query if query else ''}"
-
-
-def p(
-    method: str, route: str, as_: As, expect: Expect, path: str | None = None, **kw: Any
-) -> Probe:
-    return Probe(method, route, path or route.replace(":str", ""), as_, expect, **kw)
-
-
 U = "/api/v1/users/{user_id:str}"
 T = "/api/v1/teams/{team_id:str}"
 M = "/api/v1/team-memberships/{team_id:str}/{user_id:str}"
@@ -77,6 +49,9 @@ CLI = "/api/v1/auth/cli"
 NP = "/api/v1/emails/notification-preference/{user_id:str}"
 NPC = NP + "/{notification_category_id:str}"
 MARKETING = "4f6f8873-3d04-46bd-8bef-18338b1a1b4c"
+THEMES = "/api/v1/internal/email-themes"
+DRAFTS = "/api/v1/internal/email-drafts"
+RENDER = "/api/v1/emails/render-email"
 
 
 def _definition_probes(scope: str, route: str) -> list[Probe]:
@@ -316,6 +291,24 @@ PROBES: list[Probe] = [
                                         ("PATCH", NPC, "/" + MARKETING, {"enabled": True}))
       for as_ in ("server", "client")),
     p("GET", NP, "client", "own", path="/api/v1/emails/notification-preference/me"),
+    # Themes (in the config) and drafts: B's are never listed, read, changed or rendered.
+    p("GET", THEMES, "admin", "own"),
+    p("GET", THEMES + "/{theme_id:str}", "admin", "denied", path=THEMES + "/{b_theme}"),
+    p("PATCH", THEMES + "/{theme_id:str}", "admin", "denied", path=THEMES + "/{b_theme}",
+      body={"display_name": "x"}),
+    p("GET", DRAFTS, "admin", "own"),
+    p("POST", DRAFTS, "admin", "denied", body={"display_name": "x", "theme_id": "{b_theme}"}),
+    p("GET", DRAFTS + "/{draft_id:str}", "admin", "denied", path=DRAFTS + "/{b_draft}"),
+    p("PATCH", DRAFTS + "/{draft_id:str}", "admin", "denied", path=DRAFTS + "/{b_draft}",
+      body={"display_name": "x"}),
+    p("PATCH", DRAFTS + "/{draft_id:str}", "admin", "denied", path=DRAFTS + "/{a_draft}",
+      body={"theme_id": "{b_theme}"}),
+    p("DELETE", DRAFTS + "/{draft_id:str}", "admin", "denied", path=DRAFTS + "/{b_draft}"),
+    p("POST", RENDER, "admin", "denied", body={"draft_id": "{b_draft}"}),
+    p("POST", RENDER, "admin", "denied", body={"template_id": "{b_template}"}),
+    p("POST", RENDER, "admin", "denied",
+      body={"template_tsx_source": "<p>x</p>", "theme_id": "{b_theme}"}),
+    p("POST", RENDER, "admin", "denied", body={"draft_id": "{b_draft}", "theme_id": False}),
     # --- config overrides: only the caller's own project (the writes change nothing) ---
     p("GET", "/api/v1/internal/config", "admin", "own"),
     p("GET", "/api/v1/internal/config/source", "admin", "own"),
@@ -410,6 +403,7 @@ EXEMPT = {
     ("PATCH", "/api/v1/internal/projects/current"): "the caller's own project",
     ("DELETE", "/api/v1/internal/projects/current"): "the caller's own project",
     ("POST", "/api/v1/internal/email-templates"): "creates in the caller's project; names no id",
+    ("POST", "/api/v1/internal/email-themes"): "creates in the caller's project; names no id",
     ("POST", "/api/v1/internal/webhooks/endpoints"): "creates in the caller's project; names no id",
     ("GET", "/api/v1/internal/email-queue-step"): "cron endpoint: CRON_SECRET, no project",
     # As upstream, a request from any other project is refused by its shape (SCHEMA_ERROR) before
