@@ -253,6 +253,15 @@ def render_page(messages: list[dict[str, Any]]) -> bytes:
     return page.encode("utf-8")
 
 
+_RAW_PATH = re.compile(r"^/api/messages/([0-9a-f]{32})/raw$")
+
+
+def _raw_id(path: str) -> str | None:
+    """The message id of ``/api/messages/<id>/raw`` (the message exactly as received)."""
+    match = _RAW_PATH.match(path)
+    return match.group(1) if match else None
+
+
 def make_http_handler(box: Mailbox) -> type[BaseHTTPRequestHandler]:
     class Web(BaseHTTPRequestHandler):
         def log_message(self, format: str, *args: Any) -> None:
@@ -303,6 +312,13 @@ def make_http_handler(box: Mailbox) -> type[BaseHTTPRequestHandler]:
                 self._json({"messages": self._messages((query.get("to") or [None])[0])})
             elif url.path.startswith(MAILBOX_PREFIX):
                 self._json(self._mailbox(unquote(url.path.removeprefix(MAILBOX_PREFIX))))
+            elif (raw_id := _raw_id(url.path)) is not None:
+                with box.lock:
+                    found = next((m.raw for m in box.messages if m.id == raw_id), None)
+                if found is None:
+                    self._json({"error": "not found"}, HTTPStatus.NOT_FOUND)
+                else:
+                    self._send(200, found, "message/rfc822")
             elif url.path == "/api/state":
                 with box.lock:
                     state = {

@@ -88,6 +88,12 @@ class MailSink:
         )
         return found[:count]
 
+    def raw(self, message_id: str) -> bytes:
+        """A message's bytes exactly as the sink received them (parse with the email package)."""
+        r = httpx.get(f"{self.http_url}/api/messages/{message_id}/raw", timeout=10)
+        r.raise_for_status()
+        return r.content
+
     def state(self) -> dict[str, Any]:
         r = httpx.get(f"{self.http_url}/api/state", timeout=10)
         r.raise_for_status()

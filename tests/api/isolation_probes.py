@@ -6,10 +6,12 @@ another project can be named through it (test_isolation_matrix.py runs them).
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
-from typing import Any, Literal
+from typing import Any
 
 from tests.api.helpers import PASSWORD
+from tests.api.isolation_probe import As, Expect, Probe, p
+
+__all__ = ["CALLBACK", "EXEMPT", "MARKETING", "PROBES", "As", "Expect", "Probe"]
 
 CALLBACK = "http://localhost:3000/handler/team-invitation"
 # Well-formed WebAuthn answers; the assertion is one B's user's passkey made for B's code.
@@ -23,36 +25,6 @@ PASSKEY_ASSERTION = {
                  "authenticatorData": "{b_passkey_authenticator_data}",
                  "signature": "{b_passkey_signature}"},
 }  # fmt: skip
-Expect = Literal["denied", "empty", "own"]
-As = Literal["client", "server", "admin"]
-
-
-@dataclass(frozen=True)
-class Probe:
-    """One request by A naming B's ids. ``{name}`` placeholders come from ``World.ids``."""
-
-    method: str
-    route: str  # the route as registered, e.g. "/api/v1/teams/{team_id:str}"
-    path: str  # the concrete path with placeholders
-    as_: As
-    expect: Expect
-    params: dict[str, str] = field(default_factory=dict)
-    body: Any = None
-    form: dict[str, str] | None = None
-    headers: dict[str, str] = field(default_factory=dict)
-
-    @property
-    def id(self) -> str:
-        query = "&".join(f"{k}={v}" for k, v in self.params.items())
-        return f"{self.as_} {self.method} {self.path}{'?' + query if query else ''}"
-
-
-def p(
-    method: str, route: str, as_: As, expect: Expect, path: str | None = None, **kw: Any
-) -> Probe:
-    return Probe(method, route, path or route.replace(":str", ""), as_, expect, **kw)
-
-
 U = "/api/v1/users/{user_id:str}"
 T = "/api/v1/teams/{team_id:str}"
 M = "/api/v1/team-memberships/{team_id:str}/{user_id:str}"
@@ -74,6 +46,9 @@ SRB = "/api/v1/internal/session-replays/{b_replay}"
 SYNC = "/api/v1/internal/external-db-sync"
 AUDIT = "/api/v1/internal/audit-log"
 CLI = "/api/v1/auth/cli"
+NP = "/api/v1/emails/notification-preference/{user_id:str}"
+NPC = NP + "/{notification_category_id:str}"
+MARKETING = "4f6f8873-3d04-46bd-8bef-18338b1a1b4c"
 THEMES = "/api/v1/internal/email-themes"
 DRAFTS = "/api/v1/internal/email-drafts"
 RENDER = "/api/v1/emails/render-email"
@@ -321,6 +296,13 @@ PROBES: list[Probe] = [
     p("POST", "/api/v1/internal/send-test-email", "admin", "own",
       body={"recipient_email": "{b_email}"}),
     p("GET", "/api/v1/internal/email-templates", "admin", "own"),
+    # --- notification preferences: B's user, as A's server and as A's signed-in client ---
+    *(p(method, route, as_, "denied", body=body,
+        path="/api/v1/emails/notification-preference/{b_user}" + tail)
+      for method, route, tail, body in (("GET", NP, "", None),
+                                        ("PATCH", NPC, "/" + MARKETING, {"enabled": True}))
+      for as_ in ("server", "client")),
+    p("GET", NP, "client", "own", path="/api/v1/emails/notification-preference/me"),
     # Themes (in the config) and drafts: B's are never listed, read, changed or rendered.
     p("GET", THEMES, "admin", "own"),
     p("GET", THEMES + "/{theme_id:str}", "admin", "denied", path=THEMES + "/{b_theme}"),
@@ -446,6 +428,10 @@ EXEMPT = {
     # (and B's codes are probed above through the routes that take them).
     ("POST", "/api/v1/auth/password/send-reset-code"): "names an address, not an id",
     ("POST", "/api/v1/auth/otp/send-sign-in-code"): "names an address, not an id",
+    ("POST", "/api/v1/internal/send-sign-in-invitation"): "names an address, not an id",
+    # No keys: forged, altered and expired tokens are refused in tests/emails/test_unsubscribe.py.
+    ("GET", "/api/v1/emails/unsubscribe-link"): "a signed token picks the project",
+    ("POST", "/api/v1/emails/unsubscribe-link"): "a signed token picks the project",
     # A challenge is issued in the caller's project (B's codes are probed through the routes
     # that take them); registration's is for the caller's own user.
     ("POST", "/api/v1/auth/passkey/initiate-passkey-registration"): "the caller's own user",

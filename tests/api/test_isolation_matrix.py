@@ -26,7 +26,7 @@ import pytest
 from authstack_api.app import discover_routes
 from tests.api.cli_auth_helpers import b_cli_attempt, b_cli_state
 from tests.api.helpers import create_user, sign_in_with_password, sign_up, unique_email
-from tests.api.isolation_probes import CALLBACK, EXEMPT, PROBES, As, Probe
+from tests.api.isolation_probes import CALLBACK, EXEMPT, MARKETING, PROBES, As, Probe
 from tests.api.isolation_world import (
     b_audit_entries,
     b_email_snapshot,
@@ -92,6 +92,7 @@ def _snapshot(http: httpx.Client, b: Project, ids: dict[str, str]) -> dict[str, 
         "templates": http.get("/api/v1/internal/email-templates", headers=admin).json(),
         "webhook_endpoints": http.get("/api/v1/internal/webhooks/endpoints", headers=admin).json(),
         "oauth_accounts": get("/api/v1/oauth-providers", user_id=ids["b_user"]),
+        "notification_preferences": get(f"/api/v1/emails/notification-preference/{ids['b_user']}"),
         # Nothing A did (its own config writes included) is written to B's audit log.
         "audit_log": http.get("/api/v1/internal/audit-log", headers=admin).json(),
         "cli_attempt": b_cli_state(http, b, ids),
@@ -182,6 +183,12 @@ def world(api: ApiServer, mail_worker: WorkerProcess, mail_sink: MailSink) -> It
             b_tokens["user_id"], b_email, b_tokens["access_token"], b_tokens["refresh_token"]
         )
         team = create_team(http, b, b_user, display_name="B Secret Team")
+        # B's user turned Marketing off: A's probes naming that user must not turn it back on.
+        http.patch(
+            f"/api/v1/emails/notification-preference/{b_user.id}/{MARKETING}",
+            headers=b.headers("server"),
+            json={"enabled": False},
+        )
         define(http, b, "team", "b_only_team")
         define(http, b, "project", "b_only_project")
         http.post(

@@ -232,6 +232,13 @@ def _post(path: str, access: str = "client", **body: Any) -> Call:
     return call
 
 
+def _get(path: str, **params: str) -> Call:
+    def call(http: httpx.Client, project: Project, extra: dict[str, str]) -> httpx.Response:
+        return http.get(path, params=params, headers=extra)
+
+    return call
+
+
 def _token(http: httpx.Client, project: Project, extra: dict[str, str]) -> httpx.Response:
     form = {
         "grant_type": "refresh_token",
@@ -276,6 +283,17 @@ ROUTES: dict[str, Call] = {
     "cli start": _post("/api/v1/auth/cli"),
     "cli poll": _post("/api/v1/auth/cli/poll", polling_code=_code),
     "cli complete": _post("/api/v1/auth/cli/complete", login_code=_code, mode="check"),
+    # Counted before the callback is checked (this one is not trusted: nothing is sent).
+    "sign-in invitation": _post(
+        "/api/v1/internal/send-sign-in-invitation",
+        "server",
+        email=unique_email,
+        callback_url="https://untrusted.example/sign-in",
+    ),
+    # A mail's unsubscribe link takes no project keys: counted per address before the token
+    # is read.
+    "unsubscribe page": _get("/api/v1/emails/unsubscribe-link", token="not-a-token"),
+    "one-click unsubscribe": _post("/api/v1/emails/unsubscribe-link?token=not-a-token"),
     # Counted before the provider is looked up (this project has none).
     "connected account token": _post(
         f"/api/v1/connected-accounts/{uuid.uuid4()}/github/access-token", "server"

@@ -189,6 +189,12 @@ PLAIN_CASES: list[tuple[PlainError, int, str]] = [
         "The session replay batch is too large (at most 1000 bytes).",
     ),
     (errors.SessionReplayNotFound(), 404, "Session replay not found."),
+    (errors.NotificationCategoryNotFound(), 404, "Notification category not found."),
+    (
+        errors.NotificationCategoryCannotBeDisabled(),
+        400,
+        "This notification category cannot be disabled: its emails are always sent.",
+    ),
     (errors.ApiKeysNotEnabled("team"), 400, "Team API keys are not enabled for this project."),
     (
         errors.BranchConfigSourceRequired(),

@@ -94,6 +94,16 @@ def normalize_email(raw: str) -> str:
     return result
 
 
+def with_ascii_domain(address: str) -> str:
+    """``address`` with an internationalised domain in its ASCII (A-label) form, as a mail
+    header without SMTPUTF8 must spell it. Raise ValueError (idna.IDNAError) for a domain that
+    has none."""
+    local, at, domain = address.rpartition("@")
+    if domain.isascii():
+        return address
+    return f"{local}{at}{idna.encode(domain, uts46=True).decode('ascii')}"
+
+
 def ascii_lower(text: str) -> str:
     """Lowercase A-Z only: what PostgreSQL's ``lower(text COLLATE "C")`` does."""
     return text.translate(_ASCII_LOWER)

@@ -150,6 +150,13 @@ DEFAULT_RULES: dict[str, Limit] = {
     # Each test mail opens an SMTP connection (to a host the admin may name) and sends at once,
     # bypassing the outbox: per project, enough to try a few server settings in a row.
     "send_test_email.project": _rate(30, 3600, 5),
+    # A sign-in invitation goes out even through the shared server: per address, as any mailed
+    # invitation, and per project, so that a leaked server key is no mass mailer.
+    "sign_in_invitation.ip": _IP_MAIL,
+    "sign_in_invitation.recipient": _PER_RECIPIENT,
+    "sign_in_invitation.project": _rate(1000, 3600, 200),
+    # Unsubscribe links are opened without a key: each check is a signature and a query or two.
+    "unsubscribe.ip": _IP_CODE,
 }
 
 

@@ -67,6 +67,9 @@ ACCEPTED_BODY_TYPES = frozenset(
         b"application/octet-stream",
     }
 )
+# RFC 8058 lets a mail client send its one-click unsubscribe POST as multipart/form-data; that
+# route reads no body, so it takes that type too.
+MULTIPART_PATHS = frozenset({"/api/v1/emails/unsubscribe-link"})
 _HEXCLAVE = b"x-hexclave-"
 _STACK = b"x-stack-"
 # The client's country as a CDN in front of us reports it (Cloudflare, Vercel), in this order of
@@ -240,7 +243,11 @@ class EdgeMiddleware:
         try:
             if scope["method"] == "OPTIONS":
                 await _respond(send_wrapper, 200, b"", b"text/plain; charset=utf-8")
-            elif has_body and content_type not in ACCEPTED_BODY_TYPES:
+            elif (
+                has_body
+                and content_type not in ACCEPTED_BODY_TYPES
+                and not (content_type == b"multipart/form-data" and path in MULTIPART_PATHS)
+            ):
                 error = BodyParsingError(
                     "Unsupported content type; send application/json or form-urlencoded data."
                 )

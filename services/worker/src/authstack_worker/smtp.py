@@ -12,16 +12,20 @@ import contextlib
 import ssl
 import time
 from dataclasses import dataclass, field
-from email.charset import QP, Charset
-from email.header import Header
-from email.mime.multipart import MIMEMultipart
-from email.mime.text import MIMEText
+from email import policy
+from email.errors import MessageError
+from email.headerregistry import Address, BaseHeader, HeaderRegistry, UnstructuredHeader
+from email.message import EmailMessage
+from email.policy import Policy
 from email.utils import formatdate
+from typing import Any
 
 import aiosmtplib
 import structlog
 
 from authstack_core.domain.email_delivery import Delivery
+from authstack_core.email_address import with_ascii_domain
+from authstack_core.email_rendering import html_to_text
 from authstack_core.models.emails import SmtpTarget
 from authstack_core.outbound import OutboundAddressError
 from authstack_core.smtp_connect import open_smtp
@@ -40,34 +44,69 @@ class SmtpDeliveryError(Exception):
         self.temporary = temporary
 
 
-_UTF8_QP = Charset("utf-8")
-_UTF8_QP.body_encoding = QP  # readable in the raw message, unlike base64
+class _UrlListHeader(UnstructuredHeader, BaseHeader):
+    """``List-Unsubscribe`` (RFC 2369): angle-bracketed URLs, which a reader takes literally. The
+    default folding would turn a URL longer than a line into RFC 2047 encoded words, which no
+    mail client decodes there; it is ASCII without spaces, so it is written out unfolded (RFC
+    5322 allows lines up to 998 characters)."""
+
+    @classmethod
+    def parse(cls, value: str, kwds: dict[str, Any]) -> None:
+        if not value.isascii() or any(c in value for c in "\r\n"):
+            raise ValueError("List-Unsubscribe must be ASCII on one line")
+        super().parse(value, kwds)
+
+    def fold(self, *, policy: Policy) -> str:
+        return f"{self.name}: {self}{policy.linesep}"
 
 
-def _header(value: str) -> str:
+_HEADERS = HeaderRegistry()
+_HEADERS.map_to_type("list-unsubscribe", _UrlListHeader)
+# RFC 5322 with CRLF; non-ASCII display names and subjects become RFC 2047 encoded words.
+_POLICY = policy.SMTP.clone(header_factory=_HEADERS)
+# For a recipient whose local part is not ASCII, which only SMTPUTF8 (RFC 6531) can carry.
+_POLICY_UTF8 = policy.SMTPUTF8.clone(header_factory=_HEADERS)
+_ONE_CLICK = "List-Unsubscribe=One-Click"  # RFC 8058
+
+
+def _one_line(value: str) -> str:
     # Values are single-line by construction; make sure no CR/LF can ever start a new header.
     return " ".join(value.replace("\r", " ").replace("\n", " ").split())
 
 
-def _encoded(value: str) -> str | Header:
-    return value if value.isascii() else Header(value, "utf-8")
-
-
 def build_message(delivery: Delivery) -> bytes:
-    """The RFC 5322 message: multipart/alternative text + HTML, with a per-row Message-ID.
+    """The RFC 5322 message: multipart/alternative, a text part (derived from the HTML when the
+    template has none) and the HTML, with Date, a per-row Message-ID on the sender's domain, and
+    for a mail the user may turn off, ``List-Unsubscribe`` with one-click (RFC 8058).
 
-    Built with the compat32 MIME classes: the same bytes as EmailMessage would give for these
-    headers, in half the CPU time (this runs once per email, on the worker's hot path).
+    Built with the email package's EmailMessage: display names and subjects are encoded by its
+    header registry (RFC 2047), bodies as UTF-8 quoted-printable. Raises ValueError or
+    email.errors.MessageError for an address it cannot write.
     """
-    msg = MIMEMultipart("alternative")
-    msg["From"] = _header(delivery.smtp.sender)
-    msg["To"] = _header(delivery.recipient)
-    msg["Subject"] = _encoded(_header(delivery.message.subject))  # type: ignore[assignment]
+    target = delivery.smtp
+    message = delivery.message
+    recipient = with_ascii_domain(_one_line(delivery.recipient))
+    utf8 = not recipient.isascii()
+    msg = EmailMessage(policy=_POLICY_UTF8 if utf8 else _POLICY)
+    if target.sender_name is not None:
+        msg["From"] = Address(
+            _one_line(target.sender_name), addr_spec=with_ascii_domain(target.sender_address)
+        )
+    else:
+        msg["From"] = _one_line(target.sender)
+    # The header registry refuses a non-ASCII local part in an Address; under SMTPUTF8 the
+    # plain string is written as UTF-8, as RFC 6532 has it.
+    msg["To"] = recipient if utf8 else Address(addr_spec=recipient)
+    msg["Subject"] = _one_line(message.subject)
     msg["Date"] = formatdate(localtime=False, usegmt=True)
     msg["Message-ID"] = delivery.message_id
     msg["Auto-Submitted"] = "auto-generated"  # RFC 3834: no vacation auto-replies, please
-    msg.attach(MIMEText(delivery.message.text, "plain", _UTF8_QP))  # type: ignore[arg-type]
-    msg.attach(MIMEText(delivery.message.html, "html", _UTF8_QP))  # type: ignore[arg-type]
+    if delivery.unsubscribe_url is not None:
+        msg["List-Unsubscribe"] = f"<{delivery.unsubscribe_url}>"
+        msg["List-Unsubscribe-Post"] = _ONE_CLICK
+    text = message.text if message.text.strip() else html_to_text(message.html)
+    msg.set_content(text, cte="quoted-printable")
+    msg.add_alternative(message.html, subtype="html", cte="quoted-printable")
     return msg.as_bytes()
 
 
@@ -154,7 +193,12 @@ class SmtpPool:
         target = delivery.smtp
         key = target.pool_key
         slots = self._slots.setdefault(key, asyncio.Semaphore(self.max_per_server))
-        data = build_message(delivery)
+        try:
+            data = build_message(delivery)
+        except (ValueError, MessageError) as exc:
+            raise SmtpDeliveryError(
+                f"the message cannot be written: {exc}", temporary=False
+            ) from exc
         async with slots:
             conn = self._take_idle(key)
             reused = conn is not None

@@ -18,6 +18,8 @@ from authstack_core.domain import email_capacity
 from authstack_core.domain.context import Deps
 from authstack_core.domain.email_outbox import enqueue_emails, open_content, sealed_theme
 from authstack_core.domain.email_render import render_email
+from authstack_core.domain.notification_preferences import unsubscribe_url, with_unsubscribe_footer
+from authstack_core.email_address import with_ascii_domain
 from authstack_core.email_rendering import BUILTIN_TEMPLATES, RenderedEmail, TemplateSource
 from authstack_core.errors import EmailRenderingError
 from authstack_core.models.config import EmailServerConfig, ProjectConfig, ThemeChoice
@@ -25,9 +27,11 @@ from authstack_core.models.emails import (
     CUSTOM_HTML,
     USER_ACCOUNT_DELETED,
     USER_HAS_NO_PRIMARY_EMAIL,
+    USER_UNSUBSCRIBED,
     ClaimedRow,
     SmtpTarget,
 )
+from authstack_core.models.notifications import TRANSACTIONAL, category_by_id
 from authstack_core.settings import Settings
 
 log = structlog.get_logger(__name__)
@@ -75,14 +79,16 @@ def smtp_target(
     assert server.host is not None
     assert server.port is not None
     assert server.sender_email is not None
+    sender_name = server.sender_name or project_display_name
     return SmtpTarget(
         host=server.host,
         port=server.port,
         username=server.username,
         password=server.password,
         implicit_tls=server.secure if server.secure is not None else server.port == 465,
-        sender=formataddr((server.sender_name or project_display_name, server.sender_email)),
+        sender=formataddr((sender_name, server.sender_email)),
         sender_address=server.sender_email,
+        sender_name=sender_name,
         # The shared server is the operator's own; a project's is held to public addresses.
         public_only=not server.is_shared and not settings.outbound_allow_private_networks,
     )
@@ -103,12 +109,18 @@ class Delivery:
     recipient: str
     smtp: SmtpTarget
     message: RenderedEmail
+    # A mail of a category the user may turn off: its signed one-click link (List-Unsubscribe).
+    unsubscribe_url: str | None = None
 
     @property
     def message_id(self) -> str:
-        # Stable per row, so that any copy of this email can be recognised as the same one.
-        domain = self.smtp.sender_address.rpartition("@")[2] or "authstack.local"
-        return f"<{self.outbox_id}@{domain}>"
+        # Stable per row, so that any copy of this email can be recognised as the same one; on
+        # the sender's domain (RFC 5322 3.6.4), in ASCII.
+        try:
+            domain = with_ascii_domain(self.smtp.sender_address).rpartition("@")[2]
+        except ValueError:
+            domain = ""
+        return f"<{self.outbox_id}@{domain or 'authstack.local'}>"
 
 
 @dataclass(frozen=True, slots=True)
@@ -119,6 +131,24 @@ class _Skip:
 @dataclass(frozen=True, slots=True)
 class _Fail:
     error: str
+
+
+def _unsubscribe_link(settings: Settings, row: ClaimedRow) -> str | None | _Skip:
+    """The row's unsubscribe link; a skip if the user turned its category off; None for a mail
+    that is always sent (Transactional) or goes to an address rather than a user."""
+    category = category_by_id(row.notification_category_id) or TRANSACTIONAL
+    if not category.can_disable or row.to_user_id is None:
+        return None
+    enabled = row.notification_enabled
+    if not (category.default_enabled if enabled is None else enabled):
+        return _Skip(USER_UNSUBSCRIBED)
+    return unsubscribe_url(
+        settings,
+        tenancy_id=row.tenancy_id,
+        user_id=row.to_user_id,
+        category=category,
+        link_id=row.id,
+    )
 
 
 @dataclass(frozen=True, slots=True)
@@ -132,6 +162,7 @@ class _Ready:
     html: str | None
     theme: ThemeChoice | UnsetType  # unset: the project's selected theme
     variables: dict[str, Any]
+    unsubscribe: str | None  # the mail's one-click link, when its category can be turned off
 
 
 def _plan(settings: Settings, row: ClaimedRow) -> _Ready | _Skip | _Fail:
@@ -140,6 +171,9 @@ def _plan(settings: Settings, row: ClaimedRow) -> _Ready | _Skip | _Fail:
     recipient = row.to_email or row.user_primary_email
     if not recipient:
         return _Skip(USER_HAS_NO_PRIMARY_EMAIL)
+    unsubscribe = _unsubscribe_link(settings, row)
+    if isinstance(unsubscribe, _Skip):
+        return unsubscribe
     if row.content_sealed is None:
         return _Fail("the email's content is gone (the row was already finished)")
     try:
@@ -152,6 +186,8 @@ def _plan(settings: Settings, row: ClaimedRow) -> _Ready | _Skip | _Fail:
         "recipientEmail": recipient,
         **content.get("variables", {}),
     }
+    if unsubscribe is not None:
+        variables["unsubscribeLink"] = unsubscribe  # themes put it in their footer
     config = ProjectConfig.from_levels(
         row.config_override, row.branch_config_override, row.environment_config_override
     )
@@ -169,7 +205,7 @@ def _plan(settings: Settings, row: ClaimedRow) -> _Ready | _Skip | _Fail:
         target = smtp_target(settings, config.email_server, row.project_display_name)
     except EmailConfigError as exc:
         return _Fail(str(exc))
-    return _Ready(recipient, target, config, source, html, theme, variables)
+    return _Ready(recipient, target, config, source, html, theme, variables, unsubscribe)
 
 
 def _template_source(row: ClaimedRow, content: dict[str, Any]) -> TemplateSource | None:
@@ -243,6 +279,8 @@ async def claim_delivery(deps: Deps, outbox_id: str) -> Delivery | None:
         # Rendering is CPU work within a budget, done off the event loop by render_email.
         message = await _render(deps, row, plan)
         if isinstance(message, RenderedEmail):
+            if plan.unsubscribe is not None:  # in the body too, where no theme placed it
+                message = with_unsubscribe_footer(message, plan.unsubscribe)
             return Delivery(
                 outbox_id=row.id,
                 attempt=row.attempt_count,
@@ -250,6 +288,7 @@ async def claim_delivery(deps: Deps, outbox_id: str) -> Delivery | None:
                 recipient=plan.recipient,
                 smtp=plan.smtp,
                 message=message,
+                unsubscribe_url=plan.unsubscribe,
             )
         plan = message
     async with deps.pool.connection() as conn, conn.transaction():

@@ -21,6 +21,7 @@ from __future__ import annotations
 import json
 import uuid
 from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
@@ -35,6 +36,7 @@ from authstack_core.email_rendering import TemplateSource
 from authstack_core.jobs import SEND_EMAIL, EnqueueError
 from authstack_core.models.config import ThemeChoice
 from authstack_core.models.emails import CUSTOM_HTML
+from authstack_core.models.notifications import TRANSACTIONAL, NotificationCategory
 from authstack_core.settings import Settings
 
 log = structlog.get_logger(__name__)
@@ -82,6 +84,7 @@ async def queue_email(
     scheduled_at: datetime | None = None,
     theme_id: ThemeChoice | UnsetType = UNSET,
     source: TemplateSource | None = None,
+    notification_category: NotificationCategory = TRANSACTIONAL,
 ) -> uuid.UUID:
     """Write one outbox row inside the caller's transaction and return its id.
 
@@ -93,6 +96,8 @@ async def queue_email(
     is sent; with both, the user's display name is used in the greeting. ``projectDisplayName``,
     ``userDisplayName`` and ``recipientEmail`` are filled in at sending time. Variables and HTML
     are stored sealed (links carry live codes).
+    ``notification_category``: every built-in mail is Transactional (always sent); a mail of a
+    category the user can turn off is skipped if they did, and carries an unsubscribe link.
 
     The email is rendered when it is sent, in ``theme_id`` (a theme id; False: none; None or
     unset: the project's selected theme at that time). ``source`` (a draft's) is rendered instead
@@ -102,9 +107,55 @@ async def queue_email(
     """
     if to_user_id is None and to_email is None:
         raise ValueError("an email needs to_user_id or to_email")
+    [outbox_id] = await queue_emails(
+        conn,
+        deps,
+        tenancy_id=tenancy_id,
+        template=template,
+        recipients=[Recipient(to_user_id, to_email)],
+        variables=variables,
+        subject=subject,
+        html=html,
+        is_high_priority=is_high_priority,
+        scheduled_at=scheduled_at,
+        theme_id=theme_id,
+        source=source,
+        notification_category=notification_category,
+    )
+    return outbox_id
+
+
+@dataclass(frozen=True, slots=True)
+class Recipient:
+    """A user (their primary email when sent), an address, or both (the user's name, the
+    address)."""
+
+    user_id: uuid.UUID | str | None = None
+    email: str | None = None
+
+
+async def queue_emails(
+    conn: AsyncConnection[Any],
+    deps: Deps,
+    *,
+    tenancy_id: uuid.UUID,
+    template: str,
+    recipients: Sequence[Recipient],
+    variables: Mapping[str, Any] | None = None,
+    subject: str | None = None,
+    html: str | None = None,
+    is_high_priority: bool = True,
+    scheduled_at: datetime | None = None,
+    theme_id: ThemeChoice | UnsetType = UNSET,
+    source: TemplateSource | None = None,
+    notification_category: NotificationCategory = TRANSACTIONAL,
+) -> list[uuid.UUID]:
+    """``queue_email`` for many recipients of the same mail, written in one pipelined batch
+    inside the caller's transaction; returns the row ids in the order of ``recipients``."""
     if template == CUSTOM_HTML and html is None:
         raise ValueError("a custom_html email needs html")
-    outbox_id = uuid.uuid4()
+    if any(r.user_id is None and r.email is None for r in recipients):
+        raise ValueError("an email needs to_user_id or to_email")
     sealed: dict[str, Any] = {"variables": dict(variables or {}), "html": html}
     if theme_id is not None and not isinstance(theme_id, UnsetType):
         sealed["theme_id"] = theme_id
@@ -112,20 +163,29 @@ async def queue_email(
         sealed["source"] = {"subject": source.subject, "html": source.html, "text": source.text}
     content = json.dumps(sealed).encode("utf-8")
     delay = (scheduled_at - datetime.now(UTC)) if scheduled_at is not None else timedelta(0)
-    await q.insert_outbox(
+    sealer = _sealer(deps.settings)
+    ids = [uuid.uuid4() for _ in recipients]
+    await q.insert_outbox_rows(
         conn,
-        outbox_id=outbox_id,
-        tenancy_id=tenancy_id,
-        template=template,
-        to_user_id=to_user_id,
-        to_email=to_email,
-        content_sealed=_sealer(deps.settings).seal(content, outbox_id.bytes),
-        is_high_priority=is_high_priority,
-        scheduled_at=scheduled_at,
-        subject=subject,
-        wakeup=delay < _MAX_WAKEUP_DELAY,
+        [
+            {
+                "id": outbox_id,
+                "tenancy_id": tenancy_id,
+                "template": template,
+                "to_user_id": recipient.user_id,
+                "to_email": recipient.email,
+                # Sealed per row, bound to its id: one row's content never opens as another's.
+                "content_sealed": sealer.seal(content, outbox_id.bytes),
+                "is_high_priority": is_high_priority,
+                "scheduled_at": scheduled_at,
+                "subject": subject,
+                "wakeup": delay < _MAX_WAKEUP_DELAY,
+                "notification_category_id": notification_category.id,
+            }
+            for outbox_id, recipient in zip(ids, recipients, strict=True)
+        ],
     )
-    return outbox_id
+    return ids
 
 
 async def enqueue_emails(

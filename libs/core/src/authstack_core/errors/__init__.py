@@ -13,6 +13,7 @@ from authstack_core.errors.config import *  # noqa: F403
 from authstack_core.errors.email_themes import *  # noqa: F403
 from authstack_core.errors.emails import *  # noqa: F403
 from authstack_core.errors.images import *  # noqa: F403
+from authstack_core.errors.notifications import *  # noqa: F403
 from authstack_core.errors.oauth import *  # noqa: F403
 from authstack_core.errors.passkeys import *  # noqa: F403
 from authstack_core.errors.projects import *  # noqa: F403

@@ -22,6 +22,7 @@ USER_ACCOUNT_DELETED = "USER_ACCOUNT_DELETED"
 USER_HAS_NO_PRIMARY_EMAIL = "USER_HAS_NO_PRIMARY_EMAIL"
 # A cancelled row is upstream's SKIPPED with this reason on the wire (stored: status 'cancelled').
 MANUALLY_CANCELLED = "MANUALLY_CANCELLED"
+USER_UNSUBSCRIBED = "USER_UNSUBSCRIBED"  # the user turned the mail's category off
 
 
 @dataclass(frozen=True, slots=True)
@@ -193,6 +194,8 @@ class ClaimedRow:
     override_html: str | None
     override_text: str | None
     override_exists: bool
+    notification_category_id: uuid.UUID
+    notification_enabled: bool | None  # the user's choice for that category (None: never chose)
 
 
 @dataclass(slots=True)
@@ -229,6 +232,7 @@ class SmtpTarget:
     # A project's own server (chosen by its admin): connect only to public addresses unless
     # STACK_OUTBOUND_ALLOW_PRIVATE_NETWORKS. The shared server is the operator's: unchecked.
     public_only: bool = False
+    sender_name: str | None = None  # the From header's display name (``sender`` spells both)
 
     @property
     def pool_key(self) -> tuple[str, int, str | None, str, bool]:

@@ -20,43 +20,24 @@ from authstack_core.models.emails import ClaimedRow
 
 INSERT_OUTBOX = """
 INSERT INTO email_outbox (id, tenancy_id, template, to_user_id, to_email, content_sealed,
-                          is_high_priority, scheduled_at, next_attempt_at, subject, wakeup_due_at)
+                          is_high_priority, scheduled_at, next_attempt_at, subject, wakeup_due_at,
+                          notification_category_id)
 VALUES (%(id)s, %(tenancy_id)s, %(template)s, %(to_user_id)s, %(to_email)s, %(content_sealed)s,
         %(is_high_priority)s, coalesce(%(scheduled_at)s, now()), coalesce(%(scheduled_at)s, now()),
-        %(subject)s, CASE WHEN %(wakeup)s THEN coalesce(%(scheduled_at)s, now()) END)
+        %(subject)s, CASE WHEN %(wakeup)s THEN coalesce(%(scheduled_at)s, now()) END,
+        %(notification_category_id)s)
 """
 
 
-async def insert_outbox(
-    conn: AsyncConnection[Any],
-    *,
-    outbox_id: uuid.UUID,
-    tenancy_id: uuid.UUID,
-    template: str,
-    to_user_id: uuid.UUID | str | None,
-    to_email: str | None,
-    content_sealed: bytes,
-    is_high_priority: bool,
-    scheduled_at: datetime | None,
-    subject: str | None,
-    wakeup: bool,
-) -> None:
-    """Insert a pending row; ``wakeup`` says a wake-up message will be sent for it after commit."""
-    await conn.execute(
-        INSERT_OUTBOX,
-        {
-            "id": outbox_id,
-            "tenancy_id": tenancy_id,
-            "template": template,
-            "to_user_id": to_user_id,
-            "to_email": to_email,
-            "content_sealed": content_sealed,
-            "is_high_priority": is_high_priority,
-            "scheduled_at": scheduled_at,
-            "subject": subject,
-            "wakeup": wakeup,
-        },
-    )
+async def insert_outbox_rows(conn: AsyncConnection[Any], rows: list[dict[str, Any]]) -> None:
+    """Insert pending rows (each with INSERT_OUTBOX's parameters; ``wakeup`` says a wake-up
+    message will be sent for the row after commit), many in one pipelined batch."""
+    if len(rows) <= 1:
+        for row in rows:
+            await conn.execute(INSERT_OUTBOX, row)
+        return
+    async with conn.cursor() as cur:
+        await cur.executemany(INSERT_OUTBOX, rows)
 
 
 CLEAR_WAKEUP = "UPDATE email_outbox SET wakeup_due_at = NULL WHERE id = ANY(%(ids)s)"
@@ -78,14 +59,15 @@ WITH c AS (
       AND ((status IN ('pending', 'retry_scheduled') AND next_attempt_at <= now())
            OR (status = 'sending' AND lease_expires_at < now()))
     RETURNING id, tenancy_id, template, to_user_id, to_email, content_sealed, subject,
-              attempt_count
+              attempt_count, notification_category_id
 )
 SELECT c.id, c.tenancy_id, c.template, c.to_user_id, c.to_email, c.content_sealed, c.subject,
        c.attempt_count, p.id AS project_id, p.display_name AS project_display_name,
        p.config_override, tn.branch_config_override, tn.environment_config_override,
        (u.id IS NOT NULL) AS user_exists, u.display_name AS user_display_name,
        cc.value AS user_primary_email, t.subject AS override_subject, t.html AS override_html,
-       t.text AS override_text, (t.id IS NOT NULL) AS override_exists
+       t.text AS override_text, (t.id IS NOT NULL) AS override_exists,
+       c.notification_category_id, np.enabled AS notification_enabled
 FROM c
 JOIN tenancies tn ON tn.id = c.tenancy_id
 JOIN projects p ON p.id = tn.project_id
@@ -93,6 +75,8 @@ LEFT JOIN users u ON u.tenancy_id = c.tenancy_id AND u.id = c.to_user_id
 LEFT JOIN contact_channels cc ON cc.tenancy_id = u.tenancy_id AND cc.user_id = u.id
       AND cc.type = 'email' AND cc.is_primary
 LEFT JOIN email_templates t ON t.tenancy_id = c.tenancy_id AND t.id = c.template
+LEFT JOIN notification_preferences np ON np.tenancy_id = c.tenancy_id
+      AND np.user_id = c.to_user_id AND np.notification_category_id = c.notification_category_id
 """
 
 

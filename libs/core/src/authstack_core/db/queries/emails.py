@@ -74,9 +74,14 @@ async def select_outbox_row(
 SELECT_EXISTING_USER_IDS = """
 SELECT id FROM users WHERE tenancy_id = %(tenancy_id)s AND id = ANY(%(ids)s::uuid[])
 """
-SELECT_ALL_USER_IDS = """
-SELECT id FROM users WHERE tenancy_id = %(tenancy_id)s AND NOT is_anonymous
-ORDER BY signed_up_at, id
+# Keyset pages by id: a send to every user reads one page per batch, each in the batch's own
+# transaction (a user who signs up meanwhile may or may not be in a later page).
+SELECT_USER_IDS_PAGE = """
+SELECT id FROM users
+WHERE tenancy_id = %(tenancy_id)s AND NOT is_anonymous
+  AND (%(after)s::uuid IS NULL OR id > %(after)s::uuid)
+ORDER BY id
+LIMIT %(limit)s
 """
 
 
@@ -87,6 +92,11 @@ async def select_existing_user_ids(
     return {row[0] for row in await cur.fetchall()}
 
 
-async def select_all_user_ids(conn: AsyncConnection[Any], tenancy_id: uuid.UUID) -> list[uuid.UUID]:
-    cur = await conn.execute(SELECT_ALL_USER_IDS, {"tenancy_id": tenancy_id})
+async def select_user_ids_page(
+    conn: AsyncConnection[Any], tenancy_id: uuid.UUID, *, after: uuid.UUID | None, limit: int
+) -> list[uuid.UUID]:
+    """Up to ``limit`` non-anonymous user ids after ``after``, in id order."""
+    cur = await conn.execute(
+        SELECT_USER_IDS_PAGE, {"tenancy_id": tenancy_id, "after": after, "limit": limit}
+    )
     return [row[0] for row in await cur.fetchall()]
