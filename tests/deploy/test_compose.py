@@ -164,6 +164,9 @@ def test_every_service_has_a_health_check_or_exits_once(
                 assert healthcheck.args != "NONE", f"{name} serves HTTP: it needs a HEALTHCHECK"
         else:
             assert service["healthcheck"]["test"], name
+    # the api's health in compose is its readiness (the image's HEALTHCHECK is liveness)
+    api_check = " ".join(services["api"]["healthcheck"]["test"])
+    assert "/health/ready" in api_check
     # whatever others wait for as healthy can report health
     for name, service in services.items():
         for target, dependency in service.get("depends_on", {}).items():

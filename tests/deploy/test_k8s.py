@@ -163,6 +163,11 @@ def test_api_and_dashboard_have_probes_on_health_a_service_an_hpa_and_a_pdb(
             assert get["port"] == "http"
         # liveness never depends on the database: a database outage must not restart every pod
         assert container["livenessProbe"]["httpGet"]["path"] == "/health"
+        if name == "api":
+            # readiness asks the dependencies, each within 2 s (STACK_HEALTH_CHECK_TIMEOUT_SECONDS)
+            readiness = container["readinessProbe"]
+            assert readiness["httpGet"]["path"] == "/health/ready"
+            assert readiness["timeoutSeconds"] > 2
         assert container["lifecycle"]["preStop"]["sleep"]["seconds"] > 0
         (service,) = [s for s in of_kind(rendered, "Service") if component(s) == name]
         assert service["spec"]["ports"][0]["port"] == port

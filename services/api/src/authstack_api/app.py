@@ -29,6 +29,7 @@ from authstack_core.domain import webhooks
 from authstack_core.domain.context import Deps
 from authstack_core.errors import SchemaError
 from authstack_core.ratelimit import RateLimiter
+from authstack_core.readiness import Readiness
 from authstack_core.settings import Settings
 
 
@@ -96,11 +97,13 @@ def create_app(settings: Settings) -> Litestar:
         await pool.open(wait=True, timeout=30)
         analytics = Analytics(settings)
         await anyio.to_thread.run_sync(analytics.open)
-        app.state.deps = Deps.build(settings, pool, analytics)
+        app.state.deps = deps = Deps.build(settings, pool, analytics)
         app.state.limiter = RateLimiter.from_settings(settings)
+        app.state.readiness = readiness = Readiness.build(settings, pool, deps.storage)
         try:
             yield
         finally:
+            await readiness.aclose()
             await pool.close()
             app.state.deps.jobs.close()
             await app.state.limiter.aclose()

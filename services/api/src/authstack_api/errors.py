@@ -17,6 +17,7 @@ from litestar.exceptions import (
 from authstack_api.middleware import request_id_var
 from authstack_api.responses import JSON_TYPE, error_json_body, text_response
 from authstack_api.validation import schema_error
+from authstack_core.db.pool import database_unavailable
 from authstack_core.errors import BodyParsingError, KnownError, PlainError, SchemaError
 from authstack_core.ratelimit_rules import RateLimitedError
 
@@ -24,6 +25,12 @@ log = structlog.get_logger("authstack_api.errors")
 
 INTERNAL_ERROR_TEXT = (
     "Something went wrong. Please make sure the data you entered is correct.\n\nRequest ID: {}"
+)
+# While the database cannot be reached: how long clients are asked to wait before trying again.
+DATABASE_RETRY_AFTER_S = 2
+DATABASE_UNAVAILABLE_TEXT = (
+    "The service is temporarily unavailable: its database did not answer in time."
+    " Try again in {} seconds."
 )
 
 
@@ -47,6 +54,17 @@ def rate_limited_response(exc: RateLimitedError) -> Response[bytes]:
     )
 
 
+def database_unavailable_response() -> Response[bytes]:
+    """503 with ``Retry-After``, a plain text as the contract's other errors: the database is
+    unreachable (or every connection stayed busy for the pool's whole wait)."""
+    return Response(
+        DATABASE_UNAVAILABLE_TEXT.format(DATABASE_RETRY_AFTER_S).encode(),
+        status_code=503,
+        media_type="text/plain",
+        headers={"retry-after": str(DATABASE_RETRY_AFTER_S)},
+    )
+
+
 def handle_exception(request: Request[Any, Any, Any], exc: Exception) -> Response[bytes]:
     if isinstance(exc, RateLimitedError):
         return rate_limited_response(exc)
@@ -66,6 +84,9 @@ def handle_exception(request: Request[Any, Any, Any], exc: Exception) -> Respons
         )
     if isinstance(exc, HTTPException) and exc.status_code < 500:
         return text_response(str(exc.detail), exc.status_code)
+    if database_unavailable(exc):
+        log.warning("database unavailable", error=type(exc).__name__, path=request.url.path)
+        return database_unavailable_response()
     request_id = request_id_var.get()
     log.exception("unhandled error", request_id=request_id, path=request.url.path)
     return text_response(INTERNAL_ERROR_TEXT.format(request_id), 500)

@@ -21,6 +21,15 @@ def env(*names: str) -> AliasChoices:
     return AliasChoices(*names)
 
 
+def listed(value: object, example: str) -> list[str]:
+    """The items of a comma- or space-separated variable (or of a list given in code), stripped;
+    a ValueError showing ``example`` otherwise."""
+    items = value.replace(",", " ").split() if isinstance(value, str) else value
+    if not isinstance(items, list | tuple):
+        raise ValueError(f"expected a comma-separated list, e.g. {example}")  # noqa: TRY004  # pydantic reports ValueErrors
+    return [str(item).strip() for item in items]
+
+
 class Section(BaseSettings):
     """One area of settings (database, email, ...); a service's settings class composes several."""
 

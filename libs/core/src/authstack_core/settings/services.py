@@ -9,6 +9,7 @@ from pydantic import Field
 from authstack_core.secret_policy import Kind
 from authstack_core.settings.clickhouse import ClickHouseSection
 from authstack_core.settings.email_monitor import EmailMonitorSection
+from authstack_core.settings.health import HealthSection
 from authstack_core.settings.loader import ServiceSettings, env
 from authstack_core.settings.s3 import S3Section
 from authstack_core.settings.sections import (
@@ -27,6 +28,7 @@ from authstack_core.settings.sections import (
 
 
 class Settings(
+    HealthSection,
     S3Section,
     ClickHouseSection,
     OAuthSection,

@@ -2,24 +2,39 @@
 
 from __future__ import annotations
 
+import asyncio
+
 from litestar import Response, get
 
-from authstack_api.auth import AnyAuth, OptionalAuth
+from authstack_api.auth import AnyAuth, HttpRequest, OptionalAuth
 from authstack_api.responses import json_response, text_response
 from authstack_core.domain.context import Deps
+from authstack_core.readiness import Readiness
 
 
 @get("/health", include_in_schema=True)
 async def health(deps: Deps, db: str | None = None) -> Response[bytes]:
-    """Liveness; with ``?db=1`` also proves the database answers."""
+    """Liveness (no dependency is asked); ``?db=1``, kept for existing probes, also proves the
+    database answers (``/health/ready`` checks it and the rest)."""
     if db not in (None, "", "0", "false"):
         try:
-            async with deps.pool.connection(timeout=5) as conn:
-                await conn.execute("SELECT 1")
+            async with asyncio.timeout(deps.settings.health_check_timeout_seconds):
+                async with deps.pool.connection() as conn:
+                    await conn.execute("SELECT 1")
         except Exception:
             return json_response({"status": "error", "db": "unreachable"}, status=503)
         return json_response({"status": "ok", "db": "ok"})
     return json_response({"status": "ok"})
+
+
+# An operator's probe, left out of the OpenAPI document: its 503 is an answer, not a failure.
+@get("/health/ready", include_in_schema=False)
+async def health_ready(request: HttpRequest) -> Response[bytes]:
+    """Readiness: 200 when every required dependency answers, else 503 naming the failed ones
+    (see ``authstack_core.readiness``)."""
+    readiness: Readiness = request.app.state.readiness
+    report = await readiness.report()
+    return json_response(report.json(), status=200 if report.ready else 503)
 
 
 @get("/api/v1")
