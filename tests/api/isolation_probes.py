@@ -74,6 +74,9 @@ SRB = "/api/v1/internal/session-replays/{b_replay}"
 SYNC = "/api/v1/internal/external-db-sync"
 AUDIT = "/api/v1/internal/audit-log"
 CLI = "/api/v1/auth/cli"
+THEMES = "/api/v1/internal/email-themes"
+DRAFTS = "/api/v1/internal/email-drafts"
+RENDER = "/api/v1/emails/render-email"
 
 
 def _definition_probes(scope: str, route: str) -> list[Probe]:
@@ -318,6 +321,24 @@ PROBES: list[Probe] = [
     p("POST", "/api/v1/internal/send-test-email", "admin", "own",
       body={"recipient_email": "{b_email}"}),
     p("GET", "/api/v1/internal/email-templates", "admin", "own"),
+    # Themes (in the config) and drafts: B's are never listed, read, changed or rendered.
+    p("GET", THEMES, "admin", "own"),
+    p("GET", THEMES + "/{theme_id:str}", "admin", "denied", path=THEMES + "/{b_theme}"),
+    p("PATCH", THEMES + "/{theme_id:str}", "admin", "denied", path=THEMES + "/{b_theme}",
+      body={"display_name": "x"}),
+    p("GET", DRAFTS, "admin", "own"),
+    p("POST", DRAFTS, "admin", "denied", body={"display_name": "x", "theme_id": "{b_theme}"}),
+    p("GET", DRAFTS + "/{draft_id:str}", "admin", "denied", path=DRAFTS + "/{b_draft}"),
+    p("PATCH", DRAFTS + "/{draft_id:str}", "admin", "denied", path=DRAFTS + "/{b_draft}",
+      body={"display_name": "x"}),
+    p("PATCH", DRAFTS + "/{draft_id:str}", "admin", "denied", path=DRAFTS + "/{a_draft}",
+      body={"theme_id": "{b_theme}"}),
+    p("DELETE", DRAFTS + "/{draft_id:str}", "admin", "denied", path=DRAFTS + "/{b_draft}"),
+    p("POST", RENDER, "admin", "denied", body={"draft_id": "{b_draft}"}),
+    p("POST", RENDER, "admin", "denied", body={"template_id": "{b_template}"}),
+    p("POST", RENDER, "admin", "denied",
+      body={"template_tsx_source": "<p>x</p>", "theme_id": "{b_theme}"}),
+    p("POST", RENDER, "admin", "denied", body={"draft_id": "{b_draft}", "theme_id": False}),
     # --- config overrides: only the caller's own project (the writes change nothing) ---
     p("GET", "/api/v1/internal/config", "admin", "own"),
     p("GET", "/api/v1/internal/config/source", "admin", "own"),
@@ -412,6 +433,7 @@ EXEMPT = {
     ("PATCH", "/api/v1/internal/projects/current"): "the caller's own project",
     ("DELETE", "/api/v1/internal/projects/current"): "the caller's own project",
     ("POST", "/api/v1/internal/email-templates"): "creates in the caller's project; names no id",
+    ("POST", "/api/v1/internal/email-themes"): "creates in the caller's project; names no id",
     ("POST", "/api/v1/internal/webhooks/endpoints"): "creates in the caller's project; names no id",
     ("GET", "/api/v1/internal/email-queue-step"): "cron endpoint: CRON_SECRET, no project",
     ("POST", "/api/v1/internal/failed-emails-digest"): "cron endpoint: CRON_SECRET, no project",

@@ -48,3 +48,45 @@ def b_session_replay(http: Any, b: Any, access_token: str) -> dict[str, str]:
         f"/api/v1/internal/session-replays/{replay}/chunks", headers=b.headers("admin")
     ).json()["items"]
     return {"b_replay": replay, "b_replay_chunk": chunks[0]["id"], "b_replay_batch": batch_id}
+
+
+def b_email_theme_and_draft(http: Any, b: Any) -> tuple[dict[str, str], list[str]]:
+    """B's own email theme and an email draft in it: their ids, and what must not leak."""
+    admin = b.headers("admin")
+    source = "<html><body><p>B-secret-theme-body</p>{% block content %}{% endblock %}</body></html>"
+    r = http.post(
+        "/api/v1/internal/email-themes",
+        headers=admin,
+        json={"display_name": "B secret theme", "tsx_source": source},
+    )
+    assert r.status_code == 200, r.text
+    theme = r.json()["id"]
+    r = http.post(
+        "/api/v1/internal/email-drafts",
+        headers=admin,
+        json={
+            "display_name": "B secret draft",
+            "theme_id": theme,
+            "subject": "B-secret-draft-subject",
+            "tsx_source": '{% extends "layout.html" %}{% block content %}B-secret-draft-body'
+            "{% endblock %}",
+        },
+    )
+    assert r.status_code == 200, r.text
+    return {"b_theme": theme, "b_draft": r.json()["id"]}, [
+        "B secret theme",
+        "B-secret-theme-body",
+        "B secret draft",
+        "B-secret-draft-subject",
+        "B-secret-draft-body",
+    ]
+
+
+def b_email_snapshot(http: Any, b: Any, ids: dict[str, str]) -> dict[str, Any]:
+    """B's themes (the list and B's own theme's source) and drafts, as B's admin reads them."""
+    admin = b.headers("admin")
+    return {
+        "themes": http.get("/api/v1/internal/email-themes", headers=admin).json(),
+        "theme": http.get(f"/api/v1/internal/email-themes/{ids['b_theme']}", headers=admin).json(),
+        "drafts": http.get("/api/v1/internal/email-drafts", headers=admin).json(),
+    }

@@ -27,7 +27,12 @@ from authstack_api.app import discover_routes
 from tests.api.cli_auth_helpers import b_cli_attempt, b_cli_state
 from tests.api.helpers import create_user, sign_in_with_password, sign_up, unique_email
 from tests.api.isolation_probes import CALLBACK, EXEMPT, PROBES, As, Probe
-from tests.api.isolation_world import b_audit_entries, b_session_replay
+from tests.api.isolation_world import (
+    b_audit_entries,
+    b_email_snapshot,
+    b_email_theme_and_draft,
+    b_session_replay,
+)
 from tests.api.team_helpers import User, create_team, define, new_user
 from tests.conftest import ApiServer, Project, create_project
 from tests.factories import query_value
@@ -90,6 +95,7 @@ def _snapshot(http: httpx.Client, b: Project, ids: dict[str, str]) -> dict[str, 
         # Nothing A did (its own config writes included) is written to B's audit log.
         "audit_log": http.get("/api/v1/internal/audit-log", headers=admin).json(),
         "cli_attempt": b_cli_state(http, b, ids),
+        "emails": b_email_snapshot(http, b, ids),
     }
 
 
@@ -301,6 +307,12 @@ def world(api: ApiServer, mail_worker: WorkerProcess, mail_sink: MailSink) -> It
         audit_ids, audit_secrets = b_audit_entries(http, b, b_user.id)
         ids.update(audit_ids)
         secrets += audit_secrets
+        email_ids, email_secrets = b_email_theme_and_draft(http, b)
+        ids.update(email_ids)
+        secrets += [*email_secrets, *email_ids.values()]
+        ids["a_draft"] = http.post(
+            "/api/v1/internal/email-drafts", headers=a.headers("admin"), json={"display_name": "A"}
+        ).json()["id"]
         yield World(a, b, a_user, ids, secrets, _snapshot(http, b, ids))
 
 

@@ -66,6 +66,9 @@ def test_subject_cannot_carry_a_header() -> None:
         "{% for x in range(5000) %}{% endfor %}",
         "{% include 'nope.html' %}",
         "{{ x",
+        # Nested past what Jinja's parser or Python's compiler take: refused, not a crash.
+        "{{ " + "(" * 200 + "1" + ")" * 200 + " }}",
+        "{% if x %}" * 100 + "{% endif %}" * 100,
     ],
 )
 def test_check_template_refuses_what_the_sandbox_forbids(html: str) -> None:

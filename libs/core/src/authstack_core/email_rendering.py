@@ -238,6 +238,8 @@ def _compile(source: str, *, html: bool) -> jinja2.Template:
         return (_HTML_ENV if html else _TEXT_ENV).from_string(source)
     except jinja2.TemplateSyntaxError as exc:
         raise TemplateError(f"line {exc.lineno}: {exc.message}") from None
+    except (RecursionError, SyntaxError):  # Jinja's parser, or Python compiling its output
+        raise TemplateError("the template is nested too deeply to compile") from None
 
 
 def _render(source: str, variables: Mapping[str, Any], *, html: bool) -> str:

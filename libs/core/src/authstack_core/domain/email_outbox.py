@@ -88,10 +88,11 @@ async def queue_email(
     ``template`` is a built-in type (``email_verification``, ``password_reset``, ``magic_link``,
     ``team_invitation``, ``sign_in_invitation``; their variables are in
     ``email_rendering.BUILTIN_TEMPLATES``), a project template id, or ``CUSTOM_HTML`` with
-    ``html`` (sent as is) and ``subject``. The recipient is ``to_email`` if given, else the
-    primary email of ``to_user_id`` when the email is sent; with both, the user's display name
-    is used in the greeting. ``projectDisplayName``, ``userDisplayName`` and ``recipientEmail``
-    are filled in at sending time. Variables and HTML are stored sealed (links carry live codes).
+    ``html`` (placed in the theme as written, never parsed as a template) and ``subject``. The
+    recipient is ``to_email`` if given, else the primary email of ``to_user_id`` when the email
+    is sent; with both, the user's display name is used in the greeting. ``projectDisplayName``,
+    ``userDisplayName`` and ``recipientEmail`` are filled in at sending time. Variables and HTML
+    are stored sealed (links carry live codes).
 
     The email is rendered when it is sent, in ``theme_id`` (a theme id; False: none; None or
     unset: the project's selected theme at that time). ``source`` (a draft's) is rendered instead
