@@ -281,18 +281,15 @@ PROBES: list[Probe] = [
     p("POST", "/api/v1/emails/send-email", "server", "denied",
       body={"user_ids": ["{a_user}"], "template_id": "{b_template}"}),
     p("GET", "/api/v1/emails/outbox", "server", "own"),
-    p("GET", "/api/v1/emails/outbox/{outbox_id:str}", "server", "denied",
-      path="/api/v1/emails/outbox/{b_outbox}"),
-    p("PATCH", "/api/v1/emails/outbox/{outbox_id:str}", "server", "denied",
-      path="/api/v1/emails/outbox/{b_outbox}", body={"cancel": True}),
-    p("PATCH", "/api/v1/emails/outbox/{outbox_id:str}", "admin", "denied",
-      path="/api/v1/emails/outbox/{b_outbox}", body={"is_paused": True}),
+    *(p(method, "/api/v1/emails/outbox/{outbox_id:str}", "server", "denied", body=body,
+        path="/api/v1/emails/outbox/{b_outbox}") for method, body in
+      (("GET", None), ("PATCH", {"cancel": True}), ("PATCH", {"is_paused": True}))),
+    # B's email as a cursor positions nothing in A's list of sent mail.
     p("GET", "/api/v1/internal/emails", "admin", "own"),
-    # B's email as a cursor positions nothing in A's list.
     p("GET", "/api/v1/internal/emails", "admin", "empty", params={"cursor": "{b_outbox}"}),
     p("GET", "/api/v1/emails/delivery-info", "server", "own"),
     p("POST", "/api/v1/emails/capacity-boost", "server", "own"),
-    # A test mail goes through A's own server configuration (none here: an answer, not a send).
+    # A test mail to B's user goes through A's own server settings (none here: just an answer).
     p("POST", "/api/v1/internal/send-test-email", "admin", "own",
       body={"recipient_email": "{b_email}"}),
     p("GET", "/api/v1/internal/email-templates", "admin", "own"),

@@ -25,6 +25,9 @@ EXAMPLES = {GenerationMode.POSITIVE: 15, GenerationMode.NEGATIVE: 10}
 # The whole run takes about a minute on a busy two-core machine; far past this means requests
 # have started to hang, which is a failure of its own.
 BUDGET_SECONDS = 600
+# Health checks whose 503 reports a dependency, not the request: the session's API has no shared
+# SMTP server, so /health/email answers that it is unreachable, whatever it is sent.
+DEPENDENCY_REPORTS = {"/health/email"}
 
 
 @pytest.fixture(scope="module")
@@ -58,7 +61,8 @@ def test_generated_requests_never_get_a_server_error(api: ApiServer, fuzz_projec
             def send(case: Any) -> None:
                 response = case.call(base_url=api.url, headers=headers, timeout=30)
                 statuses[response.status_code] += 1
-                if response.status_code >= 500:
+                reported = case.operation.path in DEPENDENCY_REPORTS and response.status_code == 503
+                if response.status_code >= 500 and not reported:
                     server_errors.append(
                         f"{response.status_code} {case.as_curl_command()}\n"
                         f"    -> {response.text[:300]!r}"
