@@ -372,6 +372,7 @@ PROBES: list[Probe] = [
 # Routes through which no id of another project can be named, and why.
 EXEMPT = {
     ("GET", "/health"): "liveness, no project",
+    ("GET", "/metrics"): "operator's bearer token; deployment-wide series naming no project",
     ("GET", "/health/email"): "operator's bearer token; the project is the operator's setting",
     ("POST", "/health/email"): "operator's bearer token; the project is the operator's setting",
     ("GET", "/api/v1"): "banner, names nothing",

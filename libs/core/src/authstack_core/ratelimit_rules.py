@@ -144,6 +144,8 @@ DEFAULT_RULES: dict[str, Limit] = {
     "cli_auth_complete.ip": _IP_CODE,
     # GET /health/email signs a user up and sends a mail: an uptime checker needs a few a minute.
     "email_monitor.ip": _rate(10, 60, 5),
+    # GET /metrics: a Prometheus pair scraping every few seconds stays far below this.
+    "metrics_scrape.ip": _rate(120, 60, 30),
 }
 
 

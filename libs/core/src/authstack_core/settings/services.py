@@ -9,6 +9,7 @@ from pydantic import Field
 from authstack_core.secret_policy import Kind
 from authstack_core.settings.clickhouse import ClickHouseSection
 from authstack_core.settings.loader import ServiceSettings, env
+from authstack_core.settings.metrics import MetricsSection
 from authstack_core.settings.s3 import S3Section
 from authstack_core.settings.sections import (
     ApiSection,
@@ -27,6 +28,7 @@ from authstack_core.settings.sections import (
 
 
 class Settings(
+    MetricsSection,
     S3Section,
     ClickHouseSection,
     OAuthSection,
@@ -53,6 +55,7 @@ class Settings(
         "server_secret": "server_secret",
         "cron_secret": "generated",
         "email_monitor_secret_token": "generated",
+        "metrics_token": "generated",
         "seed_publishable_client_key": "project_key",
         "seed_secret_server_key": "project_key",
         "seed_super_secret_admin_key": "project_key",
