@@ -72,8 +72,9 @@ def run(settings: Settings, stop: threading.Event) -> int:
     worker = dramatiq.Worker(
         broker, worker_threads=settings.worker_threads, worker_timeout=IDLE_POLL_MS
     )
-    worker.start()
+    # Before the worker threads: a port already taken stops the process before it consumes.
     metrics = metrics_server(settings, Sampler(pool))
+    worker.start()
     log.info(
         "worker started",
         queues=sorted(broker.get_declared_queues()),

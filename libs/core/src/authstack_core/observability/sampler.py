@@ -30,7 +30,7 @@ class Sampler:
             series.DB_POOL_IN_USE.set(stats.get("pool_size", 0) - stats.get("pool_available", 0))
             series.DB_POOL_WAITING.set(stats.get("requests_waiting", 0))
             series.DB_POOL_MAX.set(stats.get("pool_max", 0))
-            self._advance(series.DB_POOL_TIMEOUTS, "pool_errors", stats.get("requests_errors", 0))
+            self._advance(series.DB_POOL_ERRORS, "pool_errors", stats.get("requests_errors", 0))
             if self.writer is not None:
                 s = self.writer.stats
                 events = series.CLICKHOUSE_EVENTS

@@ -66,7 +66,7 @@ DB_POOL_MAX = Gauge(
     "Most connections the pool may open (STACK_DB_POOL_MAX_SIZE).",
     multiprocess_mode="livesum",
 )
-DB_POOL_TIMEOUTS = Counter(
+DB_POOL_ERRORS = Counter(
     "authstack_db_pool_errors",
     "Requests for a connection that failed (waited past their timeout, pool closing).",
 )
