@@ -54,6 +54,8 @@ def render(args: argparse.Namespace) -> tuple[str, str]:
         "NEXT_PUBLIC_SERVER_STACK_API_URL=http://api:8102",
         "# signs the dashboard's session and CSRF cookies",
         f"STACK_DASHBOARD_SESSION_SECRET={token()}",
+        "# bearer token of GET /metrics (api on 127.0.0.1:8102, and the worker's port if set)",
+        f"STACK_METRICS_TOKEN={token()}",
         "",
         "# --- PostgreSQL (the postgres service reads POSTGRES_PASSWORD; the others the URL)",
         f"POSTGRES_PASSWORD={postgres_password}",

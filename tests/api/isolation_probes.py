@@ -385,6 +385,7 @@ PROBES: list[Probe] = [
 EXEMPT = {
     ("GET", "/health"): "liveness, no project",
     ("GET", "/health/ready"): "readiness of the process's dependencies, no project",
+    ("GET", "/metrics"): "operator's bearer token; deployment-wide series naming no project",
     ("GET", "/health/email"): "operator's bearer token; the project is the operator's setting",
     ("POST", "/health/email"): "operator's bearer token; the project is the operator's setting",
     ("GET", "/api/v1"): "banner, names nothing",

@@ -343,6 +343,8 @@ def test_make_env_writes_a_file_production_mode_accepts(
         >= 32
     )
     assert settings.seed_user_email == "ops@example.org"
+    # /metrics can be scraped with the token (production hides it without one)
+    assert settings.metrics_token == env["STACK_METRICS_TOKEN"]
     # files in the bundled SeaweedFS, whose public bucket browsers reach on the published port
     assert settings.s3_endpoint == "http://seaweedfs:8333"
     assert settings.s3_public_endpoint == "http://localhost:8333/authstack-public"
@@ -360,6 +362,7 @@ def test_make_env_writes_a_file_production_mode_accepts(
         "STACK_CLICKHOUSE_EXTERNAL_PASSWORD",
         "STACK_S3_ACCESS_KEY_ID",
         "STACK_S3_SECRET_ACCESS_KEY",
+        "STACK_METRICS_TOKEN",
     ):
         assert other[key] != env[key]
 

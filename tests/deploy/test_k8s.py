@@ -34,9 +34,11 @@ from tests.factories import run_captured
 
 KUBERNETES_VERSION = "1.37.0"
 DB_PORTS = {5432, 6379, 8123, 8443, 9000, 9440}
-# Custom resources kubernetes-validate has no schema for: validated against KEDA's CRD schemas by
-# tests/deploy/crd (npm, @kubernetes-models/keda), and their field names checked below.
+# Custom resources kubernetes-validate has no schema for: validated against their CRD schemas by
+# tests/deploy/crd (npm, @kubernetes-models/keda and /prometheus-operator), and their field names
+# checked below (KEDA) and in test_k8s_metrics (ServiceMonitors).
 KEDA_KINDS = {"ScaledObject", "TriggerAuthentication"}
+CRD_KINDS = KEDA_KINDS | {"ServiceMonitor"}
 CRD_VALIDATOR = ROOT / "tests" / "deploy" / "crd"
 
 
@@ -55,7 +57,7 @@ def test_every_manifest_passes_strict_validation(
         variant
     ]
     for doc in docs:
-        if doc["kind"] in KEDA_KINDS:
+        if doc["kind"] in CRD_KINDS:
             continue
         kubernetes_validate.validate(doc, KUBERNETES_VERSION, strict=True)
 
@@ -78,16 +80,16 @@ def test_the_validator_command_line_accepts_the_rendered_files(
         check=False,
     )
     assert result.returncode == 0, result.stdout + result.stderr
-    # the only objects it cannot check are KEDA's, which validate_keda covers
+    # the only objects it cannot check are the custom resources, which validate_crds covers
     warned = re.findall(r"Couldn't find schema for kind (\w+)", result.stdout + result.stderr)
-    assert set(warned) <= KEDA_KINDS
+    assert set(warned) <= CRD_KINDS
 
 
-def validate_keda(docs: list[Doc]) -> subprocess.CompletedProcess[str]:
+def validate_crds(docs: list[Doc]) -> subprocess.CompletedProcess[str]:
     node = tool("node", "Node.js 20+, as for the SDK tests")
-    assert (CRD_VALIDATOR / "node_modules" / "@kubernetes-models" / "keda").is_dir(), (
-        "run `make install` (npm ci in tests/deploy/crd)"
-    )
+    models = CRD_VALIDATOR / "node_modules" / "@kubernetes-models"
+    for package in ("keda", "prometheus-operator"):
+        assert (models / package).is_dir(), "run `make install` (npm ci in tests/deploy/crd)"
     return run_captured(
         [node, str(CRD_VALIDATOR / "validate.mjs")], timeout=60, stdin=json.dumps(docs)
     )
@@ -96,7 +98,7 @@ def validate_keda(docs: list[Doc]) -> subprocess.CompletedProcess[str]:
 def test_keda_resources_pass_kedas_crd_schemas(rendered: list[Doc]) -> None:
     keda = [d for d in rendered if d["kind"] in KEDA_KINDS]
     assert {d["kind"] for d in keda} == KEDA_KINDS
-    result = validate_keda(keda)
+    result = validate_crds(keda)
     assert result.returncode == 0, result.stdout + result.stderr
     assert result.stdout.count("ok ") == len(keda)
 
@@ -104,7 +106,7 @@ def test_keda_resources_pass_kedas_crd_schemas(rendered: list[Doc]) -> None:
 def test_keda_validation_catches_a_wrong_type(rendered: list[Doc]) -> None:
     scaled = copy.deepcopy(of_kind(rendered, "ScaledObject")[0])
     scaled["spec"]["triggers"][0]["metadata"]["listLength"] = 20  # KEDA wants a string
-    result = validate_keda([scaled])
+    result = validate_crds([scaled])
     assert result.returncode == 1
     assert "listLength must be string" in result.stdout
 

@@ -1,19 +1,23 @@
-// Validate KEDA resources (a JSON array on stdin) with the validators @kubernetes-models/keda
-// generates from KEDA's CRD schemas: types, required fields, enums. Prints one line per object;
-// exits 1 if any is invalid. Used by tests/deploy/test_k8s.py.
+// Validate custom resources (a JSON array on stdin) with the validators @kubernetes-models
+// generates from the CRD schemas of KEDA and of the Prometheus Operator: types, required fields,
+// enums. Prints one line per object; exits 1 if any is invalid. Used by tests/deploy.
 import { ScaledObject, TriggerAuthentication } from "@kubernetes-models/keda/keda.sh/v1alpha1";
+import { ServiceMonitor } from "@kubernetes-models/prometheus-operator/monitoring.coreos.com/v1";
 
-const kinds = { ScaledObject, TriggerAuthentication };
+const kinds = {
+  "keda.sh/v1alpha1": { ScaledObject, TriggerAuthentication },
+  "monitoring.coreos.com/v1": { ServiceMonitor },
+};
 let input = "";
 for await (const chunk of process.stdin) input += chunk;
 
 let invalid = 0;
 for (const doc of JSON.parse(input)) {
   const name = `${doc.kind}/${doc.metadata?.name}`;
-  const Model = kinds[doc.kind];
-  if (!Model || doc.apiVersion !== "keda.sh/v1alpha1") {
+  const Model = kinds[doc.apiVersion]?.[doc.kind];
+  if (!Model) {
     invalid++;
-    console.log(`invalid ${name}: not a keda.sh/v1alpha1 kind this checker knows`);
+    console.log(`invalid ${name}: not a kind this checker knows (${doc.apiVersion})`);
     continue;
   }
   try {

@@ -17,6 +17,7 @@ from dramatiq import Message
 from dramatiq.brokers.redis import RedisBroker
 from dramatiq.middleware import Middleware
 
+from authstack_core.observability import series
 from authstack_core.settings import Settings
 
 log = structlog.get_logger(__name__)
@@ -81,6 +82,7 @@ class JobQueue:
         try:
             self.broker.enqueue(message, delay=delay)
         except redis.RedisError as exc:
+            series.redis_error("jobs")
             raise EnqueueError(f"{type(exc).__name__}: {exc}") from exc
 
     async def send(

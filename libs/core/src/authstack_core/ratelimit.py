@@ -28,6 +28,7 @@ from typing import TYPE_CHECKING, Any
 
 import structlog
 
+from authstack_core.observability import series
 from authstack_core.ratelimit_rules import (
     Failures,
     Limit,
@@ -289,6 +290,7 @@ class RateLimiter:
         return False
 
     def _failed(self, exc: BaseException) -> None:
+        series.redis_error("rate_limit")
         now = time.monotonic()
         self._down_until = now + _BACKOFF_S
         self._loaded = False

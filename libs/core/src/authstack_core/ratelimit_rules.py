@@ -157,6 +157,8 @@ DEFAULT_RULES: dict[str, Limit] = {
     "sign_in_invitation.project": _rate(1000, 3600, 200),
     # Unsubscribe links are opened without a key: each check is a signature and a query or two.
     "unsubscribe.ip": _IP_CODE,
+    # GET /metrics: a Prometheus pair scraping every few seconds stays far below this.
+    "metrics_scrape.ip": _rate(120, 60, 30),
 }
 
 

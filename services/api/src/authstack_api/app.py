@@ -17,7 +17,7 @@ from litestar.openapi.plugins import JsonRenderPlugin
 from litestar.routes import HTTPRoute
 from litestar.types import ASGIApp, Receive, Scope, Send
 
-from authstack_api import routes
+from authstack_api import prometheus, routes
 from authstack_api.auth import HttpRequest
 from authstack_api.context import bind_request_context
 from authstack_api.errors import handle_exception
@@ -130,7 +130,7 @@ def create_app(settings: Settings) -> Litestar:
         route_handlers=discover_routes(),
         middleware=[wake_webhook_workers],
         dependencies={"deps": Provide(current_deps, sync_to_thread=False)},
-        lifespan=[lifespan],
+        lifespan=[lifespan, prometheus.lifespan],
         before_request=reject_unknown_query,
         request_class=ApiRequest,
         exception_handlers={Exception: handle_exception},

@@ -19,6 +19,7 @@ from authstack_api.responses import JSON_TYPE, error_json_body, text_response
 from authstack_api.validation import schema_error
 from authstack_core.db.pool import database_unavailable
 from authstack_core.errors import BodyParsingError, KnownError, PlainError, SchemaError
+from authstack_core.observability import series
 from authstack_core.ratelimit_rules import RateLimitedError
 
 log = structlog.get_logger("authstack_api.errors")
@@ -67,6 +68,7 @@ def database_unavailable_response() -> Response[bytes]:
 
 def handle_exception(request: Request[Any, Any, Any], exc: Exception) -> Response[bytes]:
     if isinstance(exc, RateLimitedError):
+        series.rate_limited(exc.rule)
         return rate_limited_response(exc)
     if isinstance(exc, SchemaError | ValidationException):
         return known_error_response(schema_error(request, exc))

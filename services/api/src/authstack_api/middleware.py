@@ -18,6 +18,7 @@ from typing import Any
 import structlog
 from litestar.types import Receive, ReceiveMessage, Send
 
+from authstack_api.prometheus import observe
 from authstack_api.responses import error_json_body
 from authstack_core.analytics.events import Origin, request_origin
 from authstack_core.errors import BodyParsingError
@@ -261,6 +262,7 @@ class EdgeMiddleware:
             else:
                 await self.app(scope, receive_wrapper, send_wrapper)
         finally:
+            observe(scope, status_seen, started)
             log.info(
                 "request",
                 method=scope["method"],

@@ -13,6 +13,8 @@ import structlog
 from authstack_core.db.pool import make_pool
 from authstack_core.domain.context import Deps
 from authstack_core.domain.webhook_delivery import Deliverer
+from authstack_core.observability.sampler import Sampler
+from authstack_core.observability.server import MetricsServer
 from authstack_core.runtime import start
 from authstack_core.settings import Settings
 from authstack_worker.actors import emails, external_db_sync, webhooks
@@ -31,6 +33,22 @@ WEBHOOK_TIME_LIMIT_MS = 10 * 60_000
 # A sync run is bounded by the changes numbered when it starts; a first copy of a large project
 # may take a while (a run cut short resumes from the target's own progress rows).
 SYNC_TIME_LIMIT_MS = 30 * 60_000
+
+
+def metrics_server(settings: Settings, sampler: Sampler) -> MetricsServer | None:
+    """The worker's /metrics on STACK_WORKER_METRICS_PORT, started; None when that is unset."""
+    if settings.worker_metrics_port is None:
+        return None
+    server = MetricsServer(
+        settings.worker_metrics_host,
+        settings.worker_metrics_port,
+        token=settings.metrics_token,
+        production=settings.is_production,
+        before_scrape=sampler.sample,
+    )
+    server.start()
+    log.info("metrics served", host=settings.worker_metrics_host, port=server.port)
+    return server
 
 
 def run(settings: Settings, stop: threading.Event) -> int:
@@ -54,6 +72,8 @@ def run(settings: Settings, stop: threading.Event) -> int:
     worker = dramatiq.Worker(
         broker, worker_threads=settings.worker_threads, worker_timeout=IDLE_POLL_MS
     )
+    # Before the worker threads: a port already taken stops the process before it consumes.
+    metrics = metrics_server(settings, Sampler(pool))
     worker.start()
     log.info(
         "worker started",
@@ -66,6 +86,8 @@ def run(settings: Settings, stop: threading.Event) -> int:
     finally:
         log.info("worker stopping")
         worker.stop(timeout=SHUTDOWN_TIMEOUT_MS)
+        if metrics is not None:
+            metrics.stop()
         deps.jobs.close()
         broker.close()
     return 0

@@ -32,6 +32,7 @@ from authstack_core.models.emails import (
     SmtpTarget,
 )
 from authstack_core.models.notifications import TRANSACTIONAL, category_by_id
+from authstack_core.observability import series
 from authstack_core.settings import Settings
 
 log = structlog.get_logger(__name__)
@@ -296,6 +297,7 @@ async def claim_delivery(deps: Deps, outbox_id: str) -> Delivery | None:
             await q.mark_skipped(conn, row.id, row.attempt_count, reason=plan.reason)
         else:
             await q.mark_failed(conn, row.id, row.attempt_count, error=plan.error)
+    series.email_delivery("skipped" if isinstance(plan, _Skip) else "failed")
     log.info(
         "email not sent",
         outbox_id=str(row.id),
@@ -316,6 +318,7 @@ async def record_sent(deps: Deps, delivery: Delivery, smtp_response: str) -> Non
             subject=delivery.message.subject,
             smtp_response=smtp_response[:1000],
         )
+    series.email_delivery("sent")
     if not held:
         log.warning("email sent after its lease was lost", outbox_id=str(delivery.outbox_id))
 
@@ -352,6 +355,7 @@ async def record_failure(deps: Deps, delivery: Delivery, error: str, *, temporar
                 recipient=delivery.recipient,
                 subject=delivery.message.subject,
             )
+    series.email_delivery("retry" if retry else "failed")
     log.info(
         "email delivery failed",
         outbox_id=str(delivery.outbox_id),

@@ -38,6 +38,7 @@ from authstack_core.models.webhooks import (
     Outcome,
     message_id,
 )
+from authstack_core.observability import series
 from authstack_core.webhook_transport import HttpSender, SvixSender, body_of
 
 log = structlog.get_logger(__name__)
@@ -233,6 +234,7 @@ class Deliverer:
             await q.record(conn, rows)
             if unsent:
                 await q.release(conn, [d.id for d in unsent])
+        series.webhook_deliveries((r[1], r[4]) for r in rows)
         for item, outcome in sent:
             if not outcome.ok:
                 log.info(

@@ -11,6 +11,7 @@ from authstack_core.settings.clickhouse import ClickHouseSection
 from authstack_core.settings.email_monitor import EmailMonitorSection
 from authstack_core.settings.health import HealthSection
 from authstack_core.settings.loader import ServiceSettings, env
+from authstack_core.settings.metrics import MetricsSection
 from authstack_core.settings.s3 import S3Section
 from authstack_core.settings.sections import (
     ApiSection,
@@ -29,6 +30,7 @@ from authstack_core.settings.sections import (
 
 class Settings(
     HealthSection,
+    MetricsSection,
     S3Section,
     ClickHouseSection,
     OAuthSection,
@@ -55,6 +57,7 @@ class Settings(
         "server_secret": "server_secret",
         "cron_secret": "generated",
         "email_monitor_secret_token": "generated",
+        "metrics_token": "generated",
         "seed_publishable_client_key": "project_key",
         "seed_secret_server_key": "project_key",
         "seed_super_secret_admin_key": "project_key",

@@ -5,8 +5,9 @@ from __future__ import annotations
 import dramatiq
 
 from authstack_core.domain.context import Deps
-from authstack_core.domain.external_db_sync_engine import sync_tenancy
+from authstack_core.domain.external_db_sync_engine import SyncIncompleteError, sync_tenancy
 from authstack_core.jobs import SYNC_TENANCY
+from authstack_core.observability import series
 from authstack_worker.broker import declare_actor
 
 # A target that is down is tried again with dramatiq's exponential backoff, up to ~10 minutes
@@ -20,7 +21,17 @@ def register(broker: dramatiq.Broker, deps: Deps, *, time_limit_ms: int) -> None
     batch locks its mapping's progress row on the target and starts where the last one ended."""
 
     async def sync_tenancy_actor(tenancy_id: str) -> None:
-        await sync_tenancy(deps, tenancy_id, batch_size=deps.settings.external_db_sync_batch_size)
+        try:
+            await sync_tenancy(
+                deps, tenancy_id, batch_size=deps.settings.external_db_sync_batch_size
+            )
+        except SyncIncompleteError:
+            series.external_db_sync_run("incomplete")
+            raise
+        except Exception:
+            series.external_db_sync_run("error")
+            raise
+        series.external_db_sync_run("ok")
 
     declare_actor(
         broker,
