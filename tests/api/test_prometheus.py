@@ -122,8 +122,8 @@ def test_queue_depth_counts_outbox_rows_waiting(
 
 
 def test_rate_limit_refusals_are_counted_by_rule(client: httpx.Client) -> None:
-    # /health/email counts against email_monitor.ip before answering 404 (monitor not set up)
-    assert client.get("/health/email").status_code == 404
+    # /health/email counts against email_monitor.ip before answering 503 (no SMTP server set up)
+    assert client.get("/health/email").status_code == 503
     assert client.get("/health/email").status_code == 429
     samples = scrape(client, **BEARER)
     assert (value(samples, "authstack_rate_limited_total", rule="email_monitor.ip") or 0) >= 1
