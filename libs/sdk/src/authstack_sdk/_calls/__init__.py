@@ -1,0 +1,1 @@
+"""Every operation of the server app, once, as a function returning a ``Call`` (no I/O here)."""
