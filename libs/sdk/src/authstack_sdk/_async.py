@@ -1,7 +1,8 @@
-"""``AsyncStackServerApp``: the server API over an ``httpx.AsyncClient`` (asyncio and trio)."""
+"""``AsyncStackServerApp``: the server API over an ``httpx.AsyncClient`` (asyncio)."""
 
 from __future__ import annotations
 
+import asyncio
 from collections.abc import AsyncIterator, Awaitable, Callable, Coroutine
 from types import TracebackType
 from typing import Any, Concatenate, ParamSpec, Self, TypeVar, Unpack
@@ -54,9 +55,12 @@ class AsyncStackServerApp:
         secret_server_key: str,
         *,
         publishable_client_key: str | None = None,
+        rate_limit_retries: int = 3,
         http_client: httpx.AsyncClient | None = None,
     ) -> None:
-        self._core = Core.create(base_url, project_id, secret_server_key, publishable_client_key)
+        self._core = Core.create(
+            base_url, project_id, secret_server_key, publishable_client_key, rate_limit_retries
+        )
         self._owns_http = http_client is None
         self._http = (
             http_client if http_client is not None else httpx.AsyncClient(timeout=DEFAULT_TIMEOUT)
@@ -83,11 +87,17 @@ class AsyncStackServerApp:
         await self.aclose()
 
     async def _send(self, call: Call[T]) -> T:
-        try:
-            response = await self._http.request(**self._core.request(call))
-        except httpx.TransportError as error:
-            return Core.transport_failed(call, error)
-        return Core.finish(call, response)
+        attempt = 0
+        while True:
+            try:
+                response = await self._http.request(**self._core.request(call))
+            except httpx.TransportError as error:
+                return Core.transport_failed(call, error)
+            wait = self._core.retry_after(response, attempt)
+            if wait is None:
+                return Core.finish(call, response)
+            attempt += 1
+            await asyncio.sleep(wait)
 
     # users
     get_user = _async(users.get_user)

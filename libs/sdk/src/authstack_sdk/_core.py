@@ -19,6 +19,7 @@ import httpx
 from authstack_sdk.errors import (
     StackConnectionError,
     StackError,
+    StackRateLimitError,
     StackStatusError,
     known_error,
 )
@@ -27,6 +28,8 @@ T = TypeVar("T")
 
 DEFAULT_TIMEOUT = httpx.Timeout(30.0, connect=10.0)
 NO_BODY: Any = object()
+# A rate-limited call is sent again after the server's Retry-After only if that is this short.
+MAX_RETRY_WAIT_S = 30.0
 
 
 def _sdk_version() -> str:
@@ -113,6 +116,7 @@ class Core:
     project_id: str
     secret_server_key: str
     publishable_client_key: str | None = None
+    rate_limit_retries: int = 3
 
     @classmethod
     def create(
@@ -121,13 +125,16 @@ class Core:
         project_id: str,
         secret_server_key: str,
         publishable_client_key: str | None,
+        rate_limit_retries: int,
     ) -> Core:
         if not base_url.startswith(("http://", "https://")):
             raise ValueError("base_url must be an http:// or https:// URL")
         if not project_id or not secret_server_key:
             raise ValueError("project_id and secret_server_key are required")
         root = base_url.rstrip("/").removesuffix("/api/v1")
-        return cls(root, project_id, secret_server_key, publishable_client_key)
+        if rate_limit_retries < 0:
+            raise ValueError("rate_limit_retries must be 0 or more")
+        return cls(root, project_id, secret_server_key, publishable_client_key, rate_limit_retries)
 
     def headers(self) -> dict[str, str]:
         out = {
@@ -154,6 +161,17 @@ class Core:
             args["json"] = call.body
         return args
 
+    def retry_after(self, response: httpx.Response, attempt: int) -> float | None:
+        """Seconds to wait before sending a call again that was answered ``response`` on its
+        ``attempt``-th retry, or None to take the answer as it is. Only a rate-limited answer
+        is retried (it was not acted on), as the JS SDK does, and only for a short wait."""
+        if attempt >= self.rate_limit_retries or not _is_rate_limited(response):
+            return None
+        wait = _retry_after(response)
+        if wait is None or wait > MAX_RETRY_WAIT_S:
+            return None
+        return wait
+
     @staticmethod
     def finish(call: Call[T], response: httpx.Response) -> T:
         """The result of ``call`` from its ``response``, or its typed error raised."""
@@ -169,6 +187,19 @@ class Core:
         """The outcome of ``call`` when the request got no answer at all."""
         message = f"{call.method} {call.path} got no answer: {type(error).__name__}: {error}"
         raise StackConnectionError(message) from error
+
+
+def _is_rate_limited(response: httpx.Response) -> bool:
+    return _status(response) == 429 and "x-stack-known-error" not in response.headers
+
+
+def _retry_after(response: httpx.Response) -> float | None:
+    """``Retry-After`` in seconds (HTTP dates are not used by this API)."""
+    try:
+        value = float(response.headers.get("retry-after", ""))
+    except ValueError:
+        return None
+    return value if value >= 0 else None
 
 
 def _status(response: httpx.Response) -> int:
@@ -195,6 +226,12 @@ def _payload(response: httpx.Response) -> Any:
             str(body.get("error") or code),
             status=status,
             details=details if isinstance(details, dict) else None,
+        )
+    if _is_rate_limited(response):
+        raise StackRateLimitError(
+            f"HTTP 429: {response.text.strip()[:500]}",
+            status=429,
+            retry_after=_retry_after(response),
         )
     if status >= 400 or response.status_code >= 300:
         text = response.text.strip() or response.reason_phrase

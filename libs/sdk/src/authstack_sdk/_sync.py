@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import time
 from collections.abc import Callable, Iterator
 from types import TracebackType
 from typing import Concatenate, ParamSpec, Self, TypeVar, Unpack
@@ -44,7 +45,8 @@ class StackServerApp:
     ``httpx.Client`` of yours to send through (its pool, proxies, timeouts), else the app makes
     and closes its own. Failed calls raise a subclass of ``authstack_sdk.errors.StackError``
     named after the contract's error code; ``get_user``, ``get_team`` and the API-key checks
-    answer None for what does not exist. Safe to share between threads.
+    answer None for what does not exist. A rate-limited call (429) is sent again after the
+    server's ``Retry-After``, up to ``rate_limit_retries`` times. Safe to share between threads.
     """
 
     def __init__(
@@ -54,9 +56,12 @@ class StackServerApp:
         secret_server_key: str,
         *,
         publishable_client_key: str | None = None,
+        rate_limit_retries: int = 3,
         http_client: httpx.Client | None = None,
     ) -> None:
-        self._core = Core.create(base_url, project_id, secret_server_key, publishable_client_key)
+        self._core = Core.create(
+            base_url, project_id, secret_server_key, publishable_client_key, rate_limit_retries
+        )
         self._owns_http = http_client is None
         self._http = (
             http_client if http_client is not None else httpx.Client(timeout=DEFAULT_TIMEOUT)
@@ -83,11 +88,17 @@ class StackServerApp:
         self.close()
 
     def _send(self, call: Call[T]) -> T:
-        try:
-            response = self._http.request(**self._core.request(call))
-        except httpx.TransportError as error:
-            return Core.transport_failed(call, error)
-        return Core.finish(call, response)
+        attempt = 0
+        while True:
+            try:
+                response = self._http.request(**self._core.request(call))
+            except httpx.TransportError as error:
+                return Core.transport_failed(call, error)
+            wait = self._core.retry_after(response, attempt)
+            if wait is None:
+                return Core.finish(call, response)
+            attempt += 1
+            time.sleep(wait)
 
     # users
     get_user = _sync(users.get_user)

@@ -65,6 +65,15 @@ class StackStatusError(StackError):
     """An error answer that is not a known error: a plain-text 4xx or a 5xx."""
 
 
+class StackRateLimitError(StackStatusError):
+    """429: too many requests. ``retry_after`` is the server's wait in seconds (None if it
+    gave none). The apps retry such calls on their own (``rate_limit_retries``) first."""
+
+    def __init__(self, message: str, *, status: int, retry_after: float | None) -> None:
+        super().__init__(message, status=status)
+        self.retry_after = retry_after
+
+
 # --- families: parent classes the contract's SDK catches as one --------------------------------
 
 
