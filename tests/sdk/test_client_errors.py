@@ -4,6 +4,7 @@ that every known error the server can send has its class."""
 from __future__ import annotations
 
 import inspect
+import pickle
 from dataclasses import replace
 
 import httpx
@@ -45,6 +46,31 @@ def test_families_catch_their_members() -> None:
     unknown = errors.known_error("SOMETHING_NEWER", "x", status=418, details={"a": 1})
     assert type(unknown) is StackError
     assert (unknown.code, unknown.status, unknown.details) == ("SOMETHING_NEWER", 418, {"a": 1})
+
+
+def test_errors_survive_pickling_whole() -> None:
+    """Task queues and process pools carry exceptions between processes by pickling."""
+    error = errors.known_error(
+        "TEAM_NOT_FOUND", "Team not found.", status=404, details={"team_id": "t"}
+    )
+    limited = errors.StackRateLimitError("slow down", status=429, retry_after=2.0)
+    for original in (error, limited, errors.StackConnectionError("refused")):
+        copy = pickle.loads(pickle.dumps(original))  # noqa: S301  # our own bytes
+        assert type(copy) is type(original)
+        assert (copy.code, copy.status, copy.details, str(copy)) == (
+            original.code,
+            original.status,
+            original.details,
+            str(original),
+        )
+    assert pickle.loads(pickle.dumps(limited)).retry_after == 2.0  # noqa: S301
+
+
+def test_the_secret_key_is_not_shown_in_reprs(sdk_project: Project) -> None:
+    app = StackServerApp("https://api.example.com", sdk_project.id, sdk_project.secret_server_key)
+    assert sdk_project.secret_server_key not in repr(app._core)
+    assert sdk_project.secret_server_key not in repr(app)
+    app.close()
 
 
 @pytest.mark.parametrize("kind", ["sync", "async"])

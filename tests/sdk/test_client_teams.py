@@ -52,6 +52,10 @@ async def test_iterating_teams_walks_every_page(face: Face) -> None:
     assert first.next_cursor is not None
     walked = await face.collect(face.app.iter_teams(page_size=2))
     assert [t.id for t in walked] == made
+    newest_first = await face.collect(face.app.iter_teams(page_size=3, desc=True))
+    assert [t.id for t in newest_first] == made[::-1]
+    found = await face.call("list_teams", query="team 3")
+    assert [t.id for t in found] == [made[3]]
 
 
 async def test_members_join_and_leave(face: Face) -> None:

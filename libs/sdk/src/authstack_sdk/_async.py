@@ -18,6 +18,7 @@ from authstack_sdk._calls import (
     teams,
     users,
 )
+from authstack_sdk._calls.teams import TeamFilters
 from authstack_sdk._calls.users import UserFilters
 from authstack_sdk._core import DEFAULT_TIMEOUT, Call, Core, as_method
 from authstack_sdk.models import Team, User
@@ -129,12 +130,13 @@ class AsyncStackServerApp:
     list_team_members = _async(teams.list_team_members)
 
     def iter_teams(
-        self, *, page_size: int = 100, user_id: str | None = None
+        self, *, page_size: int = 100, **filters: Unpack[TeamFilters]
     ) -> AsyncIterator[Team]:
-        """Every team of the project (of the user, with ``user_id``), page after page."""
+        """Every team ``list_teams`` would list with ``filters``, page after page as used
+        (``async for``)."""
 
         def fetch(cursor: str | None) -> Awaitable[Page[Team]]:
-            return self.list_teams(user_id=user_id, limit=page_size, cursor=cursor)
+            return self.list_teams(limit=page_size, cursor=cursor, **filters)
 
         return awalk(fetch)
 

@@ -9,7 +9,7 @@ from __future__ import annotations
 import inspect
 import json
 from collections.abc import Callable, Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from importlib.metadata import PackageNotFoundError, version
 from typing import Any, Generic, TypeVar
 from urllib.parse import quote
@@ -114,7 +114,7 @@ class Core:
 
     base_url: str
     project_id: str
-    secret_server_key: str
+    secret_server_key: str = field(repr=False)
     publishable_client_key: str | None = None
     rate_limit_retries: int = 3
 

@@ -18,6 +18,7 @@ from authstack_sdk._calls import (
     teams,
     users,
 )
+from authstack_sdk._calls.teams import TeamFilters
 from authstack_sdk._calls.users import UserFilters
 from authstack_sdk._core import DEFAULT_TIMEOUT, Call, Core, as_method
 from authstack_sdk.models import Team, User
@@ -122,9 +123,9 @@ class StackServerApp:
     remove_team_member = _sync(teams.remove_team_member)
     list_team_members = _sync(teams.list_team_members)
 
-    def iter_teams(self, *, page_size: int = 100, user_id: str | None = None) -> Iterator[Team]:
-        """Every team of the project (of the user, with ``user_id``), page after page."""
-        return walk(lambda cursor: self.list_teams(user_id=user_id, limit=page_size, cursor=cursor))
+    def iter_teams(self, *, page_size: int = 100, **filters: Unpack[TeamFilters]) -> Iterator[Team]:
+        """Every team ``list_teams`` would list with ``filters``, page after page as used."""
+        return walk(lambda cursor: self.list_teams(limit=page_size, cursor=cursor, **filters))
 
     # permissions
     grant_permission = _sync(permissions.grant_permission)

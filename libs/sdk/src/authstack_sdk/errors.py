@@ -56,6 +56,18 @@ class StackError(Exception):
     def __repr__(self) -> str:
         return f"{type(self).__name__}(code={self.code!r}, status={self.status}, {self.message!r})"
 
+    def __reduce__(self) -> tuple[Any, ...]:
+        # Pickled whole (task queues and process pools carry exceptions across processes);
+        # the default would call __init__ with the message alone.
+        return (_restore, (type(self), self.message, dict(self.__dict__)))
+
+
+def _restore(cls: type[StackError], message: str, state: dict[str, Any]) -> StackError:
+    error = cls.__new__(cls)
+    Exception.__init__(error, message)
+    error.__dict__.update(state)
+    return error
+
 
 class StackConnectionError(StackError):
     """The request never got an answer (connection refused, timeout, TLS failure...)."""

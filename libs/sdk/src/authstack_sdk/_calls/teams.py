@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from typing import Unpack
+from typing import TypedDict, Unpack
 
 from authstack_sdk._core import Call, done, none_on, params, segment
 from authstack_sdk.errors import TeamNotFound
@@ -15,17 +15,20 @@ def get_team(team_id: str) -> Call[Team | None]:
     return Call("GET", f"/teams/{segment(team_id)}", Team.from_wire, recover=none_on(TeamNotFound))
 
 
+class TeamFilters(TypedDict, total=False):
+    """What ``list_teams`` and ``iter_teams`` filter and sort by."""
+
+    user_id: str
+    query: str
+    desc: bool
+
+
 def list_teams(
-    *,
-    user_id: str | None = None,
-    limit: int | None = None,
-    cursor: str | None = None,
-    query: str | None = None,
-    desc: bool | None = None,
+    *, limit: int | None = None, cursor: str | None = None, **filters: Unpack[TeamFilters]
 ) -> Call[Page[Team]]:
-    """One page of the project's teams (one user's teams with ``user_id``), oldest first;
-    ``query`` searches their names."""
-    page = params(user_id=user_id, limit=limit, cursor=cursor, query=query, desc=desc)
+    """One page of the project's teams (one user's teams with ``user_id``), oldest first
+    (``desc=True``: newest first); ``query`` searches their names."""
+    page = params(limit=limit, cursor=cursor, **filters)
     return Call("GET", "/teams", Page.reader(Team.from_wire), query=page)
 
 
