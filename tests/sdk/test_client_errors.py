@@ -5,6 +5,8 @@ from __future__ import annotations
 
 import inspect
 import pickle
+from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import replace
 
 import httpx
@@ -114,15 +116,21 @@ async def test_a_plain_error_raises_stack_status_error(face: Face) -> None:
     assert "Cannot set both password and password_hash" in str(caught.value)
 
 
+@contextmanager
+def recording(url: str, project: Project) -> Iterator[tuple[StackServerApp, list[httpx.Request]]]:
+    """A sync app sending through a client of the test's, and the requests that client sent."""
+    seen: list[httpx.Request] = []
+    with httpx.Client(event_hooks={"request": [seen.append]}) as http:
+        yield make_app("sync", url, project, http_client=http), seen
+
+
 def test_requests_carry_the_server_headers_through_a_given_client(
     sdk_api: ApiServer, sdk_project: Project
 ) -> None:
-    seen: list[httpx.Request] = []
-    with httpx.Client(event_hooks={"request": [seen.append]}) as http:
-        app = make_app("sync", sdk_api.url, sdk_project, http_client=http)
+    with recording(sdk_api.url, sdk_project) as (app, seen):
         with app:
             assert app.list_users(limit=1).items == []
-        assert not http.is_closed  # the caller's client is left to the caller
+        assert not app._http.is_closed  # the caller's client is left to the caller
         app.list_users(limit=1)
     headers = seen[0].headers
     assert headers["x-stack-access-type"] == "server"
@@ -130,16 +138,14 @@ def test_requests_carry_the_server_headers_through_a_given_client(
     assert headers["x-stack-secret-server-key"] == sdk_project.secret_server_key
     assert headers["x-stack-client-version"] == CLIENT_VERSION
     assert str(seen[0].url) == f"{sdk_api.url}/api/v1/users?limit=1"
+    assert len(seen) == 2
 
 
 def test_path_arguments_cannot_reach_another_route(
     sdk_api: ApiServer, sdk_project: Project
 ) -> None:
-    seen: list[httpx.Request] = []
-    with httpx.Client(event_hooks={"request": [seen.append]}) as http:
-        app = make_app("sync", sdk_api.url, sdk_project, http_client=http)
-        with pytest.raises(StackError):
-            app.delete_user("../teams/x")
+    with recording(sdk_api.url, sdk_project) as (app, seen), pytest.raises(StackError):
+        app.delete_user("../teams/x")
     assert seen[0].url.raw_path == b"/api/v1/users/..%2Fteams%2Fx"
 
 

@@ -47,23 +47,19 @@ def test_wheel_installs_and_imports_in_an_empty_venv(tmp_path: Path) -> None:
     venv.create(env_dir, with_pip=True)
     python = env_dir / ("Scripts/python.exe" if os.name == "nt" else "bin/python")
     clean = {k: v for k, v in os.environ.items() if k not in {"PYTHONPATH", "VIRTUAL_ENV"}}
-    installed = subprocess.run(
-        [str(python), "-m", "pip", "install", "--quiet", "--disable-pip-version-check", str(wheel)],
-        env=clean,
-        capture_output=True,
-        text=True,
-        timeout=300,
-        check=False,
-    )
-    assert installed.returncode == 0, installed.stderr
-    ran = subprocess.run(
-        [str(python), "-c", CHECK],
-        env=clean,
-        cwd=tmp_path,
-        capture_output=True,
-        text=True,
-        timeout=60,
-        check=False,
-    )
-    assert ran.returncode == 0, ran.stderr
-    assert ran.stdout.strip() == "ok"
+
+    def run(*args: str, timeout: float) -> str:
+        done = subprocess.run(
+            [str(python), *args],
+            env=clean,
+            cwd=tmp_path,
+            capture_output=True,
+            text=True,
+            timeout=timeout,
+            check=False,
+        )
+        assert done.returncode == 0, done.stderr
+        return done.stdout
+
+    run("-m", "pip", "install", "--quiet", "--disable-pip-version-check", str(wheel), timeout=300)
+    assert run("-c", CHECK, timeout=60).strip() == "ok"
