@@ -8,6 +8,7 @@ every object passes `kubernetes-validate --strict`, the custom resources their C
 from __future__ import annotations
 
 import re
+import shutil
 import subprocess
 from pathlib import Path
 from typing import Any
@@ -36,7 +37,9 @@ SECRET_NAME = re.compile(r"SECRET|PASSWORD|TOKEN|_KEY$|CONNECTION_STRING|REDIS_U
 
 def variant_docs(variant: str) -> list[Doc]:
     values, action = variant.split("-")
-    return render(production_values() if values == "production" else None, upgrade=action == "upgrade")
+    return render(
+        production_values() if values == "production" else None, upgrade=action == "upgrade"
+    )
 
 
 @pytest.fixture(scope="module")
@@ -79,9 +82,11 @@ def test_helm_lint_passes_strictly(values: str) -> None:
 
 def test_lint_catches_a_broken_template(tmp_path: Path) -> None:
     chart = tmp_path / "authstack"
-    subprocess.run(["cp", "-r", str(CHART), str(chart)], check=True)
+    shutil.copytree(CHART, chart)
     api = chart / "templates" / "api.yaml"
-    api.write_text(api.read_text().replace("{{- end }}\n---\napiVersion: policy/v1", "---\napiVersion: policy/v1", 1))
+    unclosed = "{{- end }}\n---\napiVersion: policy/v1"  # the HPA's `if` loses its `end`
+    assert unclosed in api.read_text()
+    api.write_text(api.read_text().replace(unclosed, "---\napiVersion: policy/v1", 1))
     report = helm_python.lint(chart, strict=True, kube_version=KUBE_VERSION)
     assert report["errors"] or [m for m in report["messages"] if m["severity"] >= 2]
 
@@ -176,7 +181,7 @@ def test_the_migrator_is_a_hook_that_runs_before_every_app(variant: str) -> None
 
 
 def test_a_first_install_migrates_clickhouse_once_it_exists(defaults: list[Doc]) -> None:
-    """pre-install runs before the release's ClickHouse exists: PostgreSQL first, then post-install."""
+    """Pre-install hooks run before our ClickHouse exists: PostgreSQL first, then post-install."""
     job = named(defaults, "Job", "authstack-migrator")
     env = {e["name"]: e for e in job["spec"]["template"]["spec"]["containers"][0]["env"]}
     assert env["STACK_CLICKHOUSE_URL"] == {"name": "STACK_CLICKHOUSE_URL", "value": "disabled"}
@@ -233,10 +238,15 @@ def test_production_values_reach_the_objects(production: list[Doc]) -> None:
     (trigger,) = scaled["spec"]["triggers"]
     assert trigger["metadata"]["address"] == "redis-master.databases.svc.cluster.local:6379"
     assert trigger["metadata"]["listName"] == "authstack:emails"
-    assert named(production, "TriggerAuthentication", "authstack-worker-redis")["spec"][
-        "secretTargetRef"
-    ][0]["name"] == "authstack-prod-secrets"
-    assert not [h for h in of_kind(production, "HorizontalPodAutoscaler") if component(h) == "worker"]
+    assert (
+        named(production, "TriggerAuthentication", "authstack-worker-redis")["spec"][
+            "secretTargetRef"
+        ][0]["name"]
+        == "authstack-prod-secrets"
+    )
+    assert not [
+        h for h in of_kind(production, "HorizontalPodAutoscaler") if component(h) == "worker"
+    ]
     assert "replicas" not in named(production, "Deployment", "authstack-worker")["spec"]
     monitors = of_kind(production, "ServiceMonitor")
     assert {m["metadata"]["name"] for m in monitors} == {"authstack-api", "authstack-worker"}
@@ -278,7 +288,9 @@ def test_an_external_clickhouse_replaces_the_server() -> None:
     assert not of_kind(docs, "StatefulSet")
     assert named(docs, "ConfigMap", "authstack-clickhouse")["data"]["STACK_CLICKHOUSE_URL"] == url
     assert [j["metadata"]["name"] for j in of_kind(docs, "Job")] == ["authstack-migrator"]
-    assert "authstack-clickhouse" not in {p["metadata"]["name"] for p in of_kind(docs, "NetworkPolicy")}
+    assert "authstack-clickhouse" not in {
+        p["metadata"]["name"] for p in of_kind(docs, "NetworkPolicy")
+    }
 
 
 def test_extra_env_and_pod_annotations_reach_the_pods() -> None:

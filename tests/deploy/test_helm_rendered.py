@@ -10,6 +10,7 @@ import re
 import shutil
 import sys
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -19,11 +20,11 @@ from tests.factories import load_script, run_captured
 
 
 @pytest.fixture(scope="module")
-def renderer():  # type: ignore[no-untyped-def]
+def renderer() -> Any:
     return load_script("render_k8s")
 
 
-def test_the_checked_in_manifests_are_the_chart_rendered(renderer) -> None:  # type: ignore[no-untyped-def]
+def test_the_checked_in_manifests_are_the_chart_rendered(renderer: Any) -> None:
     files = renderer.render_all()
     stale = [str(p.relative_to(ROOT)) for p, text in files.items() if p.read_text() != text]
     assert stale == [], f"run `make k8s` and commit: {stale}"
@@ -41,7 +42,7 @@ def test_the_checked_in_manifests_are_the_chart_rendered(renderer) -> None:  # t
         assert "helm.sh/" not in text  # no Helm hook or release label for plain kubectl
 
 
-def test_the_check_fails_when_the_chart_changed(tmp_path: Path, renderer) -> None:  # type: ignore[no-untyped-def]
+def test_the_check_fails_when_the_chart_changed(tmp_path: Path, renderer: Any) -> None:
     chart = tmp_path / "authstack"
     shutil.copytree(CHART, chart)
     api = chart / "templates" / "api.yaml"
@@ -64,7 +65,7 @@ def test_the_make_target_checks_the_same() -> None:
 
 
 def test_every_values_group_is_documented() -> None:
-    """Each line of values.yaml is a comment, or a key under a comment with no blank line between."""
+    """Each line of values.yaml is a comment, or a key under one with no blank line between."""
     undocumented = []
     covered = False
     for number, line in enumerate((CHART / "values.yaml").read_text().splitlines(), 1):
