@@ -3,7 +3,7 @@
 SHELL := /bin/bash
 UV ?= uv
 
-.PHONY: help install dev migrate api dashboard worker mail test test-py test-sdk lint format bench k8s
+.PHONY: help install dev migrate api dashboard worker mail test test-py test-sdk lint format bench manifests
 
 help: ## List the targets
 	@grep -hE '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-10s %s\n", $$1, $$2}'
@@ -41,7 +41,7 @@ lint: ## ruff, ruff format --check, mypy strict, and the service-independence co
 	$(UV) run mypy
 	$(UV) run lint-imports
 
-k8s: ## Render k8s/base and the kustomize components from the Helm chart k8s/chart/authstack
+manifests: ## Render k8s/base and the kustomize components from the Helm chart k8s/chart/authstack
 	$(UV) run python scripts/render_k8s.py
 
 format: ## Apply ruff's fixes and formatting

@@ -1,6 +1,6 @@
 """Render the plain manifests of k8s/ (kustomize base and components) from the Helm chart.
 
-The chart, k8s/chart/authstack, is the only source: `make k8s` (this script) writes each template's
+The chart, k8s/chart/authstack, is the only source: `make manifests` (this script) writes each template's
 output, rendered with k8s/base/render-values.yaml, to the file kustomize reads, and
 `--check` (tests/deploy/test_helm_rendered.py) fails when a checked-in file differs. Rendering
 uses Helm's own engine from the helm-python-sdk package (dev group); nothing is downloaded.
@@ -67,7 +67,7 @@ def merged(base: dict[str, Any], overrides: dict[str, Any]) -> dict[str, Any]:
 def header(template: str) -> str:
     return (
         f"# Rendered from k8s/chart/authstack/templates/{template}.yaml by scripts/render_k8s.py\n"
-        "# (`make k8s`). Edit the chart or k8s/base/render-values.yaml, never this file.\n"
+        "# (`make manifests`). Edit the chart or k8s/base/render-values.yaml, never this file.\n"
     )
 
 
@@ -103,7 +103,7 @@ def main(argv: list[str] | None = None) -> int:
     for path in stale:
         print(f"{'stale' if args.check else 'rendered'}: {path}")
     if args.check and stale:
-        print("run `make k8s` and commit the result", file=sys.stderr)
+        print("run `make manifests` and commit the result", file=sys.stderr)
         return 1
     return 0
 

@@ -1,6 +1,6 @@
 """One source of truth: k8s/base and the components are the chart rendered, never edited by hand.
 
-scripts/render_k8s.py (`make k8s`) writes them; here the chart is rendered again and compared with
+scripts/render_k8s.py (`make manifests`) writes them; here the chart is rendered again and compared with
 what is checked in, and the chart's values file and the README's example are checked too.
 """
 
@@ -27,7 +27,7 @@ def renderer() -> Any:
 def test_the_checked_in_manifests_are_the_chart_rendered(renderer: Any) -> None:
     files = renderer.render_all()
     stale = [str(p.relative_to(ROOT)) for p, text in files.items() if p.read_text() != text]
-    assert stale == [], f"run `make k8s` and commit: {stale}"
+    assert stale == [], f"run `make manifests` and commit: {stale}"
     # every manifest kustomize reads is one of them: nothing in k8s/ is kept by hand twice
     listed = {
         p
@@ -61,7 +61,7 @@ def test_the_make_target_checks_the_same() -> None:
         [sys.executable, str(ROOT / "scripts" / "render_k8s.py"), "--check"], timeout=120, cwd=ROOT
     )
     assert result.returncode == 0, result.stdout + result.stderr
-    assert "k8s:" in (ROOT / "Makefile").read_text()
+    assert "manifests:" in (ROOT / "Makefile").read_text()
 
 
 def test_every_values_group_is_documented() -> None:
