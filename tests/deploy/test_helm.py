@@ -277,9 +277,11 @@ def test_the_other_worker_scaling_modes(mode: str, kinds: set[str]) -> None:
     assert ("replicas" in worker) == (mode == "none")
 
 
-def test_an_unknown_scaling_mode_is_refused() -> None:
-    with pytest.raises(helm_python.HelmError, match="keda, hpa or none"):
+def test_values_schema_refuses_an_unknown_mode_or_a_misspelt_key() -> None:
+    with pytest.raises(helm_python.HelmError, match="'keda', 'hpa', 'none'"):
         render({"worker": {"autoscaling": {"mode": "vpa"}}})
+    with pytest.raises(helm_python.HelmError, match="'existingSecrets' not allowed"):
+        render({"existingSecrets": "authstack-prod-secrets"})
 
 
 def test_an_external_clickhouse_replaces_the_server() -> None:
