@@ -1,7 +1,7 @@
 """Render the plain manifests of k8s/ (kustomize base and components) from the Helm chart.
 
-The chart, k8s/chart/authstack, is the only source: `make manifests` (this script) writes each template's
-output, rendered with k8s/base/render-values.yaml, to the file kustomize reads, and
+The chart, k8s/chart/authstack, is the only source: `make manifests` (this script) writes each
+template's output, rendered with k8s/base/render-values.yaml, to the file kustomize reads, and
 `--check` (tests/deploy/test_helm_rendered.py) fails when a checked-in file differs. Rendering
 uses Helm's own engine from the helm-python-sdk package (dev group); nothing is downloaded.
 """

@@ -1,7 +1,7 @@
 """One source of truth: k8s/base and the components are the chart rendered, never edited by hand.
 
-scripts/render_k8s.py (`make manifests`) writes them; here the chart is rendered again and compared with
-what is checked in, and the chart's values file and the README's example are checked too.
+scripts/render_k8s.py (`make manifests`) writes them; here the chart is rendered again and compared
+with what is checked in, and the chart's values file and the README's example are checked too.
 """
 
 from __future__ import annotations
