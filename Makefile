@@ -3,7 +3,7 @@
 SHELL := /bin/bash
 UV ?= uv
 
-.PHONY: help install dev migrate api dashboard worker mail test test-py test-sdk lint format bench
+.PHONY: help install dev migrate api dashboard worker mail test test-py test-sdk lint format bench manifests
 
 help: ## List the targets
 	@grep -hE '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-10s %s\n", $$1, $$2}'
@@ -40,6 +40,9 @@ lint: ## ruff, ruff format --check, mypy strict, and the service-independence co
 	$(UV) run ruff format --check .
 	$(UV) run mypy
 	$(UV) run lint-imports
+
+manifests: ## Render k8s/base and the kustomize components from the Helm chart k8s/chart/authstack
+	$(UV) run python scripts/render_k8s.py
 
 format: ## Apply ruff's fixes and formatting
 	$(UV) run ruff check --fix .
