@@ -4,6 +4,7 @@ interval, however many threads or tasks ask at the same moment."""
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import threading
 import time
 from collections.abc import Callable, Mapping
@@ -46,7 +47,7 @@ def parse_jwks(document: Any) -> dict[str, ECKey]:
     ValueError when the document holds none."""
     entries = document.get("keys") if isinstance(document, dict) else None
     if not isinstance(entries, list):
-        raise ValueError("the JWKS document has no 'keys' list")
+        raise ValueError("the JWKS document has no 'keys' list")  # noqa: TRY004 - bad content
     keys: dict[str, ECKey] = {}
     for entry in entries:
         if not isinstance(entry, dict) or not isinstance(entry.get("kid"), str):
@@ -111,6 +112,7 @@ class JwksCache:
             return key
         flight, owner = self._claim(snapshot)
         if owner:
+            assert flight is not None
             self._run(flight, self._fetch_sync)
         elif flight is not None and key is None:
             flight.done.wait(self._timeout + 1)
@@ -133,10 +135,9 @@ class JwksCache:
             assert flight is not None
             await self._run_async(flight)
         elif waiter is not None:
-            try:
+            # A stuck fetch: stop waiting and answer with what is known.
+            with contextlib.suppress(TimeoutError):
                 await asyncio.wait_for(waiter, self._timeout + 1)
-            except TimeoutError:
-                pass  # the fetch is stuck; answer with what is known
         return self._result(kid)
 
     def _result(self, kid: str) -> ECKey:
@@ -145,7 +146,9 @@ class JwksCache:
         if key is not None:
             return key
         if snapshot.fetched_at is None:
-            raise JwksUnavailableError(f"the project's JWKS could not be fetched: {self._last_error}")
+            raise JwksUnavailableError(
+                f"the project's JWKS could not be fetched: {self._last_error}"
+            )
         raise InvalidTokenError("the token's key id is not in the project's JWKS")
 
     def _is_stale(self, snapshot: _Snapshot) -> bool:
@@ -201,10 +204,8 @@ class JwksCache:
             flight.done.set()
             waiters, flight.waiters = flight.waiters, []
         for loop, future in waiters:
-            try:
+            with contextlib.suppress(RuntimeError):  # that loop has closed: nobody waits there
                 loop.call_soon_threadsafe(_wake, future)
-            except RuntimeError:
-                pass  # that loop has closed; nobody is waiting any more
 
     # -- HTTP ---------------------------------------------------------------------------------
 

@@ -1,4 +1,4 @@
-"""Why an access token was refused: one exception per reason, each naming the contract's error code."""
+"""Why an access token was refused: one exception per reason, each with the contract's code."""
 
 from __future__ import annotations
 
@@ -60,3 +60,9 @@ class JwksUnavailableError(TokenVerificationError):
 
     code = "JWKS_UNAVAILABLE"
     status = 503
+
+
+class MissingTokenError(TokenVerificationError):
+    """The request carries no access token at all (no header, no cookie)."""
+
+    code = "USER_AUTHENTICATION_REQUIRED"
