@@ -151,7 +151,7 @@ class AccessTokenVerifier:
         if not isinstance(kid, str) or not isinstance(payload, dict):
             raise InvalidTokenError("the access token is malformed")
         audience = payload.get("aud")
-        if audience not in self._claims_registries:
+        if not isinstance(audience, str) or audience not in self._claims_registries:
             claimed = payload.get("project_id")
             if isinstance(claimed, str) and claimed != self.project_id:
                 raise WrongProjectTokenError(
