@@ -26,7 +26,14 @@ __all__ = ["issuing_api"]  # the module's fixture, imported
 EXAMPLES = Path(__file__).resolve().parents[2] / "libs" / "sdk" / "examples"
 SDK_DIR = Path(__file__).resolve().parents[1] / "e2e" / "sdk"
 SDK_PACKAGES = {"2.8.108": "@stackframe/js", "2.8.102": "stackframe-js-2-8-102"}
-FRAMEWORKS = ["fastapi", "django", "flask"]
+# How each example is served: its own `python <example>.py`, and Django also under ASGI (the
+# middleware's async path).
+SERVE = {
+    "fastapi": ["fastapi_app.py"],
+    "django": ["django_app.py"],
+    "django-asgi": ["-m", "uvicorn", "django_app:asgi_application", "--port", "{port}"],
+    "flask": ["flask_app.py"],
+}
 NODE_TIMEOUT_S = 60
 
 
@@ -82,14 +89,14 @@ def js_sign_ins(issuing_api: ApiServer, sdk_project: Project) -> dict[str, dict[
     return sessions
 
 
-@pytest.fixture(scope="module", params=FRAMEWORKS)
+@pytest.fixture(scope="module", params=list(SERVE))
 def example(
     request: pytest.FixtureRequest, issuing_api: ApiServer, sdk_project: Project
 ) -> Iterator[str]:
-    """``libs/sdk/examples/<framework>_app.py`` serving on a free port; its URL."""
+    """A ``libs/sdk/examples/<framework>_app.py`` serving on a free port; its URL."""
     port = free_port()
     process = subprocess.Popen(
-        [sys.executable, str(EXAMPLES / f"{request.param}_app.py")],
+        [sys.executable, *(arg.format(port=port) for arg in SERVE[request.param])],
         cwd=EXAMPLES,
         env={
             **os.environ,

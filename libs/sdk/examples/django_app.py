@@ -2,8 +2,9 @@
 
     STACK_API_URL=https://api.example.com STACK_PROJECT_ID=<project id> python django_app.py
 
-(Serves with Django's ``runserver`` for the demo; in production point your WSGI/ASGI server at
-``django_app:application``, or copy the two settings below into your project.)
+(Serves with Django's ``runserver`` for the demo; in production point your WSGI server at
+``django_app:application`` or your ASGI server at ``django_app:asgi_application``, or copy the
+two settings below into your project.)
 """
 
 from __future__ import annotations
@@ -12,6 +13,7 @@ import os
 import sys
 
 from django.conf import settings
+from django.core.asgi import get_asgi_application
 from django.core.wsgi import get_wsgi_application
 from django.http import HttpRequest, JsonResponse
 from django.urls import path
@@ -43,6 +45,7 @@ def me(request: HttpRequest) -> JsonResponse:
 
 urlpatterns = [path("", index), path("me", me)]
 application = get_wsgi_application()
+asgi_application = get_asgi_application()  # the middleware then verifies without blocking
 
 if __name__ == "__main__":
     from django.core.management import execute_from_command_line
