@@ -192,6 +192,7 @@ def test_a_rotated_server_key_is_picked_up_by_one_refresh(
         STACK_SERVER_SECRET=ROTATED_SECRET,
         NEXT_PUBLIC_STACK_API_URL=issuing_api.url,
         STACK_RATE_LIMIT_ENABLED="false",
+        STACK_DB_POOL_MAX_SIZE="4",
     )
     try:
         proxy.upstream = rotated.url

@@ -24,15 +24,16 @@ ROTATED_SECRET = "cm90YXRlZC1zZXJ2ZXItc2VjcmV0LWZvci1zZGstdGVzdHM"
 
 def start_api_issuing_own_url(database_url: str, **extra_env: str) -> ApiServer:
     """An API whose tokens name its real URL as issuer (NEXT_PUBLIC_STACK_API_URL), as in a
-    deployment; per-IP rate limits off (many sign-ups from 127.0.0.1)."""
+    deployment; per-IP rate limits off (many sign-ups from 127.0.0.1); a small database pool
+    (light traffic, and the machine's PostgreSQL is shared)."""
     port = free_port()
-    return start_api(
-        database_url,
-        port=port,
-        NEXT_PUBLIC_STACK_API_URL=f"http://127.0.0.1:{port}",
-        STACK_RATE_LIMIT_ENABLED="false",
+    env = {
+        "NEXT_PUBLIC_STACK_API_URL": f"http://127.0.0.1:{port}",
+        "STACK_RATE_LIMIT_ENABLED": "false",
+        "STACK_DB_POOL_MAX_SIZE": "4",
         **extra_env,
-    )
+    }
+    return start_api(database_url, port=port, **env)
 
 
 @contextmanager
