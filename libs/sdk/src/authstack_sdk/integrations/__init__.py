@@ -1,0 +1,1 @@
+"""Framework helpers: FastAPI (fastapi.py), Django (django.py), Flask (flask.py)."""
