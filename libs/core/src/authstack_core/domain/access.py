@@ -16,9 +16,24 @@ AdminStanding = Literal["admin", "not_admin", "gone"]
 
 async def project_for_request(deps: Deps, project_id: str, branch_id: str) -> ProjectRow | None:
     """The project with its live key hashes and ``branch_id``'s tenancy (None when the branch has
-    none), in one query; None when there is no such project."""
+    none), in one query; None when there is no such project.
+
+    From this process's cache when it has a current copy (see ``db.project_cache``); the row is
+    shared with other requests, so it must not be changed.
+    """
+    cache = deps.project_cache
+    if cache is None:
+        async with deps.pool.connection() as conn:
+            return await q.select_project_for_request(conn, project_id, branch_id)
+    row = cache.get(project_id, branch_id)
+    if row is not None:
+        return row
+    ticket = cache.ticket()
     async with deps.pool.connection() as conn:
-        return await q.select_project_for_request(conn, project_id, branch_id)
+        row = await q.select_project_for_request(conn, project_id, branch_id)
+    if row is not None:
+        cache.put(ticket, branch_id, row)
+    return row
 
 
 async def admin_standing(deps: Deps, project: ProjectRow, user_id: str) -> AdminStanding:
@@ -27,11 +42,10 @@ async def admin_standing(deps: Deps, project: ProjectRow, user_id: str) -> Admin
     async with deps.pool.connection() as conn:
         if owner is not None and await q.select_is_internal_team_member(conn, str(owner), user_id):
             return "admin"
-        internal = await q.select_project_for_request(conn, INTERNAL_PROJECT_ID, "main")
-        if (
-            internal is not None
-            and internal.tenancy_id is not None
-            and not await q.select_user_exists(conn, internal.tenancy_id, user_id)
-        ):
-            return "gone"
+    internal = await project_for_request(deps, INTERNAL_PROJECT_ID, "main")
+    if internal is None or internal.tenancy_id is None:
         return "not_admin"
+    async with deps.pool.connection() as conn:
+        if not await q.select_user_exists(conn, internal.tenancy_id, user_id):
+            return "gone"
+    return "not_admin"
