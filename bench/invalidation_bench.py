@@ -23,6 +23,9 @@ from pathlib import Path
 
 import httpx
 from prometheus_client.parser import text_string_to_metric_families
+
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+
 from tests.factories import Project, create_project, fresh_database
 
 from authstack_core.settings import Settings
@@ -72,7 +75,9 @@ def new_key_set(a: httpx.Client, project: Project) -> tuple[dict[str, str], str]
 def trial(a: httpx.Client, b: httpx.Client, project: Project) -> tuple[float, int, bool]:
     """(seconds from revocation to refusal, B's answers until then, B served the key cached)."""
     headers, key_set_id = new_key_set(a, project)
-    b.get("/api/v1/users", headers=headers).raise_for_status()
+    r = b.get("/api/v1/users", headers=headers)
+    if r.status_code != 200:
+        raise RuntimeError(f"B refused a new key: {r.status_code} {r.text}")
     hits = cache_hits(b)
     b.get("/api/v1/users", headers=headers).raise_for_status()
     from_cache = cache_hits(b) > hits

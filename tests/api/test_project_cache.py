@@ -14,11 +14,18 @@ import httpx
 import psycopg
 import pytest
 
+from authstack_core.crypto.codes import new_project_key, sha256_bytes
 from tests.api.cache_helpers import CACHE_ENV, figures, listener_backends, wait_listening, within
 from tests.api.helpers import assert_known_error
 from tests.conftest import ApiServer, Project, start_api, stop_api
 
 DEADLINE_S = 1.0
+# A request each access type may make with nothing but its key.
+KIND_PATHS = {
+    "client": "/api/v1/projects/current",
+    "server": "/api/v1/users",
+    "admin": "/api/v1/internal/api-keys",
+}
 TEAMS = "teams.allowClientTeamCreation"
 
 
@@ -205,6 +212,35 @@ def test_the_replica_that_writes_reads_its_change_on_the_next_request(
         assert teams_allowed(ha, project) is state
     keys, _ = new_key_set(ha, project)
     assert server_status(ha, keys) == 200
+
+
+def test_a_key_the_cached_copy_lacks_is_looked_up_before_it_is_refused(
+    replicas: tuple[ApiServer, ApiServer],
+    clients: tuple[httpx.Client, httpx.Client],
+    project: Project,
+    migrated_database: str,
+) -> None:
+    """A key set made a moment ago through another replica works at once: here one inserted
+    with its notice suppressed, so only a fresh read can know it."""
+    _, b = replicas
+    _, hb = clients
+    warm(b, hb, project)
+    pck, ssk, sak = (new_project_key(prefix) for prefix in ("pck", "ssk", "sak"))
+    with psycopg.connect(migrated_database) as conn:
+        conn.execute("SET session_replication_role = replica")
+        conn.execute(
+            "INSERT INTO api_key_sets (project_id, id, publishable_client_key_hash,"
+            " secret_server_key_hash, super_secret_admin_key_hash) VALUES (%s, %s, %s, %s, %s)",
+            (project.id, uuid.uuid4(), sha256_bytes(pck), sha256_bytes(ssk), sha256_bytes(sak)),
+        )
+    keys = Project(project.id, project.tenancy_id, pck, ssk, sak)
+    for kind, path in KIND_PATHS.items():
+        r = hb.get(path, headers=keys.headers(kind))
+        assert r.status_code == 200, (kind, r.text)
+    # A wrong key is still refused (after its one fresh read).
+    wrong = Project(project.id, project.tenancy_id, "pck_x", "ssk_x", "sak_x")
+    r = hb.get("/api/v1/users", headers=wrong.headers("server"))
+    assert_known_error(r, "INVALID_SECRET_SERVER_KEY", 401, {"project_id": project.id})
 
 
 def test_an_expired_key_is_refused_without_any_invalidation(

@@ -36,6 +36,26 @@ async def project_for_request(deps: Deps, project_id: str, branch_id: str) -> Pr
     return row
 
 
+async def recheck_project(deps: Deps, row: ProjectRow, branch_id: str) -> ProjectRow | None:
+    """``row``'s project read from PostgreSQL again (and cached in its place), for a request
+    about to be refused for a key ``row`` lacks: a key set made a moment ago through another API
+    process may not have reached this one's cache yet. None when there is no cache (``row`` is
+    fresh already) or the project is gone.
+
+    A wrong key thus costs one read, as it did before the cache; a revoked one is refused from
+    the cache until the notice of its revocation arrives.
+    """
+    cache = deps.project_cache
+    if cache is None:
+        return None
+    ticket = cache.ticket()
+    async with deps.pool.connection() as conn:
+        fresh = await q.select_project_for_request(conn, row.id, branch_id)
+    if fresh is not None:
+        cache.put(ticket, branch_id, fresh)
+    return fresh
+
+
 async def admin_standing(deps: Deps, project: ProjectRow, user_id: str) -> AdminStanding:
     """Whether an internal-project user administers ``project`` (is in its owner team)."""
     owner = project.owner_team_id
