@@ -72,8 +72,9 @@ def new_key_set(a: httpx.Client, project: Project) -> tuple[dict[str, str], str]
     return headers, body["id"]
 
 
-def trial(a: httpx.Client, b: httpx.Client, project: Project) -> tuple[float, int, bool]:
-    """(seconds from revocation to refusal, B's answers until then, B served the key cached)."""
+def trial(a: httpx.Client, b: httpx.Client, project: Project) -> tuple[float, float, int, bool]:
+    """Seconds from sending the revocation to B's refusal, and from A's answer to it; B's
+    answers until then; whether B served the key from its cache before."""
     headers, key_set_id = new_key_set(a, project)
     r = b.get("/api/v1/users", headers=headers)
     if r.status_code != 200:
@@ -88,12 +89,14 @@ def trial(a: httpx.Client, b: httpx.Client, project: Project) -> tuple[float, in
         json={"revoked": True},
     )
     r.raise_for_status()
+    answered = time.perf_counter()
     asked = 0
     while True:
         asked += 1
         status = b.get("/api/v1/users", headers=headers).status_code
         if status == 401:
-            return time.perf_counter() - sent, asked, from_cache
+            now = time.perf_counter()
+            return now - sent, now - answered, asked, from_cache
         if status != 200 or time.perf_counter() - sent > 30:
             raise RuntimeError(f"B answered {status} after {time.perf_counter() - sent:.1f} s")
 
@@ -130,26 +133,29 @@ def main() -> int:
         time.sleep(1)  # both listeners connected
         log(f"{args.trials} trials: revoke on A, ask B until it refuses")
         results = [trial(a, b, project) for _ in range(args.trials)]
-        seconds = [s for s, _, _ in results]
         cached = sum(1 for *_, from_cache in results if from_cache)
-        asked = [n for _, n, _ in results]
-        ms = [s * 1000 for s in seconds]
-        print_table(
-            "Revocation on A to refusal on B (ms, including the revocation request)",
-            ("trials", "p50", "p99", "max", "mean", "B asked (median)", "goal p99 < 1 s"),
-            [
+        asked = [n for _, _, n, _ in results]
+        rows = []
+        for label, index in (("from sending the revocation", 0), ("from A's answer", 1)):
+            ms = [r[index] * 1000 for r in results]
+            rows.append(
                 (
-                    str(len(ms)),
+                    label,
                     f"{percentile(ms, 0.5):.1f}",
                     f"{percentile(ms, 0.99):.1f}",
                     f"{max(ms):.1f}",
                     f"{statistics.fmean(ms):.1f}",
                     f"{statistics.median(asked):.0f}",
-                    "met" if percentile(seconds, 0.99) < GOAL_S else "NOT met",
+                    "met" if percentile(ms, 0.99) < GOAL_S * 1000 else "NOT met",
                 )
-            ],
+            )
+        print_table(
+            f"Revocation on A to refusal on B, {len(results)} trials (ms)",
+            ("measured", "p50", "p99", "max", "mean", "B asked (median)", "goal p99 < 1 s"),
+            rows,
         )
-        print(f"B served the key from its cache before the revocation in {cached}/{len(ms)} trials")
+        served = f"{cached}/{len(results)}"
+        print(f"B served the key from its cache before the revocation in {served} trials")
         print(f"load average at the end: {loadavg()} (machine shared: figures vary between runs)")
     return 0
 
