@@ -17,7 +17,7 @@ import pytest
 from authstack_core.crypto.codes import new_project_key, sha256_bytes
 from tests.api.cache_helpers import CACHE_ENV, figures, listener_backends, wait_listening, within
 from tests.api.helpers import assert_known_error
-from tests.conftest import ApiServer, Project, start_api, stop_api
+from tests.conftest import ApiServer, Project, running_api, start_api, stop_api
 
 DEADLINE_S = 1.0
 # A request each access type may make with nothing but its key.
@@ -359,3 +359,13 @@ def test_a_dropped_listener_connection_flushes_the_cache_which_then_recovers(
     hits = figures(b).hits
     display_name(hb, project)
     assert figures(b).hits > hits
+
+
+def test_a_ttl_of_zero_turns_the_cache_off(migrated_database: str, project: Project) -> None:
+    env = {**CACHE_ENV, "STACK_PROJECT_CACHE_TTL_SECONDS": "0"}
+    with running_api(migrated_database, **env) as server, server.client() as http:
+        for _ in range(3):
+            assert server_status(http, project) == 200
+        off = figures(server)
+        assert listener_backends(server) == []
+    assert (off.hits, off.misses, off.bypassed, off.listening) == (0, 0, 0, False)
