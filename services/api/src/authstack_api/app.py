@@ -17,7 +17,7 @@ from litestar.openapi.plugins import JsonRenderPlugin
 from litestar.routes import HTTPRoute
 from litestar.types import ASGIApp, Receive, Scope, Send
 
-from authstack_api import prometheus, routes
+from authstack_api import project_cache, prometheus, routes
 from authstack_api.auth import HttpRequest
 from authstack_api.context import bind_request_context
 from authstack_api.errors import handle_exception
@@ -25,6 +25,7 @@ from authstack_api.inputs import ApiRequest, check_url_values
 from authstack_api.middleware import DRAIN_LIMIT_FACTOR, EdgeMiddleware
 from authstack_core.analytics.service import Analytics
 from authstack_core.db.pool import make_pool
+from authstack_core.db.project_cache import ProjectCache
 from authstack_core.domain import webhooks
 from authstack_core.domain.context import Deps
 from authstack_core.errors import SchemaError
@@ -97,7 +98,8 @@ def create_app(settings: Settings) -> Litestar:
         await pool.open(wait=True, timeout=30)
         analytics = Analytics(settings)
         await anyio.to_thread.run_sync(analytics.open)
-        app.state.deps = deps = Deps.build(settings, pool, analytics)
+        cache = ProjectCache.from_settings(settings)
+        app.state.deps = deps = Deps.build(settings, pool, analytics, cache)
         app.state.limiter = RateLimiter.from_settings(settings)
         app.state.readiness = readiness = Readiness.build(settings, pool, deps.storage)
         try:
@@ -130,7 +132,7 @@ def create_app(settings: Settings) -> Litestar:
         route_handlers=discover_routes(),
         middleware=[wake_webhook_workers],
         dependencies={"deps": Provide(current_deps, sync_to_thread=False)},
-        lifespan=[lifespan, prometheus.lifespan],
+        lifespan=[lifespan, prometheus.lifespan, project_cache.lifespan],
         before_request=reject_unknown_query,
         request_class=ApiRequest,
         exception_handlers={Exception: handle_exception},

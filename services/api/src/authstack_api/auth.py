@@ -173,7 +173,14 @@ async def authenticate(request: HttpRequest, access: Access) -> Auth | None:
     if admin_token:
         admin_user_id = await _check_admin_access_token(deps, row, admin_token)
     else:
-        _check_project_key(access_type, row, headers)
+        try:
+            _check_project_key(access_type, row, headers)
+        except _KEY_REFUSALS:
+            fresh = await access_reads.recheck_project(deps, row, branch_id)
+            if fresh is None:
+                raise
+            row = fresh
+            _check_project_key(access_type, row, headers)
     project = row.tenant_project()
     if project is None:
         raise BranchDoesNotExist(branch_id=branch_id)
@@ -224,6 +231,9 @@ def check_cron_secret(deps: Deps, request: HttpRequest) -> None:
     """Refuse (401) a request without ``Authorization: Bearer $CRON_SECRET``."""
     if not cron_secret_given(deps, request):
         raise StatusError(401, "Unauthorized: send Authorization: Bearer $CRON_SECRET.")
+
+
+_KEY_REFUSALS = (InvalidPublishableClientKey, InvalidSecretServerKey, InvalidSuperSecretAdminKey)
 
 
 def _check_project_key(access_type: str, project: ProjectRow, headers: Mapping[str, str]) -> None:
@@ -320,7 +330,9 @@ async def authenticate_oauth_client(deps: Deps, client_id: str, secret: str) -> 
         if row.config.require_publishable_client_key:
             raise InvalidOauthClientIdOrSecret(client_id=client_id)
     elif not _key_matches(secret, row.publishable_client_key_hashes):
-        raise InvalidOauthClientIdOrSecret(client_id=client_id)
+        fresh = await access_reads.recheck_project(deps, row, branch_id or "main")
+        if fresh is None or not _key_matches(secret, fresh.publishable_client_key_hashes):
+            raise InvalidOauthClientIdOrSecret(client_id=client_id)
     return project
 
 

@@ -78,7 +78,7 @@ async def lifespan(app: Litestar) -> AsyncIterator[None]:
     scrape is answered by one process and reads the others' last samples), and take this
     process's live gauges away when it stops."""
     deps: Deps = app.state.deps
-    sampler = Sampler(deps.pool, deps.analytics.writer)
+    sampler = Sampler(deps.pool, deps.analytics.writer, deps.project_cache)
     app.state.metrics_sampler = sampler
 
     async def run() -> None:

@@ -15,6 +15,7 @@ from psycopg import AsyncConnection
 from authstack_core.db.queries import config as q
 from authstack_core.domain import audit_log, external_db_secrets
 from authstack_core.domain.context import Deps
+from authstack_core.domain.project_changes import changing_project
 from authstack_core.errors import (
     BranchConfigSourceRequired,
     CurrentProjectNotFound,
@@ -106,7 +107,7 @@ async def _edit(
     operation: str,
     source: dict[str, Any] | None = None,
 ) -> None:
-    async with deps.pool.connection() as conn, conn.transaction():
+    async with changing_project(deps, project.id) as conn:
         levels = await lock(conn, project)
         before = levels.config()
         override = external_db_secrets.seal_override(

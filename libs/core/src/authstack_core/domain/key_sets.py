@@ -10,6 +10,7 @@ from authstack_core.crypto.codes import new_project_key, sha256_bytes
 from authstack_core.db.queries import key_sets as q
 from authstack_core.domain import audit_log
 from authstack_core.domain.context import Deps
+from authstack_core.domain.project_changes import changing_project
 from authstack_core.errors import ApiKeySetNotFound
 from authstack_core.models.audit_log import Actor, Target
 from authstack_core.models.key_sets import KEY_PREFIXES, ApiKeySetRow
@@ -38,7 +39,7 @@ async def create_key_set(
     keys = {kind: new_project_key(KEY_PREFIXES[kind]) for kind in kinds}
     hashes = {KEY_PREFIXES[kind]: (sha256_bytes(value), value[-4:]) for kind, value in keys.items()}
     key_set_id = uuid.uuid4()
-    async with deps.pool.connection() as conn, conn.transaction():
+    async with changing_project(deps, project_id) as conn:
         await q.insert_key_set(
             conn,
             project_id,
@@ -86,7 +87,7 @@ async def update_key_set(
     """Change the description and/or revoke; a revoked key stops working on the next request.
     A revocation (the first one: revoking again changes nothing) is audited."""
     project_id = project.id
-    async with deps.pool.connection() as conn, conn.transaction():
+    async with changing_project(deps, project_id) as conn:
         current = await q.select_key_set(conn, project_id, key_set_id)
         if current is None:
             raise ApiKeySetNotFound()

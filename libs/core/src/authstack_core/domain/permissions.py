@@ -14,6 +14,7 @@ from authstack_core.db.queries import permissions as q
 from authstack_core.db.queries import users as users_q
 from authstack_core.domain import config_overrides
 from authstack_core.domain.context import Deps
+from authstack_core.domain.project_changes import changing_project
 from authstack_core.domain.webhooks import record
 from authstack_core.errors import (
     ContainedPermissionNotFound,
@@ -331,7 +332,7 @@ async def create_definition(
     contained_permission_ids: list[str],
 ) -> PermissionDefinition:
     """Add a custom definition; PERMISSION_ID_ALREADY_EXISTS if the id is taken in any scope."""
-    async with deps.pool.connection() as conn, conn.transaction():
+    async with changing_project(deps, project.id) as conn:
         override, config = await _edit_config(conn, project)
         custom = custom_definitions(config)
         if permission_id in custom:
@@ -356,7 +357,7 @@ async def update_definition(
     """Change a custom definition (UNSET leaves a field as is). A rename follows through
     containers, default groups and grants; a change that would make containment cyclic is
     refused with SCHEMA_ERROR."""
-    async with deps.pool.connection() as conn, conn.transaction():
+    async with changing_project(deps, project.id) as conn:
         override, config = await _edit_config(conn, project)
         custom = _custom_or_raise(config, scope, permission_id)
         current = custom[permission_id]
@@ -412,7 +413,7 @@ async def delete_definition(
 ) -> None:
     """Remove a custom definition, its place in other definitions and default groups, and every
     grant of it, in one transaction."""
-    async with deps.pool.connection() as conn, conn.transaction():
+    async with changing_project(deps, project.id) as conn:
         override, config = await _edit_config(conn, project)
         custom = _custom_or_raise(config, scope, permission_id)
         del custom[permission_id]

@@ -15,6 +15,7 @@ from authstack_core.domain.config_overrides import refuse_internal_smtp_host
 from authstack_core.domain.context import Deps
 from authstack_core.domain.images import ImageWrites
 from authstack_core.domain.permissions import require_team_permission
+from authstack_core.domain.project_changes import changing_project
 from authstack_core.errors import (
     CurrentProjectNotFound,
     InternalProjectUndeletable,
@@ -133,7 +134,7 @@ async def update_project(
         _check_email_theme(project.config, legacy)
     images = ImageWrites(deps, project.id)
     await images.take_fields(changes, LOGO_FIELDS)
-    async with images, deps.pool.connection() as conn, conn.transaction():
+    async with images, changing_project(deps, project.id) as conn:
         row = await q.select_project_for_update(conn, project.id)
         if row is None:
             raise CurrentProjectNotFound(project_id=project.id)
@@ -176,7 +177,7 @@ async def transfer_project(
 ) -> None:
     """Give ``project_id`` to another internal team. The acting internal user must hold
     ``team_admin`` in the current owner team and belong to the new one."""
-    async with deps.pool.connection() as conn, conn.transaction():
+    async with changing_project(deps, project_id) as conn:
         row = await q.select_project_for_update(conn, project_id)
         if row is None:
             raise ProjectNotFound(project_id=project_id)
@@ -193,6 +194,6 @@ async def delete_project(deps: Deps, project_id: str) -> None:
     """Delete a project and everything in it. The internal project cannot be deleted."""
     if project_id == INTERNAL_PROJECT_ID:
         raise InternalProjectUndeletable()
-    async with deps.pool.connection() as conn, conn.transaction():
+    async with changing_project(deps, project_id) as conn:
         if not await q.delete_project(conn, project_id):
             raise CurrentProjectNotFound(project_id=project_id)

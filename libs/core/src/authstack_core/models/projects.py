@@ -53,6 +53,9 @@ class ProjectRow(ProjectColumns):
     publishable_client_key_hashes: list[bytes]
     secret_server_key_hashes: list[bytes]
     super_secret_admin_key_hashes: list[bytes]
+    # Seconds until the first of those keys expires (None: none of them expires), so that a
+    # cached copy is not used past that moment.
+    keys_valid_for_seconds: float | None
     config: ProjectConfig = field(init=False)
 
     def __post_init__(self) -> None:

@@ -102,8 +102,35 @@ CLICKHOUSE_INSERT_FAILURES = Counter(
     "Batch inserts into ClickHouse that failed (the events stay buffered and are retried).",
 )
 
+PROJECT_CACHE_LOOKUPS = Counter(
+    "authstack_project_cache_lookups",
+    "Project lookups of request authentication by result: hit (served from the API process's "
+    "cache), miss (read from PostgreSQL and kept) or bypass (read from PostgreSQL because the "
+    "cache's LISTEN connection was down).",
+    ["result"],
+)
+PROJECT_CACHE_INVALIDATIONS = Counter(
+    "authstack_project_cache_invalidations",
+    "Cached projects dropped: project (a change notice, or the process's own write) or flush "
+    "(everything: the LISTEN connection was lost or came back, or a table was truncated).",
+    ["kind"],
+)
+PROJECT_CACHE_ENTRIES = Gauge(
+    "authstack_project_cache_entries",
+    "Projects (per branch) held in the API processes' caches.",
+    multiprocess_mode="livesum",
+)
+PROJECT_CACHE_LISTENER_CONNECTED = Gauge(
+    "authstack_project_cache_listener_connected",
+    "API processes whose project cache is listening for changes (the others read PostgreSQL on "
+    "every request).",
+    multiprocess_mode="livesum",
+)
+
 WebhookOutcome = Literal["sent", "retry", "failed"]
 ClickHouseResult = Literal["written", "dropped", "rejected"]
+CacheLookup = Literal["hit", "miss", "bypass"]
+CacheInvalidation = Literal["project", "flush"]
 
 # Every known label value starts at 0, so that rates and alerts see the first event too.
 for _counter, _values in (
@@ -112,6 +139,8 @@ for _counter, _values in (
     (EXTERNAL_DB_SYNC_RUNS, get_args(SyncOutcome)),
     (REDIS_ERRORS, get_args(RedisClient)),
     (CLICKHOUSE_EVENTS, get_args(ClickHouseResult)),
+    (PROJECT_CACHE_LOOKUPS, get_args(CacheLookup)),
+    (PROJECT_CACHE_INVALIDATIONS, get_args(CacheInvalidation)),
 ):
     for _value in _values:
         _counter.labels(_value)

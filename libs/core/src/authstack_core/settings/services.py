@@ -12,6 +12,7 @@ from authstack_core.settings.email_monitor import EmailMonitorSection
 from authstack_core.settings.health import HealthSection
 from authstack_core.settings.loader import ServiceSettings, env
 from authstack_core.settings.metrics import MetricsSection
+from authstack_core.settings.project_cache import ProjectCacheSection
 from authstack_core.settings.s3 import S3Section
 from authstack_core.settings.sections import (
     ApiSection,
@@ -29,6 +30,7 @@ from authstack_core.settings.sections import (
 
 
 class Settings(
+    ProjectCacheSection,
     HealthSection,
     MetricsSection,
     S3Section,

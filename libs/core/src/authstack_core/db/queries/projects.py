@@ -11,23 +11,31 @@ from psycopg.types.json import Jsonb
 from authstack_core.db.queries.run import changed, fetch_all, fetch_flag, fetch_one
 from authstack_core.models.projects import LOGO_FIELDS, AdminProjectRow, ProjectRow
 
-# One round trip per request: the project, its tenancy on the branch, and its live key hashes.
+# One round trip per request: the project, its tenancy on the branch, and its live key hashes
+# (one pass over the project's key sets), with how long the soonest-expiring of them stays live.
 SELECT_PROJECT_FOR_REQUEST = """
 SELECT p.id, p.display_name, p.description, p.is_production_mode, p.owner_team_id,
        p.config_override, p.created_at, t.id AS tenancy_id,
        coalesce(t.branch_config_override, '{}') AS branch_config_override,
        coalesce(t.environment_config_override, '{}') AS environment_config_override,
-       ARRAY(SELECT k.publishable_client_key_hash FROM api_key_sets k WHERE k.project_id = p.id
-             AND k.publishable_client_key_hash IS NOT NULL AND k.manually_revoked_at IS NULL
-             AND (k.expires_at IS NULL OR k.expires_at > now())) AS publishable_client_key_hashes,
-       ARRAY(SELECT k.secret_server_key_hash FROM api_key_sets k WHERE k.project_id = p.id
-             AND k.secret_server_key_hash IS NOT NULL AND k.manually_revoked_at IS NULL
-             AND (k.expires_at IS NULL OR k.expires_at > now())) AS secret_server_key_hashes,
-       ARRAY(SELECT k.super_secret_admin_key_hash FROM api_key_sets k WHERE k.project_id = p.id
-             AND k.super_secret_admin_key_hash IS NOT NULL AND k.manually_revoked_at IS NULL
-             AND (k.expires_at IS NULL OR k.expires_at > now())) AS super_secret_admin_key_hashes
+       coalesce(k.pck, '{}') AS publishable_client_key_hashes,
+       coalesce(k.ssk, '{}') AS secret_server_key_hashes,
+       coalesce(k.sak, '{}') AS super_secret_admin_key_hashes,
+       k.keys_valid_for_seconds
 FROM projects p
 LEFT JOIN tenancies t ON t.project_id = p.id AND t.branch_id = %(branch_id)s
+CROSS JOIN LATERAL (
+    SELECT array_agg(s.publishable_client_key_hash)
+               FILTER (WHERE s.publishable_client_key_hash IS NOT NULL) AS pck,
+           array_agg(s.secret_server_key_hash)
+               FILTER (WHERE s.secret_server_key_hash IS NOT NULL) AS ssk,
+           array_agg(s.super_secret_admin_key_hash)
+               FILTER (WHERE s.super_secret_admin_key_hash IS NOT NULL) AS sak,
+           extract(epoch FROM min(s.expires_at) - now())::float8 AS keys_valid_for_seconds
+    FROM api_key_sets s
+    WHERE s.project_id = p.id AND s.manually_revoked_at IS NULL
+      AND (s.expires_at IS NULL OR s.expires_at > now())
+) k
 WHERE p.id = %(project_id)s
 """
 
