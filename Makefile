@@ -55,3 +55,5 @@ bench: ## Benchmarks (wrk on loopback); prints figures, asserts nothing (BENCH_A
 	$(UV) run python bench/sync_bench.py
 	$(UV) run python bench/storage_bench.py
 	$(UV) run python bench/metrics_bench.py
+	$(UV) run python bench/scale_bench.py
+	$(UV) run python bench/memory_bench.py
