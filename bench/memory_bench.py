@@ -74,6 +74,10 @@ def run(work: Path) -> None:
             while total < REQUESTS and time.monotonic() - started < TIME_CAP:
                 name, script, extra, path = loads[chunk_no % len(loads)]
                 chunk_no += 1
+                if name == "users/me":  # fresh access tokens: a long run outlives their expiry
+                    tokens = data["refresh_tokens"][:ACCESS_TOKENS]
+                    access = obtain_access_tokens(api, project, tokens)
+                    files["access"].write_text("\n".join(access) + "\n")
                 env_ = {**keys, **extra, "BENCH_PATH": path}
                 r = wrk(api, script, env_, connections=CONNECTIONS, seconds=CHUNK)
                 total += r.requests
