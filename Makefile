@@ -60,3 +60,5 @@ bench: ## Benchmarks (wrk on loopback); prints figures, asserts nothing (BENCH_A
 	$(UV) run python bench/metrics_bench.py
 	$(UV) run python bench/sdk_verify_bench.py
 	$(UV) run python bench/invalidation_bench.py
+	$(UV) run python bench/scale_bench.py
+	$(UV) run python bench/memory_bench.py

@@ -36,6 +36,10 @@ class Server:
         stop_process(self.process)
 
 
+# Seconds a server may take to answer /health: start-ups are slow on a loaded, shared machine.
+START_TIMEOUT = 90.0
+
+
 def start_server(name: str, argv: list[str], env: dict[str, str], port: int, work: Path) -> Server:
     log_path = work / f"{name}.log"
     with log_path.open("wb") as out:
@@ -43,7 +47,7 @@ def start_server(name: str, argv: list[str], env: dict[str, str], port: int, wor
             argv, env={**os.environ, **env}, stdout=out, stderr=subprocess.STDOUT, cwd=BENCH_DIR
         )
     server = Server(name, f"http://127.0.0.1:{port}", process, log_path)
-    wait_healthy(process, f"{server.url}/health", name, log_path=log_path)
+    wait_healthy(process, f"{server.url}/health", name, START_TIMEOUT, log_path=log_path)
     return server
 
 

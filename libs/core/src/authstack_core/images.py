@@ -4,20 +4,34 @@ from __future__ import annotations
 
 import base64
 import binascii
+import functools
 import io
 import re
 import warnings
 from dataclasses import dataclass
-
-from PIL import Image, ImageOps, UnidentifiedImageError
+from types import ModuleType
+from typing import TYPE_CHECKING
 
 from authstack_core.errors import InvalidImage
 from authstack_core.models.images import MAX_IMAGE_BYTES, MAX_IMAGE_SIDE
 
-# Pillow's own bomb guard, at our limit: it warns above this many pixels and refuses above twice
-# as many. Every decode here also checks the header's size first and turns the warning into an
-# error, so the global only matters as a second line (nothing else in the process uses Pillow).
-Image.MAX_IMAGE_PIXELS = MAX_IMAGE_SIDE * MAX_IMAGE_SIDE
+if TYPE_CHECKING:
+    from PIL import Image as PILImage
+
+
+@functools.cache
+def _pillow() -> tuple[ModuleType, ModuleType]:
+    """Pillow's Image and ImageOps, imported on the first image (Pillow costs a process ~7 MB
+    of memory that an API nobody uploads an image to need not carry)."""
+    from PIL import Image, ImageOps  # noqa: PLC0415
+
+    # Pillow's own bomb guard, at our limit: it warns above this many pixels and refuses above
+    # twice as many. Every decode here also checks the header's size first and turns the
+    # warning into an error, so the global only matters as a second line (nothing else in the
+    # process uses Pillow).
+    Image.MAX_IMAGE_PIXELS = MAX_IMAGE_SIDE * MAX_IMAGE_SIDE
+    return Image, ImageOps
+
 
 # format name (Pillow) -> (Content-Type, file extension); the only formats Pillow may open here
 FORMATS = {
@@ -75,10 +89,11 @@ def clean_image(data: bytes) -> CleanImage:
     MAX_IMAGE_SIDE (read from the header, before any pixel is decoded). CPU-bound: run it in a
     worker thread.
     """
+    image_module, _ = _pillow()
     with warnings.catch_warnings():
-        warnings.simplefilter("error", Image.DecompressionBombWarning)
+        warnings.simplefilter("error", image_module.DecompressionBombWarning)
         try:
-            with Image.open(io.BytesIO(data), formats=list(FORMATS)) as image:
+            with image_module.open(io.BytesIO(data), formats=list(FORMATS)) as image:
                 width, height = image.size
                 if width > MAX_IMAGE_SIDE or height > MAX_IMAGE_SIDE:
                     raise InvalidImage(
@@ -88,9 +103,9 @@ def clean_image(data: bytes) -> CleanImage:
                 fmt = image.format or ""
                 image.load()
                 pixels = _pixels_only(image, fmt)
-        except UnidentifiedImageError:
+        except image_module.UnidentifiedImageError:
             raise InvalidImage("it is not a JPEG, PNG or WebP image") from None
-        except (Image.DecompressionBombError, Image.DecompressionBombWarning):
+        except (image_module.DecompressionBombError, image_module.DecompressionBombWarning):
             raise InvalidImage("the image has too many pixels") from None
         except (OSError, SyntaxError, ValueError, EOFError):
             raise InvalidImage("the image could not be decoded (corrupt or truncated)") from None
@@ -105,9 +120,10 @@ def clean_image(data: bytes) -> CleanImage:
     return CleanImage(out.getvalue(), content_type, extension)
 
 
-def _pixels_only(image: Image.Image, fmt: str) -> Image.Image:
+def _pixels_only(image: PILImage.Image, fmt: str) -> PILImage.Image:
     """A new image with the pixels of ``image`` upright and none of its metadata."""
-    upright = ImageOps.exif_transpose(image) or image
+    _, image_ops = _pillow()
+    upright: PILImage.Image = image_ops.exif_transpose(image) or image
     has_alpha = upright.mode in ("RGBA", "LA", "PA", "La", "RGBa") or (
         upright.mode == "P" and "transparency" in upright.info
     )

@@ -15,11 +15,10 @@ from typing import TYPE_CHECKING, Any, TypeVar
 from urllib.parse import quote, unquote
 
 import anyio
-import boto3
-from botocore.config import Config
-from botocore.exceptions import BotoCoreError, ClientError
 
 if TYPE_CHECKING:
+    from botocore.exceptions import BotoCoreError, ClientError
+
     from authstack_core.settings.s3 import S3Section
 
 T = TypeVar("T")
@@ -56,6 +55,14 @@ class ObjectStore:
         self._public_base = settings.s3_public_endpoint or f"{self.endpoint}/{quote(self.bucket)}"
         self._max_concurrency = settings.s3_max_concurrency
         self._limiter: anyio.CapacityLimiter | None = None
+        # Imported here, not with this module: botocore costs a process ~15 MB of memory, which
+        # an API without STACK_S3_ENDPOINT (no store is built) need not carry.
+        import boto3  # noqa: PLC0415
+        from botocore.config import Config  # noqa: PLC0415
+        from botocore.exceptions import BotoCoreError, ClientError  # noqa: PLC0415
+
+        self._client_error: type[ClientError] = ClientError
+        self._boto_error: type[BotoCoreError] = BotoCoreError
         config = Config(
             s3={"addressing_style": "path"},
             signature_version="s3v4",
@@ -96,7 +103,7 @@ class ObjectStore:
         ):
             try:
                 self._client.head_bucket(Bucket=bucket)
-            except ClientError as exc:
+            except self._client_error as exc:
                 status = _status(exc)
                 if status == 404:
                     raise StorageUnavailableError(
@@ -112,7 +119,7 @@ class ObjectStore:
                     f"STACK_S3_ENDPOINT: {self.endpoint} answered {_code(exc)} for a HEAD of the"
                     f" bucket {bucket!r} ({variable})"
                 ) from None
-            except BotoCoreError as exc:
+            except self._boto_error as exc:
                 raise StorageUnavailableError(
                     f"STACK_S3_ENDPOINT: {self.endpoint} did not answer ({type(exc).__name__})"
                 ) from None
@@ -124,11 +131,11 @@ class ObjectStore:
             self._limiter = anyio.CapacityLimiter(self._max_concurrency)
         try:
             return await anyio.to_thread.run_sync(call, limiter=self._limiter)
-        except ClientError as exc:
+        except self._client_error as exc:
             raise StorageUnavailableError(
                 f"file storage refused to {what} ({_code(exc)})"
             ) from None
-        except BotoCoreError as exc:
+        except self._boto_error as exc:
             raise StorageUnavailableError(
                 f"file storage did not answer while trying to {what} ({type(exc).__name__})"
             ) from None

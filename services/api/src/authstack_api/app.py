@@ -29,6 +29,7 @@ from authstack_core.db.project_cache import ProjectCache
 from authstack_core.domain import webhooks
 from authstack_core.domain.context import Deps
 from authstack_core.errors import SchemaError
+from authstack_core.heap import settle_heap
 from authstack_core.ratelimit import RateLimiter
 from authstack_core.readiness import Readiness
 from authstack_core.settings import Settings
@@ -102,6 +103,7 @@ def create_app(settings: Settings) -> Litestar:
         app.state.deps = deps = Deps.build(settings, pool, analytics, cache)
         app.state.limiter = RateLimiter.from_settings(settings)
         app.state.readiness = readiness = Readiness.build(settings, pool, deps.storage)
+        settle_heap()
         try:
             yield
         finally:

@@ -8,12 +8,13 @@ from dataclasses import dataclass, replace
 from datetime import datetime, timedelta
 from typing import TYPE_CHECKING, Any, Literal
 
-import cel
 import msgspec
 
 from authstack_core.email_address import email_key
 
 if TYPE_CHECKING:  # models.users imports models.config, which imports this module
+    import cel
+
     from authstack_core.models.users import NewUser
 
 AuthMethod = Literal["password", "otp", "oauth", "passkey"]
@@ -34,6 +35,11 @@ def compile_condition(condition: str) -> cel.Program | str:
     """The compiled program, or why ``condition`` is not one (cached either way)."""
     if len(condition) > MAX_CONDITION_LENGTH:
         return f"The condition is longer than {MAX_CONDITION_LENGTH} characters."
+    # Imported on first use: the package loads its command-line tooling (typer, rich,
+    # prompt_toolkit: ~30 MB of RSS) with it, which an API whose projects have no sign-up rules
+    # never needs.
+    import cel  # noqa: PLC0415
+
     try:
         return cel.compile(condition)
     except CEL_ERRORS as exc:
