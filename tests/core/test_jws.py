@@ -1,8 +1,9 @@
-"""The hand-written ES256 JWS (crypto/jws.py) against PyJWT, in both directions, and the claim
+"""Access-token JWS (crypto/jws.py, joserfc) against PyJWT, in both directions, and the claim
 checks verify_access_token makes without PyJWT."""
 
 from __future__ import annotations
 
+import json
 import time
 from typing import Any
 
@@ -86,7 +87,7 @@ def test_pyjwt_token_verifies_with_ours() -> None:
 )
 def test_bad_registered_claims_are_invalid(changes: dict[str, Any]) -> None:
     # Signed by jws.sign: PyJWT refuses to make some of these.
-    token = jws.sign(KEY.header, _claims(int(time.time()), **changes), KEY.private_key)
+    token = jws.sign(KEY.header, _claims(int(time.time()), **changes), KEY.jose_private)
     with pytest.raises(TokenInvalidError):
         SERVICE.verify_access_token(token)
 
@@ -133,3 +134,21 @@ def test_hs256_token_under_the_same_kid_is_invalid() -> None:
     token = pyjwt.encode(claims, "k" * 32, algorithm="HS256", headers={"kid": KEY.kid})
     with pytest.raises(TokenInvalidError):
         SERVICE.verify_access_token(token)
+
+
+@pytest.mark.parametrize("signature", ["", "AAAA", None])
+def test_alg_none_token_under_the_same_kid_is_invalid(signature: str | None) -> None:
+    header = jws.b64url(b'{"alg":"none","kid":"%s"}' % KEY.kid.encode())
+    body = jws.b64url(json.dumps(_claims(int(time.time()))).encode())
+    good_signature = _sign(int(time.time())).rsplit(".", 1)[1]
+    token = f"{header}.{body}.{good_signature if signature is None else signature}"
+    with pytest.raises(TokenInvalidError):
+        SERVICE.verify_access_token(token)
+
+
+def test_signature_of_another_token_is_invalid() -> None:
+    now = int(time.time())
+    head, _, signature = _sign(now).split(".")
+    body = jws.b64url(json.dumps(_claims(now, sub="someone-else")).encode())
+    with pytest.raises(TokenInvalidError):
+        SERVICE.verify_access_token(f"{head}.{body}.{signature}")

@@ -13,6 +13,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from cryptography.hazmat.primitives.asymmetric import ec
+from joserfc.jwk import ECKey
 
 from authstack_core.crypto import jws
 from authstack_core.crypto.jws import b64url, b64url_decode
@@ -35,7 +36,10 @@ class SigningKey:
     kid: str
     private_key: ec.EllipticCurvePrivateKey
     public_key: ec.EllipticCurvePublicKey
-    header: str  # the encoded JWS header of the tokens it signs
+    header: dict[str, str]  # the JWS header of the tokens it signs
+    # The two keys as joserfc objects, built once: signing and verifying go through joserfc.
+    jose_private: ECKey
+    jose_public: ECKey
 
     def public_jwk(self) -> dict[str, str]:
         numbers = self.public_key.public_numbers()
@@ -60,6 +64,8 @@ def _key_from_derived_secret(derived_secret: str, kid: str) -> SigningKey:
         private_key=private_key,
         public_key=private_key.public_key(),
         header=jws.signing_header(kid),
+        jose_private=jws.jose_key(private_key),
+        jose_public=jws.jose_key(private_key.public_key()),
     )
 
 
@@ -198,7 +204,7 @@ class TokenService:
         if is_impersonation:
             payload["is_impersonation"] = True
         key = self.keys_for(audience)[0]
-        return jws.sign(key.header, payload, key.private_key)
+        return jws.sign(key.header, payload, key.jose_private)
 
     def verify_access_token(self, token: str) -> AccessTokenClaims:
         """Verify signature, issuer and audience; raise TokenExpiredError or TokenInvalidError."""
@@ -219,7 +225,7 @@ class TokenService:
         if key is None:
             raise TokenInvalidError("unknown key id")
         try:
-            jws.verify(token, key.public_key)
+            jws.verify(token, key.jose_public)
         except jws.JwsError as exc:
             raise TokenInvalidError(str(exc)) from None
         issuers = [
