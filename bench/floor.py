@@ -34,6 +34,7 @@ from authstack_core.db.queries.projects import select_project_for_request
 from authstack_core.db.queries.sessions import refresh
 from authstack_core.db.queries.users import select_user
 from authstack_core.domain.sessions import sign_for
+from authstack_core.heap import settle_heap
 from authstack_core.models.projects import ProjectRow
 from authstack_core.serving import serve
 from authstack_core.settings import Settings
@@ -170,7 +171,9 @@ async def _send(send: Any, status: int, body: bytes) -> None:
 
 def main() -> int:
     port = int(os.environ["FLOOR_PORT"])
-    # The same uvicorn settings as the API's (loop/http "auto": uvloop + httptools).
+    # The same garbage-collector settings as the API's (applied once start-up is done) and the
+    # same uvicorn settings (loop/http "auto": uvloop + httptools).
+    settle_heap()
     serve(Floor(), host="127.0.0.1", port=port)
     return 0
 
