@@ -15,17 +15,17 @@ import json
 import socket
 import ssl
 from datetime import UTC, datetime
-from typing import Any
+from typing import TYPE_CHECKING, Any
 from urllib.parse import urlsplit, urlunsplit
 
 import httpx
 import structlog
-from svix.api import ApplicationIn, MessageCreateOptions, MessageIn, SvixAsync, SvixOptions
-from svix.exceptions import HttpError, HTTPValidationError
-from svix.webhooks import Webhook
 
 from authstack_core.models.webhooks import Outcome
 from authstack_core.outbound import OutboundAddressError, check_host, resolve_public
+
+if TYPE_CHECKING:  # the svix package (~7 MB of a process) is imported where it is used
+    from svix.api import SvixAsync
 
 log = structlog.get_logger(__name__)
 
@@ -72,6 +72,8 @@ def check_url(url: str, *, allow_http: bool, allow_private: bool) -> tuple[str, 
 
 def signed_headers(secret: str, message_id: str, body: bytes) -> dict[str, str]:
     """The Standard Webhooks headers under both names receivers look for (webhook-*, svix-*)."""
+    from svix.webhooks import Webhook  # noqa: PLC0415
+
     now = datetime.now(UTC)
     signature = Webhook(secret).sign(message_id, now, body.decode("utf-8"))
     timestamp = str(int(now.timestamp()))
@@ -197,6 +199,8 @@ RATE_LIMIT_WAITS = (0.5, 1.0, 2.0, 4.0, 8.0)
 
 def svix_client(api_key: str, server_url: str | None) -> SvixAsync:
     """A Svix client: Svix's cloud (the region the key names) or the server at ``server_url``."""
+    from svix.api import SvixAsync, SvixOptions  # noqa: PLC0415
+
     return SvixAsync(api_key, SvixOptions(server_url=server_url, timeout=TOTAL_SECONDS))
 
 
@@ -210,6 +214,9 @@ class SvixSender:
     async def ensure_app(self, project_id: str) -> None:
         if project_id in self._apps:
             return
+        from svix.api import ApplicationIn  # noqa: PLC0415
+        from svix.exceptions import HttpError  # noqa: PLC0415
+
         try:
             await self.client.application.get_or_create(
                 ApplicationIn(name=project_id, uid=project_id)
@@ -221,6 +228,9 @@ class SvixSender:
 
     async def send(self, project_id: str, event_id: str, payload: dict[str, Any]) -> Outcome:
         """Create the message, with the event id as Svix's idempotency key."""
+        from svix.api import MessageCreateOptions, MessageIn  # noqa: PLC0415
+        from svix.exceptions import HttpError, HTTPValidationError  # noqa: PLC0415
+
         message = MessageIn(event_type=str(payload["type"]), payload=payload)
         for wait in (*RATE_LIMIT_WAITS, None):
             try:

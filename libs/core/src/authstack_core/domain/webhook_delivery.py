@@ -27,7 +27,6 @@ from authstack_core.db.queries import webhooks as endpoints_q
 from authstack_core.domain.context import Deps
 from authstack_core.domain.email_queue import QueueUnavailableError
 from authstack_core.domain.webhook_endpoints import open_secret
-from authstack_core.domain.webhook_svix import sender_for
 from authstack_core.domain.webhooks import enqueue_deliveries
 from authstack_core.jobs import DELIVER_WEBHOOKS, EnqueueError
 from authstack_core.models.config import ProjectConfig
@@ -89,7 +88,11 @@ class Deliverer:
         settings = deps.settings
         self.schedule = settings.webhooks_retry_schedule
         self.max_attempts = len(self.schedule) + 1
-        self.svix = sender_for(settings)
+        self.svix: SvixSender | None = None
+        if settings.svix_api_key:  # the svix package is imported only in Svix mode
+            from authstack_core.domain.webhook_svix import sender_for  # noqa: PLC0415
+
+            self.svix = sender_for(settings)
 
     async def deliver(self, tenancy: str) -> None:
         """Dispatch the project's queued events and run its due lanes."""

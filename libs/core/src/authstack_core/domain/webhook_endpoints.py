@@ -12,7 +12,7 @@ import base64
 import secrets
 import socket
 import uuid
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from psycopg import AsyncConnection
 
@@ -20,7 +20,6 @@ from authstack_core.crypto.sealing import Sealer, sealer_for
 from authstack_core.db.queries import webhook_deliveries as dq
 from authstack_core.db.queries import webhooks as q
 from authstack_core.domain.context import Deps
-from authstack_core.domain.webhook_svix import admin_for
 from authstack_core.domain.webhooks import enqueue_deliveries
 from authstack_core.errors import (
     WebhookEndpointNotFound,
@@ -40,6 +39,20 @@ from authstack_core.models.webhooks import EndpointChanges as EndpointChanges  #
 from authstack_core.outbound import OutboundAddressError, resolve_public
 from authstack_core.settings import Settings
 from authstack_core.webhook_transport import HttpSender, UrlRefusedError, body_of, check_url
+
+if TYPE_CHECKING:
+    from authstack_core.domain.webhook_svix import SvixAdmin
+
+
+def admin_for(settings: Settings) -> SvixAdmin | None:
+    """The Svix-mode admin, or None in built-in mode (the svix package, ~7 MB of a process, is
+    imported only in Svix mode)."""
+    if not settings.svix_api_key:
+        return None
+    from authstack_core.domain import webhook_svix  # noqa: PLC0415
+
+    return webhook_svix.admin_for(settings)
+
 
 _SEAL_PURPOSE = "webhook-endpoint-secret"
 _RESOLVE_SECONDS = 3.0
