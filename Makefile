@@ -48,7 +48,7 @@ format: ## Apply ruff's fixes and formatting
 	$(UV) run ruff check --fix .
 	$(UV) run ruff format .
 
-bench: ## Benchmarks (wrk on loopback); prints figures, asserts nothing (BENCH_ARGS="--only ratelimit" or "--baseline REV": one part)
+bench: ## Benchmarks (wrk on loopback); prints figures, asserts nothing (BENCH_ARGS="--only ratelimit|hot" or "--baseline REV": one part)
 	$(UV) run python bench/run.py $(BENCH_ARGS)
 	$(UV) run python bench/calls.py --baseline HEAD~1
 	$(UV) run python bench/dashboard_bench.py

@@ -121,3 +121,24 @@ def test_level_filter_applies(log_output: io.StringIO) -> None:
     logging.getLogger("psycopg.pool").info("pool chatter")
     structlog.get_logger("t").debug("kept at debug")
     assert [r["event"] for r in _records(log_output)] == ["kept at debug"]
+
+
+@pytest.mark.parametrize(
+    "secret",
+    [
+        JWT,
+        SERVER_KEY,
+        "pck_" + SERVER_KEY[4:],
+        "sak_" + SERVER_KEY[4:],
+        DB_URL,
+        DB_URL.replace("postgresql://", "postgres://"),
+    ],
+)
+def test_every_credential_shape_is_scrubbed_from_plain_values(
+    log_output: io.StringIO, secret: str
+) -> None:
+    # redact skips the pattern for values with none of its markers: each shape must still match.
+    structlog.get_logger("t").info("event", note=f"saw {secret} here", path="/api/v1/users/me")
+    (record,) = _records(log_output)
+    assert record["note"] == f"saw {REDACTED} here"
+    assert record["path"] == "/api/v1/users/me"

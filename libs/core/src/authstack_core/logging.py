@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import functools
 import logging
 import re
 import sys
@@ -26,14 +27,31 @@ _SECRET_VALUE = re.compile(
     r"|\b(?:pck|ssk|sak)_[A-Za-z0-9]{16,}"  # project keys
     r"|postgres(?:ql)?://[^\s'\"]+"  # connection strings carry passwords
 )
+# Each match of _SECRET_VALUE contains "eyJ", "postgres" or one of these; a value with none is left
+# as it is, without running the (much slower) regular expression over it: every request's log line
+# comes through here.
+_KEY_MARKS = ("pck_", "ssk_", "sak_")
+
+
+@functools.lru_cache(maxsize=4096)
+def _secret_key(key: str) -> bool:
+    """Whether a key names a secret (keys come from code, so there are few of them)."""
+    return _SECRET_KEY.search(key) is not None
+
+
+def _scrub_text(value: str) -> str:
+    marked = "eyJ" in value or "postgres" in value
+    if marked or ("_" in value and any(mark in value for mark in _KEY_MARKS)):
+        return _SECRET_VALUE.sub(REDACTED, value)
+    return value
 
 
 def _scrub(value: Any) -> Any:
     if isinstance(value, str):
-        return _SECRET_VALUE.sub(REDACTED, value)
+        return _scrub_text(value)
     if isinstance(value, dict):
         return {
-            k: (REDACTED if isinstance(k, str) and _SECRET_KEY.search(k) else _scrub(v))
+            k: (REDACTED if isinstance(k, str) and _secret_key(k) else _scrub(v))
             for k, v in value.items()
         }
     if isinstance(value, list | tuple):
@@ -45,11 +63,11 @@ def redact(
     _logger: Any, _method: str, event_dict: MutableMapping[str, Any]
 ) -> MutableMapping[str, Any]:
     """structlog processor: blank every secret-named key and credential-shaped value."""
-    for key in list(event_dict):
-        if key != "event" and _SECRET_KEY.search(key):
+    for key, value in list(event_dict.items()):
+        if key != "event" and _secret_key(key):
             event_dict[key] = REDACTED
-        else:
-            event_dict[key] = _scrub(event_dict[key])
+        elif isinstance(value, str | dict | list | tuple):
+            event_dict[key] = _scrub(value)
     return event_dict
 
 

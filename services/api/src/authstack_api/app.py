@@ -20,6 +20,7 @@ from litestar.types import ASGIApp, Receive, Scope, Send
 from authstack_api import project_cache, prometheus, routes
 from authstack_api.auth import HttpRequest
 from authstack_api.context import bind_request_context
+from authstack_api.direct import DirectRouter
 from authstack_api.errors import handle_exception
 from authstack_api.inputs import ApiRequest, check_url_values
 from authstack_api.middleware import DRAIN_LIMIT_FACTOR, EdgeMiddleware
@@ -83,9 +84,10 @@ async def reject_unknown_query(request: HttpRequest) -> None:
 
 def create_asgi(settings: Settings) -> EdgeMiddleware:
     """The served ASGI app: the edge middleware around Litestar, so it sees every request first
-    (Litestar's own middleware runs only after routing, too late to rewrite /api/latest)."""
+    (Litestar's own middleware runs only after routing, too late to rewrite /api/latest), and
+    the direct routes (``authstack_api.direct``) between the two."""
     return EdgeMiddleware(
-        create_app(settings),
+        DirectRouter(create_app(settings)),
         drain_limit_bytes=DRAIN_LIMIT_FACTOR * settings.max_body_bytes,
         trusted_proxies=settings.proxy_networks,
     )

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import asyncio
 import contextvars
+import functools
 import ipaddress
 import re
 import time
@@ -87,6 +88,9 @@ DRAIN_LIMIT_FACTOR = 4  # times the body limit
 DRAIN_SECONDS = 10.0
 
 
+# Parsed once per distinct text: the same peers and forwarded addresses come back request after
+# request, and parsing one costs several microseconds. Bounded, as the texts come from clients.
+@functools.lru_cache(maxsize=4096)
 def _address(text: str) -> ipaddress.IPv4Address | ipaddress.IPv6Address | None:
     try:
         address = ipaddress.ip_address(text.strip())

@@ -209,9 +209,10 @@ class TokenService:
     def verify_access_token(self, token: str) -> AccessTokenClaims:
         """Verify signature, issuer and audience; raise TokenExpiredError or TokenInvalidError."""
         try:
-            header, payload = jws.parse(token)
+            compact = jws.parse(token)
         except jws.JwsError as exc:
             raise TokenInvalidError(str(exc)) from None
+        header, payload = compact.header, compact.claims
         audience = payload.get("aud")
         project_id = payload.get("project_id")
         if not isinstance(audience, str) or not isinstance(project_id, str):
@@ -225,7 +226,7 @@ class TokenService:
         if key is None:
             raise TokenInvalidError("unknown key id")
         try:
-            jws.verify(token, key.jose_public)
+            jws.verify(compact, key.jose_public)
         except jws.JwsError as exc:
             raise TokenInvalidError(str(exc)) from None
         issuers = [

@@ -7,6 +7,7 @@ import asyncio
 from litestar import Response, get
 
 from authstack_api.auth import AnyAuth, HttpRequest, OptionalAuth
+from authstack_api.direct import DIRECT
 from authstack_api.responses import json_response, text_response
 from authstack_core.domain.context import Deps
 from authstack_core.readiness import Readiness
@@ -65,7 +66,7 @@ async def jwks(
     return json_response(keys, headers={"cache-control": "public, max-age=3600"})
 
 
-@get("/api/v1/projects/current")
+@get("/api/v1/projects/current", opt={DIRECT: True})
 async def current_project(auth: AnyAuth) -> Response[bytes]:
     project = auth.project
     return json_response(

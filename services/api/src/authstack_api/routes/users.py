@@ -7,6 +7,7 @@ from typing import Any
 from litestar import Response, delete, get, patch, post
 
 from authstack_api.auth import MeAuth, ServerAuth, user_id_param
+from authstack_api.direct import DIRECT
 from authstack_api.ids import check_uuid, parse_bool
 from authstack_api.paging import SEARCH_PAGE, SearchQuery
 from authstack_api.responses import SUCCESS, json_response, list_response
@@ -32,7 +33,7 @@ from authstack_core.models.users import NewUser, UserChanges
 MAX_PAGE = 1000
 
 
-@get("/api/v1/users/me")
+@get("/api/v1/users/me", opt={DIRECT: True})
 async def get_me(auth: MeAuth, deps: Deps) -> Response[bytes]:
     row = await users.get_user(deps, auth.project, auth.user.user_id)
     if row is None:  # the token outlived its user: behave as if signed out
