@@ -1,7 +1,8 @@
 """Run by bench/calls.py in one source tree: Python function calls per request, in process.
 
-Counted by cProfile over ``CALLS_N`` requests of each kind through Litestar's test client (no
-network, no wrk). The count does not depend on the machine's load, so two trees can be compared
+Counted by cProfile over ``CALLS_N`` requests of each kind, sent by Litestar's test client (no
+network, no wrk) to the app as it is served (``create_asgi``: edge middleware, direct routes,
+Litestar), so the edge's per-request work (its log line included) is counted too. The count does not depend on the machine's load, so two trees can be compared
 on a noisy machine where requests per second cannot.
 """
 
@@ -17,7 +18,7 @@ from collections.abc import Awaitable, Callable
 import httpx
 from litestar.testing import AsyncTestClient
 
-from authstack_api.app import create_app
+from authstack_api.app import create_asgi
 from authstack_core.settings import Settings
 
 Call = Callable[[], Awaitable[httpx.Response]]
@@ -44,7 +45,7 @@ async def main() -> None:
         "client_secret": key,
     }
     n = int(os.environ.get("CALLS_N", "300"))
-    async with AsyncTestClient(app=create_app(Settings.from_env())) as client:
+    async with AsyncTestClient(app=create_asgi(Settings.from_env())) as client:
         first = await client.post("/api/v1/auth/oauth/token", data=form)
         assert first.status_code == 200, first.text
         headers = {
