@@ -1,9 +1,12 @@
 """Run by bench/calls.py in one source tree: Python function calls per request, in process.
 
-Counted by cProfile over ``CALLS_N`` requests of each kind, sent by Litestar's test client (no
-network, no wrk) to the app as it is served (``create_asgi``: edge middleware, direct routes,
-Litestar), so the edge's per-request work (its log line included) is counted too. The count does not depend on the machine's load, so two trees can be compared
-on a noisy machine where requests per second cannot.
+Counted by cProfile over ``CALLS_N`` requests of each kind, sent through httpx's ASGI transport
+(no network, no wrk) to the app as it is served (``create_asgi``: edge middleware, direct
+routes, Litestar), so the edge's per-request work is counted too. The profiler is on only while
+the app handles a request, in the app's own thread (cProfile sees one thread: a test client that
+runs the app in a thread of its own would count the client instead). The count does not depend
+on the machine's load, so two trees can be compared on a noisy machine where requests per second
+cannot.
 """
 
 from __future__ import annotations
@@ -14,9 +17,9 @@ import json
 import os
 import pstats
 from collections.abc import Awaitable, Callable
+from typing import Any
 
 import httpx
-from litestar.testing import AsyncTestClient
 
 from authstack_api.app import create_asgi
 from authstack_core.settings import Settings
@@ -24,16 +27,60 @@ from authstack_core.settings import Settings
 Call = Callable[[], Awaitable[httpx.Response]]
 
 
-async def calls_per_request(call: Call, n: int) -> int:
+class Counted:
+    """The app, with ``profile`` (when set) enabled while it handles an HTTP request."""
+
+    def __init__(self, app: Any) -> None:
+        self.app = app
+        self.profile: cProfile.Profile | None = None
+
+    async def __call__(self, scope: Any, receive: Any, send: Any) -> None:
+        profile = self.profile if scope["type"] == "http" else None
+        if profile is None:
+            await self.app(scope, receive, send)
+            return
+        profile.enable()
+        try:
+            await self.app(scope, receive, send)
+        finally:
+            profile.disable()
+
+
+async def calls_per_request(app: Counted, call: Call, n: int) -> int:
     for _ in range(50):  # warm: caches, prepared statements, the pool
         r = await call()
         assert r.status_code == 200, r.text
-    profile = cProfile.Profile()
-    profile.enable()
+    app.profile = cProfile.Profile()
     for _ in range(n):
         await call()
-    profile.disable()
-    return round(pstats.Stats(profile).total_calls / n)
+    total = pstats.Stats(app.profile).total_calls
+    app.profile = None
+    return round(total / n)
+
+
+class Lifespan:
+    """The app's ASGI lifespan, driven by hand (httpx's ASGI transport sends none)."""
+
+    def __init__(self, app: Any) -> None:
+        self.app = app
+        self.inbox: asyncio.Queue[dict[str, str]] = asyncio.Queue()
+        self.outbox: asyncio.Queue[dict[str, str]] = asyncio.Queue()
+        self.task: asyncio.Task[None] | None = None
+
+    async def _send(self, step: str) -> None:
+        await self.inbox.put({"type": f"lifespan.{step}"})
+        done = await self.outbox.get()
+        assert done["type"] == f"lifespan.{step}.complete", done
+
+    async def __aenter__(self) -> None:
+        scope = {"type": "lifespan", "asgi": {"version": "3.0"}}
+        self.task = asyncio.create_task(self.app(scope, self.inbox.get, self.outbox.put))
+        await self._send("startup")
+
+    async def __aexit__(self, *_: object) -> None:
+        await self._send("shutdown")
+        assert self.task is not None
+        await self.task
 
 
 async def main() -> None:
@@ -45,7 +92,12 @@ async def main() -> None:
         "client_secret": key,
     }
     n = int(os.environ.get("CALLS_N", "300"))
-    async with AsyncTestClient(app=create_asgi(Settings.from_env())) as client:
+    app = Counted(create_asgi(Settings.from_env()))
+    transport = httpx.ASGITransport(app=app, client=("127.0.0.1", 40000))
+    async with (
+        Lifespan(app),
+        httpx.AsyncClient(transport=transport, base_url="http://api.test") as client,
+    ):
         first = await client.post("/api/v1/auth/oauth/token", data=form)
         assert first.status_code == 200, first.text
         headers = {
@@ -59,7 +111,8 @@ async def main() -> None:
             "refresh": lambda: client.post("/api/v1/auth/oauth/token", data=form),
             "users/me": lambda: client.get("/api/v1/users/me", headers=headers),
         }
-        print(json.dumps({name: await calls_per_request(c, n) for name, c in loads.items()}))
+        counts = {name: await calls_per_request(app, c, n) for name, c in loads.items()}
+    print(json.dumps(counts))
 
 
 if __name__ == "__main__":
