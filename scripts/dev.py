@@ -23,6 +23,7 @@ from types import FrameType
 import redis
 
 import dev_s3
+from authstack_cron.runner import ENDPOINTS, Log, run_forever
 from dev_env import (
     DEV_DIR,
     FORCE_EMBEDDED,
@@ -168,23 +169,22 @@ def choose_storage(env: Env, stack: contextlib.ExitStack) -> str:
 
 # What a deployment's cron calls every minute: the email queue step, then the external database
 # sync's sequencer and poller (each bounded well under the interval).
-CRON_PATHS = (
-    "/api/latest/internal/email-queue-step",
-    "/api/latest/internal/external-db-sync/sequencer?maxDurationMs=20000",
-    "/api/latest/internal/external-db-sync/poller?maxDurationMs=20000",
-)
-
-
 def cron_ticker(api_url: str, env: Env, stopped: threading.Event) -> threading.Thread:
-    """What a deployment's cron does: call ``CRON_PATHS`` every minute, one after the other."""
-    headers = {"authorization": f"Bearer {env['CRON_SECRET']}"}
+    """What a deployment's cron does: the cron runner's schedule (``authstack_cron.runner``: the
+    steps every minute, the failed-emails digest hourly), in a thread, its log lines dropped."""
+    quiet = open(os.devnull, "w")  # noqa: SIM115 (open as long as the thread runs)
 
     def tick() -> None:
-        while not stopped.wait(CRON_INTERVAL_S):
-            for path in CRON_PATHS:
-                request = urllib.request.Request(f"{api_url}{path}", headers=headers)  # noqa: S310 (our own URL)
-                with contextlib.suppress(urllib.error.URLError, OSError):
-                    urllib.request.urlopen(request, timeout=30).close()  # noqa: S310
+        with quiet:
+            run_forever(
+                api_url,
+                env["CRON_SECRET"],
+                list(ENDPOINTS),
+                interval=CRON_INTERVAL_S,
+                timeout=30,
+                stop=stopped,
+                log=Log(quiet),
+            )
 
     thread = threading.Thread(target=tick, name="cron", daemon=True)
     thread.start()

@@ -8,12 +8,18 @@ from typing import Any
 
 import yaml
 
+from authstack_cron.runner import ENDPOINTS
 from tests.deploy.conftest import K8S, tool
 
 OVERLAY = K8S / "overlays" / "production"
 # The components that wait for the migrator (the rollout holds them back).
 APPS = {"api", "dashboard", "worker", "cron"}
 Doc = dict[str, Any]
+# The CronJobs' default schedules: one per endpoint of the cron runner, the failed-emails digest
+# hourly (the API sends it once per project and UTC day), the others every minute.
+CRON_SCHEDULES = {
+    name: "7 * * * *" if name == "failed-emails-digest" else "* * * * *" for name in ENDPOINTS
+}
 
 
 def kustomize(directory: Path) -> list[Doc]:
@@ -42,6 +48,21 @@ def pod_specs(docs: list[Doc]) -> list[tuple[str, Doc]]:
         elif doc["kind"] == "CronJob":
             specs.append((component(doc), doc["spec"]["jobTemplate"]["spec"]["template"]["spec"]))
     return specs
+
+
+def cron_schedules(docs: list[Doc]) -> dict[str, str]:
+    """Endpoint -> schedule of the CronJobs, checking that each runs the cron image's runner
+    ``--once --endpoint <name>`` with concurrencyPolicy Forbid, one CronJob per endpoint."""
+    schedules: dict[str, str] = {}
+    for cronjob in of_kind(docs, "CronJob"):
+        assert cronjob["spec"]["concurrencyPolicy"] == "Forbid"
+        (container,) = cronjob["spec"]["jobTemplate"]["spec"]["template"]["spec"]["containers"]
+        args = container["args"]
+        assert args[:4] == ["python", "-m", "authstack_cron", "--once"]
+        endpoint = args[args.index("--endpoint") + 1]
+        assert endpoint not in schedules, endpoint
+        schedules[endpoint] = cronjob["spec"]["schedule"]
+    return schedules
 
 
 def named(docs: list[Doc], kind: str, name: str) -> Doc:

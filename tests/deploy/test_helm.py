@@ -7,6 +7,7 @@ every object passes `kubernetes-validate --strict`, the custom resources their C
 
 from __future__ import annotations
 
+import copy
 import re
 import shutil
 import subprocess
@@ -28,7 +29,15 @@ from tests.deploy.helm_docs import (
     production_values,
     render,
 )
-from tests.deploy.k8s_docs import APPS, Doc, component, named, of_kind
+from tests.deploy.k8s_docs import (
+    APPS,
+    CRON_SCHEDULES,
+    Doc,
+    component,
+    cron_schedules,
+    named,
+    of_kind,
+)
 from tests.deploy.test_k8s import CRD_KINDS, KUBERNETES_VERSION, validate_crds
 
 VARIANTS = ["defaults-install", "defaults-upgrade", "production-install", "production-upgrade"]
@@ -143,14 +152,27 @@ def test_no_container_runs_as_root_or_keeps_privileges(variant: str) -> None:
 
 
 @pytest.mark.parametrize("variant", VARIANTS)
-def test_three_cronjobs_one_per_endpoint_never_overlapping(variant: str) -> None:
-    cronjobs = of_kind(variant_docs(variant), "CronJob")
-    called = []
-    for cronjob in cronjobs:
-        assert cronjob["spec"]["concurrencyPolicy"] == "Forbid"
-        (container,) = cronjob["spec"]["jobTemplate"]["spec"]["template"]["spec"]["containers"]
-        called.append(container["args"][container["args"].index("--endpoint") + 1])
-    assert sorted(called) == sorted(ENDPOINTS)
+def test_one_cronjob_per_endpoint_on_its_schedule_never_overlapping(variant: str) -> None:
+    docs = variant_docs(variant)
+    assert cron_schedules(docs) == CRON_SCHEDULES
+    # one pod spec for all: the CronJobs differ in name, schedule and endpoint only
+    shapes = []
+    for cronjob in of_kind(docs, "CronJob"):
+        spec = copy.deepcopy(cronjob["spec"])
+        del spec["schedule"]
+        (container,) = spec["jobTemplate"]["spec"]["template"]["spec"]["containers"]
+        del container["args"][container["args"].index("--endpoint") + 1]
+        shapes.append(spec)
+    assert len(shapes) == len(ENDPOINTS)
+    assert all(shape == shapes[0] for shape in shapes)
+
+
+def test_the_digest_schedule_is_a_value_of_its_own() -> None:
+    docs = render({"cron": {"schedule": "*/2 * * * *", "digestSchedule": "30 5 * * *"}})
+    assert cron_schedules(docs) == {
+        name: "30 5 * * *" if name == "failed-emails-digest" else "*/2 * * * *"
+        for name in ENDPOINTS
+    }
 
 
 @pytest.mark.parametrize("variant", VARIANTS)

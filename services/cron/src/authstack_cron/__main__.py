@@ -3,7 +3,9 @@
 Environment: ``CRON_SECRET`` (required), ``NEXT_PUBLIC_SERVER_STACK_API_URL`` (the API as this
 process reaches it; else ``NEXT_PUBLIC_STACK_API_URL``; else http://localhost:8102),
 ``STACK_CRON_INTERVAL_SECONDS`` (60) and ``STACK_CRON_TIMEOUT_SECONDS`` (60).
-Run exactly one runner per deployment (Kubernetes uses CronJobs running ``--once`` instead).
+Forever, each tick calls every selected endpoint but the failed-emails digest, which is called on
+the first tick and then hourly. Run exactly one runner per deployment (Kubernetes uses CronJobs
+running ``--once`` instead).
 """
 
 from __future__ import annotations
@@ -44,13 +46,15 @@ def main(argv: list[str] | None = None) -> int:
         prog="authstack-cron", description="Call the API's maintenance endpoints on a schedule."
     )
     parser.add_argument(
-        "--once", action="store_true", help="call each endpoint once; exit 1 if any failed"
+        "--once",
+        action="store_true",
+        help="call each selected endpoint once; exit 1 if any failed",
     )
     parser.add_argument(
         "--endpoint",
         action="append",
         choices=sorted(ENDPOINTS),
-        help="only this endpoint (repeatable; default: all three)",
+        help="only this endpoint (repeatable; default: all of them)",
     )
     args = parser.parse_args(argv)
 

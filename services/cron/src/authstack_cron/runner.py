@@ -13,15 +13,37 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any, TextIO
 
-# Short name -> path. The API re-enqueues pending outbox rows and drives external DB sync here;
-# each call is idempotent on the API side, so a missed or repeated tick loses nothing. The sync
-# steps work until nothing is left or maxDurationMs: a third of the period, well inside the
+HOUR_S = 3600.0
+
+
+@dataclass(frozen=True)
+class Endpoint:
+    """One maintenance endpoint: how it is called, and how often by ``run_forever``."""
+
+    path: str
+    method: str = "GET"
+    every: float = 0.0  # seconds between two calls by run_forever; 0: every tick
+
+
+# Short name -> endpoint. The API re-enqueues pending outbox rows and drives external DB sync
+# here; each call is idempotent on the API side, so a missed or repeated tick loses nothing. The
+# sync steps work until nothing is left or maxDurationMs: a third of the period, well inside the
 # call's timeout (left at its 60 s default they ran into it under a steady stream of changes).
+# The failed-emails digest sends at most one mail per project and UTC day whatever the number of
+# calls: hourly calls (the first on the first tick, so a restarted runner catches up) deliver each
+# day's digest within an hour of 00:00 UTC.
 SYNC_BUDGET = "?maxDurationMs=20000"
-ENDPOINTS: dict[str, str] = {
-    "email-queue-step": "/api/latest/internal/email-queue-step",
-    "external-db-sync-sequencer": "/api/latest/internal/external-db-sync/sequencer" + SYNC_BUDGET,
-    "external-db-sync-poller": "/api/latest/internal/external-db-sync/poller" + SYNC_BUDGET,
+ENDPOINTS: dict[str, Endpoint] = {
+    "email-queue-step": Endpoint("/api/latest/internal/email-queue-step"),
+    "external-db-sync-sequencer": Endpoint(
+        "/api/latest/internal/external-db-sync/sequencer" + SYNC_BUDGET
+    ),
+    "external-db-sync-poller": Endpoint(
+        "/api/latest/internal/external-db-sync/poller" + SYNC_BUDGET
+    ),
+    "failed-emails-digest": Endpoint(
+        "/api/latest/internal/failed-emails-digest", method="POST", every=HOUR_S
+    ),
 }
 
 DEFAULT_INTERVAL_S = 60.0
@@ -60,11 +82,14 @@ class Log:
 
 
 def call(api_url: str, endpoint: str, secret: str, timeout: float) -> Outcome:
-    """GET one endpoint. Never raises: every failure becomes an Outcome."""
+    """Call one endpoint with its method (a POST has an empty body). Never raises: every failure
+    becomes an Outcome."""
+    spec = ENDPOINTS[endpoint]
     request = urllib.request.Request(  # noqa: S310 - the URL is the operator's own API
-        api_url.rstrip("/") + ENDPOINTS[endpoint],
+        api_url.rstrip("/") + spec.path,
+        data=b"" if spec.method == "POST" else None,  # urllib sends Content-Length: 0
         headers={"Authorization": f"Bearer {secret}", "User-Agent": "authstack-cron"},
-        method="GET",
+        method=spec.method,
     )
     started = time.monotonic()
 
@@ -123,16 +148,30 @@ def run_forever(
 ) -> None:
     """A tick every ``interval`` seconds until ``stop`` is set.
 
+    Each tick calls the endpoints that are due: those with ``every`` 0 always, the others on the
+    first tick and then once ``every`` seconds of ``clock`` have passed since their last call.
     Calls run one after another, so two calls of the same endpoint never overlap; a tick that
     would start while the previous one is still running is skipped, not queued.
     """
     log("info", "cron runner started", api_url=api_url, endpoints=list(endpoints), every=interval)
     next_tick = clock()
+    last_called: dict[str, float] = {}  # endpoint -> scheduled time of the tick that called it
     while not stop.is_set():
-        run_once(api_url, secret, endpoints, timeout, log)
+        due = [e for e in endpoints if _due(ENDPOINTS[e].every, last_called.get(e), next_tick)]
+        last_called.update(dict.fromkeys(due, next_tick))
+        run_once(api_url, secret, due, timeout, log)
         next_tick += interval
         now = clock()
         if next_tick < now:  # the tick overran: skip the missed ones
             next_tick = now + interval - ((now - next_tick) % interval)
         stop.wait(next_tick - now)
     log("info", "cron runner stopped")
+
+
+# Tick times are sums of floats: a tick scheduled exactly ``every`` after the last call may come
+# out a hair early, and must still count as due.
+_SLACK_S = 0.001
+
+
+def _due(every: float, last: float | None, tick: float) -> bool:
+    return last is None or tick - last >= every - _SLACK_S
