@@ -418,6 +418,7 @@ EXEMPT = {
     ("POST", "/api/v1/internal/webhooks/endpoints"): "creates in the caller's project; names no id",
     ("GET", "/api/v1/internal/email-queue-step"): "cron endpoint: CRON_SECRET, no project",
     ("POST", "/api/v1/internal/failed-emails-digest"): "cron endpoint: CRON_SECRET, no project",
+    ("POST", "/api/v1/internal/prune-expired"): "cron endpoint: CRON_SECRET, no project",
     # As upstream, a request from any other project is refused by its shape (SCHEMA_ERROR) before
     # an id is read; an internal outsider naming a project is in test_project_transfer.py.
     ("POST", "/api/v1/internal/projects/transfer"): "the internal project's users only",

@@ -40,6 +40,11 @@ EXTERNAL_DB_SYNC_RUNS = Counter(
     "or error (the run itself failed).",
     ["outcome"],
 )
+PRUNED_ROWS = Counter(
+    "authstack_pruned_rows",
+    "Rows deleted long after they expired (POST /internal/prune-expired), by table.",
+    ["table"],
+)
 REDIS_ERRORS = Counter(
     "authstack_redis_errors",
     "Redis calls that failed (unreachable, timed out, refused), by client: rate_limit or jobs.",
@@ -160,6 +165,12 @@ def webhook_deliveries(results: Iterable[tuple[bool, float | None]]) -> None:
 
 def external_db_sync_run(outcome: SyncOutcome) -> None:
     EXTERNAL_DB_SYNC_RUNS.labels(outcome).inc()
+
+
+def pruned_rows(deleted: dict[str, int]) -> None:
+    """Count one prune call's deletions (table -> rows)."""
+    for table, count in deleted.items():
+        PRUNED_ROWS.labels(table).inc(count)
 
 
 def redis_error(client: RedisClient) -> None:

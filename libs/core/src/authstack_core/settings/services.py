@@ -13,6 +13,7 @@ from authstack_core.settings.health import HealthSection
 from authstack_core.settings.loader import ServiceSettings, env
 from authstack_core.settings.metrics import MetricsSection
 from authstack_core.settings.project_cache import ProjectCacheSection
+from authstack_core.settings.prune import PruneSection
 from authstack_core.settings.s3 import S3Section
 from authstack_core.settings.sections import (
     ApiSection,
@@ -30,6 +31,7 @@ from authstack_core.settings.sections import (
 
 
 class Settings(
+    PruneSection,
     ProjectCacheSection,
     HealthSection,
     MetricsSection,
