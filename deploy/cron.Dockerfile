@@ -1,6 +1,6 @@
 # syntax=docker/dockerfile:1
 # The cron runner: calls the API's maintenance endpoints every minute (the failed-emails digest
-# hourly). Run exactly one.
+# and pruning hourly). Run exactly one.
 # Build from the repository root:
 #   docker build -f deploy/cron.Dockerfile -t authstack-cron .
 # Every deploy/<service>.Dockerfile follows this pattern; tests/deploy/ checks that they do and

@@ -26,8 +26,10 @@ from tests.mail import MailSink, WorkerProcess, wait_until
 
 SECRET = secrets.token_urlsafe(32)
 PATHS = [e.path for e in ENDPOINTS.values()]
-EVERY_TICK = [e.path for e in ENDPOINTS.values() if not e.every]  # the three but the digest
+EVERY_TICK = [e.path for e in ENDPOINTS.values() if not e.every]  # the three steps
+HOURLY = [e.path for e in ENDPOINTS.values() if e.every]  # the digest and pruning (POSTs)
 DIGEST = ENDPOINTS["failed-emails-digest"].path
+PRUNE = ENDPOINTS["prune-expired"].path
 
 
 class Call(NamedTuple):
@@ -121,8 +123,9 @@ def test_once_calls_every_endpoint_with_its_method_and_the_bearer_secret(
     assert result.returncode == 0, result.stderr
     bearer = f"Bearer {SECRET}"
     steps = [Call("GET", path, bearer, None, b"") for path in EVERY_TICK]
-    posted = Call("POST", DIGEST, bearer, "0", b"")  # the digest: a POST with an empty body
-    assert recorder.calls == [*steps, posted]
+    posted = [Call("POST", path, bearer, "0", b"") for path in HOURLY]  # empty bodies
+    assert HOURLY == [DIGEST, PRUNE]
+    assert recorder.calls == [*steps, *posted]
     assert SECRET not in result.stderr
 
 
@@ -143,6 +146,7 @@ def test_not_implemented_endpoints_are_logged_and_tolerated(recorder: Recorder) 
         "external-db-sync-sequencer",
         "external-db-sync-poller",
         "failed-emails-digest",
+        "prune-expired",
     }
     assert all("not implemented" in str(r["event"]) for r in skipped)
 
@@ -192,7 +196,8 @@ def test_schedule_keeps_running_through_failures_and_stops_on_sigterm(
     recorder.statuses = {
         ENDPOINTS["email-queue-step"].path: 200,
         ENDPOINTS["external-db-sync-sequencer"].path: 500,
-    }  # the poller and the digest answer 404
+    }  # the poller, the digest and pruning answer 404
+    three_ticks = len(PATHS) + 2 * len(EVERY_TICK)
     process = subprocess.Popen(
         [sys.executable, "-m", "authstack_cron"],
         env=runner_env(recorder.url, STACK_CRON_INTERVAL_SECONDS="0.2"),
@@ -201,7 +206,7 @@ def test_schedule_keeps_running_through_failures_and_stops_on_sigterm(
     )
     try:
         deadline = time.monotonic() + 20
-        while time.monotonic() < deadline and len(recorder.calls) < 10:
+        while time.monotonic() < deadline and len(recorder.calls) < three_ticks:
             time.sleep(0.05)
         assert process.poll() is None, "the runner died"
         process.send_signal(signal.SIGTERM)
@@ -212,10 +217,10 @@ def test_schedule_keeps_running_through_failures_and_stops_on_sigterm(
             process.wait()
     assert process.returncode == 0
     paths = recorder.paths
-    assert len(paths) >= 10
-    # three ticks at least, each calling the three endpoints in order; the first tick the
-    # hourly digest too
-    assert paths[:10] == PATHS + EVERY_TICK * 2
+    assert len(paths) >= three_ticks
+    # three ticks at least, each calling the three steps in order; the first tick the hourly
+    # endpoints too
+    assert paths[:three_ticks] == PATHS + EVERY_TICK * 2
     assert log_lines(stderr)[-1]["event"] == "cron runner stopped"
 
 
@@ -251,9 +256,10 @@ def test_forever_calls_the_digest_once_an_hour_and_the_others_every_tick(
     per_hour = int(HOUR_S / interval)
     expected = []
     for tick in range(ticks):
-        expected += EVERY_TICK + ([DIGEST] if tick % per_hour == 0 else [])
+        expected += EVERY_TICK + (HOURLY if tick % per_hour == 0 else [])
     assert recorder.paths == expected
     assert recorder.paths.count(DIGEST) == 4  # on the first tick, then each hour after it
+    assert recorder.paths.count(PRUNE) == 4
     digests = [c for c in recorder.calls if c.path == DIGEST]
     assert {(c.method, c.authorization, c.body) for c in digests} == {
         ("POST", f"Bearer {SECRET}", b"")
@@ -291,3 +297,4 @@ def test_runner_against_the_real_api(migrated_database: str) -> None:
     assert set(statuses) == set(ENDPOINTS)
     assert all(status in (200, 404) for status in statuses.values()), statuses
     assert statuses["failed-emails-digest"] == 200  # POST /api/latest/... reaches the route
+    assert statuses["prune-expired"] == 200

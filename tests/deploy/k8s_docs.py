@@ -15,11 +15,10 @@ OVERLAY = K8S / "overlays" / "production"
 # The components that wait for the migrator (the rollout holds them back).
 APPS = {"api", "dashboard", "worker", "cron"}
 Doc = dict[str, Any]
-# The CronJobs' default schedules: one per endpoint of the cron runner, the failed-emails digest
-# hourly (the API sends it once per project and UTC day), the others every minute.
-CRON_SCHEDULES = {
-    name: "7 * * * *" if name == "failed-emails-digest" else "* * * * *" for name in ENDPOINTS
-}
+# The CronJobs' default schedules: one per endpoint of the cron runner; the failed-emails digest
+# (the API sends it once per project and UTC day) and pruning hourly, the others every minute.
+HOURLY_SCHEDULES = {"failed-emails-digest": "7 * * * *", "prune-expired": "37 * * * *"}
+CRON_SCHEDULES = {name: HOURLY_SCHEDULES.get(name, "* * * * *") for name in ENDPOINTS}
 
 
 def kustomize(directory: Path) -> list[Doc]:

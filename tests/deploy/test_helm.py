@@ -167,12 +167,18 @@ def test_one_cronjob_per_endpoint_on_its_schedule_never_overlapping(variant: str
     assert all(shape == shapes[0] for shape in shapes)
 
 
-def test_the_digest_schedule_is_a_value_of_its_own() -> None:
-    docs = render({"cron": {"schedule": "*/2 * * * *", "digestSchedule": "30 5 * * *"}})
-    assert cron_schedules(docs) == {
-        name: "30 5 * * *" if name == "failed-emails-digest" else "*/2 * * * *"
-        for name in ENDPOINTS
-    }
+def test_the_hourly_schedules_are_values_of_their_own() -> None:
+    hourly = {"failed-emails-digest": "30 5 * * *", "prune-expired": "45 * * * *"}
+    docs = render(
+        {
+            "cron": {
+                "schedule": "*/2 * * * *",
+                "digestSchedule": "30 5 * * *",
+                "pruneSchedule": "45 * * * *",
+            }
+        }
+    )
+    assert cron_schedules(docs) == {name: hourly.get(name, "*/2 * * * *") for name in ENDPOINTS}
 
 
 @pytest.mark.parametrize("variant", VARIANTS)

@@ -3,9 +3,9 @@
 Environment: ``CRON_SECRET`` (required), ``NEXT_PUBLIC_SERVER_STACK_API_URL`` (the API as this
 process reaches it; else ``NEXT_PUBLIC_STACK_API_URL``; else http://localhost:8102),
 ``STACK_CRON_INTERVAL_SECONDS`` (60) and ``STACK_CRON_TIMEOUT_SECONDS`` (60).
-Forever, each tick calls every selected endpoint but the failed-emails digest, which is called on
-the first tick and then hourly. Run exactly one runner per deployment (Kubernetes uses CronJobs
-running ``--once`` instead).
+Forever, each tick calls every selected endpoint but the hourly ones (the failed-emails digest and
+pruning), which are called on the first tick and then hourly. Run exactly one runner per
+deployment (Kubernetes uses CronJobs running ``--once`` instead).
 """
 
 from __future__ import annotations

@@ -31,7 +31,8 @@ class Endpoint:
 # call's timeout (left at its 60 s default they ran into it under a steady stream of changes).
 # The failed-emails digest sends at most one mail per project and UTC day whatever the number of
 # calls: hourly calls (the first on the first tick, so a restarted runner catches up) deliver each
-# day's digest within an hour of 00:00 UTC.
+# day's digest within an hour of 00:00 UTC. Pruning deletes rows long past their expiry, in
+# batches, until done or its budget is spent; what is left waits for the next hour.
 SYNC_BUDGET = "?maxDurationMs=20000"
 ENDPOINTS: dict[str, Endpoint] = {
     "email-queue-step": Endpoint("/api/latest/internal/email-queue-step"),
@@ -43,6 +44,9 @@ ENDPOINTS: dict[str, Endpoint] = {
     ),
     "failed-emails-digest": Endpoint(
         "/api/latest/internal/failed-emails-digest", method="POST", every=HOUR_S
+    ),
+    "prune-expired": Endpoint(
+        "/api/latest/internal/prune-expired?maxDurationMs=20000", method="POST", every=HOUR_S
     ),
 }
 
