@@ -11,7 +11,8 @@ header. Anything else (HEAD, a trailing slash, ``?x=1``) goes on to Litestar as 
 What Litestar does around such a handler is done here too, in its order: the scope gets the
 app, the route handler, empty path parameters and the path template (the metrics label); the
 app's middleware (webhook wake-ups) wraps the call; the before-request hook runs; the handler's
-``Response`` becomes the same ASGI response; an exception goes to the exception handler
+``Response`` becomes the same ASGI messages (ready bytes are sent as Litestar would send them,
+without building its response object); an exception goes to the exception handler
 Litestar would choose for it, and that answer is sent as Litestar sends it. At start-up,
 ``DirectRouter`` refuses a marked handler whose shape it cannot serve that way, and an app with
 hooks it does not run.
@@ -78,10 +79,11 @@ class DirectRouter:
                 if exception_handler is None:
                     raise
                 response = exception_handler(request, exc)
-            answer = response.to_asgi_response(
-                app=None, request=request, type_encoders=type_encoders
-            )
-            await answer(scope, receive, send)
+            if not await _send_plain(response, send):
+                answer = response.to_asgi_response(
+                    app=None, request=request, type_encoders=type_encoders
+                )
+                await answer(scope, receive, send)
 
         return cast(ASGIApp, call)
 
@@ -128,6 +130,37 @@ def _check(app: Litestar, route: HTTPRoute, handler: HTTPRouteHandler) -> None:
         raise ImproperlyConfiguredException(
             f"{handler.handler_name} cannot be a direct route: " + "; ".join(found)
         )
+
+
+async def _send_plain(response: Response[Any], send: Send) -> bool:
+    """Send a response of ready bytes as Litestar's ``ASGIResponse`` would (its headers, then a
+    content type and length unless it set them), without building one; False, sending nothing,
+    for anything else (cookies, a background task, a body-less status, content to render)."""
+    body = response.content
+    status = response.status_code or 200
+    media_type = response.media_type
+    if (
+        type(body) is not bytes
+        or response.cookies
+        or response.background is not None
+        or not isinstance(media_type, str)
+        or status < 200
+        or status in (204, 304)
+    ):
+        return False
+    headers = [
+        (k.lower().encode("latin-1"), str(v).encode("latin-1")) for k, v in response.headers.items()
+    ]
+    names = {name for name, _ in headers}
+    if b"content-type" not in names:
+        if media_type.startswith("text/"):
+            media_type = f"{media_type}; charset={response.encoding}"
+        headers.append((b"content-type", media_type.encode("latin-1")))
+    if b"content-length" not in names:
+        headers.append((b"content-length", str(len(body)).encode()))
+    await send({"type": "http.response.start", "status": status, "headers": headers})
+    await send({"type": "http.response.body", "body": body, "more_body": False})
+    return True
 
 
 def _host_ok(scope: Scope) -> bool:
